@@ -1,0 +1,14 @@
+export type { Database, NewTodoRow, TodoRow, TodoRowUpdate, TodosTable } from './schema.js';
+export { createDb, describeDatabaseUrlProblem, poolConfig, type Db, type PoolSettings } from './connection.js';
+export { migrateToLatest, MigrationError } from './migrate.js';
+export { databasePlugin, type DatabasePluginOptions } from './plugin.js';
+export {
+  deleteTodo,
+  findTodo,
+  insertTodo,
+  listTodos,
+  toTodo,
+  updateTodo,
+  type TodoFilter,
+} from './todos-repository.js';
+export { readPoolSettings, type SettingsReader } from './settings.js';

@@ -1,0 +1,37 @@
+import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import * as createTodos from './migrations/0001_create_todos.js';
+
+/**
+ * Migrations are listed here rather than read from a folder, so they run the same from
+ * TypeScript sources (tsx) and from the compiled dist/ in a container image.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_create_todos': createTodos,
+};
+
+export class MigrationError extends Error {
+  constructor(
+    message: string,
+    readonly results: MigrationResultSet['results'],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'MigrationError';
+  }
+}
+
+/**
+ * Brings the schema up to date. Safe to call from several processes at once: kysely's
+ * Migrator takes a lock in the database.
+ */
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet['results']> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
+    throw new MigrationError(`migration ${failed} failed: ${(error as Error).message ?? error}`, results, {
+      cause: error,
+    });
+  }
+  return results ?? [];
+}

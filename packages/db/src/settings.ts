@@ -1,0 +1,20 @@
+import { describeDatabaseUrlProblem, type PoolSettings } from './connection.js';
+
+/** The part of http-kit's EnvReader this needs; kept structural so db does not depend on http-kit. */
+export interface SettingsReader {
+  string(name: string, fallback?: string): string;
+  integer(name: string, fallback: number, range: { min: number; max: number }): number;
+  check(problem: string | undefined): void;
+}
+
+/** Pool settings from DATABASE_URL, PG_POOL_MAX and PG_STATEMENT_TIMEOUT_MS. */
+export function readPoolSettings(reader: SettingsReader, applicationName: string): PoolSettings {
+  const connectionString = reader.string('DATABASE_URL');
+  if (connectionString) reader.check(describeDatabaseUrlProblem(connectionString));
+  return {
+    connectionString,
+    applicationName,
+    max: reader.integer('PG_POOL_MAX', 10, { min: 1, max: 200 }),
+    statementTimeoutMillis: reader.integer('PG_STATEMENT_TIMEOUT_MS', 5_000, { min: 100, max: 600_000 }),
+  };
+}

@@ -1,0 +1,3 @@
+export { formatWireTimestamp, parseInputDate } from './dates.js';
+export * from './schemas.js';
+export { operationSchemas, type OperationId } from './operations.js';

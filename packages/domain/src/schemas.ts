@@ -1,0 +1,125 @@
+import Type from 'typebox';
+
+/**
+ * JSON Schemas of the v1 API (TypeBox, so each schema is also a TypeScript type). They are
+ * written as the wire contract in DESIGN.md states it: bodies reject unknown keys, nothing is
+ * coerced (a `"true"` string is not a boolean), and nullable fields use OpenAPI 3.1 type arrays.
+ */
+
+/** PostgreSQL text cannot hold U+0000; rejecting it here keeps such input a 400, not a 500. */
+const NO_NUL = '^[^\\u0000]*$';
+
+/** Name of the ajv format for input dates; http-kit registers it with `parseInputDate`. */
+export const INPUT_DATE_FORMAT = 'iso8601';
+
+export const TITLE_MAX = 80;
+export const DESCRIPTION_MAX = 120;
+
+const Title = Type.String({ maxLength: TITLE_MAX, pattern: NO_NUL, description: 'At most 80 characters.' });
+const Description = Type.Unsafe<string | null>({
+  type: ['string', 'null'],
+  maxLength: DESCRIPTION_MAX,
+  pattern: NO_NUL,
+  description: 'At most 120 characters, or null.',
+});
+const InputDate = Type.Unsafe<string | null>({
+  type: ['string', 'null'],
+  format: INPUT_DATE_FORMAT,
+  description:
+    'ISO 8601 date or date-time: naive (taken as UTC), with Z, or with an offset (converted to UTC); null clears it.',
+  examples: ['2025-09-05T15:00:00', '2025-09-05T15:00:00+10:00', '2025-09-05'],
+});
+const WIRE_DATE = 'UTC, ISO 8601 without offset, e.g. 2026-04-18T05:46:10.381173';
+const WireDate = Type.String({ description: WIRE_DATE });
+
+export const Todo = Type.Object(
+  {
+    id: Type.Integer(),
+    title: Type.String(),
+    description: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
+    completed: Type.Boolean(),
+    deadline_at: Type.Unsafe<string | null>({ type: ['string', 'null'], description: WIRE_DATE }),
+    created_at: WireDate,
+    updated_at: WireDate,
+  },
+  { additionalProperties: false },
+);
+export type Todo = Type.Static<typeof Todo>;
+
+export const TodoList = Type.Array(Todo);
+
+export const CreateTodoBody = Type.Object(
+  {
+    title: Title,
+    description: Type.Optional(Description),
+    completed: Type.Optional(Type.Boolean()),
+    deadline_at: Type.Optional(InputDate),
+  },
+  { additionalProperties: false },
+);
+export type CreateTodoBody = Type.Static<typeof CreateTodoBody>;
+
+export const UpdateTodoBody = Type.Object(
+  {
+    title: Type.Optional(Title),
+    description: Type.Optional(Description),
+    completed: Type.Optional(Type.Boolean()),
+    deadline_at: Type.Optional(InputDate),
+  },
+  { additionalProperties: false },
+);
+export type UpdateTodoBody = Type.Static<typeof UpdateTodoBody>;
+
+export const WINDOW_MAX_DAYS = 1_000_000;
+
+export const ListTodosQuery = Type.Object({
+  completed: Type.Optional(
+    Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'], description: 'Keep todos in this state.' }),
+  ),
+  window: Type.Optional(
+    Type.Unsafe<string>({
+      type: 'string',
+      pattern: '^-?(1000000|[0-9]{1,6})$',
+      description: `Whole days (may be negative, |N| ≤ ${WINDOW_MAX_DAYS}): keep todos due by now + N days, overdue included.`,
+    }),
+  ),
+});
+export type ListTodosQuery = Type.Static<typeof ListTodosQuery>;
+
+/** Ids stay strings in the schema: a non-integer id is a 404 ("no such todo"), not a 400. */
+export const TodoIdParams = Type.Object({ id: Type.String({ description: 'Todo id (positive integer).' }) });
+export type TodoIdParams = Type.Static<typeof TodoIdParams>;
+
+export const ErrorBody = Type.Object({ error: Type.String() });
+export type ErrorBody = Type.Static<typeof ErrorBody>;
+
+export const HealthBody = Type.Object({ status: Type.Literal('ok') });
+
+/**
+ * Field-specific messages for validation failures, so a client reads
+ * "window must be a whole number of days" rather than a regular expression.
+ */
+export const fieldErrorMessages: Readonly<Record<string, string>> = {
+  completed: 'completed must be true or false',
+  window: `window must be a whole number of days between -${WINDOW_MAX_DAYS} and ${WINDOW_MAX_DAYS}, e.g. 7 or -3`,
+  deadline_at: 'deadline_at must be an ISO 8601 date or date-time (e.g. 2025-09-05T15:00:00 or 2025-09-05T15:00:00Z) or null',
+  title: `title must be a string of at most ${TITLE_MAX} characters without NUL characters`,
+  description: `description must be a string of at most ${DESCRIPTION_MAX} characters without NUL characters, or null`,
+};
+
+/** Version of the API contract, as the OpenAPI document states it. */
+export const API_VERSION = '1.0.0';
+
+export const TODO_NOT_FOUND = 'Todo not found';
+
+const MAX_SERIAL = 2_147_483_647;
+
+/**
+ * A todo id from a URL, or undefined when it cannot name a todo (not a positive integer, or
+ * beyond PostgreSQL's `serial` range): the contract answers those with 404, like a missing todo.
+ */
+export function parseTodoId(raw: string): number | undefined {
+  if (!/^\d{1,10}$/.test(raw)) return undefined;
+  const id = Number(raw);
+  return id >= 1 && id <= MAX_SERIAL ? id : undefined;
+}

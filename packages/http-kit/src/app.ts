@@ -1,0 +1,82 @@
+import { hostname } from 'node:os';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { INPUT_DATE_FORMAT, operationSchemas, parseInputDate } from '@taskoverflow/domain';
+import type { ServiceName } from '@taskoverflow/routing';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { installErrorHandler } from './errors.js';
+import { installNotFoundHandler } from './not-found.js';
+import { correlationId } from './request-id.js';
+import type { LogLevel } from './config.js';
+
+/** Largest accepted request body. A todo is well under 1 KiB; anything near this is abuse. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+/**
+ * Idle keep-alive must outlast the ALB's 60 s idle timeout, or the ALB may reuse a connection
+ * the service has just closed and answer 502. Headers timeout must exceed keep-alive.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+export const HEADERS_TIMEOUT_MS = 66_000;
+/** A request that takes longer than this is cut off; no route should come close. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Fastify options shared by every service (and the OpenAPI generator). */
+export function fastifyOptions(): FastifyServerOptions {
+  return {
+    bodyLimit: BODY_LIMIT_BYTES,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    genReqId: correlationId,
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8 * 1024 },
+    ajv: {
+      customOptions: {
+        // The contract rejects wrong types and unknown keys instead of fixing them up, and
+        // reports "extra fields" before "missing title", which needs every error collected.
+        coerceTypes: false,
+        removeAdditional: false,
+        useDefaults: false,
+        allErrors: true,
+        allowUnionTypes: true,
+        formats: { [INPUT_DATE_FORMAT]: (value: string) => parseInputDate(value) !== undefined },
+      },
+    },
+  };
+}
+
+export interface ServiceAppOptions {
+  service: ServiceName;
+  logLevel?: LogLevel;
+  /** Replica name for logs (e.g. todo-read-2); defaults to the host name. */
+  instance?: string | undefined;
+}
+
+/**
+ * A Fastify app configured as every TaskOverflow service is: JSON logs with the service name
+ * and correlation id, x-request-id echoed on every response, contract-shaped errors, 404/405
+ * for the whole API, and the health route.
+ */
+export function createServiceApp(options: ServiceAppOptions) {
+  const app = Fastify({
+    ...fastifyOptions(),
+    logger: {
+      level: options.logLevel ?? 'info',
+      base: { service: options.service, hostname: options.instance ?? hostname() },
+      timestamp: () => `,"time":"${new Date().toISOString()}"`,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.server.headersTimeout = HEADERS_TIMEOUT_MS;
+  // Fastify parses text/plain by default; the API takes JSON only, anything else is a 415.
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  installErrorHandler(app as unknown as FastifyInstance);
+  installNotFoundHandler(app as unknown as FastifyInstance, options.service);
+
+  app.get('/api/v1/health', { schema: operationSchemas.health, logLevel: 'warn' }, async () => ({ status: 'ok' as const }));
+  return app;
+}
+
+export type ServiceApp = ReturnType<typeof createServiceApp>;

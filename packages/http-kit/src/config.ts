@@ -1,0 +1,76 @@
+/**
+ * Reading configuration from the environment. Every problem is collected and reported at
+ * once, each naming the variable, the bad value and what is expected.
+ */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export class EnvReader {
+  private readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  string(name: string, fallback?: string): string {
+    const value = this.env[name]?.trim();
+    if (value) return value;
+    if (fallback !== undefined) return fallback;
+    this.problems.push(`${name} is not set`);
+    return '';
+  }
+
+  integer(name: string, fallback: number, { min, max }: { min: number; max: number }): number {
+    const raw = this.env[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.env[name]?.trim();
+    if (!raw) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    this.problems.push(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+    return fallback;
+  }
+
+  /** Records a problem found by a custom check (`undefined` means fine). */
+  check(problem: string | undefined): void {
+    if (problem) this.problems.push(problem);
+  }
+
+  /** Throws a ConfigError listing every problem, if any. */
+  done(): void {
+    if (this.problems.length > 0) throw new ConfigError(this.problems);
+  }
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Settings every service reads. */
+export interface BaseServiceConfig {
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+  /** Distinguishes replicas in logs, e.g. todo-read-2; defaults to the host name. */
+  instance: string | undefined;
+}
+
+export function readBaseServiceConfig(reader: EnvReader, defaultPort: number): BaseServiceConfig {
+  return {
+    host: reader.string('HOST', '0.0.0.0'),
+    port: reader.integer('PORT', defaultPort, { min: 0, max: 65_535 }),
+    logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    instance: reader.string('SERVICE_INSTANCE', '') || undefined,
+  };
+}

@@ -1,0 +1,74 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { describeValidationFailure } from './validation.js';
+
+/** Seconds a client should wait before retrying when a dependency is unavailable. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/** Fastify's own 4xx errors, worded for API clients. */
+const frameworkMessages: Record<string, (error: FastifyError) => string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => 'Content-Type must be application/json',
+  FST_ERR_CTP_BODY_TOO_LARGE: () => 'request body is too large',
+  FST_ERR_CTP_EMPTY_JSON_BODY: () => 'body must be a JSON object, got an empty body',
+  FST_ERR_CTP_INVALID_JSON_BODY: (error) => `malformed JSON: ${error.message}`,
+};
+
+interface PostgresError {
+  code: string;
+  severity?: string;
+}
+
+function isPostgresError(error: unknown): error is PostgresError {
+  return typeof error === 'object' && error !== null && typeof (error as PostgresError).code === 'string' &&
+    typeof (error as PostgresError).severity === 'string';
+}
+
+/**
+ * PostgreSQL unavailable, restarting or out of connections, or no pool slot free in time:
+ * a transient condition the client should retry, never a 500.
+ */
+function isDatabaseUnavailable(error: unknown): boolean {
+  if (isPostgresError(error)) return /^(08|53|57P)/.test(error.code);
+  const message = error instanceof Error ? error.message : '';
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    /timeout exceeded when trying to connect|Connection terminated/i.test(message)
+  );
+}
+
+function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply.code(status).type('application/json; charset=utf-8').send({ error: message });
+}
+
+/**
+ * Every failure becomes a JSON body `{"error": "..."}`: bad input a 4xx naming the problem,
+ * an unavailable database a 503 with Retry-After, anything else a 500 whose details stay in
+ * the log.
+ */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error.validation) {
+      return sendError(reply, 400, describeValidationFailure(error.validation, error.validationContext));
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const describe = error.code ? frameworkMessages[error.code] : undefined;
+      return sendError(reply, status, describe ? describe(error) : error.message);
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable; answering 503');
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      return sendError(reply, 503, 'database unavailable, retry shortly');
+    }
+    if (isPostgresError(error) && /^(22|23)/.test(error.code)) {
+      // Data exceptions and constraint violations come from values the schemas let through:
+      // still the client's input, so a 400 — and a log line, since the schema should catch it.
+      request.log.warn({ err: error }, 'input rejected by PostgreSQL');
+      return sendError(reply, 400, 'invalid value');
+    }
+    if (status === 503) return sendError(reply, 503, error.message);
+    request.log.error({ err: error }, 'unhandled error');
+    return sendError(reply, 500, 'Internal Server Error');
+  });
+}

@@ -1,0 +1,22 @@
+export {
+  BODY_LIMIT_BYTES,
+  createServiceApp,
+  fastifyOptions,
+  HEADERS_TIMEOUT_MS,
+  KEEP_ALIVE_TIMEOUT_MS,
+  type ServiceApp,
+  type ServiceAppOptions,
+} from './app.js';
+export {
+  ConfigError,
+  EnvReader,
+  LOG_LEVELS,
+  readBaseServiceConfig,
+  type BaseServiceConfig,
+  type LogLevel,
+} from './config.js';
+export { RETRY_AFTER_SECONDS } from './errors.js';
+export { buildOpenApiDocument, openApiRoute } from './openapi.js';
+export { correlationId } from './request-id.js';
+export { runService, SHUTDOWN_GRACE_MS, type RunServiceOptions } from './server.js';
+export { describeValidationFailure } from './validation.js';

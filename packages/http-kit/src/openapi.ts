@@ -1,0 +1,50 @@
+import fastifySwagger from '@fastify/swagger';
+import { operationSchemas } from '@taskoverflow/domain';
+import { apiOperations, OPENAPI_PATH } from '@taskoverflow/routing';
+import type { FastifyInstance } from 'fastify';
+import Fastify from 'fastify';
+import { fastifyOptions } from './app.js';
+
+/**
+ * The OpenAPI document of the whole v1 API. Each service registers only its own routes, so
+ * the document is generated from every operation's route schema in a separate,
+ * never-listening Fastify instance configured like the services.
+ */
+export async function buildOpenApiDocument(version: string): Promise<unknown> {
+  const app = Fastify({ ...fastifyOptions(), logger: false });
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'TaskOverflow API',
+        version,
+        description:
+          'Todo API. Reads (GET) are served by todo-read from a cache; writes by todo-write. ' +
+          'Every error is JSON {"error": "..."}. Every response carries x-request-id.',
+      },
+      tags: [{ name: 'todos' }, { name: 'health' }],
+    },
+  });
+  for (const operation of apiOperations) {
+    app.route({
+      method: operation.method,
+      url: operation.url,
+      schema: operationSchemas[operation.operationId],
+      handler: () => {
+        throw new Error('documentation-only route');
+      },
+    });
+  }
+  await app.ready();
+  const document = app.swagger();
+  await app.close();
+  return document;
+}
+
+/** Serves the OpenAPI document at /api/v1/openapi.json. */
+export async function openApiRoute(app: FastifyInstance, { version }: { version: string }): Promise<void> {
+  const body = JSON.stringify(await buildOpenApiDocument(version));
+  app.get(OPENAPI_PATH, { schema: { hide: true } }, (_request, reply) =>
+    reply.type('application/json; charset=utf-8').send(body),
+  );
+}

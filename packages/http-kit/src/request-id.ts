@@ -1,0 +1,24 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+/** An incoming x-request-id is trusted only if it is short and made of safe characters. */
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** The Root= part of an ALB trace header: `Root=1-67891233-abcdef012345678912345678`. */
+const AMZN_TRACE_ROOT = /(?:^|;)\s*Root=([A-Za-z0-9-]{1,64})/;
+
+function header(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * The request's correlation ID: a well-formed incoming `x-request-id`, else the ALB's
+ * `X-Amzn-Trace-Id` Root, else a fresh UUID. A hostile header (too long, newlines, quotes)
+ * is replaced rather than echoed into logs and responses.
+ */
+export function correlationId(request: IncomingMessage): string {
+  const incoming = header(request, 'x-request-id');
+  if (incoming !== undefined && SAFE_REQUEST_ID.test(incoming)) return incoming;
+  const traceRoot = AMZN_TRACE_ROOT.exec(header(request, 'x-amzn-trace-id') ?? '')?.[1];
+  return traceRoot ?? randomUUID();
+}

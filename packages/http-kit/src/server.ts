@@ -1,0 +1,38 @@
+import closeWithGrace from 'close-with-grace';
+import type { FastifyInstance } from 'fastify';
+import { ConfigError, type BaseServiceConfig } from './config.js';
+
+/**
+ * How long in-flight requests get to finish after SIGTERM before the process exits anyway.
+ * ECS's stopTimeout (infra) must be longer.
+ */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface RunServiceOptions<Config extends BaseServiceConfig> {
+  name: string;
+  loadConfig: () => Config;
+  build: (config: Config) => Promise<FastifyInstance>;
+}
+
+/**
+ * The whole of a service's `server.ts`: read the config, build the app, listen, and on
+ * SIGTERM/SIGINT stop accepting, let in-flight requests finish, close pools, exit.
+ * Start-up failures print what went wrong and exit 1.
+ */
+export async function runService<Config extends BaseServiceConfig>(options: RunServiceOptions<Config>): Promise<void> {
+  let app: FastifyInstance;
+  try {
+    const config = options.loadConfig();
+    app = await options.build(config);
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    const reason = error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error));
+    process.stderr.write(`${options.name} failed to start: ${reason}\n`);
+    process.exit(1);
+  }
+  closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'shutting down after a fatal error');
+    else app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    await app.close();
+  });
+}

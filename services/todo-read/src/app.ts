@@ -1,0 +1,24 @@
+import { API_VERSION } from '@taskoverflow/domain';
+import { databasePlugin } from '@taskoverflow/db';
+import { createServiceApp, openApiRoute, type ServiceApp } from '@taskoverflow/http-kit';
+import type { TodoReadConfig } from './config.js';
+import { todoReadRoutes } from './routes/todos.js';
+import { webUi } from './routes/web-ui.js';
+
+export type TodoReadOptions = Pick<TodoReadConfig, 'database'>;
+
+/** The todo-read service as a plugin: GET routes, the OpenAPI document and the web UI. */
+export async function todoRead(app: ServiceApp, options: TodoReadOptions): Promise<void> {
+  await app.register(databasePlugin, options.database);
+  await app.register(openApiRoute, { version: API_VERSION });
+  await app.register(todoReadRoutes);
+  await app.register(webUi);
+}
+
+export async function buildTodoReadApp(config: TodoReadConfig): Promise<ServiceApp> {
+  const app = createServiceApp({ service: 'todo-read', logLevel: config.logLevel, instance: config.instance });
+  await app.register(todoRead, config);
+  return app;
+}
+
+export { loadConfig, type TodoReadConfig } from './config.js';
