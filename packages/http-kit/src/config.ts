@@ -74,3 +74,18 @@ export function readBaseServiceConfig(reader: EnvReader, defaultPort: number): B
     instance: reader.string('SERVICE_INSTANCE', '') || undefined,
   };
 }
+
+/**
+ * Reads a service's configuration: the base settings plus the service's own (`readOwn`).
+ * Throws a ConfigError listing every problem at once.
+ */
+export function loadServiceConfig<Own extends object>(
+  env: Env,
+  defaultPort: number,
+  readOwn: (reader: EnvReader) => Own,
+): BaseServiceConfig & Own {
+  const reader = new EnvReader(env);
+  const config = { ...readBaseServiceConfig(reader, defaultPort), ...readOwn(reader) };
+  reader.done();
+  return config;
+}

@@ -11,6 +11,7 @@ export {
   ConfigError,
   EnvReader,
   LOG_LEVELS,
+  loadServiceConfig,
   readBaseServiceConfig,
   type BaseServiceConfig,
   type LogLevel,

@@ -1,5 +1,5 @@
 import { readPoolSettings, type PoolSettings } from '@taskoverflow/db';
-import { EnvReader, readBaseServiceConfig, type BaseServiceConfig } from '@taskoverflow/http-kit';
+import { loadServiceConfig, type BaseServiceConfig } from '@taskoverflow/http-kit';
 
 export interface TodoReadConfig extends BaseServiceConfig {
   database: PoolSettings;
@@ -7,8 +7,5 @@ export interface TodoReadConfig extends BaseServiceConfig {
 
 /** Reads and validates the service's environment; throws a ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): TodoReadConfig {
-  const reader = new EnvReader(env);
-  const config = { ...readBaseServiceConfig(reader, 3000), database: readPoolSettings(reader, 'todo-read') };
-  reader.done();
-  return config;
+  return loadServiceConfig(env, 3000, (reader) => ({ database: readPoolSettings(reader, 'todo-read') }));
 }

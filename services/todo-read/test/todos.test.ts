@@ -1,0 +1,96 @@
+import { createTestDatabase } from '@taskoverflow/stack/testing';
+import pg from 'pg';
+import t from 'tap';
+import { buildTodoReadApp, loadConfig } from '../src/app.js';
+
+const database = await createTestDatabase();
+const app = await buildTodoReadApp(loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent' }));
+const pool = new pg.Pool({ connectionString: database.url });
+t.teardown(async () => {
+  await app.close();
+  await pool.end();
+  await database.drop();
+});
+
+async function get(url: string) {
+  const response = await app.inject({ method: 'GET', url });
+  return { status: response.statusCode, body: response.json(), headers: response.headers };
+}
+
+/** Inserts rows directly: the read service never writes, and tests need exact timestamps. */
+async function insert(title: string, fields: { completed?: boolean; deadline?: string | null; created?: string } = {}) {
+  const { rows } = await pool.query(
+    `insert into todos (title, completed, deadline_at, created_at, updated_at)
+     values ($1, $2, ${fields.deadline ?? 'null'}, ${fields.created ?? "statement_timestamp() at time zone 'utc'"},
+             ${fields.created ?? "statement_timestamp() at time zone 'utc'"})
+     returning id`,
+    [title, fields.completed ?? false],
+  );
+  return rows[0].id as number;
+}
+
+const utcNowPlus = (days: number) => `(now() at time zone 'utc') + interval '${days} days'`;
+
+const overdue = await insert('overdue', { deadline: utcNowPlus(-2) });
+const dueSoon = await insert('due soon', { deadline: utcNowPlus(2), completed: true });
+const dueLater = await insert('due later', { deadline: utcNowPlus(10) });
+const noDeadline = await insert('no deadline', { completed: true });
+const tieA = await insert('tie a', { created: "'2020-01-01 00:00:00'" });
+const tieB = await insert('tie b', { created: "'2020-01-01 00:00:00'" });
+
+t.test('the list is newest first, ties broken by the higher id', async (t) => {
+  const { status, body } = await get('/api/v1/todos');
+  t.equal(status, 200);
+  t.same(
+    body.map((todo: { id: number }) => todo.id),
+    [noDeadline, dueLater, dueSoon, overdue, tieB, tieA],
+  );
+  t.equal(body.at(-1).created_at, '2020-01-01T00:00:00');
+});
+
+t.test('completed and window filter the list, alone and combined', async (t) => {
+  const ids = async (query: string) => (await get(`/api/v1/todos${query}`)).body.map((todo: { id: number }) => todo.id);
+  t.same(await ids('?completed=true'), [noDeadline, dueSoon]);
+  t.same(await ids('?completed=false'), [dueLater, overdue, tieB, tieA]);
+  t.same(await ids('?window=3'), [dueSoon, overdue], 'due within 3 days, overdue included, no deadline excluded');
+  t.same(await ids('?window=0'), [overdue]);
+  t.same(await ids('?window=-1'), [overdue]);
+  t.same(await ids('?window=-3'), []);
+  t.same(await ids('?window=30&completed=false'), [dueLater, overdue]);
+});
+
+t.test('one todo by id; anything that is not an existing id is a 404', async (t) => {
+  const { status, body } = await get(`/api/v1/todos/${dueSoon}`);
+  t.equal(status, 200);
+  t.match(body, { id: dueSoon, title: 'due soon', completed: true, description: null });
+  t.match(body.deadline_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?$/);
+  for (const id of ['999999', 'abc', '-1', '1.5', '0', '99999999999999999999', 'x'.repeat(500)]) {
+    const { status, body } = await get(`/api/v1/todos/${id}`);
+    t.same({ status, body }, { status: 404, body: { error: 'Todo not found' } }, id.slice(0, 20));
+  }
+});
+
+t.test('the OpenAPI document describes the whole API, writes included', async (t) => {
+  const { status, body } = await get('/api/v1/openapi.json');
+  t.equal(status, 200);
+  t.equal(body.openapi, '3.1.0');
+  t.same(Object.keys(body.paths).sort(), ['/api/v1/health', '/api/v1/todos', '/api/v1/todos/{id}']);
+  t.same(Object.keys(body.paths['/api/v1/todos']).sort(), ['get', 'post']);
+  t.same(Object.keys(body.paths['/api/v1/todos/{id}']).sort(), ['delete', 'get', 'put']);
+  t.equal(body.paths['/api/v1/todos'].post.operationId, 'createTodo');
+  t.ok(body.paths['/api/v1/todos'].post.responses['201'], 'create answers 201');
+});
+
+t.test('the web UI is served at /', async (t) => {
+  const response = await app.inject({ method: 'GET', url: '/' });
+  t.equal(response.statusCode, 200);
+  t.match(response.headers['content-type'], /^text\/html/);
+  t.match(response.body, /TaskOverflow/);
+});
+
+t.test('configuration errors name the variable and the fix', async (t) => {
+  t.throws(() => loadConfig({}), /DATABASE_URL is not set/);
+  t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x@y/z' }), /DATABASE_URL is not a postgres URL/);
+  t.throws(() => loadConfig({ DATABASE_URL: database.url, PORT: 'eighty' }), /PORT must be an integer from 0 to 65535, got "eighty"/);
+  t.throws(() => loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'loud' }), /LOG_LEVEL must be one of/);
+});
