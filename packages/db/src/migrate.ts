@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import { Migrator, type Kysely, type Migration, type MigrationResult, type MigrationResultSet } from 'kysely';
 import * as createTodos from './migrations/0001_create_todos.js';
 
 /**
@@ -24,7 +24,7 @@ export class MigrationError extends Error {
  * Brings the schema up to date. Safe to call from several processes at once: kysely's
  * Migrator takes a lock in the database.
  */
-export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet['results']> {
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResult[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

@@ -1,5 +1,6 @@
 import fastifyPostgres from '@fastify/postgres';
 import type { FastifyInstance } from 'fastify';
+import { QueryLog } from '@taskoverflow/observability';
 import fp from 'fastify-plugin';
 import { createDb, poolConfig, type Db, type PoolSettings } from './connection.js';
 
@@ -13,12 +14,13 @@ export type DatabasePluginOptions = PoolSettings;
 
 /**
  * Registers the pg pool (@fastify/postgres, which closes it on shutdown) and decorates the app
- * with `db`, a kysely instance over that pool.
+ * with `db`, a kysely instance over that pool that logs every query under the current request.
  */
 export const databasePlugin = fp(
   async function databasePlugin(app: FastifyInstance, options: DatabasePluginOptions) {
     await app.register(fastifyPostgres, poolConfig(options));
-    app.decorate('db', createDb(app.pg.pool));
+    const queryLog = new QueryLog(app.log);
+    app.decorate('db', createDb(app.pg.pool, { log: queryLog.log, plugins: [queryLog] }));
   },
   { fastify: '5.x', name: 'taskoverflow-database' },
 );

@@ -1,12 +1,22 @@
 import { hostname } from 'node:os';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { INPUT_DATE_FORMAT, operationSchemas, parseInputDate } from '@taskoverflow/domain';
+import {
+  correlationId,
+  createLogger,
+  observabilityPlugin,
+  RequestLogController,
+  type LogFormat,
+} from '@taskoverflow/observability';
 import type { ServiceName } from '@taskoverflow/routing';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Server } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TransportTargetOptions } from 'pino';
 import { installErrorHandler } from './errors.js';
 import { installNotFoundHandler } from './not-found.js';
-import { correlationId } from './request-id.js';
 import type { LogLevel } from './config.js';
+
+export const HEALTH_PATH = '/api/v1/health';
 
 /** Largest accepted request body. A todo is well under 1 KiB; anything near this is abuse. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -26,7 +36,11 @@ export function fastifyOptions(): FastifyServerOptions {
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
     genReqId: correlationId,
-    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    logController: new RequestLogController(HEALTH_PATH),
+    // Every line logged while serving a request names it: request_id (the log controller's
+    // label), method and url.
+    childLoggerFactory: (logger, bindings, options, rawRequest) =>
+      logger.child({ ...bindings, method: rawRequest.method, url: rawRequest.url }, options),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8 * 1024 },
     ajv: {
       customOptions: {
@@ -46,36 +60,39 @@ export function fastifyOptions(): FastifyServerOptions {
 export interface ServiceAppOptions {
   service: ServiceName;
   logLevel?: LogLevel;
+  logFormat?: LogFormat;
+  /** Extra log destinations, e.g. CloudWatch Logs. */
+  logTargets?: TransportTargetOptions[];
   /** Replica name for logs (e.g. todo-read-2); defaults to the host name. */
   instance?: string | undefined;
 }
 
 /**
  * A Fastify app configured as every TaskOverflow service is: JSON logs with the service name
- * and correlation id, x-request-id echoed on every response, contract-shaped errors, 404/405
- * for the whole API, and the health route.
+ * and correlation id, x-request-id and Server-Timing on every response, contract-shaped
+ * errors, 404/405 for the whole API, and the health route.
  */
 export function createServiceApp(options: ServiceAppOptions) {
-  const app = Fastify({
-    ...fastifyOptions(),
-    logger: {
-      level: options.logLevel ?? 'info',
-      base: { service: options.service, hostname: options.instance ?? hostname() },
-      timestamp: () => `,"time":"${new Date().toISOString()}"`,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-  }).withTypeProvider<TypeBoxTypeProvider>();
-  app.server.headersTimeout = HEADERS_TIMEOUT_MS;
+  const logger = createLogger({
+    service: options.service,
+    hostname: options.instance ?? hostname(),
+    level: options.logLevel ?? 'info',
+    format: options.logFormat ?? 'json',
+    targets: options.logTargets ?? [],
+  });
+  const app = Fastify({ ...fastifyOptions(), loggerInstance: logger as FastifyBaseLogger }).withTypeProvider<TypeBoxTypeProvider>();
+  (app.server as Server).headersTimeout = HEADERS_TIMEOUT_MS;
   // Fastify parses text/plain by default; the API takes JSON only, anything else is a 415.
   app.removeContentTypeParser('text/plain');
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  app.register(observabilityPlugin);
   installErrorHandler(app as unknown as FastifyInstance);
   installNotFoundHandler(app as unknown as FastifyInstance, options.service);
 
-  app.get('/api/v1/health', { schema: operationSchemas.health, logLevel: 'warn' }, async () => ({ status: 'ok' as const }));
+  app.get(HEALTH_PATH, { schema: operationSchemas.health }, async () => ({ status: 'ok' as const }));
   return app;
 }
 

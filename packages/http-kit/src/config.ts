@@ -1,3 +1,5 @@
+import { LOG_FORMATS, type LogFormat } from '@taskoverflow/observability';
+
 /**
  * Reading configuration from the environment. Every problem is collected and reported at
  * once, each naming the variable, the bad value and what is expected.
@@ -35,6 +37,15 @@ export class EnvReader {
     return value;
   }
 
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.env[name]?.trim().toLowerCase();
+    if (!raw) return fallback;
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    this.problems.push(`${name} must be true or false, got "${this.env[name]}"`);
+    return fallback;
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const raw = this.env[name]?.trim();
     if (!raw) return fallback;
@@ -62,6 +73,7 @@ export interface BaseServiceConfig {
   host: string;
   port: number;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   /** Distinguishes replicas in logs, e.g. todo-read-2; defaults to the host name. */
   instance: string | undefined;
 }
@@ -71,6 +83,7 @@ export function readBaseServiceConfig(reader: EnvReader, defaultPort: number): B
     host: reader.string('HOST', '0.0.0.0'),
     port: reader.integer('PORT', defaultPort, { min: 0, max: 65_535 }),
     logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    logFormat: reader.oneOf('LOG_FORMAT', LOG_FORMATS, 'json'),
     instance: reader.string('SERVICE_INSTANCE', '') || undefined,
   };
 }

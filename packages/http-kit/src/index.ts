@@ -2,6 +2,7 @@ export {
   BODY_LIMIT_BYTES,
   createServiceApp,
   fastifyOptions,
+  HEALTH_PATH,
   HEADERS_TIMEOUT_MS,
   KEEP_ALIVE_TIMEOUT_MS,
   type ServiceApp,
@@ -18,6 +19,5 @@ export {
 } from './config.js';
 export { RETRY_AFTER_SECONDS } from './errors.js';
 export { buildOpenApiDocument, openApiRoute } from './openapi.js';
-export { correlationId } from './request-id.js';
 export { runService, SHUTDOWN_GRACE_MS, type RunServiceOptions } from './server.js';
 export { describeValidationFailure } from './validation.js';

@@ -1,18 +1,22 @@
-import { databasePlugin } from '@taskoverflow/db';
+import { databasePlugin, migrateToLatest } from '@taskoverflow/db';
 import { createServiceApp, type ServiceApp } from '@taskoverflow/http-kit';
 import type { TodoWriteConfig } from './config.js';
 import { todoWriteRoutes } from './routes/todos.js';
 
-export type TodoWriteOptions = Pick<TodoWriteConfig, 'database'>;
+export type TodoWriteOptions = Pick<TodoWriteConfig, 'database' | 'migrateOnStart'>;
 
 /** The todo-write service as a plugin: POST/PUT/DELETE routes. */
 export async function todoWrite(app: ServiceApp, options: TodoWriteOptions): Promise<void> {
   await app.register(databasePlugin, options.database);
+  if (options.migrateOnStart) {
+    const applied = await migrateToLatest(app.db);
+    app.log.info({ migrations: applied.map((m) => m.migrationName) }, `migrations applied: ${applied.length}`);
+  }
   await app.register(todoWriteRoutes);
 }
 
 export async function buildTodoWriteApp(config: TodoWriteConfig): Promise<ServiceApp> {
-  const app = createServiceApp({ service: 'todo-write', logLevel: config.logLevel, instance: config.instance });
+  const app = createServiceApp({ service: 'todo-write', logLevel: config.logLevel, logFormat: config.logFormat, instance: config.instance });
   await app.register(todoWrite, config);
   return app;
 }

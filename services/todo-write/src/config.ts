@@ -3,9 +3,17 @@ import { loadServiceConfig, type BaseServiceConfig } from '@taskoverflow/http-ki
 
 export interface TodoWriteConfig extends BaseServiceConfig {
   database: PoolSettings;
+  /**
+   * Apply pending migrations before listening. This is how a deploy migrates (infra sets it):
+   * kysely's migration lock makes concurrent starts of several replicas safe.
+   */
+  migrateOnStart: boolean;
 }
 
 /** Reads and validates the service's environment; throws a ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): TodoWriteConfig {
-  return loadServiceConfig(env, 3001, (reader) => ({ database: readPoolSettings(reader, 'todo-write') }));
+  return loadServiceConfig(env, 3001, (reader) => ({
+    database: readPoolSettings(reader, 'todo-write'),
+    migrateOnStart: reader.boolean('MIGRATE_ON_START', false),
+  }));
 }
