@@ -11,4 +11,4 @@ export {
   updateTodo,
   type TodoFilter,
 } from './todos-repository.js';
-export { readPoolSettings, type SettingsReader } from './settings.js';
+export { readPoolSettings } from './settings.js';

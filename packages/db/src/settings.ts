@@ -1,14 +1,8 @@
+import type { EnvReader } from '@taskoverflow/config';
 import { describeDatabaseUrlProblem, type PoolSettings } from './connection.js';
 
-/** The part of http-kit's EnvReader this needs; kept structural so db does not depend on http-kit. */
-export interface SettingsReader {
-  string(name: string, fallback?: string): string;
-  integer(name: string, fallback: number, range: { min: number; max: number }): number;
-  check(problem: string | undefined): void;
-}
-
 /** Pool settings from DATABASE_URL, PG_POOL_MAX and PG_STATEMENT_TIMEOUT_MS. */
-export function readPoolSettings(reader: SettingsReader, applicationName: string): PoolSettings {
+export function readPoolSettings(reader: EnvReader, applicationName: string): PoolSettings {
   const connectionString = reader.string('DATABASE_URL');
   if (connectionString) reader.check(describeDatabaseUrlProblem(connectionString));
   return {

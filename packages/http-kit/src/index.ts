@@ -9,8 +9,6 @@ export {
   type ServiceAppOptions,
 } from './app.js';
 export {
-  ConfigError,
-  EnvReader,
   LOG_LEVELS,
   loadServiceConfig,
   readBaseServiceConfig,

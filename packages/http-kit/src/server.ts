@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
-import { ConfigError, type BaseServiceConfig } from './config.js';
+import { ConfigError } from '@taskoverflow/config';
+import type { BaseServiceConfig } from './config.js';
 
 /**
  * How long in-flight requests get to finish after SIGTERM before the process exits anyway.

@@ -1,3 +1,4 @@
+import { responseCachePlugin } from '@taskoverflow/cache';
 import { API_VERSION } from '@taskoverflow/domain';
 import { databasePlugin } from '@taskoverflow/db';
 import { createServiceApp, openApiRoute, type ServiceApp } from '@taskoverflow/http-kit';
@@ -5,13 +6,14 @@ import type { TodoReadConfig } from './config.js';
 import { todoReadRoutes } from './routes/todos.js';
 import { webUi } from './routes/web-ui.js';
 
-export type TodoReadOptions = Pick<TodoReadConfig, 'database'>;
+export type TodoReadOptions = Pick<TodoReadConfig, 'database' | 'cache'>;
 
-/** The todo-read service as a plugin: GET routes, the OpenAPI document and the web UI. */
+/** The todo-read service as a plugin: cached GET routes, the OpenAPI document and the web UI. */
 export async function todoRead(app: ServiceApp, options: TodoReadOptions): Promise<void> {
   await app.register(databasePlugin, options.database);
+  await app.register(responseCachePlugin, options.cache);
   await app.register(openApiRoute, { version: API_VERSION });
-  await app.register(todoReadRoutes);
+  await app.register(todoReadRoutes, { cacheTtlSeconds: options.cache.ttlSeconds });
   await app.register(webUi);
 }
 

@@ -1,17 +1,19 @@
+import { cacheInvalidationPlugin } from '@taskoverflow/cache';
 import { databasePlugin, migrateToLatest } from '@taskoverflow/db';
 import { createServiceApp, type ServiceApp } from '@taskoverflow/http-kit';
 import type { TodoWriteConfig } from './config.js';
 import { todoWriteRoutes } from './routes/todos.js';
 
-export type TodoWriteOptions = Pick<TodoWriteConfig, 'database' | 'migrateOnStart'>;
+export type TodoWriteOptions = Pick<TodoWriteConfig, 'database' | 'cache' | 'migrateOnStart'>;
 
-/** The todo-write service as a plugin: POST/PUT/DELETE routes. */
+/** The todo-write service as a plugin: POST/PUT/DELETE routes that invalidate todo-read's cache. */
 export async function todoWrite(app: ServiceApp, options: TodoWriteOptions): Promise<void> {
   await app.register(databasePlugin, options.database);
   if (options.migrateOnStart) {
     const applied = await migrateToLatest(app.db);
     app.log.info({ migrations: applied.map((m) => m.migrationName) }, `migrations applied: ${applied.length}`);
   }
+  await app.register(cacheInvalidationPlugin, options.cache);
   await app.register(todoWriteRoutes);
 }
 

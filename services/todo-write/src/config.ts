@@ -1,8 +1,11 @@
+import { readCacheSettings, type CacheSettings } from '@taskoverflow/cache';
 import { readPoolSettings, type PoolSettings } from '@taskoverflow/db';
 import { loadServiceConfig, type BaseServiceConfig } from '@taskoverflow/http-kit';
 
 export interface TodoWriteConfig extends BaseServiceConfig {
   database: PoolSettings;
+  /** Where todo-read's cache lives, so writes can invalidate it. */
+  cache: CacheSettings;
   /**
    * Apply pending migrations before listening. This is how a deploy migrates (infra sets it):
    * kysely's migration lock makes concurrent starts of several replicas safe.
@@ -14,6 +17,7 @@ export interface TodoWriteConfig extends BaseServiceConfig {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): TodoWriteConfig {
   return loadServiceConfig(env, 3001, (reader) => ({
     database: readPoolSettings(reader, 'todo-write'),
+    cache: readCacheSettings(reader),
     migrateOnStart: reader.boolean('MIGRATE_ON_START', false),
   }));
 }

@@ -22,11 +22,15 @@ function toChanges(body: UpdateTodoBody): Omit<TodoRowUpdate, 'id' | 'updated_at
   };
 }
 
-/** POST/PUT/DELETE routes of the v1 API. */
+/**
+ * POST/PUT/DELETE routes of the v1 API. Each successful write invalidates todo-read's cache
+ * after it commits and before it answers: that ordering is the read-your-writes guarantee.
+ */
 export async function todoWriteRoutes(app: ServiceApp): Promise<void> {
   app.post('/api/v1/todos', { schema: operationSchemas.createTodo }, async (request, reply) => {
     const { title, description = null, completed = false, deadline_at } = request.body;
     const todo = await insertTodo(app.db, { title, description, completed, deadline_at: toTimestamp(deadline_at) });
+    await app.invalidateCachedReads();
     return reply.code(201).send(todo);
   });
 
@@ -34,6 +38,7 @@ export async function todoWriteRoutes(app: ServiceApp): Promise<void> {
     const id = parseTodoId(request.params.id);
     const todo = id === undefined ? undefined : await updateTodo(app.db, id, toChanges(request.body));
     if (!todo) return reply.code(404).send({ error: TODO_NOT_FOUND });
+    await app.invalidateCachedReads();
     return todo;
   });
 
@@ -41,6 +46,7 @@ export async function todoWriteRoutes(app: ServiceApp): Promise<void> {
     const id = parseTodoId(request.params.id);
     const todo = id === undefined ? undefined : await deleteTodo(app.db, id);
     if (!todo) return reply.code(404).send({ error: TODO_NOT_FOUND });
+    await app.invalidateCachedReads();
     return todo;
   });
 }

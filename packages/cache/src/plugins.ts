@@ -1,0 +1,81 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Redis } from 'ioredis';
+import { DatasetVersion } from './dataset-version.js';
+import { connectRedis } from './redis.js';
+import { ResponseCache } from './response-cache.js';
+import type { CacheSettings } from './settings.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Undefined when REDIS_URL is not set: todo-read then serves every read from PostgreSQL. */
+    responseCache: ResponseCache | undefined;
+    /** Makes every read replica's cached responses unreachable; never throws. */
+    invalidateCachedReads: () => Promise<void>;
+  }
+}
+
+function connect(app: FastifyInstance, settings: CacheSettings, name: string): Redis | undefined {
+  if (!settings.redisUrl) return undefined;
+  const redis = connectRedis(settings.redisUrl, { name, commandTimeoutMs: settings.commandTimeoutMs, log: app.log });
+  app.addHook('onClose', async () => redis.disconnect());
+  return redis;
+}
+
+/** todo-read's response cache (`app.responseCache`). */
+export const responseCachePlugin = fp(
+  async function responseCachePlugin(app: FastifyInstance, settings: CacheSettings) {
+    const redis = connect(app, settings, 'todo-read');
+    if (!redis) app.log.warn('REDIS_URL is not set: todo-read runs uncached, every read queries PostgreSQL');
+    app.decorate(
+      'responseCache',
+      redis && new ResponseCache({ redis, log: app.log, memoryMaxBytes: settings.memoryMaxBytes }),
+    );
+  },
+  { fastify: '5.x', name: 'taskoverflow-response-cache' },
+);
+
+/** How often todo-write retries an invalidation Redis refused, until it goes through. */
+const INVALIDATION_RETRY_MS = 1_000;
+
+/**
+ * todo-write's side: `app.invalidateCachedReads()` replaces the dataset version, which readers
+ * check on every request. Called after a write commits and before it answers. If Redis
+ * refuses, the write still answers (it is committed; failing it would invite a duplicate
+ * retry), and the invalidation is retried every second until it goes through, so readers
+ * that can reach Redis serve stale data for at most that long — or CACHE_TTL_SECONDS.
+ */
+export const cacheInvalidationPlugin = fp(
+  async function cacheInvalidationPlugin(app: FastifyInstance, settings: CacheSettings) {
+    const redis = connect(app, settings, 'todo-write');
+    if (!redis) {
+      app.log.warn('REDIS_URL is not set: todo-write does not invalidate a cache');
+      app.decorate('invalidateCachedReads', async () => {});
+      return;
+    }
+    const version = new DatasetVersion(redis);
+    let retry: NodeJS.Timeout | undefined;
+
+    const invalidate = async (): Promise<void> => {
+      try {
+        await version.bump();
+        if (retry) {
+          clearInterval(retry);
+          retry = undefined;
+          app.log.info('cache invalidation went through after a retry');
+        }
+      } catch (error) {
+        if (retry) return;
+        app.log.error(
+          { err: error, retry_every_ms: INVALIDATION_RETRY_MS, ttl_s: settings.ttlSeconds },
+          'cache invalidation failed: readers may serve stale data until a retry succeeds or entries expire',
+        );
+        retry = setInterval(() => void invalidate(), INVALIDATION_RETRY_MS);
+        retry.unref();
+      }
+    };
+    app.decorate('invalidateCachedReads', invalidate);
+    app.addHook('onClose', async () => clearInterval(retry));
+  },
+  { fastify: '5.x', name: 'taskoverflow-cache-invalidation' },
+);

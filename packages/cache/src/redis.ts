@@ -1,0 +1,44 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { Redis } from 'ioredis';
+
+/**
+ * A Redis client that fails fast instead of queueing: while Redis is down or slow, commands
+ * reject at once (or after `commandTimeoutMs`) so callers fall back to PostgreSQL, and the
+ * client keeps reconnecting in the background so the cache comes back by itself.
+ */
+export function connectRedis(
+  url: string,
+  { name, commandTimeoutMs, log }: { name: string; commandTimeoutMs: number; log: FastifyBaseLogger },
+): Redis {
+  const redis = new Redis(url, {
+    connectionName: name,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: 1_000,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
+    // Commands issued in one event-loop turn go out in one write.
+    enableAutoPipelining: true,
+  });
+  let connected = false;
+  redis.on('ready', () => {
+    connected = true;
+    log.info({ redis: redact(url) }, 'redis connected');
+  });
+  // Connection errors repeat on every reconnect attempt; the cache and the invalidator log
+  // what an outage means for requests, once. Without a listener ioredis prints each one.
+  redis.on('error', (error: Error) => log.debug({ err: error }, 'redis error'));
+  redis.on('close', () => {
+    if (!connected) return;
+    connected = false;
+    log.warn({ redis: redact(url) }, 'redis connection lost; reconnecting');
+  });
+  return redis;
+}
+
+/** A Redis URL without its password, for logs. */
+function redact(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
