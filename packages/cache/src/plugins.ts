@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { recordTiming } from '@taskoverflow/observability';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
@@ -57,8 +59,10 @@ export const cacheInvalidationPlugin = fp(
     let retry: NodeJS.Timeout | undefined;
 
     const invalidate = async (): Promise<void> => {
+      const started = performance.now();
       try {
         await version.bump();
+        recordTiming('cache', performance.now() - started);
         if (retry) {
           clearInterval(retry);
           retry = undefined;
