@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+import replyFrom from '@fastify/reply-from';
+import { routeRequest, SERVICES, type ServiceName } from '@taskoverflow/routing';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { roundRobin } from './round-robin.js';
+
+export interface EdgeOptions {
+  /** Base URLs of each service's replicas, e.g. `{ 'todo-read': ['http://127.0.0.1:3101'], … }`. */
+  upstreams: Record<ServiceName, string[]>;
+  logger?: FastifyServerOptions['logger'];
+  /** How long a replica may take to start its response. Default: 60 s, the ALB's idle timeout. */
+  upstreamTimeoutMs?: number;
+}
+
+const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
+/** Far above the services' own limit, so that they answer oversized bodies themselves. */
+const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+/** Longer than the ALB's 60 s idle timeout, as the services' own keep-alive is. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/**
+ * Connection errors that mean the request never reached the replica, so another replica may
+ * take it without risking a write being applied twice. A replica that is restarting refuses
+ * connections; this is what lets a rolling restart lose no request.
+ */
+const NOT_CONNECTED_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * The local stand-in for the AWS ALB: routes each request by the shared routing table,
+ * spreads it over the service's replicas round robin, and tags it with an `x-request-id`.
+ */
+export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> {
+  const timeoutMs = options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+  const replicasInTurn = new Map(
+    SERVICES.map((service) => [service, roundRobin(replicaOrigins(service, options.upstreams[service]))]),
+  );
+
+  const app = Fastify({
+    logger: options.logger ?? false,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    // The correlation id: the request's x-request-id, else the Root of the trace id the ALB
+    // adds, else a new UUID.
+    requestIdHeader: 'x-request-id',
+    genReqId: (request) => traceRoot(request.headers['x-amzn-trace-id']) ?? randomUUID(),
+  });
+  // destroyAgent: close() also closes the keep-alive connections to the replicas.
+  await app.register(replyFrom, { disableRequestLogging: true, destroyAgent: true });
+
+  // Bodies are read whole but not parsed: parsing, their size limits and 415s are the
+  // services' business. Whole, because a replica that answers early (a 413) and closes would
+  // break a body still streaming in (EPIPE) and its answer would be lost; and because a whole
+  // body can go to the next replica when one refuses the connection.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.all('/*', (request, reply) => {
+    const service = routeRequest(request.method, request.url.split('?', 1)[0] ?? '/');
+    const body = Buffer.isBuffer(request.body) ? request.body : undefined;
+    const replicas = replicasInTurn.get(service)!();
+    forward({ request, reply, service, body, timeoutMs, replicas, failures: [] });
+  });
+
+  return app;
+}
+
+function replicaOrigins(service: ServiceName, baseUrls: string[] | undefined): string[] {
+  if (!baseUrls?.length) {
+    throw new Error(`edge: no replicas given for ${service}; pass at least one base URL, e.g. http://127.0.0.1:3101`);
+  }
+  return baseUrls.map((url) => new URL(url).origin);
+}
+
+interface Attempt {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  service: ServiceName;
+  /** The client's request body, if it has one. */
+  body: Buffer | undefined;
+  timeoutMs: number;
+  /** Replicas still to try, the next one first. */
+  replicas: string[];
+  /** Why each replica tried so far did not take the request. */
+  failures: string[];
+}
+
+function forward(attempt: Attempt): void {
+  const { request, reply, service, body, timeoutMs, failures } = attempt;
+  const [replica, ...fallbacks] = attempt.replicas as [string, ...string[]];
+  // As a stream: reply-from would JSON-encode a Buffer sent as application/json.
+  if (body) request.body = Readable.from([body]);
+
+  reply.from(replica + request.url, {
+    timeout: timeoutMs,
+    // reply-from retries a GET that got a 503; the ALB passes the 503 on.
+    retryDelay: () => null,
+    rewriteRequestHeaders: (_request, headers) => ({ ...headers, ...albHeaders(request) }),
+    onError: (_sameReply, { error }) => {
+      const cause = (error.cause ?? error) as NodeJS.ErrnoException;
+      if (cause.code && NOT_CONNECTED_CODES.has(cause.code)) {
+        failures.push(`${replica}: ${cause.code}`);
+        if (fallbacks.length > 0) {
+          request.log.warn({ replica, code: cause.code }, `${service} replica unreachable, trying the next one`);
+          forward({ ...attempt, replicas: fallbacks });
+        } else {
+          sendError(reply, 502, `${service} is unavailable: no replica answered (${failures.join('; ')})`);
+        }
+      } else if ((error as { statusCode?: number }).statusCode === 504) {
+        sendError(reply, 504, `${service} did not answer within ${timeoutMs / 1000} s (${replica})`);
+      } else {
+        sendError(reply, 502, `${service} replica ${replica} failed: ${cause.message}`);
+      }
+    },
+  });
+}
+
+/** The Root of an `X-Amzn-Trace-Id` header, e.g. `1-67891233-abcdef012345678912345678`. */
+function traceRoot(header: string | string[] | undefined): string | undefined {
+  return /(?:^|;)\s*Root=([^;\s]+)/.exec(String(header ?? ''))?.[1];
+}
+
+/** Request headers the ALB adds or keeps on the way to a target. */
+function albHeaders(request: FastifyRequest): IncomingHttpHeaders {
+  const forwardedFor = request.headers['x-forwarded-for'];
+  return {
+    // reply-from sets Host to the replica's address; the ALB keeps the client's.
+    host: request.headers.host,
+    'x-request-id': request.id,
+    'x-forwarded-for': forwardedFor ? `${forwardedFor}, ${request.ip}` : request.ip,
+    'x-forwarded-proto': 'http',
+  };
+}
+
+function sendError(reply: FastifyReply, statusCode: number, message: string): void {
+  reply.code(statusCode).send({ error: message });
+}

@@ -1,0 +1,1 @@
+export { buildEdge, type EdgeOptions } from './edge.js';

@@ -1,0 +1,228 @@
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import t, { type Test } from 'tap';
+import { buildEdge, type EdgeOptions } from '../src/index.js';
+
+/** What an echo upstream saw. */
+interface Echo {
+  replica: string;
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A real HTTP server on a free loopback port; closed when the test ends. */
+async function startUpstream(t: Test, handler: RequestListener): Promise<string> {
+  const server = createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Answers with its name and everything it received; `x-reply-status` picks the status. */
+function echoUpstream(t: Test, replica: string): Promise<string> {
+  return startUpstream(t, async (request, response) => {
+    let body = '';
+    for await (const chunk of request) body += chunk;
+    const echo: Echo = { replica, method: request.method!, url: request.url!, headers: request.headers, body };
+    response.writeHead(Number(request.headers['x-reply-status'] ?? 200), {
+      'content-type': 'application/json',
+      'x-replica': replica,
+    });
+    response.end(JSON.stringify(echo));
+  });
+}
+
+/** A base URL nothing listens on: a replica that is down. */
+async function deadUpstream(t: Test): Promise<string> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise((resolve) => server.close(resolve));
+  return url;
+}
+
+async function startEdge(t: Test, options: EdgeOptions): Promise<string> {
+  const edge = await buildEdge(options);
+  t.teardown(() => edge.close());
+  return edge.listen({ host: '127.0.0.1', port: 0 });
+}
+
+/** An edge over two echoing replicas per service. */
+async function startEchoStack(t: Test): Promise<string> {
+  return startEdge(t, {
+    upstreams: {
+      'todo-read': [await echoUpstream(t, 'read-1'), await echoUpstream(t, 'read-2')],
+      'todo-write': [await echoUpstream(t, 'write-1'), await echoUpstream(t, 'write-2')],
+    },
+  });
+}
+
+t.test('routes each request by the routing table', async (t) => {
+  const edge = await startEchoStack(t);
+  const cases: Array<[method: string, path: string, service: 'read' | 'write']> = [
+    ['GET', '/api/v1/todos', 'read'],
+    ['GET', '/', 'read'],
+    ['HEAD', '/api/v1/todos/1', 'read'],
+    ['POST', '/api/v1/todos', 'write'],
+    ['PUT', '/api/v1/todos/1', 'write'],
+    ['DELETE', '/api/v1/todos/1', 'write'],
+    // No rule matches: the listener's default action, todo-read, answers 404/405.
+    ['PATCH', '/api/v1/todos/1', 'read'],
+    ['POST', '/elsewhere', 'read'],
+  ];
+  for (const [method, path, service] of cases) {
+    const response = await fetch(edge + path, { method });
+    t.match(response.headers.get('x-replica'), new RegExp(`^${service}-`), `${method} ${path} → todo-${service}`);
+    await response.arrayBuffer();
+  }
+});
+
+t.test('alternates between the replicas of a service', async (t) => {
+  const edge = await startEchoStack(t);
+  const replicas: string[] = [];
+  for (let i = 0; i < 4; i += 1) {
+    const echo = (await (await fetch(`${edge}/api/v1/todos`)).json()) as Echo;
+    replicas.push(echo.replica);
+  }
+  t.same(new Set(replicas), new Set(['read-1', 'read-2']));
+  t.equal(replicas[0], replicas[2]);
+  t.equal(replicas[1], replicas[3]);
+  t.not(replicas[0], replicas[1]);
+});
+
+t.test('passes method, path, query, headers and body through intact', async (t) => {
+  const edge = await startEchoStack(t);
+  const body = JSON.stringify({ title: 'ünïcode ✓', description: 'x'.repeat(1_000_000) });
+  const response = await fetch(`${edge}/api/v1/todos/7?completed=true&window=-3&q=a%20b`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', 'x-custom': 'kept' },
+    body,
+  });
+  const echo = (await response.json()) as Echo;
+  t.equal(echo.method, 'PUT');
+  t.equal(echo.url, '/api/v1/todos/7?completed=true&window=-3&q=a%20b');
+  t.equal(echo.headers['x-custom'], 'kept');
+  t.equal(echo.headers['content-type'], 'application/json');
+  t.equal(echo.body, body, 'a 1 MB body arrives byte for byte');
+  t.equal(echo.headers.host, new URL(edge).host, 'the client Host is kept, as the ALB does');
+  t.equal(echo.headers['x-forwarded-proto'], 'http');
+  t.equal(echo.headers['x-forwarded-for'], '127.0.0.1');
+});
+
+t.test("passes the upstream's status and headers back", async (t) => {
+  const edge = await startEchoStack(t);
+  const response = await fetch(`${edge}/api/v1/todos/404`, { headers: { 'x-reply-status': '404' } });
+  t.equal(response.status, 404);
+  t.equal(response.headers.get('content-type'), 'application/json');
+  t.match(response.headers.get('x-replica'), /^read-/);
+  t.match(await response.json(), { method: 'GET' });
+});
+
+t.test('x-request-id: kept when present, else the trace Root, else a new UUID; echoed on the response', async (t) => {
+  const edge = await startEchoStack(t);
+
+  const generated = await fetch(`${edge}/api/v1/todos`);
+  const generatedEcho = (await generated.json()) as Echo;
+  t.match(generatedEcho.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'the upstream gets a UUID');
+  t.equal(generated.headers.get('x-request-id'), generatedEcho.headers['x-request-id'], 'the client gets the same one');
+
+  const given = await fetch(`${edge}/api/v1/todos`, { method: 'POST', headers: { 'x-request-id': 'client-chosen-1' } });
+  t.equal(((await given.json()) as Echo).headers['x-request-id'], 'client-chosen-1');
+  t.equal(given.headers.get('x-request-id'), 'client-chosen-1');
+
+  const traceId = 'Root=1-67891233-abcdef012345678912345678;Sampled=1';
+  const traced = await fetch(`${edge}/api/v1/todos`, { headers: { 'x-amzn-trace-id': traceId } });
+  t.equal(((await traced.json()) as Echo).headers['x-request-id'], '1-67891233-abcdef012345678912345678', "else the ALB trace id's Root");
+  t.equal(traced.headers.get('x-request-id'), '1-67891233-abcdef012345678912345678');
+
+  const both = await fetch(`${edge}/api/v1/todos`, { headers: { 'x-amzn-trace-id': traceId, 'x-request-id': 'client-chosen-2' } });
+  t.equal(both.headers.get('x-request-id'), 'client-chosen-2', 'x-request-id comes first');
+  await both.arrayBuffer();
+});
+
+t.test('a replica that refuses connections is skipped, body and all', async (t) => {
+  const edge = await startEdge(t, {
+    upstreams: {
+      'todo-read': [await deadUpstream(t), await echoUpstream(t, 'read-live')],
+      'todo-write': [await deadUpstream(t), await echoUpstream(t, 'write-live')],
+    },
+  });
+  for (let i = 0; i < 4; i += 1) {
+    const response = await fetch(`${edge}/api/v1/todos`);
+    t.equal(response.status, 200);
+    t.equal(((await response.json()) as Echo).replica, 'read-live');
+  }
+  for (let i = 0; i < 2; i += 1) {
+    const body = JSON.stringify({ title: `write ${i}` });
+    const response = await fetch(`${edge}/api/v1/todos`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    const echo = (await response.json()) as Echo;
+    t.equal(echo.replica, 'write-live');
+    t.equal(echo.body, body, 'the body reaches the replica that answered');
+  }
+});
+
+t.test("passes on a replica's early answer to a body it does not read", async (t) => {
+  // As a service does with a body over its limit: answer 413 at once, then close.
+  const refusing = await startUpstream(t, (_request, response) => {
+    response.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+    response.end('{"error":"request body is too large"}');
+  });
+  const edge = await startEdge(t, { upstreams: { 'todo-read': [refusing], 'todo-write': [refusing] } });
+  for (let i = 0; i < 3; i += 1) {
+    const response = await fetch(`${edge}/api/v1/todos`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'x'.repeat(4 * 1024 * 1024) }),
+    });
+    t.equal(response.status, 413);
+    t.same(await response.json(), { error: 'request body is too large' });
+  }
+});
+
+t.test('answers 502 JSON when no replica of the service answers', async (t) => {
+  const dead = [await deadUpstream(t), await deadUpstream(t)];
+  const edge = await startEdge(t, {
+    upstreams: { 'todo-read': dead, 'todo-write': [await echoUpstream(t, 'write-1')] },
+  });
+  const response = await fetch(`${edge}/api/v1/todos`, { headers: { 'x-request-id': 'trace-502' } });
+  t.equal(response.status, 502);
+  t.match(response.headers.get('content-type'), /^application\/json/);
+  t.equal(response.headers.get('x-request-id'), 'trace-502');
+  t.same(await response.json(), {
+    error: `todo-read is unavailable: no replica answered (${dead[0]}: ECONNREFUSED; ${dead[1]}: ECONNREFUSED)`,
+  });
+
+  const write = await fetch(`${edge}/api/v1/todos`, { method: 'POST' });
+  t.equal(write.status, 200, 'the other service is unaffected');
+  await write.arrayBuffer();
+});
+
+t.test('answers 504 JSON when a replica does not answer in time', async (t) => {
+  const slow = await startUpstream(t, (_request, response) => {
+    setTimeout(() => response.end('late'), 1_000);
+  });
+  const edge = await startEdge(t, {
+    upstreams: { 'todo-read': [slow], 'todo-write': [slow] },
+    upstreamTimeoutMs: 100,
+  });
+  const response = await fetch(`${edge}/api/v1/todos`);
+  t.equal(response.status, 504);
+  t.same(await response.json(), { error: `todo-read did not answer within 0.1 s (${slow})` });
+});
+
+t.test('refuses to start without replicas for a service', async (t) => {
+  await t.rejects(buildEdge({ upstreams: { 'todo-read': [], 'todo-write': ['http://127.0.0.1:1'] } }), {
+    message: /no replicas given for todo-read/,
+  });
+});

@@ -1,0 +1,157 @@
+/** `pnpm start`: runs the whole split stack on this machine until Ctrl-C. */
+import { parseArgs } from 'node:util';
+import { describeDatabaseUrlProblem } from '@taskoverflow/db';
+import { apiOperations, OPENAPI_PATH, routeRequest, serviceOf } from '@taskoverflow/routing';
+import { redactPassword } from '../database.js';
+import { PortInUseError } from '../free-port.js';
+import { startLocalStack, type LocalStack } from '../stack.js';
+
+const USAGE = `Usage: pnpm start [--port N] [--read-replicas N]
+
+Runs TaskOverflow locally: PostgreSQL, todo-write, N todo-read replicas and the load
+balancer stand-in in front of them, on 127.0.0.1.
+
+Options:
+  --port N            the load balancer's port (default: $PORT, else 8080)
+  --read-replicas N   how many todo-read replicas (default: 2)
+  -h, --help          show this help
+
+Environment:
+  DATABASE_URL   use this PostgreSQL; unset, an embedded one keeps its data in .data/postgres
+  PORT           the default for --port
+  LOG_LEVEL      the services' log level (default: info)`;
+
+interface StartOptions {
+  port: number;
+  readReplicas: number;
+  databaseUrl: string | undefined;
+}
+
+/** A mistake in how pnpm start was called; the message says what to change. */
+class UsageError extends Error {}
+
+function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        'read-replicas': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) return 'help';
+
+  const databaseUrl = env.DATABASE_URL || undefined;
+  const databaseProblem = databaseUrl && describeDatabaseUrlProblem(databaseUrl);
+  if (databaseProblem) throw new UsageError(`${databaseProblem}; or unset DATABASE_URL to use the embedded PostgreSQL`);
+  return {
+    port: wholeNumber(values.port ? '--port' : 'PORT', values.port ?? env.PORT ?? '8080', 0, 65_535),
+    readReplicas: wholeNumber('--read-replicas', values['read-replicas'] ?? '2', 1, 32),
+    databaseUrl,
+  };
+}
+
+function wholeNumber(name: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
+  }
+  return value;
+}
+
+/** What is running where, framed so that it stands out from the log lines around it. */
+function summary(stack: LocalStack, databaseGiven: boolean): string {
+  const routes: Array<[route: string, service: string]> = [
+    ...apiOperations.map((operation): [string, string] => [
+      `${operation.method.padEnd(6)} ${operation.url}`,
+      serviceOf(operation),
+    ]),
+    [`GET    ${OPENAPI_PATH}`, routeRequest('GET', OPENAPI_PATH)],
+    ['GET    /  (web UI)', routeRequest('GET', '/')],
+  ];
+  const processes: Array<[name: string, url: string]> = [
+    ...stack.services.map(({ instance, url }): [string, string] => [instance, url]),
+    // The embedded server's credentials are fixed and local; a given URL's may be secret.
+    ['postgres', databaseGiven ? redactPassword(stack.databaseUrl) : stack.databaseUrl],
+  ];
+  const routeWidth = Math.max(...routes.map(([route]) => route.length));
+  const nameWidth = Math.max(...processes.map(([name]) => name.length));
+  return box([
+    `TaskOverflow is running at ${stack.url}`,
+    '',
+    'API, through the load balancer:',
+    ...routes.map(([route, service]) => `  ${route.padEnd(routeWidth)}  → ${service}`),
+    '',
+    'Processes:',
+    ...processes.map(([name, url]) => `  ${name.padEnd(nameWidth)}  ${url}`),
+    '',
+    'Press Ctrl-C to stop everything.',
+  ]);
+}
+
+function box(lines: string[]): string {
+  const width = Math.max(...lines.map((line) => line.length));
+  return [
+    `┌${'─'.repeat(width + 2)}┐`,
+    ...lines.map((line) => `│ ${line.padEnd(width)} │`),
+    `└${'─'.repeat(width + 2)}┘`,
+  ].join('\n');
+}
+
+/** The error, and how to get past it where we know. */
+function explain(error: unknown): string {
+  if (error instanceof PortInUseError) {
+    const fix = `Stop whatever listens there, or use another port: pnpm start --port ${error.port + 1}`;
+    return `${error.message} (is another pnpm start running?). ${fix}`;
+  }
+  if (error instanceof UsageError) return `${error.message}\n\n${USAGE}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function main(): Promise<void> {
+  const options = readOptions(process.argv.slice(2), process.env);
+  if (options === 'help') {
+    console.log(USAGE);
+    process.exit(0);
+  }
+
+  const starting = startLocalStack(options);
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) {
+      console.log(`${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    try {
+      // A start cut short by the signal cleans up after itself and rejects: nothing to stop.
+      const stack = await starting.catch(() => undefined);
+      await stack?.stop();
+    } catch (error) {
+      console.error(`✗ stopping failed: ${explain(error)}`);
+      process.exit(1);
+    }
+    console.log('stopped ✓');
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+
+  try {
+    const stack = await starting;
+    console.log(`\n${summary(stack, options.databaseUrl !== undefined)}\n`);
+  } catch (error) {
+    if (!stopping) throw error; // else the signal cut the start short, and stop() exits
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`\n✗ pnpm start: ${explain(error)}`);
+  process.exit(1);
+});

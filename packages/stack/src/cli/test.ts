@@ -1,0 +1,83 @@
+/**
+ * `pnpm test [tap arguments…]`: runs tap against a throwaway embedded PostgreSQL, unless
+ * TEST_DATABASE_URL already names a server. Tests create their own databases on it through
+ * createTestDatabase() from @taskoverflow/stack/testing.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { statSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { constants, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { redactPassword } from '../database.js';
+import { repoRoot } from '../paths.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../postgres.js';
+
+/** Data nobody keeps: skip the disk flushes, and allow many parallel test files' pools. */
+const THROWAWAY_SETTINGS = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '300' };
+const TAP_BIN = join(repoRoot, 'node_modules', '.bin', 'tap');
+
+async function main(): Promise<number> {
+  const tapArgs = tapArguments(process.argv.slice(2));
+
+  // Until tap runs, a signal only sets this: PostgreSQL is then stopped before we exit.
+  let interrupted: NodeJS.Signals | undefined;
+  let forwardSignal = (signal: NodeJS.Signals): void => void (interrupted = signal);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => forwardSignal(signal));
+
+  let postgres: EmbeddedPostgres | undefined;
+  let tempDir: string | undefined;
+  try {
+    if (process.env.TEST_DATABASE_URL) {
+      console.log(`test postgres: TEST_DATABASE_URL ${redactPassword(process.env.TEST_DATABASE_URL)}`);
+    } else {
+      tempDir = await mkdtemp(join(tmpdir(), 'taskoverflow-test-'));
+      // mkdtemp makes it 0700; when we run as root, PostgreSQL runs as `postgres` and must enter it.
+      await chmod(tempDir, 0o755);
+      postgres = await startEmbeddedPostgres({ dataDir: join(tempDir, 'data'), settings: THROWAWAY_SETTINGS });
+      process.env.TEST_DATABASE_URL = postgres.adminUrl;
+      console.log(`test postgres on 127.0.0.1:${postgres.port} (embedded, data in ${tempDir}) ✓`);
+    }
+    if (interrupted) return exitCodeOf(interrupted);
+
+    const tap = spawn(TAP_BIN, tapArgs, { cwd: repoRoot, stdio: 'inherit' });
+    // A terminal's Ctrl-C reaches tap directly; a signal sent to us alone is passed on.
+    forwardSignal = (signal) => tap.kill(signal);
+    const [code, signal] = (await once(tap, 'exit')) as [number | null, NodeJS.Signals | null];
+    return code ?? exitCodeOf(signal ?? 'SIGTERM');
+  } finally {
+    if (postgres) {
+      await postgres.stop();
+      console.log('test postgres stopped ✓');
+    }
+    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What to pass on to tap. `pnpm test -- packages/edge` passes its `--` along, and tap would run
+ * every file of a directory it is given, sources included: a directory stands for the test
+ * files under it.
+ */
+function tapArguments(args: string[]): string[] {
+  return args
+    .filter((arg, i) => !(i === 0 && arg === '--'))
+    .map((arg) => (!arg.startsWith('-') && isDirectory(arg) ? `${arg.replace(/\/+$/, '')}/**/*.test.ts` : arg));
+}
+
+function isDirectory(path: string): boolean {
+  return statSync(resolve(repoRoot, path), { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
+/** The shell's convention for a process ended by a signal. */
+function exitCodeOf(signal: NodeJS.Signals): number {
+  return 128 + constants.signals[signal];
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`pnpm test: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,4 @@
+export { startLocalStack, type LocalStack, type LocalStackOptions, type ServiceInstance } from './stack.js';
+export { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './postgres.js';
+export { databaseUrlFor, dropDatabase, ensureDatabase, migrateDatabase, redactPassword } from './database.js';
+export { PortInUseError } from './free-port.js';

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { repoRoot } from './paths.js';
+
+export interface ServiceProcessOptions {
+  /** Names the process in errors, e.g. `todo-read-2`. */
+  instance: string;
+  /** The TypeScript entry file; it runs through tsx with workspace packages resolved to src/. */
+  entry: string;
+  /** Added to this process's environment. */
+  env: Record<string, string>;
+  /** Answers 200 once the process is ready for traffic. */
+  healthUrl: string;
+  /** Receives every line the process prints, stdout and stderr. */
+  onLine: (line: string) => void;
+  readyTimeoutMs?: number;
+  /** How long stop() waits after SIGTERM before it sends SIGKILL. */
+  stopGraceMs?: number;
+}
+
+export interface ServiceProcess {
+  readonly instance: string;
+  /** SIGTERM, then SIGKILL after the grace period; resolves once the process has exited. */
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 10_000;
+const HEALTH_POLL_MS = 100;
+/** Output lines quoted when a process fails to become ready. */
+const OUTPUT_TAIL_LINES = 20;
+
+/** Children not yet exited. Should this process die without stopping them, they die with it. */
+const runningChildren = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of runningChildren) child.kill('SIGKILL');
+});
+
+/** Starts `entry` as a child process and resolves once its health URL answers 200. */
+export async function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', options.entry], {
+    cwd: repoRoot,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  runningChildren.add(child);
+  // 'close' rather than 'exit': by then every line it printed has been passed on.
+  const exited = new Promise<string>((resolve) => {
+    child.once('close', (code, signal) => {
+      runningChildren.delete(child);
+      resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`);
+    });
+  });
+
+  const recentOutput: string[] = [];
+  const takeLine = (line: string): void => {
+    recentOutput.push(line);
+    if (recentOutput.length > OUTPUT_TAIL_LINES) recentOutput.shift();
+    options.onLine(line);
+  };
+  child.on('error', (error) => takeLine(`could not run ${options.entry}: ${error.message}`));
+  createInterface({ input: child.stdout! }).on('line', takeLine);
+  createInterface({ input: child.stderr! }).on('line', takeLine);
+
+  let stopping: Promise<void> | undefined;
+  const service: ServiceProcess = {
+    instance: options.instance,
+    stop: () => (stopping ??= stopChild(child, exited, options.stopGraceMs ?? STOP_GRACE_MS)),
+  };
+
+  const problem = await waitUntilReady(options.healthUrl, exited, options.readyTimeoutMs ?? READY_TIMEOUT_MS);
+  if (problem) {
+    await service.stop();
+    const output = recentOutput.length > 0 ? `; its last output:\n  ${recentOutput.join('\n  ')}` : ' without any output';
+    throw new Error(`${options.instance} ${problem}${output}`);
+  }
+  return service;
+}
+
+/** Polls the health URL; resolves with what went wrong, or undefined once it answered 200. */
+async function waitUntilReady(healthUrl: string, exited: Promise<string>, timeoutMs: number): Promise<string | undefined> {
+  let exit: string | undefined;
+  void exited.then((description) => (exit = description));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await answersOk(healthUrl)) return undefined;
+    if (exit) return `${exit} before it was ready`;
+    await sleep(HEALTH_POLL_MS);
+  }
+  return `did not answer GET ${healthUrl} with 200 within ${timeoutMs / 1000} s`;
+}
+
+async function answersOk(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+    await response.body?.cancel();
+    return response.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<string>, graceMs: number): Promise<void> {
+  child.kill('SIGTERM');
+  const killTimer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(killTimer);
+}

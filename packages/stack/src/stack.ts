@@ -1,0 +1,223 @@
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { buildEdge } from '@taskoverflow/edge';
+import type { ServiceName } from '@taskoverflow/routing';
+import { databaseUrlFor, ensureDatabase, migrateDatabase, redactPassword } from './database.js';
+import { assertPortFree, findFreePorts, PortInUseError } from './free-port.js';
+import { formatLogLine } from './log-format.js';
+import { repoRoot, serviceEntry } from './paths.js';
+import { startEmbeddedPostgres } from './postgres.js';
+import { startServiceProcess, type ServiceProcess } from './processes.js';
+
+export interface LocalStackOptions {
+  /** Use this database instead of starting an embedded PostgreSQL. Migrations run on it either way. */
+  databaseUrl?: string;
+  /** todo-read replicas behind the edge. Default: 2. */
+  readReplicas?: number;
+  /** The edge's port on 127.0.0.1. Default: 8080; 0 picks a free one. */
+  port?: number;
+  /** Data directory of the embedded PostgreSQL. Default: <repo>/.data/postgres. */
+  dataDir?: string;
+  /** Print neither progress nor the services' logs. */
+  quiet?: boolean;
+  /** Receives every raw log line: each service instance's, the edge's (`edge`) and PostgreSQL's (`postgres`). */
+  onLog?: (instance: string, line: string) => void;
+}
+
+export interface ServiceInstance {
+  service: ServiceName;
+  /** e.g. `todo-read-2`; the services log it as SERVICE_INSTANCE. */
+  instance: string;
+  url: string;
+}
+
+export interface LocalStack {
+  /** The edge's base URL: where clients send requests. */
+  url: string;
+  readUrls: string[];
+  writeUrl: string;
+  databaseUrl: string;
+  /** Every service instance, todo-write first. */
+  services: ServiceInstance[];
+  /** Stops the edge, then the services, then PostgreSQL. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const DATABASE_NAME = 'taskoverflow';
+const DEFAULT_EDGE_PORT = 8080;
+const DEFAULT_READ_REPLICAS = 2;
+/** The edge logs only trouble (unreachable replicas); the services log every request already. */
+const EDGE_LOG_LEVEL = 'warn';
+
+/**
+ * Runs the split stack on this machine: PostgreSQL (embedded unless a databaseUrl is given),
+ * migrations, todo-write, the todo-read replicas and the edge in front of them.
+ *
+ * The edge runs in this process rather than as a child: it holds no state and needs no
+ * database; in-process it starts without another Node/tsx boot, and a taken port surfaces
+ * here as an error rather than as a child's output.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const readReplicas = options.readReplicas ?? DEFAULT_READ_REPLICAS;
+  const edgePort = options.port ?? DEFAULT_EDGE_PORT;
+  if (!Number.isInteger(readReplicas) || readReplicas < 1) {
+    throw new Error(`readReplicas must be a whole number of at least 1 (got ${readReplicas})`);
+  }
+  const output = stackOutput(options);
+  const shutdown = new ShutdownSteps();
+
+  try {
+    // Fail on what is cheap to check before spending seconds on PostgreSQL and the services.
+    if (edgePort !== 0) await assertPortFree(HOST, edgePort);
+    assertServicesExist();
+
+    const databaseUrl = options.databaseUrl ?? (await startDatabase(options, output, shutdown));
+    if (options.databaseUrl) output.progress(`postgres: ${redactPassword(databaseUrl)} (given) ✓`);
+    const applied = await migrateDatabase(databaseUrl);
+    output.progress(`migrations: ${applied.length > 0 ? `applied ${applied.join(', ')}` : 'up to date'} ✓`);
+
+    const services = await startServices(databaseUrl, readReplicas, output, shutdown);
+    const upstreams = {
+      'todo-read': services.filter((s) => s.service === 'todo-read').map((s) => s.url),
+      'todo-write': services.filter((s) => s.service === 'todo-write').map((s) => s.url),
+    };
+
+    const edge = await buildEdge({
+      upstreams,
+      logger: { level: EDGE_LOG_LEVEL, stream: { write: (line: string) => output.log('edge', line.trimEnd()) } },
+    });
+    shutdown.add(() => edge.close());
+    const url = await edge.listen({ host: HOST, port: edgePort }).catch((error: NodeJS.ErrnoException) => {
+      throw error.code === 'EADDRINUSE' ? new PortInUseError(HOST, edgePort) : error;
+    });
+    const replicaCounts = `todo-read ×${upstreams['todo-read'].length}, todo-write ×${upstreams['todo-write'].length}`;
+    output.progress(`edge: ${url} → ${replicaCounts} ✓`);
+
+    return {
+      url,
+      readUrls: upstreams['todo-read'],
+      writeUrl: upstreams['todo-write'][0]!,
+      databaseUrl,
+      services,
+      stop: () => shutdown.run(),
+    };
+  } catch (error) {
+    // The start-up error is what the caller needs; a failure to clean up after it would hide it.
+    await shutdown.run().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Starts the embedded PostgreSQL and creates the app's database; returns its URL. */
+async function startDatabase(options: LocalStackOptions, output: StackOutput, shutdown: ShutdownSteps): Promise<string> {
+  const dataDir = options.dataDir ?? join(repoRoot, '.data', 'postgres');
+  const startedAt = Date.now();
+  // Its log is for onLog only: on the console it would bury the services' lines.
+  const postgres = await startEmbeddedPostgres({ dataDir, onLog: (line) => options.onLog?.('postgres', line) });
+  shutdown.add(() => postgres.stop());
+  await ensureDatabase(postgres.adminUrl, DATABASE_NAME);
+
+  const shownDir = relative(repoRoot, dataDir).startsWith('..') ? dataDir : relative(repoRoot, dataDir);
+  const created = postgres.created ? ' (new)' : '';
+  output.progress(`postgres: embedded, data in ${shownDir}${created}, port ${postgres.port} ✓ ${since(startedAt)}`);
+  return databaseUrlFor(postgres.adminUrl, DATABASE_NAME);
+}
+
+/** Starts todo-write and the todo-read replicas side by side; each is stopped on shutdown. */
+async function startServices(
+  databaseUrl: string,
+  readReplicas: number,
+  output: StackOutput,
+  shutdown: ShutdownSteps,
+): Promise<ServiceInstance[]> {
+  const planned: Array<{ service: ServiceName; instance: string }> = [
+    { service: 'todo-write', instance: 'todo-write-1' },
+    ...Array.from({ length: readReplicas }, (_, i) => ({ service: 'todo-read' as const, instance: `todo-read-${i + 1}` })),
+  ];
+  const ports = await findFreePorts(planned.length, HOST);
+  const started: ServiceProcess[] = [];
+  shutdown.add(() => Promise.all(started.map((service) => service.stop())));
+
+  const results = await Promise.allSettled(
+    planned.map(async ({ service, instance }, i): Promise<ServiceInstance> => {
+      const port = ports[i]!;
+      const url = `http://${HOST}:${port}`;
+      const startedAt = Date.now();
+      started.push(
+        await startServiceProcess({
+          instance,
+          entry: serviceEntry(service),
+          env: {
+            HOST,
+            PORT: String(port),
+            DATABASE_URL: databaseUrl,
+            LOG_LEVEL: process.env.LOG_LEVEL || 'info',
+            SERVICE_INSTANCE: instance,
+          },
+          healthUrl: `${url}/api/v1/health`,
+          onLine: (line) => output.log(instance, line),
+        }),
+      );
+      output.progress(`${instance}: ${url} ✓ ${since(startedAt)}`);
+      return { service, instance, url };
+    }),
+  );
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure) throw failure.reason;
+  return results.map((result) => (result as PromiseFulfilledResult<ServiceInstance>).value);
+}
+
+function assertServicesExist(): void {
+  for (const service of ['todo-write', 'todo-read'] as const) {
+    const entry = serviceEntry(service);
+    if (!existsSync(entry)) throw new Error(`${service} has no entry point: ${relative(repoRoot, entry)} does not exist`);
+  }
+}
+
+interface StackOutput {
+  /** A line about the start-up, e.g. `todo-read-1: http://127.0.0.1:41234 ✓`. */
+  progress(line: string): void;
+  /** A raw log line of the edge or a service instance. */
+  log(instance: string, line: string): void;
+}
+
+/** Raw lines go to onLog; unless quiet, progress and readable log lines go to the console. */
+function stackOutput(options: LocalStackOptions): StackOutput {
+  return {
+    progress: (line) => {
+      if (!options.quiet) console.log(line);
+    },
+    log: (instance, line) => {
+      options.onLog?.(instance, line);
+      if (!options.quiet) console.log(`${instance.padEnd(12)} │ ${formatLogLine(line)}`);
+    },
+  };
+}
+
+/** Cleanup steps, run newest first; each runs even if an earlier one failed, and only once. */
+class ShutdownSteps {
+  readonly #steps: Array<() => Promise<unknown>> = [];
+  #running: Promise<void> | undefined;
+
+  add(step: () => Promise<unknown>): void {
+    this.#steps.push(step);
+  }
+
+  run(): Promise<void> {
+    this.#running ??= this.#runAll();
+    return this.#running;
+  }
+
+  async #runAll(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const step of [...this.#steps].reverse()) {
+      await step().catch((error: unknown) => errors.push(error));
+    }
+    if (errors.length > 0) throw new AggregateError(errors, `stopping the local stack failed: ${errors.map(String).join('; ')}`);
+  }
+}
+
+function since(startedAt: number): string {
+  return `(${((Date.now() - startedAt) / 1000).toFixed(1)} s)`;
+}

@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { createTestDatabase } from '../src/testing.js';
+
+const startEntry = fileURLToPath(new URL('../src/cli/start.ts', import.meta.url));
+
+/**
+ * Runs `pnpm start`'s entry with `args`; `whileRunning` sees the output so far each time it
+ * grows. Resolves with the exit code and all output.
+ */
+async function runStart(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  whileRunning?: (output: string, child: ChildProcess) => void,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', startEntry, ...args], {
+    env: { ...process.env, DATABASE_URL: '', PORT: '', LOG_LEVEL: 'warn', ...env },
+  });
+  let output = '';
+  const collect = (chunk: Buffer): void => {
+    output += chunk;
+    whileRunning?.(output, child);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const [code] = await once(child, 'exit');
+  return { code, output };
+}
+
+t.test('--help prints the usage and exits 0', async (t) => {
+  const { code, output } = await runStart(['--help']);
+  t.equal(code, 0);
+  t.match(output, /^Usage: pnpm start \[--port N\] \[--read-replicas N\]\n/);
+});
+
+t.test('a bad flag value exits 1 naming the flag, with the usage', async (t) => {
+  const { code, output } = await runStart(['--read-replicas', '0']);
+  t.equal(code, 1);
+  t.match(output, /✗ pnpm start: --read-replicas must be a whole number from 1 to 32 \(got "0"\)\n\nUsage: pnpm start/);
+});
+
+t.test('a port in use exits 1 saying how to pick another', async (t) => {
+  const blocker = createServer().listen(0, '127.0.0.1');
+  await once(blocker, 'listening');
+  t.teardown(() => blocker.close());
+  const { port } = blocker.address() as AddressInfo;
+
+  const { code, output } = await runStart(['--port', String(port)]);
+  t.equal(code, 1);
+  t.match(output, `✗ pnpm start: port ${port} on 127.0.0.1 is already in use (is another pnpm start running?). `);
+  t.match(output, `Stop whatever listens there, or use another port: pnpm start --port ${port + 1}`);
+});
+
+t.test('runs the stack on DATABASE_URL, prints where, and stops cleanly on SIGINT', async (t) => {
+  const database = await createTestDatabase();
+  t.teardown(() => database.drop());
+
+  let health: Promise<number> | undefined;
+  const { code, output } = await runStart(['--port', '0', '--read-replicas', '1'], { DATABASE_URL: database.url }, (output, child) => {
+    const url = /TaskOverflow is running at (http:\/\/\S+)/.exec(output)?.[1];
+    if (url && !health) {
+      health = fetch(`${url}/api/v1/health`).then((response) => response.status);
+      void health.finally(() => child.kill('SIGINT'));
+    }
+  });
+  t.equal(await health, 200, 'the API answered through the edge');
+  t.equal(code, 0, 'exit code 0 after SIGINT');
+  t.match(output, /migrations: up to date ✓/, 'createTestDatabase migrated it already');
+  t.match(output, /│ {3}todo-read-1 +http:\/\/127\.0\.0\.1:\d+ +│/);
+  t.match(output, /postgres +postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/test_/, 'the given URL is shown without its password');
+  t.match(output, /SIGINT: stopping…\n(.*\n)*stopped ✓\n$/);
+});

@@ -1,0 +1,63 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import t from 'tap';
+import { startEmbeddedPostgres } from '../src/postgres.js';
+
+async function query(url: string, sql: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+// Data dirs go two levels below a fresh temporary directory, which the tests must make
+// reachable for the postgres user themselves (mkdtemp gives 0700) when they run as root.
+const tempDir = await mkdtemp(join(tmpdir(), 'taskoverflow-postgres-test-'));
+await chmod(tempDir, 0o755);
+t.teardown(() => rm(tempDir, { recursive: true, force: true }));
+
+t.test('initialises a new data directory, then reuses it with its data', async (t) => {
+  const dataDir = join(tempDir, 'nested', 'data');
+
+  const first = await startEmbeddedPostgres({ dataDir });
+  t.teardown(() => first.stop());
+  t.equal(first.created, true);
+  t.match(first.adminUrl, /^postgres:\/\/postgres:postgres@127\.0\.0\.1:\d+\/postgres$/);
+  await query(first.adminUrl, `CREATE TABLE kept (note text); INSERT INTO kept VALUES ('still here')`);
+  await first.stop();
+  await first.stop();
+  t.notOk(existsSync(join(dataDir, 'postmaster.pid')), 'stopped, and stop() again is harmless');
+
+  const second = await startEmbeddedPostgres({ dataDir, settings: { max_connections: '42' } });
+  t.teardown(() => second.stop());
+  t.equal(second.created, false);
+  t.not(second.port, first.port, 'each start picks a free port');
+  t.same((await query(second.adminUrl, 'SELECT note FROM kept')).rows, [{ note: 'still here' }]);
+  t.same((await query(second.adminUrl, 'SHOW max_connections')).rows, [{ max_connections: '42' }], 'settings are applied');
+});
+
+t.test('stop() returns at once when the server is gone already, as after a Ctrl-C', async (t) => {
+  const dataDir = join(tempDir, 'interrupted');
+  const postgres = await startEmbeddedPostgres({ dataDir });
+  const pidFile = join(dataDir, 'postmaster.pid');
+  process.kill(Number.parseInt(readFileSync(pidFile, 'utf8'), 10), 'SIGINT');
+  while (existsSync(pidFile)) await sleep(20);
+  await postgres.stop();
+  t.pass('stopped');
+});
+
+t.test('says why when the server cannot start', async (t) => {
+  const dataDir = join(tempDir, 'busy');
+  const running = await startEmbeddedPostgres({ dataDir });
+  t.teardown(() => running.stop());
+  await t.rejects(startEmbeddedPostgres({ dataDir }), {
+    message: /^PostgreSQL did not start \(data in .*busy, port \d+\): the server exited; its last output:\n.*lock file "postmaster\.pid" already exists/s,
+  });
+});
