@@ -13,6 +13,10 @@ const NO_NUL = '^[^\\u0000]*$';
 export const INPUT_DATE_FORMAT = 'iso8601';
 
 export const TITLE_MAX = 80;
+/** Largest accepted request body. A todo is well under 1 KiB; anything near this is abuse. */
+export const REQUEST_BODY_LIMIT_BYTES = 64 * 1024;
+/** The error of a body over REQUEST_BODY_LIMIT_BYTES (413), wherever it is detected. */
+export const BODY_TOO_LARGE = 'request body is too large';
 export const DESCRIPTION_MAX = 120;
 
 const Title = Type.String({ maxLength: TITLE_MAX, pattern: NO_NUL, description: 'At most 80 characters.' });

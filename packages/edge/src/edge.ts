@@ -1,22 +1,22 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import replyFrom from '@fastify/reply-from';
+import { BODY_TOO_LARGE, REQUEST_BODY_LIMIT_BYTES } from '@taskoverflow/domain';
+import { fastifyLogging, type LoggerSettings } from '@taskoverflow/observability';
 import { routeRequest, SERVICES, type ServiceName } from '@taskoverflow/routing';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { roundRobin } from './round-robin.js';
 
 export interface EdgeOptions {
   /** Base URLs of each service's replicas, e.g. `{ 'todo-read': ['http://127.0.0.1:3101'], … }`. */
   upstreams: Record<ServiceName, string[]>;
-  logger?: FastifyServerOptions['logger'];
+  /** Log settings; the edge logs JSON lines as `service: "edge"` at `info` by default. */
+  logging?: Partial<Omit<LoggerSettings, 'service'>>;
   /** How long a replica may take to start its response. Default: 60 s, the ALB's idle timeout. */
   upstreamTimeoutMs?: number;
 }
 
 const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
-/** Far above the services' own limit, so that they answer oversized bodies themselves. */
-const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 /** Longer than the ALB's 60 s idle timeout, as the services' own keep-alive is. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
@@ -37,23 +37,36 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
     SERVICES.map((service) => [service, roundRobin(replicaOrigins(service, options.upstreams[service]))]),
   );
 
+  const upstreamOf = new WeakMap<FastifyRequest, string>();
+
   const app = Fastify({
-    logger: options.logger ?? false,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    // The correlation id: the request's x-request-id, else the Root of the trace id the ALB
-    // adds, else a new UUID.
-    requestIdHeader: 'x-request-id',
-    genReqId: (request) => traceRoot(request.headers['x-amzn-trace-id']) ?? randomUUID(),
+    // The correlation id, as the services derive it: a well-formed x-request-id, else the
+    // Root of the ALB's trace id, else a new UUID. It is passed on as x-request-id.
+    ...fastifyLogging({
+      service: 'edge',
+      hostname: 'edge',
+      level: 'info',
+      ...options.logging,
+      finishedFields: (request) => ({ upstream: upstreamOf.get(request) }),
+    }),
   });
   // destroyAgent: close() also closes the keep-alive connections to the replicas.
   await app.register(replyFrom, { disableRequestLogging: true, destroyAgent: true });
 
-  // Bodies are read whole but not parsed: parsing, their size limits and 415s are the
-  // services' business. Whole, because a replica that answers early (a 413) and closes would
-  // break a body still streaming in (EPIPE) and its answer would be lost; and because a whole
-  // body can go to the next replica when one refuses the connection.
+  // Bodies are read whole but not parsed: parsing and 415s are the services' business. Whole,
+  // so that a body can go to the next replica when one refuses the connection. Bodies over
+  // the services' limit are refused here, as the services would: a service answers those
+  // with 413 and closes the connection, which a proxy still uploading sees as a reset
+  // (EPIPE) before it can read the 413.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: REQUEST_BODY_LIMIT_BYTES }, (_request, body, done) =>
+    done(null, body),
+  );
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    const status = error.statusCode ?? 500;
+    sendError(reply, status, error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? BODY_TOO_LARGE : error.message);
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -63,7 +76,7 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
     const service = routeRequest(request.method, request.url.split('?', 1)[0] ?? '/');
     const body = Buffer.isBuffer(request.body) ? request.body : undefined;
     const replicas = replicasInTurn.get(service)!();
-    forward({ request, reply, service, body, timeoutMs, replicas, failures: [] });
+    forward({ request, reply, service, body, timeoutMs, replicas, failures: [], upstreamOf });
   });
 
   return app;
@@ -87,11 +100,14 @@ interface Attempt {
   replicas: string[];
   /** Why each replica tried so far did not take the request. */
   failures: string[];
+  /** Which replica served each request, for its "request finished" log line. */
+  upstreamOf: WeakMap<FastifyRequest, string>;
 }
 
 function forward(attempt: Attempt): void {
   const { request, reply, service, body, timeoutMs, failures } = attempt;
   const [replica, ...fallbacks] = attempt.replicas as [string, ...string[]];
+  attempt.upstreamOf.set(request, replica);
   // As a stream: reply-from would JSON-encode a Buffer sent as application/json.
   if (body) request.body = Readable.from([body]);
 
@@ -117,11 +133,6 @@ function forward(attempt: Attempt): void {
       }
     },
   });
-}
-
-/** The Root of an `X-Amzn-Trace-Id` header, e.g. `1-67891233-abcdef012345678912345678`. */
-function traceRoot(header: string | string[] | undefined): string | undefined {
-  return /(?:^|;)\s*Root=([^;\s]+)/.exec(String(header ?? ''))?.[1];
 }
 
 /** Request headers the ALB adds or keeps on the way to a target. */

@@ -8,7 +8,7 @@ import { buildEdge } from './edge.js';
 
 async function main(): Promise<void> {
   const config = readEdgeConfig(process.env);
-  const edge = await buildEdge({ upstreams: config.upstreams, logger: { level: process.env.LOG_LEVEL || 'info' } });
+  const edge = await buildEdge({ upstreams: config.upstreams, logging: { level: process.env.LOG_LEVEL || 'info' } });
   const address = await edge.listen({ host: config.host, port: config.port });
   const routes = Object.entries(config.upstreams).map(([service, urls]) => `${service} → ${urls.join(', ')}`);
   console.log(`edge listening on ${address}; ${routes.join('; ')}`);

@@ -49,7 +49,7 @@ async function deadUpstream(t: Test): Promise<string> {
 }
 
 async function startEdge(t: Test, options: EdgeOptions): Promise<string> {
-  const edge = await buildEdge(options);
+  const edge = await buildEdge({ logging: { level: 'silent' }, ...options });
   t.teardown(() => edge.close());
   return edge.listen({ host: '127.0.0.1', port: 0 });
 }
@@ -99,7 +99,7 @@ t.test('alternates between the replicas of a service', async (t) => {
 
 t.test('passes method, path, query, headers and body through intact', async (t) => {
   const edge = await startEchoStack(t);
-  const body = JSON.stringify({ title: 'ünïcode ✓', description: 'x'.repeat(1_000_000) });
+  const body = JSON.stringify({ title: 'ünïcode ✓', description: 'x'.repeat(60_000) });
   const response = await fetch(`${edge}/api/v1/todos/7?completed=true&window=-3&q=a%20b`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json', 'x-custom': 'kept' },
@@ -110,7 +110,7 @@ t.test('passes method, path, query, headers and body through intact', async (t) 
   t.equal(echo.url, '/api/v1/todos/7?completed=true&window=-3&q=a%20b');
   t.equal(echo.headers['x-custom'], 'kept');
   t.equal(echo.headers['content-type'], 'application/json');
-  t.equal(echo.body, body, 'a 1 MB body arrives byte for byte');
+  t.equal(echo.body, body, 'a 60 KB body arrives byte for byte');
   t.equal(echo.headers.host, new URL(edge).host, 'the client Host is kept, as the ALB does');
   t.equal(echo.headers['x-forwarded-proto'], 'http');
   t.equal(echo.headers['x-forwarded-for'], '127.0.0.1');
@@ -183,10 +183,38 @@ t.test("passes on a replica's early answer to a body it does not read", async (t
     const response = await fetch(`${edge}/api/v1/todos`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ title: 'x'.repeat(4 * 1024 * 1024) }),
+      body: JSON.stringify({ title: 'x'.repeat(60_000) }),
     });
     t.equal(response.status, 413);
     t.same(await response.json(), { error: 'request body is too large' });
+  }
+});
+
+t.test('refuses a body over the services\' limit itself, as they would', async (t) => {
+  let reached = 0;
+  const counting = await startUpstream(t, (_request, response) => {
+    reached += 1;
+    response.end('{}');
+  });
+  const edge = await startEdge(t, { upstreams: { 'todo-read': [counting], 'todo-write': [counting] } });
+  const response = await fetch(`${edge}/api/v1/todos`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ title: 'x'.repeat(4 * 1024 * 1024) }),
+  });
+  t.equal(response.status, 413);
+  t.same(await response.json(), { error: 'request body is too large' });
+  t.ok(response.headers.get('x-request-id'), 'with a correlation id');
+  t.equal(reached, 0, 'the replica never saw it');
+});
+
+t.test('a hostile x-request-id is replaced, not passed on', async (t) => {
+  const edge = await startEchoStack(t);
+  for (const hostile of ['x'.repeat(800), 'a b', 'id"with"quotes', 'ünïcode']) {
+    const response = await fetch(`${edge}/api/v1/todos`, { headers: { 'x-request-id': encodeURIComponent(hostile) === hostile ? hostile : hostile.replace(/[^\x20-\x7e]/g, '?') } });
+    const echo = (await response.json()) as Echo;
+    t.match(echo.headers['x-request-id'], /^[0-9a-f-]{36}$/, `${hostile.slice(0, 12)}… replaced by a UUID`);
+    t.equal(response.headers.get('x-request-id'), echo.headers['x-request-id']);
   }
 });
 

@@ -1,16 +1,10 @@
 import { hostname } from 'node:os';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { INPUT_DATE_FORMAT, operationSchemas, parseInputDate } from '@taskoverflow/domain';
-import {
-  correlationId,
-  createLogger,
-  observabilityPlugin,
-  RequestLogController,
-  type LogFormat,
-} from '@taskoverflow/observability';
+import { INPUT_DATE_FORMAT, operationSchemas, parseInputDate, REQUEST_BODY_LIMIT_BYTES } from '@taskoverflow/domain';
+import { fastifyLogging, observabilityPlugin, type LogFormat } from '@taskoverflow/observability';
 import type { ServiceName } from '@taskoverflow/routing';
 import type { Server } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TransportTargetOptions } from 'pino';
 import { installErrorHandler } from './errors.js';
 import { installNotFoundHandler } from './not-found.js';
@@ -18,8 +12,6 @@ import type { LogLevel } from './config.js';
 
 export const HEALTH_PATH = '/api/v1/health';
 
-/** Largest accepted request body. A todo is well under 1 KiB; anything near this is abuse. */
-export const BODY_LIMIT_BYTES = 64 * 1024;
 /**
  * Idle keep-alive must outlast the ALB's 60 s idle timeout, or the ALB may reuse a connection
  * the service has just closed and answer 502. Headers timeout must exceed keep-alive.
@@ -32,15 +24,9 @@ export const REQUEST_TIMEOUT_MS = 30_000;
 /** Fastify options shared by every service (and the OpenAPI generator). */
 export function fastifyOptions(): FastifyServerOptions {
   return {
-    bodyLimit: BODY_LIMIT_BYTES,
+    bodyLimit: REQUEST_BODY_LIMIT_BYTES,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
-    genReqId: correlationId,
-    logController: new RequestLogController(HEALTH_PATH),
-    // Every line logged while serving a request names it: request_id (the log controller's
-    // label), method and url.
-    childLoggerFactory: (logger, bindings, options, rawRequest) =>
-      logger.child({ ...bindings, method: rawRequest.method, url: rawRequest.url }, options),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8 * 1024 },
     ajv: {
       customOptions: {
@@ -73,14 +59,15 @@ export interface ServiceAppOptions {
  * errors, 404/405 for the whole API, and the health route.
  */
 export function createServiceApp(options: ServiceAppOptions) {
-  const logger = createLogger({
+  const logging = fastifyLogging({
     service: options.service,
     hostname: options.instance ?? hostname(),
     level: options.logLevel ?? 'info',
     format: options.logFormat ?? 'json',
     targets: options.logTargets ?? [],
+    healthPath: HEALTH_PATH,
   });
-  const app = Fastify({ ...fastifyOptions(), loggerInstance: logger as FastifyBaseLogger }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({ ...fastifyOptions(), ...logging }).withTypeProvider<TypeBoxTypeProvider>();
   (app.server as Server).headersTimeout = HEADERS_TIMEOUT_MS;
   // Fastify parses text/plain by default; the API takes JSON only, anything else is a 415.
   app.removeContentTypeParser('text/plain');

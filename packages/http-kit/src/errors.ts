@@ -1,3 +1,4 @@
+import { BODY_TOO_LARGE } from '@taskoverflow/domain';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describeValidationFailure } from './validation.js';
 
@@ -7,7 +8,7 @@ export const RETRY_AFTER_SECONDS = 1;
 /** Fastify's own 4xx errors, worded for API clients. */
 const frameworkMessages: Record<string, (error: FastifyError) => string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => 'Content-Type must be application/json',
-  FST_ERR_CTP_BODY_TOO_LARGE: () => 'request body is too large',
+  FST_ERR_CTP_BODY_TOO_LARGE: () => BODY_TOO_LARGE,
   FST_ERR_CTP_EMPTY_JSON_BODY: () => 'body must be a JSON object, got an empty body',
   FST_ERR_CTP_INVALID_JSON_BODY: (error) => `malformed JSON: ${error.message}`,
 };

@@ -1,5 +1,4 @@
 export {
-  BODY_LIMIT_BYTES,
   createServiceApp,
   fastifyOptions,
   HEALTH_PATH,

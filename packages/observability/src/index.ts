@@ -4,3 +4,4 @@ export { createLogger, LOG_FORMATS, loggerOptions, type LogFormat, type LoggerSe
 export { observabilityPlugin } from './plugin.js';
 export { QueryLog } from './query-log.js';
 export { correlationId } from './request-id.js';
+export { fastifyLogging, type FastifyLoggingSettings } from './fastify-logging.js';

@@ -17,7 +17,10 @@ export class RequestLogController extends LogController {
   private healthChecksSinceSummary = 0;
   private lastHealthSummaryAt = Date.now();
 
-  constructor(private readonly healthPath: string) {
+  constructor(
+    private readonly healthPath: string | undefined,
+    private readonly finishedFields?: (request: FastifyRequest, reply: FastifyReply) => Record<string, unknown>,
+  ) {
     super({ requestIdLogLabel: REQUEST_ID_LOG_LABEL });
   }
 
@@ -31,7 +34,11 @@ export class RequestLogController extends LogController {
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const fields = { status: reply.statusCode, duration_ms: roundMs(reply.elapsedTime) };
+    const fields = {
+      status: reply.statusCode,
+      duration_ms: roundMs(reply.elapsedTime),
+      ...this.finishedFields?.(request, reply),
+    };
     if (this.isHealthCheck(request) && !error && reply.statusCode === 200) {
       this.countHealthCheck(request);
       return;

@@ -1,4 +1,4 @@
-import pino, { type Logger, type TransportTargetOptions } from 'pino';
+import pino, { type DestinationStream, type Logger, type TransportTargetOptions } from 'pino';
 
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -13,6 +13,8 @@ export interface LoggerSettings {
   format?: LogFormat;
   /** Extra pino transport targets, e.g. CloudWatch Logs. */
   targets?: TransportTargetOptions[];
+  /** Write JSON lines here instead of stdout (an in-process component, a test). */
+  destination?: DestinationStream;
 }
 
 /**
@@ -35,6 +37,7 @@ export function loggerOptions(settings: Pick<LoggerSettings, 'service' | 'hostna
  */
 export function createLogger(settings: LoggerSettings): Logger {
   const options = loggerOptions(settings);
+  if (settings.destination) return pino(options, settings.destination);
   const console: TransportTargetOptions =
     settings.format === 'pretty'
       ? { target: 'pino-pretty', options: { destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid' } }

@@ -2,3 +2,4 @@ export { startLocalStack, type LocalStack, type LocalStackOptions, type ServiceI
 export { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './postgres.js';
 export { databaseUrlFor, dropDatabase, ensureDatabase, migrateDatabase, redactPassword } from './database.js';
 export { PortInUseError } from './free-port.js';
+export { findRedisServer, REDIS_INSTALL_HINT, startRedisServer, type RedisServer } from './redis.js';

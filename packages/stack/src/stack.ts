@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { join, relative } from 'node:path';
 import { buildEdge } from '@taskoverflow/edge';
 import type { ServiceName } from '@taskoverflow/routing';
@@ -8,10 +8,18 @@ import { formatLogLine } from './log-format.js';
 import { repoRoot, serviceEntry } from './paths.js';
 import { startEmbeddedPostgres } from './postgres.js';
 import { startServiceProcess, type ServiceProcess } from './processes.js';
+import { findRedisServer, REDIS_INSTALL_HINT, startRedisServer } from './redis.js';
 
 export interface LocalStackOptions {
   /** Use this database instead of starting an embedded PostgreSQL. Migrations run on it either way. */
   databaseUrl?: string;
+  /**
+   * Use this Redis for todo-read's cache. Unset: a throwaway redis-server from PATH, or no
+   * cache at all when there is none (said in the progress output).
+   */
+  redisUrl?: string;
+  /** Also append each service's raw JSON log lines to `<logDir>/<service>.log` (edge.log, todo-read.log…). */
+  logDir?: string;
   /** todo-read replicas behind the edge. Default: 2. */
   readReplicas?: number;
   /** The edge's port on 127.0.0.1. Default: 8080; 0 picks a free one. */
@@ -37,6 +45,8 @@ export interface LocalStack {
   readUrls: string[];
   writeUrl: string;
   databaseUrl: string;
+  /** Undefined when the stack runs without a cache. */
+  redisUrl: string | undefined;
   /** Every service instance, todo-write first. */
   services: ServiceInstance[];
   /** Stops the edge, then the services, then PostgreSQL. Safe to call more than once. */
@@ -47,8 +57,6 @@ const HOST = '127.0.0.1';
 const DATABASE_NAME = 'taskoverflow';
 const DEFAULT_EDGE_PORT = 8080;
 const DEFAULT_READ_REPLICAS = 2;
-/** The edge logs only trouble (unreachable replicas); the services log every request already. */
-const EDGE_LOG_LEVEL = 'warn';
 
 /**
  * Runs the split stack on this machine: PostgreSQL (embedded unless a databaseUrl is given),
@@ -64,8 +72,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   if (!Number.isInteger(readReplicas) || readReplicas < 1) {
     throw new Error(`readReplicas must be a whole number of at least 1 (got ${readReplicas})`);
   }
-  const output = stackOutput(options);
   const shutdown = new ShutdownSteps();
+  const output = stackOutput(options, shutdown);
 
   try {
     // Fail on what is cheap to check before spending seconds on PostgreSQL and the services.
@@ -77,7 +85,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const applied = await migrateDatabase(databaseUrl);
     output.progress(`migrations: ${applied.length > 0 ? `applied ${applied.join(', ')}` : 'up to date'} ✓`);
 
-    const services = await startServices(databaseUrl, readReplicas, output, shutdown);
+    const redisUrl = await startCache(options, output, shutdown);
+    const services = await startServices({ databaseUrl, redisUrl }, readReplicas, output, shutdown);
     const upstreams = {
       'todo-read': services.filter((s) => s.service === 'todo-read').map((s) => s.url),
       'todo-write': services.filter((s) => s.service === 'todo-write').map((s) => s.url),
@@ -85,7 +94,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const edge = await buildEdge({
       upstreams,
-      logger: { level: EDGE_LOG_LEVEL, stream: { write: (line: string) => output.log('edge', line.trimEnd()) } },
+      logging: { level: process.env.LOG_LEVEL || 'info', destination: { write: (line: string) => output.log('edge', line.trimEnd()) } },
     });
     shutdown.add(() => edge.close());
     const url = await edge.listen({ host: HOST, port: edgePort }).catch((error: NodeJS.ErrnoException) => {
@@ -99,6 +108,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       readUrls: upstreams['todo-read'],
       writeUrl: upstreams['todo-write'][0]!,
       databaseUrl,
+      redisUrl,
       services,
       stop: () => shutdown.run(),
     };
@@ -124,9 +134,26 @@ async function startDatabase(options: LocalStackOptions, output: StackOutput, sh
   return databaseUrlFor(postgres.adminUrl, DATABASE_NAME);
 }
 
+/** The cache's Redis: the given one, a throwaway redis-server, or none (the stack runs uncached). */
+async function startCache(options: LocalStackOptions, output: StackOutput, shutdown: ShutdownSteps): Promise<string | undefined> {
+  if (options.redisUrl) {
+    output.progress(`redis: ${redactPassword(options.redisUrl)} (given) ✓`);
+    return options.redisUrl;
+  }
+  if (!findRedisServer()) {
+    output.progress(`redis: redis-server not found, running WITHOUT the read cache (${REDIS_INSTALL_HINT})`);
+    return undefined;
+  }
+  const startedAt = Date.now();
+  const redis = await startRedisServer({ onLog: (line) => options.onLog?.('redis', line) });
+  shutdown.add(() => redis.stop());
+  output.progress(`redis: redis-server on port ${redis.port} (throwaway, no persistence) ✓ ${since(startedAt)}`);
+  return redis.url;
+}
+
 /** Starts todo-write and the todo-read replicas side by side; each is stopped on shutdown. */
 async function startServices(
-  databaseUrl: string,
+  { databaseUrl, redisUrl }: { databaseUrl: string; redisUrl: string | undefined },
   readReplicas: number,
   output: StackOutput,
   shutdown: ShutdownSteps,
@@ -152,6 +179,7 @@ async function startServices(
             HOST,
             PORT: String(port),
             DATABASE_URL: databaseUrl,
+            ...(redisUrl && { REDIS_URL: redisUrl }),
             LOG_LEVEL: process.env.LOG_LEVEL || 'info',
             SERVICE_INSTANCE: instance,
           },
@@ -182,17 +210,50 @@ interface StackOutput {
   log(instance: string, line: string): void;
 }
 
-/** Raw lines go to onLog; unless quiet, progress and readable log lines go to the console. */
-function stackOutput(options: LocalStackOptions): StackOutput {
+/**
+ * Raw lines go to onLog and to the service's log file; unless quiet, progress and readable
+ * log lines go to the console.
+ */
+function stackOutput(options: LocalStackOptions, shutdown: ShutdownSteps): StackOutput {
+  const logFiles = options.logDir ? new LogFiles(options.logDir) : undefined;
+  if (logFiles) shutdown.add(() => logFiles.close());
   return {
     progress: (line) => {
       if (!options.quiet) console.log(line);
     },
     log: (instance, line) => {
       options.onLog?.(instance, line);
+      logFiles?.write(instance, line);
       if (!options.quiet) console.log(`${instance.padEnd(12)} │ ${formatLogLine(line)}`);
     },
   };
+}
+
+/**
+ * `<dir>/<service>.log`, one per service (replicas share their service's file and are told
+ * apart by `hostname`): the local stand-in for CloudWatch's per-service streams, read by
+ * `pnpm trace`. Each run starts them afresh.
+ */
+class LogFiles {
+  readonly #streams = new Map<string, WriteStream>();
+
+  constructor(private readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  write(instance: string, line: string): void {
+    const service = instance.replace(/-\d+$/, '');
+    let stream = this.#streams.get(service);
+    if (!stream) {
+      stream = createWriteStream(join(this.dir, `${service}.log`), { flags: 'w' });
+      this.#streams.set(service, stream);
+    }
+    stream.write(`${line}\n`);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#streams.values()].map((stream) => new Promise((resolve) => stream.end(resolve))));
+  }
 }
 
 /** Cleanup steps, run newest first; each runs even if an earlier one failed, and only once. */

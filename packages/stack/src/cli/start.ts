@@ -2,8 +2,10 @@
 import { parseArgs } from 'node:util';
 import { describeDatabaseUrlProblem } from '@taskoverflow/db';
 import { apiOperations, OPENAPI_PATH, routeRequest, serviceOf } from '@taskoverflow/routing';
+import { join } from 'node:path';
 import { redactPassword } from '../database.js';
 import { PortInUseError } from '../free-port.js';
+import { repoRoot } from '../paths.js';
 import { startLocalStack, type LocalStack } from '../stack.js';
 
 const USAGE = `Usage: pnpm start [--port N] [--read-replicas N]
@@ -18,13 +20,20 @@ Options:
 
 Environment:
   DATABASE_URL   use this PostgreSQL; unset, an embedded one keeps its data in .data/postgres
+  REDIS_URL      use this Redis for the read cache; unset, a throwaway redis-server from
+                 PATH, or no cache when there is none
   PORT           the default for --port
-  LOG_LEVEL      the services' log level (default: info)`;
+  LOG_LEVEL      the services' log level (default: info)
+
+Each service's JSON log lines also go to logs/<service>.log (started afresh each run);
+\`pnpm trace <request-id>\` follows one request through them.`;
 
 interface StartOptions {
   port: number;
   readReplicas: number;
   databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  logDir: string;
 }
 
 /** A mistake in how pnpm start was called; the message says what to change. */
@@ -49,10 +58,16 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
   const databaseUrl = env.DATABASE_URL || undefined;
   const databaseProblem = databaseUrl && describeDatabaseUrlProblem(databaseUrl);
   if (databaseProblem) throw new UsageError(`${databaseProblem}; or unset DATABASE_URL to use the embedded PostgreSQL`);
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new UsageError(`REDIS_URL is not a redis URL: "${redisUrl}". Expected redis://host:6379, or unset it`);
+  }
   return {
     port: wholeNumber(values.port ? '--port' : 'PORT', values.port ?? env.PORT ?? '8080', 0, 65_535),
     readReplicas: wholeNumber('--read-replicas', values['read-replicas'] ?? '2', 1, 32),
     databaseUrl,
+    redisUrl,
+    logDir: join(repoRoot, 'logs'),
   };
 }
 
@@ -78,6 +93,7 @@ function summary(stack: LocalStack, databaseGiven: boolean): string {
     ...stack.services.map(({ instance, url }): [string, string] => [instance, url]),
     // The embedded server's credentials are fixed and local; a given URL's may be secret.
     ['postgres', databaseGiven ? redactPassword(stack.databaseUrl) : stack.databaseUrl],
+    ['redis', stack.redisUrl ? redactPassword(stack.redisUrl) : 'none: reads are not cached'],
   ];
   const routeWidth = Math.max(...routes.map(([route]) => route.length));
   const nameWidth = Math.max(...processes.map(([name]) => name.length));
@@ -90,6 +106,7 @@ function summary(stack: LocalStack, databaseGiven: boolean): string {
     'Processes:',
     ...processes.map(([name, url]) => `  ${name.padEnd(nameWidth)}  ${url}`),
     '',
+    'Logs: logs/<service>.log; follow a request with: pnpm trace <x-request-id>',
     'Press Ctrl-C to stop everything.',
   ]);
 }

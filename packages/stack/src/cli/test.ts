@@ -1,6 +1,7 @@
 /**
  * `pnpm test [tap arguments…]`: runs tap against a throwaway embedded PostgreSQL, unless
- * TEST_DATABASE_URL already names a server. Tests create their own databases on it through
+ * TEST_DATABASE_URL already names a server, and a throwaway redis-server, unless
+ * TEST_REDIS_URL names one. Tests create their own databases on it through
  * createTestDatabase() from @taskoverflow/stack/testing.
  */
 import { spawn } from 'node:child_process';
@@ -12,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { redactPassword } from '../database.js';
 import { repoRoot } from '../paths.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../postgres.js';
+import { REDIS_INSTALL_HINT, startRedisServer, type RedisServer } from '../redis.js';
 
 /** Data nobody keeps: skip the disk flushes, and allow many parallel test files' pools. */
 const THROWAWAY_SETTINGS = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '300' };
@@ -26,6 +28,7 @@ async function main(): Promise<number> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => forwardSignal(signal));
 
   let postgres: EmbeddedPostgres | undefined;
+  let redis: RedisServer | undefined;
   let tempDir: string | undefined;
   try {
     if (process.env.TEST_DATABASE_URL) {
@@ -38,6 +41,19 @@ async function main(): Promise<number> {
       process.env.TEST_DATABASE_URL = postgres.adminUrl;
       console.log(`test postgres on 127.0.0.1:${postgres.port} (embedded, data in ${tempDir}) ✓`);
     }
+    if (process.env.TEST_REDIS_URL) {
+      console.log(`test redis: TEST_REDIS_URL ${redactPassword(process.env.TEST_REDIS_URL)}`);
+    } else {
+      // The cache tests need a real Redis; without one they fail and say so.
+      redis = await startRedisServer().catch((error: Error) => {
+        console.warn(`test redis: none (${error.message}); the cache tests will fail: ${REDIS_INSTALL_HINT}`);
+        return undefined;
+      });
+      if (redis) {
+        process.env.TEST_REDIS_URL = redis.url;
+        console.log(`test redis on 127.0.0.1:${redis.port} (throwaway) ✓`);
+      }
+    }
     if (interrupted) return exitCodeOf(interrupted);
 
     const tap = spawn(TAP_BIN, tapArgs, { cwd: repoRoot, stdio: 'inherit' });
@@ -46,6 +62,7 @@ async function main(): Promise<number> {
     const [code, signal] = (await once(tap, 'exit')) as [number | null, NodeJS.Signals | null];
     return code ?? exitCodeOf(signal ?? 'SIGTERM');
   } finally {
+    await redis?.stop();
     if (postgres) {
       await postgres.stop();
       console.log('test postgres stopped ✓');

@@ -1,0 +1,87 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { findFreePorts } from './free-port.js';
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  /** SIGTERM, then SIGKILL after 5 s; resolves once the server has exited. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const READY_TIMEOUT_MS = 10_000;
+
+/** The redis-server binary on PATH, or undefined. */
+export function findRedisServer(): string | undefined {
+  const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : undefined;
+}
+
+/** What to tell someone who has no redis-server. */
+export const REDIS_INSTALL_HINT =
+  'install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL';
+
+/**
+ * Starts a throwaway redis-server on loopback: a cache, so no persistence (`--save ''`, no
+ * AOF), and gone when it stops. Resolves once it answers PING.
+ */
+export async function startRedisServer(options: { port?: number; onLog?: (line: string) => void } = {}): Promise<RedisServer> {
+  const binary = findRedisServer();
+  if (!binary) throw new Error(`redis-server is not on PATH: ${REDIS_INSTALL_HINT}`);
+  const port = options.port ?? (await findFreePorts(1, HOST))[0]!;
+  const child = spawn(binary, ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const line of chunk.split('\n').filter(Boolean)) {
+        output.push(line);
+        options.onLog?.(line);
+      }
+    });
+  }
+  process.once('exit', () => child.kill('SIGKILL'));
+
+  let stopping: Promise<void> | undefined;
+  const server: RedisServer = {
+    url: `redis://${HOST}:${port}`,
+    port,
+    stop: () => (stopping ??= stopChild(child)),
+  };
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!(await answersPing(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`redis-server on port ${port} did not start; its output:\n  ${output.slice(-10).join('\n  ')}`);
+    }
+    await sleep(50);
+  }
+  return server;
+}
+
+async function answersPing(port: number): Promise<boolean> {
+  const socket = connect({ host: HOST, port });
+  try {
+    await once(socket, 'connect');
+    socket.write('PING\r\n');
+    const [data] = (await once(socket, 'data')) as [Buffer];
+    return data.toString().startsWith('+PONG');
+  } catch {
+    return false;
+  } finally {
+    socket.destroy();
+  }
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
