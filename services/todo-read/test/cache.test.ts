@@ -1,0 +1,177 @@
+/**
+ * The cache guarantees of DESIGN.md, against the real split stack: real processes, real
+ * PostgreSQL, a real redis-server this file starts, stops and restarts.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startLocalStack, startRedisServer } from '@taskoverflow/stack';
+import { createTestDatabase } from '@taskoverflow/stack/testing';
+import t from 'tap';
+
+interface LogLine {
+  msg: string;
+  hostname: string;
+  request_id?: string;
+  url?: string;
+  sql?: string;
+  cache?: string;
+  tier?: string;
+}
+
+const database = await createTestDatabase();
+t.teardown(() => database.drop());
+let redis = await startRedisServer();
+t.teardown(() => redis.stop());
+
+const lines: LogLine[] = [];
+const stack = await startLocalStack({
+  databaseUrl: database.url,
+  redisUrl: redis.url,
+  readReplicas: 2,
+  port: 0,
+  quiet: true,
+  onLog: (_instance, line) => {
+    if (line.startsWith('{')) lines.push(JSON.parse(line) as LogLine);
+  },
+});
+t.teardown(() => stack.stop());
+const [readA, readB] = stack.readUrls as [string, string];
+
+async function getJson(url: string, headers: Record<string, string> = {}) {
+  const response = await fetch(url, { headers });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+async function create(title: string, extra: Record<string, unknown> = {}): Promise<{ id: number }> {
+  const response = await fetch(`${stack.writeUrl}/api/v1/todos`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ title, ...extra }),
+  });
+  if (response.status !== 201) throw new Error(`create answered ${response.status}`);
+  return (await response.json()) as { id: number };
+}
+
+const titles = (list: Array<{ title: string }>) => list.map((todo) => todo.title);
+
+/** Lines logged for one request, by its x-request-id. */
+function linesOf(requestId: string): LogLine[] {
+  return lines.filter((line) => line.request_id === requestId);
+}
+
+/** The service writes its log line after it answers: give the pipe a moment. */
+async function settle(): Promise<void> {
+  await sleep(150);
+}
+
+t.test('read-your-writes: a write is visible at once on every replica, even one that had cached the list', async (t) => {
+  for (let round = 0; round < 10; round += 1) {
+    // Both replicas hold the list in memory (and Redis has it) before the write.
+    await getJson(`${readA}/api/v1/todos`);
+    await getJson(`${readB}/api/v1/todos`);
+    const created = await create(`round ${round}`);
+    const fromB = await getJson(`${readB}/api/v1/todos`);
+    t.equal(fromB.body[0].id, created.id, `round ${round}: the other replica serves the new todo first`);
+    const byId = await getJson(`${readA}/api/v1/todos/${created.id}`);
+    t.equal(byId.status, 200, `round ${round}: by id too`);
+  }
+  const updatedId = (await create('to update')).id;
+  await getJson(`${readA}/api/v1/todos/${updatedId}`);
+  await fetch(`${stack.writeUrl}/api/v1/todos/${updatedId}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: '{"completed":true}',
+  });
+  t.equal((await getJson(`${readA}/api/v1/todos/${updatedId}`)).body.completed, true, 'an update replaces a cached todo');
+  await fetch(`${stack.writeUrl}/api/v1/todos/${updatedId}`, { method: 'DELETE' });
+  t.equal((await getJson(`${readB}/api/v1/todos/${updatedId}`)).status, 404, 'a delete removes it');
+});
+
+t.test('hits are served from memory, then Redis, and say so in the logs and Server-Timing', async (t) => {
+  await create('warm-up');
+  const first = await getJson(`${readA}/api/v1/todos?completed=false`, { 'x-request-id': 'cache-first' });
+  const second = await getJson(`${readA}/api/v1/todos?completed=false`, { 'x-request-id': 'cache-second' });
+  const otherReplica = await getJson(`${readB}/api/v1/todos?completed=false`, { 'x-request-id': 'cache-other' });
+  await settle();
+  t.match(linesOf('cache-first').find((l) => l.msg === 'cache'), { cache: 'miss' });
+  t.ok(linesOf('cache-first').some((l) => l.msg === 'query'), 'a miss queries PostgreSQL');
+  t.match(linesOf('cache-second').find((l) => l.msg === 'cache'), { cache: 'hit', tier: 'memory' });
+  t.notOk(linesOf('cache-second').some((l) => l.msg === 'query'), 'a hit does not');
+  t.match(linesOf('cache-other').find((l) => l.msg === 'cache'), { cache: 'hit', tier: 'redis' });
+  t.same(second.body, first.body);
+  t.same(otherReplica.body, first.body);
+  t.match(second.headers.get('server-timing'), /^db;dur=0, cache;dur=[\d.]+, total;dur=[\d.]+$/);
+});
+
+t.test('ETag and If-None-Match: 304 while current, 200 after a write', async (t) => {
+  const first = await getJson(`${readA}/api/v1/todos`);
+  const etag = first.headers.get('etag')!;
+  t.match(etag, /^"[\w-]+"$/);
+  t.equal(first.headers.get('cache-control'), 'no-cache');
+  const revalidated = await fetch(`${readB}/api/v1/todos`, { headers: { 'if-none-match': etag } });
+  t.equal(revalidated.status, 304, 'another replica agrees the ETag is current');
+  t.equal(await revalidated.text(), '');
+  t.equal((await fetch(`${readA}/api/v1/todos`, { headers: { 'if-none-match': `W/${etag}, "other"` } })).status, 304);
+  await create('changes the list');
+  const changed = await fetch(`${readA}/api/v1/todos`, { headers: { 'if-none-match': etag } });
+  t.equal(changed.status, 200, 'after a write the old ETag no longer matches');
+  t.not(changed.headers.get('etag'), etag);
+});
+
+t.test('a stampede of misses on one key runs one query per replica', async (t) => {
+  await create('invalidates everything');
+  const burst = 60;
+  const ids = Array.from({ length: burst }, (_, i) => `stampede-${i}`);
+  const responses = await Promise.all(
+    ids.map((id, i) => getJson(`${i % 2 ? readB : readA}/api/v1/todos?window=30`, { 'x-request-id': id })),
+  );
+  await settle();
+  t.ok(responses.every((r) => r.status === 200), 'every request answered 200');
+  const queries = ids.flatMap(linesOf).filter((line) => line.msg === 'query');
+  const queriesByReplica = new Map<string, number>();
+  for (const query of queries) queriesByReplica.set(query.hostname, (queriesByReplica.get(query.hostname) ?? 0) + 1);
+  t.same(Object.fromEntries(queriesByReplica), { 'todo-read-1': 1, 'todo-read-2': 1 }, `${burst} concurrent misses`);
+});
+
+t.test('a window list is never stale for longer than its bound', async (t) => {
+  // Due in 1.5 s: outside window=0 now, inside it once the deadline has passed.
+  const dueAt = new Date(Date.now() + 1_500);
+  const due = await create('due very soon', { deadline_at: dueAt.toISOString() });
+  const before = await getJson(`${readA}/api/v1/todos?window=0`);
+  t.notOk(before.body.some((todo: { id: number }) => todo.id === due.id), 'not due yet');
+  // The bound: the deadline, plus the 1 s such lists may be cached, plus scheduling slack.
+  await sleep(dueAt.getTime() + 1_000 + 200 - Date.now());
+  for (const replica of [readA, readB]) {
+    const after = await getJson(`${replica}/api/v1/todos?window=0`);
+    t.ok(after.body.some((todo: { id: number }) => todo.id === due.id), `${replica}: due now, and listed`);
+  }
+});
+
+t.test('Redis down: reads stay 200 and current; the cache comes back by itself', async (t) => {
+  await getJson(`${readA}/api/v1/todos`);
+  await redis.stop();
+  const written = await create('written while Redis is down');
+  for (const replica of [readA, readB]) {
+    for (let i = 0; i < 5; i += 1) {
+      const response = await getJson(`${replica}/api/v1/todos`);
+      t.equal(response.status, 200);
+      t.equal(response.body[0].id, written.id, 'served from PostgreSQL, so the write made during the outage is there');
+    }
+  }
+  await settle();
+  t.ok(lines.some((l) => l.cache === 'error'), 'the outage is logged');
+
+  redis = await startRedisServer({ port: redis.port });
+  const deadline = Date.now() + 10_000;
+  let recovered = false;
+  while (!recovered && Date.now() < deadline) {
+    await getJson(`${readA}/api/v1/todos`, { 'x-request-id': 'after-outage-1' });
+    await getJson(`${readA}/api/v1/todos`, { 'x-request-id': 'after-outage-2' });
+    await settle();
+    recovered = linesOf('after-outage-2').some((l) => l.cache === 'hit');
+    lines.splice(0, lines.length, ...lines.filter((l) => !l.request_id?.startsWith('after-outage')));
+  }
+  t.ok(recovered, 'hits again once Redis is back');
+  const afterRecovery = await create('written after Redis came back');
+  t.equal((await getJson(`${readB}/api/v1/todos`)).body[0].id, afterRecovery.id, 'and read-your-writes holds again');
+});
