@@ -1,5 +1,8 @@
 import { EnvReader } from '@taskoverflow/config';
-import { LOG_FORMATS, type LogFormat } from '@taskoverflow/observability';
+import { hostname } from 'node:os';
+import { cloudWatchTransportTarget, LOG_FORMATS, type LogFormat } from '@taskoverflow/observability';
+import type { ServiceName } from '@taskoverflow/routing';
+import type { TransportTargetOptions } from 'pino';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -12,16 +15,39 @@ export interface BaseServiceConfig {
   logFormat: LogFormat;
   /** Distinguishes replicas in logs, e.g. todo-read-2; defaults to the host name. */
   instance: string | undefined;
+  /** Where logs go besides stdout: CloudWatch Logs when CLOUDWATCH_LOG_GROUP is set. */
+  logTargets: TransportTargetOptions[];
 }
 
-export function readBaseServiceConfig(reader: EnvReader, defaultPort: number): BaseServiceConfig {
+export function readBaseServiceConfig(
+  reader: EnvReader,
+  env: Readonly<Record<string, string | undefined>>,
+  { service, defaultPort }: { service: ServiceName; defaultPort: number },
+): BaseServiceConfig {
+  const instance = reader.string('SERVICE_INSTANCE', '') || undefined;
   return {
     host: reader.string('HOST', '0.0.0.0'),
     port: reader.integer('PORT', defaultPort, { min: 0, max: 65_535 }),
     logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logFormat: reader.oneOf('LOG_FORMAT', LOG_FORMATS, 'json'),
-    instance: reader.string('SERVICE_INSTANCE', '') || undefined,
+    instance,
+    logTargets: readLogTargets(reader, env, service, instance ?? hostname()),
   };
+}
+
+function readLogTargets(
+  reader: EnvReader,
+  env: Readonly<Record<string, string | undefined>>,
+  service: ServiceName,
+  host: string,
+): TransportTargetOptions[] {
+  try {
+    const cloudWatch = cloudWatchTransportTarget(env, { service, hostname: host });
+    return cloudWatch ? [cloudWatch as TransportTargetOptions] : [];
+  } catch (error) {
+    reader.check((error as Error).message);
+    return [];
+  }
 }
 
 /**
@@ -30,11 +56,11 @@ export function readBaseServiceConfig(reader: EnvReader, defaultPort: number): B
  */
 export function loadServiceConfig<Own extends object>(
   env: Readonly<Record<string, string | undefined>>,
-  defaultPort: number,
+  service: { service: ServiceName; defaultPort: number },
   readOwn: (reader: EnvReader) => Own,
 ): BaseServiceConfig & Own {
   const reader = new EnvReader(env);
-  const config = { ...readBaseServiceConfig(reader, defaultPort), ...readOwn(reader) };
+  const config = { ...readBaseServiceConfig(reader, env, service), ...readOwn(reader) };
   reader.done();
   return config;
 }

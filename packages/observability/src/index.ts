@@ -5,3 +5,4 @@ export { observabilityPlugin } from './plugin.js';
 export { QueryLog } from './query-log.js';
 export { correlationId } from './request-id.js';
 export { fastifyLogging, type FastifyLoggingSettings } from './fastify-logging.js';
+export { cloudWatchTransportTarget, type CloudWatchTransportTarget } from './cloudwatch/config.js';

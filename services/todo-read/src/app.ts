@@ -18,7 +18,13 @@ export async function todoRead(app: ServiceApp, options: TodoReadOptions): Promi
 }
 
 export async function buildTodoReadApp(config: TodoReadConfig): Promise<ServiceApp> {
-  const app = createServiceApp({ service: 'todo-read', logLevel: config.logLevel, logFormat: config.logFormat, instance: config.instance });
+  const app = createServiceApp({
+    service: 'todo-read',
+    logLevel: config.logLevel,
+    logFormat: config.logFormat,
+    logTargets: config.logTargets,
+    instance: config.instance,
+  });
   await app.register(todoRead, config);
   return app;
 }

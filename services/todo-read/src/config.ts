@@ -9,7 +9,7 @@ export interface TodoReadConfig extends BaseServiceConfig {
 
 /** Reads and validates the service's environment; throws a ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): TodoReadConfig {
-  return loadServiceConfig(env, 3000, (reader) => ({
+  return loadServiceConfig(env, { service: 'todo-read', defaultPort: 3000 }, (reader) => ({
     database: readPoolSettings(reader, 'todo-read'),
     cache: readCacheSettings(reader),
   }));

@@ -93,4 +93,17 @@ t.test('configuration errors name the variable and the fix', async (t) => {
   t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x@y/z' }), /DATABASE_URL is not a postgres URL/);
   t.throws(() => loadConfig({ DATABASE_URL: database.url, PORT: 'eighty' }), /PORT must be an integer from 0 to 65535, got "eighty"/);
   t.throws(() => loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'loud' }), /LOG_LEVEL must be one of/);
+  t.throws(() => loadConfig({ DATABASE_URL: database.url, REDIS_URL: 'http://x' }), /REDIS_URL is not a redis URL/);
+  t.throws(
+    () => loadConfig({ DATABASE_URL: database.url, CLOUDWATCH_LOG_GROUP: 'taskoverflow' }),
+    /CLOUDWATCH_LOG_GROUP is set \("taskoverflow"\) but no AWS region is/,
+  );
+  const shipping = loadConfig({
+    DATABASE_URL: database.url,
+    CLOUDWATCH_LOG_GROUP: 'taskoverflow',
+    AWS_REGION: 'eu-west-1',
+    SERVICE_INSTANCE: 'todo-read-7',
+  });
+  t.match(shipping.logTargets, [{ options: { logGroupName: 'taskoverflow', logStreamName: 'todo-read/todo-read-7', region: 'eu-west-1' } }]);
+  t.same(loadConfig({ DATABASE_URL: database.url }).logTargets, [], 'stdout only unless CLOUDWATCH_LOG_GROUP is set');
 });

@@ -18,7 +18,13 @@ export async function todoWrite(app: ServiceApp, options: TodoWriteOptions): Pro
 }
 
 export async function buildTodoWriteApp(config: TodoWriteConfig): Promise<ServiceApp> {
-  const app = createServiceApp({ service: 'todo-write', logLevel: config.logLevel, logFormat: config.logFormat, instance: config.instance });
+  const app = createServiceApp({
+    service: 'todo-write',
+    logLevel: config.logLevel,
+    logFormat: config.logFormat,
+    logTargets: config.logTargets,
+    instance: config.instance,
+  });
   await app.register(todoWrite, config);
   return app;
 }

@@ -15,7 +15,7 @@ export interface TodoWriteConfig extends BaseServiceConfig {
 
 /** Reads and validates the service's environment; throws a ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): TodoWriteConfig {
-  return loadServiceConfig(env, 3001, (reader) => ({
+  return loadServiceConfig(env, { service: 'todo-write', defaultPort: 3001 }, (reader) => ({
     database: readPoolSettings(reader, 'todo-write'),
     cache: readCacheSettings(reader),
     migrateOnStart: reader.boolean('MIGRATE_ON_START', false),

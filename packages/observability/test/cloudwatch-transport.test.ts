@@ -1,0 +1,360 @@
+/**
+ * The CloudWatch Logs transport against a real emulator: moto's server, started here on a free
+ * 127.0.0.1 port (all traffic stays on this machine). Without moto the file fails, never skips:
+ * `python3 -m pip install 'moto[server]==5.2.1'` provides it.
+ */
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { hostname, tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Worker } from 'node:worker_threads';
+import { pino, type TransportTargetOptions } from 'pino';
+import t, { type Test } from 'tap';
+import { cloudWatchTransportTarget } from '../src/cloudwatch/config.js';
+import { LogBuffer } from '../src/cloudwatch/log-buffer.js';
+import { PUT_LOG_EVENTS_LIMITS, toLogEvent, TRUNCATION_MARKER, type LogEvent } from '../src/cloudwatch/log-event.js';
+import type { CloudWatchTransportOptions } from '../src/cloudwatch/transport.js';
+
+const MOTO_INSTALL = "python3 -m pip install 'moto[server]==5.2.1'";
+const REGION = 'us-east-1';
+const GROUP = 'taskoverflow';
+const HOST = hostname();
+
+t.test('cloudWatchTransportTarget: on exactly when CLOUDWATCH_LOG_GROUP is set', async (t) => {
+  const where = { service: 'todo-read', hostname: 'host-1' };
+  t.equal(cloudWatchTransportTarget({ AWS_REGION: REGION }, where), undefined, 'unset: stdout only');
+  t.equal(cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: ' ', AWS_REGION: REGION }, where), undefined, 'blank: stdout only');
+
+  const target = cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP, AWS_DEFAULT_REGION: 'eu-west-1' }, where);
+  t.same(target?.options, { logGroupName: GROUP, logStreamName: 'todo-read/host-1', region: 'eu-west-1' });
+  t.match(target?.target, /src\/cloudwatch\/transport\.dev\.mjs$/, 'from source: the entry that registers tsx in the worker');
+  t.ok(target && existsSync(target.target));
+  t.equal(cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP, AWS_REGION: 'us-west-2', AWS_DEFAULT_REGION: 'eu-west-1' }, where)?.options.region, 'us-west-2');
+
+  t.throws(() => cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP }, where), /no AWS region is: set AWS_REGION/);
+  t.throws(() => cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: 'bad name!', AWS_REGION: REGION }, where), /CLOUDWATCH_LOG_GROUP must be a CloudWatch log group name/);
+});
+
+t.test('log events and batches keep within the PutLogEvents limits', async (t) => {
+  const iso = '2026-01-02T03:04:05.678Z';
+  t.equal(toLogEvent(`{"time":"${iso}","msg":"x"}`, 1)?.timestamp, Date.parse(iso), 'ISO time');
+  t.equal(toLogEvent('{"time":1700000000123}', 1)?.timestamp, 1700000000123, 'epoch ms time');
+  t.equal(toLogEvent('not json', 42)?.timestamp, 42, 'no time: now');
+  t.equal(toLogEvent('  ', 42), null, 'blank lines are skipped');
+
+  const huge = toLogEvent(JSON.stringify({ msg: 'é'.repeat(200_000) }), 0)!;
+  t.ok(huge.size <= PUT_LOG_EVENTS_LIMITS.eventBytes, `an oversized line is cut to ${huge.size} bytes`);
+  t.ok(huge.message.endsWith(TRUNCATION_MARKER) && !huge.message.includes('\uFFFD'), 'marked, cut between characters');
+
+  const event = (timestamp: number, bytes = 100): LogEvent => ({ timestamp, message: 'x', size: bytes });
+  const byCount = new LogBuffer({ maxEvents: 20_000, maxBytes: 64 * 1024 * 1024 });
+  for (let i = 0; i < 10_001; i++) byCount.push(event(i));
+  t.equal(byCount.takeBatch().length, 10_000, 'at most 10,000 events a call');
+  const byBytes = new LogBuffer({ maxEvents: 100, maxBytes: 64 * 1024 * 1024 });
+  for (let i = 0; i < 5; i++) byBytes.push(event(i, 250_000));
+  t.equal(byBytes.takeBatch().length, 4, 'at most 1 MiB a call');
+  const bySpan = new LogBuffer({ maxEvents: 100, maxBytes: 64 * 1024 * 1024 });
+  [0, 1000, PUT_LOG_EVENTS_LIMITS.batchSpanMs + 1].forEach((timestamp) => bySpan.push(event(timestamp)));
+  t.equal(bySpan.takeBatch().length, 2, 'at most 24 h a call');
+  const unsorted = new LogBuffer({ maxEvents: 100, maxBytes: 64 * 1024 * 1024 });
+  [3, 1, 2].forEach((timestamp) => unsorted.push(event(timestamp)));
+  t.same(unsorted.takeBatch().map((e) => e.timestamp), [1, 2, 3], 'sorted by timestamp');
+
+  const capped = new LogBuffer({ maxEvents: 3, maxBytes: 64 * 1024 * 1024 });
+  [1, 2].forEach((timestamp) => capped.push(event(timestamp)));
+  capped.takeBatch();
+  [3, 4, 5].forEach((timestamp) => capped.push(event(timestamp)));
+  t.equal(capped.queued, 1, 'the batch in flight counts towards the cap');
+  capped.requeue();
+  capped.push(event(6));
+  t.same(capped.takeBatch().map((e) => e.timestamp), [2, 5, 6], 'a failed batch goes back in front, the first to be dropped');
+  t.equal(capped.takeDropped(), 3);
+});
+
+t.test('shipping to a CloudWatch Logs emulator', async (t) => {
+  const moto = new MotoServer(motoCommand(), await freePort());
+  t.teardown(() => moto.stop());
+  await moto.start();
+  // Read by the AWS SDK in the test and, copied at their start, in pino's worker threads.
+  setEnv(t, {
+    AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: moto.url,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: REGION,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  const reader = new CloudWatchLogsClient({ region: REGION });
+  t.teardown(() => reader.destroy());
+  const dir = await mkdtemp(join(tmpdir(), 'cloudwatch-transport-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const stderr = captureStderr();
+  t.teardown(() => stderr.restore());
+
+  /** A logger wired like the services': JSON lines to stdout (here a file) and to CloudWatch, in one worker. */
+  function startLogger(service: string, host: string, overrides: Partial<CloudWatchTransportOptions> = {}) {
+    const target = cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP, AWS_REGION: REGION }, { service, hostname: host })!;
+    const stdout = join(dir, `${service}-${host}.log`);
+    const stdoutTarget: TransportTargetOptions = { target: 'pino/file', options: { destination: stdout } };
+    const transport = pino.transport({ targets: [{ ...target, options: { ...target.options, ...overrides } }, stdoutTarget] });
+    return {
+      logger: pino(loggerOptions(service, host), transport),
+      ready: once(transport, 'ready'),
+      stream: target.options.logStreamName,
+      stdoutLines: () => linesOf(stdout),
+      close: () => closeTransport(transport),
+    };
+  }
+
+  async function messages(stream: string): Promise<string[]> {
+    const found: string[] = [];
+    let nextToken: string | undefined;
+    for (;;) {
+      const page = await reader
+        .send(new GetLogEventsCommand({ logGroupName: GROUP, logStreamName: stream, startFromHead: true, nextToken }))
+        .catch((error: Error) => (error.name === 'ResourceNotFoundException' ? undefined : Promise.reject(error)));
+      found.push(...(page?.events ?? []).map((event) => event.message!));
+      if (!page?.nextForwardToken || page.nextForwardToken === nextToken) return found;
+      nextToken = page.nextForwardToken;
+    }
+  }
+
+  /** Polls the stream until `done` holds or the time is up; returns what was there last. */
+  async function waitFor(stream: string, done: (lines: string[]) => boolean, timeoutMs: number): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const lines = await messages(stream);
+      if (done(lines) || Date.now() > deadline) return lines;
+      await sleep(100);
+    }
+  }
+
+  await t.test('lines arrive in order with their JSON intact; close delivers what is left', async (t) => {
+    // A close timeout with room for a slow CI machine: here close() must deliver everything.
+    const { logger, stream, close } = startLogger('todo-read', HOST, { closeTimeoutMs: 8000 });
+    t.equal(stream, `todo-read/${HOST}`);
+    const payload = { text: 'ünïcødé ✓ "quoted" \\ back\nslash', nested: { list: [1, null, true] }, pad: 'p'.repeat(1000) };
+    const count = 1500; // ≈ 1.7 MB: two PutLogEvents calls
+    for (let seq = 0; seq < count; seq++) logger.info({ seq, payload }, 'line %d', seq);
+    logger.info({ seq: count, big: 'b'.repeat(300 * 1024) }, 'oversized');
+    const closeMs = await close(); // right away: most lines are still buffered
+    t.ok(closeMs < 8000, `closed in ${Math.round(closeMs)} ms`);
+
+    const lines = await messages(stream);
+    t.equal(lines.length, count + 1, `${count + 1} lines written, ${lines.length} received`);
+    const parsed = lines.slice(0, count).map((line) => JSON.parse(line) as { seq: number; payload: unknown; msg: string });
+    t.same(parsed.map((line) => line.seq), [...Array(count).keys()], 'in order');
+    t.ok(parsed.every((line) => line.msg === `line ${line.seq}` && JSON.stringify(line.payload) === JSON.stringify(payload)), 'JSON intact');
+    const cut = lines[count]!;
+    t.ok(cut.startsWith('{"level":30,"time":"') && cut.endsWith(TRUNCATION_MARKER), 'the oversized line arrives cut and marked');
+    t.ok(Buffer.byteLength(cut) + 26 <= 256 * 1024);
+  });
+
+  await t.test("a quiet logger's only line arrives within the flush interval", async (t) => {
+    const { logger, stream, ready, close } = startLogger('todo-write', HOST);
+    await ready; // the clock measures the transport, not the worker's start
+    const started = Date.now();
+    logger.info({ quiet: true }, 'alone');
+    const lines = await waitFor(stream, (found) => found.length > 0, 5000);
+    const tookMs = Date.now() - started;
+    t.equal(lines.length, 1);
+    t.match(JSON.parse(lines[0] ?? '{}'), { msg: 'alone', quiet: true, service: 'todo-write' });
+    t.ok(tookMs < 1000 + 1000, `arrived after ${tookMs} ms, the logger still open (flush interval 1000 ms)`);
+    await close();
+  });
+
+  await t.test('CloudWatch down: the logger goes on, memory stays bounded, delivery resumes', async (t) => {
+    const cap = 100;
+    const heapLimitMb = 64;
+    const host = `${HOST}-outage`;
+    const target = cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP, AWS_REGION: REGION }, { service: 'todo-read', hostname: host })!;
+    // The transport alone in its worker, under a heap limit far below what the outage logs:
+    // keeping every line would end the worker with ERR_WORKER_OUT_OF_MEMORY.
+    const transport = pino.transport({
+      target: target.target,
+      options: { ...target.options, maxBufferedEvents: cap, flushIntervalMs: 200, maxRetryDelayMs: 1000 },
+      worker: { resourceLimits: { maxOldGenerationSizeMb: heapLimitMb } },
+    });
+    const workerErrors: Error[] = [];
+    transport.on('error', (error: Error) => workerErrors.push(error));
+    // thread-stream leaves the Worker's own 'error' (how an out-of-memory ending is told) unheard.
+    (transport as unknown as { worker: Worker }).worker.on('error', (error) => workerErrors.push(error));
+    const stdout = join(dir, 'outage-stdout.log');
+    const logger = pino(
+      loggerOptions('todo-read', host),
+      pino.multistream([{ stream: transport }, { stream: pino.destination({ dest: stdout, sync: true }) }]),
+    );
+    const stream = target.options.logStreamName;
+    logger.info('before');
+    t.equal((await waitFor(stream, (found) => found.length === 1, 5000)).length, 1, 'delivered while up');
+
+    await moto.stop();
+    stderr.lines.length = 0;
+    const written = 40_000;
+    const line = 'o'.repeat(3000); // 40,000 lines of ≈ 3.1 KB: ≈ 120 MB
+    const rssBefore = process.memoryUsage().rss;
+    let rssPeak = rssBefore;
+    const callMs: number[] = [];
+    const writing = performance.now();
+    for (let seq = 0; seq < written; seq++) {
+      const started = performance.now();
+      logger.info({ seq, line }, 'during outage');
+      callMs.push(performance.now() - started);
+      if (seq % 500 === 499) {
+        await new Promise(setImmediate); // a service yields between requests
+        rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+      }
+    }
+    const writingMs = performance.now() - writing;
+    // Until the worker has taken every line, so the buffer holds the newest ones: lines still on
+    // their way when CloudWatch comes back could be sent, or dropped, in any proportion.
+    await new Promise<void>((resolve, reject) => transport.flush((error) => (error ? reject(error) : resolve())));
+    await sleep(500);
+    const loggedMb = (written * line.length) / 2 ** 20;
+    const rssGrowthMb = (rssPeak - rssBefore) / 2 ** 20;
+    callMs.sort((a, b) => a - b);
+    const p99Ms = callMs[Math.floor(written * 0.99)]!;
+    const slowestCallMs = callMs[written - 1]!;
+    // The slowest calls are garbage collections of this burst's own strings; p99 tells blocking apart.
+    t.ok(p99Ms < 5, `${written} pino calls in ${Math.round(writingMs)} ms: p99 ${p99Ms.toFixed(2)} ms, slowest ${slowestCallMs.toFixed(1)} ms`);
+    t.same(workerErrors, [], `the worker kept within its ${heapLimitMb} MB heap while ${loggedMb.toFixed(0)} MB were logged`);
+    t.equal((await linesOf(stdout)).length, written + 1, 'the other destination (stdout) got every line');
+    t.equal(stderr.lines.filter((l) => l.includes('cannot send logs to CloudWatch Logs')).length, 1, 'the outage is reported once');
+
+    await moto.start(); // same port, empty: the transport re-creates the group and stream
+    logger.info('after');
+    const lines = await waitFor(stream, (found) => found.some((l) => l.includes('"msg":"after"')), 15_000);
+    const received = lines.map((l) => JSON.parse(l) as { seq?: number; msg: string; dropped_events?: number });
+    const outage = received.filter((l) => l.msg === 'during outage').map((l) => l.seq!);
+    const dropped = received.reduce((sum, l) => sum + (l.dropped_events ?? 0), 0);
+    t.ok(received.some((l) => l.msg === 'after'), 'lines logged after recovery arrive');
+    t.ok(outage.length > 0 && outage.length <= cap, `${outage.length} outage lines kept (cap ${cap})`);
+    t.same(outage, [...Array(outage.length).keys()].map((i) => written - outage.length + i), 'the newest, in order: the oldest were dropped');
+    t.equal(dropped + outage.length, written, `the drop notice in the stream counts ${dropped} dropped`);
+    t.equal(stderr.lines.filter((l) => l.includes('log events were dropped, the oldest first')).length, 1, 'the drops are reported once');
+    t.comment(
+      `outage: ${written} lines (${loggedMb.toFixed(0)} MB) logged, ${outage.length} delivered after recovery, ${dropped} dropped; ` +
+        `worker heap limit ${heapLimitMb} MB; process RSS +${rssGrowthMb.toFixed(0)} MB at peak; ` +
+        `pino calls p99 ${p99Ms.toFixed(2)} ms, slowest ${slowestCallMs.toFixed(1)} ms`,
+    );
+    await closeTransport(transport);
+  });
+
+  await t.test('a logger started while CloudWatch is down closes within the close timeout', async (t) => {
+    await moto.stop();
+    stderr.lines.length = 0;
+    const { logger, stdoutLines, close } = startLogger('todo-write', `${HOST}-down`);
+    for (let seq = 0; seq < 100; seq++) logger.info({ seq }, 'nobody listens');
+    await sleep(1500); // past a tick: the first attempt fails
+    const closeMs = await close();
+    t.ok(closeMs < 3000 + 500, `closed in ${Math.round(closeMs)} ms (close timeout 3000 ms)`);
+    t.equal((await stdoutLines()).length, 100);
+    t.ok(stderr.lines.some((l) => l.includes('closing: 100 log events were not delivered')), 'the loss is reported');
+  });
+});
+
+function setEnv(t: Test, values: Record<string, string>): void {
+  for (const [name, value] of Object.entries(values)) {
+    const saved = process.env[name];
+    process.env[name] = value;
+    t.teardown(() => {
+      if (saved === undefined) delete process.env[name];
+      else process.env[name] = saved;
+    });
+  }
+}
+
+function loggerOptions(service: string, host: string): pino.LoggerOptions {
+  return { base: { service, hostname: host }, timestamp: pino.stdTimeFunctions.isoTime };
+}
+
+async function linesOf(file: string): Promise<string[]> {
+  return (await readFile(file, 'utf8')).split('\n').filter(Boolean);
+}
+
+/** Ends a transport as a stopping service does; resolves with the milliseconds it took. */
+async function closeTransport(transport: ReturnType<typeof pino.transport>): Promise<number> {
+  const started = performance.now();
+  const closed = once(transport, 'close');
+  // pino unrefs its worker; without a ref the test process could exit before 'close'.
+  (transport as unknown as { ref(): void }).ref();
+  transport.end();
+  await closed;
+  return performance.now() - started;
+}
+
+/** moto's server as a child process on 127.0.0.1:port; stop() kills it as a crash would. */
+class MotoServer {
+  #child: ChildProcess | undefined;
+  constructor(
+    private readonly command: string[],
+    readonly port: number,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const [file, ...args] = this.command as [string, ...string[]];
+    const child = spawn(file, [...args, '-H', '127.0.0.1', '-p', String(this.port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.#child = child;
+    let output = '';
+    child.stderr!.on('data', (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-2000)));
+    const deadline = Date.now() + 20_000;
+    while (!(await this.#answers())) {
+      if (child.exitCode !== null) throw new Error(`moto server exited with code ${child.exitCode} (install: ${MOTO_INSTALL}):\n${output}`);
+      if (Date.now() > deadline) throw new Error(`moto server did not answer on ${this.url} within 20 s:\n${output}`);
+      await sleep(100);
+    }
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async #answers(): Promise<boolean> {
+    try {
+      return (await fetch(`${this.url}/moto-api/`, { signal: AbortSignal.timeout(1000) })).ok;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** `moto_server` from PATH, else `python3 -m moto.server`; neither is a failure, not a skip. */
+function motoCommand(): string[] {
+  const onPath = (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, 'moto_server')));
+  if (onPath) return ['moto_server'];
+  if (spawnSync('python3', ['-c', 'import moto.server'], { stdio: 'ignore' }).status === 0) return ['python3', '-m', 'moto.server'];
+  throw new Error(`the CloudWatch Logs emulator is missing: neither moto_server nor python3 -m moto.server works. Install it: ${MOTO_INSTALL}`);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Collects what reaches this process's stderr, the worker threads' reports included. */
+function captureStderr(): { lines: string[]; restore: () => void } {
+  const lines: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    lines.push(...chunk.toString().split('\n').filter(Boolean));
+    return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stderr.write;
+  return { lines, restore: () => void (process.stderr.write = write) };
+}
