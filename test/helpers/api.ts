@@ -39,7 +39,7 @@ export interface Connection {
    * One request on this connection, with a deadline. A transport failure or timeout comes back
    * as status 0 with the error in `text`, and is not recorded.
    */
-  request(method: string, path: string, body?: RawBody, timeoutMs?: number): Promise<ApiResponse>;
+  request(method: string, path: string, body?: RawBody, headers?: Record<string, string>, timeoutMs?: number): Promise<ApiResponse>;
   /** Drops the connection; the next request opens a new one. */
   reset(): void;
   close(): void;
@@ -94,11 +94,11 @@ export function client(baseUrl: string, recorded: ApiResponse[] = []): Client {
     const newAgent = (): HttpAgent =>
       https ? new HttpsAgent({ keepAlive: true, maxSockets: 1 }) : new HttpAgent({ keepAlive: true, maxSockets: 1 });
     let agent = newAgent();
-    const request: Connection['request'] = (method, path, body, timeoutMs = 10_000) =>
+    const request: Connection['request'] = (method, path, body, extraHeaders = {}, timeoutMs = 10_000) =>
       new Promise((resolve) => {
         const url = new URL(baseUrl + path);
         const payload = body === undefined ? undefined : Buffer.from(body.body);
-        const headers: Record<string, string> = {};
+        const headers: Record<string, string> = { ...extraHeaders };
         if (payload) headers['content-length'] = String(payload.length);
         if (body?.contentType) headers['content-type'] = body.contentType;
         let settled = false;
@@ -277,8 +277,8 @@ export async function createTodo(t: Test, api: Api, body: Record<string, unknown
 }
 
 /**
- * A body over the limit → 413, every time: repeated, and at several sizes, because an answer
- * that depends on timing must not pass by luck. Sent on one keep-alive connection, as an
+ * A body over the limit → 413, every time: repeated, because an answer that depends on timing
+ * must not pass by luck. Sent on one keep-alive connection, as an
  * ordinary client does; after each 413 that connection must still answer the next request.
  */
 export async function assertOversizedRejected(
@@ -287,11 +287,9 @@ export async function assertOversizedRejected(
   method: string,
   path: string,
   makeBody: (bytes: number) => RawBody,
-  plan: Array<[bytes: number, attempts: number]> = [
-    [1024 * 1024, 4],
-    [4 * 1024 * 1024, 4],
-    [16 * 1024 * 1024, 4],
-  ],
+  // 1 MiB still fits the socket buffers, so a server that answers 413 and closes without
+  // reading the rest cannot lose its answer to a TCP reset; bigger bodies test the transport.
+  plan: Array<[bytes: number, attempts: number]> = [[1024 * 1024, 8]],
 ): Promise<void> {
   let connectionBroken = false;
   for (const [bytes, attempts] of plan) {
@@ -305,7 +303,7 @@ export async function assertOversizedRejected(
         if (res.status !== 413) conn.reset();
         continue;
       }
-      const next = await conn.request('GET', '/api/v1/health', undefined, 1500);
+      const next = await conn.request('GET', '/api/v1/health', undefined, {}, 1500);
       t.equal(
         next.status,
         200,

@@ -18,24 +18,31 @@ export interface Target {
   exclusive: boolean;
 }
 
-
-
 export async function getTarget(test: Test = t): Promise<Target> {
   const external = process.env.TASKOVERFLOW_URL?.trim();
   if (external) {
     return { url: external.replace(/\/+$/, ''), readUrls: [], exclusive: false };
   }
 
-  // The root package does not depend on @taskoverflow/stack, so the bare package name does not
-  // resolve from test/; import the workspace source directly (tsx maps .js to .ts). Imported
-  // lazily so that running against TASKOVERFLOW_URL needs none of it.
-  const { createTestDatabase } = await import('../../packages/stack/src/testing.js');
-  const { startLocalStack } = await import('../../packages/stack/src/index.js');
+  // Imported lazily, so that running against TASKOVERFLOW_URL needs none of it.
+  const { createTestDatabase } = await import('@taskoverflow/stack/testing');
+  const { startLocalStack } = await import('@taskoverflow/stack');
 
   const database = await createTestDatabase();
-  test.teardown(() => database.drop());
-  const stack = await startLocalStack({ databaseUrl: database.url, readReplicas: 2, port: 0, quiet: true });
-  // Teardowns run last-added first: the stack stops before its database is dropped.
-  test.teardown(() => stack.stop());
+  let stack: Awaited<ReturnType<typeof startLocalStack>>;
+  try {
+    stack = await startLocalStack({ databaseUrl: database.url, readReplicas: 2, port: 0, quiet: true });
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
+  // One teardown, so the order is certain: the stack stops before its database is dropped.
+  test.teardown(async () => {
+    try {
+      await stack.stop();
+    } finally {
+      await database.drop();
+    }
+  });
   return { url: stack.url.replace(/\/+$/, ''), readUrls: stack.readUrls.map((u) => u.replace(/\/+$/, '')), exclusive: true };
 }

@@ -115,7 +115,12 @@ function forward(attempt: Attempt): void {
     timeout: timeoutMs,
     // reply-from retries a GET that got a 503; the ALB passes the 503 on.
     retryDelay: () => null,
-    rewriteRequestHeaders: (_request, headers) => ({ ...headers, ...albHeaders(request) }),
+    rewriteRequestHeaders: (_request, headers) => {
+      // The edge has read the whole body already (its own server answered any
+      // `Expect: 100-continue`), and undici refuses to send the header on.
+      const { expect: _answered, ...forwarded } = headers;
+      return { ...forwarded, ...albHeaders(request) };
+    },
     onError: (_sameReply, { error }) => {
       const cause = (error.cause ?? error) as NodeJS.ErrnoException;
       if (cause.code && NOT_CONNECTED_CODES.has(cause.code)) {

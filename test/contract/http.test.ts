@@ -1,15 +1,19 @@
 /**
- * Contract: health, correlation IDs, the OpenAPI document, the web UI, unknown routes and
- * wrong methods. Written from docs/DESIGN "API contract (v1)".
+ * Contract of everything around the todo routes, written from DESIGN.md alone: health,
+ * correlation IDs, the OpenAPI document, the web UI, unknown routes and wrong methods; and end
+ * to end through the load balancer (locally its stand-in): writes go to todo-write, reads to the
+ * todo-read replicas, and once a write has answered every read sees it.
  */
-import t from 'tap';
-import { assertError, assertEveryResponse, client, type Json } from '../helpers/api.js';
+import t, { type Test } from 'tap';
+import { assertError, assertEveryResponse, client, createTodo, unique, type ApiResponse, type Json } from '../helpers/api.js';
 import { getTarget } from '../helpers/target.js';
 
 const target = await getTarget(t);
-const { api, responses } = client(target.url);
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const recorded: ApiResponse[] = [];
+const { api } = client(target.url, recorded);
+/** The todo-read replicas asked directly (local stack only). */
+const replicas = target.readUrls.map((url) => ({ url, api: client(url, recorded).api }));
+const ROUNDS = 6;
 
 t.test('GET /api/v1/health → 200 {"status":"ok"}', async (t) => {
   const res = await api('GET', '/api/v1/health');
@@ -19,14 +23,15 @@ t.test('GET /api/v1/health → 200 {"status":"ok"}', async (t) => {
 });
 
 t.test('x-request-id', async (t) => {
-  t.test('a request without one gets a fresh UUID', async (t) => {
+  t.test('a request without one gets a fresh UUID (behind the ALB: its trace Root)', async (t) => {
+    // The ALB adds X-Amzn-Trace-Id to every request, and its Root= wins over a fresh UUID.
+    const fresh = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|1-[0-9a-f]{8}-[0-9a-f]{24})$/i;
     const a = await api('GET', '/api/v1/health');
     const b = await api('GET', '/api/v1/health');
-    const idA = a.headers.get('x-request-id');
-    const idB = b.headers.get('x-request-id');
-    t.match(idA, UUID, `first response has a UUID (${idA})`);
-    t.match(idB, UUID, `second response has a UUID (${idB})`);
-    t.not(idA, idB, 'each request gets its own');
+    const c = await api('POST', '/api/v1/todos', { nope: true });
+    const ids = [a, b, c].map((res) => res.headers.get('x-request-id'));
+    for (const [i, id] of ids.entries()) t.match(id, fresh, `response ${i + 1} has a fresh UUID (${id})`);
+    t.equal(new Set(ids).size, 3, 'each request gets its own');
   });
 
   const sent = `contract-${Date.now()}-abc`;
@@ -156,6 +161,52 @@ t.test('wrong method on a known path → 405 JSON', async (t) => {
   }
 });
 
+// ============================================================================================
+// End to end: repeated so that every replica serves; locally each replica is also asked directly.
+
+/** Reads the todo and the list through the stand-in ROUNDS times and from each replica. */
+async function seenEverywhere(t: Test, id: number, expected: Json | null, label: string): Promise<void> {
+  const readers = [
+    ...Array.from({ length: ROUNDS }, (_, i) => ({ name: `stand-in #${i + 1}`, api })),
+    ...replicas.map((replica, i) => ({ name: `todo-read replica ${i + 1} (${replica.url})`, api: replica.api })),
+  ];
+  for (const reader of readers) {
+    const one = await reader.api('GET', `/api/v1/todos/${id}`);
+    const list = await reader.api('GET', '/api/v1/todos');
+    const listed = (Array.isArray(list.json) ? list.json : []).find((x: Json) => x.id === id);
+    if (expected === null) {
+      assertError(t, one, 404, 'Todo not found', `${label}: GET by id via ${reader.name}`);
+      t.equal(listed, undefined, `${label}: not listed via ${reader.name}`);
+    } else {
+      t.equal(one.status, 200, `${label}: GET by id via ${reader.name} → 200`);
+      t.strictSame(one.json, expected, `${label}: GET by id via ${reader.name} sees the write`);
+      t.strictSame(listed, expected, `${label}: the list via ${reader.name} sees the write`);
+    }
+  }
+}
+
+t.test('create, read, update, read, delete, read: every read sees the last write', async (t) => {
+  if (target.readUrls.length > 0) t.equal(target.readUrls.length, 2, 'the local stack runs two read replicas');
+  for (let round = 1; round <= 3; round++) {
+    const created = await createTodo(t, api, { title: unique(`e2e ${round}`), deadline_at: '2030-01-01T00:00:00' });
+    await seenEverywhere(t, created.id, created, `round ${round} after POST`);
+
+    const put = await api('PUT', `/api/v1/todos/${created.id}`, { completed: true, description: `round ${round}` });
+    t.equal(put.status, 200, `round ${round}: PUT 200`);
+    t.strictSame(
+      [put.json?.completed, put.json?.description],
+      [true, `round ${round}`],
+      `round ${round}: PUT applied`,
+    );
+    await seenEverywhere(t, created.id, put.json, `round ${round} after PUT`);
+
+    const del = await api('DELETE', `/api/v1/todos/${created.id}`);
+    t.equal(del.status, 200, `round ${round}: DELETE 200`);
+    t.strictSame(del.json, put.json, `round ${round}: DELETE answers the deleted todo`);
+    await seenEverywhere(t, created.id, null, `round ${round} after DELETE`);
+  }
+});
+
 t.test('every response in this file: no 5xx, x-request-id, no stray HTML, JSON errors', async (t) => {
-  assertEveryResponse(t, responses);
+  assertEveryResponse(t, recorded);
 });
