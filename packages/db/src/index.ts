@@ -1,6 +1,6 @@
 export type { Database, NewTodoRow, TodoRow, TodoRowUpdate, TodosTable } from './schema.js';
 export { createDb, describeDatabaseUrlProblem, poolConfig, type Db, type PoolSettings } from './connection.js';
-export { migrateToLatest, MigrationError } from './migrate.js';
+export { migrateDatabaseAt, migrateToLatest, MigrationError } from './migrate.js';
 export { databasePlugin, type DatabasePluginOptions } from './plugin.js';
 export {
   deleteTodo,

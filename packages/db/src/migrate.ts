@@ -1,4 +1,6 @@
 import { Migrator, type Kysely, type Migration, type MigrationResult, type MigrationResultSet } from 'kysely';
+import pg from 'pg';
+import { createDb, poolConfig } from './connection.js';
 import * as createTodos from './migrations/0001_create_todos.js';
 
 /**
@@ -34,4 +36,15 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResult[
     });
   }
   return results ?? [];
+}
+
+/** Migrates the database at `databaseUrl` over a connection of its own; returns the names applied. */
+export async function migrateDatabaseAt(databaseUrl: string, applicationName = 'taskoverflow-migrate'): Promise<string[]> {
+  const pool = new pg.Pool(poolConfig({ connectionString: databaseUrl, applicationName, max: 1 }));
+  try {
+    const results = await migrateToLatest(createDb(pool));
+    return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
+  } finally {
+    await pool.end();
+  }
 }

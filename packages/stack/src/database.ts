@@ -1,4 +1,4 @@
-import { createDb, migrateToLatest, poolConfig } from '@taskoverflow/db';
+import { migrateDatabaseAt } from '@taskoverflow/db';
 import pg from 'pg';
 
 const APPLICATION_NAME = 'taskoverflow-stack';
@@ -39,15 +39,11 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
 
 /** Brings the schema of the database at `databaseUrl` up to date; returns the migrations applied. */
 export async function migrateDatabase(databaseUrl: string): Promise<string[]> {
-  const pool = new pg.Pool(poolConfig({ connectionString: databaseUrl, applicationName: APPLICATION_NAME, max: 1 }));
   try {
-    const results = (await migrateToLatest(createDb(pool))) ?? [];
-    return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
+    return await migrateDatabaseAt(databaseUrl, APPLICATION_NAME);
   } catch (error) {
     const reason = (error as Error).message;
     throw new Error(`could not migrate the database at ${redactPassword(databaseUrl)}: ${reason}`, { cause: error });
-  } finally {
-    await pool.end();
   }
 }
 
