@@ -7,8 +7,9 @@ import type { Server } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TransportTargetOptions } from 'pino';
 import { installErrorHandler } from './errors.js';
+import { type LoadSheddingSettings, loadSheddingPlugin } from './load-shedding.js';
 import { installNotFoundHandler } from './not-found.js';
-import type { LogLevel } from './config.js';
+import type { BaseServiceConfig, LogLevel } from './config.js';
 
 export const HEALTH_PATH = '/api/v1/health';
 
@@ -51,6 +52,8 @@ export interface ServiceAppOptions {
   logTargets?: TransportTargetOptions[];
   /** Replica name for logs (e.g. todo-read-2); defaults to the host name. */
   instance?: string | undefined;
+  /** Unset: no load shedding (e.g. in unit tests). */
+  loadShedding?: LoadSheddingSettings;
 }
 
 /**
@@ -76,6 +79,7 @@ export function createServiceApp(options: ServiceAppOptions) {
     reply.header('x-request-id', request.id);
   });
   app.register(observabilityPlugin);
+  if (options.loadShedding) app.register(loadSheddingPlugin, { settings: options.loadShedding, healthPath: HEALTH_PATH });
   installErrorHandler(app as unknown as FastifyInstance);
   installNotFoundHandler(app as unknown as FastifyInstance, options.service);
 
@@ -84,3 +88,24 @@ export function createServiceApp(options: ServiceAppOptions) {
 }
 
 export type ServiceApp = ReturnType<typeof createServiceApp>;
+
+/**
+ * A service's app: the factory's defaults configured from the service's config, with the
+ * service's own plugin registered on it.
+ */
+export async function buildServiceApp<Config extends BaseServiceConfig>(
+  service: ServiceName,
+  config: Config,
+  plugin: (app: ServiceApp, options: Config) => Promise<void>,
+): Promise<ServiceApp> {
+  const app = createServiceApp({
+    service,
+    logLevel: config.logLevel,
+    logFormat: config.logFormat,
+    logTargets: config.logTargets,
+    instance: config.instance,
+    loadShedding: config.loadShedding,
+  });
+  await app.register(plugin, config);
+  return app;
+}

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { cloudWatchTransportTarget, LOG_FORMATS, type LogFormat } from '@taskoverflow/observability';
 import type { ServiceName } from '@taskoverflow/routing';
 import type { TransportTargetOptions } from 'pino';
+import type { LoadSheddingSettings } from './load-shedding.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -17,6 +18,7 @@ export interface BaseServiceConfig {
   instance: string | undefined;
   /** Where logs go besides stdout: CloudWatch Logs when CLOUDWATCH_LOG_GROUP is set. */
   logTargets: TransportTargetOptions[];
+  loadShedding: LoadSheddingSettings;
 }
 
 export function readBaseServiceConfig(
@@ -32,6 +34,11 @@ export function readBaseServiceConfig(
     logFormat: reader.oneOf('LOG_FORMAT', LOG_FORMATS, 'json'),
     instance,
     logTargets: readLogTargets(reader, env, service, instance ?? hostname()),
+    loadShedding: {
+      maxEventLoopDelayMs: reader.integer('SHED_EVENT_LOOP_DELAY_MS', 500, { min: 0, max: 60_000 }),
+      maxEventLoopUtilization: reader.integer('SHED_EVENT_LOOP_UTILIZATION_PERCENT', 0, { min: 0, max: 100 }) / 100,
+      retryAfterSeconds: reader.integer('SHED_RETRY_AFTER_S', 1, { min: 1, max: 3_600 }),
+    },
   };
 }
 

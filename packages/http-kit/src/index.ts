@@ -1,4 +1,5 @@
 export {
+  buildServiceApp,
   createServiceApp,
   fastifyOptions,
   HEALTH_PATH,

@@ -1,7 +1,7 @@
 import { responseCachePlugin } from '@taskoverflow/cache';
 import { API_VERSION } from '@taskoverflow/domain';
 import { databasePlugin } from '@taskoverflow/db';
-import { createServiceApp, openApiRoute, type ServiceApp } from '@taskoverflow/http-kit';
+import { buildServiceApp, openApiRoute, type ServiceApp } from '@taskoverflow/http-kit';
 import type { TodoReadConfig } from './config.js';
 import { todoReadRoutes } from './routes/todos.js';
 import { webUi } from './routes/web-ui.js';
@@ -17,16 +17,8 @@ export async function todoRead(app: ServiceApp, options: TodoReadOptions): Promi
   await app.register(webUi);
 }
 
-export async function buildTodoReadApp(config: TodoReadConfig): Promise<ServiceApp> {
-  const app = createServiceApp({
-    service: 'todo-read',
-    logLevel: config.logLevel,
-    logFormat: config.logFormat,
-    logTargets: config.logTargets,
-    instance: config.instance,
-  });
-  await app.register(todoRead, config);
-  return app;
+export function buildTodoReadApp(config: TodoReadConfig): Promise<ServiceApp> {
+  return buildServiceApp('todo-read', config, todoRead);
 }
 
 export { loadConfig, type TodoReadConfig } from './config.js';

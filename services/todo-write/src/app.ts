@@ -1,6 +1,6 @@
 import { cacheInvalidationPlugin } from '@taskoverflow/cache';
 import { databasePlugin, migrateToLatest } from '@taskoverflow/db';
-import { createServiceApp, type ServiceApp } from '@taskoverflow/http-kit';
+import { buildServiceApp, type ServiceApp } from '@taskoverflow/http-kit';
 import type { TodoWriteConfig } from './config.js';
 import { todoWriteRoutes } from './routes/todos.js';
 
@@ -17,16 +17,8 @@ export async function todoWrite(app: ServiceApp, options: TodoWriteOptions): Pro
   await app.register(todoWriteRoutes);
 }
 
-export async function buildTodoWriteApp(config: TodoWriteConfig): Promise<ServiceApp> {
-  const app = createServiceApp({
-    service: 'todo-write',
-    logLevel: config.logLevel,
-    logFormat: config.logFormat,
-    logTargets: config.logTargets,
-    instance: config.instance,
-  });
-  await app.register(todoWrite, config);
-  return app;
+export function buildTodoWriteApp(config: TodoWriteConfig): Promise<ServiceApp> {
+  return buildServiceApp('todo-write', config, todoWrite);
 }
 
 export { loadConfig, type TodoWriteConfig } from './config.js';
