@@ -12,3 +12,4 @@ export {
   type TodoFilter,
 } from './todos-repository.js';
 export { readPoolSettings } from './settings.js';
+export { insertTodoOnce, type IdempotencyKey, type IdempotentCreate } from './idempotency-repository.js';

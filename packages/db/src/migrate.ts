@@ -2,6 +2,7 @@ import { Migrator, type Kysely, type Migration, type MigrationResult, type Migra
 import pg from 'pg';
 import { createDb, poolConfig } from './connection.js';
 import * as createTodos from './migrations/0001_create_todos.js';
+import * as createIdempotencyKeys from './migrations/0002_create_idempotency_keys.js';
 
 /**
  * Migrations are listed here rather than read from a folder, so they run the same from
@@ -9,6 +10,7 @@ import * as createTodos from './migrations/0001_create_todos.js';
  */
 const migrations: Record<string, Migration> = {
   '0001_create_todos': createTodos,
+  '0002_create_idempotency_keys': createIdempotencyKeys,
 };
 
 export class MigrationError extends Error {

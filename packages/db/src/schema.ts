@@ -16,8 +16,19 @@ export interface TodosTable {
   updated_at: ColumnType<Timestamp, never, Timestamp>;
 }
 
+export interface IdempotencyKeysTable {
+  key: string;
+  /** SHA-256 (hex) of the request it was first used with. */
+  request_hash: string;
+  response_status: number | null;
+  response_body: string | null;
+  /** Set on insert by default; reset when an expired key is taken over. */
+  created_at: ColumnType<Timestamp, never, Timestamp>;
+}
+
 export interface Database {
   todos: TodosTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type TodoRow = Selectable<TodosTable>;

@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import {
   CreateTodoBody,
+  CreateTodoHeaders,
   ErrorBody,
   HealthBody,
   ListTodosQuery,
@@ -46,8 +47,9 @@ export const operationSchemas = {
     operationId: 'createTodo',
     summary: 'Create a todo.',
     tags: ['todos'],
+    headers: CreateTodoHeaders,
     body: CreateTodoBody,
-    response: { 201: Todo, ...bodyErrors },
+    response: { 201: Todo, ...bodyErrors, 422: ErrorBody },
   },
   updateTodo: {
     operationId: 'updateTodo',

@@ -94,6 +94,18 @@ export type ListTodosQuery = Type.Static<typeof ListTodosQuery>;
 export const TodoIdParams = Type.Object({ id: Type.String({ description: 'Todo id (positive integer).' }) });
 export type TodoIdParams = Type.Static<typeof TodoIdParams>;
 
+/** Header of a POST that may be retried: retries with the same key return the first result. */
+export const CreateTodoHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      pattern: '^[\\x21-\\x7e]{1,255}$',
+      description:
+        'Any 1–255 visible ASCII characters, unique per intended todo (e.g. a UUID). A retry with the same key ' +
+        'and body within 24 h returns the first response (with Idempotent-Replayed: true) instead of creating another todo.',
+    }),
+  ),
+});
+
 export const ErrorBody = Type.Object({ error: Type.String() });
 export type ErrorBody = Type.Static<typeof ErrorBody>;
 
@@ -109,7 +121,10 @@ export const fieldErrorMessages: Readonly<Record<string, string>> = {
   deadline_at: 'deadline_at must be an ISO 8601 date or date-time (e.g. 2025-09-05T15:00:00 or 2025-09-05T15:00:00Z) or null',
   title: `title must be a string of at most ${TITLE_MAX} characters without NUL characters`,
   description: `description must be a string of at most ${DESCRIPTION_MAX} characters without NUL characters, or null`,
+  'idempotency-key': 'Idempotency-Key must be 1 to 255 visible ASCII characters, e.g. a UUID',
 };
+
+export const IDEMPOTENCY_KEY_REUSED = 'Idempotency-Key was already used with a different request body';
 
 /** Version of the API contract, as the OpenAPI document states it. */
 export const API_VERSION = '1.0.0';

@@ -4,7 +4,7 @@ import { buildServiceApp, type ServiceApp } from '@taskoverflow/http-kit';
 import type { TodoWriteConfig } from './config.js';
 import { todoWriteRoutes } from './routes/todos.js';
 
-export type TodoWriteOptions = Pick<TodoWriteConfig, 'database' | 'cache' | 'migrateOnStart'>;
+export type TodoWriteOptions = Pick<TodoWriteConfig, 'database' | 'cache' | 'migrateOnStart' | 'idempotencyWindowSeconds'>;
 
 /** The todo-write service as a plugin: POST/PUT/DELETE routes that invalidate todo-read's cache. */
 export async function todoWrite(app: ServiceApp, options: TodoWriteOptions): Promise<void> {
@@ -14,7 +14,7 @@ export async function todoWrite(app: ServiceApp, options: TodoWriteOptions): Pro
     app.log.info({ migrations: applied.map((m) => m.migrationName) }, `migrations applied: ${applied.length}`);
   }
   await app.register(cacheInvalidationPlugin, options.cache);
-  await app.register(todoWriteRoutes);
+  await app.register(todoWriteRoutes, { idempotencyWindowSeconds: options.idempotencyWindowSeconds });
 }
 
 export function buildTodoWriteApp(config: TodoWriteConfig): Promise<ServiceApp> {

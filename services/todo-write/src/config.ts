@@ -11,6 +11,8 @@ export interface TodoWriteConfig extends BaseServiceConfig {
    * kysely's migration lock makes concurrent starts of several replicas safe.
    */
   migrateOnStart: boolean;
+  /** How long an Idempotency-Key holds the outcome of its first POST. */
+  idempotencyWindowSeconds: number;
 }
 
 /** Reads and validates the service's environment; throws a ConfigError listing every problem. */
@@ -19,5 +21,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TodoWriteConfi
     database: readPoolSettings(reader, 'todo-write'),
     cache: readCacheSettings(reader),
     migrateOnStart: reader.boolean('MIGRATE_ON_START', false),
+    idempotencyWindowSeconds: reader.integer('IDEMPOTENCY_WINDOW_SECONDS', 86_400, { min: 60, max: 30 * 86_400 }),
   }));
 }

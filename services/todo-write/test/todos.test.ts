@@ -122,3 +122,53 @@ t.test('an unreachable database is a 503 with Retry-After, not a 500', async (t)
   t.equal(response.headers['retry-after'], '1');
   t.match(response.json(), { error: /database unavailable/ });
 });
+
+t.test('Idempotency-Key: retries return the first result and create nothing more', async (t) => {
+  const post = async (key: string, payload: unknown) => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/todos',
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      payload: JSON.stringify(payload),
+    });
+    return { status: response.statusCode, body: response.json(), replayed: response.headers['idempotent-replayed'] };
+  };
+  const countTitled = async (title: string) =>
+    (await pool.query('select count(*)::int as n from todos where title = $1', [title])).rows[0].n as number;
+
+  const first = await post('retry-key-1', { title: 'exactly once', completed: false });
+  t.equal(first.status, 201);
+  t.equal(first.replayed, undefined);
+  const retry = await post('retry-key-1', { completed: false, title: 'exactly once' });
+  t.same(retry, { status: 201, body: first.body, replayed: 'true' }, 'same key, same body (any key order): the first response');
+  t.equal(await countTitled('exactly once'), 1);
+
+  t.same(
+    await post('retry-key-1', { title: 'something else' }),
+    { status: 422, body: { error: 'Idempotency-Key was already used with a different request body' }, replayed: undefined },
+  );
+  t.equal(await countTitled('something else'), 0, 'a reused key creates nothing');
+
+  const concurrent = await Promise.all(Array.from({ length: 12 }, () => post('retry-key-2', { title: 'raced' })));
+  t.equal(new Set(concurrent.map((r) => r.body.id)).size, 1, '12 concurrent retries agree on one todo');
+  t.ok(concurrent.every((r) => r.status === 201));
+  t.equal(concurrent.filter((r) => r.replayed === undefined).length, 1, 'exactly one of them created it');
+  t.equal(await countTitled('raced'), 1);
+
+  for (const bad of ['', 'x'.repeat(256), 'has space', 'ünï']) {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/todos',
+      headers: { 'content-type': 'application/json', 'idempotency-key': bad },
+      payload: '{"title":"bad key"}',
+    });
+    t.equal(response.statusCode, 400, JSON.stringify(bad).slice(0, 20));
+    t.match(response.json(), { error: /Idempotency-Key must be/ });
+  }
+  t.equal(await countTitled('bad key'), 0);
+
+  await post('no-key-a', { title: 'twice without a key' });
+  await send('POST', '/api/v1/todos', { title: 'twice without a key' });
+  await send('POST', '/api/v1/todos', { title: 'twice without a key' });
+  t.equal(await countTitled('twice without a key'), 3, 'without a key every POST creates');
+});
