@@ -2,6 +2,7 @@ import Type from 'typebox';
 import {
   CreateTodoBody,
   CreateTodoHeaders,
+  DrainingBody,
   ErrorBody,
   HealthBody,
   ListTodosQuery,
@@ -21,9 +22,9 @@ const bodyErrors = { 400: ErrorBody, 413: ErrorBody, 415: ErrorBody } as const;
 export const operationSchemas = {
   health: {
     operationId: 'health',
-    summary: 'Liveness: answers without touching the database.',
+    summary: 'Health: answers without touching the database; 503 while the replica drains before shutdown.',
     tags: ['health'],
-    response: { 200: HealthBody },
+    response: { 200: HealthBody, 503: DrainingBody },
   },
   listTodos: {
     operationId: 'listTodos',

@@ -110,6 +110,8 @@ export const ErrorBody = Type.Object({ error: Type.String() });
 export type ErrorBody = Type.Static<typeof ErrorBody>;
 
 export const HealthBody = Type.Object({ status: Type.Literal('ok') });
+/** A replica that received SIGTERM fails its health check so the load balancer stops sending to it. */
+export const DrainingBody = Type.Object({ status: Type.Literal('draining') });
 
 /**
  * Field-specific messages for validation failures, so a client reads

@@ -5,7 +5,14 @@ import { BODY_TOO_LARGE, REQUEST_BODY_LIMIT_BYTES } from '@taskoverflow/domain';
 import { fastifyLogging, type LoggerSettings } from '@taskoverflow/observability';
 import { routeRequest, SERVICES, type ServiceName } from '@taskoverflow/routing';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { roundRobin } from './round-robin.js';
+import { TargetGroup, type HealthCheckSettings } from './target-group.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Each service's replicas; register and deregister them while the edge runs. */
+    targetGroups: Record<ServiceName, TargetGroup>;
+  }
+}
 
 export interface EdgeOptions {
   /** Base URLs of each service's replicas, e.g. `{ 'todo-read': ['http://127.0.0.1:3101'], … }`. */
@@ -14,7 +21,11 @@ export interface EdgeOptions {
   logging?: Partial<Omit<LoggerSettings, 'service'>>;
   /** How long a replica may take to start its response. Default: 60 s, the ALB's idle timeout. */
   upstreamTimeoutMs?: number;
+  /** Health checks of the replicas. Default: GET /api/v1/health every 500 ms, 1 s timeout. */
+  healthCheck?: Partial<HealthCheckSettings>;
 }
+
+const DEFAULT_HEALTH_CHECK: HealthCheckSettings = { path: '/api/v1/health', intervalMs: 500, timeoutMs: 1_000 };
 
 const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
 /** Longer than the ALB's 60 s idle timeout, as the services' own keep-alive is. */
@@ -29,14 +40,12 @@ const NOT_CONNECTED_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREAC
 
 /**
  * The local stand-in for the AWS ALB: routes each request by the shared routing table,
- * spreads it over the service's replicas round robin, and tags it with an `x-request-id`.
+ * spreads it round robin over the service's healthy replicas (health-checked like an ALB
+ * target group), fails over when a replica refuses the connection, and tags each request
+ * with an `x-request-id`.
  */
 export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> {
   const timeoutMs = options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
-  const replicasInTurn = new Map(
-    SERVICES.map((service) => [service, roundRobin(replicaOrigins(service, options.upstreams[service]))]),
-  );
-
   const upstreamOf = new WeakMap<FastifyRequest, string>();
 
   const app = Fastify({
@@ -51,6 +60,17 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
       finishedFields: (request) => ({ upstream: upstreamOf.get(request) }),
     }),
   });
+  const healthCheck = { ...DEFAULT_HEALTH_CHECK, ...options.healthCheck };
+  const targetGroups = Object.fromEntries(
+    SERVICES.map((service) => [
+      service,
+      new TargetGroup(service, replicaOrigins(service, options.upstreams[service]), healthCheck, app.log),
+    ]),
+  ) as Record<ServiceName, TargetGroup>;
+  app.decorate('targetGroups', targetGroups);
+  app.addHook('onReady', async () => Object.values(targetGroups).forEach((group) => group.startHealthChecks()));
+  app.addHook('onClose', async () => Object.values(targetGroups).forEach((group) => group.stopHealthChecks()));
+
   // destroyAgent: close() also closes the keep-alive connections to the replicas.
   await app.register(replyFrom, { disableRequestLogging: true, destroyAgent: true });
 
@@ -75,7 +95,8 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
   app.all('/*', (request, reply) => {
     const service = routeRequest(request.method, request.url.split('?', 1)[0] ?? '/');
     const body = Buffer.isBuffer(request.body) ? request.body : undefined;
-    const replicas = replicasInTurn.get(service)!();
+    const replicas = targetGroups[service].inTurn();
+    if (replicas.length === 0) return sendError(reply, 502, `${service} is unavailable: no replica is registered`);
     forward({ request, reply, service, body, timeoutMs, replicas, failures: [], upstreamOf });
   });
 

@@ -254,3 +254,49 @@ t.test('refuses to start without replicas for a service', async (t) => {
     message: /no replicas given for todo-read/,
   });
 });
+
+t.test('a replica failing its health check leaves the rotation, and returns when it passes', async (t) => {
+  let draining = false;
+  const flaky = await startUpstream(t, (request, response) => {
+    if (request.url === '/api/v1/health' && draining) response.writeHead(503);
+    response.end(JSON.stringify({ replica: 'flaky' }));
+  });
+  const steady = await echoUpstream(t, 'steady');
+  const edge = await buildEdge({
+    upstreams: { 'todo-read': [flaky, steady], 'todo-write': [steady] },
+    logging: { level: 'silent' },
+    healthCheck: { intervalMs: 50 },
+  });
+  t.teardown(() => edge.close());
+  const url = await edge.listen({ host: '127.0.0.1', port: 0 });
+  const servedBy = async () => {
+    const replicas = [];
+    for (let i = 0; i < 6; i += 1) replicas.push(((await (await fetch(`${url}/api/v1/todos`)).json()) as { replica: string }).replica);
+    return new Set(replicas);
+  };
+  t.same([...(await servedBy())].sort(), ['flaky', 'steady'], 'both in rotation');
+  draining = true;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.same([...(await servedBy())], ['steady'], 'a draining replica gets no requests');
+  draining = false;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.same([...(await servedBy())].sort(), ['flaky', 'steady'], 'back once healthy');
+});
+
+t.test('replicas can be registered and deregistered while the edge runs', async (t) => {
+  const first = await echoUpstream(t, 'first');
+  const second = await echoUpstream(t, 'second');
+  const edge = await buildEdge({ upstreams: { 'todo-read': [first], 'todo-write': [first] }, logging: { level: 'silent' } });
+  t.teardown(() => edge.close());
+  const url = await edge.listen({ host: '127.0.0.1', port: 0 });
+  const write = async () => ((await (await fetch(`${url}/api/v1/todos`, { method: 'POST' })).json()) as { replica: string }).replica;
+
+  await edge.targetGroups['todo-write'].register(second);
+  t.same(new Set([await write(), await write()]), new Set(['first', 'second']), 'a new replica takes traffic once healthy');
+  edge.targetGroups['todo-write'].deregister(first);
+  t.same([await write(), await write(), await write()], ['second', 'second', 'second'], 'a deregistered one gets none');
+  edge.targetGroups['todo-write'].deregister(second);
+  const none = await fetch(`${url}/api/v1/todos`, { method: 'POST' });
+  t.equal(none.status, 502);
+  t.match(await none.json(), { error: /no replica is registered/ });
+});

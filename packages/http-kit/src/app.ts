@@ -13,6 +13,13 @@ import type { BaseServiceConfig, LogLevel } from './config.js';
 
 export const HEALTH_PATH = '/api/v1/health';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Fail health checks from now on: the first step of a graceful shutdown. */
+    startDraining: () => void;
+  }
+}
+
 /**
  * Idle keep-alive must outlast the ALB's 60 s idle timeout, or the ALB may reuse a connection
  * the service has just closed and answer 502. Headers timeout must exceed keep-alive.
@@ -83,7 +90,15 @@ export function createServiceApp(options: ServiceAppOptions) {
   installErrorHandler(app as unknown as FastifyInstance);
   installNotFoundHandler(app as unknown as FastifyInstance, options.service);
 
-  app.get(HEALTH_PATH, { schema: operationSchemas.health }, async () => ({ status: 'ok' as const }));
+  // Set on SIGTERM (see runService): the health check fails so that the load balancer takes
+  // this replica out of rotation while it still serves what reaches it.
+  let draining = false;
+  app.decorate('startDraining', () => {
+    draining = true;
+  });
+  app.get(HEALTH_PATH, { schema: operationSchemas.health }, async (_request, reply) =>
+    draining ? reply.code(503).send({ status: 'draining' as const }) : { status: 'ok' as const },
+  );
   return app;
 }
 

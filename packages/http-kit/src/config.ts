@@ -19,6 +19,12 @@ export interface BaseServiceConfig {
   /** Where logs go besides stdout: CloudWatch Logs when CLOUDWATCH_LOG_GROUP is set. */
   logTargets: TransportTargetOptions[];
   loadShedding: LoadSheddingSettings;
+  /**
+   * After SIGTERM, fail health checks but keep serving for this long before closing, so a
+   * load balancer that health-checks (the local edge) stops routing here first. On ECS the
+   * target is deregistered before SIGTERM, so 0 suits it.
+   */
+  shutdownDrainMs: number;
 }
 
 export function readBaseServiceConfig(
@@ -39,6 +45,7 @@ export function readBaseServiceConfig(
       maxEventLoopUtilization: reader.integer('SHED_EVENT_LOOP_UTILIZATION_PERCENT', 0, { min: 0, max: 100 }) / 100,
       retryAfterSeconds: reader.integer('SHED_RETRY_AFTER_S', 1, { min: 1, max: 3_600 }),
     },
+    shutdownDrainMs: reader.integer('SHUTDOWN_DRAIN_MS', 0, { min: 0, max: 120_000 }),
   };
 }
 

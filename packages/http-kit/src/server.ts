@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from '@taskoverflow/config';
@@ -17,13 +18,15 @@ export interface RunServiceOptions<Config extends BaseServiceConfig> {
 
 /**
  * The whole of a service's `server.ts`: read the config, build the app, listen, and on
- * SIGTERM/SIGINT stop accepting, let in-flight requests finish, close pools, exit.
+ * SIGTERM/SIGINT drain (SHUTDOWN_DRAIN_MS), stop accepting, let in-flight requests finish,
+ * close pools, exit.
  * Start-up failures print what went wrong and exit 1.
  */
 export async function runService<Config extends BaseServiceConfig>(options: RunServiceOptions<Config>): Promise<void> {
   let app: FastifyInstance;
+  let config: Config;
   try {
-    const config = options.loadConfig();
+    config = options.loadConfig();
     app = await options.build(config);
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
@@ -31,9 +34,16 @@ export async function runService<Config extends BaseServiceConfig>(options: RunS
     process.stderr.write(`${options.name} failed to start: ${reason}\n`);
     process.exit(1);
   }
-  closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
-    if (err) app.log.error({ err }, 'shutting down after a fatal error');
-    else app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+  const drainMs = config.shutdownDrainMs;
+  closeWithGrace({ delay: drainMs + SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+    if (err) {
+      app.log.error({ err }, 'shutting down after a fatal error');
+    } else if (drainMs > 0) {
+      app.startDraining();
+      app.log.info({ signal, drain_ms: drainMs }, 'draining: failing health checks, still serving, before closing');
+      await sleep(drainMs);
+    }
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
     await app.close();
   });
 }

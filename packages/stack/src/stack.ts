@@ -47,8 +47,15 @@ export interface LocalStack {
   databaseUrl: string;
   /** Undefined when the stack runs without a cache. */
   redisUrl: string | undefined;
-  /** Every service instance, todo-write first. */
-  services: ServiceInstance[];
+  /** The service instances running now. */
+  readonly services: ServiceInstance[];
+  /**
+   * Rolling restart of one instance: starts its replacement, adds it to the edge once
+   * healthy, then SIGTERMs the old one (which drains before it closes) and removes it.
+   */
+  restart(instance: string): Promise<ServiceInstance>;
+  /** SIGTERMs one instance (it drains, then closes) and removes it from the edge. */
+  stopInstance(instance: string): Promise<void>;
   /** Stops the edge, then the services, then PostgreSQL. Safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -86,10 +93,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     output.progress(`migrations: ${applied.length > 0 ? `applied ${applied.join(', ')}` : 'up to date'} ✓`);
 
     const redisUrl = await startCache(options, output, shutdown);
-    const services = await startServices({ databaseUrl, redisUrl }, readReplicas, output, shutdown);
+    const fleet = new ServiceFleet({ databaseUrl, redisUrl }, output);
+    shutdown.add(() => fleet.stopAll());
+    const starting = [fleet.start('todo-write'), ...Array.from({ length: readReplicas }, () => fleet.start('todo-read'))];
+    const failure = (await Promise.allSettled(starting)).find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
     const upstreams = {
-      'todo-read': services.filter((s) => s.service === 'todo-read').map((s) => s.url),
-      'todo-write': services.filter((s) => s.service === 'todo-write').map((s) => s.url),
+      'todo-read': fleet.instances().filter((s) => s.service === 'todo-read').map((s) => s.url),
+      'todo-write': fleet.instances().filter((s) => s.service === 'todo-write').map((s) => s.url),
     };
 
     const edge = await buildEdge({
@@ -109,7 +120,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       writeUrl: upstreams['todo-write'][0]!,
       databaseUrl,
       redisUrl,
-      services,
+      get services() {
+        return fleet.instances();
+      },
+      async restart(instance) {
+        const { service, url } = fleet.instances().find((running) => running.instance === instance) ?? {};
+        if (!service || !url) throw new Error(`no running instance named ${instance}`);
+        const replacement = await fleet.start(service);
+        await edge.targetGroups[service].register(replacement.url);
+        await fleet.stop(instance);
+        edge.targetGroups[service].deregister(url);
+        output.progress(`${instance} replaced by ${replacement.instance} ✓`);
+        return replacement;
+      },
+      async stopInstance(instance) {
+        const stopped = await fleet.stop(instance);
+        edge.targetGroups[stopped.service].deregister(stopped.url);
+      },
       stop: () => shutdown.run(),
     };
   } catch (error) {
@@ -151,49 +178,66 @@ async function startCache(options: LocalStackOptions, output: StackOutput, shutd
   return redis.url;
 }
 
-/** Starts todo-write and the todo-read replicas side by side; each is stopped on shutdown. */
-async function startServices(
-  { databaseUrl, redisUrl }: { databaseUrl: string; redisUrl: string | undefined },
-  readReplicas: number,
-  output: StackOutput,
-  shutdown: ShutdownSteps,
-): Promise<ServiceInstance[]> {
-  const planned: Array<{ service: ServiceName; instance: string }> = [
-    { service: 'todo-write', instance: 'todo-write-1' },
-    ...Array.from({ length: readReplicas }, (_, i) => ({ service: 'todo-read' as const, instance: `todo-read-${i + 1}` })),
-  ];
-  const ports = await findFreePorts(planned.length, HOST);
-  const started: ServiceProcess[] = [];
-  shutdown.add(() => Promise.all(started.map((service) => service.stop())));
+/**
+ * How long a stopping service keeps serving while failing its health check: three of the
+ * edge's 500 ms health-check intervals, so the edge has taken it out of rotation before it
+ * closes. This is what makes a SIGTERM lose no request.
+ */
+const SHUTDOWN_DRAIN_MS = 1_500;
 
-  const results = await Promise.allSettled(
-    planned.map(async ({ service, instance }, i): Promise<ServiceInstance> => {
-      const port = ports[i]!;
-      const url = `http://${HOST}:${port}`;
-      const startedAt = Date.now();
-      started.push(
-        await startServiceProcess({
-          instance,
-          entry: serviceEntry(service),
-          env: {
-            HOST,
-            PORT: String(port),
-            DATABASE_URL: databaseUrl,
-            ...(redisUrl && { REDIS_URL: redisUrl }),
-            LOG_LEVEL: process.env.LOG_LEVEL || 'info',
-            SERVICE_INSTANCE: instance,
-          },
-          healthUrl: `${url}/api/v1/health`,
-          onLine: (line) => output.log(instance, line),
-        }),
-      );
-      output.progress(`${instance}: ${url} ✓ ${since(startedAt)}`);
-      return { service, instance, url };
-    }),
-  );
-  const failure = results.find((result) => result.status === 'rejected');
-  if (failure) throw failure.reason;
-  return results.map((result) => (result as PromiseFulfilledResult<ServiceInstance>).value);
+/** The running service processes, each by its instance name (todo-read-2). */
+class ServiceFleet {
+  readonly #running = new Map<string, { instance: ServiceInstance; process: ServiceProcess }>();
+  readonly #started: Record<ServiceName, number> = { 'todo-read': 0, 'todo-write': 0 };
+
+  constructor(
+    private readonly env: { databaseUrl: string; redisUrl: string | undefined },
+    private readonly output: StackOutput,
+  ) {}
+
+  instances(): ServiceInstance[] {
+    return [...this.#running.values()].map((entry) => entry.instance);
+  }
+
+  /** Starts one more instance of `service` on a free port; resolves once it is healthy. */
+  async start(service: ServiceName): Promise<ServiceInstance> {
+    const instance = `${service}-${(this.#started[service] += 1)}`;
+    const [port] = await findFreePorts(1, HOST);
+    const url = `http://${HOST}:${port}`;
+    const startedAt = Date.now();
+    const process_ = await startServiceProcess({
+      instance,
+      entry: serviceEntry(service),
+      env: {
+        HOST,
+        PORT: String(port),
+        DATABASE_URL: this.env.databaseUrl,
+        ...(this.env.redisUrl && { REDIS_URL: this.env.redisUrl }),
+        LOG_LEVEL: process.env.LOG_LEVEL || 'info',
+        SERVICE_INSTANCE: instance,
+        SHUTDOWN_DRAIN_MS: String(SHUTDOWN_DRAIN_MS),
+      },
+      healthUrl: `${url}/api/v1/health`,
+      onLine: (line) => this.output.log(instance, line),
+    });
+    const started = { service, instance, url };
+    this.#running.set(instance, { instance: started, process: process_ });
+    this.output.progress(`${instance}: ${url} ✓ ${since(startedAt)}`);
+    return started;
+  }
+
+  /** SIGTERM (the instance drains, then closes), resolving once it has exited. */
+  async stop(instance: string): Promise<ServiceInstance> {
+    const entry = this.#running.get(instance);
+    if (!entry) throw new Error(`no running instance named ${instance}; running: ${[...this.#running.keys()].join(', ')}`);
+    await entry.process.stop();
+    this.#running.delete(instance);
+    return entry.instance;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.#running.keys()].map((instance) => this.stop(instance)));
+  }
 }
 
 function assertServicesExist(): void {

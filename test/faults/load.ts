@@ -1,0 +1,105 @@
+/**
+ * A small closed-loop load generator for the fault tests: N workers each send one request at
+ * a time until told to stop, or until a request or time budget runs out (always bounded).
+ * Only loopback URLs are accepted.
+ */
+import { performance } from 'node:perf_hooks';
+
+export interface Outcome {
+  kind: 'read' | 'create';
+  status: number;
+  /** Network failure (no HTTP status), e.g. a reset connection. */
+  error?: string;
+  latencyMs: number;
+  /** The created todo's id, for a 201. */
+  id?: number;
+  title?: string;
+}
+
+export interface LoadOptions {
+  url: string;
+  workers: number;
+  /** Share of requests that are creates (the rest list todos). */
+  createShare: number;
+  maxRequests: number;
+  maxMs: number;
+  /** Paths the read requests cycle through. Default: the list. */
+  readPaths?: string[];
+}
+
+export interface RunningLoad {
+  /** Stops the workers and returns every outcome. */
+  stop(): Promise<Outcome[]>;
+}
+
+export function startLoad(options: LoadOptions): RunningLoad {
+  const host = new URL(options.url).hostname;
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) throw new Error(`load tests target loopback only, not ${host}`);
+  const outcomes: Outcome[] = [];
+  const deadline = performance.now() + options.maxMs;
+  const readPaths = options.readPaths ?? ['/api/v1/todos'];
+  let sent = 0;
+  let stopped = false;
+
+  const request = async (kind: Outcome['kind'], sequence: number): Promise<Outcome> => {
+    const started = performance.now();
+    const title = `load ${sequence}`;
+    try {
+      const response =
+        kind === 'create'
+          ? await fetch(`${options.url}/api/v1/todos`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ title }),
+            })
+          : await fetch(`${options.url}${readPaths[sequence % readPaths.length]}`);
+      const body = await response.text();
+      const outcome: Outcome = { kind, status: response.status, latencyMs: performance.now() - started };
+      if (kind === 'create' && response.status === 201) {
+        outcome.id = (JSON.parse(body) as { id: number }).id;
+        outcome.title = title;
+      }
+      return outcome;
+    } catch (error) {
+      return { kind, status: 0, error: String((error as Error).cause ?? error), latencyMs: performance.now() - started };
+    }
+  };
+
+  const worker = async (): Promise<void> => {
+    while (!stopped && sent < options.maxRequests && performance.now() < deadline) {
+      const sequence = (sent += 1);
+      const kind = Math.random() < options.createShare ? 'create' : 'read';
+      outcomes.push(await request(kind, sequence));
+    }
+  };
+  const workers = Promise.all(Array.from({ length: options.workers }, worker));
+
+  return {
+    async stop() {
+      stopped = true;
+      await workers;
+      return outcomes;
+    },
+  };
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** One line of figures for the test output. */
+export function describe(outcomes: Outcome[]): string {
+  const byStatus = new Map<string, number>();
+  for (const outcome of outcomes) {
+    const key = outcome.status === 0 ? `error(${outcome.error})` : String(outcome.status);
+    byStatus.set(key, (byStatus.get(key) ?? 0) + 1);
+  }
+  const latencies = outcomes.map((outcome) => outcome.latencyMs);
+  return (
+    `${outcomes.length} requests (${outcomes.filter((o) => o.kind === 'read').length} reads, ` +
+    `${outcomes.filter((o) => o.kind === 'create').length} creates); statuses ${JSON.stringify(Object.fromEntries(byStatus))}; ` +
+    `p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`
+  );
+}

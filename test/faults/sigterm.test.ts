@@ -1,0 +1,42 @@
+/**
+ * Fault (c): SIGTERM to a read replica, and a rolling restart of todo-write, while load runs
+ * through the load-balancer stand-in. A stopping replica fails its health check and keeps
+ * serving until the stand-in has taken it out of rotation, then finishes what it has: no
+ * request may fail.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startLocalStack } from '@taskoverflow/stack';
+import { createTestDatabase } from '@taskoverflow/stack/testing';
+import pg from 'pg';
+import t from 'tap';
+import { describe, startLoad } from './load.js';
+
+const database = await createTestDatabase();
+t.teardown(() => database.drop());
+const stack = await startLocalStack({ databaseUrl: database.url, readReplicas: 2, port: 0, quiet: true });
+t.teardown(() => stack.stop());
+
+t.test('SIGTERM to a read replica and a rolling restart of todo-write lose no request', async (t) => {
+  const load = startLoad({ url: stack.url, workers: 8, createShare: 0.25, maxRequests: 20_000, maxMs: 30_000 });
+  await sleep(500);
+  await stack.stopInstance('todo-read-1');
+  const replacement = await stack.restart('todo-write-1');
+  await sleep(500);
+  const outcomes = await load.stop();
+  t.comment(`SIGTERM todo-read-1, todo-write-1 → ${replacement.instance}: ${describe(outcomes)}`);
+
+  t.ok(outcomes.length > 200, 'the load kept going throughout');
+  const failed = outcomes.filter((outcome) => outcome.status !== 200 && outcome.status !== 201);
+  t.same(failed.slice(0, 5), [], `failed requests: ${failed.length}`);
+
+  const created = outcomes.filter((outcome) => outcome.status === 201).map((outcome) => outcome.id!);
+  const pool = new pg.Pool({ connectionString: database.url });
+  t.teardown(() => pool.end());
+  const { rows } = await pool.query<{ id: number }>('select id from todos where id = any($1)', [created]);
+  t.equal(rows.length, created.length, `all ${created.length} acknowledged writes are stored`);
+  t.same(
+    stack.services.map((service) => service.instance).sort(),
+    ['todo-read-2', replacement.instance].sort(),
+    'the stack runs what is left',
+  );
+});
