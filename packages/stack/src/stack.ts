@@ -47,7 +47,7 @@ export interface LocalStack {
   databaseUrl: string;
   /** Undefined when the stack runs without a cache. */
   redisUrl: string | undefined;
-  /** The service instances running now. */
+  /** The service instances running now, todo-write first. */
   readonly services: ServiceInstance[];
   /**
    * Rolling restart of one instance: starts its replacement, adds it to the edge once
@@ -195,8 +195,15 @@ class ServiceFleet {
     private readonly output: StackOutput,
   ) {}
 
+  /** todo-write first, then the todo-read replicas, each by number. */
   instances(): ServiceInstance[] {
-    return [...this.#running.values()].map((entry) => entry.instance);
+    return [...this.#running.values()]
+      .map((entry) => entry.instance)
+      .sort((a, b) =>
+        a.service === b.service
+          ? a.instance.localeCompare(b.instance, undefined, { numeric: true })
+          : a.service === 'todo-write' ? -1 : 1,
+      );
   }
 
   /** Starts one more instance of `service` on a free port; resolves once it is healthy. */
