@@ -43,6 +43,7 @@ export function readBaseServiceConfig(
     loadShedding: {
       maxEventLoopDelayMs: reader.integer('SHED_EVENT_LOOP_DELAY_MS', 500, { min: 0, max: 60_000 }),
       maxEventLoopUtilization: reader.integer('SHED_EVENT_LOOP_UTILIZATION_PERCENT', 0, { min: 0, max: 100 }) / 100,
+      maxConcurrentRequests: reader.integer('SHED_MAX_CONCURRENT_REQUESTS', 0, { min: 0, max: 100_000 }),
       retryAfterSeconds: reader.integer('SHED_RETRY_AFTER_S', 1, { min: 1, max: 3_600 }),
     },
     shutdownDrainMs: reader.integer('SHUTDOWN_DRAIN_MS', 0, { min: 0, max: 120_000 }),

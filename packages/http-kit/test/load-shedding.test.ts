@@ -12,7 +12,7 @@ t.test('an overloaded service sheds requests with 503 + Retry-After, keeps its h
   const app = createServiceApp({
     service: 'todo-read',
     logLevel: 'silent',
-    loadShedding: { maxEventLoopDelayMs: 50, maxEventLoopUtilization: 0, retryAfterSeconds: 2 },
+    loadShedding: { maxEventLoopDelayMs: 50, maxEventLoopUtilization: 0, maxConcurrentRequests: 0, retryAfterSeconds: 2 },
   });
   app.get('/api/v1/todos', async () => ({ ok: true }));
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -36,4 +36,30 @@ t.test('an overloaded service sheds requests with 503 + Retry-After, keeps its h
     recovered = (await fetch(`${base}/api/v1/todos`)).status === 200;
   }
   t.ok(recovered, 'serves again once the loop keeps up');
+});
+
+t.test('a cap on requests in progress sheds the ones over it at once', async (t) => {
+  const app = createServiceApp({
+    service: 'todo-read',
+    logLevel: 'silent',
+    loadShedding: { maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0, maxConcurrentRequests: 2, retryAfterSeconds: 1 },
+  });
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  app.get('/api/v1/todos', async () => {
+    await released;
+    return { ok: true };
+  });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => app.close());
+
+  const slow = [fetch(`${base}/api/v1/todos`), fetch(`${base}/api/v1/todos`)];
+  await sleep(100);
+  const third = await fetch(`${base}/api/v1/todos`);
+  t.equal(third.status, 503, 'the third concurrent request is shed');
+  t.equal(third.headers.get('retry-after'), '1');
+  t.equal((await fetch(`${base}${HEALTH_PATH}`)).status, 200, 'health checks do not count');
+  release();
+  t.same((await Promise.all(slow)).map((r) => r.status), [200, 200]);
+  t.equal((await fetch(`${base}/api/v1/todos`)).status, 200, 'capacity is given back when requests finish');
 });

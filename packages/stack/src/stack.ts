@@ -20,6 +20,8 @@ export interface LocalStackOptions {
   redisUrl?: string;
   /** Also append each service's raw JSON log lines to `<logDir>/<service>.log` (edge.log, todo-read.log…). */
   logDir?: string;
+  /** Extra environment for every service process (overrides the stack's own), e.g. SHED_EVENT_LOOP_DELAY_MS. */
+  serviceEnv?: Record<string, string>;
   /** todo-read replicas behind the edge. Default: 2. */
   readReplicas?: number;
   /** The edge's port on 127.0.0.1. Default: 8080; 0 picks a free one. */
@@ -93,7 +95,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     output.progress(`migrations: ${applied.length > 0 ? `applied ${applied.join(', ')}` : 'up to date'} ✓`);
 
     const redisUrl = await startCache(options, output, shutdown);
-    const fleet = new ServiceFleet({ databaseUrl, redisUrl }, output);
+    const fleet = new ServiceFleet({ databaseUrl, redisUrl, extra: options.serviceEnv ?? {} }, output);
     shutdown.add(() => fleet.stopAll());
     const starting = [fleet.start('todo-write'), ...Array.from({ length: readReplicas }, () => fleet.start('todo-read'))];
     const failure = (await Promise.allSettled(starting)).find((result) => result.status === 'rejected');
@@ -191,7 +193,7 @@ class ServiceFleet {
   readonly #started: Record<ServiceName, number> = { 'todo-read': 0, 'todo-write': 0 };
 
   constructor(
-    private readonly env: { databaseUrl: string; redisUrl: string | undefined },
+    private readonly env: { databaseUrl: string; redisUrl: string | undefined; extra: Record<string, string> },
     private readonly output: StackOutput,
   ) {}
 
@@ -223,6 +225,7 @@ class ServiceFleet {
         LOG_LEVEL: process.env.LOG_LEVEL || 'info',
         SERVICE_INSTANCE: instance,
         SHUTDOWN_DRAIN_MS: String(SHUTDOWN_DRAIN_MS),
+        ...this.env.extra,
       },
       healthUrl: `${url}/api/v1/health`,
       onLine: (line) => this.output.log(instance, line),

@@ -1,0 +1,54 @@
+/**
+ * Fault (d): more load than todo-read can serve. It must shed — answer 503 with Retry-After
+ * quickly instead of queueing — and serve normally again once the load stops.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startLocalStack } from '@taskoverflow/stack';
+import { createTestDatabase } from '@taskoverflow/stack/testing';
+import pg from 'pg';
+import t from 'tap';
+import { describe, percentile, startLoad } from './load.js';
+
+const database = await createTestDatabase();
+t.teardown(() => database.drop());
+// 1000 todos, uncached: every list request queries and serializes ~200 KB, so one replica saturates.
+const pool = new pg.Pool({ connectionString: database.url });
+await pool.query(
+  `insert into todos (title, description) select 'todo ' || n, repeat('x', 120) from generate_series(1, 1000) as n`,
+);
+await pool.end();
+const stack = await startLocalStack({
+  databaseUrl: database.url,
+  readReplicas: 1,
+  port: 0,
+  quiet: true,
+  // No cache (an empty REDIS_URL), and shedding thresholds this machine can reach.
+  serviceEnv: { REDIS_URL: '', SHED_EVENT_LOOP_DELAY_MS: '30', SHED_MAX_CONCURRENT_REQUESTS: '4' },
+});
+t.teardown(() => stack.stop());
+
+t.test('an overloaded replica sheds with fast 503s and recovers', async (t) => {
+  // Straight at the replica: the stand-in runs in this test process, and relaying 200 KB
+  // bodies would make this process, not the service, the bottleneck being measured.
+  const [replica] = stack.readUrls as [string];
+  const load = startLoad({ url: replica, workers: 32, createShare: 0, maxRequests: 20_000, maxMs: 8_000 });
+  const outcomes = await new Promise<Awaited<ReturnType<typeof load.stop>>>((resolve) =>
+    setTimeout(() => resolve(load.stop()), 8_000),
+  );
+  const shed = outcomes.filter((o) => o.status === 503);
+  const p99 = percentile(shed.map((o) => o.latencyMs), 99);
+  // The target (503s in under 100 ms at p99) is a figure to report, not a timed assertion:
+  // on a shared 2-core machine it depends on what else runs. What is asserted is the
+  // behaviour: shedding fails fast instead of queueing into the original's long hangs.
+  const target = p99 < 100 ? '✓ under the 100 ms target' : '✗ over the 100 ms target';
+  t.comment(`overload: ${describe(outcomes)}; 503 p99 ${p99.toFixed(1)} ms ${target}`);
+
+  const unexpected = outcomes.filter((o) => o.status !== 200 && o.status !== 503);
+  t.same(unexpected.slice(0, 5), [], `only 200s and 503s (${unexpected.length} others)`);
+  t.ok(shed.length > 0, 'it shed load');
+  t.ok(p99 < 1_000, `503s fail fast, not after a hang (p99 ${p99.toFixed(1)} ms)`);
+
+  await sleep(1_000);
+  const after = await fetch(`${stack.url}/api/v1/todos`);
+  t.equal(after.status, 200, 'serves again once the load stops');
+});

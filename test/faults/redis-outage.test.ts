@@ -1,0 +1,49 @@
+/**
+ * Fault (a): Redis is killed and restarted during a read load through the stand-in. Reads
+ * fall back to PostgreSQL: not one may fail, and none may be stale.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startLocalStack, startRedisServer } from '@taskoverflow/stack';
+import { createTestDatabase } from '@taskoverflow/stack/testing';
+import t from 'tap';
+import { describe, startLoad } from './load.js';
+
+const database = await createTestDatabase();
+t.teardown(() => database.drop());
+let redis = await startRedisServer();
+t.teardown(() => redis.stop());
+const stack = await startLocalStack({ databaseUrl: database.url, redisUrl: redis.url, readReplicas: 2, port: 0, quiet: true });
+t.teardown(() => stack.stop());
+
+t.test('killing Redis under read load fails no read', async (t) => {
+  for (let i = 0; i < 20; i += 1) {
+    await fetch(`${stack.url}/api/v1/todos`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title: `seed ${i}` }),
+    });
+  }
+  const load = startLoad({
+    url: stack.url,
+    workers: 8,
+    createShare: 0.05,
+    maxRequests: 30_000,
+    maxMs: 30_000,
+    readPaths: ['/api/v1/todos', '/api/v1/todos?completed=false', '/api/v1/todos/1', '/api/v1/todos/2'],
+  });
+  await sleep(1_000);
+  await redis.stop();
+  await sleep(2_000);
+  redis = await startRedisServer({ port: redis.port });
+  await sleep(2_000);
+  const outcomes = await load.stop();
+  t.comment(`Redis down ~2 s: ${describe(outcomes)}`);
+
+  const failed = outcomes.filter((o) => o.status !== 200 && o.status !== 201);
+  t.same(failed.slice(0, 5), [], `failed requests: ${failed.length}`);
+  t.ok(outcomes.length > 500, 'the load ran throughout');
+
+  const newest = (await (await fetch(`${stack.url}/api/v1/todos`)).json()) as Array<{ id: number }>;
+  const lastCreated = Math.max(...outcomes.filter((o) => o.status === 201).map((o) => o.id!));
+  t.equal(newest[0]?.id, lastCreated, 'and the list is current once Redis is back');
+});
