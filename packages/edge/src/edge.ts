@@ -136,6 +136,12 @@ function forward(attempt: Attempt): void {
     timeout: timeoutMs,
     // reply-from retries a GET that got a 503; the ALB passes the 503 on.
     retryDelay: () => null,
+    // Hop-by-hop headers describe the replica's connection to the edge, not the client's:
+    // passing on `connection: keep-alive` would keep open a connection the client asked to close.
+    rewriteHeaders: (headers) => {
+      const { connection: _connection, 'keep-alive': _keepAlive, ...endToEnd } = headers;
+      return endToEnd;
+    },
     rewriteRequestHeaders: (_request, headers) => {
       // The edge has read the whole body already (its own server answered any
       // `Expect: 100-continue`), and undici refuses to send the header on.

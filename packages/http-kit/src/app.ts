@@ -81,6 +81,7 @@ export function createServiceApp(options: ServiceAppOptions) {
   (app.server as Server).headersTimeout = HEADERS_TIMEOUT_MS;
   // Fastify parses text/plain by default; the API takes JSON only, anything else is a 415.
   app.removeContentTypeParser('text/plain');
+  installStrictJsonParser(app as unknown as FastifyInstance);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -123,4 +124,26 @@ export async function buildServiceApp<Config extends BaseServiceConfig>(
   });
   await app.register(plugin, config);
   return app;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * JSON must be UTF-8 (RFC 8259). Node would quietly turn invalid bytes into U+FFFD and store
+ * them; this parser refuses them with a 400 and otherwise hands over to Fastify's own JSON
+ * parser (prototype-poisoning protection included).
+ */
+function installStrictJsonParser(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(Object.assign(new Error('body is not valid UTF-8'), { statusCode: 400 }), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
 }
