@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import { recordTiming } from '@taskoverflow/observability';
+import { currentLogger, recordTiming, roundMs } from '@taskoverflow/observability';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { DatasetVersion } from './dataset-version.js';
+import { DATASET_VERSION_KEY } from './keys.js';
 import { connectRedis } from './redis.js';
 import { ResponseCache } from './response-cache.js';
 import type { CacheSettings } from './settings.js';
@@ -62,7 +63,12 @@ export const cacheInvalidationPlugin = fp(
       const started = performance.now();
       try {
         await version.bump();
-        recordTiming('cache', performance.now() - started);
+        const durationMs = performance.now() - started;
+        recordTiming('cache', durationMs);
+        currentLogger(app.log).info(
+          { cache: 'invalidate', key: DATASET_VERSION_KEY, duration_ms: roundMs(durationMs) },
+          'cache',
+        );
         if (retry) {
           clearInterval(retry);
           retry = undefined;
