@@ -12,8 +12,9 @@ const METHOD_ORDER: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELE
 
 /**
  * One load-balancer rule, in the ALB's own terms: one method condition and one path-pattern
- * condition, each with at most 5 values; `*` matches any run of characters (slashes included),
- * `?` exactly one. Rules are evaluated in `priority` order (lowest first).
+ * condition; `*` matches any run of characters (slashes included), `?` exactly one. Rules are
+ * evaluated in `priority` order (lowest first). A rule with more values than one ALB listener
+ * rule may hold is split into several by infra/ (albListenerRules), matching the same requests.
  */
 export interface RoutingRule {
   readonly name: string;
@@ -33,9 +34,6 @@ export const routingRules: readonly RoutingRule[] = [
  * answers such requests with 404 or 405, as it knows the whole contract.
  */
 export const defaultService: ServiceName = 'todo-read';
-
-/** ALB limits this table must respect (checked by tests and by infra). */
-export const ALB_MAX_VALUES_PER_CONDITION = 5;
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.+^${}()|[\]\\]/g, '\\$&');

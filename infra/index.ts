@@ -1,0 +1,56 @@
+/**
+ * TaskOverflow on AWS. `pulumi up` here builds the two service images and stands up:
+ *
+ *   VPC ─ public subnets: ALB (listener rules from @taskoverflow/routing)
+ *       └ private subnets: ECS Fargate todo-read (autoscaled) and todo-write,
+ *                          RDS PostgreSQL, ElastiCache Redis
+ *   CloudWatch: log group, Logs Insights queries, alarms, dashboard
+ *
+ * Settings come from `pulumi config` (src/config.ts, docs/deploy.md).
+ */
+import { Cache } from './src/cache.js';
+import { readStackConfig } from './src/config.js';
+import { Database } from './src/database.js';
+import { LoadBalancer } from './src/load-balancer.js';
+import { Logs } from './src/logs.js';
+import { Monitoring } from './src/monitoring.js';
+import { Network } from './src/network.js';
+import { Services } from './src/services.js';
+
+const NAME = 'taskoverflow';
+const config = readStackConfig();
+
+const network = new Network(NAME, config.network);
+const database = new Database(NAME, {
+  ...config.database,
+  subnetIds: network.privateSubnetIds,
+  securityGroupId: network.securityGroups.database.id,
+});
+const cache = new Cache(NAME, {
+  ...config.cache,
+  subnetIds: network.privateSubnetIds,
+  securityGroupId: network.securityGroups.cache.id,
+});
+const loadBalancer = new LoadBalancer(NAME, {
+  vpcId: network.vpcId,
+  subnetIds: network.publicSubnetIds,
+  securityGroupId: network.securityGroups.loadBalancer.id,
+});
+const logs = new Logs(NAME, config.logs);
+const services = new Services(NAME, { config, network, database, cache, loadBalancer, logs });
+const monitoring = new Monitoring(NAME, {
+  ...config.alarms,
+  loadBalancerArnSuffix: loadBalancer.arnSuffix,
+  targetGroupArnSuffixes: {
+    'todo-read': loadBalancer.targetGroups['todo-read'].arnSuffix,
+    'todo-write': loadBalancer.targetGroups['todo-write'].arnSuffix,
+  },
+  clusterName: services.clusterName,
+  serviceNames: services.serviceNames,
+  logGroupName: logs.groupName,
+});
+
+/** The API and web UI, e.g. for `ENDPOINT=<url> pnpm loadtest`. */
+export const url = loadBalancer.url;
+export const logGroupName = logs.groupName;
+export const dashboardName = monitoring.dashboardName;

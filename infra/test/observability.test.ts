@@ -1,0 +1,74 @@
+import { SERVICES } from '@taskoverflow/routing';
+import t from 'tap';
+import { errorRate, REQUEST_ID_PLACEHOLDER, requestTimeline, slowestEndpoints } from '../src/log-queries.js';
+import { deployWithMocks, MOCK_REGION, TYPES } from './helpers/mock-deployment.js';
+
+const deployment = await deployWithMocks();
+
+t.test('one log group, `taskoverflow`, with a retention', async (t) => {
+  const groups = deployment.ofType(TYPES.logGroup);
+  t.equal(groups.length, 1);
+  t.match(groups[0]!.inputs, { name: 'taskoverflow', retentionInDays: 14 });
+});
+
+t.test('the Logs Insights queries are saved against the log group', async (t) => {
+  const definitions = deployment.ofType(TYPES.queryDefinition);
+  t.same(definitions.map((definition) => definition.inputs.name).sort(), [
+    'taskoverflow/error-rate',
+    'taskoverflow/request-timeline',
+    'taskoverflow/slowest-endpoints',
+  ]);
+  for (const definition of definitions) t.same(definition.inputs.logGroupNames, ['taskoverflow'], definition.inputs.name);
+});
+
+t.test('the queries read the fields the services log', async (t) => {
+  t.match(requestTimeline.query, `filter request_id = "${REQUEST_ID_PLACEHOLDER}"`, 'timeline: one request');
+  t.match(requestTimeline.query, /sort time asc/, 'timeline: in order');
+
+  t.match(slowestEndpoints.query, /filter msg = "request finished"/, 'slowest: the request-finished lines');
+  for (const percentile of [50, 95, 99]) {
+    t.match(slowestEndpoints.query, `pct(duration_ms, ${percentile})`, `slowest: p${percentile}`);
+  }
+  t.match(slowestEndpoints.query, /by service, method, endpoint/, 'slowest: per endpoint of each service');
+
+  t.match(errorRate.query, /filter msg = "request finished"/, 'error rate: the request-finished lines');
+  t.match(errorRate.query, /by service, bin\(5m\)/, 'error rate: per service over time');
+});
+
+t.test("the error-rate query's 5xx indicator is 1 exactly for 500–599", async (t) => {
+  // The query's `greatest(0, least(1, floor(status / 100) - 4))`, evaluated here.
+  const is5xx = (status: number) => Math.max(0, Math.min(1, Math.floor(status / 100) - 4));
+  t.match(errorRate.query, 'greatest(0, least(1, floor(status / 100) - 4)) as is_5xx');
+  for (const status of [100, 200, 204, 304, 400, 404, 499]) t.equal(is5xx(status), 0, String(status));
+  for (const status of [500, 502, 503, 599]) t.equal(is5xx(status), 1, String(status));
+});
+
+t.test('each service has alarms on 5xx share, p95 latency and unhealthy tasks', async (t) => {
+  const alarms = deployment.ofType(TYPES.metricAlarm);
+  const alb = deployment.named(TYPES.loadBalancer, 'taskoverflow');
+  for (const service of SERVICES) {
+    const dimensions = {
+      LoadBalancer: alb.state.arnSuffix,
+      TargetGroup: deployment.named(TYPES.targetGroup, `taskoverflow-${service}`).state.arnSuffix,
+    };
+    const alarm = (kind: string) => alarms.find((candidate) => candidate.name === `taskoverflow-${service}-${kind}`)!.inputs;
+
+    const errors = alarm('5xx-rate');
+    t.match(errors, { comparisonOperator: 'GreaterThanThreshold', threshold: 1 }, `${service}: 5xx share above 1 %`);
+    t.same(
+      errors.metricQueries.filter((query: any) => query.metric).map((query: any) => [query.metric.metricName, query.metric.dimensions]),
+      [['HTTPCode_Target_5XX_Count', dimensions], ['RequestCount', dimensions]],
+      `${service}: 5xx over requests of its target group`,
+    );
+    t.match(alarm('p95-latency'), { metricName: 'TargetResponseTime', extendedStatistic: 'p95', threshold: 0.5, dimensions });
+    t.match(alarm('unhealthy-hosts'), { metricName: 'UnHealthyHostCount', threshold: 0, dimensions });
+  }
+});
+
+t.test('the dashboard is valid JSON in the stack region', async (t) => {
+  const [dashboard] = deployment.ofType(TYPES.dashboard);
+  const body = JSON.parse(dashboard!.inputs.dashboardBody);
+  t.ok(body.widgets.length > 0);
+  for (const widget of body.widgets) t.equal(widget.properties.region, MOCK_REGION, widget.properties.title);
+  t.ok(body.widgets.some((widget: any) => widget.type === 'log' && widget.properties.query.startsWith("SOURCE 'taskoverflow'")));
+});
