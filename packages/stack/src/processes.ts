@@ -21,6 +21,8 @@ export interface ServiceProcessOptions {
 
 export interface ServiceProcess {
   readonly instance: string;
+  /** The operating system's process id, e.g. to read its memory use from /proc. */
+  readonly pid: number;
   /** SIGTERM, then SIGKILL after the grace period; resolves once the process has exited. */
   stop(): Promise<void>;
 }
@@ -66,6 +68,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   let stopping: Promise<void> | undefined;
   const service: ServiceProcess = {
     instance: options.instance,
+    pid: child.pid!,
     stop: () => (stopping ??= stopChild(child, exited, options.stopGraceMs ?? STOP_GRACE_MS)),
   };
 

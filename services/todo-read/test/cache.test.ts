@@ -130,7 +130,9 @@ t.test('a stampede of misses on one key runs one query per replica', async (t) =
   const queries = ids.flatMap(linesOf).filter((line) => line.msg === 'query');
   const queriesByReplica = new Map<string, number>();
   for (const query of queries) queriesByReplica.set(query.hostname, (queriesByReplica.get(query.hostname) ?? 0) + 1);
-  t.same(Object.fromEntries(queriesByReplica), { 'todo-read-1': 1, 'todo-read-2': 1 }, `${burst} concurrent misses`);
+  // At most one each: a replica whose load starts after the other's filled Redis needs none.
+  const counts = [...queriesByReplica.values()];
+  t.ok(counts.length >= 1 && counts.every((count) => count === 1), `${burst} concurrent misses: ${JSON.stringify(Object.fromEntries(queriesByReplica))}`);
 });
 
 t.test('a window list is never stale for longer than its bound', async (t) => {

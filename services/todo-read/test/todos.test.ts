@@ -81,11 +81,30 @@ t.test('the OpenAPI document describes the whole API, writes included', async (t
   t.ok(body.paths['/api/v1/todos'].post.responses['201'], 'create answers 201');
 });
 
-t.test('the web UI is served at /', async (t) => {
-  const response = await app.inject({ method: 'GET', url: '/' });
-  t.equal(response.statusCode, 200);
-  t.match(response.headers['content-type'], /^text\/html/);
-  t.match(response.body, /TaskOverflow/);
+t.test('the web UI is served at /, its hashed assets cached for a year, with security headers', async (t) => {
+  const page = await app.inject({ method: 'GET', url: '/' });
+  t.equal(page.statusCode, 200);
+  t.match(page.headers['content-type'], /^text\/html/);
+  t.match(page.body, /TaskOverflow/);
+  t.equal(page.headers['cache-control'], 'no-cache', 'the page is revalidated on every load');
+  t.match(page.headers['content-security-policy'], /script-src 'self'/);
+  t.equal(page.headers['x-content-type-options'], 'nosniff');
+  const revalidated = await app.inject({ method: 'GET', url: '/', headers: { 'if-none-match': String(page.headers.etag) } });
+  t.equal(revalidated.statusCode, 304, 'an unchanged page is a 304');
+
+  const assets = [...page.body.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((match) => match[1]!);
+  t.ok(assets.some((url) => /\/assets\/index-[\w-]+\.js$/.test(url)), `the page loads a hashed script (${assets.join(', ')})`);
+  for (const url of assets) {
+    const asset = await app.inject({ method: 'GET', url });
+    t.equal(asset.statusCode, 200, `${url} is served`);
+    t.equal(asset.headers['cache-control'], 'public, max-age=31536000, immutable', `${url} is cached for a year`);
+  }
+  const missing = await app.inject({ method: 'GET', url: '/assets/index-missing.js' });
+  t.equal(missing.statusCode, 404);
+  t.match(missing.headers['content-type'], /^application\/json/, 'a missing asset is a JSON 404, like any unknown path');
+
+  const api = await app.inject({ method: 'GET', url: '/api/v1/todos' });
+  t.notOk(api.headers['content-security-policy'], 'the JSON API has no page headers');
 });
 
 t.test('configuration errors name the variable and the fix', async (t) => {

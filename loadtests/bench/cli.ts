@@ -1,0 +1,64 @@
+/** `pnpm bench`: see USAGE in options.ts, or run it with --help. */
+import { isAbsolute, relative } from 'node:path';
+import { runBench } from './bench.js';
+import { parseBenchOptions, USAGE, UsageError } from './options.js';
+import { formatReport } from './report.js';
+import { writeResults } from './results-file.js';
+
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
+
+async function main(): Promise<number> {
+  let options;
+  try {
+    options = parseBenchOptions(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`${error.message}\n\n${USAGE}`);
+    return 1;
+  }
+  if (options === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+
+  const interrupted = new AbortController();
+  let stoppedBy: StopSignal | undefined;
+  for (const signal of Object.keys(SIGNAL_EXIT_CODES) as StopSignal[]) {
+    process.on(signal, () => {
+      if (stoppedBy) {
+        // The stack's exit handlers still kill the child processes and PostgreSQL.
+        console.error(`${signal} again: exiting without waiting`);
+        process.exit(SIGNAL_EXIT_CODES[signal]);
+      }
+      stoppedBy = signal;
+      console.error(`\n${signal}: stopping the run and every process it started…`);
+      interrupted.abort(new Error(`interrupted by ${signal}`));
+    });
+  }
+
+  try {
+    const report = await runBench(options, { progress: (text) => process.stdout.write(text), signal: interrupted.signal });
+    const written = await writeResults(report, options.resultsDir);
+    console.log(`\n${formatReport(report)}\n`);
+    console.log(`results: ${shownPath(written.file)} (copied to ${shownPath(written.latest)})`);
+
+    const invalid = report.scenarios.filter((result) => result.errors > 0 || result.unexpectedStatuses > 0);
+    if (invalid.length === 0) return 0;
+    const names = invalid.map((result) => result.label).join(', ');
+    console.error(`✗ ${names}: errors or unexpected statuses, so those figures do not measure the path they name (statusCounts in the JSON)`);
+    return 1;
+  } catch (error) {
+    if (stoppedBy) return SIGNAL_EXIT_CODES[stoppedBy];
+    console.error(`\npnpm bench failed: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+/** Relative to the working directory when it is inside it, else absolute. */
+function shownPath(path: string): string {
+  const fromHere = relative(process.cwd(), path);
+  return fromHere.startsWith('..') || isAbsolute(fromHere) ? path : fromHere;
+}
+
+process.exit(await main());

@@ -1,0 +1,92 @@
+/** The data the bench measures: todos created through todo-write, read back from todo-read. */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const TODOS_PATH = '/api/v1/todos';
+/** Creates in flight at once while seeding: quick, without queueing on the pool of 10. */
+const SEED_CONCURRENCY = 8;
+/**
+ * A service sheds load with 503 + Retry-After while its event loop lags, as it may right after
+ * start-up on a busy machine; a create that was shed changed nothing and is sent again.
+ */
+const SHED_RETRIES = 10;
+/**
+ * Headers Node's http server sets itself per response or connection: the ceiling server must
+ * not be handed copies of them.
+ */
+const PER_CONNECTION_HEADERS = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
+
+/**
+ * A todo of the size the issue's figures were taken with (100 todos ≈ 19 KB as JSON): a
+ * sentence of a title, a short description, a deadline on half of them, a third completed.
+ */
+function seedTodo(index: number): Record<string, unknown> {
+  return {
+    title: `Benchmark todo ${index}: write the weekly report`,
+    description: index % 2 === 0 ? `Seeded by pnpm bench (${index})` : null,
+    completed: index % 3 === 0,
+    deadline_at: index % 2 === 0 ? new Date(Date.UTC(2026, 11, 1 + (index % 28), 15)).toISOString() : null,
+  };
+}
+
+/** Creates `count` todos through todo-write; resolves with their ids, in creation order. */
+export async function seedTodos(writeUrl: string, count: number): Promise<number[]> {
+  const ids: number[] = new Array(count);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let index = next++; index < count; index = next++) {
+      ids[index] = await createTodo(writeUrl, seedTodo(index + 1));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SEED_CONCURRENCY, count) }, worker));
+  return ids;
+}
+
+async function createTodo(writeUrl: string, todo: Record<string, unknown>): Promise<number> {
+  for (let attempt = 1; ; attempt += 1) {
+    const response = await fetch(`${writeUrl}${TODOS_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(todo),
+    });
+    const text = await response.text();
+    if (response.status === 201) return (JSON.parse(text) as { id: number }).id;
+    if (response.status !== 503 || attempt > SHED_RETRIES) {
+      throw new Error(`seeding: POST ${TODOS_PATH} answered ${response.status} instead of 201 (attempt ${attempt}): ${text.slice(0, 300)}`);
+    }
+    await sleep(Number(response.headers.get('retry-after') ?? 1) * 1000);
+  }
+}
+
+/** A response as todo-read sent it: its exact bytes and the headers to send them with again. */
+export interface CapturedResponse {
+  body: Buffer;
+  headers: Record<string, string>;
+  etag: string;
+}
+
+/**
+ * The full list from todo-read. Checks that it holds every seeded todo (the cache must serve
+ * the state the seeding left) and that it was not compressed (the ceiling must send the same
+ * bytes).
+ */
+export async function captureList(readUrl: string, expectedCount: number): Promise<CapturedResponse> {
+  const response = await fetch(`${readUrl}${TODOS_PATH}`);
+  const body = Buffer.from(await response.arrayBuffer());
+  if (response.status !== 200) {
+    throw new Error(`GET ${TODOS_PATH} on todo-read answered ${response.status}: ${body.toString().slice(0, 300)}`);
+  }
+  const etag = response.headers.get('etag');
+  if (!etag) throw new Error(`GET ${TODOS_PATH} on todo-read has no ETag: the 304 scenario needs one`);
+  if (response.headers.has('content-encoding')) {
+    throw new Error(`GET ${TODOS_PATH} on todo-read came ${response.headers.get('content-encoding')}-encoded; the bench compares uncompressed bytes`);
+  }
+  const listed = (JSON.parse(body.toString()) as unknown[]).length;
+  if (listed !== expectedCount) {
+    throw new Error(`todo-read lists ${listed} todos right after ${expectedCount} were seeded: it is not serving what was written`);
+  }
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    if (!PER_CONNECTION_HEADERS.has(name)) headers[name] = value;
+  });
+  return { body, headers, etag };
+}

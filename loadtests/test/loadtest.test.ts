@@ -1,0 +1,140 @@
+/**
+ * The load test in CI: the real k6 runs the planners-and-studiers scenario at smoke scale
+ * (≈ 40 s) against the real local stack, through the same runner as `pnpm loadtest`, and the
+ * test fails when any threshold is breached or k6 is missing. The other tests prove that a
+ * breach is noticed, that every scenario and scale is a valid k6 configuration, and that a
+ * missing k6 is reported with how to install it.
+ */
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createTestDatabase } from '@taskoverflow/stack/testing';
+import t from 'tap';
+import { findK6, K6_PINNED_VERSION, K6NotFoundError } from '../loadtest/k6-binary.js';
+import { runLoadTest, SCALES, SCENARIOS, type LoadTestOptions } from '../loadtest/run.js';
+
+const run = promisify(execFile);
+
+t.test('smoke scale against the local stack: every check passes, every threshold holds', async (t) => {
+  // The p95 < 100 ms target is a figure `pnpm loadtest` measures and reports; here, on a CI
+  // machine whose two cores also run other test files, the latency threshold only has to
+  // rule out a stall. Checks and failed requests keep their zero-tolerance thresholds.
+  process.env.P95_MS = '2000';
+  const database = await createTestDatabase();
+  t.teardown(() => database.drop());
+  const progress: string[] = [];
+
+  const result = await runLoadTest({
+    scenario: 'planners-and-studiers',
+    scale: 'smoke',
+    endpoint: undefined,
+    databaseUrl: database.url,
+    ...(process.env.TEST_REDIS_URL && { redisUrl: process.env.TEST_REDIS_URL }),
+    readReplicas: 2,
+    seedTodos: 50,
+    resultsRoot: t.testdir(),
+    echoK6: false,
+    progress: (line) => progress.push(line),
+  });
+
+  t.ok(result.passed, `the run passes: ${result.failure ?? 'every threshold met'}`, { summary: result.summaryText, k6: result.k6OutputTail });
+  t.same(
+    result.thresholds.filter((threshold) => !threshold.ok).map((threshold) => `${threshold.metric} ${threshold.expression}`),
+    [],
+    'no threshold breached',
+  );
+  t.ok(result.thresholds.length >= 8, 'checks, failed requests and p95 are judged per scenario');
+
+  const summary = JSON.parse(await readFile(result.files.summaryJson, 'utf8')) as {
+    metrics: Record<string, { values: Record<string, number> }>;
+  };
+  t.ok(summary.metrics['http_req_duration{scenario:studiers}']!.values.count! > 100, 'studiers listed todos');
+  t.ok(summary.metrics['http_req_duration{scenario:planners}']!.values.count! >= 120, 'planners created, deleted and re-listed 40 todos');
+  t.match(result.summaryText, /PASSED: all \d+ thresholds met/, 'the text summary gives the verdict');
+  t.match(await readFile(result.files.report, 'utf8'), /<script id="data"/, 'k6 exported its HTML report');
+  t.match(await readFile(result.files.plot!, 'utf8'), /^<svg[\s\S]*<path d="M[\s\S]*<\/svg>\n$/, 'the latency plot was drawn');
+  t.match(await readFile(join(result.files.logs!, 'todo-read.log'), 'utf8'), /"msg":"request finished"/, 'the services logged for pnpm trace');
+  t.match(progress.join('\n'), /seed: 50 todos created ✓/);
+});
+
+t.test('a breached threshold fails the run and is named', async (t) => {
+  // A stand-in API whose creates fail: the planners' checks and requests fail, the studiers' pass.
+  const server = await listen((request, response) => {
+    const status = request.method === 'POST' ? 500 : 200;
+    response.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '[]' : '{"error":"broken on purpose"}');
+  });
+  t.teardown(() => void server.close());
+
+  const result = await runLoadTest(tinyRun(`http://127.0.0.1:${portOf(server)}`, t.testdir()));
+
+  t.notOk(result.passed, 'the run fails');
+  t.match(result.failure, /thresholds breached: .*checks\{scenario:planners\} rate==1/, 'the failure names the planners’ checks');
+  t.match(result.failure, /http_req_failed\{scenario:planners\} rate==0/, 'and their failed requests');
+  t.notMatch(result.failure, /scenario:studiers/, 'but not the studiers, who were answered');
+  t.match(result.summaryText, /✗ planner: create is 201 {2}\(1 of 1 failed\)/, 'the summary shows the failed check');
+});
+
+t.test('every scenario at every scale is a valid k6 configuration; bad overrides are refused by name', async (t) => {
+  const k6 = findK6();
+  // k6 inspect reads the options without running anything; -e sets the script's __ENV.
+  const inspect = async (script: string, ...env: string[]) =>
+    JSON.parse((await run(k6.path, ['inspect', ...env.flatMap((pair) => ['-e', pair]), script])).stdout) as { scenarios: unknown };
+  for (const [name, { script }] of Object.entries(SCENARIOS)) {
+    for (const scale of SCALES) t.ok((await inspect(script, `SCALE=${scale}`)).scenarios, `${name} at ${scale} scale`);
+  }
+  t.match(
+    (await inspect(SCENARIOS['planners-and-studiers'].script, 'SCALE=full')).scenarios,
+    {
+      studiers: { executor: 'ramping-vus', stages: [{ duration: '1m0s', target: 1500 }, { duration: '3m0s', target: 7500 }, { duration: '2m0s', target: 0 }] },
+      planners: { executor: 'shared-iterations', vus: 20, iterations: 400 },
+    },
+    'full scale is the original scenario',
+  );
+  t.match(
+    (await inspect(SCENARIOS.stress.script, 'SCALE=full')).scenarios,
+    { studiers: { executor: 'ramping-vus', stages: [{ target: 5000 }, { target: 5000 }, { target: 0 }] } },
+    'the stress variant ramps to 5000 studiers at full scale',
+  );
+  await t.rejects(
+    inspect(SCENARIOS['planners-and-studiers'].script, 'STUDIER_STAGES=1m-1500'),
+    /STUDIER_STAGES must be stages written duration:VUs/,
+    'a malformed override stops k6 with its name',
+  );
+});
+
+t.test('without k6, the error says how to install it', async (t) => {
+  const nowhere = t.testdir();
+  t.throws(() => findK6({ PATH: nowhere, GOBIN: nowhere }), new K6NotFoundError(), 'k6 is missing');
+  t.throws(() => findK6({ PATH: nowhere, GOBIN: nowhere }), { message: new RegExp(`go install go\\.k6\\.io/k6@${K6_PINNED_VERSION}`) });
+});
+
+/** A few seconds of k6: one planner iteration, two studiers. */
+function tinyRun(endpoint: string, resultsRoot: string): LoadTestOptions {
+  return {
+    scenario: 'planners-and-studiers',
+    scale: 'smoke',
+    endpoint,
+    readReplicas: 1,
+    seedTodos: 0,
+    resultsRoot,
+    overrides: { STUDIER_STAGES: '2s:2', STUDIER_SLEEP: '0.2', PLANNER_VUS: '1', PLANNER_ITERATIONS: '1', PLANNER_SLEEP: '0' },
+    echoK6: false,
+    progress: () => undefined,
+  };
+}
+
+async function listen(handler: Parameters<typeof createServer>[1]): Promise<Server> {
+  const server = createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+function portOf(server: Server): number {
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the stand-in API has no TCP port');
+  return address.port;
+}
