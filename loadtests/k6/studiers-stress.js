@@ -57,7 +57,8 @@ export const options = {
 export function setup() {
   const health = http.get(`${ENDPOINT}/api/v1/health`, { tags: { name: 'GET /api/v1/health (setup)' } });
   if (health.status !== 200) {
-    throw new Error(`${ENDPOINT}/api/v1/health answered ${health.status || health.error}: is the stack running there?`);
+    const answer = health.status ? `answered ${health.status}` : `failed (${health.error})`;
+    throw new Error(`GET ${ENDPOINT}/api/v1/health ${answer}: is TaskOverflow running there? Check ENDPOINT`);
   }
 }
 

@@ -135,7 +135,7 @@ async function main(): Promise<number> {
     options = readOptions(process.argv.slice(2), process.env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`pnpm loadtest: ${error.message}\n\n${USAGE}`);
+    console.error(`pnpm loadtest: ${error.message}\n(pnpm loadtest --help lists the options)`);
     return 2;
   }
   if (options === 'help') {

@@ -24,10 +24,12 @@ export interface K6Outcome {
   outputTail: string[];
 }
 
+export const K6_THRESHOLDS_BREACHED = 99;
+
 /** k6's documented exit codes that a run here can end with. */
 const EXIT_MEANINGS: Record<number, string> = {
   0: 'every threshold met',
-  99: 'thresholds breached',
+  [K6_THRESHOLDS_BREACHED]: 'thresholds breached',
   100: 'setup() timed out',
   104: 'invalid configuration',
   105: 'stopped from outside (signal)',

@@ -57,7 +57,7 @@ t.test('smoke scale against the local stack: every check passes, every threshold
   t.match(await readFile(result.files.report, 'utf8'), /<script id="data"/, 'k6 exported its HTML report');
   t.match(await readFile(result.files.plot!, 'utf8'), /^<svg[\s\S]*<path d="M[\s\S]*<\/svg>\n$/, 'the latency plot was drawn');
   t.match(await readFile(join(result.files.logs!, 'todo-read.log'), 'utf8'), /"msg":"request finished"/, 'the services logged for pnpm trace');
-  t.match(progress.join('\n'), /seed: 50 todos created ✓/);
+  t.match(progress.join('\n'), /seed: 50 todos created ✓/, 'the progress says what was seeded');
 });
 
 t.test('a breached threshold fails the run and is named', async (t) => {
@@ -108,7 +108,11 @@ t.test('every scenario at every scale is a valid k6 configuration; bad overrides
 t.test('without k6, the error says how to install it', async (t) => {
   const nowhere = t.testdir();
   t.throws(() => findK6({ PATH: nowhere, GOBIN: nowhere }), new K6NotFoundError(), 'k6 is missing');
-  t.throws(() => findK6({ PATH: nowhere, GOBIN: nowhere }), { message: new RegExp(`go install go\\.k6\\.io/k6@${K6_PINNED_VERSION}`) });
+  t.throws(
+    () => findK6({ PATH: nowhere, GOBIN: nowhere }),
+    { message: new RegExp(`go install go\\.k6\\.io/k6@${K6_PINNED_VERSION}`) },
+    'the message gives the install command',
+  );
 });
 
 /** A few seconds of k6: one planner iteration, two studiers. */
