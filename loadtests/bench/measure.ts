@@ -6,6 +6,7 @@ import type { OutputCount, OutputDrain } from './output-drain.js';
 import { isRunning, PeakRssSampler, readCpuSeconds, readMachineBusySeconds } from './process-stats.js';
 import type { RedisCounters, RedisStats } from './redis-stats.js';
 import type { Scenario, ScenarioName } from './scenarios.js';
+import { fetchPastLoadShedding } from './shed-retry.js';
 import type { BenchServer } from './servers.js';
 
 export interface LoadSettings {
@@ -185,7 +186,7 @@ function summarize(
     bytesPerSecond: Math.round(result.throughput.average),
     cpuPercent: {
       server: percentOfWall(before.serverCpuSeconds, after.serverCpuSeconds),
-      loadGenerator: percentOfWall(before.loadGeneratorCpuSeconds, after.loadGeneratorCpuSeconds)!,
+      loadGenerator: round(((after.loadGeneratorCpuSeconds - before.loadGeneratorCpuSeconds) / wallSeconds) * 100, 1),
       redis: percentOfWall(before.redis.cpuSeconds, after.redis.cpuSeconds),
       machine: percentOfWall(before.machineBusySeconds, after.machineBusySeconds),
     },
@@ -220,17 +221,16 @@ async function readCounters(server: BenchServer, context: MeasureContext): Promi
 /** Requests every path of the scenario once, one after the other. */
 async function primeCache(url: string, scenario: Scenario): Promise<void> {
   for (const path of scenario.paths) {
-    const response = await fetch(`${url}${path}`, { method: scenario.method, headers: scenario.headers });
+    const response = await fetchPastLoadShedding(`${url}${path}`, { method: scenario.method, headers: scenario.headers });
     await response.arrayBuffer();
   }
 }
 
 /**
- * One autocannon run, in a worker thread of its own. This thread must stay free to read the
- * services' output: they write their logs synchronously to a pipe that holds 64 KB, a few
- * milliseconds of logs at full load, and a service that finds it full stops for 100 ms
- * (pino's sonic-boom sleeps on EAGAIN). With autocannon on this thread's event loop, that
- * happened many times a second and the bench measured itself.
+ * One autocannon run, in a worker thread of its own, so that this thread stays free to read the
+ * services' output the moment it arrives. Their logs are written synchronously to a pipe that
+ * holds a few milliseconds of them at full load: a reader stuck behind autocannon's event loop
+ * would hold the services up, and the bench would measure itself.
  *
  * An abort stops the run and rejects at once: stopped workers never report a result.
  */

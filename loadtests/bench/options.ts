@@ -36,18 +36,21 @@ Options:
   --duration S       seconds each scenario is measured (default: 10)
   --connections N    concurrent connections (default: 100)
   --pipelining N     requests in flight per connection (default: 1)
-  --log-level L      the services' LOG_LEVEL: ${LOG_LEVELS.join(', ')} (default: info,
-                     the product as shipped: 3 JSON lines per cached read)
-  --scenarios A,B    run only these, from: ${SCENARIO_NAMES.join(', ')}
-                     (default: all; they always run in this order)
+  --log-level L      the services' LOG_LEVEL (default: info, the product as shipped:
+                     3 JSON lines per cached read; warn shows what logging costs), one of
+                     ${LOG_LEVELS.join(', ')}
+  --scenarios A,B    run only these (default: all; they always run in this order):
+                     ${SCENARIO_NAMES.join(', ')}
   --results-dir DIR  where bench-<timestamp>.json and bench-latest.json go
                      (default: loadtests/results)
   -h, --help         show this help
 
-Prints a table (req/s, latency p50/p99, errors, bytes/s, ratio to the ceiling, CPU and
-memory of the measured server) and the targets met or missed. Exits 1 if a scenario had
-errors or unexpected statuses (its figures would not mean anything), 0 otherwise — a
-missed target is a finding, not a failure.`;
+The services' output is counted (log lines per request, cache hits and misses), then
+discarded. Prints a table (req/s, latency p50/p99, errors, bytes/s, ratio to the
+ceiling; CPU, CPU time per request and memory of the measured server) and the targets met
+or missed, and writes the same as JSON. Exits 1 if a scenario had errors or unexpected
+statuses (its figures would not mean anything), 0 otherwise: a missed target is a
+finding, not a failure.`;
 
 /** A mistake in how the bench was called; the message says what to change. */
 export class UsageError extends Error {

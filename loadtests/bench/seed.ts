@@ -1,14 +1,9 @@
 /** The data the bench measures: todos created through todo-write, read back from todo-read. */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { fetchPastLoadShedding } from './shed-retry.js';
 
 const TODOS_PATH = '/api/v1/todos';
 /** Creates in flight at once while seeding: quick, without queueing on the pool of 10. */
 const SEED_CONCURRENCY = 8;
-/**
- * A service sheds load with 503 + Retry-After while its event loop lags, as it may right after
- * start-up on a busy machine; a create that was shed changed nothing and is sent again.
- */
-const SHED_RETRIES = 10;
 /**
  * Headers Node's http server sets itself per response or connection: the ceiling server must
  * not be handed copies of them.
@@ -42,19 +37,14 @@ export async function seedTodos(writeUrl: string, count: number): Promise<number
 }
 
 async function createTodo(writeUrl: string, todo: Record<string, unknown>): Promise<number> {
-  for (let attempt = 1; ; attempt += 1) {
-    const response = await fetch(`${writeUrl}${TODOS_PATH}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(todo),
-    });
-    const text = await response.text();
-    if (response.status === 201) return (JSON.parse(text) as { id: number }).id;
-    if (response.status !== 503 || attempt > SHED_RETRIES) {
-      throw new Error(`seeding: POST ${TODOS_PATH} answered ${response.status} instead of 201 (attempt ${attempt}): ${text.slice(0, 300)}`);
-    }
-    await sleep(Number(response.headers.get('retry-after') ?? 1) * 1000);
-  }
+  const response = await fetchPastLoadShedding(`${writeUrl}${TODOS_PATH}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(todo),
+  });
+  const text = await response.text();
+  if (response.status !== 201) throw new Error(`seeding: POST ${TODOS_PATH} answered ${response.status} instead of 201: ${text.slice(0, 300)}`);
+  return (JSON.parse(text) as { id: number }).id;
 }
 
 /** A response as todo-read sent it: its exact bytes and the headers to send them with again. */
@@ -70,7 +60,7 @@ export interface CapturedResponse {
  * bytes).
  */
 export async function captureList(readUrl: string, expectedCount: number): Promise<CapturedResponse> {
-  const response = await fetch(`${readUrl}${TODOS_PATH}`);
+  const response = await fetchPastLoadShedding(`${readUrl}${TODOS_PATH}`);
   const body = Buffer.from(await response.arrayBuffer());
   if (response.status !== 200) {
     throw new Error(`GET ${TODOS_PATH} on todo-read answered ${response.status}: ${body.toString().slice(0, 300)}`);
