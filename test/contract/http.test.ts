@@ -156,6 +156,9 @@ t.test('wrong method on a known path → 405 JSON', async (t) => {
     ['POST', '/api/v1/todos/1', { title: 'x' }],
     ['POST', '/api/v1/health', {}],
     ['DELETE', '/api/v1/health', undefined],
+    // QUERY (RFC 10008) without Content-Type: Fastify alone would answer its own 400.
+    ['QUERY', '/api/v1/todos', undefined],
+    ['QUERY', '/api/v1/todos/1', undefined],
   ] as const) {
     assertError(t, await api(method, path, body), 405);
   }

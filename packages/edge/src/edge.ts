@@ -38,6 +38,9 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
  */
 const NOT_CONNECTED_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
+/** QUERY requests that came without a Content-Type: the edge gave them one only to read them. */
+const untypedQueries = new WeakSet<FastifyRequest>();
+
 /**
  * The local stand-in for the AWS ALB: routes each request by the shared routing table,
  * spreads it round robin over the service's healthy replicas (health-checked like an ALB
@@ -90,6 +93,13 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // Fastify answers a QUERY without Content-Type with its own 400 (RFC 10008 §2) before
+    // any parser runs. The ALB passes such a request on, so the edge reads it as untyped
+    // bytes and forwards it as it came (see rewriteRequestHeaders): the service answers it.
+    if (request.method === 'QUERY' && request.headers['content-type'] === undefined) {
+      untypedQueries.add(request);
+      request.headers['content-type'] = 'application/octet-stream';
+    }
   });
 
   app.all('/*', (request, reply) => {
@@ -146,6 +156,7 @@ function forward(attempt: Attempt): void {
       // The edge has read the whole body already (its own server answered any
       // `Expect: 100-continue`), and undici refuses to send the header on.
       const { expect: _answered, ...forwarded } = headers;
+      if (untypedQueries.has(request)) delete forwarded['content-type'];
       return { ...forwarded, ...albHeaders(request) };
     },
     onError: (_sameReply, { error }) => {

@@ -116,6 +116,17 @@ t.test('passes method, path, query, headers and body through intact', async (t) 
   t.equal(echo.headers['x-forwarded-for'], '127.0.0.1');
 });
 
+t.test('passes a QUERY without Content-Type on as it came (Fastify alone would answer 400)', async (t) => {
+  const edge = await startEchoStack(t);
+  const response = await fetch(`${edge}/api/v1/todos`, { method: 'QUERY', body: new TextEncoder().encode('{"q":1}') });
+  t.equal(response.status, 200, 'the replica answered');
+  const echo = (await response.json()) as Echo;
+  t.equal(echo.method, 'QUERY');
+  t.match(echo.replica, /^read-/, 'no rule matches QUERY: the default service');
+  t.equal(echo.body, '{"q":1}', 'the body arrives intact');
+  t.equal(echo.headers['content-type'], undefined, 'still without Content-Type');
+});
+
 t.test("passes the upstream's status and headers back", async (t) => {
   const edge = await startEchoStack(t);
   const response = await fetch(`${edge}/api/v1/todos/404`, { headers: { 'x-reply-status': '404' } });

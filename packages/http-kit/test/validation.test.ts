@@ -90,6 +90,21 @@ t.test('unknown routes, wrong methods and misdirected requests', async (t) => {
   t.equal(patch.headers.allow, 'GET, HEAD, PUT, DELETE');
   t.match(patch.json(), { error: /not allowed/ });
 
+  // The answer does not depend on a body no route would read: Fastify's own body checks
+  // (QUERY needs a Content-Type, JSON must parse) must not get there first.
+  const bodies = [
+    { method: 'QUERY', url: '/api/v1/todos', payload: '{}', status: 405, label: 'QUERY without Content-Type' },
+    { method: 'QUERY', url: '/api/v1/todos/1', payload: '{', headers: { 'content-type': 'application/json' }, status: 405, label: 'QUERY with malformed JSON' },
+    { method: 'PATCH', url: '/api/v1/todos/1', payload: 'x=1', headers: { 'content-type': 'text/plain' }, status: 405, label: 'PATCH as text/plain' },
+    { method: 'DELETE', url: '/nowhere', payload: '{', headers: { 'content-type': 'application/json' }, status: 404, label: 'DELETE with malformed JSON' },
+  ] as const;
+  for (const { label, status, ...request } of bodies) {
+    const response = await app.inject({ ...request, method: request.method as 'POST' });
+    t.equal(response.statusCode, status, `${label} → ${status}`);
+    t.match(response.json(), { error: status === 405 ? /not allowed/ : /Not found/ }, `${label}: the contract's error`);
+    if (status === 405) t.ok(response.headers.allow, `${label}: Allow header`);
+  }
+
   const misdirected = await app.inject({ method: 'GET', url: '/api/v1/todos' });
   t.equal(misdirected.statusCode, 421);
   t.match(misdirected.json(), { error: /served by todo-read/ });
