@@ -573,6 +573,14 @@ t.test('DELETE: 200 with the deleted todo, then it is gone', async (t) => {
   t.strictSame((await api('GET', `/api/v1/todos/${keep.id}`)).json, keep, 'the other todo is untouched');
 });
 
+t.test('DELETE with Content-Type: application/json and no body (as many HTTP clients send it) → 200', async (t) => {
+  const todo = await createTodo(t, api, { title: unique('delete with a stray content type') });
+  const res = await api('DELETE', `/api/v1/todos/${todo.id}`, raw(''));
+  t.equal(res.status, 200, `status 200 (${res.text})`);
+  t.strictSame(res.json, todo, 'the body is the deleted todo');
+  assertError(t, await api('GET', `/api/v1/todos/${todo.id}`), 404, 'Todo not found', 'then it is gone');
+});
+
 t.test('DELETE: unknown and malformed ids → 404', async (t) => {
   assertError(t, await api('DELETE', `/api/v1/todos/${UNKNOWN_ID}`), 404, 'Todo not found', 'DELETE unknown id');
   for (const id of ['abc', '1.5', '-1', '0', '99999999999999999999', '2147483648']) {

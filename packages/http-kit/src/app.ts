@@ -132,11 +132,18 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * JSON must be UTF-8 (RFC 8259). Node would quietly turn invalid bytes into U+FFFD and store
  * them; this parser refuses them with a 400 and otherwise hands over to Fastify's own JSON
  * parser (prototype-poisoning protection included).
+ *
+ * An empty body sent to a route that takes none (a DELETE from a client that puts
+ * `Content-Type: application/json` on every request) is no body, not malformed JSON.
  */
 function installStrictJsonParser(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    if ((body as Buffer).length === 0 && request.routeOptions.schema?.body === undefined) {
+      done(null, undefined);
+      return;
+    }
     let text: string;
     try {
       text = utf8.decode(body as Buffer);
