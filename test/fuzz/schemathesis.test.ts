@@ -33,8 +33,8 @@ const INSTALL_COMMAND = `python3 -m pip install 'schemathesis==${SCHEMATHESIS_VE
 
 /**
  * Test cases per operation in the fuzzing phase: 500 for each of the five operations with
- * inputs, 1 for health (nothing to vary), 2 501 requests. The other phases add ~600 (seed
- * 6400: coverage 147, examples 6, stateful 455): ~3 100 requests in 25–60 s on this
+ * inputs, 1 for health (nothing to vary), 2 501 requests. The other phases add ~1 400 (seed
+ * 6400: coverage 147, examples 6, stateful 1 211): ~3 900 requests in 35–75 s on this
  * machine, depending on its other load.
  */
 const MAX_EXAMPLES = 500;

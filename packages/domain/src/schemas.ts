@@ -33,16 +33,18 @@ const InputDate = Type.Unsafe<string | null>({
     'ISO 8601 date or date-time: naive (taken as UTC), with Z, or with an offset (converted to UTC); null clears it.',
   examples: ['2025-09-05T15:00:00', '2025-09-05T15:00:00+10:00', '2025-09-05'],
 });
-const WIRE_DATE = 'UTC, ISO 8601 without offset, e.g. 2026-04-18T05:46:10.381173';
-const WireDate = Type.String({ description: WIRE_DATE });
+const WIRE_DATE = 'UTC, ISO 8601 without offset; microseconds only when non-zero, e.g. 2026-04-18T05:46:10.381173';
+/** The wire form formatWireTimestamp produces (Python's `datetime.isoformat()`). */
+const WIRE_DATE_PATTERN = '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{6})?$';
+const WireDate = Type.String({ pattern: WIRE_DATE_PATTERN, description: WIRE_DATE });
 
 export const Todo = Type.Object(
   {
-    id: Type.Integer(),
-    title: Type.String(),
-    description: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
+    id: Type.Integer({ minimum: 1 }),
+    title: Type.String({ maxLength: TITLE_MAX }),
+    description: Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: DESCRIPTION_MAX }),
     completed: Type.Boolean(),
-    deadline_at: Type.Unsafe<string | null>({ type: ['string', 'null'], description: WIRE_DATE }),
+    deadline_at: Type.Unsafe<string | null>({ type: ['string', 'null'], pattern: WIRE_DATE_PATTERN, description: WIRE_DATE }),
     created_at: WireDate,
     updated_at: WireDate,
   },
@@ -111,7 +113,10 @@ export type ErrorBody = Type.Static<typeof ErrorBody>;
 
 export const HealthBody = Type.Object({ status: Type.Literal('ok') });
 /** A replica that received SIGTERM fails its health check so the load balancer stops sending to it. */
-export const DrainingBody = Type.Object({ status: Type.Literal('draining') });
+export const DrainingBody = Type.Object(
+  { status: Type.Literal('draining') },
+  { description: 'Draining before shutdown: the load balancer should stop sending here; requests are still served.' },
+);
 
 /**
  * Field-specific messages for validation failures, so a client reads

@@ -68,7 +68,10 @@ export function installErrorHandler(app: FastifyInstance): void {
       request.log.warn({ err: error }, 'input rejected by PostgreSQL');
       return sendError(reply, 400, 'invalid value');
     }
-    if (status === 503) return sendError(reply, 503, error.message);
+    if (status === 503) {
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      return sendError(reply, 503, error.message);
+    }
     request.log.error({ err: error }, 'unhandled error');
     return sendError(reply, 500, 'Internal Server Error');
   });

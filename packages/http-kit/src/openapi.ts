@@ -4,6 +4,7 @@ import { apiOperations, OPENAPI_PATH } from '@taskoverflow/routing';
 import type { FastifyInstance } from 'fastify';
 import Fastify from 'fastify';
 import { fastifyOptions } from './app.js';
+import { addServiceWideDocumentation, REQUEST_ID_RULE, type OpenApiDocument } from './openapi-extras.js';
 
 /**
  * The OpenAPI document of the whole v1 API. Each service registers only its own routes, so
@@ -20,7 +21,9 @@ export async function buildOpenApiDocument(version: string): Promise<unknown> {
         version,
         description:
           'Todo API. Reads (GET) are served by todo-read from a cache; writes by todo-write. ' +
-          'Every error is JSON {"error": "..."}. Every response carries x-request-id.',
+          'Every error is JSON {"error": "..."}. Every response carries x-request-id, the correlation id of ' +
+          `its log lines; a request may bring its own. ${REQUEST_ID_RULE} ` +
+          'A method the API does not have on a path is a 405 with Allow; an unknown path a 404.',
       },
       tags: [{ name: 'todos' }, { name: 'health' }],
     },
@@ -36,8 +39,9 @@ export async function buildOpenApiDocument(version: string): Promise<unknown> {
     });
   }
   await app.ready();
-  const document = app.swagger();
+  const document = app.swagger() as unknown as OpenApiDocument;
   await app.close();
+  addServiceWideDocumentation(document);
   return document;
 }
 

@@ -79,6 +79,27 @@ t.test('the OpenAPI document describes the whole API, writes included', async (t
   t.same(Object.keys(body.paths['/api/v1/todos/{id}']).sort(), ['delete', 'get', 'put']);
   t.equal(body.paths['/api/v1/todos'].post.operationId, 'createTodo');
   t.ok(body.paths['/api/v1/todos'].post.responses['201'], 'create answers 201');
+
+  // What no single route schema says: headers on every answer, the retryable statuses.
+  for (const [path, item] of Object.entries<Record<string, any>>(body.paths)) {
+    for (const [method, operation] of Object.entries<any>(item)) {
+      const name = `${method.toUpperCase()} ${path}`;
+      for (const [status, response] of Object.entries<any>(operation.responses)) {
+        t.equal(response.headers?.['x-request-id']?.required, true, `${name} ${status}: x-request-id header`);
+        t.not(response.description, 'Default Response', `${name} ${status}: described`);
+      }
+      if (operation.operationId === 'health') continue;
+      for (const status of ['429', '503']) {
+        t.equal(operation.responses[status]?.headers?.['retry-after']?.required, true, `${name} ${status} with Retry-After`);
+      }
+    }
+  }
+  const todo = body.paths['/api/v1/todos/{id}'].get.responses['200'];
+  t.equal(todo.headers.etag.required, true, 'GET one documents its ETag');
+  const created = todo.content['application/json'].schema.properties.created_at;
+  t.match('2026-04-18T05:46:10.381173', new RegExp(created.pattern), 'wire dates have a pattern: with microseconds');
+  t.match('2025-09-05T15:00:00', new RegExp(created.pattern), 'wire dates have a pattern: whole seconds');
+  t.notMatch('2025-09-05T15:00:00Z', new RegExp(created.pattern), 'wire dates have a pattern: no offset');
 });
 
 t.test('the web UI is served at /, its hashed assets cached for a year, with security headers', async (t) => {
