@@ -42,6 +42,9 @@ export interface AppConfig {
   logLevel: string;
   pgPoolMax: number;
   pgStatementTimeoutMs: number;
+  /** Requests per client per window, for each service across its tasks; 0: no rate limit. */
+  rateLimitMaxRequests: number;
+  rateLimitWindowSeconds: number;
 }
 
 export interface DatabaseConfig {
@@ -146,6 +149,9 @@ export function readStackConfig(config = new pulumi.Config('taskoverflow')): Sta
       // pgPoolMax must stay under the instance's max_connections (about 80 on db.t4g.micro).
       pgPoolMax: config.getNumber('pgPoolMax', { min: 1, max: 200 }) ?? 5,
       pgStatementTimeoutMs: config.getNumber('pgStatementTimeoutMs', { min: 100, max: 600_000 }) ?? 5000,
+      // Off by default: a load test from one machine would otherwise measure the limiter.
+      rateLimitMaxRequests: config.getNumber('rateLimitMaxRequests', { min: 0, max: 1_000_000_000 }) ?? 0,
+      rateLimitWindowSeconds: config.getNumber('rateLimitWindowSeconds', { min: 1, max: 86_400 }) ?? 60,
     },
     database: {
       instanceClass: config.get('dbInstanceClass') ?? 'db.t4g.micro',

@@ -21,6 +21,8 @@ const deployment = await deployWithMocks({
   logLevel: 'debug',
   pgPoolMax: '15',
   pgStatementTimeoutMs: '8000',
+  rateLimitMaxRequests: '600',
+  rateLimitWindowSeconds: '30',
   logRetentionDays: '30',
 });
 
@@ -118,6 +120,9 @@ t.test('both services get the variables their config reads; only todo-write migr
       LOG_LEVEL: 'debug',
       PG_POOL_MAX: '15',
       PG_STATEMENT_TIMEOUT_MS: '8000',
+      RATE_LIMIT_MAX_REQUESTS: '600',
+      RATE_LIMIT_WINDOW_S: '30',
+      TRUST_PROXY_HOPS: '1',
       REDIS_URL: `redis://${cache.state.primaryEndpointAddress}:6379`,
     }, service);
     const databaseUrl = new URL(environment.DATABASE_URL!);

@@ -11,6 +11,11 @@ import type { CacheSettings } from './settings.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /**
+     * The service's one Redis connection (fail-fast, see connectRedis), shared by the cache and
+     * the rate limiter; undefined when REDIS_URL is not set.
+     */
+    redis: Redis | undefined;
     /** Undefined when REDIS_URL is not set: todo-read then serves every read from PostgreSQL. */
     responseCache: ResponseCache | undefined;
     /** Makes every read replica's cached responses unreachable; never throws. */
@@ -19,9 +24,12 @@ declare module 'fastify' {
 }
 
 function connect(app: FastifyInstance, settings: CacheSettings, name: string): Redis | undefined {
-  if (!settings.redisUrl) return undefined;
-  const redis = connectRedis(settings.redisUrl, { name, commandTimeoutMs: settings.commandTimeoutMs, log: app.log });
-  app.addHook('onClose', async () => redis.disconnect());
+  const redis =
+    settings.redisUrl === undefined
+      ? undefined
+      : connectRedis(settings.redisUrl, { name, commandTimeoutMs: settings.commandTimeoutMs, log: app.log });
+  app.decorate('redis', redis);
+  if (redis) app.addHook('onClose', async () => redis.disconnect());
   return redis;
 }
 

@@ -61,6 +61,8 @@ export interface ServiceAppOptions {
   instance?: string | undefined;
   /** Unset: no load shedding (e.g. in unit tests). */
   loadShedding?: LoadSheddingSettings;
+  /** Proxies that append to X-Forwarded-For in front of the service (see BaseServiceConfig). Default: 0. */
+  trustProxyHops?: number;
 }
 
 /**
@@ -77,7 +79,13 @@ export function createServiceApp(options: ServiceAppOptions) {
     targets: options.logTargets ?? [],
     healthPath: HEALTH_PATH,
   });
-  const app = Fastify({ ...fastifyOptions(), ...logging }).withTypeProvider<TypeBoxTypeProvider>();
+  const trustedHops = options.trustProxyHops ?? 0;
+  const app = Fastify({
+    ...fastifyOptions(),
+    ...logging,
+    // Fastify's numeric trustProxy, spelled as the function its types accept.
+    trustProxy: (_address: string, hop: number) => hop < trustedHops,
+  }).withTypeProvider<TypeBoxTypeProvider>();
   (app.server as Server).headersTimeout = HEADERS_TIMEOUT_MS;
   // Fastify parses text/plain by default; the API takes JSON only, anything else is a 415.
   app.removeContentTypeParser('text/plain');
@@ -121,6 +129,7 @@ export async function buildServiceApp<Config extends BaseServiceConfig>(
     logTargets: config.logTargets,
     instance: config.instance,
     loadShedding: config.loadShedding,
+    trustProxyHops: config.trustProxyHops,
   });
   await app.register(plugin, config);
   return app;

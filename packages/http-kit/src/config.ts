@@ -4,6 +4,7 @@ import { cloudWatchTransportTarget, LOG_FORMATS, type LogFormat } from '@taskove
 import type { ServiceName } from '@taskoverflow/routing';
 import type { TransportTargetOptions } from 'pino';
 import type { LoadSheddingSettings } from './load-shedding.js';
+import type { RateLimitSettings } from './rate-limit.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -25,6 +26,13 @@ export interface BaseServiceConfig {
    * target is deregistered before SIGTERM, so 0 suits it.
    */
   shutdownDrainMs: number;
+  /**
+   * Proxies in front of the service that append to X-Forwarded-For (the ALB, or the local
+   * edge: 1). `request.ip`, which the rate limit counts by, is the address the outermost of
+   * them saw; entries a client wrote itself further left are ignored.
+   */
+  trustProxyHops: number;
+  rateLimit: RateLimitSettings;
 }
 
 export function readBaseServiceConfig(
@@ -47,6 +55,11 @@ export function readBaseServiceConfig(
       retryAfterSeconds: reader.integer('SHED_RETRY_AFTER_S', 1, { min: 1, max: 3_600 }),
     },
     shutdownDrainMs: reader.integer('SHUTDOWN_DRAIN_MS', 0, { min: 0, max: 120_000 }),
+    trustProxyHops: reader.integer('TRUST_PROXY_HOPS', 1, { min: 0, max: 10 }),
+    rateLimit: {
+      maxRequests: reader.integer('RATE_LIMIT_MAX_REQUESTS', 0, { min: 0, max: 1_000_000_000 }),
+      windowSeconds: reader.integer('RATE_LIMIT_WINDOW_S', 60, { min: 1, max: 86_400 }),
+    },
   };
 }
 

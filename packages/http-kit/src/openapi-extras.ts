@@ -66,8 +66,12 @@ const ERROR_CONTENT = {
 const RETRYABLE_RESPONSES: Record<string, ResponseObject> = {
   '429': {
     description:
-      'Too many requests from this client (only when RATE_LIMIT_PER_MINUTE is set); retry after Retry-After seconds.',
-    headers: { 'retry-after': RETRY_AFTER },
+      'Too many requests from this client (only where RATE_LIMIT_MAX_REQUESTS is set); retry after Retry-After seconds.',
+    headers: {
+      'retry-after': RETRY_AFTER,
+      'x-ratelimit-limit': { description: 'Requests a client may make per window.', schema: { type: 'string' } },
+      'x-ratelimit-reset': { description: 'Seconds until the window restarts.', schema: { type: 'string' } },
+    },
     content: ERROR_CONTENT,
   },
   '503': {
