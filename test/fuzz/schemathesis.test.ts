@@ -49,9 +49,10 @@ const RUN_TIMEOUT_MS = 120_000;
 const DEFAULT_SEED = 6400;
 /**
  * Request threads. One: with two, the coverage phase now and then died inside Hypothesis with
- * "SystemError: AST constructor recursion depth mismatch" — a CPython 3.11 bug (before 3.11.8)
- * when two threads build ASTs at once, and this machine's python3 is 3.11.7. One thread sent
- * the same 3 865 requests in the same ~53 s: the stack, not the fuzzer, holds the 2 cores.
+ * "SystemError: AST constructor recursion depth mismatch", a CPython 3.11 fault (this
+ * machine's python3 is 3.11.7) seen in threaded programs that parse source at the same time.
+ * One thread sent the same 3 865 requests in the same ~53 s: the stack, not the fuzzer, holds
+ * the 2 cores.
  */
 const WORKERS = 1;
 /** The phases Schemathesis has, all run (the default, spelled out so that a new one is a decision). */
