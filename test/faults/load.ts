@@ -11,9 +11,14 @@ export interface Outcome {
   /** Network failure (no HTTP status), e.g. a reset connection. */
   error?: string;
   latencyMs: number;
+  /** When it was sent (performance.now()). */
+  startedMs: number;
   /** The created todo's id, for a 201. */
   id?: number;
+  /** A create's title, `load <sequence>`, unique in a run. */
   title?: string;
+  /** The Idempotency-Key a create carried (with `idempotencyKeys`). */
+  idempotencyKey?: string;
 }
 
 export interface LoadOptions {
@@ -25,6 +30,8 @@ export interface LoadOptions {
   maxMs: number;
   /** Paths the read requests cycle through. Default: the list. */
   readPaths?: string[];
+  /** Send each create with its own Idempotency-Key, so that it can be retried safely. */
+  idempotencyKeys?: boolean;
 }
 
 export interface RunningLoad {
@@ -44,25 +51,31 @@ export function startLoad(options: LoadOptions): RunningLoad {
   const request = async (kind: Outcome['kind'], sequence: number): Promise<Outcome> => {
     const started = performance.now();
     const title = `load ${sequence}`;
+    const idempotencyKey = kind === 'create' && options.idempotencyKeys ? `load-${sequence}` : undefined;
+    const createFields = kind === 'create' ? { title, ...(idempotencyKey && { idempotencyKey }) } : {};
     try {
       const response =
         kind === 'create'
           ? await fetch(`${options.url}/api/v1/todos`, {
               method: 'POST',
-              headers: { 'content-type': 'application/json' },
+              headers: { 'content-type': 'application/json', ...(idempotencyKey && { 'idempotency-key': idempotencyKey }) },
               body: JSON.stringify({ title }),
             })
           : await fetch(`${options.url}${readPaths[sequence % readPaths.length]}`);
       // Reads are drained as bytes, not decoded: the generator must not be the bottleneck.
       const body = kind === 'create' ? await response.text() : await response.arrayBuffer();
-      const outcome: Outcome = { kind, status: response.status, latencyMs: performance.now() - started };
-      if (kind === 'create' && response.status === 201) {
-        outcome.id = (JSON.parse(body as string) as { id: number }).id;
-        outcome.title = title;
-      }
+      const outcome: Outcome = {
+        kind,
+        status: response.status,
+        latencyMs: performance.now() - started,
+        startedMs: started,
+        ...createFields,
+      };
+      if (kind === 'create' && response.status === 201) outcome.id = (JSON.parse(body as string) as { id: number }).id;
       return outcome;
     } catch (error) {
-      return { kind, status: 0, error: String((error as Error).cause ?? error), latencyMs: performance.now() - started };
+      const cause = String((error as Error).cause ?? error);
+      return { kind, status: 0, error: cause, latencyMs: performance.now() - started, startedMs: started, ...createFields };
     }
   };
 

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, type KyselyConfig } from 'kysely';
+import { Kysely, PostgresDialect, type KyselyConfig, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 
@@ -11,11 +11,22 @@ export interface PoolSettings {
   /** Shown in pg_stat_activity, e.g. the service name. */
   applicationName: string;
   max?: number;
-  /** How long to wait for a free connection (ms) before failing the request. */
+  /** How long to wait for a free connection, or for a new one to open (ms), before failing the request. */
   connectionTimeoutMillis?: number;
-  /** Server-side limit on one statement (ms). */
+  /** Server-side limit on one statement (ms); the client gives up QUERY_DEADLINE_MARGIN_MS later. */
   statementTimeoutMillis?: number;
 }
+
+/**
+ * How much longer than the statement timeout the client waits for an answer. A server that is
+ * alive answers a slow statement with its own timeout error first; past this margin the
+ * server is frozen or gone (an RDS failover leaves connections to the old primary hanging
+ * without a reset), and the request fails with a 503 instead of hanging.
+ */
+export const QUERY_DEADLINE_MARGIN_MS = 1_000;
+
+/** pg's error when `query_timeout` passes; isDatabaseUnavailable (http-kit) matches it. */
+const QUERY_DEADLINE_MESSAGE = 'Query read timeout';
 
 /** pg.Pool options shared by the services, the CLI and the tests. */
 export function poolConfig(settings: PoolSettings): pg.PoolConfig {
@@ -26,6 +37,7 @@ export function poolConfig(settings: PoolSettings): pg.PoolConfig {
     connectionTimeoutMillis: settings.connectionTimeoutMillis ?? 5_000,
     idleTimeoutMillis: 30_000,
     statement_timeout: settings.statementTimeoutMillis ?? 5_000,
+    query_timeout: (settings.statementTimeoutMillis ?? 5_000) + QUERY_DEADLINE_MARGIN_MS,
     // Keep `timestamp` as PostgreSQL's text: a JS Date would lose microseconds and apply the
     // process's time zone to a naive UTC value.
     types: {
@@ -39,7 +51,41 @@ export type Db = Kysely<Database>;
 
 /** A kysely instance over an existing pool; whoever owns the pool closes it. */
 export function createDb(pool: pg.Pool, options: Omit<KyselyConfig, 'dialect'> = {}): Db {
-  return new Kysely<Database>({ ...options, dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ ...options, dialect: new PostgresDialect({ pool: discardingTimedOutClients(pool) }) });
+}
+
+function isQueryDeadline(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith(QUERY_DEADLINE_MESSAGE);
+}
+
+/**
+ * The pool as kysely uses it, but a client whose query passed its deadline is never reused:
+ * its connection may still be waiting on a server that froze or vanished, and pg would queue
+ * the next request behind the lost answer. Later queries on it (a transaction's ROLLBACK) fail
+ * at once, and on release the pool destroys it and opens a fresh connection when needed.
+ */
+function discardingTimedOutClients(pool: pg.Pool): PostgresPool {
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      let timedOut = false;
+      const query = async (text: string, parameters: readonly unknown[]) => {
+        if (timedOut) throw new Error(`${QUERY_DEADLINE_MESSAGE}: an earlier query on this connection timed out`);
+        try {
+          return await client.query(text, [...parameters]);
+        } catch (error) {
+          if (isQueryDeadline(error)) timedOut = true;
+          throw error;
+        }
+      };
+      return {
+        // kysely streams through cursors only when configured with one; this app never is.
+        query: query as unknown as PostgresPoolClient['query'],
+        release: (destroy?: boolean) => client.release(destroy || timedOut),
+      };
+    },
+    end: () => pool.end(),
+  };
 }
 
 /** Checks that a DATABASE_URL is a postgres URL; returns a message naming the fix if not. */

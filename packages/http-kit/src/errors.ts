@@ -34,7 +34,8 @@ function isDatabaseUnavailable(error: unknown): boolean {
   return (
     code === 'ECONNREFUSED' ||
     code === 'ECONNRESET' ||
-    /timeout exceeded when trying to connect|Connection terminated/i.test(message)
+    // Connecting took too long, the connection died, or the server stopped answering a query.
+    /timeout exceeded when trying to connect|Connection terminated|Query read timeout/i.test(message)
   );
 }
 

@@ -76,7 +76,8 @@ const RETRYABLE_RESPONSES: Record<string, ResponseObject> = {
   },
   '503': {
     description:
-      'The service is shedding load or PostgreSQL is unavailable; nothing was changed. Retry after Retry-After seconds.',
+      'The service is shedding load, or PostgreSQL is unavailable or stopped answering. Retry after Retry-After ' +
+      'seconds; a create retried with the same Idempotency-Key is applied once, even if the first attempt was.',
     headers: { 'retry-after': RETRY_AFTER },
     content: ERROR_CONTENT,
   },

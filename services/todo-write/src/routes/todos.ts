@@ -59,6 +59,9 @@ export async function todoWriteRoutes(app: ServiceApp, options: TodoWriteRoutesO
         return reply.code(201).send(result.todo);
       case 'replayed':
         request.log.info({ idempotency_key: key }, 'idempotent retry: replaying the first response');
+        // The first attempt may have committed after its request gave up on the database (a
+        // 503 on a query deadline) and so never invalidated: this answer must not be stale.
+        await app.invalidateCachedReads();
         // The stored bytes of the first response, sent as they are (not re-serialized).
         return (reply as unknown as FastifyReply)
           .code(result.status)
