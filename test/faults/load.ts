@@ -97,6 +97,18 @@ export function startLoad(options: LoadOptions): RunningLoad {
   };
 }
 
+/** Creates `count` todos titled `seed <n>` through `url`, so that reads have something to serve. */
+export async function seedTodos(url: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i += 1) {
+    const response = await fetch(`${url}/api/v1/todos`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title: `seed ${i}` }),
+    });
+    if (response.status !== 201) throw new Error(`seeding: POST answered ${response.status}: ${await response.text()}`);
+  }
+}
+
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);

@@ -11,14 +11,13 @@
  * database holds each intended todo exactly once.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { databaseUrlFor, ensureDatabase, startEmbeddedPostgres, startLocalStack } from '@taskoverflow/stack';
+import { startLocalStack } from '@taskoverflow/stack';
 import pg from 'pg';
 import t from 'tap';
-import { describe, percentile, startLoad, type Outcome } from './load.js';
+import { startDedicatedPostgres } from './dedicated-postgres.js';
+import { describe, percentile, seedTodos, startLoad, type Outcome } from './load.js';
 
 /** The services' statement timeout here; their query deadline is 1 s more. */
 const STATEMENT_TIMEOUT_MS = 1_000;
@@ -33,14 +32,7 @@ const MAX_LATENCY_MS = 4_500;
 const FREEZE_MS = 6_000;
 const RETRY_ATTEMPTS = 20;
 
-const dir = await mkdtemp(join(tmpdir(), 'taskoverflow-pg-freeze-'));
-await chmod(dir, 0o755); // PostgreSQL runs as `postgres` when we are root, and must enter it
-t.teardown(() => rm(dir, { recursive: true, force: true }));
-const dataDir = join(dir, 'data');
-const postgres = await startEmbeddedPostgres({ dataDir });
-t.teardown(() => postgres.stop());
-await ensureDatabase(postgres.adminUrl, 'taskoverflow');
-const databaseUrl = databaseUrlFor(postgres.adminUrl, 'taskoverflow');
+const { dataDir, databaseUrl } = await startDedicatedPostgres(t, 'pg-freeze');
 
 const stack = await startLocalStack({
   databaseUrl,
@@ -97,13 +89,7 @@ async function retryCreate(outcome: Outcome): Promise<{ id: number; replayed: bo
 }
 
 t.test('a frozen PostgreSQL hangs no request, and retried creates are applied exactly once', async (t) => {
-  for (let i = 0; i < 10; i += 1) {
-    await fetch(`${stack.url}/api/v1/todos`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ title: `seed ${i}` }),
-    });
-  }
+  await seedTodos(stack.url, 10);
   const load = startLoad({
     url: stack.url,
     workers: 6,

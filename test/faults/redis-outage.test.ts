@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalStack, startRedisServer } from '@taskoverflow/stack';
 import { createTestDatabase } from '@taskoverflow/stack/testing';
 import t from 'tap';
-import { describe, startLoad } from './load.js';
+import { describe, seedTodos, startLoad } from './load.js';
 
 const database = await createTestDatabase();
 t.teardown(() => database.drop());
@@ -16,13 +16,7 @@ const stack = await startLocalStack({ databaseUrl: database.url, redisUrl: redis
 t.teardown(() => stack.stop());
 
 t.test('killing Redis under read load fails no read', async (t) => {
-  for (let i = 0; i < 20; i += 1) {
-    await fetch(`${stack.url}/api/v1/todos`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ title: `seed ${i}` }),
-    });
-  }
+  await seedTodos(stack.url, 20);
   const load = startLoad({
     url: stack.url,
     workers: 8,

@@ -51,7 +51,7 @@ export type Db = Kysely<Database>;
 
 /** A kysely instance over an existing pool; whoever owns the pool closes it. */
 export function createDb(pool: pg.Pool, options: Omit<KyselyConfig, 'dialect'> = {}): Db {
-  return new Kysely<Database>({ ...options, dialect: new PostgresDialect({ pool: discardingTimedOutClients(pool) }) });
+  return new Kysely<Database>({ ...options, dialect: new PostgresDialect({ pool: discardingBrokenClients(pool) }) });
 }
 
 function isQueryDeadline(error: unknown): boolean {
@@ -59,29 +59,42 @@ function isQueryDeadline(error: unknown): boolean {
 }
 
 /**
- * The pool as kysely uses it, but a client whose query passed its deadline is never reused:
- * its connection may still be waiting on a server that froze or vanished, and pg would queue
- * the next request behind the lost answer. Later queries on it (a transaction's ROLLBACK) fail
- * at once, and on release the pool destroys it and opens a fresh connection when needed.
+ * The pool as kysely uses it, guarding each checked-out client against two ways a connection
+ * breaks while a request holds it:
+ * - It dies between two queries (PostgreSQL restarting mid-transaction). pg-pool listens for
+ *   errors only on idle clients, so the client's 'error' event would go unhandled and crash
+ *   the process. Here it marks the client broken.
+ * - A query passes its deadline: the connection may still be waiting on a server that froze
+ *   or vanished, and pg would queue the next query behind the lost answer.
+ * Later queries on a broken client (a transaction's ROLLBACK) fail at once, with an error
+ * the services answer with 503, and on release the pool destroys it and opens a fresh
+ * connection when one is needed.
  */
-function discardingTimedOutClients(pool: pg.Pool): PostgresPool {
+function discardingBrokenClients(pool: pg.Pool): PostgresPool {
   return {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect();
-      let timedOut = false;
+      let broken: string | undefined;
+      const onConnectionError = (error: Error) => {
+        broken ??= `Connection terminated: ${error.message}`;
+      };
+      client.on('error', onConnectionError);
       const query = async (text: string, parameters: readonly unknown[]) => {
-        if (timedOut) throw new Error(`${QUERY_DEADLINE_MESSAGE}: an earlier query on this connection timed out`);
+        if (broken) throw new Error(`${broken} (an earlier failure on this connection)`);
         try {
           return await client.query(text, [...parameters]);
         } catch (error) {
-          if (isQueryDeadline(error)) timedOut = true;
+          if (isQueryDeadline(error)) broken = QUERY_DEADLINE_MESSAGE;
           throw error;
         }
       };
       return {
         // kysely streams through cursors only when configured with one; this app never is.
         query: query as unknown as PostgresPoolClient['query'],
-        release: (destroy?: boolean) => client.release(destroy || timedOut),
+        release: (destroy?: boolean) => {
+          client.off('error', onConnectionError);
+          client.release(destroy || broken !== undefined);
+        },
       };
     },
     end: () => pool.end(),

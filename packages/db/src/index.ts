@@ -1,5 +1,12 @@
 export type { Database, NewTodoRow, TodoRow, TodoRowUpdate, TodosTable } from './schema.js';
-export { createDb, describeDatabaseUrlProblem, poolConfig, type Db, type PoolSettings } from './connection.js';
+export {
+  createDb,
+  describeDatabaseUrlProblem,
+  poolConfig,
+  QUERY_DEADLINE_MARGIN_MS,
+  type Db,
+  type PoolSettings,
+} from './connection.js';
 export { migrateDatabaseAt, migrateToLatest, MigrationError } from './migrate.js';
 export { databasePlugin, type DatabasePluginOptions } from './plugin.js';
 export {

@@ -35,7 +35,7 @@ function isDatabaseUnavailable(error: unknown): boolean {
     code === 'ECONNREFUSED' ||
     code === 'ECONNRESET' ||
     // Connecting took too long, the connection died, or the server stopped answering a query.
-    /timeout exceeded when trying to connect|Connection terminated|Query read timeout/i.test(message)
+    /timeout exceeded when trying to connect|Connection terminated|Query read timeout|not queryable/i.test(message)
   );
 }
 

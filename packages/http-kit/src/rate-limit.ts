@@ -38,7 +38,8 @@ export const rateLimitPlugin = fp(
       timeWindow: settings.windowSeconds * 1_000,
       ...(redis && { redis, nameSpace: `taskoverflow:rate-limit:${service}:` }),
       skipOnError: true,
-      onExceeded: (request, key) => request.log.warn({ client: key }, 'rate limit exceeded: answering 429'),
+      // No log line of its own: under a flood that would double the logging, and each 429
+      // already has its "request finished" line with the status.
       // Thrown, so the shared error handler words it like every other 4xx.
       errorResponseBuilder: (_request, context) =>
         Object.assign(
