@@ -39,10 +39,15 @@ async function call(url: string, init: RequestInit): Promise<Response> {
   return response;
 }
 
-async function write(method: 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown): Promise<Todo> {
+async function write(
+  method: 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Todo> {
   const response = await call(url, {
     method,
-    ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    ...(body !== undefined && { headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
   });
   return (await response.json()) as Todo;
 }
@@ -65,8 +70,21 @@ export async function fetchTodoList(query: URLSearchParams, etag: string | undef
   return { changed: true, todos: (await response.json()) as Todo[], etag: response.headers.get('etag') ?? undefined };
 }
 
-export function createTodo(body: CreateTodoBody): Promise<Todo> {
-  return write('POST', TODOS_URL, body);
+/**
+ * Creates a todo. `idempotencyKey` names the intent: a retry with the same key (after a 503
+ * or a lost answer, when the first attempt may have been applied) creates nothing more and
+ * gets the first answer back.
+ */
+export function createTodo(body: CreateTodoBody, idempotencyKey: string): Promise<Todo> {
+  return write('POST', TODOS_URL, body, { 'idempotency-key': idempotencyKey });
+}
+
+/**
+ * A fresh Idempotency-Key: 128 random bits in hex. Not crypto.randomUUID(), which browsers
+ * offer only to secure contexts, and the page may be served over plain HTTP (the ALB's URL).
+ */
+export function newIdempotencyKey(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 export function updateTodo(id: number, body: UpdateTodoBody): Promise<Todo> {

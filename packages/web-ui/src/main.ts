@@ -1,4 +1,4 @@
-import { ApiError, createTodo, deleteTodo, updateTodo, type Todo } from './api.js';
+import { ApiError, createTodo, deleteTodo, newIdempotencyKey, updateTodo, type Todo } from './api.js';
 import { localInputToIso } from './dates.js';
 import { LiveFeed, type FeedState } from './live-feed.js';
 import { TodoList, type RowActions } from './todo-list.js';
@@ -190,19 +190,29 @@ addForm.addEventListener('submit', (event) => {
   void addTodo();
 });
 
+/**
+ * The Idempotency-Key of the todo being added, kept while its submission has not succeeded:
+ * adding the same todo again after an error (whose first attempt may have been applied)
+ * reuses it, so the todo is created once. Changed fields are another todo, with a new key.
+ */
+let pendingAdd: { body: string; key: string } | undefined;
+
 async function addTodo(): Promise<void> {
   const description = descriptionInput.value;
   const deadline = deadlineInput.value;
+  const body = {
+    title: titleInput.value,
+    description: description === '' ? null : description,
+    deadline_at: deadline === '' ? null : localInputToIso(deadline),
+  };
+  const serialized = JSON.stringify(body);
+  if (pendingAdd?.body !== serialized) pendingAdd = { body: serialized, key: newIdempotencyKey() };
+  const { key } = pendingAdd;
   addButton.disabled = true;
-  const added = await write('Could not add the todo', () =>
-    createTodo({
-      title: titleInput.value,
-      description: description === '' ? null : description,
-      deadline_at: deadline === '' ? null : localInputToIso(deadline),
-    }),
-  );
+  const added = await write('Could not add the todo', () => createTodo(body, key));
   addButton.disabled = false;
   if (added) {
+    pendingAdd = undefined;
     addForm.reset();
     announce(`Added “${added.title}”.`);
   }

@@ -369,6 +369,47 @@ t.test('an error from the API is shown, and the form keeps what was typed', asyn
   }, { expectedConsoleError });
 });
 
+t.test('adding again after an answer was lost creates the todo once (the same Idempotency-Key)', async (t) => {
+  const expectedConsoleError = /^Failed to load resource: the server responded with a status of 503/;
+  await withPage(t, async (page) => {
+    const keys: Array<string | null> = [];
+    let answersLost = 0;
+    // The first POST reaches the API and is applied, but the page gets a 503 instead of its
+    // 201: what a client sees when a write's answer is lost (a timeout, a dropped connection).
+    await page.route('**/api/v1/todos', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      keys.push(await route.request().headerValue('idempotency-key'));
+      if (answersLost > 0) return route.continue();
+      answersLost += 1;
+      await (await route.fetch()).body();
+      return route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        headers: { 'retry-after': '1' },
+        body: JSON.stringify({ error: 'database unavailable, retry shortly' }),
+      });
+    });
+    await titleInput(page).fill('Applied once');
+    await page.getByRole('button', { name: 'Add todo' }).click();
+    const alert = page.getByRole('alert');
+    await eventually('the error is shown', async () => ((await alert.textContent()) ?? '') !== '');
+    t.equal(await alert.textContent(), 'Could not add the todo: database unavailable, retry shortly');
+
+    await page.getByRole('button', { name: 'Add todo' }).click();
+    await eventually('the form is cleared after the retry succeeds', async () => (await titleInput(page).inputValue()) === '');
+    t.equal(keys.length, 2, 'two POSTs were sent');
+    t.match(keys[0], /^[0-9a-f]{32}$/, 'the first carried an Idempotency-Key');
+    t.equal(keys[1], keys[0], 'the retry carried the same key');
+    const { body: todos } = await api<ApiTodo[]>('GET', '/api/v1/todos');
+    t.equal(todos.filter((todo) => todo.title === 'Applied once').length, 1, 'and the todo exists once');
+
+    await titleInput(page).fill('Another one');
+    await page.keyboard.press('Enter');
+    await row(page, 'Another one').waitFor();
+    t.not(keys[2], keys[0], 'the next todo gets a key of its own');
+  }, { expectedConsoleError });
+});
+
 t.test('a todo created through the API appears without a reload, its neighbours untouched', async (t) => {
   await createTodo({ title: 'Already there' });
   await withPage(t, async (page) => {
