@@ -17,11 +17,18 @@ await pool.query(
   `insert into todos (title, description) select 'todo ' || n, repeat('x', 120) from generate_series(1, 1000) as n`,
 );
 await pool.end();
+/** How long the replica itself took over each 503 it sent, from its "request finished" lines. */
+const shedDurationsMs: number[] = [];
 const stack = await startLocalStack({
   databaseUrl: database.url,
   readReplicas: 1,
   port: 0,
   quiet: true,
+  onLog: (instance, line) => {
+    if (!instance.startsWith('todo-read') || !line.includes('"request finished"')) return;
+    const entry = JSON.parse(line) as { status?: number; duration_ms?: number };
+    if (entry.status === 503 && entry.duration_ms !== undefined) shedDurationsMs.push(entry.duration_ms);
+  },
   // No cache (an empty REDIS_URL), and shedding thresholds this machine can reach.
   serviceEnv: { REDIS_URL: '', SHED_EVENT_LOOP_DELAY_MS: '30', SHED_MAX_CONCURRENT_REQUESTS: '4' },
 });
@@ -41,7 +48,14 @@ t.test('an overloaded replica sheds with fast 503s and recovers', async (t) => {
   // on a shared 2-core machine it depends on what else runs. What is asserted is the
   // behaviour: shedding fails fast instead of queueing into the original's long hangs.
   const target = p99 < 100 ? '✓ under the 100 ms target' : '✗ over the 100 ms target';
-  t.comment(`overload: ${describe(outcomes)}; 503 p99 ${p99.toFixed(1)} ms ${target}`);
+  // The replica's own time per 503 against what the client saw: the difference is time the
+  // request waited to be read, behind the event loop's work on the lists it admitted (and,
+  // on this machine, behind the load generator and PostgreSQL on the same two cores).
+  const serverP99 = percentile(shedDurationsMs, 99);
+  t.comment(
+    `overload: ${describe(outcomes)}; 503 p99 ${p99.toFixed(1)} ms ${target}; ` +
+      `inside the replica ${serverP99.toFixed(1)} ms p99 (${shedDurationsMs.length} logged)`,
+  );
 
   const unexpected = outcomes.filter((o) => o.status !== 200 && o.status !== 503);
   t.same(unexpected.slice(0, 5), [], `only 200s and 503s (${unexpected.length} others)`);
