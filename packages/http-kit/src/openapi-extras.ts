@@ -1,4 +1,5 @@
 import type { OperationId } from '@taskoverflow/domain';
+import { SAFE_REQUEST_ID } from '@taskoverflow/observability';
 
 /**
  * What the route schemas cannot say, added to the generated OpenAPI document: the headers
@@ -37,13 +38,13 @@ export interface OpenApiDocument {
 
 /** How a request's correlation id is chosen (the request header is described in info.description). */
 export const REQUEST_ID_RULE =
-  'A well-formed x-request-id (1–128 of A-Z a-z 0-9 . _ : -) is kept; otherwise the ALB trace Root, else a new UUID.';
+  `An x-request-id matching ${SAFE_REQUEST_ID.source} is kept; otherwise the ALB trace Root, else a new UUID.`;
 
 const EVERY_RESPONSE_HEADERS: Record<string, HeaderObject> = {
   'x-request-id': {
     description: `The request's correlation id, as its log lines carry it. ${REQUEST_ID_RULE}`,
     required: true,
-    schema: { type: 'string', minLength: 1 },
+    schema: { type: 'string', pattern: SAFE_REQUEST_ID.source },
   },
   'server-timing': {
     description: 'Where the time went: db;dur=…, cache;dur=… (reads), total;dur=… (milliseconds).',

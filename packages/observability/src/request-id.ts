@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
-/** An incoming x-request-id is trusted only if it is short and made of safe characters. */
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/**
+ * An incoming x-request-id is trusted only if it is short and made of safe characters. Every
+ * id this module hands out matches it (a UUID and an ALB trace Root do too).
+ */
+export const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** The Root= part of an ALB trace header: `Root=1-67891233-abcdef012345678912345678`. */
 const AMZN_TRACE_ROOT = /(?:^|;)\s*Root=([A-Za-z0-9-]{1,64})/;
 
