@@ -65,15 +65,43 @@ t.test('log events and batches keep within the PutLogEvents limits', async (t) =
   [3, 1, 2].forEach((timestamp) => unsorted.push(event(timestamp)));
   t.same(unsorted.takeBatch().map((e) => e.timestamp), [1, 2, 3], 'sorted by timestamp');
 
-  const capped = new LogBuffer({ maxEvents: 3, maxBytes: 64 * 1024 * 1024 });
-  [1, 2].forEach((timestamp) => capped.push(event(timestamp)));
-  capped.takeBatch();
-  [3, 4, 5].forEach((timestamp) => capped.push(event(timestamp)));
-  t.equal(capped.queued, 1, 'the batch in flight counts towards the cap');
-  capped.requeue();
-  capped.push(event(6));
-  t.same(capped.takeBatch().map((e) => e.timestamp), [2, 5, 6], 'a failed batch goes back in front, the first to be dropped');
-  t.equal(capped.takeDropped(), 3);
+  // Over the cap while a batch is in flight: its events are the oldest, dropped only if it fails.
+  const cappedFailing = new LogBuffer({ maxEvents: 3, maxBytes: 64 * 1024 * 1024 });
+  [1, 2].forEach((timestamp) => cappedFailing.push(event(timestamp)));
+  cappedFailing.takeBatch();
+  [3, 4, 5].forEach((timestamp) => cappedFailing.push(event(timestamp)));
+  t.equal(cappedFailing.queued, 3, 'lines logged while a batch is retried are kept');
+  t.equal(cappedFailing.takeDropped(), 0, 'nothing is dropped before the batch in flight fails');
+  cappedFailing.requeue();
+  t.equal(cappedFailing.takeDropped(), 2, 'it failed: its events, the oldest, are the ones over the cap');
+  cappedFailing.push(event(6));
+  t.same(cappedFailing.takeBatch().map((e) => e.timestamp), [4, 5, 6], 'then the oldest queued go first');
+  t.equal(cappedFailing.takeDropped(), 1);
+
+  const cappedDelivered = new LogBuffer({ maxEvents: 3, maxBytes: 64 * 1024 * 1024 });
+  [1, 2].forEach((timestamp) => cappedDelivered.push(event(timestamp)));
+  cappedDelivered.takeBatch();
+  [3, 4].forEach((timestamp) => cappedDelivered.push(event(timestamp)));
+  cappedDelivered.release();
+  t.equal(cappedDelivered.takeDropped(), 0, 'it was delivered: nothing was lost');
+  t.same(cappedDelivered.takeBatch().map((e) => e.timestamp), [3, 4]);
+
+  const cappedRequeued = new LogBuffer({ maxEvents: 3, maxBytes: 64 * 1024 * 1024 });
+  [1, 2].forEach((timestamp) => cappedRequeued.push(event(timestamp)));
+  cappedRequeued.takeBatch();
+  cappedRequeued.push(event(3));
+  cappedRequeued.requeue();
+  cappedRequeued.push(event(4));
+  t.same(cappedRequeued.takeBatch().map((e) => e.timestamp), [2, 3, 4], 'a failed batch goes back in front, the first to be dropped');
+  t.equal(cappedRequeued.takeDropped(), 1);
+
+  const cappedBytes = new LogBuffer({ maxEvents: 100, maxBytes: PUT_LOG_EVENTS_LIMITS.eventBytes * 2 });
+  [1, 2].forEach((timestamp) => cappedBytes.push(event(timestamp, PUT_LOG_EVENTS_LIMITS.eventBytes)));
+  cappedBytes.takeBatch();
+  cappedBytes.push(event(3, PUT_LOG_EVENTS_LIMITS.eventBytes));
+  cappedBytes.requeue();
+  t.same(cappedBytes.takeBatch().map((e) => e.timestamp), [2, 3], 'the byte cap too counts the batch in flight');
+  t.equal(cappedBytes.takeDropped(), 1);
 });
 
 t.test('shipping to a CloudWatch Logs emulator', async (t) => {
@@ -227,7 +255,9 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
 
     await moto.start(); // same port, empty: the transport re-creates the group and stream
     logger.info('after');
-    const lines = await waitFor(stream, (found) => found.some((l) => l.includes('"msg":"after"')), 15_000);
+    // The drop notice goes out after the first delivered batch, so "after" may arrive before it.
+    const recovered = (found: string[]) => found.some((l) => l.includes('"msg":"after"')) && found.some((l) => l.includes('"dropped_events"'));
+    const lines = await waitFor(stream, recovered, 15_000);
     const received = lines.map((l) => JSON.parse(l) as { seq?: number; msg: string; dropped_events?: number });
     const outage = received.filter((l) => l.msg === 'during outage').map((l) => l.seq!);
     const dropped = received.reduce((sum, l) => sum + (l.dropped_events ?? 0), 0);

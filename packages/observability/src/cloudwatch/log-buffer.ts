@@ -1,18 +1,20 @@
 import { PUT_LOG_EVENTS_LIMITS, type LogEvent } from './log-event.js';
 
 export interface BufferLimits {
-  /** Most events kept undelivered, the batch being sent included. */
+  /** Most events kept undelivered, the batch being sent included (but see its over-cap marks). */
   maxEvents: number;
-  /** Most bytes (as counted by PutLogEvents) kept undelivered, the batch being sent included. */
+  /** Most bytes (as counted by PutLogEvents) kept undelivered, counted like maxEvents. */
   maxBytes: number;
 }
 
 /**
  * The events not yet delivered to CloudWatch Logs, in arrival order, and the one batch being
- * sent. Memory is capped: past either limit the oldest queued events are dropped and counted,
- * so an unreachable CloudWatch costs a bounded amount of memory however much the service logs.
- * The batch in flight is not dropped while its outcome is unknown; a failed batch goes back
- * to the front of the queue, where it is the first to go if the cap is still exceeded.
+ * sent. Memory is capped: past either limit the oldest events are dropped and counted, so an
+ * unreachable CloudWatch costs a bounded amount of memory however much the service logs.
+ * The batch in flight holds the oldest events, but its outcome is unknown: when the cap is
+ * exceeded its events are only marked, and dropped if it fails (delivered, they cost nothing).
+ * So the newest lines are kept while a batch is retried, and what is held is at most the cap
+ * plus one batch.
  */
 export class LogBuffer {
   readonly #limits: BufferLimits;
@@ -20,6 +22,9 @@ export class LogBuffer {
   #queueBytes = 0;
   #inFlight: LogEvent[] = [];
   #inFlightBytes = 0;
+  /** How many of the batch in flight (its oldest) the cap drops if it fails, and their bytes. */
+  #inFlightOverCap = 0;
+  #inFlightOverCapBytes = 0;
   #dropped = 0;
 
   constructor(limits: BufferLimits) {
@@ -79,12 +84,15 @@ export class LogBuffer {
   release(): void {
     this.#inFlight = [];
     this.#inFlightBytes = 0;
+    this.#inFlightOverCap = 0;
+    this.#inFlightOverCapBytes = 0;
   }
 
-  /** The batch in flight failed and will be retried: back to the front of the queue. */
+  /** The batch in flight failed and will be retried: back to the front of the queue, less what the cap marked. */
   requeue(): void {
-    this.#queue = this.#inFlight.concat(this.#queue);
-    this.#queueBytes += this.#inFlightBytes;
+    this.#dropped += this.#inFlightOverCap;
+    this.#queue = this.#inFlight.slice(this.#inFlightOverCap).concat(this.#queue);
+    this.#queueBytes += this.#inFlightBytes - this.#inFlightOverCapBytes;
     this.release();
     this.#trim();
   }
@@ -98,12 +106,17 @@ export class LogBuffer {
 
   #trim(): void {
     const { maxEvents, maxBytes } = this.#limits;
-    while (
-      this.#queue.length > 0 &&
-      (this.#queue.length + this.#inFlight.length > maxEvents || this.#queueBytes + this.#inFlightBytes > maxBytes)
-    ) {
-      this.#queueBytes -= this.#queue.shift()!.size;
-      this.#dropped++;
+    const keptEvents = () => this.#queue.length + this.#inFlight.length - this.#inFlightOverCap;
+    const keptBytes = () => this.#queueBytes + this.#inFlightBytes - this.#inFlightOverCapBytes;
+    while (keptEvents() > maxEvents || keptBytes() > maxBytes) {
+      const oldestInFlight = this.#inFlight[this.#inFlightOverCap];
+      if (oldestInFlight) {
+        this.#inFlightOverCap++;
+        this.#inFlightOverCapBytes += oldestInFlight.size;
+      } else {
+        this.#queueBytes -= this.#queue.shift()!.size;
+        this.#dropped++;
+      }
     }
   }
 }
