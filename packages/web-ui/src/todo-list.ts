@@ -113,13 +113,21 @@ class TodoRow {
     this.element.classList.toggle('is-completed', completed);
   }
 
+  /**
+   * One save at a time per row: a click while one is under way only moves the tick, and the
+   * save then sends the newest state. Two requests at once could be applied in either order
+   * (and the first answer would undo the second click on screen).
+   */
   async #saveCompleted(): Promise<void> {
-    const completed = this.#checkbox.checked;
-    this.#showCompleted(completed);
+    this.#showCompleted(this.#checkbox.checked);
+    if (this.#saving) return;
     this.#saving = true;
-    const saved = await this.actions.setCompleted(this.#todo, completed);
+    while (this.#checkbox.checked !== this.#todo.completed) {
+      const saved = await this.actions.setCompleted(this.#todo, this.#checkbox.checked);
+      if (!saved) break;
+      this.update(saved, new Date());
+    }
     this.#saving = false;
-    if (saved) this.update(saved, new Date());
     this.#showCompleted(this.#todo.completed);
   }
 

@@ -258,6 +258,38 @@ t.test('complete and reopen with the mouse', async (t) => {
   });
 });
 
+t.test('clicking again while a save is under way: one request at a time, the last click wins', async (t) => {
+  const todo = await createTodo({ title: 'Changed my mind' });
+  await withPage(t, async (page) => {
+    const sent: unknown[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    let releaseFirst!: () => void;
+    const firstMayGo = new Promise<void>((resolve) => (releaseFirst = resolve));
+    // The first save is held before it reaches the API, so the second click comes while it is under way.
+    await page.route(`**/api/v1/todos/${todo.id}`, async (route) => {
+      if (route.request().method() !== 'PUT') return route.continue();
+      sent.push(route.request().postDataJSON());
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      if (sent.length === 1) await firstMayGo;
+      await route.continue();
+      inFlight -= 1;
+    });
+    await checkbox(page, 'Changed my mind').check();
+    await eventually('the first save is sent', async () => sent.length === 1);
+    await checkbox(page, 'Changed my mind').uncheck();
+    t.notMatch(await row(page, 'Changed my mind').getAttribute('class'), /is-completed/, 'the second click shows at once');
+    releaseFirst();
+
+    await eventually('both saves are done', async () => sent.length === 2 && inFlight === 0);
+    await eventually('the API has it open', async () => !(await fetchTodo(todo.id)).body.completed);
+    t.same(sent, [{ completed: true }, { completed: false }], 'the second save went after the first');
+    t.equal(mostInFlight, 1, 'never two at once');
+    t.equal(await checkbox(page, 'Changed my mind').isChecked(), false, 'the first answer did not tick it again');
+    t.notMatch(await row(page, 'Changed my mind').getAttribute('class'), /is-completed/);
+  });
+});
+
 t.test('edit a title: Save stores it, Escape cancels', async (t) => {
   const todo = await createTodo({ title: 'Old title' });
   await withPage(t, async (page) => {
