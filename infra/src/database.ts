@@ -5,7 +5,7 @@ import type { DatabaseConfig } from './config.js';
 import { POSTGRES_PORT } from './ports.js';
 
 /**
- * Where the service images keep the RDS certificate authorities (services/<name>/Dockerfile
+ * Where the service images keep the RDS certificate authorities (the root Dockerfile
  * adds Amazon's global bundle there), so connections are encrypted and the server verified.
  */
 export const RDS_CA_BUNDLE_PATH = '/etc/ssl/certs/rds-global-bundle.pem';

@@ -49,7 +49,7 @@ export interface TodoServiceArgs {
 const isTargetTracking = (scaling: TodoServiceArgs['scaling']): scaling is TargetTrackingScaling => 'maxCount' in scaling;
 
 /**
- * One TaskOverflow service on ECS Fargate: its image (built from services/<name>/Dockerfile and
+ * One TaskOverflow service on ECS Fargate: its image (built from the root Dockerfile for it and
  * pushed to its own ECR repository), a task definition, the service registered in its target
  * group, and optionally target-tracking autoscaling.
  *
@@ -92,7 +92,8 @@ export class TodoService extends pulumi.ComponentResource {
       {
         repositoryUrl: repository.repositoryUrl,
         context: REPOSITORY_ROOT,
-        dockerfile: `${REPOSITORY_ROOT}/services/${service}/Dockerfile`,
+        dockerfile: `${REPOSITORY_ROOT}/Dockerfile`,
+        args: { PACKAGE_DIR: `services/${service}`, PORT: String(containerPort) },
         platform: 'linux/amd64',
       },
       { parent: this },

@@ -1,5 +1,5 @@
 /**
- * Static checks of the container build: the Dockerfiles and docker-compose.yml are read and
+ * Static checks of the container build: the Dockerfile and docker-compose.yml are read and
  * cross-checked against the repository and the routing table. No image is built here (there
  * is no Docker engine); see docs/deploy.md.
  */
@@ -80,32 +80,32 @@ t.test('.dockerignore keeps local builds out and what the build needs in', async
   }
 });
 
-for (const service of SERVICES) {
-  t.test(`services/${service}/Dockerfile`, async (t) => {
-    const dockerfile = read(`services/${service}/Dockerfile`);
-    const finalStage = checkDockerfile(t, service, dockerfile, ignored);
-    const packageJson = JSON.parse(read(`services/${service}/package.json`));
-    t.equal(packageJson.scripts.start, 'node dist/server.js', "the image's CMD is the package's start script");
+t.test('the Dockerfile builds one server package, named by its build arguments', async (t) => {
+  const dockerfile = read('Dockerfile');
+  const all = instructions(dockerfile);
+  const finalStage = checkDockerfile(t, 'Dockerfile', dockerfile, ignored);
+  const buildArgs = all.filter((instruction) => instruction.keyword === 'ARG').map((instruction) => instruction.args);
+  t.ok(buildArgs.includes('PACKAGE_DIR') && buildArgs.includes('PORT'), 'PACKAGE_DIR and PORT are build arguments, without defaults');
+  const packageName = `"$(node -p "require('./\${PACKAGE_DIR}/package.json').name")`;
+  t.match(dockerfile, `--filter-prod ${packageName}..."`, "installs only what the package needs (its name read from its package.json)");
+  t.match(dockerfile, 'tsc -b "${PACKAGE_DIR}"', 'compiles the package and its references');
+  t.match(dockerfile, `--filter ${packageName}" deploy --prod`, 'deploys the production files');
 
-    t.match(dockerfile, `--filter-prod "@taskoverflow/${service}..."`, 'installs only what the service needs');
-    t.match(dockerfile, `tsc -b services/${service}`, 'compiles the service and its references');
-    t.match(dockerfile, `--filter "@taskoverflow/${service}" deploy --prod`, 'deploys the production files');
-
-    const healthcheck = finalStage.find((instruction) => instruction.keyword === 'HEALTHCHECK');
-    t.match(healthcheck?.args, '/api/v1/health', 'HEALTHCHECK calls the health route');
-    t.match(finalStage.find((instruction) => instruction.keyword === 'EXPOSE')?.args, String(CONTAINER_PORTS[service]), 'exposes its port');
-    t.ok(
-      finalStage.some((instruction) => instruction.keyword === 'ADD' && instruction.args.endsWith(` ${RDS_CA_BUNDLE_PATH}`)),
-      'adds the RDS CA bundle where DATABASE_URL (infra) expects it',
-    );
-  });
-}
+  const healthcheck = finalStage.find((instruction) => instruction.keyword === 'HEALTHCHECK');
+  t.match(healthcheck?.args, '/api/v1/health', 'HEALTHCHECK calls the health route');
+  t.equal(finalStage.find((instruction) => instruction.keyword === 'EXPOSE')?.args, '${PORT}', 'exposes its port');
+  t.ok(finalStage.some((instruction) => instruction.keyword === 'ENV' && instruction.args === 'PORT=${PORT}'), 'and listens on it');
+  t.ok(
+    finalStage.some((instruction) => instruction.keyword === 'ADD' && instruction.args.endsWith(` ${RDS_CA_BUNDLE_PATH}`)),
+    'adds the RDS CA bundle where DATABASE_URL (infra) expects it',
+  );
+});
 
 const compose = parse(read('docker-compose.yml'), { merge: true });
 const composeServices: Record<string, any> = compose.services;
 
 t.test('docker-compose.yml is interpolation-safe', async (t) => {
-  // Compose replaces $VAR and ${VAR…} in every value, the inline Dockerfile included; `$$` is a literal $.
+  // Compose replaces $VAR and ${VAR…} in every value; `$$` is a literal $.
   const strings = (value: unknown): string[] =>
     typeof value === 'string' ? [value] : value && typeof value === 'object' ? Object.values(value).flatMap(strings) : [];
   for (const value of strings(compose)) {
@@ -121,8 +121,23 @@ t.test('docker-compose.yml runs postgres, redis, both services (read twice) and 
 
 /** The compose services that run a service's image, by routing-table name. */
 function replicasOf(service: ServiceName): [string, any][] {
-  return Object.entries(composeServices).filter(([, definition]) => definition.build?.dockerfile === `services/${service}/Dockerfile`);
+  return Object.entries(composeServices).filter(([, definition]) => definition.build?.args?.PACKAGE_DIR === `services/${service}`);
 }
+
+t.test("every image compose builds is one of the workspace's servers, built by the Dockerfile for its port", async (t) => {
+  const built = Object.entries(composeServices).filter(([, definition]) => definition.build);
+  t.same(built.map(([name]) => name).sort(), ['edge', 'todo-read-1', 'todo-read-2', 'todo-write']);
+  for (const [name, { build, environment }] of built) {
+    t.same(Object.keys(build).sort(), ['args', 'context'], `${name}: the root Dockerfile, the repository as context`);
+    t.equal(build.context, '.', `${name}: context`);
+    const packageDir: string = build.args.PACKAGE_DIR;
+    const packageJson = JSON.parse(read(`${packageDir}/package.json`));
+    t.equal(packageJson.scripts?.start, 'node dist/server.js', `${name}: ${packageDir} starts as the image's CMD does`);
+    t.ok(existsSync(join(repoRoot, packageDir, 'src/server.ts')), `${name}: dist/server.js is compiled from ${packageDir}/src/server.ts`);
+    t.equal(String(build.args.PORT), String(environment.PORT), `${name}: the image exposes the port it is told to listen on`);
+  }
+  t.equal(composeServices.edge.build.args.PACKAGE_DIR, 'packages/edge');
+});
 
 t.test('the edge routes to every replica of each service, as the routing table names them', async (t) => {
   const edge = composeServices.edge.environment;
@@ -154,8 +169,7 @@ t.test('everything starts in order: each dependency must be healthy first, and c
   const hasHealthcheck = (name: string) => {
     const definition = composeServices[name];
     if (definition.healthcheck) return true;
-    const dockerfile = definition.build?.dockerfile;
-    return Boolean(dockerfile) && instructions(read(dockerfile)).some((instruction) => instruction.keyword === 'HEALTHCHECK');
+    return Boolean(definition.build) && instructions(read('Dockerfile')).some((instruction) => instruction.keyword === 'HEALTHCHECK');
   };
   for (const [name, definition] of Object.entries(composeServices)) {
     for (const [dependency, condition] of Object.entries<any>(definition.depends_on ?? {})) {
@@ -167,9 +181,3 @@ t.test('everything starts in order: each dependency must be healthy first, and c
   t.ok(hasHealthcheck('edge'), 'the edge has a healthcheck');
 });
 
-t.test("the edge's inline Dockerfile", async (t) => {
-  const dockerfile = composeServices.edge.build.dockerfile_inline.replaceAll('$$', '$');
-  checkDockerfile(t, 'edge', dockerfile, ignored);
-  t.match(dockerfile, 'tsc -b packages/edge');
-  t.ok(existsSync(join(repoRoot, 'packages/edge/src/server.ts')), 'dist/server.js is compiled from packages/edge/src/server.ts');
-});

@@ -154,14 +154,16 @@ t.test('logs go to the log group through awslogs, one stream prefix per service'
   t.equal(deployment.outputs.logGroupName, 'taskoverflow', 'exported');
 });
 
-t.test("each image is built from the service's Dockerfile at the repository root and runs in its task", async (t) => {
+t.test("each image is built from the repository's Dockerfile, for the service, and runs in its task", async (t) => {
   for (const service of SERVICES) {
     const image = deployment.named(TYPES.image, `taskoverflow-${service}`);
     const repository = deployment.named('aws:ecr/repository:Repository', `taskoverflow-${service}`);
     t.equal(resolvePath(infraDir, image.inputs.context), resolvePath(repoRoot), `${service}: context is the repository root`);
     const dockerfile = resolvePath(infraDir, image.inputs.dockerfile);
-    t.equal(dockerfile, resolvePath(repoRoot, 'services', service, 'Dockerfile'), `${service}: its own Dockerfile`);
+    t.equal(dockerfile, resolvePath(repoRoot, 'Dockerfile'), `${service}: the root Dockerfile`);
     t.ok(existsSync(dockerfile), `${service}: the Dockerfile exists`);
+    t.same(image.inputs.args, { PACKAGE_DIR: `services/${service}`, PORT: String(CONTAINER_PORTS[service]) }, `${service}: built for this service and its port`);
+    t.ok(existsSync(resolvePath(repoRoot, image.inputs.args.PACKAGE_DIR, 'package.json')), `${service}: PACKAGE_DIR is a workspace package`);
     t.match(image.inputs, { repositoryUrl: repository.state.repositoryUrl, platform: 'linux/amd64' });
     t.equal(taskOf(service).container.image, image.state.imageUri, `${service}: the task runs the built image`);
   }
