@@ -3,7 +3,7 @@
  * cross-checked against the repository and the routing table. No image is built here (there
  * is no Docker engine); see docs/deploy.md.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SERVICES, type ServiceName } from '@taskoverflow/routing';
@@ -99,6 +99,26 @@ t.test('the Dockerfile builds one server package, named by its build arguments',
     finalStage.some((instruction) => instruction.keyword === 'ADD' && instruction.args.endsWith(` ${RDS_CA_BUNDLE_PATH}`)),
     'adds the RDS CA bundle where DATABASE_URL (infra) expects it',
   );
+});
+
+t.test("every package's tsconfig references the workspace packages it depends on, so `tsc -b` in an image compiles them", async (t) => {
+  const workspacePackages = new Map<string, string>(); // name → directory
+  for (const parent of ['packages', 'services']) {
+    for (const entry of readdirSync(join(repoRoot, parent), { withFileTypes: true })) {
+      const dir = `${parent}/${entry.name}`;
+      if (entry.isDirectory() && existsSync(join(repoRoot, dir, 'package.json'))) workspacePackages.set(JSON.parse(read(`${dir}/package.json`)).name, dir);
+    }
+  }
+  for (const dir of workspacePackages.values()) {
+    if (!existsSync(join(repoRoot, dir, 'tsconfig.json'))) continue;
+    const dependencies = Object.entries<string>(JSON.parse(read(`${dir}/package.json`)).dependencies ?? {})
+      .filter(([, range]) => range.startsWith('workspace:'))
+      .map(([name]) => workspacePackages.get(name)!)
+      // Built by its own bundler (its prepare script), not by tsc.
+      .filter((dependency) => existsSync(join(repoRoot, dependency, 'tsconfig.json')) && !existsSync(join(repoRoot, dependency, 'vite.config.ts')));
+    const references = (parse(read(`${dir}/tsconfig.json`)).references ?? []).map((reference: { path: string }) => join(dir, reference.path));
+    t.same(dependencies.filter((dependency) => !references.includes(dependency)), [], `${dir}: references every workspace package it depends on`);
+  }
 });
 
 const compose = parse(read('docker-compose.yml'), { merge: true });
