@@ -39,6 +39,7 @@ class TodoRow {
   #editor: HTMLFormElement | undefined;
   /** Set while a change of completed is on its way: a poll answered meanwhile must not undo the tick. */
   #saving = false;
+  #renaming = false;
 
   constructor(
     todo: Todo,
@@ -163,7 +164,11 @@ class TodoRow {
   }
 
   async #saveTitle(title: string): Promise<void> {
+    // A second Enter or click while the first is on its way would send the rename twice.
+    if (this.#renaming) return;
+    this.#renaming = true;
     const saved = await this.actions.rename(this.#todo, title);
+    this.#renaming = false;
     if (!saved) {
       this.#editor?.querySelector('input')?.focus();
       return;

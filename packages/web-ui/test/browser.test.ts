@@ -309,6 +309,31 @@ t.test('edit a title: Save stores it, Escape cancels', async (t) => {
   });
 });
 
+t.test('saving a title twice while the first save is under way sends it once', async (t) => {
+  const todo = await createTodo({ title: 'Rename once' });
+  await withPage(t, async (page) => {
+    let puts = 0;
+    let releaseFirst!: () => void;
+    const firstMayGo = new Promise<void>((resolve) => (releaseFirst = resolve));
+    await page.route(`**/api/v1/todos/${todo.id}`, async (route) => {
+      if (route.request().method() !== 'PUT') return route.continue();
+      puts += 1;
+      await firstMayGo;
+      await route.continue();
+    });
+    await editButton(page, 'Rename once').click();
+    await page.getByLabel('New title for Rename once').fill('Renamed once');
+    await page.keyboard.press('Enter');
+    await eventually('the first save is sent', async () => puts === 1);
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Save title of Rename once', exact: true }).click();
+    releaseFirst();
+    await row(page, 'Renamed once').waitFor();
+    t.equal(puts, 1, 'one PUT for one rename');
+    t.equal((await fetchTodo(todo.id)).body.title, 'Renamed once');
+  });
+});
+
 t.test('delete removes the todo and moves the focus to the next one', async (t) => {
   const older = await createTodo({ title: 'Stays' });
   const newer = await createTodo({ title: 'Goes' });
