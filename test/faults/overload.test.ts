@@ -3,11 +3,12 @@
  * quickly instead of queueing — and serve normally again once the load stops.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import autocannon from 'autocannon';
 import { startLocalStack } from '@taskoverflow/stack';
 import { createTestDatabase } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t from 'tap';
-import { describe, percentile, startLoad } from './load.js';
+import { percentile } from './load.js';
 
 const database = await createTestDatabase();
 t.teardown(() => database.drop());
@@ -34,16 +35,29 @@ const stack = await startLocalStack({
 });
 t.teardown(() => stack.stop());
 
+/** Connections autocannon keeps busy: 8 times what the replica admits at once. */
+const CONNECTIONS = 32;
+const LOAD_SECONDS = 8;
+/** A bound on the run besides its duration (it sends ≈ 1 000 a second here). */
+const MAX_REQUESTS = 20_000;
+
 t.test('an overloaded replica sheds with fast 503s and recovers', async (t) => {
   // Straight at the replica: the stand-in runs in this test process, and relaying 200 KB
-  // bodies would make this process, not the service, the bottleneck being measured.
+  // bodies would make this process, not the service, the bottleneck being measured. The load
+  // comes from autocannon, as in `pnpm bench`: fetch's own cost per request, on the same two
+  // cores, added tens of milliseconds to what the client saw.
   const [replica] = stack.readUrls as [string];
-  const load = startLoad({ url: replica, workers: 32, createShare: 0, maxRequests: 20_000, maxMs: 8_000 });
-  const outcomes = await new Promise<Awaited<ReturnType<typeof load.stop>>>((resolve) =>
-    setTimeout(() => resolve(load.stop()), 8_000),
-  );
-  const shed = outcomes.filter((o) => o.status === 503);
-  const p99 = percentile(shed.map((o) => o.latencyMs), 99);
+  const latenciesByStatus = new Map<number, number[]>();
+  const run = autocannon({ url: `${replica}/api/v1/todos`, connections: CONNECTIONS, duration: LOAD_SECONDS, maxOverallRequests: MAX_REQUESTS });
+  run.on('response', (_client: unknown, status: number, _bytes: number, latencyMs: number) => {
+    let latencies = latenciesByStatus.get(status);
+    if (!latencies) latenciesByStatus.set(status, (latencies = []));
+    latencies.push(latencyMs);
+  });
+  const result = await run;
+  const shed = latenciesByStatus.get(503) ?? [];
+  const served = latenciesByStatus.get(200) ?? [];
+  const p99 = percentile(shed, 99);
   // The target (503s in under 100 ms at p99) is a figure to report, not a timed assertion:
   // on a shared 2-core machine it depends on what else runs. What is asserted is the
   // behaviour: shedding fails fast instead of queueing into the original's long hangs.
@@ -52,14 +66,18 @@ t.test('an overloaded replica sheds with fast 503s and recovers', async (t) => {
   // request waited to be read, behind the event loop's work on the lists it admitted (and,
   // on this machine, behind the load generator and PostgreSQL on the same two cores).
   const serverP99 = percentile(shedDurationsMs, 99);
+  const statuses = Object.fromEntries([...latenciesByStatus].map(([status, latencies]) => [status, latencies.length]));
   t.comment(
-    `overload: ${describe(outcomes)}; 503 p99 ${p99.toFixed(1)} ms ${target}; ` +
+    `overload: ${result.requests.sent} requests over ${CONNECTIONS} connections in ${result.duration.toFixed(1)} s; statuses ${JSON.stringify(statuses)}, ` +
+      `${result.errors} errors, ${result.timeouts} timeouts; 200 p50 ${percentile(served, 50).toFixed(1)} ms, p99 ${percentile(served, 99).toFixed(1)} ms; ` +
+      `503 p50 ${percentile(shed, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms ${target}; ` +
       `inside the replica ${serverP99.toFixed(1)} ms p99 (${shedDurationsMs.length} logged)`,
   );
 
-  const unexpected = outcomes.filter((o) => o.status !== 200 && o.status !== 503);
-  t.same(unexpected.slice(0, 5), [], `only 200s and 503s (${unexpected.length} others)`);
+  t.same(Object.keys(statuses).filter((status) => status !== '200' && status !== '503'), [], 'only 200s and 503s');
+  t.equal(result.errors + result.timeouts, 0, 'every request was answered');
   t.ok(shed.length > 0, 'it shed load');
+  t.ok(served.length > 0, 'and served what it admitted');
   t.ok(p99 < 1_000, `503s fail fast, not after a hang (p99 ${p99.toFixed(1)} ms)`);
 
   await sleep(1_000);
