@@ -6,13 +6,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalStack, startRedisServer } from '@taskoverflow/stack';
 import { createTestDatabase } from '@taskoverflow/stack/testing';
 import t from 'tap';
-import { describe, seedTodos, startLoad } from './load.js';
+import { describe, seedTodos, startLoad, WITHOUT_EVENT_LOOP_SHEDDING } from './load.js';
 
 const database = await createTestDatabase();
 t.teardown(() => database.drop());
 let redis = await startRedisServer();
 t.teardown(() => redis.stop());
-const stack = await startLocalStack({ databaseUrl: database.url, redisUrl: redis.url, readReplicas: 2, port: 0, quiet: true });
+const stack = await startLocalStack({
+  databaseUrl: database.url,
+  redisUrl: redis.url,
+  readReplicas: 2,
+  port: 0,
+  quiet: true,
+  serviceEnv: WITHOUT_EVENT_LOOP_SHEDDING,
+});
 t.teardown(() => stack.stop());
 
 t.test('killing Redis under read load fails no read', async (t) => {

@@ -9,11 +9,11 @@ import { startLocalStack } from '@taskoverflow/stack';
 import { createTestDatabase } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t from 'tap';
-import { describe, startLoad } from './load.js';
+import { describe, startLoad, WITHOUT_EVENT_LOOP_SHEDDING } from './load.js';
 
 const database = await createTestDatabase();
 t.teardown(() => database.drop());
-const stack = await startLocalStack({ databaseUrl: database.url, readReplicas: 2, port: 0, quiet: true });
+const stack = await startLocalStack({ databaseUrl: database.url, readReplicas: 2, port: 0, quiet: true, serviceEnv: WITHOUT_EVENT_LOOP_SHEDDING });
 t.teardown(() => stack.stop());
 
 t.test('SIGTERM to a read replica and a rolling restart of todo-write lose no request', async (t) => {
