@@ -5,12 +5,12 @@
  */
 import { connect } from 'node:net';
 import { startLocalStack } from '@taskoverflow/stack';
-import { createTestDatabase } from '@taskoverflow/stack/testing';
+import { createTestDatabase, WITHOUT_EVENT_LOOP_SHEDDING } from '@taskoverflow/stack/testing';
 import t from 'tap';
 
 const database = await createTestDatabase();
 t.teardown(() => database.drop());
-const stack = await startLocalStack({ databaseUrl: database.url, readReplicas: 1, port: 0, quiet: true });
+const stack = await startLocalStack({ databaseUrl: database.url, readReplicas: 1, port: 0, quiet: true, serviceEnv: WITHOUT_EVENT_LOOP_SHEDDING });
 t.teardown(() => stack.stop());
 
 interface RawResponse {

@@ -23,14 +23,6 @@ export interface Outcome {
   idempotencyKey?: string;
 }
 
-/**
- * Service settings for a fault test that requires every request to succeed: no shedding on
- * event-loop delay. Beside other test files on two cores, a replica can be descheduled for
- * half a second, and the 503s it would then rightly shed have nothing to do with the fault
- * under test (overload.test.ts tests shedding).
- */
-export const WITHOUT_EVENT_LOOP_SHEDDING = { SHED_EVENT_LOOP_DELAY_MS: '0' };
-
 export interface LoadOptions {
   url: string;
   workers: number;

@@ -4,9 +4,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalStack, startRedisServer } from '@taskoverflow/stack';
-import { createTestDatabase } from '@taskoverflow/stack/testing';
+import { createTestDatabase, WITHOUT_EVENT_LOOP_SHEDDING } from '@taskoverflow/stack/testing';
 import t from 'tap';
-import { describe, seedTodos, startLoad, WITHOUT_EVENT_LOOP_SHEDDING } from './load.js';
+import { describe, seedTodos, startLoad } from './load.js';
 
 const database = await createTestDatabase();
 t.teardown(() => database.drop());

@@ -6,10 +6,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalStack } from '@taskoverflow/stack';
-import { createTestDatabase } from '@taskoverflow/stack/testing';
+import { createTestDatabase, WITHOUT_EVENT_LOOP_SHEDDING } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t from 'tap';
-import { describe, startLoad, WITHOUT_EVENT_LOOP_SHEDDING } from './load.js';
+import { describe, startLoad } from './load.js';
 
 const database = await createTestDatabase();
 t.teardown(() => database.drop());

@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalStack } from '@taskoverflow/stack';
-import { createTestDatabase } from '@taskoverflow/stack/testing';
+import { createTestDatabase, WITHOUT_EVENT_LOOP_SHEDDING } from '@taskoverflow/stack/testing';
 import t, { type Test } from 'tap';
 
 /** Pinned: new 4.x releases add checks and heuristics, so another version may judge differently. */
@@ -81,9 +81,7 @@ if (installed !== SCHEMATHESIS_VERSION) {
     // Two replicas (the default, spelled out): the stateful checks then read through a
     // replica other than the one that cached the previous state.
     readReplicas: 2,
-    // No load shedding: this test is about what inputs get, not overload (test/faults has
-    // that), and a 503 shed because another job loads the machine would fail it for nothing.
-    serviceEnv: { SHED_EVENT_LOOP_DELAY_MS: '0' },
+    serviceEnv: WITHOUT_EVENT_LOOP_SHEDDING,
   });
   t.teardown(() => stack.stop());
   const base = new URL(stack.url);

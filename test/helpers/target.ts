@@ -25,13 +25,13 @@ export async function getTarget(test: Test = t): Promise<Target> {
   }
 
   // Imported lazily, so that running against TASKOVERFLOW_URL needs none of it.
-  const { createTestDatabase } = await import('@taskoverflow/stack/testing');
+  const { createTestDatabase, WITHOUT_EVENT_LOOP_SHEDDING } = await import('@taskoverflow/stack/testing');
   const { startLocalStack } = await import('@taskoverflow/stack');
 
   const database = await createTestDatabase();
   let stack: Awaited<ReturnType<typeof startLocalStack>>;
   try {
-    stack = await startLocalStack({ databaseUrl: database.url, readReplicas: 2, port: 0, quiet: true });
+    stack = await startLocalStack({ databaseUrl: database.url, readReplicas: 2, port: 0, quiet: true, serviceEnv: WITHOUT_EVENT_LOOP_SHEDDING });
   } catch (error) {
     await database.drop();
     throw error;

@@ -9,7 +9,7 @@
  */
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { startLocalStack, startRedisServer } from '@taskoverflow/stack';
-import { createTestDatabase } from '@taskoverflow/stack/testing';
+import { createTestDatabase, WITHOUT_EVENT_LOOP_SHEDDING } from '@taskoverflow/stack/testing';
 import t from 'tap';
 
 const LIMIT = 6;
@@ -28,7 +28,7 @@ const stack = await startLocalStack({
     RATE_LIMIT_MAX_REQUESTS: String(LIMIT),
     RATE_LIMIT_WINDOW_S: '300',
     // Only the rate limit may refuse requests here, not a busy machine.
-    SHED_EVENT_LOOP_DELAY_MS: '0',
+    ...WITHOUT_EVENT_LOOP_SHEDDING,
   },
 });
 t.teardown(() => stack.stop());

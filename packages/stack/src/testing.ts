@@ -5,6 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { databaseUrlFor, dropDatabase, ensureDatabase, migrateDatabase } from './database.js';
 
+/**
+ * Service settings for test stacks that are not about overload: no shedding on event-loop
+ * delay. Beside other test files on two cores a replica can be descheduled for half a second,
+ * and the 503s it would then rightly shed would fail a test about something else
+ * (test/faults/overload.test.ts and http-kit's load-shedding test cover shedding).
+ */
+export const WITHOUT_EVENT_LOOP_SHEDDING: Readonly<Record<string, string>> = { SHED_EVENT_LOOP_DELAY_MS: '0' };
+
 export interface TestDatabase {
   /** URL of a new, migrated database that only this test uses. */
   url: string;

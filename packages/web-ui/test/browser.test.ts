@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startLocalStack } from '@taskoverflow/stack';
-import { createTestDatabase } from '@taskoverflow/stack/testing';
+import { createTestDatabase, WITHOUT_EVENT_LOOP_SHEDDING } from '@taskoverflow/stack/testing';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import t, { type Test } from 'tap';
 import { POLL_INTERVAL_MS } from '../src/live-feed.js';
@@ -27,7 +27,7 @@ if (!existsSync(CHROMIUM)) {
 assertBuildIsCurrent();
 
 const database = await createTestDatabase();
-const stack = await startLocalStack({ databaseUrl: database.url, port: 0, quiet: true }).catch(async (error: unknown) => {
+const stack = await startLocalStack({ databaseUrl: database.url, port: 0, quiet: true, serviceEnv: WITHOUT_EVENT_LOOP_SHEDDING }).catch(async (error: unknown) => {
   await database.drop();
   throw error;
 });

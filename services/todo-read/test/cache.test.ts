@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalStack, startRedisServer } from '@taskoverflow/stack';
-import { createTestDatabase } from '@taskoverflow/stack/testing';
+import { createTestDatabase, WITHOUT_EVENT_LOOP_SHEDDING } from '@taskoverflow/stack/testing';
 import t from 'tap';
 
 interface LogLine {
@@ -29,10 +29,7 @@ const stack = await startLocalStack({
   readReplicas: 2,
   port: 0,
   quiet: true,
-  // No load shedding: this file is about what the cache serves. Started beside other test
-  // files' stacks, a replica's first requests can meet a busy machine, and a 503 shed then
-  // would fail a read-your-writes check for nothing (test/faults covers shedding).
-  serviceEnv: { SHED_EVENT_LOOP_DELAY_MS: '0' },
+  serviceEnv: WITHOUT_EVENT_LOOP_SHEDDING,
   onLog: (_instance, line) => {
     if (line.startsWith('{')) lines.push(JSON.parse(line) as LogLine);
   },
