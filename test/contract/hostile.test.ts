@@ -4,14 +4,10 @@
  * the stand-in and the services alike.
  */
 import { connect } from 'node:net';
-import { startLocalStack } from '@taskoverflow/stack';
-import { createTestDatabase, WITHOUT_EVENT_LOOP_SHEDDING } from '@taskoverflow/stack/testing';
+import { startTestStack } from '@taskoverflow/stack/testing';
 import t from 'tap';
 
-const database = await createTestDatabase();
-t.teardown(() => database.drop());
-const stack = await startLocalStack({ databaseUrl: database.url, readReplicas: 1, port: 0, quiet: true, serviceEnv: WITHOUT_EVENT_LOOP_SHEDDING });
-t.teardown(() => stack.stop());
+const stack = await startTestStack(t, { readReplicas: 1 });
 
 interface RawResponse {
   status: number;

@@ -4,27 +4,15 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import { startLocalStack } from '@taskoverflow/stack';
-import { createTestDatabase } from '@taskoverflow/stack/testing';
+import { startTestStack } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t from 'tap';
 import { percentile } from './load.js';
 
-const database = await createTestDatabase();
-t.teardown(() => database.drop());
-// 1000 todos, uncached: every list request queries and serializes ~200 KB, so one replica saturates.
-const pool = new pg.Pool({ connectionString: database.url });
-await pool.query(
-  `insert into todos (title, description) select 'todo ' || n, repeat('x', 120) from generate_series(1, 1000) as n`,
-);
-await pool.end();
 /** How long the replica itself took over each 503 it sent, from its "request finished" lines. */
 const shedDurationsMs: number[] = [];
-const stack = await startLocalStack({
-  databaseUrl: database.url,
+const stack = await startTestStack(t, {
   readReplicas: 1,
-  port: 0,
-  quiet: true,
   onLog: (instance, line) => {
     if (!instance.startsWith('todo-read') || !line.includes('"request finished"')) return;
     const entry = JSON.parse(line) as { status?: number; duration_ms?: number };
@@ -33,7 +21,12 @@ const stack = await startLocalStack({
   // No cache (an empty REDIS_URL), and shedding thresholds this machine can reach.
   serviceEnv: { REDIS_URL: '', SHED_EVENT_LOOP_DELAY_MS: '30', SHED_MAX_CONCURRENT_REQUESTS: '4' },
 });
-t.teardown(() => stack.stop());
+// 1000 todos, uncached: every list request queries and serializes ~200 KB, so one replica saturates.
+const pool = new pg.Pool({ connectionString: stack.databaseUrl });
+await pool.query(
+  `insert into todos (title, description) select 'todo ' || n, repeat('x', 120) from generate_series(1, 1000) as n`,
+);
+await pool.end();
 
 /** Connections autocannon keeps busy: 8 times what the replica admits at once. */
 const CONNECTIONS = 32;

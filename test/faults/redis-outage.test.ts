@@ -3,24 +3,14 @@
  * fall back to PostgreSQL: not one may fail, and none may be stale.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLocalStack, startRedisServer } from '@taskoverflow/stack';
-import { createTestDatabase, WITHOUT_EVENT_LOOP_SHEDDING } from '@taskoverflow/stack/testing';
+import { startRedisServer } from '@taskoverflow/stack';
+import { startTestStack } from '@taskoverflow/stack/testing';
 import t from 'tap';
 import { describe, seedTodos, startLoad } from './load.js';
 
-const database = await createTestDatabase();
-t.teardown(() => database.drop());
 let redis = await startRedisServer();
 t.teardown(() => redis.stop());
-const stack = await startLocalStack({
-  databaseUrl: database.url,
-  redisUrl: redis.url,
-  readReplicas: 2,
-  port: 0,
-  quiet: true,
-  serviceEnv: WITHOUT_EVENT_LOOP_SHEDDING,
-});
-t.teardown(() => stack.stop());
+const stack = await startTestStack(t, { redisUrl: redis.url, readReplicas: 2 });
 
 t.test('killing Redis under read load fails no read', async (t) => {
   await seedTodos(stack.url, 20);

@@ -5,16 +5,12 @@
  * request may fail.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLocalStack } from '@taskoverflow/stack';
-import { createTestDatabase, WITHOUT_EVENT_LOOP_SHEDDING } from '@taskoverflow/stack/testing';
+import { startTestStack } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t from 'tap';
 import { describe, startLoad } from './load.js';
 
-const database = await createTestDatabase();
-t.teardown(() => database.drop());
-const stack = await startLocalStack({ databaseUrl: database.url, readReplicas: 2, port: 0, quiet: true, serviceEnv: WITHOUT_EVENT_LOOP_SHEDDING });
-t.teardown(() => stack.stop());
+const stack = await startTestStack(t, { readReplicas: 2 });
 
 t.test('SIGTERM to a read replica and a rolling restart of todo-write lose no request', async (t) => {
   const load = startLoad({ url: stack.url, workers: 8, createShare: 0.25, maxRequests: 20_000, maxMs: 30_000 });
@@ -30,7 +26,7 @@ t.test('SIGTERM to a read replica and a rolling restart of todo-write lose no re
   t.same(failed.slice(0, 5), [], `failed requests: ${failed.length}`);
 
   const created = outcomes.filter((outcome) => outcome.status === 201).map((outcome) => outcome.id!);
-  const pool = new pg.Pool({ connectionString: database.url });
+  const pool = new pg.Pool({ connectionString: stack.databaseUrl });
   t.teardown(() => pool.end());
   const { rows } = await pool.query<{ id: number }>('select id from todos where id = any($1)', [created]);
   t.equal(rows.length, created.length, `all ${created.length} acknowledged writes are stored`);

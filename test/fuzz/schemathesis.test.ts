@@ -23,8 +23,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startLocalStack } from '@taskoverflow/stack';
-import { createTestDatabase, WITHOUT_EVENT_LOOP_SHEDDING } from '@taskoverflow/stack/testing';
+import { startTestStack } from '@taskoverflow/stack/testing';
 import t, { type Test } from 'tap';
 
 /** Pinned: new 4.x releases add checks and heuristics, so another version may judge differently. */
@@ -72,18 +71,9 @@ if (installed !== SCHEMATHESIS_VERSION) {
       : `Schemathesis ${installed} is installed; this test is written for ${SCHEMATHESIS_VERSION}: ${INSTALL_COMMAND}`,
   );
 } else {
-  const database = await createTestDatabase();
-  t.teardown(() => database.drop());
-  const stack = await startLocalStack({
-    databaseUrl: database.url,
-    port: 0,
-    quiet: true,
-    // Two replicas (the default, spelled out): the stateful checks then read through a
-    // replica other than the one that cached the previous state.
-    readReplicas: 2,
-    serviceEnv: WITHOUT_EVENT_LOOP_SHEDDING,
-  });
-  t.teardown(() => stack.stop());
+  // Two replicas (the default, spelled out): the stateful checks then read through a
+  // replica other than the one that cached the previous state.
+  const stack = await startTestStack(t, { readReplicas: 2 });
   const base = new URL(stack.url);
   if (base.hostname !== LOOPBACK) throw new Error(`the stack must listen on ${LOOPBACK}, got ${stack.url}`);
 

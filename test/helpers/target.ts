@@ -25,24 +25,7 @@ export async function getTarget(test: Test = t): Promise<Target> {
   }
 
   // Imported lazily, so that running against TASKOVERFLOW_URL needs none of it.
-  const { createTestDatabase, WITHOUT_EVENT_LOOP_SHEDDING } = await import('@taskoverflow/stack/testing');
-  const { startLocalStack } = await import('@taskoverflow/stack');
-
-  const database = await createTestDatabase();
-  let stack: Awaited<ReturnType<typeof startLocalStack>>;
-  try {
-    stack = await startLocalStack({ databaseUrl: database.url, readReplicas: 2, port: 0, quiet: true, serviceEnv: WITHOUT_EVENT_LOOP_SHEDDING });
-  } catch (error) {
-    await database.drop();
-    throw error;
-  }
-  // One teardown, so the order is certain: the stack stops before its database is dropped.
-  test.teardown(async () => {
-    try {
-      await stack.stop();
-    } finally {
-      await database.drop();
-    }
-  });
+  const { startTestStack } = await import('@taskoverflow/stack/testing');
+  const stack = await startTestStack(test, { readReplicas: 2 });
   return { url: stack.url.replace(/\/+$/, ''), readUrls: stack.readUrls.map((u) => u.replace(/\/+$/, '')), exclusive: true };
 }

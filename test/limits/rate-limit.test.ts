@@ -8,30 +8,19 @@
  * address (127.0.0.2, 127.0.0.3), which the stand-in puts into X-Forwarded-For as the ALB would.
  */
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { startLocalStack, startRedisServer } from '@taskoverflow/stack';
-import { createTestDatabase, WITHOUT_EVENT_LOOP_SHEDDING } from '@taskoverflow/stack/testing';
+import { startRedisServer } from '@taskoverflow/stack';
+import { startTestStack } from '@taskoverflow/stack/testing';
 import t from 'tap';
 
 const LIMIT = 6;
 
-const database = await createTestDatabase();
-t.teardown(() => database.drop());
 const redis = await startRedisServer();
 t.teardown(() => redis.stop());
-const stack = await startLocalStack({
-  databaseUrl: database.url,
+const stack = await startTestStack(t, {
   redisUrl: redis.url,
   readReplicas: 2,
-  port: 0,
-  quiet: true,
-  serviceEnv: {
-    RATE_LIMIT_MAX_REQUESTS: String(LIMIT),
-    RATE_LIMIT_WINDOW_S: '300',
-    // Only the rate limit may refuse requests here, not a busy machine.
-    ...WITHOUT_EVENT_LOOP_SHEDDING,
-  },
+  serviceEnv: { RATE_LIMIT_MAX_REQUESTS: String(LIMIT), RATE_LIMIT_WINDOW_S: '300' },
 });
-t.teardown(() => stack.stop());
 const edge = new URL(stack.url);
 
 interface Answer {

@@ -4,14 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { databaseUrlFor, dropDatabase, ensureDatabase, migrateDatabase } from './database.js';
-
-/**
- * Service settings for test stacks that are not about overload: no shedding on event-loop
- * delay. Beside other test files on two cores a replica can be descheduled for half a second,
- * and the 503s it would then rightly shed would fail a test about something else
- * (test/faults/overload.test.ts and http-kit's load-shedding test cover shedding).
- */
-export const WITHOUT_EVENT_LOOP_SHEDDING: Readonly<Record<string, string>> = { SHED_EVENT_LOOP_DELAY_MS: '0' };
+import { startLocalStack, type LocalStack, type LocalStackOptions } from './stack.js';
 
 export interface TestDatabase {
   /** URL of a new, migrated database that only this test uses. */
@@ -45,4 +38,44 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     throw error;
   }
   return { url, drop };
+}
+
+/**
+ * A test stack's services do not shed load on event-loop delay: beside other test files on
+ * two cores a replica can be descheduled for half a second, and the 503s it would then
+ * rightly shed would fail a test about something else. Tests of shedding set their own
+ * SHED_EVENT_LOOP_DELAY_MS in serviceEnv.
+ */
+const TEST_SERVICE_ENV: Readonly<Record<string, string>> = { SHED_EVENT_LOOP_DELAY_MS: '0' };
+
+/** What owns a test stack and cleans up after it: a tap test (`t`). */
+export interface TestStackOwner {
+  teardown(cleanUp: () => Promise<void>): void;
+}
+
+/**
+ * The local split stack for one test file: quiet, on free ports, over a migrated database of
+ * its own (`stack.databaseUrl`), and without event-loop shedding unless serviceEnv asks for
+ * it. The owner's clean-up stops the stack before it drops the database.
+ */
+export async function startTestStack(
+  owner: TestStackOwner,
+  { serviceEnv, ...options }: Omit<LocalStackOptions, 'databaseUrl' | 'port' | 'quiet'> = {},
+): Promise<LocalStack> {
+  const database = await createTestDatabase();
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({ ...options, databaseUrl: database.url, port: 0, quiet: true, serviceEnv: { ...TEST_SERVICE_ENV, ...serviceEnv } });
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
+  owner.teardown(async () => {
+    try {
+      await stack.stop();
+    } finally {
+      await database.drop();
+    }
+  });
+  return stack;
 }

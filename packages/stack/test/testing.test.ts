@@ -1,7 +1,7 @@
 import pg from 'pg';
 import t from 'tap';
 import { ensureDatabase } from '../src/database.js';
-import { createTestDatabase } from '../src/testing.js';
+import { createTestDatabase, startTestStack } from '../src/testing.js';
 
 const adminUrl = process.env.TEST_DATABASE_URL!;
 
@@ -35,6 +35,19 @@ t.test('createTestDatabase creates a migrated database of its own, and drop() re
   await database.drop();
   await database.drop();
   t.equal(await databaseExists(name), false);
+});
+
+t.test('startTestStack: a stack over a database of its own; the clean-up stops it, then drops the database', async (t) => {
+  const cleanUps: Array<() => Promise<void>> = [];
+  const stack = await startTestStack({ teardown: (cleanUp) => void cleanUps.push(cleanUp) }, { readReplicas: 1 });
+  t.equal(cleanUps.length, 1, 'one clean-up, so the order is certain');
+  const name = new URL(stack.databaseUrl).pathname.slice(1);
+  t.match(name, new RegExp(`^test_${process.pid}_`), 'a test database');
+  t.equal((await fetch(`${stack.url}/api/v1/todos`)).status, 200, 'serving');
+
+  await cleanUps[0]!();
+  await t.rejects(fetch(`${stack.url}/api/v1/todos`), 'stopped');
+  t.equal(await databaseExists(name), false, 'and its database dropped');
 });
 
 t.test('ensureDatabase creates a database once and leaves it alone after', async (t) => {

@@ -7,8 +7,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { startLocalStack } from '@taskoverflow/stack';
-import { createTestDatabase, WITHOUT_EVENT_LOOP_SHEDDING } from '@taskoverflow/stack/testing';
+import { startTestStack } from '@taskoverflow/stack/testing';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import t, { type Test } from 'tap';
 import { POLL_INTERVAL_MS } from '../src/live-feed.js';
@@ -26,16 +25,10 @@ if (!existsSync(CHROMIUM)) {
 }
 assertBuildIsCurrent();
 
-const database = await createTestDatabase();
-const stack = await startLocalStack({ databaseUrl: database.url, port: 0, quiet: true, serviceEnv: WITHOUT_EVENT_LOOP_SHEDDING }).catch(async (error: unknown) => {
-  await database.drop();
-  throw error;
-});
+const stack = await startTestStack(t);
 let browser: Browser | undefined;
 t.teardown(async () => {
   await browser?.close();
-  await stack.stop();
-  await database.drop();
 });
 // Playwright gives each launch a fresh temporary profile (--user-data-dir) and removes it on close.
 browser = await chromium.launch({

@@ -3,8 +3,8 @@
  * PostgreSQL, a real redis-server this file starts, stops and restarts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLocalStack, startRedisServer } from '@taskoverflow/stack';
-import { createTestDatabase, WITHOUT_EVENT_LOOP_SHEDDING } from '@taskoverflow/stack/testing';
+import { startRedisServer } from '@taskoverflow/stack';
+import { startTestStack } from '@taskoverflow/stack/testing';
 import t from 'tap';
 
 interface LogLine {
@@ -17,24 +17,17 @@ interface LogLine {
   tier?: string;
 }
 
-const database = await createTestDatabase();
-t.teardown(() => database.drop());
 let redis = await startRedisServer();
 t.teardown(() => redis.stop());
 
 const lines: LogLine[] = [];
-const stack = await startLocalStack({
-  databaseUrl: database.url,
+const stack = await startTestStack(t, {
   redisUrl: redis.url,
   readReplicas: 2,
-  port: 0,
-  quiet: true,
-  serviceEnv: WITHOUT_EVENT_LOOP_SHEDDING,
   onLog: (_instance, line) => {
     if (line.startsWith('{')) lines.push(JSON.parse(line) as LogLine);
   },
 });
-t.teardown(() => stack.stop());
 const [readA, readB] = stack.readUrls as [string, string];
 
 async function getJson(url: string, headers: Record<string, string> = {}) {
