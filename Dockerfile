@@ -9,7 +9,7 @@
 # Stage "build" compiles the package and the workspace packages it uses; "runtime" holds only
 # its production files, made self-contained by `pnpm deploy`, and runs them as a non-root user.
 
-ARG NODE_IMAGE=node:20-alpine
+ARG NODE_IMAGE=node:24-alpine
 
 FROM ${NODE_IMAGE} AS build
 ARG PACKAGE_DIR
