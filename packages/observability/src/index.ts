@@ -1,6 +1,6 @@
 export { currentLogger, recordTiming, roundMs, type RequestTimings } from './context.js';
 export { RequestLogController, REQUEST_ID_LOG_LABEL } from './log-controller.js';
-export { createLogger, LOG_FORMATS, loggerOptions, type LogFormat, type LoggerSettings } from './logger.js';
+export { createLogger, LOG_FORMATS, loggerOptions, STATS_MESSAGE, type LogFormat, type LoggerSettings } from './logger.js';
 export { observabilityPlugin } from './plugin.js';
 export { QueryLog } from './query-log.js';
 export { correlationId, SAFE_REQUEST_ID } from './request-id.js';

@@ -1,7 +1,12 @@
+import { mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import pino, { type DestinationStream, type Logger, type TransportTargetOptions } from 'pino';
 
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** The `msg` of the periodic summary line (see stats.ts): it reaches stdout even when the rest goes to LOG_FILE. */
+export const STATS_MESSAGE = 'stats';
 
 export interface LoggerSettings {
   /** `todo-read`, `todo-write`, `edge`… — the `service` field of every line. */
@@ -11,6 +16,12 @@ export interface LoggerSettings {
   level: string;
   /** JSON lines (default, for machines) or pino-pretty (for a human at a terminal). */
   format?: LogFormat;
+  /**
+   * LOG_FILE: every line goes to this file (created with its directory), written
+   * asynchronously; stdout then carries only warnings, errors and `stats` lines. Unset: every
+   * line goes to stdout.
+   */
+  file?: string | undefined;
   /** Extra pino transport targets, e.g. CloudWatch Logs. */
   targets?: TransportTargetOptions[];
   /** Write JSON lines here instead of stdout (an in-process component, a test). */
@@ -32,17 +43,68 @@ export function loggerOptions(settings: Pick<LoggerSettings, 'service' | 'hostna
 
 /**
  * A logger writing JSON lines to stdout — synchronously, so nothing is lost when a process
- * dies — or, when pretty output or extra targets are asked for, through pino transports
- * (worker threads, so a slow target never blocks the service).
+ * dies — or, with LOG_FILE, to that file through pino's asynchronous destination, with what a
+ * person at a console needs (warnings, errors, `stats`) also on stdout. Pretty output or
+ * extra targets go through pino transports (worker threads, so a slow target never blocks the
+ * service). Either way the lines still buffered are written on `logger.flush()` and on exit.
  */
 export function createLogger(settings: LoggerSettings): Logger {
   const options = loggerOptions(settings);
   if (settings.destination) return pino(options, settings.destination);
+  const extra = settings.targets ?? [];
+  if (settings.format !== 'pretty' && extra.length === 0) {
+    const stdout = pino.destination({ dest: 1, sync: true });
+    if (settings.file === undefined) return pino(options, stdout);
+    return pino(options, new ConsoleAndFile(pino.destination({ dest: openLogFile(settings.file), sync: false }), stdout));
+  }
   const console: TransportTargetOptions =
     settings.format === 'pretty'
       ? { target: 'pino-pretty', options: { destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid' } }
       : { target: 'pino/file', options: { destination: 1 } };
-  const extra = settings.targets ?? [];
-  if (settings.format !== 'pretty' && extra.length === 0) return pino(options, pino.destination({ dest: 1, sync: true }));
-  return pino(options, pino.transport({ targets: [console, ...extra].map((target) => ({ level: settings.level, ...target })) }));
+  const file: TransportTargetOptions[] =
+    settings.file === undefined ? [] : [{ target: 'pino/file', options: { destination: settings.file, mkdir: true } }];
+  return pino(options, pino.transport({ targets: [console, ...file, ...extra].map((target) => ({ level: settings.level, ...target })) }));
+}
+
+/**
+ * Opens (appends to) the log file before the first line, creating its directory: a file
+ * opened asynchronously would lose the lines of a process that exits first, and a path that
+ * cannot be written fails the start-up instead of every line.
+ */
+function openLogFile(path: string): number {
+  mkdirSync(dirname(path), { recursive: true });
+  return openSync(path, 'a');
+}
+
+type SonicBoom = ReturnType<typeof pino.destination>;
+const WARN_LEVEL = pino.levels.values.warn!;
+
+/**
+ * Every line to the file; warnings and worse, and the `stats` lines, to the console too. pino
+ * tells a stream that asks for it (needsMetadata) the level and message of the line it is
+ * about to write, so routing costs two comparisons, not a parse.
+ */
+class ConsoleAndFile implements DestinationStream {
+  readonly [pino.symbols.needsMetadataGsym] = true;
+  lastLevel = 0;
+  lastMsg: string | undefined;
+
+  constructor(
+    private readonly file: SonicBoom,
+    private readonly console: SonicBoom,
+  ) {}
+
+  write(line: string): void {
+    this.file.write(line);
+    if (this.lastLevel >= WARN_LEVEL || this.lastMsg === STATS_MESSAGE) this.console.write(line);
+  }
+
+  /** pino's `logger.flush(cb)`: the file's buffered lines written out (the console is synchronous). */
+  flush(done: (error?: Error) => void): void {
+    this.file.flush(done);
+  }
+
+  flushSync(): void {
+    this.file.flushSync();
+  }
 }

@@ -1,0 +1,56 @@
+/**
+ * LOG_FILE, end to end in a child process: every line reaches the file, written through
+ * pino's asynchronous destination and flushed when the process exits; stdout carries only
+ * warnings, errors and `stats` lines. Without LOG_FILE, everything goes to stdout.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+
+const burstEntry = fileURLToPath(new URL('./fixtures/log-burst.ts', import.meta.url));
+/** Enough lines (≈ 2 MB) that the file destination still holds some when the process exits. */
+const INFO_LINES = 20_000;
+
+async function runBurst(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdoutLines: Array<{ msg: string; level: string }> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', burstEntry], {
+    env: { ...process.env, INFO_LINES: String(INFO_LINES), ...env },
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stdoutLines: parseLines(stdout) };
+}
+
+function parseLines(text: string): Array<{ msg: string; level: string }> {
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as { msg: string; level: string });
+}
+
+t.test('LOG_FILE: every line in the file, flushed on exit; stdout has warnings, errors and stats only', async (t) => {
+  const file = join(t.testdir(), 'logs', 'todo-read-1.log');
+  const { code, stdoutLines } = await runBurst({ LOG_FILE: file });
+  t.equal(code, 0);
+  t.same(
+    stdoutLines.map((line) => [line.level, line.msg]),
+    [
+      ['warn', 'cache unavailable'],
+      ['info', 'stats'],
+      ['error', 'shutting down after a fatal error'],
+    ],
+  );
+  const fileLines = parseLines(await readFile(file, 'utf8'));
+  t.equal(fileLines.length, INFO_LINES + 3, 'every line at LOG_LEVEL, the last ones written on exit');
+  t.match(fileLines.at(-1), { level: 'error', msg: 'shutting down after a fatal error' });
+  t.notOk(fileLines.some((line) => line.msg === 'request started'), 'nothing below LOG_LEVEL');
+});
+
+t.test('without LOG_FILE every line goes to stdout', async (t) => {
+  const { code, stdoutLines } = await runBurst({ LOG_FILE: undefined });
+  t.equal(code, 0);
+  t.equal(stdoutLines.length, INFO_LINES + 3);
+});
