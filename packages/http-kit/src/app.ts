@@ -55,6 +55,8 @@ export interface ServiceAppOptions {
   service: ServiceName;
   logLevel?: LogLevel;
   logFormat?: LogFormat;
+  /** Write every line to this file, only warnings, errors and `stats` to stdout (LOG_FILE). */
+  logFile?: string | undefined;
   /** Extra log destinations, e.g. CloudWatch Logs. */
   logTargets?: TransportTargetOptions[];
   /** Replica name for logs (e.g. todo-read-2); defaults to the host name. */
@@ -76,6 +78,7 @@ export function createServiceApp(options: ServiceAppOptions) {
     hostname: options.instance ?? hostname(),
     level: options.logLevel ?? 'info',
     format: options.logFormat ?? 'json',
+    file: options.logFile,
     targets: options.logTargets ?? [],
     healthPath: HEALTH_PATH,
   });
@@ -126,6 +129,7 @@ export async function buildServiceApp<Config extends BaseServiceConfig>(
     service,
     logLevel: config.logLevel,
     logFormat: config.logFormat,
+    logFile: config.logFile,
     logTargets: config.logTargets,
     instance: config.instance,
     loadShedding: config.loadShedding,

@@ -15,6 +15,11 @@ export interface BaseServiceConfig {
   port: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /**
+   * LOG_FILE: every log line goes to this file (asynchronously) and stdout carries only
+   * warnings, errors and `stats` lines. Unset: every line goes to stdout.
+   */
+  logFile: string | undefined;
   /** Distinguishes replicas in logs, e.g. todo-read-2; defaults to the host name. */
   instance: string | undefined;
   /** Where logs go besides stdout: CloudWatch Logs when CLOUDWATCH_LOG_GROUP is set. */
@@ -46,6 +51,7 @@ export function readBaseServiceConfig(
     port: reader.integer('PORT', defaultPort, { min: 0, max: 65_535 }),
     logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logFormat: reader.oneOf('LOG_FORMAT', LOG_FORMATS, 'json'),
+    logFile: reader.string('LOG_FILE', '') || undefined,
     instance,
     logTargets: readLogTargets(reader, env, service, instance ?? hostname()),
     loadShedding: {
