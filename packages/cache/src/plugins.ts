@@ -27,7 +27,7 @@ function connect(app: FastifyInstance, settings: CacheSettings, name: string): R
   const redis =
     settings.redisUrl === undefined
       ? undefined
-      : connectRedis(settings.redisUrl, { name, commandTimeoutMs: settings.commandTimeoutMs, log: app.log });
+      : connectRedis(settings.redisUrl, { name, commandBackstopMs: settings.commandBackstopMs, log: app.log });
   app.decorate('redis', redis);
   if (redis) app.addHook('onClose', async () => redis.disconnect());
   return redis;

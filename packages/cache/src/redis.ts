@@ -2,19 +2,23 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
 
 /**
- * A Redis client that fails fast instead of queueing: while Redis is down or slow, commands
- * reject at once (or after `commandTimeoutMs`) so callers fall back to PostgreSQL, and the
- * client keeps reconnecting in the background so the cache comes back by itself.
+ * A Redis client that fails fast instead of queueing: while Redis is disconnected, commands
+ * reject at once, and a command Redis leaves unanswered rejects after `commandBackstopMs`, so
+ * callers fall back to PostgreSQL; the client keeps reconnecting in the background so the
+ * cache comes back by itself.
  */
 export function connectRedis(
   url: string,
-  { name, commandTimeoutMs, log }: { name: string; commandTimeoutMs: number; log: FastifyBaseLogger },
+  { name, commandBackstopMs, log }: { name: string; commandBackstopMs: number; log: FastifyBaseLogger },
 ): Redis {
   const redis = new Redis(url, {
     connectionName: name,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: commandTimeoutMs,
+    // ioredis checks this with a timer, and timers run before the poll phase that reads the
+    // reply: after an event-loop stall longer than this, a reply already waiting in the socket
+    // counts as timed out. Hence a generous backstop, far above the shedding threshold.
+    commandTimeout: commandBackstopMs,
     connectTimeout: 1_000,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
     // Commands issued in one event-loop turn go out in one write.

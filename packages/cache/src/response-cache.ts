@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { currentLogger, recordTiming, roundMs } from '@taskoverflow/observability';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
+import { ReplyError, type Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { decodeResponse, encodeResponse, type CachedResponse } from './cached-response.js';
 import { DatasetVersion } from './dataset-version.js';
@@ -12,12 +12,15 @@ export interface ResponseCacheOptions {
   log: FastifyBaseLogger;
   /** Bytes of responses kept in this process (the first tier). */
   memoryMaxBytes: number;
-  /** After a Redis failure, skip the cache for this long before trying again. */
+  /** After Redis failed (disconnected, or silent past its backstop), skip it for this long before trying again. */
   outageBackoffMs?: number;
 }
 
-/** What one lookup found, as logged: `stale` is an in-process entry from an older version. */
-export type CacheOutcome = 'hit' | 'miss' | 'stale' | 'error';
+/**
+ * What one lookup found, as logged: `stale` is an in-process entry from an older version;
+ * `bypass` is a read that went past the cache to the loader because Redis could not be used.
+ */
+export type CacheOutcome = 'hit' | 'miss' | 'stale' | 'bypass';
 
 interface MemoryEntry {
   version: string;
@@ -32,16 +35,20 @@ const DEFAULT_OUTAGE_BACKOFF_MS = 1_000;
  * then the loader (PostgreSQL). Every lookup first learns the current dataset version (one
  * Redis read per event-loop turn), so no tier can answer with data older than a write that
  * has already answered. Concurrent misses of one key in one process share one load. When
- * Redis fails, lookups go straight to the loader, and Redis is tried again after a short
- * back-off; reads never fail because of the cache.
+ * Redis is out, lookups bypass it to the loader, concurrent ones of a key sharing one load
+ * (`BypassLoads`), and Redis is tried again after a short back-off; reads never fail because
+ * of the cache. A reply that arrives late is not an outage: only a disconnected Redis or a
+ * command unanswered past the client's backstop (connectRedis) is.
  */
 export class ResponseCache {
   private readonly version: DatasetVersion;
   private readonly memory: LRUCache<string, MemoryEntry>;
   private readonly loads = new Map<string, Promise<CachedResponse>>();
+  private readonly bypassLoads = new BypassLoads();
   private readonly outageBackoffMs: number;
   private unavailableUntil = 0;
   private unavailable = false;
+  private refusalLoggedUntil = 0;
 
   constructor(private readonly options: ResponseCacheOptions) {
     this.version = new DatasetVersion(options.redis);
@@ -64,7 +71,7 @@ export class ResponseCache {
     try {
       version = await this.version.current();
     } catch (error) {
-      this.markUnavailable(error);
+      this.redisFailed(error);
       return this.bypass(key, started, load);
     }
     this.markAvailable();
@@ -102,7 +109,7 @@ export class ResponseCache {
       const value = await this.options.redis.getBuffer(redisKey);
       stored = value ? decodeResponse(value) : undefined;
     } catch (error) {
-      this.markUnavailable(error);
+      this.redisFailed(error);
     }
     const expiresAt = Date.now() + ttlSeconds * 1000;
     if (stored) {
@@ -114,21 +121,46 @@ export class ResponseCache {
     const response = await load();
     this.memory.set(key, { version, response, expiresAt });
     this.options.redis.set(redisKey, encodeResponse(response), 'EX', ttlSeconds).catch((error: unknown) => {
-      this.markUnavailable(error);
+      this.redisFailed(error);
     });
     return response;
   }
 
-  /** Redis is out: answer from the loader, which is always current. */
+  /** Redis cannot be used: answer from the loader, which is always current. */
   private bypass(key: string, started: number, load: () => Promise<CachedResponse>): Promise<CachedResponse> {
-    this.logLookup(key, 'error', 'none', started);
-    return load();
+    const { response, shared } = this.bypassLoads.load(key, load);
+    this.logLookup(key, 'bypass', shared ? 'shared-load' : 'none', started);
+    return response;
   }
 
   private logLookup(key: string, outcome: CacheOutcome, tier: string, started: number): void {
     const durationMs = performance.now() - started;
     recordTiming('cache', durationMs);
     currentLogger(this.options.log).info({ cache: outcome, tier, key, duration_ms: roundMs(durationMs) }, 'cache');
+  }
+
+  /**
+   * Redis answering with an error (a ReplyError: LOADING, OOM, WRONGTYPE…) is up: the read at
+   * hand goes without the cache, the next ones try it again. Any other failure comes from the
+   * client (ioredis rejects with plain errors that carry no code): not connected (refused,
+   * closed, reconnecting) or unanswered past the backstop; Redis is then out, and is skipped
+   * for the back-off instead of costing every read the backstop.
+   */
+  private redisFailed(error: unknown): void {
+    if (error instanceof ReplyError) {
+      this.logRefusal(error);
+      return;
+    }
+    this.markUnavailable(error);
+  }
+
+  private logRefusal(error: unknown): void {
+    const now = performance.now();
+    // At most one line per back-off period: a Redis that refuses every command would
+    // otherwise log once per read.
+    if (now < this.refusalLoggedUntil) return;
+    this.refusalLoggedUntil = now + this.outageBackoffMs;
+    this.options.log.warn({ err: error }, 'cache: Redis refused a command; the read went to PostgreSQL. Check the Redis server log');
   }
 
   private markUnavailable(error: unknown): void {
@@ -145,5 +177,43 @@ export class ResponseCache {
     if (!this.unavailable) return;
     this.unavailable = false;
     this.options.log.info('cache available again');
+  }
+}
+
+/**
+ * Loads of reads that bypass the cache, one at a time per key. A read joins a load only if
+ * the load has not started yet, i.e. it started after the read arrived: without a dataset
+ * version to key on, that is what keeps read-your-writes (a load already under way may predate
+ * a write that answered before this read was sent). Reads arriving while a key's load runs
+ * share the next one, which starts when it ends. So an outage, or an overload that makes
+ * Redis unusable, costs at most one query per key per replica at a time, never one per read.
+ */
+class BypassLoads {
+  /** The load each key's newly arriving reads join: it has not started yet. */
+  private readonly next = new Map<string, Promise<CachedResponse>>();
+  /** The load under way for each key, if any. */
+  private readonly running = new Map<string, Promise<unknown>>();
+
+  /** The response for `key`; `shared` when this read joined a load another read had asked for. */
+  load(key: string, load: () => Promise<CachedResponse>): { response: Promise<CachedResponse>; shared: boolean } {
+    const queued = this.next.get(key);
+    if (queued) return { response: queued, shared: true };
+    const response = new Promise<CachedResponse>((resolve, reject) => {
+      const start = (): void => {
+        this.next.delete(key);
+        // A loader that throws instead of rejecting still fails only its readers.
+        const loading = Promise.resolve().then(load);
+        const settled = loading.then(resolve, reject).finally(() => {
+          if (this.running.get(key) === settled) this.running.delete(key);
+        });
+        this.running.set(key, settled);
+      };
+      const running = this.running.get(key);
+      // Reads of this event-loop turn join before the load starts (as in DatasetVersion).
+      if (running) void running.then(start);
+      else setImmediate(start);
+    });
+    this.next.set(key, response);
+    return { response, shared: false };
   }
 }

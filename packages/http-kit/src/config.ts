@@ -58,6 +58,7 @@ export function readBaseServiceConfig(
       maxEventLoopDelayMs: reader.integer('SHED_EVENT_LOOP_DELAY_MS', 500, { min: 0, max: 60_000 }),
       maxEventLoopUtilization: reader.integer('SHED_EVENT_LOOP_UTILIZATION_PERCENT', 0, { min: 0, max: 100 }) / 100,
       maxConcurrentRequests: reader.integer('SHED_MAX_CONCURRENT_REQUESTS', 0, { min: 0, max: 100_000 }),
+      maxBytesInFlight: reader.integer('SHED_MAX_MB_IN_FLIGHT', 16, { min: 0, max: 4_096 }) * 1024 * 1024,
       retryAfterSeconds: reader.integer('SHED_RETRY_AFTER_S', 1, { min: 1, max: 3_600 }),
     },
     shutdownDrainMs: reader.integer('SHUTDOWN_DRAIN_MS', 0, { min: 0, max: 120_000 }),
@@ -85,16 +86,17 @@ function readLogTargets(
 }
 
 /**
- * Reads a service's configuration: the base settings plus the service's own (`readOwn`).
- * Throws a ConfigError listing every problem at once.
+ * Reads a service's configuration: the base settings plus the service's own (`readOwn`, which
+ * can check its settings against the base ones). Throws a ConfigError listing every problem at once.
  */
 export function loadServiceConfig<Own extends object>(
   env: Readonly<Record<string, string | undefined>>,
   service: { service: ServiceName; defaultPort: number },
-  readOwn: (reader: EnvReader) => Own,
+  readOwn: (reader: EnvReader, base: BaseServiceConfig) => Own,
 ): BaseServiceConfig & Own {
   const reader = new EnvReader(env);
-  const config = { ...readBaseServiceConfig(reader, env, service), ...readOwn(reader) };
+  const base = readBaseServiceConfig(reader, env, service);
+  const config = { ...base, ...readOwn(reader, base) };
   reader.done();
   return config;
 }

@@ -16,6 +16,7 @@ export {
   type LogLevel,
 } from './config.js';
 export { RETRY_AFTER_SECONDS } from './errors.js';
+export { describeLateShedding } from './load-shedding.js';
 export { rateLimitPlugin, type RateLimitOptions, type RateLimitSettings } from './rate-limit.js';
 export { buildOpenApiDocument, openApiRoute } from './openapi.js';
 export { runService, SHUTDOWN_GRACE_MS, type RunServiceOptions } from './server.js';
