@@ -4,10 +4,11 @@
  * is no Docker engine); see docs/deploy.md.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SERVICES, type ServiceName } from '@taskoverflow/routing';
 import t, { type Test } from 'tap';
+import ts from 'typescript';
 import { parse } from 'yaml';
 import { RDS_CA_BUNDLE_PATH } from '../src/database.js';
 import { CONTAINER_PORTS } from '../src/ports.js';
@@ -119,6 +120,37 @@ t.test("every package's tsconfig references the workspace packages it depends on
     const references = (parse(read(`${dir}/tsconfig.json`)).references ?? []).map((reference: { path: string }) => join(dir, reference.path));
     t.same(dependencies.filter((dependency) => !references.includes(dependency)), [], `${dir}: references every workspace package it depends on`);
   }
+});
+
+/** The files of a tsconfig and of every project it references, transitively, as `tsc -b` builds them. */
+function projectGraphFiles(configPath: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(configPath)) return new Set();
+  seen.add(configPath);
+  const host = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (diagnostic: ts.Diagnostic) => { throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')); } };
+  const project = ts.getParsedCommandLineOfConfigFile(configPath, {}, host)!;
+  const files = new Set(project.fileNames.map((file) => relative(repoRoot, file)));
+  for (const reference of project.projectReferences ?? []) {
+    for (const file of projectGraphFiles(ts.resolveProjectReferencePath(reference), seen)) files.add(file);
+  }
+  return files;
+}
+
+/** The repository's TypeScript files (not dependencies, build output or what runs write). */
+function typeScriptFiles(dir = ''): string[] {
+  return readdirSync(join(repoRoot, dir), { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return ['node_modules', 'dist', '.git', '.data', '.tap', 'logs', 'results'].includes(entry.name) ? [] : typeScriptFiles(path);
+    return path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+t.test('`pnpm typecheck` (tsc -b on the root tsconfig) type-checks every TypeScript file: sources, tests, infra and load tests', async (t) => {
+  const checked = projectGraphFiles(join(repoRoot, 'tsconfig.json'));
+  // Checked by the web UI's own build (`tsc -p` with the bundler's settings), not by the NodeNext graph.
+  const checkedByWebUiBuild = ['packages/web-ui/vite.config.ts', 'packages/web-ui/index.d.ts'];
+  const files = typeScriptFiles();
+  t.ok(files.some((file) => file.startsWith('test/') && file.endsWith('.test.ts')), 'finds the test files');
+  t.same(files.filter((file) => !checked.has(file) && !checkedByWebUiBuild.includes(file)), [], 'every file is in a project the root tsconfig.json references');
 });
 
 const compose = parse(read('docker-compose.yml'), { merge: true });

@@ -41,13 +41,16 @@ t.test('an overloaded replica sheds with fast 503s and recovers', async (t) => {
   // cores, added tens of milliseconds to what the client saw.
   const [replica] = stack.readUrls as [string];
   const latenciesByStatus = new Map<number, number[]>();
-  const run = autocannon({ url: `${replica}/api/v1/todos`, connections: CONNECTIONS, duration: LOAD_SECONDS, maxOverallRequests: MAX_REQUESTS });
-  run.on('response', (_client: unknown, status: number, _bytes: number, latencyMs: number) => {
-    let latencies = latenciesByStatus.get(status);
-    if (!latencies) latenciesByStatus.set(status, (latencies = []));
-    latencies.push(latencyMs);
+  // The callback form: its instance emits each response (the promise form's type does not).
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const options = { url: `${replica}/api/v1/todos`, connections: CONNECTIONS, duration: LOAD_SECONDS, maxOverallRequests: MAX_REQUESTS };
+    const run = autocannon(options, (error: unknown, result: autocannon.Result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result)));
+    run.on('response', (_client, status, _bytes, latencyMs) => {
+      let latencies = latenciesByStatus.get(status);
+      if (!latencies) latenciesByStatus.set(status, (latencies = []));
+      latencies.push(latencyMs);
+    });
   });
-  const result = await run;
   const shed = latenciesByStatus.get(503) ?? [];
   const served = latenciesByStatus.get(200) ?? [];
   const p99 = percentile(shed, 99);

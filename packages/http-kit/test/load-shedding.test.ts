@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type {} from '@fastify/under-pressure'; // declares app.isUnderPressure(), which http-kit's plugin adds
 import t from 'tap';
 import { createServiceApp, describeLateShedding, HEALTH_PATH } from '../src/index.js';
 
