@@ -18,5 +18,7 @@ export {
   updateTodo,
   type TodoFilter,
 } from './todos-repository.js';
+export { ensureServiceRoles, ROLE_PASSWORD_VARIABLES, SERVICE_ROLES, type ServiceWithRole } from './roles.js';
+export { checkDatabaseConnection, DatabaseUnreachableError } from './startup-check.js';
 export { readPoolSettings } from './settings.js';
 export { insertTodoOnce, type IdempotencyKey, type IdempotentCreate } from './idempotency-repository.js';

@@ -1,8 +1,10 @@
 import { Migrator, type Kysely, type Migration, type MigrationResult, type MigrationResultSet } from 'kysely';
 import pg from 'pg';
 import { createDb, poolConfig } from './connection.js';
+import { ensureServiceRoles, type ServiceWithRole } from './roles.js';
 import * as createTodos from './migrations/0001_create_todos.js';
 import * as createIdempotencyKeys from './migrations/0002_create_idempotency_keys.js';
+import * as serviceRoles from './migrations/0003_service_roles.js';
 
 /**
  * Migrations are listed here rather than read from a folder, so they run the same from
@@ -11,6 +13,7 @@ import * as createIdempotencyKeys from './migrations/0002_create_idempotency_key
 const migrations: Record<string, Migration> = {
   '0001_create_todos': createTodos,
   '0002_create_idempotency_keys': createIdempotencyKeys,
+  '0003_service_roles': serviceRoles,
 };
 
 export class MigrationError extends Error {
@@ -40,11 +43,20 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResult[
   return results ?? [];
 }
 
-/** Migrates the database at `databaseUrl` over a connection of its own; returns the names applied. */
-export async function migrateDatabaseAt(databaseUrl: string, applicationName = 'taskoverflow-migrate'): Promise<string[]> {
+/**
+ * Migrates the database at `databaseUrl` over a connection of its own, then lets each service
+ * role given a password log in with it (ensureServiceRoles); returns the migrations applied.
+ */
+export async function migrateDatabaseAt(
+  databaseUrl: string,
+  applicationName = 'taskoverflow-migrate',
+  rolePasswords: Partial<Record<ServiceWithRole, string>> = {},
+): Promise<string[]> {
   const pool = new pg.Pool(poolConfig({ connectionString: databaseUrl, applicationName, max: 1 }));
   try {
-    const results = await migrateToLatest(createDb(pool));
+    const db = createDb(pool);
+    const results = await migrateToLatest(db);
+    await ensureServiceRoles(db, rolePasswords);
     return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
   } finally {
     await pool.end();

@@ -20,4 +20,5 @@ export { describeLateShedding } from './load-shedding.js';
 export { rateLimitPlugin, type RateLimitOptions, type RateLimitSettings } from './rate-limit.js';
 export { buildOpenApiDocument, openApiRoute } from './openapi.js';
 export { runService, SHUTDOWN_GRACE_MS, type RunServiceOptions } from './server.js';
+export { checkRedisConnection, RedisUnreachableError, REDIS_STARTUP_TIMEOUT_MS } from './startup-checks.js';
 export { describeValidationFailure } from './validation.js';

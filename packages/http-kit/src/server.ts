@@ -20,7 +20,7 @@ export interface RunServiceOptions<Config extends BaseServiceConfig> {
  * The whole of a service's `server.ts`: read the config, build the app, listen, and on
  * SIGTERM/SIGINT drain (SHUTDOWN_DRAIN_MS), stop accepting, let in-flight requests finish,
  * close pools, exit.
- * Start-up failures print what went wrong and exit 1.
+ * Start-up failures (including a `build` that checks its connections) print what went wrong and exit 1.
  */
 export async function runService<Config extends BaseServiceConfig>(options: RunServiceOptions<Config>): Promise<void> {
   let app: FastifyInstance;
@@ -30,7 +30,9 @@ export async function runService<Config extends BaseServiceConfig>(options: RunS
     app = await options.build(config);
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
-    const reason = error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error));
+    // The project's own errors (TASKOVERFLOW_* codes) name the problem and the fix: one line.
+    const ownError = error instanceof ConfigError || String((error as { code?: unknown }).code).startsWith('TASKOVERFLOW_');
+    const reason = ownError ? (error as Error).message : ((error as Error).stack ?? String(error));
     process.stderr.write(`${options.name} failed to start: ${reason}\n`);
     process.exit(1);
   }

@@ -1,4 +1,4 @@
-import { migrateDatabaseAt } from '@taskoverflow/db';
+import { createDb, ensureServiceRoles, migrateDatabaseAt, SERVICE_ROLES, type ServiceWithRole } from '@taskoverflow/db';
 import pg from 'pg';
 
 const APPLICATION_NAME = 'taskoverflow-stack';
@@ -16,6 +16,45 @@ export function databaseUrlFor(serverUrl: string, name: string): string {
 export function redactPassword(databaseUrl: string): string {
   const url = new URL(databaseUrl);
   if (url.password) url.password = '***';
+  return url.href;
+}
+
+/**
+ * The service roles' passwords wherever the stack runs locally (pnpm start, the tests,
+ * docker-compose.yml): like the local superuser's, not secrets. On AWS they are generated and
+ * kept in Secrets Manager.
+ */
+export const LOCAL_ROLE_PASSWORDS: Readonly<Record<ServiceWithRole, string>> = {
+  'todo-read': 'taskoverflow_read',
+  'todo-write': 'taskoverflow_write',
+};
+
+/**
+ * Lets the services' least-privilege roles log in, with their local passwords, on the server
+ * `adminUrl` points at (it must be allowed to create roles). Roles belong to the server, so
+ * concurrent callers (test files in parallel) all take ensureServiceRoles' lock in the same
+ * database: `postgres`, which every server has.
+ */
+export async function ensureLocalServiceRoles(adminUrl: string): Promise<void> {
+  const maintenanceUrl = databaseUrlFor(adminUrl, 'postgres');
+  const pool = new pg.Pool({ connectionString: maintenanceUrl, application_name: APPLICATION_NAME, max: 1 });
+  try {
+    await ensureServiceRoles(createDb(pool), LOCAL_ROLE_PASSWORDS);
+  } catch (error) {
+    const reason = (error as Error).message;
+    throw new Error(`could not set up the service roles at ${redactPassword(maintenanceUrl)} (the role needs CREATEROLE): ${reason}`, {
+      cause: error,
+    });
+  } finally {
+    await pool.end();
+  }
+}
+
+/** The URL `service` connects with: the database at `databaseUrl`, as the service's own role. */
+export function serviceDatabaseUrl(databaseUrl: string, service: ServiceWithRole): string {
+  const url = new URL(databaseUrl);
+  url.username = SERVICE_ROLES[service];
+  url.password = LOCAL_ROLE_PASSWORDS[service];
   return url.href;
 }
 

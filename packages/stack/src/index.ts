@@ -1,5 +1,14 @@
 export { startLocalStack, type LocalStack, type LocalStackOptions, type ServiceInstance } from './stack.js';
 export { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './postgres.js';
-export { databaseUrlFor, dropDatabase, ensureDatabase, migrateDatabase, redactPassword } from './database.js';
+export {
+  databaseUrlFor,
+  dropDatabase,
+  ensureDatabase,
+  ensureLocalServiceRoles,
+  LOCAL_ROLE_PASSWORDS,
+  migrateDatabase,
+  redactPassword,
+  serviceDatabaseUrl,
+} from './database.js';
 export { PortInUseError } from './free-port.js';
 export { findRedisServer, REDIS_INSTALL_HINT, startRedisServer, type RedisServer } from './redis.js';

@@ -2,7 +2,7 @@ import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node
 import { join, relative } from 'node:path';
 import { buildEdge } from '@taskoverflow/edge';
 import type { ServiceName } from '@taskoverflow/routing';
-import { databaseUrlFor, ensureDatabase, migrateDatabase, redactPassword } from './database.js';
+import { databaseUrlFor, ensureDatabase, ensureLocalServiceRoles, migrateDatabase, redactPassword, serviceDatabaseUrl } from './database.js';
 import { assertPortFree, findFreePorts, PortInUseError } from './free-port.js';
 import { formatLogLine } from './log-format.js';
 import { repoRoot, serviceEntry } from './paths.js';
@@ -11,7 +11,11 @@ import { startServiceProcess, type ServiceProcess } from './processes.js';
 import { findRedisServer, REDIS_INSTALL_HINT, startRedisServer } from './redis.js';
 
 export interface LocalStackOptions {
-  /** Use this database instead of starting an embedded PostgreSQL. Migrations run on it either way. */
+  /**
+   * Use this database instead of starting an embedded PostgreSQL. Migrations run on it either
+   * way, as this URL's role, which must also be allowed to create roles: the services connect
+   * as their own least-privilege roles (taskoverflow_read, taskoverflow_write).
+   */
   databaseUrl?: string;
   /**
    * Use this Redis for todo-read's cache. Unset: a throwaway redis-server from PATH, or no
@@ -93,6 +97,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (options.databaseUrl) output.progress(`postgres: ${redactPassword(databaseUrl)} (given) ✓`);
     const applied = await migrateDatabase(databaseUrl);
     output.progress(`migrations: ${applied.length > 0 ? `applied ${applied.join(', ')}` : 'up to date'} ✓`);
+    await ensureLocalServiceRoles(databaseUrl);
 
     const redisUrl = await startCache(options, output, shutdown);
     const fleet = new ServiceFleet({ databaseUrl, redisUrl, extra: options.serviceEnv ?? {} }, output);
@@ -221,7 +226,8 @@ class ServiceFleet {
       env: {
         HOST,
         PORT: String(port),
-        DATABASE_URL: this.env.databaseUrl,
+        // Its own least-privilege role, as on AWS: todo-read reads, todo-write changes rows.
+        DATABASE_URL: serviceDatabaseUrl(this.env.databaseUrl, service),
         ...(this.env.redisUrl && { REDIS_URL: this.env.redisUrl }),
         LOG_LEVEL: process.env.LOG_LEVEL || 'info',
         SERVICE_INSTANCE: instance,

@@ -20,6 +20,7 @@ Options:
 
 Environment:
   DATABASE_URL   use this PostgreSQL; unset, an embedded one keeps its data in .data/postgres
+                 (its role migrates and creates the services' roles: it needs CREATEROLE)
   REDIS_URL      use this Redis for the read cache; unset, a throwaway redis-server from
                  PATH, or no cache when there is none
   PORT           the default for --port

@@ -1,0 +1,46 @@
+import createError from '@fastify/error';
+import { Redis } from 'ioredis';
+
+/** REDIS_URL is set but Redis does not accept the service: host, port, TLS or AUTH. */
+export const RedisUnreachableError = createError<'TASKOVERFLOW_REDIS_UNREACHABLE', [target: string, reason: string]>(
+  'TASKOVERFLOW_REDIS_UNREACHABLE',
+  'cannot use Redis at %s: %s. Check REDIS_URL (rediss:// for TLS, the AUTH token after the colon) ' +
+    'and that Redis admits this host (security group); unset REDIS_URL to run without the cache',
+);
+
+/** How long a starting service waits for Redis to accept it. */
+export const REDIS_STARTUP_TIMEOUT_MS = 5_000;
+
+/**
+ * Connects to the Redis at `url` once (TLS and AUTH included) and pings it, before the service
+ * builds and listens. A configured cache that is unreachable at start is far more often a
+ * mistake (URL, token, security group) than an outage, and a task that starts without it
+ * would hide the mistake behind cache misses. (Running tasks keep serving through an outage.)
+ */
+export async function checkRedisConnection(url: string, timeoutMs = REDIS_STARTUP_TIMEOUT_MS): Promise<void> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  let lastError: Error | undefined;
+  redis.on('error', (error: Error) => {
+    lastError = error;
+  });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    throw new RedisUnreachableError(redactPassword(url), (lastError ?? (error as Error)).message);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function redactPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.href;
+}
