@@ -59,43 +59,48 @@ function isQueryDeadline(error: unknown): boolean {
 }
 
 /**
- * The pool as kysely uses it, guarding each checked-out client against two ways a connection
- * breaks while a request holds it:
+ * The pool as kysely uses it, guarding each client against the ways its connection breaks
+ * while a request holds it, or is about to:
  * - It dies between two queries (PostgreSQL restarting mid-transaction). pg-pool listens for
  *   errors only on idle clients, so the client's 'error' event would go unhandled and crash
- *   the process. Here it marks the client broken.
+ *   the process.
+ * - It dies in the read that completes it: PostgreSQL shutting down sends its FATAL right
+ *   behind the ReadyForQuery of a connection being opened, and a busy process reads both at
+ *   once. pg-pool hands the new client over at ReadyForQuery and stops listening; pg then
+ *   emits the FATAL before the caller could listen. Hence one listener per client, from the
+ *   pool's 'connect' (emitted before the hand-over) for the client's whole life.
  * - A query passes its deadline: the connection may still be waiting on a server that froze
  *   or vanished, and pg would queue the next query behind the lost answer.
- * Later queries on a broken client (a transaction's ROLLBACK) fail at once, with an error
- * the services answer with 503, and on release the pool destroys it and opens a fresh
- * connection when one is needed.
+ * The client is then marked broken: its later queries (a transaction's ROLLBACK) fail at
+ * once, with an error the services answer with 503, and on release the pool destroys it and
+ * opens a fresh connection when one is needed.
  */
 function discardingBrokenClients(pool: pg.Pool): PostgresPool {
+  /** Why each broken client broke; a working client has no entry. */
+  const broken = new WeakMap<pg.PoolClient, string>();
+  pool.on('connect', (client) => {
+    client.on('error', (error) => {
+      if (!broken.has(client)) broken.set(client, `Connection terminated: ${error.message}`);
+    });
+  });
   return {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect();
-      let broken: string | undefined;
-      const onConnectionError = (error: Error) => {
-        broken ??= `Connection terminated: ${error.message}`;
-      };
-      client.on('error', onConnectionError);
       const query = async (text: string, parameters: readonly unknown[]) => {
-        if (broken) throw new Error(`${broken} (an earlier failure on this connection)`);
+        const failure = broken.get(client);
+        if (failure) throw new Error(`${failure} (an earlier failure on this connection)`);
         try {
           // pg only reads the values; no copy of kysely's readonly array on every query.
           return await client.query(text, parameters as unknown[]);
         } catch (error) {
-          if (isQueryDeadline(error)) broken = QUERY_DEADLINE_MESSAGE;
+          if (isQueryDeadline(error)) broken.set(client, QUERY_DEADLINE_MESSAGE);
           throw error;
         }
       };
       return {
         // kysely streams through cursors only when configured with one; this app never is.
         query: query as unknown as PostgresPoolClient['query'],
-        release: (destroy?: boolean) => {
-          client.off('error', onConnectionError);
-          client.release(destroy || broken !== undefined);
-        },
+        release: (destroy?: boolean) => client.release(destroy || broken.has(client)),
       };
     },
     end: () => pool.end(),
