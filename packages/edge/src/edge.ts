@@ -1,18 +1,12 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import { Readable } from 'node:stream';
-import replyFrom from '@fastify/reply-from';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { BODY_TOO_LARGE, REQUEST_BODY_LIMIT_BYTES } from '@taskoverflow/domain';
-import { fastifyLogging, type LoggerSettings } from '@taskoverflow/observability';
+import { correlationId, createLogger, roundMs, type LoggerSettings } from '@taskoverflow/observability';
 import { routeRequest, SERVICES, type ServiceName } from '@taskoverflow/routing';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { TargetGroup, type HealthCheckSettings } from './target-group.js';
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Each service's replicas; register and deregister them while the edge runs. */
-    targetGroups: Record<ServiceName, TargetGroup>;
-  }
-}
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import { DEFAULT_REPLICA_QUEUE, Replica, type QueuedExchange, type ReplicaQueueSettings } from './replica.js';
+import { replicaAt, TargetGroup, type HealthCheckSettings, type TargetOrder } from './target-group.js';
 
 export interface EdgeOptions {
   /** Base URLs of each service's replicas, e.g. `{ 'todo-read': ['http://127.0.0.1:3101'], … }`. */
@@ -23,6 +17,21 @@ export interface EdgeOptions {
   upstreamTimeoutMs?: number;
   /** Health checks of the replicas. Default: GET /api/v1/health every 500 ms, 1 s timeout. */
   healthCheck?: Partial<HealthCheckSettings>;
+  /** The bounded queue in front of each replica. Default: DEFAULT_REPLICA_QUEUE. */
+  queue?: Partial<ReplicaQueueSettings>;
+}
+
+/** A running load balancer. */
+export interface Edge {
+  /** Each service's replicas; register and deregister them while the edge runs. */
+  readonly targetGroups: Record<ServiceName, TargetGroup>;
+  /** Starts listening; resolves with the base URL, e.g. `http://127.0.0.1:8080`. */
+  listen(address: { host: string; port: number }): Promise<string>;
+  /**
+   * Stops taking connections, finishes the requests in progress (their connections then
+   * close), then closes the connections to the replicas.
+   */
+  close(): Promise<void>;
 }
 
 const DEFAULT_HEALTH_CHECK: HealthCheckSettings = { path: '/api/v1/health', intervalMs: 500, timeoutMs: 1_000 };
@@ -38,79 +47,70 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
  */
 const NOT_CONNECTED_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
-/** QUERY requests that came without a Content-Type: the edge gave them one only to read them. */
-const untypedQueries = new WeakSet<FastifyRequest>();
+/**
+ * Hop-by-hop headers describe one connection (client to edge, or edge to replica), not the
+ * request or response: they are not passed on. `expect` is answered by this server already,
+ * and `content-length` of a request is set from the body the edge read.
+ */
+const REQUEST_HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'upgrade', 'expect', 'trailer', 'content-length']);
+const RESPONSE_HOP_HEADERS = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer'] as const;
 
 /**
- * The local stand-in for the AWS ALB: routes each request by the shared routing table,
- * spreads it round robin over the service's healthy replicas (health-checked like an ALB
- * target group), fails over when a replica refuses the connection, and tags each request
- * with an `x-request-id`.
+ * The local stand-in for the AWS ALB, lean: a `node:http` server and an undici pool per
+ * replica, response bodies streamed, one log line per request. It routes each request by the
+ * shared routing table, spreads it round robin over the service's healthy replicas
+ * (health-checked like an ALB target group), fails over when a replica refuses the
+ * connection, refuses at once (503) what would wait too long for a replica, and tags each
+ * request with an `x-request-id`.
  */
-export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> {
+export async function buildEdge(options: EdgeOptions): Promise<Edge> {
   const timeoutMs = options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
-  const upstreamOf = new WeakMap<FastifyRequest, string>();
-
-  const app = Fastify({
-    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    // The correlation id, as the services derive it: a well-formed x-request-id, else the
-    // Root of the ALB's trace id, else a new UUID. It is passed on as x-request-id.
-    ...fastifyLogging({
-      service: 'edge',
-      hostname: 'edge',
-      level: 'info',
-      ...options.logging,
-      finishedFields: (request) => ({ upstream: upstreamOf.get(request) }),
-    }),
-  });
+  const queue = { ...DEFAULT_REPLICA_QUEUE, ...options.queue };
   const healthCheck = { ...DEFAULT_HEALTH_CHECK, ...options.healthCheck };
+  const log = createLogger({ service: 'edge', hostname: 'edge', level: 'info', ...options.logging });
+  const newReplica = (origin: string): Replica => new Replica(origin, queue, timeoutMs);
   const targetGroups = Object.fromEntries(
     SERVICES.map((service) => [
       service,
-      new TargetGroup(service, replicaOrigins(service, options.upstreams[service]), healthCheck, app.log),
+      new TargetGroup(service, replicaOrigins(service, options.upstreams[service]), healthCheck, newReplica, log),
     ]),
   ) as Record<ServiceName, TargetGroup>;
-  app.decorate('targetGroups', targetGroups);
-  app.addHook('onReady', async () => Object.values(targetGroups).forEach((group) => group.startHealthChecks()));
-  app.addHook('onClose', async () => Object.values(targetGroups).forEach((group) => group.stopHealthChecks()));
 
-  // destroyAgent: close() also closes the keep-alive connections to the replicas.
-  await app.register(replyFrom, { disableRequestLogging: true, destroyAgent: true });
-
-  // Bodies are read whole but not parsed: parsing and 415s are the services' business. Whole,
-  // so that a body can go to the next replica when one refuses the connection. Bodies over
-  // the services' limit are refused here, as the services would: a service answers those
-  // with 413 and closes the connection, which a proxy still uploading sees as a reset
-  // (EPIPE) before it can read the 413.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: REQUEST_BODY_LIMIT_BYTES }, (_request, body, done) =>
-    done(null, body),
-  );
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
-    const status = error.statusCode ?? 500;
-    sendError(reply, status, error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? BODY_TOO_LARGE : error.message);
+  const context: EdgeContext = { targetGroups, log, timeoutMs, queue, closing: false, logStarted: log.isLevelEnabled('debug') };
+  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (request, response) => {
+    new Exchange(context, request, response).start();
   });
+  let closed: Promise<void> | undefined;
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-    // Fastify answers a QUERY without Content-Type with its own 400 (RFC 10008 §2) before
-    // any parser runs. The ALB passes such a request on, so the edge reads it as untyped
-    // bytes and forwards it as it came (see rewriteRequestHeaders): the service answers it.
-    if (request.method === 'QUERY' && request.headers['content-type'] === undefined) {
-      untypedQueries.add(request);
-      request.headers['content-type'] = 'application/octet-stream';
-    }
-  });
-
-  app.all('/*', (request, reply) => {
-    const service = routeRequest(request.method, request.url.split('?', 1)[0] ?? '/');
-    const body = Buffer.isBuffer(request.body) ? request.body : undefined;
-    const replicas = targetGroups[service].inTurn();
-    if (replicas.length === 0) return sendError(reply, 502, `${service} is unavailable: no replica is registered`);
-    forward({ request, reply, service, body, timeoutMs, replicas, failures: [], upstreamOf });
-  });
-
-  return app;
+  return {
+    targetGroups,
+    async listen({ host, port }) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      Object.values(targetGroups).forEach((group) => group.startHealthChecks());
+      const address = server.address() as AddressInfo;
+      return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    },
+    close() {
+      closed ??= (async () => {
+        context.closing = true;
+        if (server.listening) {
+          const serverClosed = new Promise((resolve) => server.close(resolve));
+          // Keep-alive connections with no request in progress; busy ones close after their
+          // response, which says `connection: close` from now on.
+          server.closeIdleConnections();
+          await serverClosed;
+        }
+        await Promise.all(Object.values(targetGroups).map((group) => group.close()));
+      })();
+      return closed;
+    },
+  };
 }
 
 function replicaOrigins(service: ServiceName, baseUrls: string[] | undefined): string[] {
@@ -120,76 +120,260 @@ function replicaOrigins(service: ServiceName, baseUrls: string[] | undefined): s
   return baseUrls.map((url) => new URL(url).origin);
 }
 
-interface Attempt {
-  request: FastifyRequest;
-  reply: FastifyReply;
-  service: ServiceName;
-  /** The client's request body, if it has one. */
-  body: Buffer | undefined;
-  timeoutMs: number;
-  /** Replicas still to try, the next one first. */
-  replicas: string[];
+interface EdgeContext {
+  readonly targetGroups: Record<ServiceName, TargetGroup>;
+  readonly log: Logger;
+  readonly timeoutMs: number;
+  readonly queue: ReplicaQueueSettings;
+  /** close() was called: responses close their connections. */
+  closing: boolean;
+  /** Whether `request started` lines are logged (at debug). */
+  readonly logStarted: boolean;
+}
+
+/**
+ * One client request on its way through the edge: its body (read whole, it is at most
+ * REQUEST_BODY_LIMIT_BYTES, so that a replica refusing the connection can be followed by
+ * another), its turn over the replicas, and the response streamed back as it arrives.
+ */
+class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
+  readonly #startedAt = performance.now();
+  readonly #requestId: string;
+  readonly #service: ServiceName;
+  readonly #order: TargetOrder;
+  readonly #start: number;
+  #attempt = 0;
+  #headers: IncomingHttpHeaders | undefined;
+  #body: Buffer | null = null;
+  /** Holds one of its connections, or waits in its queue. */
+  #replica: Replica | undefined;
+  #queued = false;
+  #controller: Dispatcher.DispatchController | undefined;
   /** Why each replica tried so far did not take the request. */
-  failures: string[];
-  /** Which replica served each request, for its "request finished" log line. */
-  upstreamOf: WeakMap<FastifyRequest, string>;
-}
+  #failures: string[] | undefined;
+  /** A replica's queue was full: without another replica, the answer is 503. */
+  #sawFullQueue = false;
+  #bytes = 0;
 
-function forward(attempt: Attempt): void {
-  const { request, reply, service, body, timeoutMs, failures } = attempt;
-  const [replica, ...fallbacks] = attempt.replicas as [string, ...string[]];
-  attempt.upstreamOf.set(request, replica);
-  // As a stream: reply-from would JSON-encode a Buffer sent as application/json.
-  if (body) request.body = Readable.from([body]);
+  constructor(
+    private readonly context: EdgeContext,
+    private readonly request: IncomingMessage,
+    private readonly response: ServerResponse,
+  ) {
+    this.#requestId = correlationId(request);
+    this.#service = routeRequest(request.method!, pathOf(request.url!));
+    const group = context.targetGroups[this.#service];
+    this.#order = group.order;
+    this.#start = group.nextStart();
+    response.once('close', this.#finished);
+  }
 
-  reply.from(replica + request.url, {
-    timeout: timeoutMs,
-    // reply-from retries a GET that got a 503; the ALB passes the 503 on.
-    retryDelay: () => null,
-    // Hop-by-hop headers describe the replica's connection to the edge, not the client's:
-    // passing on `connection: keep-alive` would keep open a connection the client asked to close.
-    rewriteHeaders: (headers) => {
-      const { connection: _connection, 'keep-alive': _keepAlive, ...endToEnd } = headers;
-      return endToEnd;
-    },
-    rewriteRequestHeaders: (_request, headers) => {
-      // The edge has read the whole body already (its own server answered any
-      // `Expect: 100-continue`), and undici refuses to send the header on.
-      const { expect: _answered, ...forwarded } = headers;
-      if (untypedQueries.has(request)) delete forwarded['content-type'];
-      return { ...forwarded, ...albHeaders(request) };
-    },
-    onError: (_sameReply, { error }) => {
-      const cause = (error.cause ?? error) as NodeJS.ErrnoException;
-      if (cause.code && NOT_CONNECTED_CODES.has(cause.code)) {
-        failures.push(`${replica}: ${cause.code}`);
-        if (fallbacks.length > 0) {
-          request.log.warn({ replica, code: cause.code }, `${service} replica unreachable, trying the next one`);
-          forward({ ...attempt, replicas: fallbacks });
-        } else {
-          sendError(reply, 502, `${service} is unavailable: no replica answered (${failures.join('; ')})`);
-        }
-      } else if ((error as { statusCode?: number }).statusCode === 504) {
-        sendError(reply, 504, `${service} did not answer within ${timeoutMs / 1000} s (${replica})`);
-      } else {
-        sendError(reply, 502, `${service} replica ${replica} failed: ${cause.message}`);
+  start(): void {
+    const { request } = this;
+    if (this.context.logStarted) {
+      this.context.log.debug({ request_id: this.#requestId, method: request.method, url: request.url }, 'request started');
+    }
+    const length = request.headers['content-length'];
+    if (length === undefined ? request.headers['transfer-encoding'] === undefined : length === '0') {
+      this.#next();
+      return;
+    }
+    // Bodies over the services' limit are refused here, as the services would: a service
+    // answers those with 413 and closes the connection, which a proxy still uploading sees as
+    // a reset (EPIPE) before it can read the 413.
+    if (Number(length) > REQUEST_BODY_LIMIT_BYTES) {
+      this.#sendError(413, BODY_TOO_LARGE);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= REQUEST_BODY_LIMIT_BYTES) {
+        chunks.push(chunk);
+        return;
       }
-    },
-  });
-}
+      request.off('data', onData).off('end', onEnd);
+      this.#sendError(413, BODY_TOO_LARGE);
+    };
+    const onEnd = (): void => {
+      this.#body = Buffer.concat(chunks, size);
+      this.#next();
+    };
+    request.on('data', onData).on('end', onEnd);
+  }
 
-/** Request headers the ALB adds or keeps on the way to a target. */
-function albHeaders(request: FastifyRequest): IncomingHttpHeaders {
-  const forwardedFor = request.headers['x-forwarded-for'];
-  return {
-    // reply-from sets Host to the replica's address; the ALB keeps the client's.
-    host: request.headers.host,
-    'x-request-id': request.id,
-    'x-forwarded-for': forwardedFor ? `${forwardedFor}, ${request.ip}` : request.ip,
-    'x-forwarded-proto': 'http',
+  /** Offers the request to the next replica in its turn, or answers for the edge when none is left. */
+  #next(): void {
+    for (;;) {
+      const replica = replicaAt(this.#order, this.#start, this.#attempt);
+      if (!replica) {
+        this.#noReplicaLeft();
+        return;
+      }
+      this.#attempt += 1;
+      const admission = replica.admit(this);
+      if (admission === 'now') {
+        this.dispatchTo(replica);
+        return;
+      }
+      if (admission === 'queued') {
+        this.#replica = replica;
+        this.#queued = true;
+        return;
+      }
+      this.#sawFullQueue = true;
+    }
+  }
+
+  #noReplicaLeft(): void {
+    const service = this.#service;
+    if (this.#sawFullQueue) {
+      this.#refuse(`every ${service} replica has ${this.context.queue.queueLimit} requests waiting already`);
+    } else if (this.#order.replicas.length === 0) {
+      this.#sendError(502, `${service} is unavailable: no replica is registered`);
+    } else {
+      this.#sendError(502, `${service} is unavailable: no replica answered (${this.#failures?.join('; ')})`);
+    }
+  }
+
+  dispatchTo(replica: Replica): void {
+    this.#replica = replica;
+    this.#queued = false;
+    if (this.response.destroyed) {
+      replica.release();
+      return;
+    }
+    const { request } = this;
+    replica.dispatch(
+      { path: request.url!, method: request.method as Dispatcher.HttpMethod, headers: this.#headers ??= this.#upstreamHeaders(), body: this.#body },
+      this,
+    );
+  }
+
+  waitedTooLong(replica: Replica): void {
+    this.#queued = false;
+    this.#replica = undefined;
+    this.#refuse(`no connection to ${replica.origin} came free within ${this.context.queue.queueTimeoutMs} ms`);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.response.destroyed) controller.abort(new Error('the client closed the connection'));
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // 1xx: this server speaks for itself to the client
+    for (const name of RESPONSE_HOP_HEADERS) delete headers[name];
+    headers['x-request-id'] = this.#requestId;
+    if (this.context.closing) headers.connection = 'close';
+    this.response.writeHead(statusCode, headers as OutgoingHttpHeaders);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#bytes += chunk.length;
+    if (!this.response.write(chunk)) {
+      controller.pause();
+      this.response.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#release();
+    this.response.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    const replica = this.#release();
+    if (this.response.destroyed) return; // the client went away: that is the error
+    if (this.response.headersSent) {
+      this.response.destroy(error);
+      return;
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    const service = this.#service;
+    if (code && NOT_CONNECTED_CODES.has(code)) {
+      (this.#failures ??= []).push(`${replica}: ${code}`);
+      if (replicaAt(this.#order, this.#start, this.#attempt)) {
+        this.context.log.warn({ request_id: this.#requestId, replica, code }, `${service} replica unreachable, trying the next one`);
+      }
+      this.#next();
+    } else if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+      this.#sendError(504, `${service} did not answer within ${this.context.timeoutMs / 1000} s (${replica})`);
+    } else {
+      this.#sendError(502, `${service} replica ${replica} failed: ${error.message}`);
+    }
+  }
+
+  /** Gives the connection back; returns the replica's origin. */
+  #release(): string | undefined {
+    const replica = this.#replica;
+    this.#controller = undefined;
+    if (replica && !this.#queued) replica.release();
+    return replica?.origin;
+  }
+
+  /** What the replica gets: the client's end-to-end headers and the ALB's own. */
+  #upstreamHeaders(): IncomingHttpHeaders {
+    const incoming = this.request.headers;
+    const headers: IncomingHttpHeaders = {};
+    for (const name in incoming) {
+      if (!REQUEST_HOP_HEADERS.has(name)) headers[name] = incoming[name];
+    }
+    if (this.#body) headers['content-length'] = String(this.#body.length);
+    const clientAddress = this.request.socket.remoteAddress;
+    const forwardedFor = incoming['x-forwarded-for'];
+    headers['x-request-id'] = this.#requestId;
+    headers['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${clientAddress}` : clientAddress;
+    headers['x-forwarded-proto'] = 'http';
+    return headers;
+  }
+
+  /** 503 + Retry-After: the replicas are busy; the client is told at once rather than held. */
+  #refuse(reason: string): void {
+    const seconds = this.context.queue.retryAfterSeconds;
+    this.#sendError(503, `${this.#service} is at capacity: ${reason}; retry after ${seconds} s`, { 'retry-after': String(seconds) });
+  }
+
+  #sendError(status: number, message: string, extraHeaders?: OutgoingHttpHeaders): void {
+    const body = JSON.stringify({ error: message });
+    this.#bytes = Buffer.byteLength(body);
+    this.response.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': this.#bytes,
+      'x-request-id': this.#requestId,
+      ...(this.context.closing && { connection: 'close' }),
+      ...extraHeaders,
+    });
+    this.response.end(body);
+  }
+
+  /** The response is done, or its client went away: the request's one log line. */
+  readonly #finished = (): void => {
+    const { request, response } = this;
+    const completed = response.writableFinished;
+    if (!completed) {
+      // The client went away first: stop what is under way for it.
+      if (this.#queued) this.#replica?.withdraw(this);
+      this.#controller?.abort(new Error('the client closed the connection'));
+    }
+    this.context.log.info(
+      {
+        request_id: this.#requestId,
+        method: request.method,
+        url: request.url,
+        status: response.statusCode,
+        duration_ms: roundMs(performance.now() - this.#startedAt),
+        bytes: this.#bytes,
+        upstream: this.#replica?.origin,
+        ...(!completed && { aborted: true }),
+      },
+      'request finished',
+    );
   };
 }
 
-function sendError(reply: FastifyReply, statusCode: number, message: string): void {
-  reply.code(statusCode).send({ error: message });
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }

@@ -1,1 +1,3 @@
-export { buildEdge, type EdgeOptions } from './edge.js';
+export { buildEdge, type Edge, type EdgeOptions } from './edge.js';
+export type { EdgeControlRequest, EdgeMessage } from './control.js';
+export { DEFAULT_REPLICA_QUEUE, type ReplicaQueueSettings } from './replica.js';

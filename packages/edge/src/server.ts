@@ -1,17 +1,25 @@
 /**
  * Runs the edge on its own, e.g. in docker-compose:
  *   READ_UPSTREAMS=http://127.0.0.1:3101,http://127.0.0.1:3102 WRITE_UPSTREAMS=http://127.0.0.1:3201 \
- *     node --import tsx --conditions=development packages/edge/src/server.ts
+ *     node packages/edge/dist/server.js
+ * Started by `pnpm start` with an IPC channel, it reports its address and takes register and
+ * deregister requests over it (control.ts).
  */
 import { EdgeConfigError, readEdgeConfig } from './config.js';
-import { buildEdge } from './edge.js';
+import type { EdgeControlRequest, EdgeMessage } from './control.js';
+import { buildEdge, type Edge } from './edge.js';
+
+const send = (message: EdgeMessage): void => void process.send?.(message);
 
 async function main(): Promise<void> {
   const config = readEdgeConfig(process.env);
-  const edge = await buildEdge({ upstreams: config.upstreams, logging: { level: process.env.LOG_LEVEL || 'info' } });
-  const address = await edge.listen({ host: config.host, port: config.port });
-  const routes = Object.entries(config.upstreams).map(([service, urls]) => `${service} → ${urls.join(', ')}`);
-  console.log(`edge listening on ${address}; ${routes.join('; ')}`);
+  const edge = await buildEdge({
+    upstreams: config.upstreams,
+    queue: config.queue,
+    // LOG_FILE: every line to that file, only warnings and errors on stdout (see createLogger).
+    logging: { level: process.env.LOG_LEVEL || 'info', file: process.env.LOG_FILE || undefined },
+  });
+  const url = await edge.listen({ host: config.host, port: config.port });
 
   const close = async (): Promise<void> => {
     await edge.close();
@@ -19,16 +27,40 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', close);
   process.once('SIGINT', close);
+
+  if (process.send) {
+    process.on('message', (request: EdgeControlRequest) => void control(edge, request));
+    process.once('disconnect', close);
+    send({ type: 'listening', url });
+  } else {
+    const routes = Object.entries(config.upstreams).map(([service, urls]) => `${service} → ${urls.join(', ')}`);
+    console.log(`edge listening on ${url}; ${routes.join('; ')}`);
+  }
+}
+
+async function control(edge: Edge, { id, op, service, url }: EdgeControlRequest): Promise<void> {
+  try {
+    const group = edge.targetGroups[service];
+    if (!group) throw new Error(`no target group for "${service}"; the services are ${Object.keys(edge.targetGroups).join(', ')}`);
+    const origin = new URL(url).origin;
+    await (op === 'register' ? group.register(origin) : group.deregister(origin));
+    send({ type: 'reply', id });
+  } catch (error) {
+    send({ type: 'reply', id, error: (error as Error).message });
+  }
 }
 
 main().catch((error: unknown) => {
   const code = (error as NodeJS.ErrnoException).code;
+  let message: string;
   if (error instanceof EdgeConfigError) {
-    console.error(`edge: ${error.message}`);
+    message = error.message;
   } else if (code === 'EADDRINUSE' || code === 'EACCES') {
-    console.error(`edge: cannot listen: ${(error as Error).message}. Choose another port with PORT=…`);
+    message = `cannot listen: ${(error as Error).message}. Choose another port with PORT=…`;
   } else {
-    console.error('edge: failed to start:', error);
+    message = `failed to start: ${(error as Error).stack ?? String(error)}`;
   }
-  process.exit(1);
+  console.error(`edge: ${message}`);
+  if (process.send) process.send({ type: 'failed', message, ...(code && { code }) } satisfies EdgeMessage, () => process.exit(1));
+  else process.exit(1);
 });

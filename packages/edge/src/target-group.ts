@@ -1,4 +1,5 @@
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from 'pino';
+import { Replica } from './replica.js';
 
 export interface HealthCheckSettings {
   path: string;
@@ -9,8 +10,23 @@ export interface HealthCheckSettings {
 }
 
 interface Target {
-  origin: string;
+  replica: Replica;
   healthy: boolean;
+}
+
+/**
+ * The order in which a request tries a group's replicas: the healthy ones from a starting
+ * point in turn (`rotation` of them), then the unhealthy ones. Shared by every request until
+ * the group changes, so picking costs no allocation.
+ */
+export interface TargetOrder {
+  readonly replicas: readonly Replica[];
+  readonly rotation: number;
+}
+
+/** The `attempt`-th replica to try (from 0) for a request whose turn starts at `start`. */
+export function replicaAt(order: TargetOrder, start: number, attempt: number): Replica | undefined {
+  return attempt < order.rotation ? order.replicas[(start + attempt) % order.rotation] : order.replicas[attempt];
 }
 
 /**
@@ -24,42 +40,54 @@ export class TargetGroup {
   private targets: Target[];
   private next = 0;
   private timer: NodeJS.Timeout | undefined;
+  #order: TargetOrder = { replicas: [], rotation: 0 };
 
   constructor(
     readonly service: string,
     origins: readonly string[],
     private readonly healthCheck: HealthCheckSettings,
-    private readonly log: FastifyBaseLogger,
+    private readonly newReplica: (origin: string) => Replica,
+    private readonly log: Logger,
   ) {
     // Targets given at start are taken as healthy: the stack starts them and waits for health.
-    this.targets = origins.map((origin) => ({ origin, healthy: true }));
+    this.targets = origins.map((origin) => ({ replica: newReplica(origin), healthy: true }));
+    this.#reorder();
   }
 
-  /** Every target once, in turn order: healthy ones first (the pick, then fallbacks), then the rest. */
-  inTurn(): string[] {
-    const healthy = this.targets.filter((target) => target.healthy);
-    const rotation = healthy.length > 0 ? healthy : this.targets;
-    const rest = healthy.length > 0 ? this.targets.filter((target) => !target.healthy) : [];
-    if (rotation.length === 0) return [];
-    const start = this.next++ % rotation.length;
-    return [...rotation.slice(start), ...rotation.slice(0, start), ...rest].map((target) => target.origin);
+  /** The order of the replicas to try; each call moves the round robin's start on by one. */
+  get order(): TargetOrder {
+    return this.#order;
   }
 
-  origins(): string[] {
-    return this.targets.map((target) => target.origin);
+  /** Where the next request's turn starts. */
+  nextStart(): number {
+    return this.next++;
   }
 
   /** Adds a target; it takes traffic once it passes a health check. */
   async register(origin: string): Promise<void> {
-    if (this.targets.some((target) => target.origin === origin)) return;
-    const target = { origin, healthy: false };
+    if (this.targets.some((target) => target.replica.origin === origin)) return;
+    const target = { replica: this.newReplica(origin), healthy: false };
     this.targets.push(target);
+    this.#reorder();
     await this.check(target);
   }
 
-  /** Removes a target at once: no new request goes to it. */
-  deregister(origin: string): void {
-    this.targets = this.targets.filter((target) => target.origin !== origin);
+  /**
+   * Removes a target at once: no new request goes to it. Resolves once the requests it had
+   * (in progress or waiting) are done and its connections are closed.
+   */
+  async deregister(origin: string): Promise<void> {
+    const leaving = this.targets.filter((target) => target.replica.origin === origin);
+    this.targets = this.targets.filter((target) => target.replica.origin !== origin);
+    this.#reorder();
+    await Promise.all(leaving.map((target) => target.replica.close()));
+  }
+
+  /** Closes every target's connections once their requests are done. */
+  async close(): Promise<void> {
+    this.stopHealthChecks();
+    await Promise.all(this.targets.map((target) => target.replica.close()));
   }
 
   startHealthChecks(): void {
@@ -77,7 +105,7 @@ export class TargetGroup {
   private async check(target: Target): Promise<void> {
     let healthy: boolean;
     try {
-      const response = await fetch(target.origin + this.healthCheck.path, {
+      const response = await fetch(target.replica.origin + this.healthCheck.path, {
         signal: AbortSignal.timeout(this.healthCheck.timeoutMs),
       });
       healthy = response.status === 200;
@@ -86,8 +114,17 @@ export class TargetGroup {
       healthy = false;
     }
     if (healthy !== target.healthy) {
-      this.log.info({ target: target.origin, healthy }, `${this.service} target ${healthy ? 'healthy: in rotation' : 'unhealthy: out of rotation'}`);
+      this.log.info({ target: target.replica.origin, healthy }, `${this.service} target ${healthy ? 'healthy: in rotation' : 'unhealthy: out of rotation'}`);
+      target.healthy = healthy;
+      this.#reorder();
     }
-    target.healthy = healthy;
+  }
+
+  #reorder(): void {
+    const healthy = this.targets.filter((target) => target.healthy);
+    // No healthy target: fail open, all of them in rotation.
+    const rotation = healthy.length > 0 ? healthy : this.targets;
+    const rest = healthy.length > 0 ? this.targets.filter((target) => !target.healthy) : [];
+    this.#order = { replicas: [...rotation, ...rest].map((target) => target.replica), rotation: rotation.length };
   }
 }

@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
@@ -268,10 +268,19 @@ t.test('refuses to start without replicas for a service', async (t) => {
 
 t.test('a replica failing its health check leaves the rotation, and returns when it passes', async (t) => {
   let draining = false;
+  const healthChecks = new EventEmitter();
   const flaky = await startUpstream(t, (request, response) => {
-    if (request.url === '/api/v1/health' && draining) response.writeHead(503);
+    const healthCheck = request.url === '/api/v1/health';
+    if (healthCheck && draining) response.writeHead(503);
     response.end(JSON.stringify({ replica: 'flaky' }));
+    if (healthCheck) healthChecks.emit('answered');
   });
+  // Two checks answered after a change: the edge has had the first answer, in the new state.
+  const twoHealthChecksAnswered = async (): Promise<void> => {
+    const signal = AbortSignal.timeout(5_000);
+    await once(healthChecks, 'answered', { signal });
+    await once(healthChecks, 'answered', { signal });
+  };
   const steady = await echoUpstream(t, 'steady');
   const edge = await buildEdge({
     upstreams: { 'todo-read': [flaky, steady], 'todo-write': [steady] },
@@ -287,10 +296,10 @@ t.test('a replica failing its health check leaves the rotation, and returns when
   };
   t.same([...(await servedBy())].sort(), ['flaky', 'steady'], 'both in rotation');
   draining = true;
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await twoHealthChecksAnswered();
   t.same([...(await servedBy())], ['steady'], 'a draining replica gets no requests');
   draining = false;
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await twoHealthChecksAnswered();
   t.same([...(await servedBy())].sort(), ['flaky', 'steady'], 'back once healthy');
 });
 
@@ -304,10 +313,97 @@ t.test('replicas can be registered and deregistered while the edge runs', async 
 
   await edge.targetGroups['todo-write'].register(second);
   t.same(new Set([await write(), await write()]), new Set(['first', 'second']), 'a new replica takes traffic once healthy');
-  edge.targetGroups['todo-write'].deregister(first);
+  await edge.targetGroups['todo-write'].deregister(first);
   t.same([await write(), await write(), await write()], ['second', 'second', 'second'], 'a deregistered one gets none');
-  edge.targetGroups['todo-write'].deregister(second);
+  await edge.targetGroups['todo-write'].deregister(second);
   const none = await fetch(`${url}/api/v1/todos`, { method: 'POST' });
   t.equal(none.status, 502);
   t.match(await none.json(), { error: /no replica is registered/ });
+});
+
+/** A replica that holds every request until released; says how many it holds. */
+async function holdingUpstream(t: Test) {
+  const held: Array<() => void> = [];
+  let maxHeld = 0;
+  const arrivals: Array<{ count: number; resolve: () => void }> = [];
+  const url = await startUpstream(t, (_request, response) => {
+    held.push(() => response.end(JSON.stringify({ replica: 'held' })));
+    maxHeld = Math.max(maxHeld, held.length);
+    for (const arrival of arrivals.filter((waiting) => held.length >= waiting.count)) arrival.resolve();
+  });
+  return {
+    url,
+    /** Resolves once `count` requests are held at once. */
+    holding: (count: number) =>
+      held.length >= count ? Promise.resolve() : new Promise<void>((resolve) => arrivals.push({ count, resolve })),
+    releaseAll: () => held.splice(0).forEach((release) => release()),
+    get maxHeld() {
+      return maxHeld;
+    },
+  };
+}
+
+t.test('a saturated replica: a request past the queue is refused at once with 503 and Retry-After', async (t) => {
+  const replica = await holdingUpstream(t);
+  const edge = await startEdge(t, {
+    upstreams: { 'todo-read': [replica.url], 'todo-write': [replica.url] },
+    // The queue timeout is long here: what is refused must be refused for the full queue alone.
+    queue: { connections: 2, queueLimit: 2, queueTimeoutMs: 30_000 },
+  });
+  const admitted = Array.from({ length: 4 }, () => fetch(`${edge}/api/v1/todos`));
+  await replica.holding(2);
+
+  const refused = await fetch(`${edge}/api/v1/todos`, { headers: { 'x-request-id': 'refused-1' } });
+  t.equal(refused.status, 503, 'answered while the replica still holds every connection');
+  t.equal(refused.headers.get('retry-after'), '1');
+  t.equal(refused.headers.get('x-request-id'), 'refused-1');
+  t.match(refused.headers.get('content-type'), /^application\/json/);
+  t.same(await refused.json(), {
+    error: 'todo-read is at capacity: every todo-read replica has 2 requests waiting already; retry after 1 s',
+  });
+
+  replica.releaseAll();
+  await replica.holding(2);
+  replica.releaseAll();
+  const statuses = await Promise.all(admitted.map(async (response) => (await response).status));
+  t.same(statuses, [200, 200, 200, 200], 'the two that waited were served once connections came free');
+  t.equal(replica.maxHeld, 2, 'the replica never had more than its connections at once');
+});
+
+t.test('a request that waits past the queue timeout is refused with 503 and Retry-After', async (t) => {
+  const replica = await holdingUpstream(t);
+  const edge = await startEdge(t, {
+    upstreams: { 'todo-read': [replica.url], 'todo-write': [replica.url] },
+    queue: { connections: 1, queueLimit: 10, queueTimeoutMs: 50 },
+  });
+  const first = fetch(`${edge}/api/v1/todos`);
+  await replica.holding(1);
+  const waited = await fetch(`${edge}/api/v1/todos/1`);
+  t.equal(waited.status, 503, 'answered while the replica still holds the one connection');
+  t.equal(waited.headers.get('retry-after'), '1');
+  t.same(await waited.json(), {
+    error: `todo-read is at capacity: no connection to ${replica.url} came free within 50 ms; retry after 1 s`,
+  });
+  replica.releaseAll();
+  t.equal((await first).status, 200);
+  t.equal(replica.maxHeld, 1, 'the refused read never reached the replica');
+});
+
+t.test('a full queue at one replica sends the request to the next one in turn', async (t) => {
+  const busy = await holdingUpstream(t);
+  const free = await echoUpstream(t, 'free');
+  const edge = await startEdge(t, {
+    upstreams: { 'todo-read': [busy.url, free], 'todo-write': [free] },
+    queue: { connections: 1, queueLimit: 0 },
+  });
+  // Round robin: the first read goes to `busy` and stays there.
+  const held = fetch(`${edge}/api/v1/todos`);
+  await busy.holding(1);
+  for (let i = 0; i < 2; i += 1) {
+    const response = await fetch(`${edge}/api/v1/todos`);
+    t.equal(response.status, 200);
+    t.equal(((await response.json()) as Echo).replica, 'free', `read ${i + 1} served by the replica with room`);
+  }
+  busy.releaseAll();
+  t.equal((await held).status, 200);
 });

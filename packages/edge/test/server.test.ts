@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { EdgeConfigError, readEdgeConfig } from '../src/config.js';
+import { DEFAULT_REPLICA_QUEUE } from '../src/replica.js';
 
 const serverEntry = fileURLToPath(new URL('../src/server.ts', import.meta.url));
 
@@ -20,8 +21,24 @@ t.test('readEdgeConfig reads host, port and both upstream lists', async (t) => {
         'todo-read': ['http://127.0.0.1:3101', 'http://127.0.0.1:3102'],
         'todo-write': ['http://127.0.0.1:3201'],
       },
+      queue: DEFAULT_REPLICA_QUEUE,
     },
   );
+});
+
+t.test('readEdgeConfig reads the bounds of the queue in front of each replica', async (t) => {
+  const valid = { READ_UPSTREAMS: 'http://127.0.0.1:3101', WRITE_UPSTREAMS: 'http://127.0.0.1:3201' };
+  t.same(readEdgeConfig({ ...valid, EDGE_REPLICA_CONNECTIONS: '8', EDGE_QUEUE_LIMIT: '0', EDGE_QUEUE_TIMEOUT_MS: '20' }).queue, {
+    ...DEFAULT_REPLICA_QUEUE,
+    connections: 8,
+    queueLimit: 0,
+    queueTimeoutMs: 20,
+  });
+  t.throws(() => readEdgeConfig({ ...valid, EDGE_REPLICA_CONNECTIONS: '0' }), {
+    name: 'EdgeConfigError',
+    message: 'EDGE_REPLICA_CONNECTIONS must be a whole number of at least 1, e.g. EDGE_REPLICA_CONNECTIONS=64 (got "0")',
+  });
+  t.throws(() => readEdgeConfig({ ...valid, EDGE_QUEUE_TIMEOUT_MS: '1.5' }), { message: /^EDGE_QUEUE_TIMEOUT_MS must be a whole number/ });
 });
 
 t.test('readEdgeConfig names the variable at fault and shows a valid value', async (t) => {
