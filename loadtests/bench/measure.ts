@@ -48,9 +48,9 @@ export interface ScenarioMeasurement {
   /** Highest resident memory of the server during warm-up and measurement. */
   peakRssBytes: number | null;
   /**
-   * Cache lookups the server logged during the run, by outcome (`hit`, `miss`, `error`…);
+   * Cache lookups the server logged during the run, by outcome (`hit`, `miss`, `bypass`…);
    * empty below `info`, where lookups are not logged. Anything but hits in a cached scenario
-   * means it measured something else, e.g. Redis slower than REDIS_COMMAND_TIMEOUT_MS.
+   * means it measured something else, e.g. Redis silent past REDIS_COMMAND_BACKSTOP_MS.
    */
   cacheOutcomes: Record<string, number>;
   /** Share of the logged lookups that were hits; null when none were logged. */

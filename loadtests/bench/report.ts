@@ -78,8 +78,8 @@ function cacheWarnings(results: ScenarioResult[]): string[] {
         .join(', ');
       return (
         `⚠ ${result.label}: ${((result.cacheHitShare ?? 0) * 100).toFixed(1)}% of cache lookups were hits (${outcomes}), so ` +
-        'this run partly measured PostgreSQL. `error` lookups mean Redis answered slower than REDIS_COMMAND_TIMEOUT_MS ' +
-        '(default 100 ms), as on a machine short of CPU.'
+        'this run partly measured PostgreSQL. `bypass` lookups mean Redis was disconnected or left a command unanswered ' +
+        'past REDIS_COMMAND_BACKSTOP_MS (default 1000 ms).'
       );
     });
 }

@@ -7,6 +7,8 @@ import { findFreePorts } from './free-port.js';
 export interface RedisServer {
   url: string;
   port: number;
+  /** The redis-server process, e.g. to freeze it with SIGSTOP. */
+  pid: number;
   /** SIGTERM, then SIGKILL after 5 s; resolves once the server has exited. Idempotent. */
   stop(): Promise<void>;
 }
@@ -50,6 +52,7 @@ export async function startRedisServer(options: { port?: number; onLog?: (line: 
   const server: RedisServer = {
     url: `redis://${HOST}:${port}`,
     port,
+    pid: child.pid!,
     stop: () => (stopping ??= stopChild(child)),
   };
   const deadline = Date.now() + READY_TIMEOUT_MS;
