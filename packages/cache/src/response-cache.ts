@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { currentLogger, recordTiming, roundMs } from '@taskoverflow/observability';
+import { recordCacheLookup, type CacheTier } from '@taskoverflow/observability';
 import type { FastifyBaseLogger } from 'fastify';
 import { ReplyError, type Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
@@ -133,10 +133,9 @@ export class ResponseCache {
     return response;
   }
 
-  private logLookup(key: string, outcome: CacheOutcome, tier: string, started: number): void {
-    const durationMs = performance.now() - started;
-    recordTiming('cache', durationMs);
-    currentLogger(this.options.log).info({ cache: outcome, tier, key, duration_ms: roundMs(durationMs) }, 'cache');
+  /** The lookup's outcome, tier and time go on the request's canonical line (no line of its own: a cached read logs one line). */
+  private logLookup(_key: string, outcome: CacheOutcome, tier: CacheTier, started: number): void {
+    recordCacheLookup(outcome, tier, performance.now() - started);
   }
 
   /**

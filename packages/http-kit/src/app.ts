@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { INPUT_DATE_FORMAT, operationSchemas, parseInputDate, REQUEST_BODY_LIMIT_BYTES } from '@taskoverflow/domain';
-import { fastifyLogging, observabilityPlugin, type LogFormat } from '@taskoverflow/observability';
+import { fastifyLogging, observabilityPlugin, RequestStats, type LogFormat } from '@taskoverflow/observability';
 import type { ServiceName } from '@taskoverflow/routing';
 import type { Server } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -57,6 +57,8 @@ export interface ServiceAppOptions {
   logFormat?: LogFormat;
   /** Write every line to this file, only warnings, errors and `stats` to stdout (LOG_FILE). */
   logFile?: string | undefined;
+  /** A `stats` line every this many ms (STATS_INTERVAL_MS); 0 or unset: none. */
+  statsIntervalMs?: number;
   /** Extra log destinations, e.g. CloudWatch Logs. */
   logTargets?: TransportTargetOptions[];
   /** Replica name for logs (e.g. todo-read-2); defaults to the host name. */
@@ -73,6 +75,7 @@ export interface ServiceAppOptions {
  * errors, 404/405 for the whole API, and the health route.
  */
 export function createServiceApp(options: ServiceAppOptions) {
+  const stats = options.statsIntervalMs ? new RequestStats(options.statsIntervalMs) : undefined;
   const logging = fastifyLogging({
     service: options.service,
     hostname: options.instance ?? hostname(),
@@ -81,6 +84,7 @@ export function createServiceApp(options: ServiceAppOptions) {
     file: options.logFile,
     targets: options.logTargets ?? [],
     healthPath: HEALTH_PATH,
+    stats,
   });
   const trustedHops = options.trustProxyHops ?? 0;
   const app = Fastify({
@@ -94,10 +98,7 @@ export function createServiceApp(options: ServiceAppOptions) {
   app.removeContentTypeParser('text/plain');
   installStrictJsonParser(app as unknown as FastifyInstance);
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-  app.register(observabilityPlugin);
+  app.register(observabilityPlugin, { stats });
   if (options.loadShedding) app.register(loadSheddingPlugin, { settings: options.loadShedding, healthPath: HEALTH_PATH });
   installErrorHandler(app as unknown as FastifyInstance);
   installNotFoundHandler(app as unknown as FastifyInstance, options.service);
@@ -130,6 +131,7 @@ export async function buildServiceApp<Config extends BaseServiceConfig>(
     logLevel: config.logLevel,
     logFormat: config.logFormat,
     logFile: config.logFile,
+    statsIntervalMs: config.statsIntervalMs,
     logTargets: config.logTargets,
     instance: config.instance,
     loadShedding: config.loadShedding,

@@ -20,6 +20,8 @@ export interface BaseServiceConfig {
    * warnings, errors and `stats` lines. Unset: every line goes to stdout.
    */
   logFile: string | undefined;
+  /** A `stats` log line (request rate, latency, cache, CPU…) every this many ms; 0: none. */
+  statsIntervalMs: number;
   /** Distinguishes replicas in logs, e.g. todo-read-2; defaults to the host name. */
   instance: string | undefined;
   /** Where logs go besides stdout: CloudWatch Logs when CLOUDWATCH_LOG_GROUP is set. */
@@ -52,6 +54,7 @@ export function readBaseServiceConfig(
     logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logFormat: reader.oneOf('LOG_FORMAT', LOG_FORMATS, 'json'),
     logFile: reader.string('LOG_FILE', '') || undefined,
+    statsIntervalMs: reader.integer('STATS_INTERVAL_MS', 5_000, { min: 0, max: 3_600_000 }),
     instance,
     logTargets: readLogTargets(reader, env, service, instance ?? hostname()),
     loadShedding: {

@@ -1,4 +1,5 @@
 import underPressure, { type FastifyUnderPressureOptions as UnderPressureOptions } from '@fastify/under-pressure';
+import { recordShed } from '@taskoverflow/observability';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -64,7 +65,8 @@ export const loadSheddingPlugin = fp(
       // (documented under-pressure behaviour that its types do not express).
       pressureHandler: ((request: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => {
         if (request.url === healthPath) return undefined;
-        request.log.warn({ pressure: type, value }, 'overloaded: shedding the request');
+        // One line per request: the canonical line says `shed`, the stats line counts them.
+        recordShed(type);
         reply.code(503).header('retry-after', String(settings.retryAfterSeconds));
         return OVERLOADED;
       }) as unknown as UnderPressureOptions['pressureHandler'],
@@ -89,8 +91,7 @@ function limitWorkInFlight(app: FastifyInstance, settings: LoadSheddingSettings,
   app.addHook('onRequest', (request, reply, done) => {
     if (request.url === healthPath) return done();
     if (requests >= maxRequests || bytes >= maxBytes) {
-      const [pressure, value] = requests >= maxRequests ? ['concurrentRequests', requests] : ['bytesInFlight', bytes];
-      request.log.warn({ pressure, value }, 'overloaded: shedding the request');
+      recordShed(requests >= maxRequests ? 'concurrentRequests' : 'bytesInFlight');
       // Answered from the hook: the route never runs (and done is not called).
       reply.code(503).header('retry-after', String(settings.retryAfterSeconds)).send(OVERLOADED);
       return;

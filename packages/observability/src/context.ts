@@ -1,36 +1,71 @@
-import { requestContext } from '@fastify/request-context';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 
-/** Time spent per dependency while serving one request, in milliseconds. */
-export interface RequestTimings {
-  db: number;
-  cache: number;
-  /** Whether a cache was consulted at all (Server-Timing names `cache` only then). */
-  cacheUsed: boolean;
-}
+/** What a cache lookup found: `stale` is an in-process entry of an older dataset version; `bypass` went past the cache. */
+export type CacheOutcome = 'hit' | 'miss' | 'stale' | 'bypass';
+/** Where a lookup's answer came from; `shared-load` joined another request's load, `none` went to the loader. */
+export type CacheTier = 'memory' | 'redis' | 'shared-load' | 'none';
 
-declare module '@fastify/request-context' {
-  interface RequestContextData {
-    log: FastifyBaseLogger;
-    timings: RequestTimings;
-  }
+/**
+ * What one request did in its dependencies, gathered while it is served: the figures of its
+ * canonical `request finished` line, of Server-Timing and of the `stats` line. One object per
+ * request, its fields written in place (a class, so every record has one shape).
+ */
+export class RequestRecord {
+  dbQueries = 0;
+  dbMs = 0;
+  /** Time in cache lookups and invalidations; undefined when the request used no cache. */
+  cacheMs: number | undefined = undefined;
+  /** The outcome of the request's (last) cache lookup. */
+  cache: CacheOutcome | undefined = undefined;
+  cacheTier: CacheTier | undefined = undefined;
+  /** Why load shedding refused the request (`eventLoopDelay`, `concurrentRequests`…). */
+  shed: string | undefined = undefined;
+
+  constructor(readonly log: FastifyBaseLogger) {}
 }
 
 /**
- * The logger of the request being served (it carries request_id, method and url), or
- * `fallback` outside a request. Lets the database and cache layers log with the request's
- * correlation ID without it being passed down to them.
+ * The record of the request being served. AsyncLocalStorage, so that the database and cache
+ * layers can add to it (and log with the request's correlation ID) without it being passed
+ * down to them.
  */
+export const requestRecords = new AsyncLocalStorage<RequestRecord>();
+
+/** The logger of the request being served (it carries request_id, method and url), or `fallback` outside a request. */
 export function currentLogger(fallback: FastifyBaseLogger): FastifyBaseLogger {
-  return requestContext.get('log') ?? fallback;
+  return requestRecords.getStore()?.log ?? fallback;
 }
 
-/** Adds time spent in a dependency to the current request's Server-Timing; no-op outside one. */
+/** Adds time spent in a dependency to the current request's figures; no-op outside one. */
 export function recordTiming(dependency: 'db' | 'cache', durationMs: number): void {
-  const timings = requestContext.get('timings');
-  if (!timings) return;
-  timings[dependency] += durationMs;
-  if (dependency === 'cache') timings.cacheUsed = true;
+  const record = requestRecords.getStore();
+  if (!record) return;
+  if (dependency === 'db') record.dbMs += durationMs;
+  else record.cacheMs = (record.cacheMs ?? 0) + durationMs;
+}
+
+/** One SQL statement of the current request, failed ones included. */
+export function recordQuery(durationMs: number): void {
+  const record = requestRecords.getStore();
+  if (!record) return;
+  record.dbQueries += 1;
+  record.dbMs += durationMs;
+}
+
+/** A cache lookup of the current request: its outcome, tier and time. */
+export function recordCacheLookup(outcome: CacheOutcome, tier: CacheTier, durationMs: number): void {
+  const record = requestRecords.getStore();
+  if (!record) return;
+  record.cache = outcome;
+  record.cacheTier = tier;
+  record.cacheMs = (record.cacheMs ?? 0) + durationMs;
+}
+
+/** Load shedding refused the current request, for `reason`. */
+export function recordShed(reason: string): void {
+  const record = requestRecords.getStore();
+  if (record) record.shed = reason;
 }
 
 /** Rounds a duration for logs and headers: microsecond precision is noise here. */

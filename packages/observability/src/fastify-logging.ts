@@ -2,10 +2,13 @@ import type { FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify
 import { RequestLogController } from './log-controller.js';
 import { createLogger, type LoggerSettings } from './logger.js';
 import { correlationId } from './request-id.js';
+import type { RequestStats } from './stats.js';
 
 export interface FastifyLoggingSettings extends LoggerSettings {
   /** Requests to this path are health checks: counted, not logged one by one. */
   healthPath?: string;
+  /** Counts every request for the `stats` line; register observabilityPlugin with the same one. */
+  stats?: RequestStats | undefined;
   /** Extra fields for the "request finished" line, e.g. the edge's upstream. */
   finishedFields?: (request: FastifyRequest, reply: FastifyReply) => Record<string, unknown>;
 }
@@ -23,7 +26,7 @@ export function fastifyLogging(settings: FastifyLoggingSettings): Pick<
     loggerInstance: createLogger(settings) as FastifyServerOptions['loggerInstance'],
     requestIdHeader: false,
     genReqId: correlationId,
-    logController: new RequestLogController(settings.healthPath, settings.finishedFields),
+    logController: new RequestLogController(settings.healthPath, settings.stats, settings.finishedFields),
     childLoggerFactory: (logger, bindings, options, rawRequest) =>
       logger.child({ ...bindings, method: rawRequest.method, url: rawRequest.url }, options),
   };

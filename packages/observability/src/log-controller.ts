@@ -1,5 +1,6 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { roundMs } from './context.js';
+import type { RequestStats } from './stats.js';
 
 /** Label of the correlation ID in every log line of a request. */
 export const REQUEST_ID_LOG_LABEL = 'request_id';
@@ -8,8 +9,10 @@ export const REQUEST_ID_LOG_LABEL = 'request_id';
 const HEALTH_SUMMARY_INTERVAL_MS = 60_000;
 
 /**
- * Fastify's request lines in our schema: "request started" and "request finished" with
- * `status` and `duration_ms` (request_id, method and url come from the request's logger).
+ * Fastify's request lines in our schema. One canonical `request finished` line per request
+ * (request_id, method and url come from the request's logger) with everything known about
+ * it: route, status, duration, bytes, cache outcome, tier and time, database queries and
+ * time; `request started` is at debug. Each request also counts towards the `stats` line.
  * Successful health checks — one every few seconds per load-balancer target — are counted
  * and summarised once a minute instead of logged one by one; failing ones are logged.
  */
@@ -19,32 +22,45 @@ export class RequestLogController extends LogController {
 
   constructor(
     private readonly healthPath: string | undefined,
+    private readonly stats: RequestStats | undefined,
     private readonly finishedFields?: (request: FastifyRequest, reply: FastifyReply) => Record<string, unknown>,
   ) {
     super({ requestIdLogLabel: REQUEST_ID_LOG_LABEL });
   }
 
-  private isHealthCheck(request: FastifyRequest): boolean {
-    return request.url === this.healthPath;
-  }
-
   override incomingRequest(request: FastifyRequest): void {
-    if (this.isHealthCheck(request)) return;
-    request.log.info('request started');
+    if (request.url !== this.healthPath) request.log.debug('request started');
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const fields = {
-      status: reply.statusCode,
-      duration_ms: roundMs(reply.elapsedTime),
-      ...this.finishedFields?.(request, reply),
-    };
-    if (this.isHealthCheck(request) && !error && reply.statusCode === 200) {
+    const status = reply.statusCode;
+    if (request.url === this.healthPath && !error && status === 200) {
       this.countHealthCheck(request);
       return;
     }
-    if (error) reply.log.error({ ...fields, err: error }, 'request finished');
-    else reply.log.info(fields, 'request finished');
+    const record = request.record;
+    const durationMs = reply.elapsedTime;
+    this.stats?.add(status, durationMs, record);
+    const cacheMs = record?.cacheMs;
+    const fields: Record<string, unknown> = {
+      route: request.routeOptions.url,
+      status,
+      duration_ms: roundMs(durationMs),
+      bytes: responseBytes(reply),
+      cache: record?.cache,
+      cache_tier: record?.cacheTier,
+      cache_ms: cacheMs === undefined ? undefined : roundMs(cacheMs),
+      db_queries: record?.dbQueries ?? 0,
+      db_ms: roundMs(record?.dbMs ?? 0),
+      shed: record?.shed,
+    };
+    if (this.finishedFields) Object.assign(fields, this.finishedFields(request, reply));
+    if (error) {
+      fields.err = error;
+      reply.log.error(fields, 'request finished');
+    } else {
+      reply.log.info(fields, 'request finished');
+    }
   }
 
   /** The finished line carries the 404; Fastify's extra "route not found" line is noise. */
@@ -61,4 +77,10 @@ export class RequestLogController extends LogController {
     this.healthChecksSinceSummary = 0;
     this.lastHealthSummaryAt = now;
   }
+}
+
+/** The response body's size, from its Content-Length (every body this API sends has one); 0 without. */
+function responseBytes(reply: FastifyReply): number {
+  const length = reply.getHeader('content-length');
+  return length === undefined ? 0 : Number(length);
 }

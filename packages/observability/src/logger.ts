@@ -55,7 +55,10 @@ export function createLogger(settings: LoggerSettings): Logger {
   if (settings.format !== 'pretty' && extra.length === 0) {
     const stdout = pino.destination({ dest: 1, sync: true });
     if (settings.file === undefined) return pino(options, stdout);
-    return pino(options, new ConsoleAndFile(pino.destination({ dest: openLogFile(settings.file), sync: false }), stdout));
+    // minLength 1: sonic-boom's flush(cb) waits for the writes under way only when minLength
+    // is above 0; every line is longer, so each is still written at once.
+    const file = pino.destination({ dest: openLogFile(settings.file), sync: false, minLength: 1 });
+    return pino(options, new ConsoleAndFile(file, stdout));
   }
   const console: TransportTargetOptions =
     settings.format === 'pretty'

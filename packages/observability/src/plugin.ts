@@ -1,31 +1,69 @@
-import { fastifyRequestContext } from '@fastify/request-context';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { roundMs } from './context.js';
+import type { Logger } from 'pino';
+import { RequestRecord, requestRecords, roundMs } from './context.js';
+import type { RequestStats } from './stats.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What the request did in its dependencies (see RequestRecord); null before onRequest. */
+    record: RequestRecord | null;
+  }
+}
+
+export interface ObservabilityOptions {
+  /** The `stats` lines' counters (see fastifyLogging); undefined when they are off. */
+  stats?: RequestStats | undefined;
+}
 
 /**
- * Per-request context (logger and dependency timings, via AsyncLocalStorage) and the
- * `Server-Timing` header: `db` and `cache` time spent on this request, and `total`.
+ * Per-request record (logger and dependency figures, via AsyncLocalStorage), the
+ * `x-request-id` response header (the request's correlation ID), the `Server-Timing` header (`db` and `cache` time spent on this request, and `total`), the
+ * periodic `stats` line, and the log lines still buffered written out when the app closes.
  */
-export const observabilityPlugin = fp(
-  async function observabilityPlugin(app: FastifyInstance) {
-    await app.register(fastifyRequestContext);
+export const observabilityPlugin = fp<ObservabilityOptions>(
+  async function observabilityPlugin(app: FastifyInstance, { stats }) {
+    app.decorateRequest('record', null);
 
-    app.addHook('onRequest', async (request) => {
-      request.requestContext.set('log', request.log);
-      request.requestContext.set('timings', { db: 0, cache: 0, cacheUsed: false });
+    app.addHook('onRequest', (request, reply, done) => {
+      reply.header('x-request-id', request.id);
+      const record = new RequestRecord(request.log);
+      request.record = record;
+      requestRecords.run(record, done);
+    });
+    // A request with a body continues from the socket's 'end' event, outside the context
+    // entered in onRequest: enter it again.
+    app.addHook('preValidation', (request, _reply, done) => {
+      if (request.record === null || requestRecords.getStore() === request.record) done();
+      else requestRecords.run(request.record, done);
     });
 
-    app.addHook('onSend', async (request, reply, payload) => {
-      const timings = request.requestContext.get('timings');
-      if (timings) {
-        const parts = [`db;dur=${roundMs(timings.db)}`];
-        if (timings.cacheUsed) parts.push(`cache;dur=${roundMs(timings.cache)}`);
-        parts.push(`total;dur=${roundMs(reply.elapsedTime)}`);
-        reply.header('server-timing', parts.join(', '));
-      }
-      return payload;
+    app.addHook('onSend', (request, reply, payload, done) => {
+      reply.header('server-timing', serverTiming(request, reply.elapsedTime));
+      done(null, payload);
+    });
+
+    if (stats) {
+      app.addHook('onReady', (done) => {
+        stats.start(app.log);
+        done();
+      });
+    }
+    app.addHook('onClose', (_instance, done) => {
+      // The last interval's figures, then every line still buffered (LOG_FILE).
+      stats?.stop();
+      // A pino logger (fastifyLogging's) has flush; Fastify types app.log as its base logger.
+      const log = app.log as Partial<Logger>;
+      if (log.flush) log.flush(() => done());
+      else done();
     });
   },
   { fastify: '5.x', name: 'taskoverflow-observability' },
 );
+
+function serverTiming(request: FastifyRequest, totalMs: number): string {
+  const record = request.record;
+  const db = `db;dur=${roundMs(record?.dbMs ?? 0)}, `;
+  const cache = record?.cacheMs === undefined ? '' : `cache;dur=${roundMs(record.cacheMs)}, `;
+  return `${db}${cache}total;dur=${roundMs(totalMs)}`;
+}

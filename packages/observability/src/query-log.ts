@@ -8,7 +8,7 @@ import type {
   RootOperationNode,
   UnknownRow,
 } from 'kysely';
-import { currentLogger, recordTiming, roundMs } from './context.js';
+import { currentLogger, recordQuery, roundMs } from './context.js';
 
 interface FinishedQuery {
   sql: string;
@@ -17,8 +17,8 @@ interface FinishedQuery {
 
 /**
  * One log line per SQL statement with its text (never the parameter values, which hold user
- * data), `duration_ms` and `rows`, under the current request's logger; the duration also goes
- * into the request's Server-Timing `db` figure.
+ * data), `duration_ms` and `rows`, under the current request's logger; the statement and its
+ * duration also count in the request's `db_queries` and `db_ms` (and Server-Timing `db`).
  *
  * kysely's `log` hook reports text and duration but not the result, so this is both the hook
  * and a plugin: the hook fires first and parks the query under its queryId, and the plugin's
@@ -32,7 +32,7 @@ export class QueryLog implements KyselyPlugin {
   constructor(private readonly fallback: FastifyBaseLogger) {}
 
   readonly log = (event: LogEvent): void => {
-    recordTiming('db', event.queryDurationMillis);
+    recordQuery(event.queryDurationMillis);
     if (event.level === 'error') {
       currentLogger(this.fallback).warn(
         { sql: event.query.sql, duration_ms: roundMs(event.queryDurationMillis), err: event.error },

@@ -14,7 +14,7 @@ interface LogLine {
   url?: string;
   sql?: string;
   cache?: string;
-  tier?: string;
+  cache_tier?: string;
 }
 
 let redis = await startRedisServer();
@@ -87,11 +87,11 @@ t.test('hits are served from memory, then Redis, and say so in the logs and Serv
   const second = await getJson(`${readA}/api/v1/todos?completed=false`, { 'x-request-id': 'cache-second' });
   const otherReplica = await getJson(`${readB}/api/v1/todos?completed=false`, { 'x-request-id': 'cache-other' });
   await settle();
-  t.match(linesOf('cache-first').find((l) => l.msg === 'cache'), { cache: 'miss' });
+  t.match(linesOf('cache-first').find((l) => l.msg === 'request finished'), { cache: 'miss' });
   t.ok(linesOf('cache-first').some((l) => l.msg === 'query'), 'a miss queries PostgreSQL');
-  t.match(linesOf('cache-second').find((l) => l.msg === 'cache'), { cache: 'hit', tier: 'memory' });
+  t.match(linesOf('cache-second').find((l) => l.msg === 'request finished'), { cache: 'hit', cache_tier: 'memory' });
   t.notOk(linesOf('cache-second').some((l) => l.msg === 'query'), 'a hit does not');
-  t.match(linesOf('cache-other').find((l) => l.msg === 'cache'), { cache: 'hit', tier: 'redis' });
+  t.match(linesOf('cache-other').find((l) => l.msg === 'request finished'), { cache: 'hit', cache_tier: 'redis' });
   t.same(second.body, first.body);
   t.same(otherReplica.body, first.body);
   t.match(second.headers.get('server-timing'), /^db;dur=0, cache;dur=[\d.]+, total;dur=[\d.]+$/);

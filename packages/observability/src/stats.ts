@@ -1,0 +1,159 @@
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import type { FastifyBaseLogger } from 'fastify';
+import { roundMs, type RequestRecord } from './context.js';
+import { STATS_MESSAGE } from './logger.js';
+
+/**
+ * Durations are counted in buckets a quarter of a doubling wide (a percentile is known to
+ * within 19 %), from 2^-7 ms (8 µs) to 2^17 ms (131 s): 96 counters, whatever the load.
+ */
+const BUCKETS_PER_DOUBLING = 4;
+const SMALLEST_LOG2_MS = -7;
+const LARGEST_LOG2_MS = 17;
+const BUCKET_COUNT = (LARGEST_LOG2_MS - SMALLEST_LOG2_MS) * BUCKETS_PER_DOUBLING + 1;
+/** The event-loop delay histogram's sampling period (ms): its own cost is one timer per period. */
+const EVENT_LOOP_RESOLUTION_MS = 20;
+const BYTES_PER_MB = 1024 * 1024;
+
+/** The bucket of a duration: the first whose upper bound is at least `ms`. */
+function bucketOf(ms: number): number {
+  const index = Math.ceil((Math.log2(ms) - SMALLEST_LOG2_MS) * BUCKETS_PER_DOUBLING);
+  // log2 of 0 is -Infinity: the first bucket; NaN fails both tests: also the first.
+  return index > 0 ? Math.min(index, BUCKET_COUNT - 1) : 0;
+}
+
+function upperBoundMs(bucket: number): number {
+  return 2 ** (bucket / BUCKETS_PER_DOUBLING + SMALLEST_LOG2_MS);
+}
+
+/**
+ * A service's figures over an interval, written as one `stats` line (info) every
+ * STATS_INTERVAL_MS and once more when the app closes, each time only if the interval saw
+ * requests: requests and rps; p50/p95/p99 of duration_ms (bucket upper bounds, see above);
+ * 5xx (shed ones included), shed 503s and 429s; cache outcomes; database queries; the event
+ * loop's p99 delay; RSS; and the CPU time the process used. Health checks are not counted.
+ * Adding a request costs a few increments and one log2, and no allocation.
+ */
+export class RequestStats {
+  private readonly durations = new Uint32Array(BUCKET_COUNT);
+  private requests = 0;
+  private status5xx = 0;
+  private shed = 0;
+  private rateLimited = 0;
+  private cacheHit = 0;
+  private cacheMiss = 0;
+  private cacheStale = 0;
+  private cacheBypass = 0;
+  private dbQueries = 0;
+  private intervalStartedAt = 0;
+  private cpuAtStart: NodeJS.CpuUsage = { user: 0, system: 0 };
+  private eventLoopDelay: ReturnType<typeof monitorEventLoopDelay> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private log: FastifyBaseLogger | undefined;
+
+  constructor(readonly intervalMs: number) {}
+
+  add(status: number, durationMs: number, record: RequestRecord | null): void {
+    this.requests += 1;
+    this.durations[bucketOf(durationMs)]! += 1;
+    if (status >= 500) this.status5xx += 1;
+    else if (status === 429) this.rateLimited += 1;
+    if (record === null) return;
+    if (record.shed !== undefined) this.shed += 1;
+    this.dbQueries += record.dbQueries;
+    switch (record.cache) {
+      case 'hit':
+        this.cacheHit += 1;
+        break;
+      case 'miss':
+        this.cacheMiss += 1;
+        break;
+      case 'stale':
+        this.cacheStale += 1;
+        break;
+      case 'bypass':
+        this.cacheBypass += 1;
+        break;
+      case undefined:
+        break;
+    }
+  }
+
+  /** Writes a `stats` line to `log` every interval from now on. */
+  start(log: FastifyBaseLogger): void {
+    this.log = log;
+    this.eventLoopDelay = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+    this.eventLoopDelay.enable();
+    this.beginInterval();
+    this.timer = setInterval(() => this.emit(), this.intervalMs);
+    // The line is a report, not work that keeps a process alive.
+    this.timer.unref();
+  }
+
+  /** The last (partial) interval's line, then no more. */
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.emit();
+    this.eventLoopDelay?.disable();
+  }
+
+  private beginInterval(): void {
+    this.intervalStartedAt = performance.now();
+    this.cpuAtStart = process.cpuUsage();
+    this.eventLoopDelay?.reset();
+  }
+
+  private emit(): void {
+    if (this.requests === 0 || !this.log) {
+      this.beginInterval();
+      return;
+    }
+    const intervalMs = performance.now() - this.intervalStartedAt;
+    const cpu = process.cpuUsage(this.cpuAtStart);
+    this.log.info(
+      {
+        interval_ms: Math.round(intervalMs),
+        requests: this.requests,
+        rps: Math.round((this.requests / intervalMs) * 1000 * 10) / 10,
+        p50_ms: this.percentileMs(50),
+        p95_ms: this.percentileMs(95),
+        p99_ms: this.percentileMs(99),
+        status_5xx: this.status5xx,
+        shed: this.shed,
+        rate_limited: this.rateLimited,
+        cache_hit: this.cacheHit,
+        cache_miss: this.cacheMiss,
+        cache_stale: this.cacheStale,
+        cache_bypass: this.cacheBypass,
+        db_queries: this.dbQueries,
+        event_loop_delay_p99_ms: roundMs((this.eventLoopDelay?.percentile(99) ?? 0) / 1e6),
+        rss_mb: Math.round((process.memoryUsage.rss() / BYTES_PER_MB) * 10) / 10,
+        cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+      },
+      STATS_MESSAGE,
+    );
+    this.durations.fill(0);
+    this.requests = 0;
+    this.status5xx = 0;
+    this.shed = 0;
+    this.rateLimited = 0;
+    this.cacheHit = 0;
+    this.cacheMiss = 0;
+    this.cacheStale = 0;
+    this.cacheBypass = 0;
+    this.dbQueries = 0;
+    this.beginInterval();
+  }
+
+  /** The nearest-rank percentile's bucket, as its upper bound. */
+  private percentileMs(p: number): number {
+    const rank = Math.max(1, Math.ceil((p / 100) * this.requests));
+    let seen = 0;
+    for (let bucket = 0; bucket < BUCKET_COUNT; bucket += 1) {
+      seen += this.durations[bucket]!;
+      if (seen >= rank) return roundMs(upperBoundMs(bucket));
+    }
+    return roundMs(upperBoundMs(BUCKET_COUNT - 1));
+  }
+}
