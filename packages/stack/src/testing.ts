@@ -44,9 +44,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
  * A test stack's services do not shed load on event-loop delay: beside other test files on
  * two cores a replica can be descheduled for half a second, and the 503s it would then
  * rightly shed would fail a test about something else. Tests of shedding set their own
- * SHED_EVENT_LOOP_DELAY_MS in serviceEnv.
+ * SHED_EVENT_LOOP_DELAY_MS in serviceEnv. Exported for tests that start a stack on a server
+ * of their own or build a service in-process (spread it into serviceEnv or loadConfig).
  */
-const TEST_SERVICE_ENV: Readonly<Record<string, string>> = { SHED_EVENT_LOOP_DELAY_MS: '0' };
+export const TEST_SERVICE_ENV: Readonly<Record<string, string>> = { SHED_EVENT_LOOP_DELAY_MS: '0' };
 
 /** What owns a test stack and cleans up after it: a tap test (`t`). */
 export interface TestStackOwner {
