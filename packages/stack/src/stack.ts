@@ -1,7 +1,7 @@
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { join, relative } from 'node:path';
-import { buildEdge } from '@taskoverflow/edge';
 import type { ServiceName } from '@taskoverflow/routing';
+import { startEdgeProcess } from './edge-process.js';
 import { databaseUrlFor, ensureDatabase, ensureLocalServiceRoles, migrateDatabase, redactPassword, serviceDatabaseUrl } from './database.js';
 import { assertPortFree, findFreePorts, PortInUseError } from './free-port.js';
 import { formatLogLine } from './log-format.js';
@@ -48,6 +48,8 @@ export interface ServiceInstance {
 export interface LocalStack {
   /** The edge's base URL: where clients send requests. */
   url: string;
+  /** The edge's process id (it runs as a child process), e.g. to read its CPU time. */
+  edgePid: number;
   readUrls: string[];
   writeUrl: string;
   databaseUrl: string;
@@ -75,9 +77,9 @@ const DEFAULT_READ_REPLICAS = 2;
  * Runs the split stack on this machine: PostgreSQL (embedded unless a databaseUrl is given),
  * migrations, todo-write, the todo-read replicas and the edge in front of them.
  *
- * The edge runs in this process rather than as a child: it holds no state and needs no
- * database; in-process it starts without another Node/tsx boot, and a taken port surfaces
- * here as an error rather than as a child's output.
+ * The edge runs as a child process of its own (edge-process.ts), as the services do: proxying
+ * costs CPU on every request, and in this process it would share one core with whatever this
+ * process does. Replicas are registered and deregistered over its IPC channel.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const readReplicas = options.readReplicas ?? DEFAULT_READ_REPLICAS;
@@ -110,19 +112,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       'todo-write': fleet.instances().filter((s) => s.service === 'todo-write').map((s) => s.url),
     };
 
-    const edge = await buildEdge({
+    const edge = await startEdgeProcess({
+      host: HOST,
+      port: edgePort,
       upstreams,
-      logging: { level: process.env.LOG_LEVEL || 'info', destination: { write: (line: string) => output.log('edge', line.trimEnd()) } },
-    });
-    shutdown.add(() => edge.close());
-    const url = await edge.listen({ host: HOST, port: edgePort }).catch((error: NodeJS.ErrnoException) => {
+      env: { LOG_LEVEL: process.env.LOG_LEVEL || 'info' },
+      onLine: (line) => output.log('edge', line),
+    }).catch((error: NodeJS.ErrnoException) => {
       throw error.code === 'EADDRINUSE' ? new PortInUseError(HOST, edgePort) : error;
     });
+    shutdown.add(() => edge.stop());
+    const { url } = edge;
     const replicaCounts = `todo-read ×${upstreams['todo-read'].length}, todo-write ×${upstreams['todo-write'].length}`;
     output.progress(`edge: ${url} → ${replicaCounts} ✓`);
 
     return {
       url,
+      edgePid: edge.pid,
       readUrls: upstreams['todo-read'],
       writeUrl: upstreams['todo-write'][0]!,
       databaseUrl,
@@ -134,15 +140,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         const { service, url } = fleet.instances().find((running) => running.instance === instance) ?? {};
         if (!service || !url) throw new Error(`no running instance named ${instance}`);
         const replacement = await fleet.start(service);
-        await edge.targetGroups[service].register(replacement.url);
+        await edge.register(service, replacement.url);
         await fleet.stop(instance);
-        edge.targetGroups[service].deregister(url);
+        await edge.deregister(service, url);
         output.progress(`${instance} replaced by ${replacement.instance} ✓`);
         return replacement;
       },
       async stopInstance(instance) {
         const stopped = await fleet.stop(instance);
-        edge.targetGroups[stopped.service].deregister(stopped.url);
+        await edge.deregister(stopped.service, stopped.url);
       },
       stop: () => shutdown.run(),
     };

@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { EdgeControlRequest, EdgeMessage } from '@taskoverflow/edge';
+import type { ServiceName } from '@taskoverflow/routing';
+import { repoRoot } from './paths.js';
+
+/** The edge's compiled entry: it runs under plain Node, as in its container. */
+export const EDGE_ENTRY = join(repoRoot, 'packages', 'edge', 'dist', 'server.js');
+
+export interface EdgeProcessOptions {
+  host: string;
+  /** 0 picks a free port; `url` says which. */
+  port: number;
+  upstreams: Record<ServiceName, string[]>;
+  /** Added to the edge's environment, e.g. LOG_LEVEL, LOG_FILE, EDGE_QUEUE_LIMIT. */
+  env?: Record<string, string>;
+  /** Receives every line the edge prints, stdout and stderr. */
+  onLine: (line: string) => void;
+  /** Default: EDGE_ENTRY; a `.ts` entry runs through tsx, with workspace packages from their src/. */
+  entry?: string;
+}
+
+export interface EdgeProcess {
+  url: string;
+  /** The operating system's process id, e.g. to read its CPU time from /proc. */
+  pid: number;
+  /** Adds a replica; resolves once the edge has health-checked it (it takes traffic if it passed). */
+  register(service: ServiceName, url: string): Promise<void>;
+  /** Removes a replica: no new request goes to it; resolves once its requests are done. */
+  deregister(service: ServiceName, url: string): Promise<void>;
+  /** SIGTERM: the edge finishes the requests in progress, then exits. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/** The edge could not start; `code` is the system error's (EADDRINUSE…) when there was one. */
+export class EdgeStartError extends Error {
+  override name = 'EdgeStartError';
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+const READY_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * Runs the edge (@taskoverflow/edge) as a child process with an IPC channel, its control
+ * channel (see control.ts there): it reports its address over it and takes register and
+ * deregister requests. In a process of its own it has a core's worth of CPU to itself rather
+ * than a share of the process that starts the stack.
+ */
+export async function startEdgeProcess(options: EdgeProcessOptions): Promise<EdgeProcess> {
+  const entry = options.entry ?? EDGE_ENTRY;
+  if (!existsSync(entry)) {
+    throw new EdgeStartError(`the edge is not built: ${relative(repoRoot, entry)} does not exist; run \`pnpm build\` (tsc -b) first`);
+  }
+  const child = spawn(process.execPath, [...(entry.endsWith('.ts') ? ['--import', 'tsx', '--conditions=development'] : []), entry], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      ...options.env,
+      HOST: options.host,
+      PORT: String(options.port),
+      READ_UPSTREAMS: options.upstreams['todo-read'].join(','),
+      WRITE_UPSTREAMS: options.upstreams['todo-write'].join(','),
+    },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  createInterface({ input: child.stdout! }).on('line', options.onLine);
+  createInterface({ input: child.stderr! }).on('line', options.onLine);
+  const exited = new Promise<string>((resolve) => {
+    child.once('close', (code, signal) => resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`));
+  });
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new EdgeStartError(`the edge did not start listening within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+    child.on('message', (message: EdgeMessage) => {
+      if (message.type === 'listening') resolve(message.url);
+      if (message.type === 'failed') reject(new EdgeStartError(`the edge could not start: ${message.message}`, message.code));
+    });
+    child.once('error', reject);
+    void exited.then((how) => reject(new EdgeStartError(`the edge ${how} before it was listening`)));
+    void exited.finally(() => clearTimeout(timer));
+  }).catch(async (error: unknown) => {
+    await stop(child, exited);
+    throw error;
+  });
+  const ids = { next: 1 };
+  const pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  child.on('message', (message: EdgeMessage) => {
+    if (message.type !== 'reply') return;
+    const waiter = pending.get(message.id);
+    pending.delete(message.id);
+    if (message.error) waiter?.reject(new Error(`edge: ${message.error}`));
+    else waiter?.resolve();
+  });
+  void exited.then((how) => {
+    for (const waiter of pending.values()) waiter.reject(new Error(`the edge ${how}`));
+    pending.clear();
+  });
+
+  const control = (op: EdgeControlRequest['op'], service: ServiceName, replicaUrl: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const id = ids.next++;
+      pending.set(id, { resolve, reject });
+      child.send({ id, op, service, url: replicaUrl } satisfies EdgeControlRequest);
+    });
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    pid: child.pid!,
+    register: (service, replicaUrl) => control('register', service, replicaUrl),
+    deregister: (service, replicaUrl) => control('deregister', service, replicaUrl),
+    stop: () => (stopping ??= stop(child, exited)),
+  };
+}
+
+/** SIGTERM, then SIGKILL after the grace period; resolves once the edge has exited. */
+async function stop(child: ChildProcess, exited: Promise<string>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  await exited;
+  clearTimeout(killTimer);
+}

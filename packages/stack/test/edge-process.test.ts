@@ -1,0 +1,70 @@
+/**
+ * The edge as `pnpm start` runs it: its compiled entry in a child process, replicas
+ * registered and deregistered over the IPC control channel while it serves.
+ */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import t, { type Test } from 'tap';
+import { startEdgeProcess, type EdgeProcess } from '../src/edge-process.js';
+
+/** A replica that answers every request with its name. */
+async function namedUpstream(t: Test, name: string): Promise<string> {
+  const server = createServer((_request, response) => response.end(JSON.stringify({ replica: name })));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function startEdge(t: Test, upstreams: { read: string[]; write: string[] }, port = 0): Promise<EdgeProcess> {
+  const edge = await startEdgeProcess({
+    host: '127.0.0.1',
+    port,
+    upstreams: { 'todo-read': upstreams.read, 'todo-write': upstreams.write },
+    env: { LOG_LEVEL: 'warn' },
+    onLine: (line) => t.comment(`edge: ${line}`),
+  });
+  t.teardown(() => edge.stop());
+  return edge;
+}
+
+/** Which replicas served `count` reads in a row. */
+async function readers(url: string, count: number): Promise<string[]> {
+  const names = [];
+  for (let i = 0; i < count; i += 1) names.push(((await (await fetch(`${url}/api/v1/todos`)).json()) as { replica: string }).replica);
+  return names;
+}
+
+t.test('replicas are registered and deregistered in the running edge over its control channel', async (t) => {
+  const first = await namedUpstream(t, 'first');
+  const second = await namedUpstream(t, 'second');
+  const edge = await startEdge(t, { read: [first], write: [first] });
+  t.match(edge.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  t.same(await readers(edge.url, 2), ['first', 'first']);
+
+  await edge.register('todo-read', second);
+  t.same(new Set(await readers(edge.url, 2)), new Set(['first', 'second']), 'the registered replica takes its turn');
+
+  await edge.deregister('todo-read', first);
+  t.same(await readers(edge.url, 3), ['second', 'second', 'second'], 'the deregistered one gets nothing');
+
+  await t.rejects(edge.register('todo-nothing' as 'todo-read', second), { message: /^edge: no target group for "todo-nothing"/ });
+
+  await edge.stop();
+  await t.rejects(fetch(`${edge.url}/api/v1/todos`), 'stopped, it no longer listens');
+});
+
+t.test('a taken port fails the start with the system error code', async (t) => {
+  const taken = createServer().listen(0, '127.0.0.1');
+  await once(taken, 'listening');
+  t.teardown(() => taken.close());
+  const upstream = await namedUpstream(t, 'any');
+  await t.rejects(startEdge(t, { read: [upstream], write: [upstream] }, (taken.address() as AddressInfo).port), {
+    name: 'EdgeStartError',
+    code: 'EADDRINUSE',
+  });
+});
