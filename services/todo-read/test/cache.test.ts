@@ -2,6 +2,7 @@
  * The cache guarantees of DESIGN.md, against the real split stack: real processes, real
  * PostgreSQL, a real redis-server this file starts, stops and restarts.
  */
+import { EventEmitter, once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRedisServer } from '@taskoverflow/stack';
 import { startTestStack } from '@taskoverflow/stack/testing';
@@ -21,11 +22,14 @@ let redis = await startRedisServer();
 t.teardown(() => redis.stop());
 
 const lines: LogLine[] = [];
+const lineLogged = new EventEmitter();
 const stack = await startTestStack(t, {
   redisUrl: redis.url,
   readReplicas: 2,
   onLog: (_instance, line) => {
-    if (line.startsWith('{')) lines.push(JSON.parse(line) as LogLine);
+    if (!line.startsWith('{')) return;
+    lines.push(JSON.parse(line) as LogLine);
+    lineLogged.emit('line');
   },
 });
 const [readA, readB] = stack.readUrls as [string, string];
@@ -53,9 +57,22 @@ function linesOf(requestId: string): LogLine[] {
   return lines.filter((line) => line.request_id === requestId);
 }
 
-/** The service writes its log line after it answers: give the pipe a moment. */
-async function settle(): Promise<void> {
-  await sleep(150);
+/** How long a service's log lines may take to come through its pipe after it answered. */
+const LOG_WAIT_MS = 5_000;
+
+/**
+ * Waits until every one of `requestIds` has its `request finished` line, a request's last:
+ * the services log after they answer, through a pipe. Fails after LOG_WAIT_MS.
+ */
+async function finished(...requestIds: string[]): Promise<void> {
+  const done = (): boolean =>
+    requestIds.every((id) => lines.some((line) => line.request_id === id && line.msg === 'request finished'));
+  const signal = AbortSignal.timeout(LOG_WAIT_MS);
+  while (!done()) {
+    await once(lineLogged, 'line', { signal }).catch(() => {
+      throw new Error(`not every one of ${requestIds.join(', ')} logged "request finished" within ${LOG_WAIT_MS} ms`);
+    });
+  }
 }
 
 t.test('read-your-writes: a write is visible at once on every replica, even one that had cached the list', async (t) => {
@@ -86,7 +103,7 @@ t.test('hits are served from memory, then Redis, and say so in the logs and Serv
   const first = await getJson(`${readA}/api/v1/todos?completed=false`, { 'x-request-id': 'cache-first' });
   const second = await getJson(`${readA}/api/v1/todos?completed=false`, { 'x-request-id': 'cache-second' });
   const otherReplica = await getJson(`${readB}/api/v1/todos?completed=false`, { 'x-request-id': 'cache-other' });
-  await settle();
+  await finished('cache-first', 'cache-second', 'cache-other');
   t.match(linesOf('cache-first').find((l) => l.msg === 'request finished'), { cache: 'miss' });
   t.ok(linesOf('cache-first').some((l) => l.msg === 'query'), 'a miss queries PostgreSQL');
   t.match(linesOf('cache-second').find((l) => l.msg === 'request finished'), { cache: 'hit', cache_tier: 'memory' });
@@ -119,7 +136,7 @@ t.test('a stampede of misses on one key runs one query per replica', async (t) =
   const responses = await Promise.all(
     ids.map((id, i) => getJson(`${i % 2 ? readB : readA}/api/v1/todos?window=30`, { 'x-request-id': id })),
   );
-  await settle();
+  await finished(...ids);
   t.ok(responses.every((r) => r.status === 200), 'every request answered 200');
   const queries = ids.flatMap(linesOf).filter((line) => line.msg === 'query');
   const queriesByReplica = new Map<string, number>();
@@ -147,14 +164,16 @@ t.test('Redis down: reads stay 200 and current; the cache comes back by itself',
   await getJson(`${readA}/api/v1/todos`);
   await redis.stop();
   const written = await create('written while Redis is down');
+  const outageReads: string[] = [];
   for (const replica of [readA, readB]) {
     for (let i = 0; i < 5; i += 1) {
-      const response = await getJson(`${replica}/api/v1/todos`);
+      outageReads.push(`redis-down-${outageReads.length}`);
+      const response = await getJson(`${replica}/api/v1/todos`, { 'x-request-id': outageReads.at(-1)! });
       t.equal(response.status, 200);
       t.equal(response.body[0].id, written.id, 'served from PostgreSQL, so the write made during the outage is there');
     }
   }
-  await settle();
+  await finished(...outageReads);
   t.ok(lines.some((l) => l.cache === 'bypass'), 'the outage is logged');
 
   redis = await startRedisServer({ port: redis.port });
@@ -163,7 +182,7 @@ t.test('Redis down: reads stay 200 and current; the cache comes back by itself',
   while (!recovered && Date.now() < deadline) {
     await getJson(`${readA}/api/v1/todos`, { 'x-request-id': 'after-outage-1' });
     await getJson(`${readA}/api/v1/todos`, { 'x-request-id': 'after-outage-2' });
-    await settle();
+    await finished('after-outage-1', 'after-outage-2');
     recovered = linesOf('after-outage-2').some((l) => l.cache === 'hit');
     lines.splice(0, lines.length, ...lines.filter((l) => !l.request_id?.startsWith('after-outage')));
   }
