@@ -1,6 +1,6 @@
 import { SERVICES } from '@taskoverflow/routing';
 import t from 'tap';
-import { errorRate, REQUEST_ID_PLACEHOLDER, requestTimeline, slowestEndpoints } from '../src/log-queries.js';
+import { errorRate, REQUEST_ID_PLACEHOLDER, requestTimeline, serviceStats, slowestEndpoints } from '../src/log-queries.js';
 import { deployWithMocks, MOCK_REGION, TYPES } from './helpers/mock-deployment.js';
 
 const deployment = await deployWithMocks();
@@ -16,6 +16,7 @@ t.test('the Logs Insights queries are saved against the log group', async (t) =>
   t.same(definitions.map((definition) => definition.inputs.name).sort(), [
     'taskoverflow/error-rate',
     'taskoverflow/request-timeline',
+    'taskoverflow/service-stats',
     'taskoverflow/slowest-endpoints',
   ]);
   for (const definition of definitions) t.same(definition.inputs.logGroupNames, ['taskoverflow'], definition.inputs.name);
@@ -24,12 +25,21 @@ t.test('the Logs Insights queries are saved against the log group', async (t) =>
 t.test('the queries read the fields the services log', async (t) => {
   t.match(requestTimeline.query, `filter request_id = "${REQUEST_ID_PLACEHOLDER}"`, 'timeline: one request');
   t.match(requestTimeline.query, /sort time asc/, 'timeline: in order');
+  t.match(requestTimeline.query, 'cache, cache_tier, cache_ms, db_queries, db_ms', "timeline: the canonical line's figures");
 
   t.match(slowestEndpoints.query, /filter msg = "request finished"/, 'slowest: the request-finished lines');
   for (const percentile of [50, 95, 99]) {
     t.match(slowestEndpoints.query, `pct(duration_ms, ${percentile})`, `slowest: p${percentile}`);
   }
   t.match(slowestEndpoints.query, /by service, method, endpoint/, 'slowest: per endpoint of each service');
+  t.match(slowestEndpoints.query, 'coalesce(route, path) as endpoint', 'slowest: endpoints are route patterns');
+  t.match(slowestEndpoints.query, 'avg(db_ms) as avg_db_ms, avg(cache_ms) as avg_cache_ms', 'slowest: with their db and cache time');
+
+  t.match(serviceStats.query, /^filter msg = "stats"\n/, 'stats: the periodic stats lines');
+  for (const field of ['requests', 'p99_ms', 'status_5xx', 'shed', 'rate_limited', 'cache_hit', 'cache_bypass', 'db_queries', 'event_loop_delay_p99_ms', 'rss_mb', 'cpu_ms']) {
+    t.match(serviceStats.query, `(${field})`, `stats: ${field}`);
+  }
+  t.match(serviceStats.query, /by service, bin\(1m\)/, 'stats: per service and minute');
 
   t.match(errorRate.query, /filter msg = "request finished"/, 'error rate: the request-finished lines');
   t.match(errorRate.query, /by service, bin\(5m\)/, 'error rate: per service over time');

@@ -88,9 +88,9 @@ t.test('percentile: nearest rank, always a measured value', async (t) => {
 
 t.test('RequestLookup: an exact id wins over longer ids it is the start of', async (t) => {
   const lookup = new RequestLookup('abc');
-  lookup.add(entry({ request_id: 'abcd', msg: 'request started' }));
-  lookup.add(entry({ request_id: 'abc', msg: 'request started' }));
-  lookup.add(entry({ request_id: 'xabc', msg: 'request started' }));
+  lookup.add(entry({ request_id: 'abcd', msg: 'request finished' }));
+  lookup.add(entry({ request_id: 'abc', msg: 'request finished' }));
+  lookup.add(entry({ request_id: 'xabc', msg: 'request finished' }));
   const result = lookup.result();
   t.equal(result.kind, 'found');
   t.same(result.kind === 'found' && result.entries.map((line) => line.requestId), ['abc']);
@@ -112,7 +112,8 @@ t.test('SlowestRequests: keeps the N slowest, slowest first; equal durations in 
   const durations = [5, 9, 1, 9, 7, 3, 8];
   durations.forEach((duration_ms, index) => {
     slowest.add(entry({ request_id: `r${index}`, method: 'GET', url: '/api/v1/todos', msg: 'query', duration_ms: 0.5 }));
-    slowest.add(entry({ request_id: `r${index}`, method: 'GET', url: '/api/v1/todos', msg: 'request finished', status: 200, duration_ms }));
+    const finished = { msg: 'request finished', status: 200, duration_ms, db_queries: 1, db_ms: 0.5 };
+    slowest.add(entry({ request_id: `r${index}`, method: 'GET', url: '/api/v1/todos', ...finished }));
   });
   t.same(
     slowest.result().map((request) => [request.requestId, request.totalMs, request.dbMs, request.queries]),
@@ -124,19 +125,17 @@ t.test('SlowestRequests: keeps the N slowest, slowest first; equal durations in 
   );
 });
 
-t.test('SlowestRequests: replicas sharing a file and an id are summed apart', async (t) => {
+t.test('SlowestRequests: the figures of each request are its canonical line\'s, replicas sharing an id apart', async (t) => {
   const slowest = new SlowestRequests(5, {});
-  const line = (hostname: string, msg: string, duration_ms: number) =>
-    slowest.add(entry({ hostname, request_id: 'same', method: 'GET', url: '/api/v1/todos', msg, duration_ms, status: 200 }));
-  line('todo-read-1', 'query', 4);
-  line('todo-read-2', 'query', 6);
-  line('todo-read-1', 'request finished', 10);
-  line('todo-read-2', 'request finished', 20);
+  const finished = (hostname: string, duration_ms: number, db_ms: number) =>
+    slowest.add(entry({ hostname, request_id: 'same', method: 'GET', url: '/api/v1/todos', msg: 'request finished', status: 200, duration_ms, db_queries: 1, db_ms, cache: 'miss', cache_tier: 'none', cache_ms: 0.25 }));
+  finished('todo-read-1', 10, 4);
+  finished('todo-read-2', 20, 6);
   t.same(
-    slowest.result().map((request) => [request.hostname, request.dbMs]),
+    slowest.result().map((request) => [request.hostname, request.dbMs, request.cacheMs, request.otherMs, request.queries]),
     [
-      ['todo-read-2', 6],
-      ['todo-read-1', 4],
+      ['todo-read-2', 6, 0.25, 13.75, 1],
+      ['todo-read-1', 4, 0.25, 5.75, 1],
     ],
   );
 });
@@ -144,10 +143,10 @@ t.test('SlowestRequests: replicas sharing a file and an id are summed apart', as
 t.test('buildTimeline: a client that reused an id gets the figures added up, and is told', async (t) => {
   const lines = [1, 2].flatMap((n) => [
     entry({ request_id: 'reused', msg: 'query', duration_ms: n }),
-    entry({ request_id: 'reused', msg: 'request finished', status: 200, duration_ms: 10 * n }),
+    entry({ request_id: 'reused', msg: 'request finished', status: 200, duration_ms: 10 * n, db_queries: 1, db_ms: n }),
   ]);
   const { breakdown } = buildTimeline('reused', lines);
-  t.match(breakdown, { serviceRequests: 2, serviceMs: 30, dbMs: 3, otherMs: 27, totalMs: 30, edgeOverheadMs: undefined });
+  t.match(breakdown, { serviceRequests: 2, serviceMs: 30, dbMs: 3, queries: 2, otherMs: 27, totalMs: 30, edgeOverheadMs: undefined });
 });
 
 t.test('shortId: a UUID to its first 12 hex digits; other ids whole', async (t) => {

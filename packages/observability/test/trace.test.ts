@@ -67,7 +67,11 @@ interface Line {
 
 const files: Record<'edge' | 'todo-read' | 'todo-write', Line[]> = { edge: [], 'todo-read': [], 'todo-write': [] };
 
-/** Logs lines of one request on one replica, in pino's field order. */
+/**
+ * Logs lines of one request on one replica, in pino's field order. A service's `request
+ * finished` is its canonical line, with the request's cache and database figures; `request
+ * started` is at debug.
+ */
 function requestOn(service: keyof typeof files, hostname: string, requestId: string, method: string, url: string, startMs: number) {
   const log = (offsetMs: number, msg: string, fields: Fields = {}, level = 'info'): void => {
     const atMs = startMs + offsetMs;
@@ -75,80 +79,77 @@ function requestOn(service: keyof typeof files, hostname: string, requestId: str
     files[service].push({ atMs, fields: { level, time, service, hostname, request_id: requestId, method, url, ...fields, msg } });
   };
   return {
-    started: (at: number) => log(at, 'request started'),
+    startedAtDebug: (at: number) => log(at, 'request started', {}, 'debug'),
     finished: (at: number, status: number, duration_ms: number, extra: Fields = {}, level = 'info') =>
       log(at, 'request finished', { status, duration_ms, ...extra }, level),
     query: (at: number, sql: string, duration_ms: number, rows: number) => log(at, 'query', { sql, duration_ms, rows }),
     queryFailed: (at: number, sql: string, duration_ms: number, err: Fields) => log(at, 'query failed', { sql, duration_ms, err }, 'warn'),
-    cache: (at: number, cache: string, tier: string, key: string, duration_ms: number) => log(at, 'cache', { cache, tier, key, duration_ms }),
     other: log,
+  };
+}
+
+/** The fields a service's canonical line adds to status and duration. */
+function canonical(route: string, bytes: number, db: { queries: number; ms: number }, cache?: { outcome: string; tier: string; ms: number }): Fields {
+  return {
+    route,
+    bytes,
+    ...(cache && { cache: cache.outcome, cache_tier: cache.tier, cache_ms: cache.ms }),
+    db_queries: db.queries,
+    db_ms: db.ms,
   };
 }
 
 {
   const edge = requestOn('edge', 'edge', A, 'GET', '/api/v1/todos?completed=false', BASE_MS);
   const read = requestOn('todo-read', 'todo-read-1', A, 'GET', '/api/v1/todos?completed=false', BASE_MS);
-  edge.started(0);
-  read.started(2);
-  read.cache(3, 'miss', 'none', 'todos?completed=false', 0.8);
   read.query(10, LIST_SQL, 6.2, 2);
-  read.finished(32, 200, 30);
-  edge.finished(33, 200, 32.7, { upstream: 'http://127.0.0.1:3101' });
+  read.finished(32, 200, 30, canonical('/api/v1/todos', 512, { queries: 1, ms: 6.2 }, { outcome: 'miss', tier: 'none', ms: 0.8 }));
+  edge.finished(33, 200, 32.7, { bytes: 512, upstream: 'http://127.0.0.1:3101' });
 }
 {
   const edge = requestOn('edge', 'edge', B, 'POST', '/api/v1/todos', BASE_MS);
   const write = requestOn('todo-write', 'todo-write-1', B, 'POST', '/api/v1/todos', BASE_MS);
-  edge.started(5);
-  write.started(6);
   write.queryFailed(27, INSERT_SQL, 20.5, DUPLICATE);
-  write.finished(31, 500, 25, { err: DUPLICATE }, 'error');
-  edge.finished(33, 500, 28, { upstream: 'http://127.0.0.1:3201' });
+  write.finished(31, 500, 25, { ...canonical('/api/v1/todos', 35, { queries: 1, ms: 20.5 }), err: DUPLICATE }, 'error');
+  edge.finished(33, 500, 28, { bytes: 35, upstream: 'http://127.0.0.1:3201' });
 }
 {
   const edge = requestOn('edge', 'edge', C, 'GET', '/api/v1/todos/42', BASE_MS);
   const read = requestOn('todo-read', 'todo-read-2', C, 'GET', '/api/v1/todos/42', BASE_MS);
-  edge.started(8);
-  read.started(9);
-  read.cache(9, 'hit', 'memory', 'todo:42', 0.05);
-  read.finished(10, 200, 1.2);
-  edge.finished(11, 200, 2.4, { upstream: 'http://127.0.0.1:3102' });
+  read.finished(10, 200, 1.2, canonical('/api/v1/todos/:id', 230, { queries: 0, ms: 0 }, { outcome: 'hit', tier: 'memory', ms: 0.05 }));
+  edge.finished(11, 200, 2.4, { bytes: 230, upstream: 'http://127.0.0.1:3102' });
 }
 {
   const edge = requestOn('edge', 'edge', D, 'GET', '/api/v1/todos/7', BASE_MS);
   const read = requestOn('todo-read', 'todo-read-1', D, 'GET', '/api/v1/todos/7', BASE_MS);
-  edge.started(40);
   edge.other(40, 'todo-read replica unreachable, trying the next one', { replica: 'http://127.0.0.1:3102', code: 'ECONNREFUSED' }, 'warn');
-  read.started(40);
-  read.cache(40, 'miss', 'none', 'todo:7', 0.3);
   read.query(42, BY_ID_SQL, 0.9, 1);
-  read.finished(43, 200, 3);
+  read.finished(43, 200, 3, canonical('/api/v1/todos/:id', 230, { queries: 1, ms: 0.9 }, { outcome: 'miss', tier: 'none', ms: 0.3 }));
   // The same millisecond as the service's finish, and written to a file read before its.
-  edge.finished(43, 200, 3.4, { upstream: 'http://127.0.0.1:3101' });
+  edge.finished(43, 200, 3.4, { bytes: 230, upstream: 'http://127.0.0.1:3101' });
 }
 {
+  // Straight to a replica without a cache, which logs at debug.
   const read = requestOn('todo-read', 'todo-read-2', E, 'GET', '/api/v1/todos', BASE_MS);
-  read.started(45);
+  read.startedAtDebug(45);
   read.query(50, LIST_ALL_SQL, 10, 3);
   read.query(66, COUNT_SQL, 15.5, 1);
-  read.finished(85, 200, 40);
+  read.finished(85, 200, 40, canonical('/api/v1/todos', 768, { queries: 2, ms: 25.5 }));
 }
 {
   const edge = requestOn('edge', 'edge', W, 'DELETE', '/api/v1/todos/5', BASE_MS);
   const write = requestOn('todo-write', 'todo-write-1', W, 'DELETE', '/api/v1/todos/5', BASE_MS);
-  edge.started(50);
-  write.started(51);
   write.query(55, DELETE_SQL, 2.5, 1);
-  write.finished(59, 200, 8);
-  edge.finished(60, 200, 9.1, { upstream: 'http://127.0.0.1:3201' });
+  write.finished(59, 200, 8, canonical('/api/v1/todos/:id', 230, { queries: 1, ms: 2.5 }));
+  edge.finished(60, 200, 9.1, { bytes: 230, upstream: 'http://127.0.0.1:3201' });
 }
-// Health checks log no "request started"; only failing ones are logged at all.
+// Only failing health checks are logged.
 requestOn('todo-read', 'todo-read-2', H, 'GET', '/api/v1/health', BASE_MS).finished(70, 503, 500);
 // 18 reads of one todo on alternate replicas, 4 to 21 ms; the slowest one a 503.
 for (let n = 1; n <= 18; n++) {
   const read = requestOn('todo-read', `todo-read-${1 + (n % 2)}`, fillerId(n), 'GET', `/api/v1/todos/${100 + n}`, FILLER_MS + n * 30);
-  read.started(0);
   read.query(1, BY_ID_SQL, 1, 1);
-  read.finished(n + 3, n === 18 ? 503 : 200, n + 3);
+  read.finished(n + 3, n === 18 ? 503 : 200, n + 3, canonical('/api/v1/todos/:id', 230, { queries: 1, ms: 1 }, { outcome: 'miss', tier: 'none', ms: 0 }));
 }
 
 /** Each file's lines in time order, as the processes appended them. */
@@ -181,16 +182,15 @@ t.test('a request id: the timeline across edge and replicas, in time order, and 
   t.notMatch(stdout, /\x1b\[/, 'no color when stdout is not a terminal');
   const lines = stdout.split('\n');
   t.equal(lines[0], 'GET /api/v1/todos?completed=false  →  200 in 32.7 ms at the edge', 'header: the status and total the client got');
-  t.equal(lines[1], `${A} · ${new Date(BASE_MS).toISOString()} · 6 log lines`);
-  t.same(lines.slice(3, 9), [
-    ' +0 ms  edge       edge         started',
-    ' +2 ms  todo-read  todo-read-1  started',
-    ' +3 ms  todo-read  todo-read-1  cache miss (none) 0.8 ms: todos?completed=false',
+  // Offsets count from when the edge got the request: its finished line's time, 32.7 ms back.
+  t.equal(lines[1], `${A} · ${new Date(BASE_MS).toISOString()} · 3 log lines`);
+  t.same(lines.slice(3, 7), [
     `+10 ms  todo-read  todo-read-1  query 6.2 ms, 2 rows: ${LIST_SQL}`.slice(0, 119) + '…',
     '+32 ms  todo-read  todo-read-1  finished 200 in 30.0 ms',
+    '                                ↳ cache miss (none) 0.8 ms',
     '+33 ms  edge       edge         finished 200 in 32.7 ms via http://127.0.0.1:3101',
-  ]);
-  t.same(lines.slice(10, 16), [
+  ], 'the cache outcome, tier and time come from the canonical line');
+  t.same(lines.slice(8, 14), [
     'breakdown',
     '  total          32.7 ms        as the edge saw it',
     '  db              6.2 ms   19%  1 query',
@@ -212,17 +212,16 @@ t.test('the SQL is cut to the terminal width', async (t) => {
 t.test('lines of one millisecond keep their nesting: the edge finishes after the service it waited for', async (t) => {
   const { code, stdout } = await trace([D, '--logs', logs]);
   t.equal(code, 0);
-  const events = stdout.split('\n').slice(3, 10);
+  const events = stdout.split('\n').slice(3, 8);
+  // The edge got the request 3.4 ms before its finished line at +43: at 39.6, so +0 is 39.
   t.same(
     events.map((line) => line.replace(/\s+/g, ' ').trim()),
     [
-      '+0 ms edge edge started',
-      '+0 ms edge edge warn: todo-read replica unreachable, trying the next one replica=http://127.0.0.1:3102 code=ECONNREFUSED',
-      '+0 ms todo-read todo-read-1 started',
-      '+0 ms todo-read todo-read-1 cache miss (none) 0.3 ms: todo:7',
-      `+2 ms todo-read todo-read-1 query 0.9 ms, 1 row: ${BY_ID_SQL}`,
-      '+3 ms todo-read todo-read-1 finished 200 in 3.0 ms',
-      '+3 ms edge edge finished 200 in 3.4 ms via http://127.0.0.1:3101',
+      '+1 ms edge edge warn: todo-read replica unreachable, trying the next one replica=http://127.0.0.1:3102 code=ECONNREFUSED',
+      `+3 ms todo-read todo-read-1 query 0.9 ms, 1 row: ${BY_ID_SQL}`,
+      '+4 ms todo-read todo-read-1 finished 200 in 3.0 ms',
+      '↳ cache miss (none) 0.3 ms',
+      '+4 ms edge edge finished 200 in 3.4 ms via http://127.0.0.1:3101',
     ],
   );
 });
@@ -282,15 +281,13 @@ t.test('--json: the timeline as data, each event its log line as written', async
   t.same(
     result.events.map((event: { offset_ms: number; kind: string; hostname: string }) => [event.offset_ms, event.kind, event.hostname]),
     [
-      [0, 'started', 'edge'],
-      [2, 'started', 'todo-read-1'],
-      [3, 'cache', 'todo-read-1'],
       [10, 'query', 'todo-read-1'],
       [32, 'finished', 'todo-read-1'],
       [33, 'finished', 'edge'],
     ],
   );
-  t.equal(result.events[3].sql, LIST_SQL, 'the SQL in full');
+  t.equal(result.events[0].sql, LIST_SQL, 'the SQL in full');
+  t.match(result.events[1], { cache: 'miss', cache_tier: 'none', cache_ms: 0.8, db_queries: 1, db_ms: 6.2 }, 'the canonical line as written');
   t.same(result.read, { files: ['edge.log', 'todo-read.log', 'todo-write.log'].map((name) => join(logs, name)), lines: LINES, unparseable: 2 });
 });
 

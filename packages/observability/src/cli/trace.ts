@@ -20,8 +20,9 @@ Finds where the time went, from the JSON log lines that \`pnpm start\` writes to
 
 Modes:
   <request-id>       one request's path through the edge and the services, line by line in
-                     time order, then where its time went: db, cache, edge overhead, other.
-                     A unique prefix of the id will do, as with git commits.
+                     time order, then where its time went: db, cache, edge overhead, other
+                     (the figures of each service's "request finished" line, its canonical
+                     line). A unique prefix of the id will do, as with git commits.
   --slowest [N]      the N slowest requests (default 10) by the service's own duration,
                      with their db, cache and other time. Health checks do not count.
   --endpoints        per endpoint (numeric path segments as :id, no query string): count,

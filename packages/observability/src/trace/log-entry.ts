@@ -90,17 +90,28 @@ function number(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
-/** What a line says happened, by its `msg`. */
-export type EventKind = 'started' | 'finished' | 'query' | 'query failed' | 'cache' | 'other';
+/**
+ * What a line says happened, by its `msg`. A service's `request finished` line is the
+ * request's canonical line: it carries its cache outcome and time and its database figures;
+ * `request started` is logged at debug only.
+ */
+export type EventKind = 'started' | 'finished' | 'query' | 'query failed' | 'other';
 
 const KINDS_BY_MSG = new Map<string, EventKind>([
   ['request started', 'started'],
   ['request finished', 'finished'],
   ['query', 'query'],
   ['query failed', 'query failed'],
-  ['cache', 'cache'],
 ]);
 
 export function eventKind(entry: LogEntry): EventKind {
   return KINDS_BY_MSG.get(entry.msg) ?? 'other';
+}
+
+/**
+ * When a line's process had the request: a `request finished` line is written when it ends,
+ * its duration back; any other line when it is written. (`request started` is at debug only.)
+ */
+export function receivedAtMs(entry: LogEntry): number {
+  return eventKind(entry) === 'finished' && entry.durationMs !== undefined ? entry.timeMs - entry.durationMs : entry.timeMs;
 }

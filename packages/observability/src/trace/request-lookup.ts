@@ -1,8 +1,9 @@
-import type { LogEntry } from './log-entry.js';
+import { receivedAtMs, type LogEntry } from './log-entry.js';
 
-/** A request whose id starts with the prefix looked for, as its first line shows it. */
+/** A request whose id starts with the prefix looked for, as its lines show it. */
 export interface Candidate {
   requestId: string;
+  /** When it arrived (see receivedAtMs). */
   timeMs: number;
   method: string | undefined;
   url: string | undefined;
@@ -51,7 +52,7 @@ export class RequestLookup {
     const known = this.candidates.get(id);
     if (known) {
       // Files are read one after another: the edge's line may come after the service's.
-      if (entry.timeMs < known.timeMs) known.timeMs = entry.timeMs;
+      known.timeMs = Math.min(known.timeMs, receivedAtMs(entry));
       known.method ??= entry.method;
       known.url ??= entry.url;
       return;
@@ -60,7 +61,7 @@ export class RequestLookup {
       this.moreCandidates = true;
       return;
     }
-    this.candidates.set(id, { requestId: id, timeMs: entry.timeMs, method: entry.method, url: entry.url });
+    this.candidates.set(id, { requestId: id, timeMs: receivedAtMs(entry), method: entry.method, url: entry.url });
     if (this.candidates.size === 2) this.onlyMatch = [];
   }
 }

@@ -1,5 +1,5 @@
 import { endpointOf } from './endpoint.js';
-import { EDGE_SERVICE, eventKind, type LogEntry } from './log-entry.js';
+import { eventKind, numberField, type LogEntry } from './log-entry.js';
 import { isCountedRequest, type RequestFilter } from './request-filter.js';
 
 /** One request served by a service, with where its time went. */
@@ -23,20 +23,11 @@ export interface RequestSummary {
   finishedAtMs: number;
 }
 
-interface OpenRequest {
-  dbMs: number;
-  cacheMs: number;
-  queries: number;
-}
-
 /**
- * The N slowest requests by the service's own duration. Sums the query and cache lines of
- * each request while it is open and settles it at its `request finished` line, so what it
- * holds is the requests in flight plus the N kept — not the log.
+ * The N slowest requests by the service's own duration, each with the db and cache figures of
+ * its `request finished` line (the canonical line). Holds the N kept, not the log.
  */
 export class SlowestRequests {
-  /** Keyed by service, replica and id: replicas share a file, and ids may repeat across them. */
-  private readonly open = new Map<string, OpenRequest>();
   /** The slowest so far, slowest first. */
   private readonly kept: RequestSummary[] = [];
 
@@ -47,27 +38,8 @@ export class SlowestRequests {
 
   add(entry: LogEntry): void {
     const { requestId } = entry;
-    if (requestId === undefined || entry.service === EDGE_SERVICE) return;
-    const key = `${entry.service}\n${entry.hostname}\n${requestId}`;
-    const kind = eventKind(entry);
-    if (kind === 'finished') {
-      const open = this.open.get(key);
-      this.open.delete(key);
-      if (isCountedRequest(entry, this.filter)) this.keep(summarize(entry, requestId, open));
-      return;
-    }
-    if (kind !== 'query' && kind !== 'query failed' && kind !== 'cache') return;
-    let open = this.open.get(key);
-    if (!open) {
-      open = { dbMs: 0, cacheMs: 0, queries: 0 };
-      this.open.set(key, open);
-    }
-    if (kind === 'cache') {
-      open.cacheMs += entry.durationMs ?? 0;
-    } else {
-      open.dbMs += entry.durationMs ?? 0;
-      open.queries += 1;
-    }
+    if (requestId === undefined || eventKind(entry) !== 'finished' || !isCountedRequest(entry, this.filter)) return;
+    this.keep(summarize(entry, requestId));
   }
 
   /** Slowest first. */
@@ -90,12 +62,12 @@ export class SlowestRequests {
   }
 }
 
-function summarize(finished: LogEntry & { url: string }, requestId: string, open: OpenRequest | undefined): RequestSummary {
+function summarize(finished: LogEntry & { url: string }, requestId: string): RequestSummary {
   const method = finished.method ?? '?';
   const { url } = finished;
   const totalMs = finished.durationMs ?? 0;
-  const dbMs = open?.dbMs ?? 0;
-  const cacheMs = open?.cacheMs ?? 0;
+  const dbMs = numberField(finished, 'db_ms') ?? 0;
+  const cacheMs = numberField(finished, 'cache_ms') ?? 0;
   return {
     requestId,
     method,
@@ -108,7 +80,7 @@ function summarize(finished: LogEntry & { url: string }, requestId: string, open
     dbMs,
     cacheMs,
     otherMs: totalMs - dbMs - cacheMs,
-    queries: open?.queries ?? 0,
+    queries: numberField(finished, 'db_queries') ?? 0,
     finishedAtMs: finished.timeMs,
   };
 }

@@ -1,7 +1,7 @@
-import { EDGE_SERVICE, eventKind, type EventKind, type LogEntry } from './log-entry.js';
+import { EDGE_SERVICE, eventKind, numberField, receivedAtMs, textField, type EventKind, type LogEntry } from './log-entry.js';
 
 export interface TimelineEvent {
-  /** Milliseconds since the request's first line. */
+  /** Milliseconds since the request arrived (see receivedAtMs), to the millisecond below. */
   offsetMs: number;
   kind: EventKind;
   entry: LogEntry;
@@ -16,14 +16,17 @@ export interface Breakdown {
   totalMs: number | undefined;
   edgeMs: number | undefined;
   serviceMs: number | undefined;
-  /** Time in SQL, failed statements included. */
+  /** Time in SQL, failed statements included: the services' `db_ms`. */
   dbMs: number;
+  /** The services' `cache_ms`. */
   cacheMs: number;
   /** Edge total − service total: proxying and the network between them. */
   edgeOverheadMs: number | undefined;
   /** Service total − db − cache: the service's own work (routing, validation, serialising). */
   otherMs: number | undefined;
+  /** The services' `db_queries`. */
   queries: number;
+  /** Service requests that looked the response up in the cache (their line has `cache`). */
   cacheLookups: number;
   /**
    * How many times a service finished this id: more than once when a client reused an
@@ -45,14 +48,15 @@ export interface Timeline {
 
 /**
  * One request's lines from all files in time order. Lines of the same millisecond keep their
- * nesting: the edge starts before and finishes after the service it forwards to.
+ * nesting: the edge starts before and finishes after the service it forwards to. The figures
+ * come from the `request finished` lines (the canonical lines), the SQL from the query lines.
  */
 export function buildTimeline(requestId: string, entries: LogEntry[]): Timeline {
   // Array.prototype.sort is stable, so lines of one file and millisecond keep file order.
   const sorted = [...entries].sort((a, b) => a.timeMs - b.timeMs || nestingRank(a) - nestingRank(b));
-  const first = sorted[0];
-  if (!first) throw new Error(`buildTimeline: no lines for request ${requestId}`);
-  const events = sorted.map((entry) => ({ offsetMs: entry.timeMs - first.timeMs, kind: eventKind(entry), entry }));
+  if (sorted.length === 0) throw new Error(`buildTimeline: no lines for request ${requestId}`);
+  const startedAtMs = Math.floor(sorted.reduce((earliest, entry) => Math.min(earliest, receivedAtMs(entry)), Number.POSITIVE_INFINITY));
+  const events = sorted.map((entry) => ({ offsetMs: entry.timeMs - startedAtMs, kind: eventKind(entry), entry }));
   const edgeFinished = events.find((event) => event.kind === 'finished' && event.entry.service === EDGE_SERVICE);
   const serviceFinished = events.find((event) => event.kind === 'finished' && event.entry.service !== EDGE_SERVICE);
   const described = sorted.find((entry) => entry.method !== undefined && entry.url !== undefined);
@@ -61,7 +65,7 @@ export function buildTimeline(requestId: string, entries: LogEntry[]): Timeline 
     method: described?.method,
     url: described?.url,
     status: edgeFinished?.entry.status ?? serviceFinished?.entry.status,
-    startedAtMs: first.timeMs,
+    startedAtMs,
     events,
     breakdown: breakdownOf(events),
   };
@@ -81,19 +85,18 @@ function breakdownOf(events: TimelineEvent[]): Breakdown {
   let queries = 0;
   let cacheLookups = 0;
   for (const { kind, entry } of events) {
+    if (kind !== 'finished') continue;
     const durationMs = entry.durationMs ?? 0;
-    if (kind === 'finished' && entry.service === EDGE_SERVICE) {
+    if (entry.service === EDGE_SERVICE) {
       edgeMs = (edgeMs ?? 0) + durationMs;
-    } else if (kind === 'finished') {
-      serviceMs = (serviceMs ?? 0) + durationMs;
-      serviceRequests += 1;
-    } else if (kind === 'query' || kind === 'query failed') {
-      dbMs += durationMs;
-      queries += 1;
-    } else if (kind === 'cache') {
-      cacheMs += durationMs;
-      cacheLookups += 1;
+      continue;
     }
+    serviceMs = (serviceMs ?? 0) + durationMs;
+    serviceRequests += 1;
+    dbMs += numberField(entry, 'db_ms') ?? 0;
+    queries += numberField(entry, 'db_queries') ?? 0;
+    cacheMs += numberField(entry, 'cache_ms') ?? 0;
+    if (textField(entry, 'cache') !== undefined) cacheLookups += 1;
   }
   return {
     totalMs: edgeMs ?? serviceMs,

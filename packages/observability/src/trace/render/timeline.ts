@@ -56,7 +56,7 @@ function describe({ kind, entry }: TimelineEvent, width: number, style: Style): 
       const duration = ` in ${formatMs(entry.durationMs)}`;
       const upstream = textField(entry, 'upstream');
       const via = upstream ? truncate(` via ${upstream}`, width - 'finished '.length - status.length - duration.length) : '';
-      return [`finished ${paintStatus(style, entry.status, status)}${duration}${via ? style.dim(via) : ''}`, ...errorDetail(entry, style)];
+      return [`finished ${paintStatus(style, entry.status, status)}${duration}${via ? style.dim(via) : ''}`, ...cacheDetail(entry), ...errorDetail(entry, style)];
     }
     case 'query': {
       const rows = numberField(entry, 'rows');
@@ -66,10 +66,6 @@ function describe({ kind, entry }: TimelineEvent, width: number, style: Style): 
     case 'query failed': {
       const label = `query failed after ${formatMs(entry.durationMs)}: `;
       return [style.red(label) + truncate(textField(entry, 'sql') ?? '', width - label.length), ...errorDetail(entry, style)];
-    }
-    case 'cache': {
-      const tier = textField(entry, 'tier');
-      return [`cache ${textField(entry, 'cache') ?? '?'}${tier ? ` (${tier})` : ''} ${formatMs(entry.durationMs)}: ${textField(entry, 'key') ?? '?'}`];
     }
     case 'other':
       return [otherLine(entry, style), ...errorDetail(entry, style)];
@@ -85,6 +81,14 @@ function otherLine(entry: LogEntry, style: Style): string {
   if (entry.level === 'info') return text;
   const line = `${entry.level}: ${text}`;
   return entry.level === 'warn' ? style.yellow(line) : entry.level === 'error' || entry.level === 'fatal' ? style.red(line) : line;
+}
+
+/** A service's canonical line: what its cache lookup found, where, and how long it took. */
+function cacheDetail(entry: LogEntry): string[] {
+  const outcome = textField(entry, 'cache');
+  if (outcome === undefined) return [];
+  const tier = textField(entry, 'cache_tier');
+  return [`↳ cache ${outcome}${tier ? ` (${tier})` : ''} ${formatMs(numberField(entry, 'cache_ms'))}`];
 }
 
 function errorDetail(entry: LogEntry, style: Style): string[] {
