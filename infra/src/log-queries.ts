@@ -1,8 +1,10 @@
 /**
- * CloudWatch Logs Insights queries over the services' JSON lines (DESIGN.md, "Logs"): every
- * line has time, level, service, hostname, msg and, inside a request, request_id, method and
- * url; the "request finished" line adds status and duration_ms; SQL lines add sql, rows and
- * duration_ms. They are saved in the console under "taskoverflow/".
+ * CloudWatch Logs Insights queries over the services' JSON lines (docs/design.md,
+ * "Observability"): every line has time, level, service, hostname, msg and, inside a request,
+ * request_id, method and url. A request's one info line is "request finished" (the canonical
+ * line): status, duration_ms, route, bytes, cache, cache_tier, cache_ms, db_queries, db_ms.
+ * SQL lines add sql, rows and duration_ms; every few seconds a "stats" line sums up each task.
+ * They are saved in the console under "taskoverflow/".
  */
 export interface LogQuery {
   name: string;
@@ -16,7 +18,7 @@ export const REQUEST_ID_PLACEHOLDER = 'PASTE-REQUEST-ID-HERE';
 export const requestTimeline: LogQuery = {
   name: 'taskoverflow/request-timeline',
   query: [
-    'fields time, service, hostname, level, msg, duration_ms, status, @message',
+    'fields time, service, hostname, level, msg, status, duration_ms, cache, cache_tier, cache_ms, db_queries, db_ms, @message',
     `| filter request_id = "${REQUEST_ID_PLACEHOLDER}"`,
     '| sort time asc',
     '| limit 1000',
@@ -24,18 +26,19 @@ export const requestTimeline: LogQuery = {
 };
 
 /**
- * Latency percentiles per endpoint. The path loses its query string and a trailing numeric id
- * (`/api/v1/todos/42` → endpoint `/api/v1/todos`, by_id 1), so each route is one row.
+ * Latency percentiles per endpoint, with the database and cache time behind them: one row per
+ * service, method and route pattern (`/api/v1/todos/:id`). A line without a route (a 404, or
+ * the edge's) is counted under its path.
  */
 export const slowestEndpoints: LogQuery = {
   name: 'taskoverflow/slowest-endpoints',
   query: [
     'filter msg = "request finished"',
     '| parse url /^(?<path>[^?]*)/',
-    '| parse path /^(?<collection>.+)\\/\\d+\\/?$/',
-    '| fields coalesce(collection, path) as endpoint, ispresent(collection) as by_id',
+    '| fields coalesce(route, path) as endpoint',
     '| stats count(*) as requests, pct(duration_ms, 50) as p50_ms, pct(duration_ms, 95) as p95_ms,',
-    '    pct(duration_ms, 99) as p99_ms, max(duration_ms) as max_ms by service, method, endpoint, by_id',
+    '    pct(duration_ms, 99) as p99_ms, max(duration_ms) as max_ms, avg(db_queries) as avg_db_queries,',
+    '    avg(db_ms) as avg_db_ms, avg(cache_ms) as avg_cache_ms by service, method, endpoint',
     '| sort p95_ms desc',
     '| limit 25',
   ].join('\n'),
@@ -56,4 +59,20 @@ export const errorRate: LogQuery = {
   ].join('\n'),
 };
 
-export const logQueries: readonly LogQuery[] = [requestTimeline, slowestEndpoints, errorRate];
+/**
+ * The `stats` lines of every task, per service and minute: load, latency, errors, shedding,
+ * cache bypasses, and how close the tasks ran to their limits.
+ */
+export const serviceStats: LogQuery = {
+  name: 'taskoverflow/service-stats',
+  query: [
+    'filter msg = "stats"',
+    '| stats sum(requests) as requests, max(p99_ms) as worst_p99_ms, sum(status_5xx) as errors_5xx, sum(shed) as shed,',
+    '    sum(rate_limited) as rate_limited, sum(cache_hit) as cache_hits, sum(cache_bypass) as cache_bypasses,',
+    '    sum(db_queries) as db_queries, max(event_loop_delay_p99_ms) as worst_event_loop_delay_ms,',
+    '    max(rss_mb) as max_rss_mb, sum(cpu_ms) as cpu_ms by service, bin(1m) as minute',
+    '| sort minute desc, service asc',
+  ].join('\n'),
+};
+
+export const logQueries: readonly LogQuery[] = [requestTimeline, slowestEndpoints, errorRate, serviceStats];
