@@ -4,7 +4,7 @@
  *   VPC ─ public subnets: ALB (listener rules from @taskoverflow/routing)
  *       └ private subnets: ECS Fargate todo-read (autoscaled) and todo-write,
  *                          RDS PostgreSQL, ElastiCache Redis
- *   CloudWatch: log group, Logs Insights queries, alarms, dashboard
+ *   CloudWatch: log group, Logs Insights queries, alarms (optionally to an SNS topic), dashboard
  *
  * Settings come from `pulumi config` (src/config.ts, docs/deploy.md).
  */
@@ -41,6 +41,12 @@ const services = new Services(NAME, { config, network, database, cache, loadBala
 const monitoring = new Monitoring(NAME, {
   ...config.alarms,
   loadBalancerArnSuffix: loadBalancer.arnSuffix,
+  database: {
+    instanceIdentifier: database.instanceIdentifier,
+    maxConnections: config.database.maxConnections,
+    allocatedStorageGb: config.database.allocatedStorageGb,
+  },
+  cacheNodeId: cache.nodeId,
   targetGroupArnSuffixes: {
     'todo-read': loadBalancer.targetGroups['todo-read'].arnSuffix,
     'todo-write': loadBalancer.targetGroups['todo-write'].arnSuffix,
@@ -54,3 +60,9 @@ const monitoring = new Monitoring(NAME, {
 export const url = loadBalancer.url;
 export const logGroupName = logs.groupName;
 export const dashboardName = monitoring.dashboardName;
+export const alarmTopicArn = monitoring.alarmTopicArn;
+/**
+ * The task definition each service runs, verified after it reached a steady state: a deploy
+ * that ECS rolled back fails `pulumi up` here (TodoService.deployedTaskDefinition).
+ */
+export const deployedTaskDefinitions = services.deployedTaskDefinitions;

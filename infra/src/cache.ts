@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import * as random from '@pulumi/random';
 import type { CacheConfig } from './config.js';
 import { REDIS_PORT } from './ports.js';
 
@@ -11,16 +12,23 @@ export interface CacheArgs extends CacheConfig {
 /**
  * ElastiCache Redis, one node, in the private subnets; only the services' security groups
  * reach it. It holds nothing that PostgreSQL does not (a lost node costs cache misses, not
- * data), so it has no replica. In-transit encryption is off because the services speak plain
- * `redis://`; the security group is the access control.
+ * data), so it has no replica. Traffic is encrypted (TLS) and clients must present an AUTH
+ * token, generated here. The services' REDIS_URL, `rediss://:<token>@host:6379`, is kept whole
+ * in Secrets Manager and reaches the tasks as a secret: ioredis takes the token only from the
+ * URL or its options, so the URL is the secret.
  */
 export class Cache extends pulumi.ComponentResource {
-  /** redis://host:6379, the services' REDIS_URL. */
-  readonly url: pulumi.Output<string>;
+  /** The secret holding the services' REDIS_URL (with the AUTH token). */
+  readonly urlSecretArn: pulumi.Output<string>;
+  /** The node's cluster id: the CacheClusterId dimension of its CloudWatch metrics. */
+  readonly nodeId: pulumi.Output<string>;
 
   constructor(name: string, args: CacheArgs, opts?: pulumi.ComponentResourceOptions) {
     super('taskoverflow:infra:Cache', name, {}, opts);
 
+    // ElastiCache takes 16–128 printable characters without @, " or /; alphanumeric ones also
+    // need no escaping in the URL.
+    const authToken = new random.RandomPassword(`${name}-cache-auth-token`, { length: 64, special: false }, { parent: this });
     const subnetGroup = new aws.elasticache.SubnetGroup(`${name}-cache`, { subnetIds: args.subnetIds }, { parent: this });
     const redis = new aws.elasticache.ReplicationGroup(
       `${name}-cache`,
@@ -34,14 +42,30 @@ export class Cache extends pulumi.ComponentResource {
         subnetGroupName: subnetGroup.name,
         securityGroupIds: [args.securityGroupId],
         atRestEncryptionEnabled: true,
-        transitEncryptionEnabled: false,
+        transitEncryptionEnabled: true,
+        authToken: authToken.result,
         automaticFailoverEnabled: false,
         applyImmediately: true,
       },
       { parent: this },
     );
 
-    this.url = pulumi.interpolate`redis://${redis.primaryEndpointAddress}:${REDIS_PORT}`;
-    this.registerOutputs({ url: this.url });
+    const urlSecret = new aws.secretsmanager.Secret(
+      `${name}-cache-url`,
+      { description: 'TaskOverflow REDIS_URL: rediss:// with the ElastiCache AUTH token (injected into tasks)', recoveryWindowInDays: 7 },
+      { parent: this },
+    );
+    new aws.secretsmanager.SecretVersion(
+      `${name}-cache-url`,
+      {
+        secretId: urlSecret.id,
+        secretString: pulumi.secret(pulumi.interpolate`rediss://:${authToken.result}@${redis.primaryEndpointAddress}:${REDIS_PORT}`),
+      },
+      { parent: this },
+    );
+
+    this.urlSecretArn = urlSecret.arn;
+    this.nodeId = redis.memberClusters.apply((members) => members[0]!);
+    this.registerOutputs({ urlSecretArn: this.urlSecretArn });
   }
 }

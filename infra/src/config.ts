@@ -29,7 +29,7 @@ export interface ReadServiceConfig {
   maxCount: number;
   /** Target average CPU utilisation, in percent. */
   cpuTargetPercent: number;
-  /** Target ALB requests per task per minute. */
+  /** Target ALB requests per task per minute; by default derived from measured capacity (defaultRequestsPerTarget). */
   requestsPerTarget: number;
 }
 
@@ -51,11 +51,16 @@ export interface DatabaseConfig {
   instanceClass: string;
   engineVersion: string;
   allocatedStorageGb: number;
+  /** Storage autoscaling: RDS grows the volume up to this when it runs low. */
+  maxAllocatedStorageGb: number;
   multiAz: boolean;
-  /** Keep the instance (and refuse `pulumi destroy`) until this is turned off. */
-  deletionProtection: boolean;
-  /** Take a final snapshot when the instance is deleted. */
-  finalSnapshot: boolean;
+  /** The instance's max_connections: `dbMaxConnections`, or estimated from the instance class. */
+  maxConnections: number;
+  /**
+   * Protect the data: deletion protection, a final snapshot when the instance is deleted anyway,
+   * and Pulumi's `protect`. On unless `labStack` is set.
+   */
+  protect: boolean;
 }
 
 export interface CacheConfig {
@@ -76,6 +81,8 @@ export interface LogsConfig {
 export interface AlarmsConfig {
   p95LatencyMs: number;
   errorRatePercent: number;
+  /** Subscribe this address to the alarms' SNS topic; unset, no topic and no alarm actions. */
+  email: string | undefined;
 }
 
 /** Log levels the services accept (LOG_LEVEL, see packages/http-kit/src/config.ts). */
@@ -117,25 +124,113 @@ export function fargateSizeProblem(service: string, { cpu, memory }: TaskSize): 
   return undefined;
 }
 
-export function readStackConfig(config = new pulumi.Config('taskoverflow')): StackConfig {
+/**
+ * ECS deployments start the new tasks beside the old ones (deploymentMaximumPercent): for a
+ * while a service runs up to twice its tasks, each with its pool. todo-service.ts deploys with it.
+ */
+export const DEPLOYMENT_MAXIMUM_PERCENT = 200;
+
+/**
+ * Server CPU per request of todo-read's most expensive read, the uncached list of 100 todos:
+ * 784 µs (`pnpm bench`, 2026-11-28, README "Benchmarks"; 739–915 µs over seven runs). Cached
+ * reads cost 60–87 µs, so a task that can serve this much uncached survives a cold or lost
+ * cache. docs/deploy.md has the derivation.
+ */
+export const UNCACHED_READ_CPU_MICROSECONDS = 784;
+
+/**
+ * The requests per minute one todo-read task should take before target tracking adds another:
+ * what its CPU serves of the uncached read, at the CPU target. A service is one Node.js process,
+ * whose JavaScript runs on one core, so more than 1 vCPU (1024 units) adds no request capacity.
+ */
+export function defaultRequestsPerTarget(size: TaskSize, cpuTargetPercent: number): number {
+  const cores = Math.min(size.cpu / 1024, 1);
+  const perSecond = ((cores * 1_000_000) / UNCACHED_READ_CPU_MICROSECONDS) * (cpuTargetPercent / 100);
+  return Math.floor((perSecond * 60) / 100) * 100;
+}
+
+/** Memory of RDS instance sizes, in GiB, for the max_connections estimate. */
+const RDS_MEMORY_GIB_BY_FAMILY: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+  burstable: { micro: 1, small: 2, medium: 4, large: 8, xlarge: 16, '2xlarge': 32 },
+  general: { large: 8, xlarge: 16, '2xlarge': 32, '4xlarge': 64, '8xlarge': 128, '12xlarge': 192, '16xlarge': 256 },
+  memory: { large: 16, xlarge: 32, '2xlarge': 64, '4xlarge': 128, '8xlarge': 256, '12xlarge': 384, '16xlarge': 512 },
+};
+const RDS_FAMILY = /^db\.(?:(t3|t4g)|(m5|m6g|m6i|m7g|m7i|m8g)|(r5|r6g|r6i|r7g|r7i|r8g))\.(\w+)$/;
+
+/**
+ * RDS PostgreSQL's default max_connections, LEAST(DBInstanceClassMemory / 9531392, 5000), where
+ * DBInstanceClassMemory is what is left of the instance's memory after the OS and RDS's own
+ * processes: taken as 70 % (78 on a 1 GiB db.t4g.micro). Undefined for a class not listed.
+ */
+export function estimatedMaxConnections(instanceClass: string): number | undefined {
+  const match = RDS_FAMILY.exec(instanceClass);
+  if (!match) return undefined;
+  const family = match[1] ? 'burstable' : match[2] ? 'general' : 'memory';
+  const memoryGib = RDS_MEMORY_GIB_BY_FAMILY[family]![match[4]!];
+  if (memoryGib === undefined) return undefined;
+  return Math.min(Math.floor((memoryGib * 2 ** 30 * 0.7) / 9_531_392), 5_000);
+}
+
+/**
+ * Connections PostgreSQL keeps from the services: superuser_reserved_connections (3) and RDS's
+ * rds.rds_superuser_reserved_connections (2), for the master user and RDS's own monitoring.
+ */
+export const RESERVED_CONNECTIONS = 5;
+
+/**
+ * The most connections the services can hold at once: every task at its autoscaling maximum,
+ * doubled while a deployment runs old and new tasks side by side, each with a full pool, plus
+ * the migrate container of each new todo-write task (one connection).
+ */
+export function peakConnections(read: ReadServiceConfig, write: WriteServiceConfig, pgPoolMax: number): number {
+  const surge = DEPLOYMENT_MAXIMUM_PERCENT / 100;
+  return surge * ((read.maxCount + write.desiredCount) * pgPoolMax + write.desiredCount);
+}
+
+export function readStackConfig(config = new pulumi.Config('taskoverflow'), stack = pulumi.getStack()): StackConfig {
   const count = (key: string, fallback: number, max: number) => config.getNumber(key, { min: 1, max }) ?? fallback;
   const sizeOf = (prefix: 'read' | 'write'): TaskSize => ({
     cpu: config.getNumber(`${prefix}Cpu`) ?? 1024,
     memory: config.getNumber(`${prefix}Memory`) ?? 2048,
   });
 
+  const readSize = sizeOf('read');
+  const cpuTargetPercent = config.getNumber('readCpuTargetPercent', { min: 10, max: 90 }) ?? 60;
   const read: ReadServiceConfig = {
-    size: sizeOf('read'),
+    size: readSize,
     minCount: count('readMinCount', 2, 100),
     maxCount: count('readMaxCount', 10, 100),
-    cpuTargetPercent: config.getNumber('readCpuTargetPercent', { min: 10, max: 90 }) ?? 60,
-    requestsPerTarget: config.getNumber('readRequestsPerTarget', { min: 1 }) ?? 1000,
+    cpuTargetPercent,
+    requestsPerTarget: config.getNumber('readRequestsPerTarget', { min: 1 }) ?? defaultRequestsPerTarget(readSize, cpuTargetPercent),
   };
   const write: WriteServiceConfig = { size: sizeOf('write'), desiredCount: count('writeDesiredCount', 1, 20) };
+  // Every task holds up to this many connections; see the budget below.
+  const pgPoolMax = config.getNumber('pgPoolMax', { min: 1, max: 200 }) ?? 3;
+  const instanceClass = config.get('dbInstanceClass') ?? 'db.t4g.micro';
+  const maxConnections = config.getNumber('dbMaxConnections', { min: 10, max: 262_143 }) ?? estimatedMaxConnections(instanceClass);
+  const allocatedStorageGb = config.getNumber('dbAllocatedStorageGb', { min: 20, max: 65_536 }) ?? 20;
+  const maxAllocatedStorageGb = config.getNumber('dbMaxAllocatedStorageGb', { min: 20, max: 65_536 }) ?? 100;
 
   const problems = [fargateSizeProblem('read', read.size), fargateSizeProblem('write', write.size)];
   if (read.minCount > read.maxCount) {
     problems.push(`readMinCount (${read.minCount}) must not exceed readMaxCount (${read.maxCount})`);
+  }
+  if (maxAllocatedStorageGb <= allocatedStorageGb) {
+    problems.push(`dbMaxAllocatedStorageGb (${maxAllocatedStorageGb}) must exceed dbAllocatedStorageGb (${allocatedStorageGb}) for storage autoscaling`);
+  }
+  if (maxConnections === undefined) {
+    problems.push(`dbInstanceClass ${instanceClass}: its max_connections is not known here; set dbMaxConnections (SHOW max_connections on the instance)`);
+  } else {
+    const peak = peakConnections(read, write, pgPoolMax);
+    const usable = maxConnections - RESERVED_CONNECTIONS;
+    if (peak > usable) {
+      problems.push(
+        `connection budget: up to ${peak} connections ((readMaxCount ${read.maxCount} + writeDesiredCount ${write.desiredCount}) × ` +
+          `pgPoolMax ${pgPoolMax} + ${write.desiredCount} migrating, × ${DEPLOYMENT_MAXIMUM_PERCENT / 100} during a deployment) ` +
+          `exceed the ${usable} that ${instanceClass} leaves the services (max_connections ${maxConnections} − ${RESERVED_CONNECTIONS} reserved); ` +
+          'lower pgPoolMax or readMaxCount, or choose a larger dbInstanceClass',
+      );
+    }
   }
   const found = problems.filter((problem): problem is string => problem !== undefined);
   if (found.length > 0) throw new pulumi.RunError(`invalid taskoverflow config:\n  - ${found.join('\n  - ')}`);
@@ -145,33 +240,35 @@ export function readStackConfig(config = new pulumi.Config('taskoverflow')): Sta
     write,
     app: {
       logLevel: config.get('logLevel', { allowedValues: LOG_LEVELS }) ?? 'info',
-      // Every task holds up to this many connections: (readMaxCount + writeDesiredCount) ×
-      // pgPoolMax must stay under the instance's max_connections (about 80 on db.t4g.micro).
-      pgPoolMax: config.getNumber('pgPoolMax', { min: 1, max: 200 }) ?? 5,
+      pgPoolMax,
       pgStatementTimeoutMs: config.getNumber('pgStatementTimeoutMs', { min: 100, max: 600_000 }) ?? 5000,
       // Off by default: a load test from one machine would otherwise measure the limiter.
       rateLimitMaxRequests: config.getNumber('rateLimitMaxRequests', { min: 0, max: 1_000_000_000 }) ?? 0,
       rateLimitWindowSeconds: config.getNumber('rateLimitWindowSeconds', { min: 1, max: 86_400 }) ?? 60,
     },
     database: {
-      instanceClass: config.get('dbInstanceClass') ?? 'db.t4g.micro',
+      instanceClass,
       engineVersion: config.get('dbEngineVersion') ?? '17',
-      allocatedStorageGb: config.getNumber('dbAllocatedStorageGb', { min: 20, max: 65_536 }) ?? 20,
+      allocatedStorageGb,
+      maxAllocatedStorageGb,
       multiAz: config.getBoolean('dbMultiAz') ?? false,
-      deletionProtection: config.getBoolean('dbDeletionProtection') ?? false,
-      finalSnapshot: config.getBoolean('dbFinalSnapshot') ?? false,
+      maxConnections: maxConnections!,
+      // A throwaway lab stack (labStack=true) can be destroyed with its data in one step.
+      protect: !(config.getBoolean('labStack') ?? false),
     },
     cache: { nodeType: config.get('cacheNodeType') ?? 'cache.t4g.micro' },
     network: {
       natGateways: config.get<NatGatewayStrategy>('natGateways', { allowedValues: ['Single', 'OnePerAz'] }) ?? 'Single',
     },
     logs: {
-      groupName: config.get('logGroupName') ?? 'taskoverflow',
+      // Scoped to the stack, so a second stack in the account and region never collides.
+      groupName: config.get('logGroupName') ?? `taskoverflow-${stack}`,
       retentionDays: Number(config.get('logRetentionDays', { allowedValues: LOG_RETENTION_DAYS.map(String) }) ?? 14),
     },
     alarms: {
       p95LatencyMs: config.getNumber('alarmP95LatencyMs', { min: 1 }) ?? 500,
       errorRatePercent: config.getNumber('alarmErrorRatePercent', { min: 0.01, max: 100 }) ?? 1,
+      email: config.get('alarmEmail', { pattern: /^[^@\s]+@[^@\s]+$/ }),
     },
   };
 }

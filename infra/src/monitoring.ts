@@ -6,6 +6,9 @@ import { slowestEndpoints } from './log-queries.js';
 
 export interface MonitoringArgs extends AlarmsConfig {
   loadBalancerArnSuffix: pulumi.Input<string>;
+  database: { instanceIdentifier: pulumi.Input<string>; maxConnections: number; allocatedStorageGb: number };
+  /** The ElastiCache node's id (CacheClusterId). */
+  cacheNodeId: pulumi.Input<string>;
   targetGroupArnSuffixes: Record<ServiceName, pulumi.Input<string>>;
   clusterName: pulumi.Input<string>;
   serviceNames: Record<ServiceName, pulumi.Input<string>>;
@@ -17,44 +20,65 @@ const ALB = 'AWS/ApplicationELB';
 const PERIOD_SECONDS = 60;
 const EVALUATION = { period: PERIOD_SECONDS, evaluationPeriods: 5, datapointsToAlarm: 3, treatMissingData: 'notBreaching' };
 
+/** Sustained CPU (RDS, and Redis's one engine thread) above which capacity is running out. */
+export const CPU_ALARM_PERCENT = 80;
+/** Share of max_connections in use above which the connection budget is nearly spent. */
+export const CONNECTIONS_ALARM_PERCENT = 80;
+/** Free storage below this share of the allocated storage: autoscaling grows it; if not, the disk fills. */
+export const FREE_STORAGE_ALARM_PERCENT = 10;
+const GIB = 2 ** 30;
+
 /**
- * Alarms per service on what a user feels (share of 5xx answers, p95 latency, unhealthy tasks)
- * and a dashboard with the same figures next to each service's CPU and memory and the
- * slowest-endpoints log query. The alarms have no actions; subscribe to them in the console
- * or add an SNS topic.
+ * Alarms on what a user feels, per service (share of 5xx answers, p95 latency, unhealthy
+ * tasks, no healthy task at all) and at the load balancer (its own 5xx: 502/503/504 when no
+ * target answers), and on what runs out first in the data stores (RDS CPU, storage and
+ * connections; Redis engine CPU and evictions). With `alarmEmail` set, every alarm notifies an
+ * SNS topic that address is subscribed to. A dashboard shows the same figures next to each
+ * service's CPU and memory and the slowest-endpoints log query.
  */
 export class Monitoring extends pulumi.ComponentResource {
   readonly dashboardName: pulumi.Output<string>;
+  /** The SNS topic alarms notify; undefined without `alarmEmail`. */
+  readonly alarmTopicArn: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super('taskoverflow:infra:Monitoring', name, {}, opts);
 
-    for (const service of SERVICES) {
-      const dimensions = { LoadBalancer: args.loadBalancerArnSuffix, TargetGroup: args.targetGroupArnSuffixes[service] };
+    let actions: { alarmActions: pulumi.Input<string>[]; okActions: pulumi.Input<string>[] } | Record<string, never> = {};
+    if (args.email) {
+      const topic = new aws.sns.Topic(`${name}-alarms`, {}, { parent: this });
+      new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: topic.arn, protocol: 'email', endpoint: args.email }, { parent: this });
+      actions = { alarmActions: [topic.arn], okActions: [topic.arn] };
+      this.alarmTopicArn = topic.arn;
+    }
+    const alarm = (alarmName: string, alarmArgs: aws.cloudwatch.MetricAlarmArgs) =>
+      new aws.cloudwatch.MetricAlarm(`${name}-${alarmName}`, { ...alarmArgs, ...actions }, { parent: this });
+    const rate = (alarmName: string, description: string, errorsMetric: string, dimensions: Record<string, pulumi.Input<string>>) => {
       const sum = (id: string, metricName: string) => ({
         id,
         returnData: false,
         metric: { namespace: ALB, metricName, dimensions, period: PERIOD_SECONDS, stat: 'Sum' },
       });
-      new aws.cloudwatch.MetricAlarm(
-        `${name}-${service}-5xx-rate`,
-        {
-          alarmDescription: `More than ${args.errorRatePercent}% of ${service}'s answers are 5xx`,
-          metricQueries: [
-            sum('errors', 'HTTPCode_Target_5XX_Count'),
-            sum('requests', 'RequestCount'),
-            { id: 'rate', label: '5xx %', returnData: true, expression: 'IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)' },
-          ],
-          comparisonOperator: 'GreaterThanThreshold',
-          threshold: args.errorRatePercent,
-          evaluationPeriods: EVALUATION.evaluationPeriods,
-          datapointsToAlarm: EVALUATION.datapointsToAlarm,
-          treatMissingData: EVALUATION.treatMissingData,
-        },
-        { parent: this },
-      );
-      new aws.cloudwatch.MetricAlarm(
-        `${name}-${service}-p95-latency`,
+      alarm(alarmName, {
+        alarmDescription: description,
+        metricQueries: [
+          sum('errors', errorsMetric),
+          sum('requests', 'RequestCount'),
+          { id: 'rate', label: '5xx %', returnData: true, expression: 'IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)' },
+        ],
+        comparisonOperator: 'GreaterThanThreshold',
+        threshold: args.errorRatePercent,
+        evaluationPeriods: EVALUATION.evaluationPeriods,
+        datapointsToAlarm: EVALUATION.datapointsToAlarm,
+        treatMissingData: EVALUATION.treatMissingData,
+      });
+    };
+
+    for (const service of SERVICES) {
+      const dimensions = { LoadBalancer: args.loadBalancerArnSuffix, TargetGroup: args.targetGroupArnSuffixes[service] };
+      rate(`${service}-5xx-rate`, `More than ${args.errorRatePercent}% of ${service}'s answers are 5xx`, 'HTTPCode_Target_5XX_Count', dimensions);
+      alarm(
+        `${service}-p95-latency`,
         {
           alarmDescription: `${service}'s p95 response time is above ${args.p95LatencyMs} ms`,
           namespace: ALB,
@@ -65,10 +89,9 @@ export class Monitoring extends pulumi.ComponentResource {
           threshold: args.p95LatencyMs / 1000,
           ...EVALUATION,
         },
-        { parent: this },
       );
-      new aws.cloudwatch.MetricAlarm(
-        `${name}-${service}-unhealthy-hosts`,
+      alarm(
+        `${service}-unhealthy-hosts`,
         {
           alarmDescription: `A ${service} task fails its load-balancer health checks`,
           namespace: ALB,
@@ -79,9 +102,59 @@ export class Monitoring extends pulumi.ComponentResource {
           threshold: 0,
           ...EVALUATION,
         },
-        { parent: this },
       );
+      // A total outage: no task passes its health checks, and the ALB answers 503 itself.
+      // Missing data breaches too: a target group without targets reports nothing.
+      alarm(`${service}-no-healthy-hosts`, {
+        alarmDescription: `No ${service} task is healthy: its requests get 503 from the load balancer`,
+        namespace: ALB,
+        metricName: 'HealthyHostCount',
+        dimensions,
+        statistic: 'Minimum',
+        comparisonOperator: 'LessThanThreshold',
+        threshold: 1,
+        period: PERIOD_SECONDS,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        treatMissingData: 'breaching',
+      });
     }
+    rate(
+      'load-balancer-5xx-rate',
+      `More than ${args.errorRatePercent}% of the load balancer's answers are its own 5xx (no target answered: 502, 503, 504)`,
+      'HTTPCode_ELB_5XX_Count',
+      { LoadBalancer: args.loadBalancerArnSuffix },
+    );
+
+    const above = (alarmName: string, description: string, namespace: string, metricName: string, dimensions: Record<string, pulumi.Input<string>>, statistic: string, threshold: number) =>
+      alarm(alarmName, { alarmDescription: description, namespace, metricName, dimensions, statistic, comparisonOperator: 'GreaterThanThreshold', threshold, ...EVALUATION });
+    const db = { DBInstanceIdentifier: args.database.instanceIdentifier };
+    above('database-cpu', `PostgreSQL's CPU is above ${CPU_ALARM_PERCENT}%`, 'AWS/RDS', 'CPUUtilization', db, 'Average', CPU_ALARM_PERCENT);
+    const connectionLimit = Math.floor((args.database.maxConnections * CONNECTIONS_ALARM_PERCENT) / 100);
+    above(
+      'database-connections',
+      `PostgreSQL has more than ${connectionLimit} connections (${CONNECTIONS_ALARM_PERCENT}% of max_connections ${args.database.maxConnections})`,
+      'AWS/RDS',
+      'DatabaseConnections',
+      db,
+      'Maximum',
+      connectionLimit,
+    );
+    const freeStorageBytes = (args.database.allocatedStorageGb * GIB * FREE_STORAGE_ALARM_PERCENT) / 100;
+    alarm('database-free-storage', {
+      alarmDescription: `PostgreSQL has less than ${FREE_STORAGE_ALARM_PERCENT}% of its ${args.database.allocatedStorageGb} GiB free (storage autoscaling stops at dbMaxAllocatedStorageGb)`,
+      namespace: 'AWS/RDS',
+      metricName: 'FreeStorageSpace',
+      dimensions: db,
+      statistic: 'Minimum',
+      comparisonOperator: 'LessThanThreshold',
+      threshold: freeStorageBytes,
+      ...EVALUATION,
+    });
+    const cache = { CacheClusterId: args.cacheNodeId };
+    // Redis runs commands on one thread: EngineCPUUtilization is that thread, CPUUtilization the host's cores.
+    above('cache-engine-cpu', `Redis's engine thread is above ${CPU_ALARM_PERCENT}% CPU`, 'AWS/ElastiCache', 'EngineCPUUtilization', cache, 'Average', CPU_ALARM_PERCENT);
+    above('cache-evictions', 'Redis evicts entries: the cache is too small for what it holds (more misses, more PostgreSQL load)', 'AWS/ElastiCache', 'Evictions', cache, 'Sum', 0);
 
     const region = aws.getRegionOutput({}, { parent: this }).region;
     const body = pulumi
@@ -96,7 +169,7 @@ export class Monitoring extends pulumi.ComponentResource {
     );
 
     this.dashboardName = dashboard.dashboardName;
-    this.registerOutputs({ dashboardName: this.dashboardName });
+    this.registerOutputs({ dashboardName: this.dashboardName, alarmTopicArn: this.alarmTopicArn });
   }
 }
 

@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { ROLE_PASSWORD_VARIABLES } from '@taskoverflow/db/roles';
 import type { ServiceName } from '@taskoverflow/routing';
 import type { Cache } from './cache.js';
 import type { StackConfig } from './config.js';
@@ -9,6 +10,12 @@ import type { Logs } from './logs.js';
 import type { Network } from './network.js';
 import { CONTAINER_PORTS } from './ports.js';
 import { TodoService, type TodoServiceArgs } from './todo-service.js';
+
+/**
+ * The migrate CLI of @taskoverflow/db (packages/db/src/cli/migrate.ts) inside the todo-write
+ * image, relative to its WORKDIR: `pnpm deploy` puts the compiled package in node_modules.
+ */
+export const MIGRATE_COMMAND = ['node', 'node_modules/@taskoverflow/db/dist/cli/migrate.js'];
 
 export interface ServicesArgs {
   config: Pick<StackConfig, 'read' | 'write' | 'app'>;
@@ -21,17 +28,22 @@ export interface ServicesArgs {
 
 /**
  * The ECS cluster and the two services in it, wired to the database, the cache, the log group
- * and their target groups. Both get the same environment (the variables their config.ts
- * reads); todo-write also migrates.
+ * and their target groups. Both get the same settings (the variables their config.ts reads),
+ * each its own database role.
  *
- * Migrations run when todo-write starts (MIGRATE_ON_START=true): Pulumi has no step that runs
- * a one-off task during `pulumi up`, and kysely's Migrator takes a lock in the database, so
- * several write tasks starting together migrate once. todo-read is deployed after todo-write
- * has reached a steady state, so new read code never meets an old schema.
+ * Migrations run in each todo-write task before the service starts: a `migrate` container with
+ * the schema owner's password, which also sets the service roles' passwords; todo-write itself
+ * starts only when it succeeds, so a failing migration fails the deploy. Pulumi has no step
+ * that runs a one-off task during `pulumi up`, and kysely's Migrator takes a lock in the
+ * database, so several write tasks starting together migrate once. todo-read is deployed only
+ * after todo-write's deploy is verified (TodoService.deployedTaskDefinition), so new read code
+ * never meets an old schema and a failed write deploy stops `pulumi up` before it.
  */
 export class Services extends pulumi.ComponentResource {
   readonly clusterName: pulumi.Output<string>;
   readonly serviceNames: Record<ServiceName, pulumi.Output<string>>;
+  /** Each service's verified task definition (TodoService.deployedTaskDefinition). */
+  readonly deployedTaskDefinitions: Record<ServiceName, pulumi.Output<string>>;
 
   constructor(name: string, args: ServicesArgs, opts?: pulumi.ComponentResourceOptions) {
     super('taskoverflow:infra:Services', name, {}, opts);
@@ -50,8 +62,7 @@ export class Services extends pulumi.ComponentResource {
         targetGroup: loadBalancer.targetGroups[service],
         environment: {
           PORT: String(CONTAINER_PORTS[service]),
-          DATABASE_URL: database.connectionUrl,
-          REDIS_URL: cache.url,
+          DATABASE_URL: database.credentials[service].url,
           LOG_LEVEL: config.app.logLevel,
           PG_POOL_MAX: String(config.app.pgPoolMax),
           PG_STATEMENT_TIMEOUT_MS: String(config.app.pgStatementTimeoutMs),
@@ -60,18 +71,26 @@ export class Services extends pulumi.ComponentResource {
           // The ALB is the one proxy in front: the client is the address it appends to X-Forwarded-For.
           TRUST_PROXY_HOPS: '1',
         },
-        secrets: { PGPASSWORD: database.passwordSecretArn },
+        secrets: { PGPASSWORD: database.credentials[service].passwordSecretArn, REDIS_URL: cache.urlSecretArn },
         logGroupName: logs.groupName,
         logGroupArn: logs.groupArn,
         region,
       }) satisfies Partial<TodoServiceArgs>;
 
-    const writeCommon = common('todo-write');
     const write = new TodoService(
       `${name}-todo-write`,
       {
-        ...writeCommon,
-        environment: { ...writeCommon.environment, MIGRATE_ON_START: 'true' },
+        ...common('todo-write'),
+        initContainer: {
+          name: 'migrate',
+          command: MIGRATE_COMMAND,
+          environment: { DATABASE_URL: database.credentials.owner.url },
+          secrets: {
+            PGPASSWORD: database.credentials.owner.passwordSecretArn,
+            [ROLE_PASSWORD_VARIABLES['todo-read']]: database.credentials['todo-read'].passwordSecretArn,
+            [ROLE_PASSWORD_VARIABLES['todo-write']]: database.credentials['todo-write'].passwordSecretArn,
+          },
+        },
         size: config.write.size,
         scaling: { desiredCount: config.write.desiredCount },
       },
@@ -90,11 +109,13 @@ export class Services extends pulumi.ComponentResource {
           loadBalancerArnSuffix: loadBalancer.arnSuffix,
         },
       },
-      { parent: this, dependsOn: [...loadBalancer.routing, write] },
+      // Only once todo-write's deploy is verified: a rejected check registers no read service.
+      { parent: this, dependsOn: write.deployedTaskDefinition.apply(() => [...loadBalancer.routing, write]) },
     );
 
     this.clusterName = cluster.name;
     this.serviceNames = { 'todo-read': read.serviceName, 'todo-write': write.serviceName };
+    this.deployedTaskDefinitions = { 'todo-read': read.deployedTaskDefinition, 'todo-write': write.deployedTaskDefinition };
     this.registerOutputs({ clusterName: this.clusterName });
   }
 }

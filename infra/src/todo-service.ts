@@ -2,7 +2,7 @@ import * as aws from '@pulumi/aws';
 import * as awsx from '@pulumi/awsx';
 import * as pulumi from '@pulumi/pulumi';
 import type { ServiceName } from '@taskoverflow/routing';
-import type { TaskSize } from './config.js';
+import { DEPLOYMENT_MAXIMUM_PERCENT, type TaskSize } from './config.js';
 import { CONTAINER_PORTS } from './ports.js';
 
 /** The repository root, relative to infra/ (Pulumi runs the program there): the image build context. */
@@ -17,6 +17,25 @@ export const STOP_TIMEOUT_SECONDS = 15;
 
 /** How long ECS ignores failing ALB health checks of a new task while it starts (and migrates). */
 const HEALTH_CHECK_GRACE_SECONDS = 60;
+
+/**
+ * How the awslogs driver delivers stdout, set explicitly rather than left to ECS's defaults.
+ * Non-blocking: when CloudWatch Logs is slow, lines wait in this buffer and, once it is full,
+ * are dropped. Blocking would instead stall the service's stdout writes, and with them its
+ * event loop and every request: for an API, losing log lines beats losing requests. 25 MiB
+ * holds about half a minute of a task's lines at the request rate it scales at (765 req/s ×
+ * 3 lines × ≈ 400 bytes ≈ 0.9 MB/s), well inside the task's memory.
+ */
+export const AWSLOGS_DELIVERY = { mode: 'non-blocking', 'max-buffer-size': '25m' } as const;
+
+/** A container that runs to completion, successfully, before the service's own starts. */
+export interface InitContainer {
+  name: string;
+  command: string[];
+  environment: Record<string, pulumi.Input<string>>;
+  /** Environment variables filled by ECS from Secrets Manager: variable name → secret ARN. */
+  secrets: Record<string, pulumi.Input<string>>;
+}
 
 /** Autoscaling by target tracking: ECS adds tasks when either target is exceeded. */
 export interface TargetTrackingScaling {
@@ -41,6 +60,8 @@ export interface TodoServiceArgs {
   environment: Record<string, pulumi.Input<string>>;
   /** Environment variables filled by ECS from Secrets Manager: variable name → secret ARN. */
   secrets: Record<string, pulumi.Input<string>>;
+  /** Runs first in every task (todo-write's migrations); the service starts only if it succeeds. */
+  initContainer?: InitContainer;
   logGroupName: pulumi.Input<string>;
   logGroupArn: pulumi.Input<string>;
   region: pulumi.Input<string>;
@@ -48,10 +69,37 @@ export interface TodoServiceArgs {
 
 const isTargetTracking = (scaling: TodoServiceArgs['scaling']): scaling is TargetTrackingScaling => 'maxCount' in scaling;
 
+/** What the deployment check reads of an ECS service (aws.ecs.getService). */
+export type DescribedService = Pick<aws.ecs.GetServiceResult, 'taskDefinition' | 'deployments' | 'events'>;
+
+/**
+ * Why a deployment that reached a steady state did not deploy `taskDefinitionArn`, or undefined
+ * when it did. The AWS provider's waitForSteadyState reports success once a circuit-breaker
+ * rollback has finished (hashicorp/terraform-provider-aws#20858): the service is steady, on the
+ * previous task definition.
+ */
+export function deploymentProblem(service: DescribedService, taskDefinitionArn: string): string | undefined {
+  const recentEvents = service.events.slice(0, 3).map((event) => event.message).join(' | ') || 'none';
+  const primary = service.deployments.find((deployment) => deployment.status === 'PRIMARY');
+  let problem: string | undefined;
+  if (service.taskDefinition !== taskDefinitionArn) {
+    problem = `the deployment was rolled back: the service runs ${service.taskDefinition}, not ${taskDefinitionArn} registered by this update`;
+  } else if (service.deployments.length !== 1 || !primary) {
+    problem = `the service is not steady: ${service.deployments.length} deployments`;
+  } else if (primary.desiredCount === 0 || primary.runningCount < primary.desiredCount) {
+    problem = `the deployment runs ${primary.runningCount} of ${primary.desiredCount} tasks`;
+  }
+  return problem && `${problem}. Its tasks' logs and stopped reasons say why (see docs/deploy.md). Recent events: ${recentEvents}`;
+}
+
 /**
  * One TaskOverflow service on ECS Fargate: its image (built from the root Dockerfile for it and
  * pushed to its own ECR repository), a task definition, the service registered in its target
  * group, and optionally target-tracking autoscaling.
+ *
+ * `deployedTaskDefinition` resolves once the service is steady on the task definition this
+ * update registered, and fails the update (with the service's recent events) otherwise:
+ * deploymentProblem.
  *
  * The task has no task role: the service calls no AWS API (its logs leave through stdout and
  * the awslogs driver). The execution role, used by ECS itself, may pull this image, write to
@@ -59,6 +107,8 @@ const isTargetTracking = (scaling: TodoServiceArgs['scaling']): scaling is Targe
  */
 export class TodoService extends pulumi.ComponentResource {
   readonly serviceName: pulumi.Output<string>;
+  /** The task definition the service runs after this update; rejects when the deploy failed. */
+  readonly deployedTaskDefinition: pulumi.Output<string>;
 
   constructor(name: string, args: TodoServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super('taskoverflow:infra:TodoService', name, {}, opts);
@@ -99,7 +149,7 @@ export class TodoService extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const secretArns = Object.values(args.secrets);
+    const secretArns = [...new Set([...Object.values(args.secrets), ...Object.values(args.initContainer?.secrets ?? {})])];
     const executionRole = new aws.iam.Role(
       `${name}-execution`,
       {
@@ -145,24 +195,18 @@ export class TodoService extends pulumi.ComponentResource {
         runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
         executionRoleArn: executionRole.arn,
         containerDefinitions: pulumi.jsonStringify([
+          ...(args.initContainer ? [this.initContainerDefinition(args.initContainer, image.imageUri, args)] : []),
           {
             name: service,
             image: image.imageUri,
             essential: true,
+            ...(args.initContainer && { dependsOn: [{ containerName: args.initContainer.name, condition: 'SUCCESS' }] }),
             portMappings: [{ containerPort, protocol: 'tcp' }],
-            environment: Object.entries(args.environment).map(([variable, value]) => ({ name: variable, value })),
-            secrets: Object.entries(args.secrets).map(([variable, secretArn]) => ({ name: variable, valueFrom: secretArn })),
+            environment: environmentOf(args.environment),
+            secrets: secretsOf(args.secrets),
             stopTimeout: STOP_TIMEOUT_SECONDS,
             readonlyRootFilesystem: true,
-            logConfiguration: {
-              logDriver: 'awslogs',
-              options: {
-                'awslogs-group': args.logGroupName,
-                'awslogs-region': args.region,
-                // Streams are named <prefix>/<container>/<task id>: one per service and task.
-                'awslogs-stream-prefix': service,
-              },
-            },
+            logConfiguration: logConfigurationOf(args, service),
           },
         ]),
       },
@@ -183,7 +227,7 @@ export class TodoService extends pulumi.ComponentResource {
         // Rolling deploys: new tasks start beside the old ones; a deploy whose tasks never get
         // healthy is rolled back instead of leaving the service down.
         deploymentMinimumHealthyPercent: 100,
-        deploymentMaximumPercent: 200,
+        deploymentMaximumPercent: DEPLOYMENT_MAXIMUM_PERCENT,
         deploymentCircuitBreaker: { enable: true, rollback: true },
         waitForSteadyState: true,
         propagateTags: 'SERVICE',
@@ -192,11 +236,34 @@ export class TodoService extends pulumi.ComponentResource {
       { parent: this, ignoreChanges: isTargetTracking(scaling) ? ['desiredCount'] : [] },
     );
     this.serviceName = ecsService.name;
+    const described = aws.ecs.getServiceOutput(
+      { clusterArn: args.clusterArn, serviceName: ecsService.name },
+      { parent: this, dependsOn: [ecsService] },
+    );
+    this.deployedTaskDefinition = pulumi.all([described, taskDefinition.arn]).apply(([current, registered]) => {
+      const problem = deploymentProblem(current, registered);
+      if (problem) throw new pulumi.RunError(`${service} failed to deploy: ${problem}`);
+      return registered;
+    });
 
     if (isTargetTracking(scaling)) {
       this.addTargetTrackingScaling(name, args.clusterName, ecsService, args.targetGroup, scaling);
     }
     this.registerOutputs({ serviceName: this.serviceName });
+  }
+
+  /** Non-essential, as it exits; the service's container waits for its SUCCESS. */
+  private initContainerDefinition(init: InitContainer, image: pulumi.Input<string>, args: TodoServiceArgs) {
+    return {
+      name: init.name,
+      image,
+      essential: false,
+      command: init.command,
+      environment: environmentOf(init.environment),
+      secrets: secretsOf(init.secrets),
+      readonlyRootFilesystem: true,
+      logConfiguration: logConfigurationOf(args, args.service),
+    };
   }
 
   private addTargetTrackingScaling(
@@ -243,4 +310,22 @@ export class TodoService extends pulumi.ComponentResource {
       pulumi.interpolate`${scaling.loadBalancerArnSuffix}/${targetGroup.arnSuffix}`,
     );
   }
+}
+
+const environmentOf = (variables: Record<string, pulumi.Input<string>>) =>
+  Object.entries(variables).map(([variable, value]) => ({ name: variable, value }));
+const secretsOf = (variables: Record<string, pulumi.Input<string>>) =>
+  Object.entries(variables).map(([variable, secretArn]) => ({ name: variable, valueFrom: secretArn }));
+
+function logConfigurationOf(args: Pick<TodoServiceArgs, 'logGroupName' | 'region'>, service: ServiceName) {
+  return {
+    logDriver: 'awslogs',
+    options: {
+      'awslogs-group': args.logGroupName,
+      'awslogs-region': args.region,
+      // Streams are named <prefix>/<container>/<task id>: one per service, container and task.
+      'awslogs-stream-prefix': service,
+      ...AWSLOGS_DELIVERY,
+    },
+  };
 }

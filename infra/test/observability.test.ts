@@ -5,10 +5,10 @@ import { deployWithMocks, MOCK_REGION, TYPES } from './helpers/mock-deployment.j
 
 const deployment = await deployWithMocks();
 
-t.test('one log group, `taskoverflow`, with a retention', async (t) => {
+t.test('one log group, named after the stack, with a retention', async (t) => {
   const groups = deployment.ofType(TYPES.logGroup);
   t.equal(groups.length, 1);
-  t.match(groups[0]!.inputs, { name: 'taskoverflow', retentionInDays: 14 });
+  t.match(groups[0]!.inputs, { name: 'taskoverflow-test', retentionInDays: 14 });
 });
 
 t.test('the Logs Insights queries are saved against the log group', async (t) => {
@@ -19,7 +19,7 @@ t.test('the Logs Insights queries are saved against the log group', async (t) =>
     'taskoverflow/service-stats',
     'taskoverflow/slowest-endpoints',
   ]);
-  for (const definition of definitions) t.same(definition.inputs.logGroupNames, ['taskoverflow'], definition.inputs.name);
+  for (const definition of definitions) t.same(definition.inputs.logGroupNames, ['taskoverflow-test'], definition.inputs.name);
 });
 
 t.test('the queries read the fields the services log', async (t) => {
@@ -53,26 +53,81 @@ t.test("the error-rate query's 5xx indicator is 1 exactly for 500–599", async 
   for (const status of [500, 502, 503, 599]) t.equal(is5xx(status), 1, String(status));
 });
 
+const alarms = deployment.ofType(TYPES.metricAlarm);
+const alarm = (name: string) => deployment.named(TYPES.metricAlarm, `taskoverflow-${name}`).inputs;
+const alb = deployment.named(TYPES.loadBalancer, 'taskoverflow');
+
+t.test('the alarms: four per service, the load balancer, RDS and ElastiCache', async (t) => {
+  t.same(alarms.map((candidate) => candidate.name.replace('taskoverflow-', '')).sort(), [
+    'cache-engine-cpu',
+    'cache-evictions',
+    'database-connections',
+    'database-cpu',
+    'database-free-storage',
+    'load-balancer-5xx-rate',
+    ...SERVICES.flatMap((service) => ['5xx-rate', 'no-healthy-hosts', 'p95-latency', 'unhealthy-hosts'].map((kind) => `${service}-${kind}`)),
+  ].sort());
+  t.same(deployment.ofType(TYPES.snsTopic), [], 'without alarmEmail, no topic');
+  for (const candidate of alarms) t.notOk(candidate.inputs.alarmActions, `${candidate.name}: no actions`);
+});
+
 t.test('each service has alarms on 5xx share, p95 latency and unhealthy tasks', async (t) => {
-  const alarms = deployment.ofType(TYPES.metricAlarm);
-  const alb = deployment.named(TYPES.loadBalancer, 'taskoverflow');
   for (const service of SERVICES) {
     const dimensions = {
       LoadBalancer: alb.state.arnSuffix,
       TargetGroup: deployment.named(TYPES.targetGroup, `taskoverflow-${service}`).state.arnSuffix,
     };
-    const alarm = (kind: string) => alarms.find((candidate) => candidate.name === `taskoverflow-${service}-${kind}`)!.inputs;
-
-    const errors = alarm('5xx-rate');
+    const errors = alarm(`${service}-5xx-rate`);
     t.match(errors, { comparisonOperator: 'GreaterThanThreshold', threshold: 1 }, `${service}: 5xx share above 1 %`);
     t.same(
       errors.metricQueries.filter((query: any) => query.metric).map((query: any) => [query.metric.metricName, query.metric.dimensions]),
       [['HTTPCode_Target_5XX_Count', dimensions], ['RequestCount', dimensions]],
       `${service}: 5xx over requests of its target group`,
     );
-    t.match(alarm('p95-latency'), { metricName: 'TargetResponseTime', extendedStatistic: 'p95', threshold: 0.5, dimensions });
-    t.match(alarm('unhealthy-hosts'), { metricName: 'UnHealthyHostCount', threshold: 0, dimensions });
+    t.match(alarm(`${service}-p95-latency`), { metricName: 'TargetResponseTime', extendedStatistic: 'p95', threshold: 0.5, dimensions });
+    t.match(alarm(`${service}-unhealthy-hosts`), { metricName: 'UnHealthyHostCount', threshold: 0, dimensions });
   }
+});
+
+t.test('a total outage alarms: no healthy task, or the load balancer answering 5xx itself', async (t) => {
+  for (const service of SERVICES) {
+    const dimensions = {
+      LoadBalancer: alb.state.arnSuffix,
+      TargetGroup: deployment.named(TYPES.targetGroup, `taskoverflow-${service}`).state.arnSuffix,
+    };
+    t.match(alarm(`${service}-no-healthy-hosts`), {
+      metricName: 'HealthyHostCount',
+      statistic: 'Minimum',
+      comparisonOperator: 'LessThanThreshold',
+      threshold: 1,
+      dimensions,
+      treatMissingData: 'breaching',
+    }, `${service}: fewer than one healthy task, and no data at all, alarm`);
+  }
+  const elb = alarm('load-balancer-5xx-rate');
+  t.same(
+    elb.metricQueries.filter((query: any) => query.metric).map((query: any) => [query.metric.metricName, query.metric.dimensions]),
+    [['HTTPCode_ELB_5XX_Count', { LoadBalancer: alb.state.arnSuffix }], ['RequestCount', { LoadBalancer: alb.state.arnSuffix }]],
+    "the load balancer's own 5xx over all its requests",
+  );
+  t.match(elb, { comparisonOperator: 'GreaterThanThreshold', threshold: 1 });
+});
+
+t.test('RDS and ElastiCache alarm before they run out', async (t) => {
+  const db = { DBInstanceIdentifier: deployment.ofType(TYPES.rdsInstance)[0]!.state.identifier };
+  t.match(alarm('database-cpu'), { namespace: 'AWS/RDS', metricName: 'CPUUtilization', threshold: 80, dimensions: db });
+  // 80 % of the 78 connections a db.t4g.micro allows.
+  t.match(alarm('database-connections'), { namespace: 'AWS/RDS', metricName: 'DatabaseConnections', threshold: 62, dimensions: db });
+  t.match(alarm('database-free-storage'), {
+    namespace: 'AWS/RDS',
+    metricName: 'FreeStorageSpace',
+    comparisonOperator: 'LessThanThreshold',
+    threshold: 2 * 2 ** 30, // 10 % of 20 GiB
+    dimensions: db,
+  });
+  const cache = { CacheClusterId: `${deployment.ofType(TYPES.replicationGroup)[0]!.name}-001` };
+  t.match(alarm('cache-engine-cpu'), { namespace: 'AWS/ElastiCache', metricName: 'EngineCPUUtilization', threshold: 80, dimensions: cache });
+  t.match(alarm('cache-evictions'), { namespace: 'AWS/ElastiCache', metricName: 'Evictions', statistic: 'Sum', threshold: 0, dimensions: cache });
 });
 
 t.test('the dashboard is valid JSON in the stack region', async (t) => {
@@ -80,5 +135,5 @@ t.test('the dashboard is valid JSON in the stack region', async (t) => {
   const body = JSON.parse(dashboard!.inputs.dashboardBody);
   t.ok(body.widgets.length > 0);
   for (const widget of body.widgets) t.equal(widget.properties.region, MOCK_REGION, widget.properties.title);
-  t.ok(body.widgets.some((widget: any) => widget.type === 'log' && widget.properties.query.startsWith("SOURCE 'taskoverflow'")));
+  t.ok(body.widgets.some((widget: any) => widget.type === 'log' && widget.properties.query.startsWith("SOURCE 'taskoverflow-test'")));
 });

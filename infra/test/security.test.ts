@@ -1,7 +1,7 @@
 import { SERVICES } from '@taskoverflow/routing';
 import t from 'tap';
 import { CONTAINER_PORTS, LISTENER_PORT, POSTGRES_PORT, REDIS_PORT } from '../src/ports.js';
-import { deployWithMocks, MOCK_DB_PASSWORD, TYPES, type RecordedResource } from './helpers/mock-deployment.js';
+import { deployWithMocks, mockPassword, TYPES, type RecordedResource } from './helpers/mock-deployment.js';
 
 const deployment = await deployWithMocks();
 
@@ -20,7 +20,15 @@ const ingress = deployment.ofType(TYPES.ingressRule).map((rule) => describeRule(
 const egress = deployment.ofType(TYPES.egressRule).map((rule) => describeRule('egress', rule));
 
 t.test('security groups carry no inline rules (every opening is a rule resource checked here)', async (t) => {
-  for (const group of deployment.ofType(TYPES.securityGroup)) {
+  const groups = deployment.ofType(TYPES.securityGroup);
+  t.same(groups.map((group) => group.name).sort(), [
+    'taskoverflow-cache',
+    'taskoverflow-database',
+    'taskoverflow-load-balancer',
+    'taskoverflow-todo-read',
+    'taskoverflow-todo-write',
+  ], 'the five groups of the design');
+  for (const group of groups) {
     t.notOk(group.inputs.ingress?.length, `${group.name}: no inline ingress`);
     t.notOk(group.inputs.egress?.length, `${group.name}: no inline egress`);
   }
@@ -56,22 +64,43 @@ t.test('outbound traffic is as narrow: the database and the cache send nothing',
 });
 
 t.test('PostgreSQL is private, encrypted and behind its own security group', async (t) => {
-  const [db] = deployment.ofType(TYPES.rdsInstance);
+  const [db, ...others] = deployment.ofType(TYPES.rdsInstance);
+  t.equal(others.length, 0, 'one instance');
   t.match(db!.inputs, { publiclyAccessible: false, storageEncrypted: true, vpcSecurityGroupIds: [groupIdOf('database')] });
   const subnetGroup = deployment.ofType('aws:rds/subnetGroup:SubnetGroup')[0]!;
   t.same(subnetGroup.inputs.subnetIds, ['subnet-private-a', 'subnet-private-b'], 'in the private subnets');
   t.equal(db!.inputs.dbSubnetGroupName, subnetGroup.state.name);
 });
 
-t.test('Redis is private and behind its own security group', async (t) => {
-  const [redis] = deployment.ofType(TYPES.replicationGroup);
+t.test('PostgreSQL keeps its data: deletion protection, a final snapshot, storage autoscaling', async (t) => {
+  const [db] = deployment.ofType(TYPES.rdsInstance);
+  t.match(db!.inputs, { deletionProtection: true, skipFinalSnapshot: false, finalSnapshotIdentifier: 'taskoverflow-test-final-a1b2c3d4' });
+  t.match(db!.inputs, { allocatedStorage: 20, maxAllocatedStorage: 100 });
+});
+
+t.test('Redis is private, behind its own security group, encrypted in transit and behind AUTH', async (t) => {
+  const [redis, ...others] = deployment.ofType(TYPES.replicationGroup);
+  t.equal(others.length, 0, 'one replication group');
   t.same(redis!.inputs.securityGroupIds, [groupIdOf('cache')]);
+  t.match(redis!.inputs, { transitEncryptionEnabled: true, atRestEncryptionEnabled: true });
+  t.equal(unwrapSecret(redis!.inputs.authToken), mockPassword('taskoverflow-cache-auth-token'), 'the generated AUTH token');
+  t.ok(isPulumiSecret(redis!.inputs.authToken), 'marked secret in the Pulumi state');
+  const version = deployment.named(TYPES.secretVersion, 'taskoverflow-cache-url');
+  t.equal(version.inputs.secretId, deployment.named(TYPES.secret, 'taskoverflow-cache-url').id);
+  t.ok(isPulumiSecret(version.inputs.secretString), 'the URL is a secret');
+  t.equal(
+    unwrapSecret(version.inputs.secretString),
+    `rediss://:${mockPassword('taskoverflow-cache-auth-token')}@${redis!.state.primaryEndpointAddress}:${REDIS_PORT}`,
+    'the services connect with TLS (rediss://) and the token',
+  );
   const subnetGroup = deployment.ofType('aws:elasticache/subnetGroup:SubnetGroup')[0]!;
   t.same(subnetGroup.inputs.subnetIds, ['subnet-private-a', 'subnet-private-b'], 'in the private subnets');
 });
 
 t.test('tasks run in the private subnets without public IPs, each in its own group', async (t) => {
-  for (const service of deployment.ofType(TYPES.ecsService)) {
+  const services = deployment.ofType(TYPES.ecsService);
+  t.equal(services.length, SERVICES.length, 'both services');
+  for (const service of services) {
     const name = service.name.replace('taskoverflow-', '');
     t.same(
       service.inputs.networkConfiguration,
@@ -81,38 +110,86 @@ t.test('tasks run in the private subnets without public IPs, each in its own gro
   }
 });
 
-t.test('the database password is generated, kept in Secrets Manager and injected as a secret', async (t) => {
-  const [secret] = deployment.ofType(TYPES.secret);
-  const [version] = deployment.ofType(TYPES.secretVersion);
-  t.equal(version!.inputs.secretId, secret!.id, 'the password is stored in the secret');
-  t.equal(unwrapSecret(version!.inputs.secretString), MOCK_DB_PASSWORD, 'the secret holds the generated password');
-  t.ok(isPulumiSecret(version!.inputs.secretString), 'marked secret in the Pulumi state');
-  const [db] = deployment.ofType(TYPES.rdsInstance);
-  t.ok(isPulumiSecret(db!.inputs.password), 'RDS gets it as a Pulumi secret');
+/** Every generated secret: the three database logins' passwords and the cache's AUTH token. */
+const LOGINS = ['owner', 'todo-read', 'todo-write'] as const;
+const GENERATED = [...LOGINS.map((login) => `taskoverflow-db-${login}`), 'taskoverflow-cache-auth-token'];
 
-  for (const taskDefinition of deployment.ofType(TYPES.taskDefinition)) {
-    const [container] = JSON.parse(taskDefinition.inputs.containerDefinitions);
-    const name = container.name;
-    t.same(container.secrets, [{ name: 'PGPASSWORD', valueFrom: secret!.state.arn }], `${name}: PGPASSWORD comes from the secret`);
-    const environment: { name: string; value: string }[] = container.environment;
-    t.notOk(environment.some((variable) => /PASSWORD|SECRET|TOKEN/i.test(variable.name)), `${name}: no secret-looking plain variable`);
-    t.notOk(JSON.stringify(environment).includes(MOCK_DB_PASSWORD), `${name}: the password is in no plain variable`);
-    const databaseUrl = new URL(environment.find((variable) => variable.name === 'DATABASE_URL')!.value);
-    t.equal(databaseUrl.password, '', `${name}: DATABASE_URL has no password (node-postgres then reads PGPASSWORD)`);
+/** A task definition's containers, by name. */
+const containersOf = (taskDefinition: RecordedResource): Record<string, any> =>
+  Object.fromEntries(JSON.parse(taskDefinition.inputs.containerDefinitions).map((container: any) => [container.name, container]));
+const secretArn = (name: string) => deployment.named(TYPES.secret, name).state.arn;
+
+t.test('each database login has its own generated password, kept in Secrets Manager', async (t) => {
+  t.same(deployment.ofType(TYPES.randomPassword).map((password) => password.name).sort(), [...GENERATED].sort(), 'four generated secrets');
+  t.equal(deployment.ofType(TYPES.secret).length, 4, 'four secrets: three passwords and the cache URL');
+  for (const login of LOGINS) {
+    const name = `taskoverflow-db-${login}`;
+    const version = deployment.named(TYPES.secretVersion, name);
+    t.equal(version.inputs.secretId, deployment.named(TYPES.secret, name).id, `${login}: stored in its secret`);
+    t.equal(unwrapSecret(version.inputs.secretString), mockPassword(name), `${login}: the generated password`);
+    t.ok(isPulumiSecret(version.inputs.secretString), `${login}: marked secret in the Pulumi state`);
   }
-
-  const holders = deployment.resources
-    .filter((resource) => JSON.stringify(resource.inputs).includes(MOCK_DB_PASSWORD))
-    .map((resource) => resource.type)
-    .sort();
-  t.same(holders, [TYPES.rdsInstance, TYPES.secretVersion].sort(), 'the password reaches only RDS and the secret');
+  const [db] = deployment.ofType(TYPES.rdsInstance);
+  t.equal(unwrapSecret(db!.inputs.password), mockPassword('taskoverflow-db-owner'), "RDS's master user is the owner");
+  t.ok(isPulumiSecret(db!.inputs.password), 'RDS gets it as a Pulumi secret');
 });
 
-t.test('tasks have no task role; each execution role may touch only its own image, logs and secret', async (t) => {
+t.test('each container gets exactly the secrets it needs, and no plain variable holds one', async (t) => {
+  const expected: Record<string, Record<string, string[]>> = {
+    'taskoverflow-todo-read': { 'todo-read': ['PGPASSWORD=taskoverflow-db-todo-read', 'REDIS_URL=taskoverflow-cache-url'] },
+    'taskoverflow-todo-write': {
+      migrate: [
+        'PGPASSWORD=taskoverflow-db-owner',
+        'TASKOVERFLOW_READ_PASSWORD=taskoverflow-db-todo-read',
+        'TASKOVERFLOW_WRITE_PASSWORD=taskoverflow-db-todo-write',
+      ],
+      'todo-write': ['PGPASSWORD=taskoverflow-db-todo-write', 'REDIS_URL=taskoverflow-cache-url'],
+    },
+  };
+  const taskDefinitions = deployment.ofType(TYPES.taskDefinition);
+  t.same(taskDefinitions.map((taskDefinition) => taskDefinition.name).sort(), Object.keys(expected).sort(), 'both task definitions');
+  const secretNameOf = (arn: string) => deployment.ofType(TYPES.secret).find((secret) => secret.state.arn === arn)?.name;
+  for (const taskDefinition of taskDefinitions) {
+    const containers = containersOf(taskDefinition);
+    const actual = Object.fromEntries(
+      Object.entries(containers).map(([name, container]) => [
+        name,
+        container.secrets.map((secret: { name: string; valueFrom: string }) => `${secret.name}=${secretNameOf(secret.valueFrom)}`),
+      ]),
+    );
+    t.same(actual, expected[taskDefinition.name], taskDefinition.name);
+    for (const [name, container] of Object.entries(containers)) {
+      const environment: { name: string; value: string }[] = container.environment;
+      t.notOk(environment.some((variable) => /PASSWORD|SECRET|TOKEN/i.test(variable.name)), `${name}: no secret-looking plain variable`);
+      const databaseUrl = new URL(environment.find((variable) => variable.name === 'DATABASE_URL')!.value);
+      t.equal(databaseUrl.password, '', `${name}: DATABASE_URL has no password (node-postgres then reads PGPASSWORD)`);
+      t.notOk(environment.some((variable) => variable.name === 'REDIS_URL'), `${name}: REDIS_URL (with the token) only as a secret`);
+    }
+  }
+});
+
+t.test('each generated secret reaches only its secret and the resource that must check it', async (t) => {
+  const holdersOf = (secret: string) =>
+    deployment.resources
+      .filter((resource) => resource.type !== TYPES.randomPassword && JSON.stringify(resource.inputs).includes(secret))
+      .map((resource) => `${resource.type.split(':').at(-1)} ${resource.name}`)
+      .sort();
+  t.same(holdersOf(mockPassword('taskoverflow-db-owner')), ['Instance taskoverflow-db', 'SecretVersion taskoverflow-db-owner']);
+  t.same(holdersOf(mockPassword('taskoverflow-db-todo-read')), ['SecretVersion taskoverflow-db-todo-read']);
+  t.same(holdersOf(mockPassword('taskoverflow-db-todo-write')), ['SecretVersion taskoverflow-db-todo-write']);
+  t.same(holdersOf(mockPassword('taskoverflow-cache-auth-token')), ['ReplicationGroup taskoverflow-cache', 'SecretVersion taskoverflow-cache-url']);
+});
+
+t.test('tasks have no task role; each execution role may touch only its own image, logs and secrets', async (t) => {
   t.same(deployment.ofType(TYPES.iamRolePolicyAttachment), [], 'no managed policies');
-  const [secret] = deployment.ofType(TYPES.secret);
   const [logGroup] = deployment.ofType(TYPES.logGroup);
-  for (const taskDefinition of deployment.ofType(TYPES.taskDefinition)) {
+  const secretsOf: Record<string, string[]> = {
+    'taskoverflow-todo-read': ['taskoverflow-db-todo-read', 'taskoverflow-cache-url'],
+    'taskoverflow-todo-write': ['taskoverflow-db-todo-write', 'taskoverflow-cache-url', 'taskoverflow-db-owner', 'taskoverflow-db-todo-read'],
+  };
+  const taskDefinitions = deployment.ofType(TYPES.taskDefinition);
+  t.equal(taskDefinitions.length, 2, 'both task definitions');
+  for (const taskDefinition of taskDefinitions) {
     const name = taskDefinition.name;
     t.notOk(taskDefinition.inputs.taskRoleArn, `${name}: no task role`);
     const role = deployment.ofType(TYPES.iamRole).find((candidate) => candidate.state.arn === taskDefinition.inputs.executionRoleArn)!;
@@ -128,7 +205,7 @@ t.test('tasks have no task role; each execution role may touch only its own imag
       { actions: ['ecr:GetAuthorizationToken'], resource: '*' },
       { actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], resource: repository.state.arn },
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resource: `${logGroup!.state.arn}:log-stream:*` },
-      { actions: ['secretsmanager:GetSecretValue'], resource: secret!.state.arn },
+      ...secretsOf[name]!.map((secret) => ({ actions: ['secretsmanager:GetSecretValue'], resource: secretArn(secret) })),
     ], name);
   }
 });

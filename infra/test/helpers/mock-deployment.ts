@@ -48,10 +48,16 @@ export const TYPES = {
   queryDefinition: 'aws:cloudwatch/queryDefinition:QueryDefinition',
   metricAlarm: 'aws:cloudwatch/metricAlarm:MetricAlarm',
   dashboard: 'aws:cloudwatch/dashboard:Dashboard',
+  snsTopic: 'aws:sns/topic:Topic',
+  snsSubscription: 'aws:sns/topicSubscription:TopicSubscription',
+  randomPassword: 'random:index/randomPassword:RandomPassword',
 } as const;
 
-/** The generated database password, as the mocks produce it: it must appear nowhere but the secret. */
-export const MOCK_DB_PASSWORD = 'mock-generated-db-password-0123456789';
+/** Each generated password (database logins, the cache's AUTH token) is `mock-password-<resource name>`. */
+export const mockPassword = (resourceName: string) => `mock-password-${resourceName}`;
+
+/** The task definition a mocked ECS service runs after a rollback (MockOptions.rolledBack). */
+export const PREVIOUS_TASK_DEFINITION = 'arn:aws:ecs:eu-west-1:123456789012:task-definition/previous:1';
 
 /** Outputs a real deployment would compute, for the resources whose outputs the program reads. */
 function mockOutputs({ type, name, inputs }: Pick<RecordedResource, 'type' | 'name' | 'inputs'>): Record<string, unknown> {
@@ -68,8 +74,12 @@ function mockOutputs({ type, name, inputs }: Pick<RecordedResource, 'type' | 'na
       return { ...common, repositoryUrl: `${ACCOUNT}.dkr.ecr.${MOCK_REGION}.amazonaws.com/${name}` };
     case TYPES.image:
       return { imageUri: `${inputs.repositoryUrl}@sha256:${'0'.repeat(64)}` };
-    case 'random:index/randomPassword:RandomPassword':
-      return { result: MOCK_DB_PASSWORD };
+    case TYPES.randomPassword:
+      return { result: mockPassword(name) };
+    case 'random:index/randomId:RandomId':
+      return { hex: 'a1b2c3d4' };
+    case TYPES.taskDefinition:
+      return { ...common, arn: `arn:aws:ecs:${MOCK_REGION}:${ACCOUNT}:task-definition/${inputs.family}:2` };
     case TYPES.loadBalancer:
       return { ...common, arnSuffix: `app/${name}/0123456789abcdef`, dnsName: `${name}-123.${MOCK_REGION}.elb.amazonaws.com` };
     case TYPES.targetGroup:
@@ -77,7 +87,7 @@ function mockOutputs({ type, name, inputs }: Pick<RecordedResource, 'type' | 'na
     case TYPES.rdsInstance:
       return { ...common, address: `${name}.mock.${MOCK_REGION}.rds.amazonaws.com`, port: inputs.port, identifier: name };
     case TYPES.replicationGroup:
-      return { ...common, primaryEndpointAddress: `${name}.mock.cache.amazonaws.com` };
+      return { ...common, primaryEndpointAddress: `${name}.mock.cache.amazonaws.com`, memberClusters: [`${name}-001`] };
     default:
       return common;
   }
@@ -91,11 +101,18 @@ export interface MockDeployment {
   named(type: string, name: string): RecordedResource;
 }
 
+export interface MockOptions {
+  /** ECS services (todo-read, todo-write) whose deployment ECS rolled back to PREVIOUS_TASK_DEFINITION. */
+  rolledBack?: string[];
+}
+
 /**
  * Runs infra/index.ts once with the given `taskoverflow:` config and returns what it
  * registered. A test file deploys once: the program is an ES module and runs on first import.
+ * The program's failure (a rejected export) rejects this, with the resources recorded so far in
+ * `error.resources`.
  */
-export async function deployWithMocks(config: Record<string, string> = {}): Promise<MockDeployment> {
+export async function deployWithMocks(config: Record<string, string> = {}, options: MockOptions = {}): Promise<MockDeployment> {
   pulumi.runtime.setAllConfig({
     'aws:region': MOCK_REGION,
     ...Object.fromEntries(Object.entries(config).map(([key, value]) => [`taskoverflow:${key}`, value])),
@@ -111,6 +128,7 @@ export async function deployWithMocks(config: Record<string, string> = {}): Prom
       },
       call(args) {
         if (args.token === 'aws:index/getRegion:getRegion') return { region: MOCK_REGION, name: MOCK_REGION, id: MOCK_REGION };
+        if (args.token === 'aws:ecs/getService:getService') return describeService(resources, args.inputs.serviceName, options);
         throw new Error(`the program made an unexpected call: ${args.token}`);
       },
     },
@@ -120,9 +138,15 @@ export async function deployWithMocks(config: Record<string, string> = {}): Prom
   );
 
   const program: Record<string, unknown> = await import('../../index.js');
-  const outputs = Object.fromEntries(
-    await Promise.all(Object.entries(program).map(async ([key, value]) => [key, await resolve(value)] as const)),
-  );
+  let outputs: Record<string, unknown>;
+  try {
+    outputs = Object.fromEntries(
+      await Promise.all(Object.entries(program).map(async ([key, value]) => [key, await resolve(value)] as const)),
+    );
+  } catch (error) {
+    await pulumi.runtime.disconnect().catch(() => undefined);
+    throw Object.assign(error as Error, { resources });
+  }
   // Every registration has been answered once the RPC queue is empty.
   await pulumi.runtime.disconnect();
 
@@ -139,7 +163,29 @@ export async function deployWithMocks(config: Record<string, string> = {}): Prom
   };
 }
 
-/** The value of a Pulumi output (or a plain value). */
+/**
+ * What ECS would answer for a service after `pulumi up` waited for its steady state: running the
+ * task definition it was given, or, when rolled back, the previous one.
+ */
+function describeService(resources: RecordedResource[], serviceName: string, options: MockOptions) {
+  const service = resources.find((resource) => resource.type === TYPES.ecsService && resource.state.name === serviceName);
+  if (!service) throw new Error(`getService: no ECS service named ${serviceName} was registered before it was described`);
+  const rolledBack = options.rolledBack?.some((name) => serviceName.endsWith(name)) ?? false;
+  const taskDefinition = rolledBack ? PREVIOUS_TASK_DEFINITION : service.inputs.taskDefinition;
+  const count = service.inputs.desiredCount;
+  return {
+    serviceName,
+    taskDefinition,
+    deployments: [{ status: 'PRIMARY', taskDefinition, desiredCount: count, runningCount: count, pendingCount: 0 }],
+    events: rolledBack
+      ? [{ message: `(service ${serviceName}) rolling back to deployment ecs-svc/1 (circuit breaker)`, createdAt: '', id: '1' }]
+      : [{ message: `(service ${serviceName}) has reached a steady state.`, createdAt: '', id: '1' }],
+  };
+}
+
+/** The value of a Pulumi output (or a plain value); rejects when the output does. */
 export function resolve<T>(value: pulumi.Input<T> | unknown): Promise<T> {
-  return new Promise((done) => pulumi.output(value as pulumi.Input<T>).apply((resolved) => done(resolved as T)));
+  // promise() is OutputImpl's own (sdk/nodejs/output.ts), not in the public type.
+  const output = pulumi.output(value as pulumi.Input<T>) as unknown as { promise(): Promise<T> };
+  return output.promise();
 }
