@@ -37,7 +37,7 @@ Options:
   --connections N    concurrent connections (default: 100)
   --pipelining N     requests in flight per connection (default: 1)
   --log-level L      the services' LOG_LEVEL (default: info, the product as shipped:
-                     3 JSON lines per cached read; warn shows what logging costs), one of
+                     1 JSON line per cached read; warn shows what logging costs), one of
                      ${LOG_LEVELS.join(', ')}
   --scenarios A,B    run only these (default: all; they always run in this order):
                      ${SCENARIO_NAMES.join(', ')}

@@ -2,7 +2,7 @@
  * Where the services' output goes during the bench: nowhere. Each line is counted and then
  * dropped as soon as it arrives. Services write their logs synchronously to a pipe, so a
  * reader that falls behind (a console, or a file on a busy disk) would slow them down and the
- * bench would measure the reader; and at `info` a cached read logs three lines (≈800 bytes), a
+ * bench would measure the reader; and at `info` a cached read logs one line (≈450 bytes), a
  * few hundred MB over a full run, which is not worth keeping. The counts give the log volume
  * per request and the outcome of every cache lookup; the last lines of each process are kept
  * to explain a crash.
