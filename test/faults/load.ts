@@ -37,6 +37,11 @@ export interface LoadOptions {
 }
 
 export interface RunningLoad {
+  /**
+   * Resolves once `condition` holds for the outcomes so far (checked as each one comes in);
+   * rejects, naming `what`, after `timeoutMs` or when the load ends first.
+   */
+  until(what: string, condition: (outcomes: readonly Outcome[]) => boolean, timeoutMs: number): Promise<void>;
   /** Stops the workers and returns every outcome. */
   stop(): Promise<Outcome[]>;
 }
@@ -49,6 +54,12 @@ export function startLoad(options: LoadOptions): RunningLoad {
   const readPaths = options.readPaths ?? ['/api/v1/todos'];
   let sent = 0;
   let stopped = false;
+  /** Conditions being waited for, each checked after every outcome. */
+  const waiters = new Set<() => void>();
+  const record = (outcome: Outcome): void => {
+    outcomes.push(outcome);
+    for (const check of waiters) check();
+  };
 
   const request = async (kind: Outcome['kind'], sequence: number): Promise<Outcome> => {
     const started = performance.now();
@@ -89,12 +100,31 @@ export function startLoad(options: LoadOptions): RunningLoad {
     while (!stopped && sent < options.maxRequests && performance.now() < deadline) {
       const sequence = (sent += 1);
       const kind = Math.random() < options.createShare ? 'create' : 'read';
-      outcomes.push(await request(kind, sequence));
+      record(await request(kind, sequence));
     }
   };
   const workers = Promise.all(Array.from({ length: options.workers }, worker));
 
   return {
+    until(what, condition, timeoutMs) {
+      return new Promise<void>((resolve, reject) => {
+        const finish = (error?: Error): void => {
+          waiters.delete(check);
+          clearTimeout(timer);
+          if (error) reject(error);
+          else resolve();
+        };
+        const check = (): void => {
+          if (condition(outcomes)) finish();
+        };
+        const timer = setTimeout(() => finish(new Error(`load: not ${what} within ${timeoutMs} ms`)), timeoutMs);
+        waiters.add(check);
+        check();
+        void workers.then(() => {
+          if (waiters.has(check)) finish(new Error(`load: ended (request or time budget spent) before ${what}`));
+        });
+      });
+    },
     async stop() {
       stopped = true;
       await workers;
