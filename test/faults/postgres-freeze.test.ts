@@ -14,6 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalStack } from '@taskoverflow/stack';
+import { TEST_SERVICE_ENV } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t from 'tap';
 import { startDedicatedPostgres } from './dedicated-postgres.js';
@@ -39,7 +40,7 @@ const stack = await startLocalStack({
   readReplicas: 2,
   port: 0,
   quiet: true,
-  serviceEnv: { PG_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS), PG_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS) },
+  serviceEnv: { ...TEST_SERVICE_ENV, PG_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS), PG_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS) },
 });
 t.teardown(() => stack.stop());
 

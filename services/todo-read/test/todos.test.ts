@@ -1,10 +1,10 @@
-import { createTestDatabase } from '@taskoverflow/stack/testing';
+import { createTestDatabase, TEST_SERVICE_ENV } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t from 'tap';
 import { buildTodoReadApp, loadConfig } from '../src/app.js';
 
 const database = await createTestDatabase();
-const app = await buildTodoReadApp(loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent' }));
+const app = await buildTodoReadApp(loadConfig({ ...TEST_SERVICE_ENV, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }));
 const pool = new pg.Pool({ connectionString: database.url });
 t.teardown(async () => {
   await app.close();

@@ -33,8 +33,13 @@ t.test('a connection that dies between two statements of a transaction fails it,
       firstPid = await backendPid(trx);
       await admin.query('select pg_terminate_backend($1)', [firstPid]);
       // The termination reaches the client while no query runs: an 'error' event nobody
-      // listened for used to take the whole process down here.
-      await sleep(200);
+      // listened for used to take the whole process down here. Once the backend is gone it
+      // has sent its FATAL and closed the socket.
+      const deadline = Date.now() + 10_000;
+      while ((await admin.query('select 1 from pg_stat_activity where pid = $1', [firstPid])).rowCount !== 0) {
+        if (Date.now() > deadline) throw new Error(`backend ${firstPid} still there 10 s after pg_terminate_backend`);
+        await sleep(20);
+      }
       return backendPid(trx);
     })
     .then(

@@ -1,4 +1,4 @@
-import { createTestDatabase } from '@taskoverflow/stack/testing';
+import { createTestDatabase, TEST_SERVICE_ENV } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t from 'tap';
 import { buildTodoWriteApp, loadConfig } from '../src/app.js';
@@ -6,7 +6,7 @@ import { buildTodoWriteApp, loadConfig } from '../src/app.js';
 const WIRE_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?$/;
 
 const database = await createTestDatabase();
-const app = await buildTodoWriteApp(loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent' }));
+const app = await buildTodoWriteApp(loadConfig({ ...TEST_SERVICE_ENV, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }));
 const pool = new pg.Pool({ connectionString: database.url });
 t.teardown(async () => {
   await app.close();
