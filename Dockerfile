@@ -4,8 +4,12 @@
 #   PACKAGE_DIR  services/todo-read, services/todo-write (on AWS and in docker-compose.yml)
 #                or packages/edge (the load-balancer stand-in, docker-compose.yml only)
 #   PORT         the port it listens on (3000, 3001, 8080)
+#   RDS_CA_BUNDLE_SHA256  the SHA-256 of Amazon's RDS CA bundle the image adds (docs/deploy.md)
 # Build from the repository root (the workspace is the build context), e.g.
-#   docker build --build-arg PACKAGE_DIR=services/todo-read --build-arg PORT=3000 -t taskoverflow/todo-read .
+#   docker build --build-arg PACKAGE_DIR=services/todo-read --build-arg PORT=3000 \
+#     --build-arg RDS_CA_BUNDLE_SHA256=<sha256> -t taskoverflow/todo-read .
+# Reproducible builds pin the base image by digest too (docs/deploy.md), e.g.
+#   --build-arg NODE_IMAGE=node:24-alpine@sha256:<digest>
 # Stage "build" compiles the package and the workspace packages it uses; "runtime" holds only
 # its production files, made self-contained by `pnpm deploy`, and runs them as a non-root user.
 
@@ -40,7 +44,14 @@ RUN test -n "${PORT}" || { echo "PORT must be the port the server listens on (30
 ENV NODE_ENV=production
 # Amazon RDS certificate authorities: on AWS, DATABASE_URL verifies the database server
 # against them (sslmode=verify-full&sslrootcert=/etc/ssl/certs/rds-global-bundle.pem).
-ADD --chmod=644 https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem /etc/ssl/certs/rds-global-bundle.pem
+# RDS_CA_BUNDLE_SHA256 (required) is the bundle's SHA-256, so a changed or tampered download
+# fails the build instead of shipping; docs/deploy.md says how to compute and update it.
+ARG RDS_CA_BUNDLE_SHA256
+RUN echo "${RDS_CA_BUNDLE_SHA256}" | grep -Eq '^[0-9a-f]{64}$' || { \
+      echo "RDS_CA_BUNDLE_SHA256 must be the SHA-256 (64 hex digits) of https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem, see docs/deploy.md; got '${RDS_CA_BUNDLE_SHA256}'" >&2; \
+      exit 1; \
+    }
+ADD --checksum=sha256:${RDS_CA_BUNDLE_SHA256} --chmod=644 https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem /etc/ssl/certs/rds-global-bundle.pem
 WORKDIR /app
 # Owned by root and read-only to the server, which writes nothing to disk.
 COPY --from=build /deploy ./

@@ -14,6 +14,8 @@ export interface StackConfig {
   network: NetworkConfig;
   logs: LogsConfig;
   alarms: AlarmsConfig;
+  /** The SHA-256 the images check Amazon's RDS CA bundle against (Dockerfile RDS_CA_BUNDLE_SHA256; required). */
+  rdsCaBundleSha256: string;
 }
 
 /** A Fargate task size: CPU units (1024 = 1 vCPU) and memory in MiB. */
@@ -265,6 +267,7 @@ export function readStackConfig(config = new pulumi.Config('taskoverflow'), stac
       groupName: config.get('logGroupName') ?? `taskoverflow-${stack}`,
       retentionDays: Number(config.get('logRetentionDays', { allowedValues: LOG_RETENTION_DAYS.map(String) }) ?? 14),
     },
+    rdsCaBundleSha256: config.require('rdsCaBundleSha256', { pattern: /^[0-9a-f]{64}$/ }),
     alarms: {
       p95LatencyMs: config.getNumber('alarmP95LatencyMs', { min: 1 }) ?? 500,
       errorRatePercent: config.getNumber('alarmErrorRatePercent', { min: 0.01, max: 100 }) ?? 1,

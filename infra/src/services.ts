@@ -18,7 +18,7 @@ import { TodoService, type TodoServiceArgs } from './todo-service.js';
 export const MIGRATE_COMMAND = ['node', 'node_modules/@taskoverflow/db/dist/cli/migrate.js'];
 
 export interface ServicesArgs {
-  config: Pick<StackConfig, 'read' | 'write' | 'app'>;
+  config: Pick<StackConfig, 'read' | 'write' | 'app' | 'rdsCaBundleSha256'>;
   network: Network;
   database: Database;
   cache: Cache;
@@ -72,6 +72,7 @@ export class Services extends pulumi.ComponentResource {
           TRUST_PROXY_HOPS: '1',
         },
         secrets: { PGPASSWORD: database.credentials[service].passwordSecretArn, REDIS_URL: cache.urlSecretArn },
+        rdsCaBundleSha256: config.rdsCaBundleSha256,
         logGroupName: logs.groupName,
         logGroupArn: logs.groupArn,
         region,

@@ -62,6 +62,8 @@ export interface TodoServiceArgs {
   secrets: Record<string, pulumi.Input<string>>;
   /** Runs first in every task (todo-write's migrations); the service starts only if it succeeds. */
   initContainer?: InitContainer;
+  /** The Dockerfile's RDS_CA_BUNDLE_SHA256 build argument. */
+  rdsCaBundleSha256: string;
   logGroupName: pulumi.Input<string>;
   logGroupArn: pulumi.Input<string>;
   region: pulumi.Input<string>;
@@ -143,7 +145,7 @@ export class TodoService extends pulumi.ComponentResource {
         repositoryUrl: repository.repositoryUrl,
         context: REPOSITORY_ROOT,
         dockerfile: `${REPOSITORY_ROOT}/Dockerfile`,
-        args: { PACKAGE_DIR: `services/${service}`, PORT: String(containerPort) },
+        args: { PACKAGE_DIR: `services/${service}`, PORT: String(containerPort), RDS_CA_BUNDLE_SHA256: args.rdsCaBundleSha256 },
         platform: 'linux/amd64',
       },
       { parent: this },

@@ -11,7 +11,8 @@ import {
 } from '../src/config.js';
 
 function readWith(config: Record<string, string>) {
-  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([key, value]) => [`taskoverflow:${key}`, value])));
+  const withChecksum = { rdsCaBundleSha256: 'ab'.repeat(32), ...config };
+  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(withChecksum).map(([key, value]) => [`taskoverflow:${key}`, value])));
   return readStackConfig(undefined, 'dev');
 }
 
@@ -84,6 +85,7 @@ t.test('task sizes and settings AWS would refuse fail before anything is deploye
   t.throws(() => readWith({ logRetentionDays: '10' }), /logRetentionDays/);
   t.throws(() => readWith({ dbAllocatedStorageGb: '100' }), /dbMaxAllocatedStorageGb \(100\) must exceed dbAllocatedStorageGb \(100\)/);
   t.throws(() => readWith({ alarmEmail: 'not an address' }), /alarmEmail/);
+  t.throws(() => readWith({ rdsCaBundleSha256: 'not-a-digest' }), /rdsCaBundleSha256/, 'the CA bundle checksum is 64 hex digits');
 });
 
 t.test('fargateSizeProblem knows the Fargate size table', async (t) => {

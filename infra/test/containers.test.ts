@@ -6,12 +6,15 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ROLE_PASSWORD_VARIABLES, SERVICE_ROLES } from '@taskoverflow/db/roles';
 import { SERVICES, type ServiceName } from '@taskoverflow/routing';
+import { LOCAL_ROLE_PASSWORDS } from '@taskoverflow/stack';
 import t, { type Test } from 'tap';
 import ts from 'typescript';
 import { parse } from 'yaml';
-import { RDS_CA_BUNDLE_PATH } from '../src/database.js';
+import { OWNER_ROLE, RDS_CA_BUNDLE_PATH } from '../src/database.js';
 import { CONTAINER_PORTS } from '../src/ports.js';
+import { MIGRATE_COMMAND } from '../src/services.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
@@ -96,10 +99,10 @@ t.test('the Dockerfile builds one server package, named by its build arguments',
   t.match(healthcheck?.args, '/api/v1/health', 'HEALTHCHECK calls the health route');
   t.equal(finalStage.find((instruction) => instruction.keyword === 'EXPOSE')?.args, '${PORT}', 'exposes its port');
   t.ok(finalStage.some((instruction) => instruction.keyword === 'ENV' && instruction.args === 'PORT=${PORT}'), 'and listens on it');
-  t.ok(
-    finalStage.some((instruction) => instruction.keyword === 'ADD' && instruction.args.endsWith(` ${RDS_CA_BUNDLE_PATH}`)),
-    'adds the RDS CA bundle where DATABASE_URL (infra) expects it',
-  );
+  const addBundle = finalStage.find((instruction) => instruction.keyword === 'ADD' && instruction.args.endsWith(` ${RDS_CA_BUNDLE_PATH}`));
+  t.ok(addBundle, 'adds the RDS CA bundle where DATABASE_URL (infra) expects it');
+  t.match(addBundle?.args, /^--checksum=sha256:\$\{RDS_CA_BUNDLE_SHA256\} /, 'verified against the RDS_CA_BUNDLE_SHA256 build argument');
+  t.ok(finalStage.some((instruction) => instruction.keyword === 'ARG' && instruction.args === 'RDS_CA_BUNDLE_SHA256'), 'which has no default');
 });
 
 t.test("every package's tsconfig references the workspace packages it depends on, so `tsc -b` in an image compiles them", async (t) => {
@@ -161,26 +164,40 @@ t.test('docker-compose.yml is interpolation-safe', async (t) => {
   const strings = (value: unknown): string[] =>
     typeof value === 'string' ? [value] : value && typeof value === 'object' ? Object.values(value).flatMap(strings) : [];
   for (const value of strings(compose)) {
-    t.same(value.match(/(?<!\$)\$(?!\$|\{[A-Z_]+(:-[^}]*)?\})/g) ?? [], [], `every $ is $$ or \${VARIABLE}: ${value.slice(0, 40)}`);
+    t.same(value.match(/(?<!\$)\$(?!\$|\{[A-Z_0-9]+(:[-?][^}]*)?\})/g) ?? [], [], `every $ is $$ or \${VARIABLE}: ${value.slice(0, 40)}`);
   }
 });
 
-t.test('docker-compose.yml runs postgres, redis, both services (read twice) and the edge on :8080', async (t) => {
-  t.same(Object.keys(composeServices).sort(), ['edge', 'postgres', 'redis', 'todo-read-1', 'todo-read-2', 'todo-write']);
+t.test('docker-compose.yml runs postgres, redis, the migration, both services (read twice) and the edge on :8080', async (t) => {
+  t.same(Object.keys(composeServices).sort(), ['edge', 'migrate', 'postgres', 'redis', 'todo-read-1', 'todo-read-2', 'todo-write']);
   const published = Object.entries(composeServices).filter(([, definition]) => definition.ports);
   t.same(published.map(([name, definition]) => [name, definition.ports]), [['edge', ['8080:8080']]], 'only the edge is published');
 });
 
-/** The compose services that run a service's image, by routing-table name. */
+/** The image compose builds for a workspace package (services/todo-read…). */
+const imageOf = (packageDir: string) =>
+  Object.values(composeServices).find((definition) => definition.build?.args?.PACKAGE_DIR === packageDir)?.image;
+
+/** The compose services that run a service's image as that service (not the migrate job), by routing-table name. */
 function replicasOf(service: ServiceName): [string, any][] {
-  return Object.entries(composeServices).filter(([, definition]) => definition.build?.args?.PACKAGE_DIR === `services/${service}`);
+  return Object.entries(composeServices).filter(([, definition]) => definition.image === imageOf(`services/${service}`) && !definition.command);
 }
+
+t.test('each image is built once; the services that share it run the built image', async (t) => {
+  const builders = Object.entries(composeServices).filter(([, definition]) => definition.build);
+  const images = builders.map(([, definition]) => definition.image);
+  t.same(images.length, new Set(images).size, 'no two services build the same image');
+  const sharing = Object.entries(composeServices).filter(([, definition]) => !definition.build && images.includes(definition.image));
+  t.same(sharing.map(([name]) => name).sort(), ['migrate', 'todo-read-2']);
+  for (const [name, definition] of sharing) t.equal(definition.pull_policy, 'never', `${name}: never pulled, always the local build`);
+});
 
 t.test("every image compose builds is one of the workspace's servers, built by the Dockerfile for its port", async (t) => {
   const built = Object.entries(composeServices).filter(([, definition]) => definition.build);
-  t.same(built.map(([name]) => name).sort(), ['edge', 'todo-read-1', 'todo-read-2', 'todo-write']);
+  t.same(built.map(([name]) => name).sort(), ['edge', 'todo-read-1', 'todo-write']);
   for (const [name, { build, environment }] of built) {
     t.same(Object.keys(build).sort(), ['args', 'context'], `${name}: the root Dockerfile, the repository as context`);
+    t.same(Object.keys(build.args).sort(), ['PACKAGE_DIR', 'PORT', 'RDS_CA_BUNDLE_SHA256'], `${name}: the Dockerfile's build arguments`);
     t.equal(build.context, '.', `${name}: context`);
     const packageDir: string = build.args.PACKAGE_DIR;
     const packageJson = JSON.parse(read(`${packageDir}/package.json`));
@@ -189,6 +206,9 @@ t.test("every image compose builds is one of the workspace's servers, built by t
     t.equal(String(build.args.PORT), String(environment.PORT), `${name}: the image exposes the port it is told to listen on`);
   }
   t.equal(composeServices.edge.build.args.PACKAGE_DIR, 'packages/edge');
+  for (const [name, { build }] of built) {
+    t.match(build.args.RDS_CA_BUNDLE_SHA256, /^\$\{RDS_CA_BUNDLE_SHA256:\?/, `${name}: the CA bundle's SHA-256 is required from the shell`);
+  }
 });
 
 t.test('the edge routes to every replica of each service, as the routing table names them', async (t) => {
@@ -203,28 +223,47 @@ t.test('the edge routes to every replica of each service, as the routing table n
   }
 });
 
-t.test('services get the database, the cache and their settings; only todo-write migrates', async (t) => {
+t.test('services get the database as their own role, the cache and their settings', async (t) => {
+  t.same(SERVICES.map((service) => replicasOf(service).length), [2, 1], 'todo-read twice, todo-write once');
   for (const service of SERVICES) {
     for (const [name, definition] of replicasOf(service)) {
       const environment = definition.environment;
-      t.equal(new URL(environment.DATABASE_URL).hostname, 'postgres', `${name}: DATABASE_URL`);
+      const databaseUrl = new URL(environment.DATABASE_URL);
+      t.equal(databaseUrl.hostname, 'postgres', `${name}: DATABASE_URL`);
+      t.same([databaseUrl.username, databaseUrl.password], [SERVICE_ROLES[service], LOCAL_ROLE_PASSWORDS[service]], `${name}: logs in as its role`);
       t.equal(environment.REDIS_URL, 'redis://redis:6379', `${name}: REDIS_URL`);
       t.equal(Number(environment.PORT), CONTAINER_PORTS[service], `${name}: PORT`);
       t.equal(environment.SERVICE_INSTANCE, name, `${name}: SERVICE_INSTANCE`);
-      t.equal(environment.MIGRATE_ON_START, service === 'todo-write' ? 'true' : undefined, `${name}: MIGRATE_ON_START`);
+      t.notOk('MIGRATE_ON_START' in environment, `${name}: does not migrate (its role may not)`);
       t.ok('CLOUDWATCH_LOG_GROUP' in environment, `${name}: CloudWatch shipping can be switched on from the shell`);
     }
   }
+});
+
+t.test('migrate runs the migrations as the schema owner, as on AWS, and todo-write waits for it', async (t) => {
+  const migrate = composeServices.migrate;
+  t.same(migrate.command, MIGRATE_COMMAND, 'the same command as the ECS migrate container');
+  t.equal(new URL(migrate.environment.DATABASE_URL).username, OWNER_ROLE);
+  for (const service of SERVICES) {
+    t.equal(migrate.environment[ROLE_PASSWORD_VARIABLES[service]], LOCAL_ROLE_PASSWORDS[service], `sets ${SERVICE_ROLES[service]}'s password`);
+  }
+  t.same(composeServices['todo-write'].depends_on.migrate, { condition: 'service_completed_successfully' });
 });
 
 t.test('everything starts in order: each dependency must be healthy first, and can tell', async (t) => {
   const hasHealthcheck = (name: string) => {
     const definition = composeServices[name];
     if (definition.healthcheck) return true;
-    return Boolean(definition.build) && instructions(read('Dockerfile')).some((instruction) => instruction.keyword === 'HEALTHCHECK');
+    const builtHere = Boolean(definition.build) || Object.values(composeServices).some((other) => other.build && other.image === definition.image);
+    return builtHere && instructions(read('Dockerfile')).some((instruction) => instruction.keyword === 'HEALTHCHECK');
   };
   for (const [name, definition] of Object.entries(composeServices)) {
     for (const [dependency, condition] of Object.entries<any>(definition.depends_on ?? {})) {
+      // A one-off job (migrate) is waited for until it exits successfully; a server until healthy.
+      if (composeServices[dependency].restart === 'no') {
+        t.equal(condition.condition, 'service_completed_successfully', `${name} waits for ${dependency} to succeed`);
+        continue;
+      }
       t.equal(condition.condition, 'service_healthy', `${name} waits for ${dependency} to be healthy`);
       t.ok(hasHealthcheck(dependency), `${dependency} has a healthcheck`);
     }

@@ -10,7 +10,7 @@ import { OWNER_ROLE } from '../src/database.js';
 import { CONTAINER_PORTS } from '../src/ports.js';
 import { MIGRATE_COMMAND } from '../src/services.js';
 import { deploymentProblem, type DescribedService } from '../src/todo-service.js';
-import { deployWithMocks, MOCK_REGION, TYPES } from './helpers/mock-deployment.js';
+import { deployWithMocks, MOCK_RDS_CA_BUNDLE_SHA256, MOCK_REGION, TYPES } from './helpers/mock-deployment.js';
 
 /** A stack sized as the practical's fix: every number differs from its default. */
 const deployment = await deployWithMocks({
@@ -244,7 +244,11 @@ t.test("each image is built from the repository's Dockerfile, for the service, a
     const dockerfile = resolvePath(infraDir, image.inputs.dockerfile);
     t.equal(dockerfile, resolvePath(repoRoot, 'Dockerfile'), `${service}: the root Dockerfile`);
     t.ok(existsSync(dockerfile), `${service}: the Dockerfile exists`);
-    t.same(image.inputs.args, { PACKAGE_DIR: `services/${service}`, PORT: String(CONTAINER_PORTS[service]) }, `${service}: built for this service and its port`);
+    t.same(
+      image.inputs.args,
+      { PACKAGE_DIR: `services/${service}`, PORT: String(CONTAINER_PORTS[service]), RDS_CA_BUNDLE_SHA256: MOCK_RDS_CA_BUNDLE_SHA256 },
+      `${service}: built for this service and its port, checking the CA bundle against the configured SHA-256`,
+    );
     t.ok(existsSync(resolvePath(repoRoot, image.inputs.args.PACKAGE_DIR, 'package.json')), `${service}: PACKAGE_DIR is a workspace package`);
     t.match(image.inputs, { repositoryUrl: repository.state.repositoryUrl, platform: 'linux/amd64' });
     t.equal(taskOf(service).container.image, image.state.imageUri, `${service}: the task runs the built image`);

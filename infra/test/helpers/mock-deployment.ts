@@ -57,6 +57,9 @@ export const TYPES = {
 export const mockPassword = (resourceName: string) => `mock-password-${resourceName}`;
 
 /** The task definition a mocked ECS service runs after a rollback (MockOptions.rolledBack). */
+/** Stands in for the RDS CA bundle's SHA-256 the stack must be configured with (rdsCaBundleSha256). */
+export const MOCK_RDS_CA_BUNDLE_SHA256 = 'ab'.repeat(32);
+
 export const PREVIOUS_TASK_DEFINITION = 'arn:aws:ecs:eu-west-1:123456789012:task-definition/previous:1';
 
 /** Outputs a real deployment would compute, for the resources whose outputs the program reads. */
@@ -115,6 +118,7 @@ export interface MockOptions {
 export async function deployWithMocks(config: Record<string, string> = {}, options: MockOptions = {}): Promise<MockDeployment> {
   pulumi.runtime.setAllConfig({
     'aws:region': MOCK_REGION,
+    'taskoverflow:rdsCaBundleSha256': MOCK_RDS_CA_BUNDLE_SHA256,
     ...Object.fromEntries(Object.entries(config).map(([key, value]) => [`taskoverflow:${key}`, value])),
   });
   const resources: RecordedResource[] = [];
