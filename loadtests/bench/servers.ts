@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogLevel } from '@taskoverflow/http-kit';
 import {
+  buildServices,
   databaseUrlFor,
   ensureDatabase,
   findRedisServer,
@@ -25,8 +26,6 @@ const HOST = '127.0.0.1';
 const DATABASE_NAME = 'taskoverflow';
 const HEALTH_PATH = '/api/v1/health';
 const CEILING_ENTRY = join(repoRoot, 'loadtests', 'bench', 'ceiling-server.ts');
-/** Starts a service with the stdout it has in production: see service-entry.ts. */
-const SERVICE_ENTRY = join(repoRoot, 'loadtests', 'bench', 'service-entry.ts');
 
 export interface BenchServer {
   /** Its name in progress lines and in its SERVICE_INSTANCE, e.g. `todo-read-uncached`. */
@@ -108,6 +107,10 @@ export class BenchServers {
     // mkdtemp makes it 0700; run as root, PostgreSQL runs as `postgres` and must enter it.
     await chmod(this.#tempDir, 0o755);
 
+    const buildStartedAt = Date.now();
+    // The services run compiled, under plain Node, as in their containers.
+    await buildServices();
+    this.options.progress(`build: tsc -b, services up to date ✓ ${since(buildStartedAt)}`);
     const databaseUrl = await this.#startPostgres();
     await this.#startRedis();
 
@@ -143,7 +146,7 @@ export class BenchServers {
   }
 
   #startService(role: ServerRole, service: ServiceName, instance: string, env: Record<string, string>): Promise<void> {
-    return this.#startProcess(role, instance, SERVICE_ENTRY, { ...env, BENCH_SERVICE_ENTRY: serviceEntry(service) });
+    return this.#startProcess(role, instance, serviceEntry(service), env);
   }
 
   async #startProcess(role: ServerRole, instance: string, entry: string, env: Record<string, string>): Promise<void> {

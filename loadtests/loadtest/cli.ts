@@ -118,7 +118,7 @@ function report(result: LoadTestResult): string {
   if (result.files.logs) {
     const logs = shown(result.files.logs);
     lines.push(
-      `  logs     ${logs}/<service>.log`,
+      `  logs     ${logs}/<instance>.log`,
       '',
       'Where the time went (docs/load-testing.md, "Finding a bottleneck with the logs"):',
       `  pnpm trace --logs ${logs} --endpoints       p50/p95/p99 per endpoint, as the services saw them`,

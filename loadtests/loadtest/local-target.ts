@@ -6,7 +6,7 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalStack, type LocalStack } from '@taskoverflow/stack';
+import { buildServices, startLocalStack, type LocalStack } from '@taskoverflow/stack';
 
 export interface LocalTargetOptions {
   /** Use this PostgreSQL database; unset, a throwaway embedded PostgreSQL. */
@@ -14,7 +14,7 @@ export interface LocalTargetOptions {
   /** Use this Redis; unset, a throwaway redis-server from PATH (as pnpm start). */
   redisUrl?: string;
   readReplicas: number;
-  /** Where the services' JSON log lines go, one file per service, for `pnpm trace --logs`. */
+  /** Where the instances' JSON log lines go, one file per instance, for `pnpm trace --logs`. */
   logDir: string;
 }
 
@@ -26,6 +26,8 @@ export interface LocalTarget {
 }
 
 export async function startLocalTarget(options: LocalTargetOptions): Promise<LocalTarget> {
+  // The services and the edge run compiled, as in their containers.
+  await buildServices();
   // A fresh embedded PostgreSQL per run: every run starts from the same seeded data, and
   // never touches pnpm start's .data/postgres (which may be in use).
   const dataRoot = options.databaseUrl ? undefined : await mkdtemp(join(tmpdir(), 'taskoverflow-loadtest-'));

@@ -86,7 +86,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   try {
     if (!endpoint) {
       const startedAt = Date.now();
-      options.progress('local stack: starting (embedded PostgreSQL, Redis, todo-write, todo-read replicas, edge)…');
+      options.progress('local stack: building (tsc -b) and starting (embedded PostgreSQL, Redis, todo-write, todo-read replicas, edge)…');
       target = await startLocalTarget({
         ...(options.databaseUrl && { databaseUrl: options.databaseUrl }),
         ...(options.redisUrl && { redisUrl: options.redisUrl }),

@@ -56,7 +56,7 @@ t.test('smoke scale against the local stack: every check passes, every threshold
   t.match(result.summaryText, /PASSED: all \d+ thresholds met/, 'the text summary gives the verdict');
   t.match(await readFile(result.files.report, 'utf8'), /<script id="data"/, 'k6 exported its HTML report');
   t.match(await readFile(result.files.plot!, 'utf8'), /^<svg[\s\S]*<path d="M[\s\S]*<\/svg>\n$/, 'the latency plot was drawn');
-  t.match(await readFile(join(result.files.logs!, 'todo-read.log'), 'utf8'), /"msg":"request finished"/, 'the services logged for pnpm trace');
+  t.match(await readFile(join(result.files.logs!, 'todo-read-1.log'), 'utf8'), /"msg":"request finished"/, 'the services logged for pnpm trace');
   t.match(progress.join('\n'), /seed: 50 todos created ✓/, 'the progress says what was seeded');
 });
 

@@ -1,3 +1,4 @@
+export { buildServices, BuildError } from './build.js';
 export { startLocalStack, type LocalStack, type LocalStackOptions, type ServiceInstance } from './stack.js';
 export { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './postgres.js';
 export {

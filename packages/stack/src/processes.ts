@@ -6,7 +6,10 @@ import { repoRoot } from './paths.js';
 export interface ServiceProcessOptions {
   /** Names the process in errors, e.g. `todo-read-2`. */
   instance: string;
-  /** The TypeScript entry file; it runs through tsx with workspace packages resolved to src/. */
+  /**
+   * The entry file. JavaScript runs under plain Node, as in a container; TypeScript (`.ts`)
+   * through tsx, with workspace packages resolved to their src/.
+   */
   entry: string;
   /** Added to this process's environment. */
   env: Record<string, string>;
@@ -27,6 +30,8 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
+/** Node's arguments that run a TypeScript entry from source. */
+const TSX_ARGUMENTS = ['--import', 'tsx', '--conditions=development'];
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 10_000;
 const HEALTH_POLL_MS = 100;
@@ -41,7 +46,7 @@ process.on('exit', () => {
 
 /** Starts `entry` as a child process and resolves once its health URL answers 200. */
 export async function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', options.entry], {
+  const child = spawn(process.execPath, [...(options.entry.endsWith('.ts') ? TSX_ARGUMENTS : []), options.entry], {
     cwd: repoRoot,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

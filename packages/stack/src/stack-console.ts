@@ -104,11 +104,13 @@ export class StackConsole {
       this.#drawnIdle = idle;
       return;
     }
-    const interval = Math.max(0, ...[...this.#latest.values()].map(({ stats }) => stats.interval_ms));
+    const latest = [...this.#latest.values()];
+    const interval = Math.max(0, ...latest.map(({ stats }) => stats.interval_ms));
     if (!this.#news || now - this.#appendedAt < interval) return;
     this.#news = false;
     this.#appendedAt = now;
-    const summary = this.#summaryLines(now);
+    // Idle compared with the newest stats line, not with now: a late timer makes no row idle.
+    const summary = this.#summaryLines(now, Math.max(...latest.map(({ receivedAt }) => receivedAt)));
     if (summary.length > 0) this.out.write(`${summary.join('\n')}\n`);
   }
 
@@ -127,10 +129,11 @@ export class StackConsole {
     this.#drawnLines = summary.length;
   }
 
-  #rows(now: number): StatsRows {
+  /** The instances' latest stats, undefined for those idle at `at`. */
+  #rows(at: number): StatsRows {
     const rows = new Map<string, ServiceStats | undefined>();
     for (const [instance, { stats, receivedAt }] of this.#latest) {
-      rows.set(instance, now - receivedAt > IDLE_AFTER_INTERVALS * stats.interval_ms ? undefined : stats);
+      rows.set(instance, at - receivedAt > IDLE_AFTER_INTERVALS * stats.interval_ms ? undefined : stats);
     }
     return rows;
   }
@@ -139,9 +142,9 @@ export class StackConsole {
     return [...this.#rows(now)].filter(([, stats]) => !stats).map(([instance]) => instance).join(',');
   }
 
-  #summaryLines(now: number): string[] {
+  #summaryLines(now: number, idleAt = now): string[] {
     if (this.#latest.size === 0) return [];
-    const lines = formatStatsTable(this.#rows(now), new Date(now));
+    const lines = formatStatsTable(this.#rows(idleAt), new Date(now));
     const width = this.out.columns;
     return width ? lines.map((line) => line.slice(0, width - 1)) : lines;
   }

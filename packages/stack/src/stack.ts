@@ -1,14 +1,16 @@
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, type WriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { ServiceName } from '@taskoverflow/routing';
 import { startEdgeProcess } from './edge-process.js';
 import { databaseUrlFor, ensureDatabase, ensureLocalServiceRoles, migrateDatabase, redactPassword, serviceDatabaseUrl } from './database.js';
 import { assertPortFree, findFreePorts, PortInUseError } from './free-port.js';
-import { formatLogLine } from './log-format.js';
 import { repoRoot, serviceEntry } from './paths.js';
 import { startEmbeddedPostgres } from './postgres.js';
 import { startServiceProcess, type ServiceProcess } from './processes.js';
 import { findRedisServer, REDIS_INSTALL_HINT, startRedisServer } from './redis.js';
+import { StackConsole, type ConsoleStream } from './stack-console.js';
 
 export interface LocalStackOptions {
   /**
@@ -22,7 +24,12 @@ export interface LocalStackOptions {
    * cache at all when there is none (said in the progress output).
    */
   redisUrl?: string;
-  /** Also append each service's raw JSON log lines to `<logDir>/<service>.log` (edge.log, todo-read.log…). */
+  /**
+   * Each instance's JSON log lines go to `<logDir>/<instance>.log` (todo-read-1.log, edge.log…),
+   * which the services write themselves (LOG_FILE). The `*.log` files already there are deleted
+   * at start, so that `pnpm trace` reads this run's lines only. Default: a new temporary
+   * directory, deleted by stop().
+   */
   logDir?: string;
   /** Extra environment for every service process (overrides the stack's own), e.g. SHED_EVENT_LOOP_DELAY_MS. */
   serviceEnv?: Record<string, string>;
@@ -32,10 +39,16 @@ export interface LocalStackOptions {
   port?: number;
   /** Data directory of the embedded PostgreSQL. Default: <repo>/.data/postgres. */
   dataDir?: string;
-  /** Print neither progress nor the services' logs. */
+  /** Print neither progress nor the services' warnings nor their summary. */
   quiet?: boolean;
-  /** Receives every raw log line: each service instance's, the edge's (`edge`) and PostgreSQL's (`postgres`). */
-  onLog?: (instance: string, line: string) => void;
+  /**
+   * Show every log line of every instance on the console (LOG_FORMAT=pretty, `pnpm start
+   * --pretty`) instead of warnings, errors and a summary per instance. The services then print
+   * every line and this process writes their log files: costly under load.
+   */
+  everyLine?: boolean;
+  /** Where the console text goes. Default: process.stdout. */
+  console?: ConsoleStream;
 }
 
 export interface ServiceInstance {
@@ -55,6 +68,9 @@ export interface LocalStack {
   databaseUrl: string;
   /** Undefined when the stack runs without a cache. */
   redisUrl: string | undefined;
+  logDir: string;
+  /** An instance's log file, e.g. `<logDir>/todo-read-1.log`. */
+  logFile(instance: string): string;
   /** The service instances running now, todo-write first. */
   readonly services: ServiceInstance[];
   /**
@@ -88,7 +104,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw new Error(`readReplicas must be a whole number of at least 1 (got ${readReplicas})`);
   }
   const shutdown = new ShutdownSteps();
-  const output = stackOutput(options, shutdown);
+  const logDir = options.logDir ?? temporaryDirectory('taskoverflow-logs-', shutdown);
+  const output = stackOutput(options, logDir, shutdown);
 
   try {
     // Fail on what is cheap to check before spending seconds on PostgreSQL and the services.
@@ -116,8 +133,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       host: HOST,
       port: edgePort,
       upstreams,
-      env: { LOG_LEVEL: process.env.LOG_LEVEL || 'info' },
-      onLine: (line) => output.log('edge', line),
+      env: { LOG_LEVEL: process.env.LOG_LEVEL || 'info', ...output.logEnv('edge') },
+      onLine: (line) => output.printed('edge', line),
     }).catch((error: NodeJS.ErrnoException) => {
       throw error.code === 'EADDRINUSE' ? new PortInUseError(HOST, edgePort) : error;
     });
@@ -133,6 +150,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       writeUrl: upstreams['todo-write'][0]!,
       databaseUrl,
       redisUrl,
+      logDir,
+      logFile: (instance) => logFilePath(logDir, instance),
       get services() {
         return fleet.instances();
       },
@@ -163,8 +182,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 async function startDatabase(options: LocalStackOptions, output: StackOutput, shutdown: ShutdownSteps): Promise<string> {
   const dataDir = options.dataDir ?? join(repoRoot, '.data', 'postgres');
   const startedAt = Date.now();
-  // Its log is for onLog only: on the console it would bury the services' lines.
-  const postgres = await startEmbeddedPostgres({ dataDir, onLog: (line) => options.onLog?.('postgres', line) });
+  // Its log is left out: on the console it would bury the services' lines.
+  const postgres = await startEmbeddedPostgres({ dataDir });
   shutdown.add(() => postgres.stop());
   await ensureDatabase(postgres.adminUrl, DATABASE_NAME);
 
@@ -186,7 +205,7 @@ async function startCache(options: LocalStackOptions, output: StackOutput, shutd
     return undefined;
   }
   const startedAt = Date.now();
-  const redis = await startRedisServer({ onLog: (line) => options.onLog?.('redis', line) });
+  const redis = await startRedisServer();
   shutdown.add(() => redis.stop());
   output.progress(`redis: redis-server on port ${redis.port} (throwaway, no persistence) ✓ ${since(startedAt)}`);
   return redis.url;
@@ -238,10 +257,11 @@ class ServiceFleet {
         LOG_LEVEL: process.env.LOG_LEVEL || 'info',
         SERVICE_INSTANCE: instance,
         SHUTDOWN_DRAIN_MS: String(SHUTDOWN_DRAIN_MS),
+        ...this.output.logEnv(instance),
         ...this.env.extra,
       },
       healthUrl: `${url}/api/v1/health`,
-      onLine: (line) => this.output.log(instance, line),
+      onLine: (line) => this.output.printed(instance, line),
     });
     const started = { service, instance, url };
     this.#running.set(instance, { instance: started, process: process_ });
@@ -255,6 +275,7 @@ class ServiceFleet {
     if (!entry) throw new Error(`no running instance named ${instance}; running: ${[...this.#running.keys()].join(', ')}`);
     await entry.process.stop();
     this.#running.delete(instance);
+    this.output.stopped(instance);
     return entry.instance;
   }
 
@@ -266,54 +287,72 @@ class ServiceFleet {
 function assertServicesExist(): void {
   for (const service of ['todo-write', 'todo-read'] as const) {
     const entry = serviceEntry(service);
-    if (!existsSync(entry)) throw new Error(`${service} has no entry point: ${relative(repoRoot, entry)} does not exist`);
+    if (!existsSync(entry)) {
+      throw new Error(`${service} is not built: ${relative(repoRoot, entry)} does not exist; run \`pnpm build\` (tsc -b) first`);
+    }
   }
 }
 
 interface StackOutput {
   /** A line about the start-up, e.g. `todo-read-1: http://127.0.0.1:41234 ✓`. */
   progress(line: string): void;
-  /** A raw log line of the edge or a service instance. */
-  log(instance: string, line: string): void;
+  /** How an instance logs: the environment for its LOG_FILE and LOG_FORMAT. */
+  logEnv(instance: string): Record<string, string>;
+  /**
+   * A line an instance (a service, the edge) printed: its warnings, errors and `stats` lines,
+   * or anything it wrote outside its logger (a crash). In every-line mode, every log line,
+   * which is filed here.
+   */
+  printed(instance: string, line: string): void;
+  /** The instance has stopped. */
+  stopped(instance: string): void;
 }
 
 /**
- * Raw lines go to onLog and to the service's log file; unless quiet, progress and readable
- * log lines go to the console.
+ * The log files in logDir, and unless quiet the console: progress, and of the instances' lines
+ * what a person at a terminal needs (or, with everyLine, all of them).
  */
-function stackOutput(options: LocalStackOptions, shutdown: ShutdownSteps): StackOutput {
-  const logFiles = options.logDir ? new LogFiles(options.logDir) : undefined;
-  if (logFiles) shutdown.add(() => logFiles.close());
+function stackOutput(options: LocalStackOptions, logDir: string, shutdown: ShutdownSteps): StackOutput {
+  const everyLine = options.everyLine ?? false;
+  const logFiles = new LogFiles(logDir);
+  shutdown.add(() => logFiles.close());
+  const console = options.quiet ? undefined : new StackConsole(options.console ?? process.stdout, everyLine);
+  if (console) shutdown.add(async () => console.close());
   return {
-    progress: (line) => {
-      if (!options.quiet) console.log(line);
+    progress: (line) => console?.progress(line),
+    logEnv: (instance) => ({ LOG_FORMAT: 'json', ...(!everyLine && { LOG_FILE: logFiles.pathOf(instance) }) }),
+    printed: (instance, line) => {
+      if (everyLine) logFiles.write(instance, line);
+      console?.instanceLine(instance, line);
     },
-    log: (instance, line) => {
-      options.onLog?.(instance, line);
-      logFiles?.write(instance, line);
-      if (!options.quiet) console.log(`${instance.padEnd(12)} │ ${formatLogLine(line)}`);
-    },
+    stopped: (instance) => console?.instanceStopped(instance),
   };
 }
 
 /**
- * `<dir>/<service>.log`, one per service (replicas share their service's file and are told
- * apart by `hostname`): the local stand-in for CloudWatch's per-service streams, read by
- * `pnpm trace`. Each run starts them afresh.
+ * `<dir>/<instance>.log`, one per instance: the local stand-in for CloudWatch's log streams,
+ * read by `pnpm trace`. One file per writer, so that no two processes append to one file.
+ * Each instance writes its own (LOG_FILE), but in every-line mode this process writes them.
  */
 class LogFiles {
   readonly #streams = new Map<string, WriteStream>();
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
+    for (const name of readdirSync(dir)) {
+      if (name.endsWith('.log')) rmSync(join(dir, name), { force: true });
+    }
+  }
+
+  pathOf(instance: string): string {
+    return logFilePath(this.dir, instance);
   }
 
   write(instance: string, line: string): void {
-    const service = instance.replace(/-\d+$/, '');
-    let stream = this.#streams.get(service);
+    let stream = this.#streams.get(instance);
     if (!stream) {
-      stream = createWriteStream(join(this.dir, `${service}.log`), { flags: 'w' });
-      this.#streams.set(service, stream);
+      stream = createWriteStream(this.pathOf(instance), { flags: 'w' });
+      this.#streams.set(instance, stream);
     }
     stream.write(`${line}\n`);
   }
@@ -321,6 +360,17 @@ class LogFiles {
   async close(): Promise<void> {
     await Promise.all([...this.#streams.values()].map((stream) => new Promise((resolve) => stream.end(resolve))));
   }
+}
+
+/** A new directory under the system's, deleted by the last shutdown step (this one is added first). */
+function temporaryDirectory(prefix: string, shutdown: ShutdownSteps): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  shutdown.add(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function logFilePath(logDir: string, instance: string): string {
+  return join(logDir, `${instance}.log`);
 }
 
 /** Cleanup steps, run newest first; each runs even if an earlier one failed, and only once. */

@@ -3,6 +3,10 @@
  * server: it sets TEST_DATABASE_URL before it runs tap.
  */
 import { randomBytes } from 'node:crypto';
+import { open, readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseUrlFor, dropDatabase, ensureDatabase, migrateDatabase } from './database.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from './stack.js';
 
@@ -56,8 +60,9 @@ export interface TestStackOwner {
 
 /**
  * The local split stack for one test file: quiet, on free ports, over a migrated database of
- * its own (`stack.databaseUrl`), and without event-loop shedding unless serviceEnv asks for
- * it. The owner's clean-up stops the stack before it drops the database.
+ * its own (`stack.databaseUrl`), with its log files in a temporary directory of its own
+ * (read them with readLogLines, waitForLogLine or followLogLines), and without event-loop
+ * shedding unless serviceEnv asks for it. The owner's clean-up stops the stack before it drops the database.
  */
 export async function startTestStack(
   owner: TestStackOwner,
@@ -79,4 +84,111 @@ export async function startTestStack(
     }
   });
   return stack;
+}
+
+/** One JSON log line, parsed. */
+export type LogLine = Record<string, unknown> & { msg?: string };
+
+/** How often the log files are read again while waiting for or following their lines. */
+const LOG_POLL_MS = 20;
+
+type LogFiles = Pick<LocalStack, 'logDir' | 'logFile'>;
+
+/**
+ * Reads the lines added to the stack's log files (one instance's, or all of them) since its
+ * last read. Services write their files asynchronously, after they answer; a line still being
+ * written waits for the next read.
+ */
+class LogReader {
+  readonly #read = new Map<string, { offset: number; decoder: StringDecoder; partial: string }>();
+
+  constructor(
+    private readonly stack: LogFiles,
+    private readonly instance?: string,
+  ) {}
+
+  async newLines(): Promise<Array<{ instance: string; line: LogLine }>> {
+    const names = this.instance
+      ? [basename(this.stack.logFile(this.instance))]
+      : (await readdir(this.stack.logDir).catch(absentAsNone)).filter((name) => name.endsWith('.log')).sort();
+    const lines: Array<{ instance: string; line: LogLine }> = [];
+    for (const name of names) {
+      const position = this.#read.get(name) ?? { offset: 0, decoder: new StringDecoder('utf8'), partial: '' };
+      const added = await readFrom(join(this.stack.logDir, name), position.offset);
+      // The decoder holds back a character cut in two by the end of what was written so far.
+      const complete = (position.partial + position.decoder.write(added)).split('\n');
+      this.#read.set(name, { ...position, offset: position.offset + added.length, partial: complete.pop()! });
+      const instance = name.slice(0, -'.log'.length);
+      for (const line of complete) if (line.startsWith('{')) lines.push({ instance, line: JSON.parse(line) as LogLine });
+    }
+    return lines;
+  }
+}
+
+/** No files in a directory that is not there (yet, or any more: removed by the clean-up). */
+function absentAsNone(error: NodeJS.ErrnoException): string[] {
+  if (error.code === 'ENOENT') return [];
+  throw error;
+}
+
+/** The bytes of `file` from `offset` on; none when it does not exist (yet). */
+async function readFrom(file: string, offset: number): Promise<Buffer> {
+  const handle = await open(file, 'r').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (!handle) return Buffer.alloc(0);
+  try {
+    const { size } = await handle.stat();
+    const buffer = Buffer.alloc(Math.max(0, size - offset));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The JSON lines written so far to one instance's log file (`todo-read-1`, `edge`), or to all of the stack's. */
+export async function readLogLines(stack: LogFiles, instance?: string): Promise<LogLine[]> {
+  return (await new LogReader(stack, instance).newLines()).map(({ line }) => line);
+}
+
+/**
+ * The first line of an instance's log file (or of any of the stack's) that `matches`, once it
+ * is there. Fails after `timeoutMs` saying what it waited for.
+ */
+export async function waitForLogLine(
+  stack: LogFiles,
+  matches: (line: LogLine) => boolean,
+  { instance, timeoutMs = 5_000, description = 'the line' }: { instance?: string; timeoutMs?: number; description?: string } = {},
+): Promise<LogLine> {
+  const reader = new LogReader(stack, instance);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = (await reader.newLines()).find(({ line }) => matches(line));
+    if (found) return found.line;
+    if (Date.now() >= deadline) {
+      throw new Error(`${description} was not in ${instance ? stack.logFile(instance) : `the log files in ${stack.logDir}`} within ${timeoutMs} ms`);
+    }
+    await sleep(LOG_POLL_MS);
+  }
+}
+
+/**
+ * Hands each JSON line the stack's instances write to their log files to `onLine`, soon after
+ * it is written, until the owner's clean-up: for a test that collects lines as it goes.
+ */
+export function followLogLines(owner: TestStackOwner, stack: LogFiles, onLine: (line: LogLine, instance: string) => void): void {
+  const reader = new LogReader(stack);
+  let following = true;
+  const done = (async () => {
+    while (following) {
+      for (const { instance, line } of await reader.newLines()) onLine(line, instance);
+      await sleep(LOG_POLL_MS);
+    }
+  })();
+  owner.teardown(async () => {
+    following = false;
+    await done;
+  });
 }

@@ -76,6 +76,15 @@ t.test('piped: warnings at once, readable; the summary appended once per stats i
   t.equal(out.text, '', 'nothing new, nothing appended');
 });
 
+t.test('piped: a table appended late (a busy machine delays the timer) shows the stats that made it, not idle rows', async (t) => {
+  const out = collector(false);
+  const stackConsole = new StackConsole(out, false);
+  t.teardown(() => stackConsole.close());
+  stackConsole.instanceLine('todo-read-1', RECORDED['todo-read-1'], AT);
+  stackConsole.refresh(AT + 5_000);
+  t.match(out.text, /\ntodo-read-1 +162 /);
+});
+
 t.test('on a terminal: the summary stays at the bottom, redrawn in place', async (t) => {
   const out = collector(true);
   const stackConsole = new StackConsole(out, false);

@@ -1,33 +1,16 @@
-import { EventEmitter, once } from 'node:events';
 import t from 'tap';
-import { startTestStack } from '../src/testing.js';
+import { startTestStack, waitForLogLine, type LogLine } from '../src/testing.js';
 
-/** How long a log line may take to come through its pipe after the response. */
-const LOG_WAIT_MS = 5_000;
-
-const logs: Array<{ instance: string; line: string }> = [];
-const lineLogged = new EventEmitter();
 // Not about overload: startTestStack's services do not shed (a busy CI machine made one of
 // this file's reads a 503).
-const stack = await startTestStack(t, {
-  onLog: (instance, line) => {
-    logs.push({ instance, line });
-    lineLogged.emit('line');
-  },
-});
+const stack = await startTestStack(t);
 
-/** Whether `instance` logs a line containing `text` within LOG_WAIT_MS (or had already). */
-async function logged(instance: string, text: string): Promise<boolean> {
-  const found = (): boolean => logs.some((entry) => entry.instance === instance && entry.line.includes(text));
-  const signal = AbortSignal.timeout(LOG_WAIT_MS);
-  while (!found()) {
-    try {
-      await once(lineLogged, 'line', { signal });
-    } catch {
-      return found();
-    }
-  }
-  return true;
+/** Whether `instance`'s log file gets a line that `matches` (it is written after the response). */
+async function logged(instance: string, matches: (line: LogLine) => boolean): Promise<boolean> {
+  return waitForLogLine(stack, matches, { instance }).then(
+    () => true,
+    () => false,
+  );
 }
 
 t.test('runs todo-write and two todo-read replicas behind the edge', async (t) => {
@@ -59,9 +42,10 @@ t.test('serves the API through the edge: a write, then reads on both replicas', 
     t.equal(read.status, 200);
     t.match(await read.json(), { id: todo.id, title: 'through the edge' });
   }
-  t.ok(await logged('todo-read-1', `/api/v1/todos/${todo.id}`), 'todo-read-1 served one of the reads');
-  t.ok(await logged('todo-read-2', `/api/v1/todos/${todo.id}`), 'todo-read-2 served the other');
-  t.ok(await logged('todo-write-1', 'stack-test-write'), 'the request id reached the write service and its logs');
+  const readOf = (line: LogLine): boolean => line.url === `/api/v1/todos/${todo.id}`;
+  t.ok(await logged('todo-read-1', readOf), 'todo-read-1 served one of the reads');
+  t.ok(await logged('todo-read-2', readOf), 'todo-read-2 served the other');
+  t.ok(await logged('todo-write-1', (line) => line.request_id === 'stack-test-write'), 'the request id reached the write service and its logs');
 });
 
 t.test('stop() stops everything, and again is harmless', async (t) => {

@@ -5,7 +5,7 @@
 import { EventEmitter, once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRedisServer } from '@taskoverflow/stack';
-import { startTestStack } from '@taskoverflow/stack/testing';
+import { followLogLines, startTestStack } from '@taskoverflow/stack/testing';
 import t from 'tap';
 
 interface LogLine {
@@ -23,14 +23,10 @@ t.teardown(() => redis.stop());
 
 const lines: LogLine[] = [];
 const lineLogged = new EventEmitter();
-const stack = await startTestStack(t, {
-  redisUrl: redis.url,
-  readReplicas: 2,
-  onLog: (_instance, line) => {
-    if (!line.startsWith('{')) return;
-    lines.push(JSON.parse(line) as LogLine);
-    lineLogged.emit('line');
-  },
+const stack = await startTestStack(t, { redisUrl: redis.url, readReplicas: 2 });
+followLogLines(t, stack, (line) => {
+  lines.push(line as unknown as LogLine);
+  lineLogged.emit('line');
 });
 const [readA, readB] = stack.readUrls as [string, string];
 
@@ -57,12 +53,12 @@ function linesOf(requestId: string): LogLine[] {
   return lines.filter((line) => line.request_id === requestId);
 }
 
-/** How long a service's log lines may take to come through its pipe after it answered. */
+/** How long a service's log lines may take to reach its log file after it answered. */
 const LOG_WAIT_MS = 5_000;
 
 /**
  * Waits until every one of `requestIds` has its `request finished` line, a request's last:
- * the services log after they answer, through a pipe. Fails after LOG_WAIT_MS.
+ * the services log after they answer, to their files. Fails after LOG_WAIT_MS.
  */
 async function finished(...requestIds: string[]): Promise<void> {
   const done = (): boolean =>
