@@ -23,7 +23,8 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
-      // Numbers in messages and URLs are the common case; nullish values and objects stay flagged.
+      // The rule's own defaults (the recommended preset's): numbers, booleans and a possibly
+      // undefined value read fine in messages and URLs; objects and arrays stay flagged.
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       // With noUncheckedIndexedAccess, `!` marks an index the code has just established exists;
       // a runtime check there could never fail.
@@ -35,6 +36,12 @@ export default tseslint.config(
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
       // `const { dropped: _dropped, ...rest }` is how a key is left out of a copy.
       '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true, argsIgnorePattern: '^_' }],
+      // Environment variables are unset with `delete env[name]` (assigning undefined to
+      // process.env would store the string 'undefined').
+      '@typescript-eslint/no-dynamic-delete': 'off',
+      // Catch callbacks name the Error type this code rejects with: only-throw-error and
+      // prefer-promise-reject-errors keep every rejection an Error.
+      '@typescript-eslint/use-unknown-in-catch-callback-variable': 'off',
       // tap waits for every subtest of a test before ending it: `t.test(...)` need not be awaited.
       '@typescript-eslint/no-floating-promises': [
         'error',
@@ -54,6 +61,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowAny: true }],
+      '@typescript-eslint/restrict-plus-operands': ['error', { allowAny: true }],
     },
   },
   {

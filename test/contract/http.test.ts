@@ -168,7 +168,7 @@ t.test('wrong method on a known path → 405 JSON', async (t) => {
 // End to end: repeated so that every replica serves; locally each replica is also asked directly.
 
 /** Reads the todo and the list through the stand-in ROUNDS times and from each replica. */
-async function seenEverywhere(t: Test, id: number, expected: Json | null, label: string): Promise<void> {
+async function seenEverywhere(t: Test, id: number, expected: Json, label: string): Promise<void> {
   const readers = [
     ...Array.from({ length: ROUNDS }, (_, i) => ({ name: `stand-in #${i + 1}`, api })),
     ...replicas.map((replica, i) => ({ name: `todo-read replica ${i + 1} (${replica.url})`, api: replica.api })),

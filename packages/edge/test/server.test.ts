@@ -60,13 +60,13 @@ function runServer(env: NodeJS.ProcessEnv, onListening?: (child: ReturnType<type
   });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk;
+    output += chunk.toString();
     if (onListening && output.includes('edge listening on')) {
       onListening(child);
       onListening = undefined;
     }
   });
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   return once(child, 'exit').then(([code]) => ({ code: code as number | null, output }));
 }
 

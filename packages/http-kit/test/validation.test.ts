@@ -24,7 +24,7 @@ t.test('body validation follows the contract', async (t) => {
       headers: { 'content-type': contentType },
       payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
     });
-    return { status: response.statusCode, body: response.json() as Record<string, unknown> };
+    return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
   };
 
   t.same(await post({ title: 'x', priority: 1 }), { status: 400, body: { error: 'extra fields' } });
@@ -64,7 +64,7 @@ t.test('query validation follows the contract', async (t) => {
   t.teardown(() => app.close());
   const get = async (query: string) => {
     const response = await app.inject({ method: 'GET', url: `/api/v1/todos${query}` });
-    return { status: response.statusCode, body: response.json() as Record<string, unknown> };
+    return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
   };
   t.same(await get('?completed=true&window=-3&other=1'), { status: 200, body: { completed: 'true', window: '-3', other: '1' } });
   t.same(await get('?completed=yes'), { status: 400, body: { error: 'completed must be true or false' } });

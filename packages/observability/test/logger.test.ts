@@ -19,7 +19,7 @@ async function runBurst(env: NodeJS.ProcessEnv): Promise<{ code: number | null; 
     env: { ...process.env, INFO_LINES: String(INFO_LINES), ...env },
   });
   let stdout = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const [code] = (await once(child, 'close')) as [number | null];
   return { code, stdoutLines: parseLines(stdout) };
 }

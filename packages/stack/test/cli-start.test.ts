@@ -22,7 +22,7 @@ async function runStart(
   });
   let output = '';
   const collect = (chunk: Buffer): void => {
-    output += chunk;
+    output += chunk.toString();
     whileRunning?.(output, child);
   };
   child.stdout.on('data', collect);

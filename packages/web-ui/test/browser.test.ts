@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startTestStack } from '@taskoverflow/stack/testing';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import t, { type Test } from 'tap';
 import { POLL_INTERVAL_MS } from '../src/live-feed.js';
 
@@ -26,16 +26,13 @@ if (!existsSync(CHROMIUM)) {
 assertBuildIsCurrent();
 
 const stack = await startTestStack(t);
-let browser: Browser | undefined;
-t.teardown(async () => {
-  await browser?.close();
-});
 // Playwright gives each launch a fresh temporary profile (--user-data-dir) and removes it on close.
-browser = await chromium.launch({
+const browser = await chromium.launch({
   executablePath: CHROMIUM,
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
 });
+t.teardown(() => browser.close());
 
 /** The services serve packages/web-ui/dist: a build older than the sources would test old code. */
 function assertBuildIsCurrent(): void {
@@ -106,7 +103,7 @@ interface PageOptions {
  * are reported there), no request to anywhere but the page's origin.
  */
 async function withPage(t: Test, body: (page: Page) => Promise<void>, options: PageOptions = {}): Promise<void> {
-  const context = await browser!.newContext(BROWSER_CONTEXT);
+  const context = await browser.newContext(BROWSER_CONTEXT);
   context.setDefaultTimeout(10_000);
   try {
     const page = await context.newPage();

@@ -46,8 +46,6 @@ async function create(title: string, extra: Record<string, unknown> = {}): Promi
   return (await response.json()) as { id: number };
 }
 
-const titles = (list: Array<{ title: string }>) => list.map((todo) => todo.title);
-
 /** Lines logged for one request, by its x-request-id. */
 function linesOf(requestId: string): LogLine[] {
   return lines.filter((line) => line.request_id === requestId);
