@@ -203,8 +203,22 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
     request.on('data', onData).on('end', onEnd);
   }
 
-  /** Offers the request to the next replica in its turn, or answers for the edge when none is left. */
+  /**
+   * Offers the request to the replicas left in its turn: the first with a free connection
+   * takes it (round robin, passing over a replica whose connections are all busy, as one
+   * that is stalled would be), else the first whose queue has room; the edge answers for
+   * itself when none is left.
+   */
   #next(): void {
+    for (let attempt = this.#attempt; ; attempt += 1) {
+      const replica = replicaAt(this.#order, this.#start, attempt);
+      if (!replica) break;
+      if (replica.tryAcquire()) {
+        this.#attempt = attempt + 1;
+        this.dispatchTo(replica);
+        return;
+      }
+    }
     for (;;) {
       const replica = replicaAt(this.#order, this.#start, this.#attempt);
       if (!replica) {
@@ -212,12 +226,7 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
         return;
       }
       this.#attempt += 1;
-      const admission = replica.admit(this);
-      if (admission === 'now') {
-        this.dispatchTo(replica);
-        return;
-      }
-      if (admission === 'queued') {
+      if (replica.enqueue(this)) {
         this.#replica = replica;
         this.#queued = true;
         return;

@@ -68,16 +68,19 @@ export class Replica {
     });
   }
 
+  /** Takes one of its connections if one is free. */
+  tryAcquire(): boolean {
+    if (this.#active >= this.settings.connections) return false;
+    this.#active += 1;
+    return true;
+  }
+
   /**
-   * Takes a connection for `exchange` (true: dispatch now), or queues it (it is called back
-   * later), or refuses it when the queue is full (false, and nothing is kept).
+   * Queues `exchange` for the next connection that comes free (it is called back either way),
+   * or refuses it when the queue is full (false, and nothing is kept).
    */
-  admit(exchange: QueuedExchange): 'now' | 'queued' | 'full' {
-    if (this.#active < this.settings.connections) {
-      this.#active += 1;
-      return 'now';
-    }
-    if (this.#waiting.length >= this.settings.queueLimit) return 'full';
+  enqueue(exchange: QueuedExchange): boolean {
+    if (this.#waiting.length >= this.settings.queueLimit) return false;
     const waiter: Waiter = {
       exchange,
       timer: setTimeout(() => {
@@ -86,7 +89,7 @@ export class Replica {
       }, this.settings.queueTimeoutMs),
     };
     this.#waiting.push(waiter);
-    return 'queued';
+    return true;
   }
 
   /** An exchange that was queued no longer waits (its client went away). */

@@ -389,12 +389,13 @@ t.test('a request that waits past the queue timeout is refused with 503 and Retr
   t.equal(replica.maxHeld, 1, 'the refused read never reached the replica');
 });
 
-t.test('a full queue at one replica sends the request to the next one in turn', async (t) => {
+t.test('a replica with every connection busy is passed over for one with a free connection', async (t) => {
   const busy = await holdingUpstream(t);
   const free = await echoUpstream(t, 'free');
   const edge = await startEdge(t, {
     upstreams: { 'todo-read': [busy.url, free], 'todo-write': [free] },
-    queue: { connections: 1, queueLimit: 0 },
+    // Room in the busy one's queue: the request must not wait there while the other is free.
+    queue: { connections: 1, queueLimit: 10, queueTimeoutMs: 30_000 },
   });
   // Round robin: the first read goes to `busy` and stays there.
   const held = fetch(`${edge}/api/v1/todos`);
