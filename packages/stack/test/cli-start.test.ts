@@ -69,7 +69,7 @@ t.test('runs the stack on DATABASE_URL, prints where, and stops cleanly on SIGIN
   });
   t.equal(await health, 200, 'the API answered through the edge');
   t.equal(code, 0, 'exit code 0 after SIGINT');
-  t.match(output, /^build: tsc -b \(services and load balancer\)…\nbuild: dist\/ up to date ✓ \(\d+\.\d s\)\n/, 'it built first, saying so');
+  t.match(output, /^build: tsc -b \(services and load balancer\)…\nbuild: compiled to dist\/ ✓ \(\d+\.\d s\)\n/, 'it built first, saying so');
   t.match(output, /migrations: up to date ✓/, 'createTestDatabase migrated it already');
   t.match(output, /│ {3}todo-read-1 +http:\/\/127\.0\.0\.1:\d+ +│/);
   t.match(output, /postgres +postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/test_/, 'the given URL is shown without its password');

@@ -156,7 +156,7 @@ async function build(): Promise<void> {
   const startedAt = Date.now();
   console.log('build: tsc -b (services and load balancer)…');
   await buildServices();
-  console.log(`build: dist/ up to date ✓ (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`);
+  console.log(`build: compiled to dist/ ✓ (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`);
 }
 
 async function main(): Promise<void> {
