@@ -4,9 +4,11 @@ import type { BenchOptions } from './options.js';
 import { OutputDrain } from './output-drain.js';
 import { RedisStats } from './redis-stats.js';
 import { currentLoadAverage, describeMachine, type BenchReport } from './results-file.js';
-import { buildScenario } from './scenarios.js';
+import { PostgresStats } from './postgres-stats.js';
+import { buildScenario, isStackScenario } from './scenarios.js';
 import { captureList, seedTodos } from './seed.js';
 import { BenchServers } from './servers.js';
+import { measureStackScenario, type StackScenarioResult } from './stack-scenarios.js';
 import { checkTargets, withCeilingRatios } from './targets.js';
 
 export interface BenchRunContext {
@@ -36,15 +38,23 @@ export async function runBench(options: BenchOptions, { progress, signal }: Benc
     if (options.scenarios.includes('ceiling')) await servers.startCeiling(list);
 
     const redisStats = new RedisStats(servers.redisUrl);
+    const postgresStats = await PostgresStats.connect(servers.postgres.adminUrl, servers.postgres.databaseName);
     const measurements: ScenarioMeasurement[] = [];
+    const stackScenarios: StackScenarioResult[] = [];
     try {
       for (const name of options.scenarios) {
+        if (isStackScenario(name)) {
+          const stack = await servers.startStack();
+          stackScenarios.push(await measureStackScenario(name, stack, { settings: options, output, redisStats, postgresStats, progress, signal }));
+          continue;
+        }
         const scenario = buildScenario(name, { listEtag: list.etag, todoIds });
         const server = servers.server(scenario.server);
         measurements.push(await measureScenario(scenario, server, { settings: options, output, redisStats, progress, signal }));
       }
     } finally {
       redisStats.close();
+      await postgresStats.close();
     }
 
     const scenarios = withCeilingRatios(measurements);
@@ -55,7 +65,8 @@ export async function runBench(options: BenchOptions, { progress, signal }: Benc
       options: { todos, warmupSeconds, durationSeconds, connections, pipelining, logLevel, scenarios: options.scenarios },
       payload: { todos: options.todos, listBytes: list.body.length },
       scenarios,
-      targets: checkTargets(scenarios, options.connections),
+      stackScenarios,
+      targets: checkTargets(scenarios, stackScenarios, options.connections),
     };
   } finally {
     progress('stopping the servers… ');

@@ -2,10 +2,10 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import type { OutputCount, OutputDrain } from './output-drain.js';
+import { lookupCount, type OutputCount, type OutputDrain } from './output-drain.js';
 import { isRunning, PeakRssSampler, readCpuSeconds, readMachineBusySeconds } from './process-stats.js';
 import type { RedisCounters, RedisStats } from './redis-stats.js';
-import type { Scenario, ScenarioName } from './scenarios.js';
+import type { Scenario, ServerScenarioName } from './scenarios.js';
 import { fetchPastLoadShedding } from './shed-retry.js';
 import type { BenchServer } from './servers.js';
 
@@ -17,7 +17,7 @@ export interface LoadSettings {
 }
 
 export interface ScenarioMeasurement {
-  name: ScenarioName;
+  name: ServerScenarioName;
   label: string;
   request: string;
   /** The process under load, e.g. `todo-read-cached`. */
@@ -94,9 +94,6 @@ interface Counters {
   redis: RedisCounters;
 }
 
-/** The outcomes of a cache lookup, as logged; `invalidate` lines (todo-write's) are not lookups. */
-const LOOKUP_OUTCOMES = ['hit', 'miss', 'stale', 'error'];
-
 export async function measureScenario(scenario: Scenario, server: BenchServer, context: MeasureContext): Promise<ScenarioMeasurement> {
   const { progress, signal } = context;
   progress(`${scenario.label}: `);
@@ -168,7 +165,7 @@ function summarize(
       .map(([outcome, count]): [string, number] => [outcome, count - (logBefore.cacheOutcomes[outcome] ?? 0)])
       .filter(([, count]) => count > 0),
   );
-  const lookups = LOOKUP_OUTCOMES.reduce((sum, outcome) => sum + (cacheOutcomes[outcome] ?? 0), 0);
+  const lookups = lookupCount(cacheOutcomes);
 
   return {
     name: scenario.name,
@@ -263,7 +260,7 @@ function runAutocannon(url: string, scenario: Scenario, seconds: number, setting
   });
 }
 
-function round(value: number, digits: number): number {
+export function round(value: number, digits: number): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
 }

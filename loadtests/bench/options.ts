@@ -27,8 +27,19 @@ export const USAGE = `Usage: pnpm bench [options]
 Measures TaskOverflow's request throughput and latency with autocannon, side by side with
 a bare node:http server sending the same bytes (the ceiling). Starts its own throwaway
 PostgreSQL, redis-server, todo-write, todo-read with the cache, todo-read without it and
-the ceiling server, each a process of its own, on 127.0.0.1; seeds the todos through
+the ceiling server, each a process of its own, on 127.0.0.1 (and for the stack scenarios
+two more cached todo-read replicas and the load balancer); seeds the todos through
 todo-write; then runs each scenario: warm-up, then a measured run.
+
+Two scenarios load several processes at once, each in two phases with the same load
+generators (autocannon, each in a process of its own): first one replica alone, then
+  stack        the whole stack through the load balancer (two replicas behind it);
+               CPU per request of the load balancer, each replica, Redis, PostgreSQL
+               and the load generator; req/s as a share of one replica alone
+  saturation   both replicas at once, a generator each, past saturation: req/s of the
+               two together vs one alone, the cache bypass share, PostgreSQL
+               transactions (pg_stat_database) and queries (the replicas' db_queries)
+               per 1000 reads, failed requests
 
 Options:
   --todos N          todos to seed (default: 100)
@@ -47,8 +58,8 @@ Options:
 
 The services' output is counted (log lines per request, cache hits and misses), then
 discarded. Prints a table (req/s, latency p50/p99, errors, bytes/s, ratio to the
-ceiling; CPU, CPU time per request and memory of the measured server) and the targets met
-or missed, and writes the same as JSON. Exits 1 if a scenario had errors or unexpected
+ceiling; CPU, CPU time per request and memory of the measured server), a table per stack
+scenario, and the targets, each with ✓ or ✗ beside its figure; writes the same as JSON. Exits 1 if a scenario had errors or unexpected
 statuses (its figures would not mean anything), 0 otherwise: a missed target is a
 finding, not a failure.`;
 

@@ -12,11 +12,24 @@ export interface OutputCount {
   bytes: number;
   /** Cache lookups logged, by outcome: `{ hit: 1200, miss: 3 }` (logged at `info` only). */
   cacheOutcomes: Record<string, number>;
+  /** The `db_queries` of every canonical `request finished` line, summed (at `info` only). */
+  dbQueries: number;
+}
+
+/** The outcomes of a cache lookup, as the canonical line names them (packages/cache's CacheOutcome). */
+export const LOOKUP_OUTCOMES = ['hit', 'miss', 'stale', 'bypass'] as const;
+
+/** Cache lookups in `outcomes`, every outcome counted. */
+export function lookupCount(outcomes: Record<string, number>): number {
+  return LOOKUP_OUTCOMES.reduce((sum, outcome) => sum + (outcomes[outcome] ?? 0), 0);
 }
 
 const RECENT_LINES = 20;
-/** How a cache line names its outcome: `"cache":"hit"`. */
+/** How the canonical line names its cache outcome: `"cache":"hit"`. */
 const CACHE_OUTCOME_FIELD = '"cache":"';
+/** Its query count; the `stats` line has a field of the same name, so only canonical lines are read. */
+const DB_QUERIES_FIELD = '"db_queries":';
+const CANONICAL_LINE = '"msg":"request finished"';
 
 export class OutputDrain {
   readonly #counts = new Map<string, OutputCount>();
@@ -24,7 +37,7 @@ export class OutputDrain {
 
   /** The onLine callback for the process named `instance`. */
   sink(instance: string): (line: string) => void {
-    const count: OutputCount = { lines: 0, bytes: 0, cacheOutcomes: {} };
+    const count: OutputCount = { lines: 0, bytes: 0, cacheOutcomes: {}, dbQueries: 0 };
     const recent: string[] = [];
     this.#counts.set(instance, count);
     this.#recent.set(instance, recent);
@@ -37,6 +50,8 @@ export class OutputDrain {
         const outcome = line.slice(start, line.indexOf('"', start));
         count.cacheOutcomes[outcome] = (count.cacheOutcomes[outcome] ?? 0) + 1;
       }
+      const queries = line.indexOf(DB_QUERIES_FIELD);
+      if (queries >= 0 && line.includes(CANONICAL_LINE)) count.dbQueries += Number.parseInt(line.slice(queries + DB_QUERIES_FIELD.length), 10) || 0;
       recent.push(line);
       if (recent.length > RECENT_LINES) recent.shift();
     };
@@ -45,7 +60,7 @@ export class OutputDrain {
   /** What the process has printed so far (stdout and stderr). */
   count(instance: string): OutputCount {
     const count = this.#counts.get(instance);
-    return count ? { ...count, cacheOutcomes: { ...count.cacheOutcomes } } : { lines: 0, bytes: 0, cacheOutcomes: {} };
+    return count ? { ...count, cacheOutcomes: { ...count.cacheOutcomes } } : { lines: 0, bytes: 0, cacheOutcomes: {}, dbQueries: 0 };
   }
 
   recentLines(instance: string): string[] {

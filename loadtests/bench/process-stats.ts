@@ -2,7 +2,7 @@
  * CPU time and memory of processes and of the machine, from Linux's /proc. Elsewhere every
  * reading is undefined and the report says n/a.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * The unit of CPU times in /proc (USER_HZ). The kernel fixes it at 100 for user space on
@@ -12,13 +12,58 @@ const TICKS_PER_SECOND = 100;
 
 /** CPU seconds (user + system, all threads) the process has used so far. */
 export function readCpuSeconds(pid: number): number | undefined {
-  const stat = readProcFile(`/proc/${pid}/stat`);
-  if (!stat) return undefined;
-  // Fields after the command name, which is in parentheses and may itself contain spaces;
-  // utime and stime are fields 14 and 15 of the whole line, so 12th and 13th of these.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = readStatFields(pid);
+  if (!fields) return undefined;
   const ticks = Number(fields[11]) + Number(fields[12]);
   return Number.isFinite(ticks) ? ticks / TICKS_PER_SECOND : undefined;
+}
+
+export function readParentPid(pid: number): number | undefined {
+  const ppid = Number(readStatFields(pid)?.[1]);
+  return Number.isInteger(ppid) ? ppid : undefined;
+}
+
+/**
+ * CPU seconds of a process and of all its descendants, those still running and those that
+ * exited (their time is added to their parent's cutime and cstime when it reaps them): a
+ * server made of processes, such as PostgreSQL's postmaster and its backends.
+ */
+export function readProcessTreeCpuSeconds(rootPid: number): number | undefined {
+  const children = new Map<number, number[]>();
+  const totals = new Map<number, number>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const fields = readStatFields(pid);
+    if (!fields) continue;
+    // utime, stime, cutime, cstime: fields 14 to 17 of the line.
+    totals.set(pid, Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]));
+    const ppid = Number(fields[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  if (!totals.has(rootPid)) return undefined;
+  let ticks = 0;
+  const pending = [rootPid];
+  for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
+    ticks += totals.get(pid) ?? 0;
+    pending.push(...(children.get(pid) ?? []));
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
+/**
+ * The fields of /proc/<pid>/stat after the command name, which is in parentheses and may
+ * itself contain spaces: the line's field N is element N - 3 (state is 0, ppid 1, utime 11).
+ */
+function readStatFields(pid: number): string[] | undefined {
+  const stat = readProcFile(`/proc/${pid}/stat`);
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /** The process's resident memory now (VmRSS), in bytes. */

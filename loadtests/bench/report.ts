@@ -1,5 +1,6 @@
 /** The bench's report as text: what ran, two aligned tables, and the targets. */
 import type { BenchReport } from './results-file.js';
+import type { StackScenarioResult } from './stack-scenarios.js';
 import type { ScenarioResult } from './targets.js';
 
 const MEBIBYTE = 1024 * 1024;
@@ -23,6 +24,7 @@ export function formatReport(report: BenchReport): string {
     `Where the CPU went during each measured run (% of one core; the machine has ${machine.cpuCount * 100}%), and costs per request:`,
     costTable(report.scenarios),
     ...cacheWarnings(report.scenarios),
+    ...report.stackScenarios.flatMap(stackTable),
     '',
     'Targets (figures from this run, not assertions):',
     ...report.targets.map(({ target, met, measured }) => `  ${met === null ? '–' : met ? '✓' : '✗'} ${target}: ${measured}`),
@@ -64,6 +66,35 @@ function costTable(results: ScenarioResult[]): string {
       perRequest.redisCommands === null ? 'n/a' : perRequest.redisCommands.toFixed(2),
     ]),
   );
+}
+
+/**
+ * A stack scenario: its two phases, with CPU per request of every process involved (the load
+ * generators' summed) and what the replicas' reads cost PostgreSQL.
+ */
+function stackTable(result: StackScenarioResult): string[] {
+  const processes = Object.keys(result.phases[0].cpuMicrosecondsPerRequest);
+  const microseconds = (value: number | null | undefined): string => (value === null || value === undefined ? 'n/a' : String(value));
+  const perThousand = (value: number | null): string => (value === null ? 'n/a' : value.toFixed(2));
+  return [
+    '',
+    `${result.label}: ${result.request}, a load generator process per target; CPU in µs per request:`,
+    table(
+      1,
+      ['phase', 'req/s', '× alone', 'failed', 'p99 ms', ...processes, 'cache bypass', 'queries/1000', 'transactions/1000'],
+      result.phases.map((phase) => [
+        `${phase.label} (${phase.targets.join(', ')})`,
+        Math.round(phase.requestsPerSecond).toLocaleString('en-US'),
+        (phase.requestsPerSecond / result.phases[0].requestsPerSecond).toFixed(2),
+        String(phase.failed),
+        String(Math.max(...phase.latencyMs.map((latency) => latency.p99))),
+        ...processes.map((name) => microseconds(phase.cpuMicrosecondsPerRequest[name])),
+        phase.cacheBypassShare === null ? '–' : `${(phase.cacheBypassShare * 100).toFixed(1)}%`,
+        perThousand(phase.dbQueriesPer1000Reads),
+        perThousand(phase.dbTransactionsPer1000Reads),
+      ]),
+    ),
+  ];
 }
 
 /** Below this share of hits, a cached scenario did not measure the cache alone. */

@@ -3,6 +3,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { BenchOptions } from './options.js';
+import type { StackScenarioResult } from './stack-scenarios.js';
 import type { ScenarioResult, TargetCheck } from './targets.js';
 
 export interface MachineInfo {
@@ -23,6 +24,8 @@ export interface BenchReport {
   options: Omit<BenchOptions, 'resultsDir'>;
   payload: { todos: number; listBytes: number };
   scenarios: ScenarioResult[];
+  /** The stack and saturation scenarios, when run. */
+  stackScenarios: StackScenarioResult[];
   targets: TargetCheck[];
 }
 

@@ -1,16 +1,24 @@
 /**
  * What each scenario sends, to which server, and which status every answer must have. The
  * order is the order they run in: `create` last, since every POST grows the table (and
- * replaces the dataset version) that the read scenarios measure.
+ * replaces the dataset version) that the read scenarios measure. `stack` and `saturation`
+ * put several processes under load at once (stack-scenarios.ts); the others, one server.
  */
-export const SCENARIO_NAMES = ['ceiling', 'cached-list', 'cached-by-id', 'uncached-list', 'not-modified', 'create'] as const;
+export const SCENARIO_NAMES = ['ceiling', 'cached-list', 'cached-by-id', 'uncached-list', 'not-modified', 'stack', 'saturation', 'create'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+export const STACK_SCENARIO_NAMES = ['stack', 'saturation'] as const satisfies readonly ScenarioName[];
+export type StackScenarioName = (typeof STACK_SCENARIO_NAMES)[number];
+export type ServerScenarioName = Exclude<ScenarioName, StackScenarioName>;
+
+export function isStackScenario(name: ScenarioName): name is StackScenarioName {
+  return (STACK_SCENARIO_NAMES as readonly string[]).includes(name);
+}
 
 /** The processes the bench runs and a scenario can put under load. */
 export type ServerRole = 'ceiling' | 'cached-read' | 'uncached-read' | 'write';
 
 export interface Scenario {
-  name: ScenarioName;
+  name: ServerScenarioName;
   /** As the report prints it, e.g. `cached list`. */
   label: string;
   server: ServerRole;
@@ -32,11 +40,11 @@ export interface ScenarioInputs {
   todoIds: number[];
 }
 
-const LIST_PATH = '/api/v1/todos';
+export const LIST_PATH = '/api/v1/todos';
 /** A create with a title only: the smallest valid body. */
 const CREATE_BODY = JSON.stringify({ title: 'Created by pnpm bench' });
 
-export function buildScenario(name: ScenarioName, inputs: ScenarioInputs): Scenario {
+export function buildScenario(name: ServerScenarioName, inputs: ScenarioInputs): Scenario {
   const get = { method: 'GET' as const, headers: {}, expectedStatus: 200 };
   switch (name) {
     case 'ceiling':

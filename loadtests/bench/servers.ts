@@ -20,18 +20,26 @@ import type { ServiceName } from '@taskoverflow/routing';
 import type { OutputDrain } from './output-drain.js';
 import type { ServerRole } from './scenarios.js';
 import type { CapturedResponse } from './seed.js';
-import { findFreePorts, repoRoot, serviceEntry, startServiceProcess } from './stack-internals.js';
+import { findFreePorts, repoRoot, serviceEntry, startEdgeProcess, startServiceProcess } from './stack-internals.js';
 
 const HOST = '127.0.0.1';
 const DATABASE_NAME = 'taskoverflow';
 const HEALTH_PATH = '/api/v1/health';
 const CEILING_ENTRY = join(repoRoot, 'loadtests', 'bench', 'ceiling-server.ts');
+/** The load balancer's SERVICE_INSTANCE-like name in progress lines and the report. */
+const EDGE_INSTANCE = 'edge';
 
 export interface BenchServer {
   /** Its name in progress lines and in its SERVICE_INSTANCE, e.g. `todo-read-uncached`. */
   instance: string;
   url: string;
   pid: number;
+}
+
+/** The stack and saturation scenarios' processes: two cached todo-read replicas and the load balancer in front. */
+export interface BenchStack {
+  edge: BenchServer;
+  replicas: [BenchServer, BenchServer];
 }
 
 export interface BenchServersOptions {
@@ -49,6 +57,9 @@ export class BenchServers {
   #stopping: Promise<void> | undefined;
   #tempDir = '';
   #redisUrl = '';
+  #postgresAdminUrl = '';
+  #databaseUrl = '';
+  #stack: BenchStack | undefined;
 
   private constructor(private readonly options: BenchServersOptions) {}
 
@@ -74,6 +85,34 @@ export class BenchServers {
     return this.#redisUrl;
   }
 
+  /** A superuser URL of the `postgres` database, and the app's database's name: for PostgresStats. */
+  get postgres(): { adminUrl: string; databaseName: string } {
+    return { adminUrl: this.#postgresAdminUrl, databaseName: DATABASE_NAME };
+  }
+
+  /**
+   * Starts (once) two more cached todo-read replicas, todo-read-1 and todo-read-2, and the load
+   * balancer (packages/edge, compiled, as pnpm start runs it) in front of them and todo-write.
+   * Everything logs to stdout, into the bench's drain, as the other servers do.
+   */
+  async startStack(): Promise<BenchStack> {
+    if (this.#stack) return this.#stack;
+    const env = { DATABASE_URL: this.#databaseUrl, REDIS_URL: this.#redisUrl, LOG_LEVEL: this.options.logLevel };
+    const replicas = await Promise.all(['todo-read-1', 'todo-read-2'].map((instance) => this.#startProcess(undefined, instance, serviceEntry('todo-read'), env)));
+    const startedAt = Date.now();
+    const edge = await startEdgeProcess({
+      host: HOST,
+      port: 0,
+      upstreams: { 'todo-read': replicas.map((replica) => replica.url), 'todo-write': [this.server('write').url] },
+      env: { LOG_LEVEL: this.options.logLevel },
+      onLine: this.options.output.sink(EDGE_INSTANCE),
+    });
+    this.#cleanup.push(() => edge.stop());
+    this.options.progress(`${EDGE_INSTANCE}: ${edge.url} (pid ${edge.pid}) → todo-read-1, todo-read-2 ✓ ${since(startedAt)}`);
+    this.#stack = { edge: { instance: EDGE_INSTANCE, url: edge.url, pid: edge.pid }, replicas: replicas as [BenchServer, BenchServer] };
+    return this.#stack;
+  }
+
   /** The server in that role; throws if the bench did not start one. */
   server(role: ServerRole): BenchServer {
     const server = this.#servers.get(role);
@@ -83,6 +122,7 @@ export class BenchServers {
 
   /** Starts the ceiling server, sending `response`'s bytes with its headers. */
   async startCeiling(response: CapturedResponse): Promise<void> {
+    if (this.#servers.has('ceiling')) return;
     const bodyFile = join(this.#tempDir, 'ceiling-body');
     await writeFile(bodyFile, response.body);
     await this.#startProcess('ceiling', 'ceiling', CEILING_ENTRY, {
@@ -114,6 +154,7 @@ export class BenchServers {
     const databaseUrl = await this.#startPostgres();
     await this.#startRedis();
 
+    this.#databaseUrl = databaseUrl;
     const serviceEnv = { DATABASE_URL: databaseUrl, LOG_LEVEL: this.options.logLevel };
     const withCache = { ...serviceEnv, REDIS_URL: this.#redisUrl };
     const starting = [
@@ -132,6 +173,7 @@ export class BenchServers {
     const postgres = await startEmbeddedPostgres({ dataDir });
     this.#cleanup.push(() => postgres.stop());
     await ensureDatabase(postgres.adminUrl, DATABASE_NAME);
+    this.#postgresAdminUrl = postgres.adminUrl;
     const databaseUrl = databaseUrlFor(postgres.adminUrl, DATABASE_NAME);
     await migrateDatabase(databaseUrl);
     this.options.progress(`postgres: embedded, data in ${dataDir}, port ${postgres.port} ✓ ${since(startedAt)}`);
@@ -145,11 +187,12 @@ export class BenchServers {
     this.options.progress(`redis-server: port ${redis.port} (throwaway, no persistence) ✓`);
   }
 
-  #startService(role: ServerRole, service: ServiceName, instance: string, env: Record<string, string>): Promise<void> {
-    return this.#startProcess(role, instance, serviceEntry(service), env);
+  async #startService(role: ServerRole, service: ServiceName, instance: string, env: Record<string, string>): Promise<void> {
+    await this.#startProcess(role, instance, serviceEntry(service), env);
   }
 
-  async #startProcess(role: ServerRole, instance: string, entry: string, env: Record<string, string>): Promise<void> {
+  /** Starts a server process; `role` undefined: one of the stack's, which startStack() keeps. */
+  async #startProcess(role: ServerRole | undefined, instance: string, entry: string, env: Record<string, string>): Promise<BenchServer> {
     const startedAt = Date.now();
     const [port] = await findFreePorts(1, HOST);
     const url = `http://${HOST}:${port}`;
@@ -161,8 +204,10 @@ export class BenchServers {
       onLine: this.options.output.sink(instance),
     });
     this.#cleanup.push(() => process_.stop());
-    this.#servers.set(role, { instance, url, pid: process_.pid });
+    const server = { instance, url, pid: process_.pid };
+    if (role) this.#servers.set(role, server);
     this.options.progress(`${instance}: ${url} (pid ${process_.pid}) ✓ ${since(startedAt)}`);
+    return server;
   }
 }
 
