@@ -116,8 +116,8 @@ async function ensureRootOnlyDirectory(directory: string): Promise<void> {
   const stats = await lstat(directory);
   if (!stats.isDirectory() || stats.uid !== 0 || (stats.mode & 0o022) !== 0) {
     throw new Error(
-      `${directory} is not a directory that only root can write to (owner uid ${stats.uid}, mode ${(stats.mode & 0o7777).toString(8)}): ` +
-        'remove it, and it is made afresh',
+      `PostgreSQL's binaries and data cannot go to ${directory}: it is not a directory that only root can write to ` +
+        `(owner uid ${stats.uid}, mode ${(stats.mode & 0o7777).toString(8)}): chown root: ${directory} && chmod 755 ${directory}, or remove it`,
     );
   }
 }

@@ -3,10 +3,13 @@
  * TEST_DATABASE_URL already names a server, and a throwaway redis-server, unless
  * TEST_REDIS_URL names one. Tests create their own databases on it through
  * createTestDatabase() from @taskoverflow/stack/testing.
+ *
+ * `pnpm test:unit [files…]` (`--unit`): starts neither, and runs the given test files, or else
+ * UNIT_TEST_FILES: the edit-and-test loop.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { statSync } from 'node:fs';
+import { globSync, statSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,9 +21,32 @@ import { REDIS_INSTALL_HINT, startRedisServer, type RedisServer } from '../redis
 /** Data nobody keeps: skip the disk flushes, and allow many parallel test files' pools. */
 const THROWAWAY_SETTINGS = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '300' };
 const TAP_BIN = join(repoRoot, 'node_modules', '.bin', 'tap');
+const UNIT_FLAG = '--unit';
+
+/**
+ * The test files that need no external tool: no PostgreSQL, Redis, Chromium, k6, moto or
+ * Schemathesis (loopback HTTP and child processes of our own are fine). Whole directories
+ * where every file qualifies, so that a new test there is in; file by file elsewhere.
+ */
+const UNIT_TEST_FILES = [
+  'infra/test/**/*.test.ts', // Pulumi with mocks
+  'packages/domain/test/**/*.test.ts',
+  'packages/routing/test/**/*.test.ts',
+  'packages/http-kit/test/**/*.test.ts',
+  'packages/edge/test/**/*.test.ts',
+  'packages/{observability,trace}/test/trace*.test.ts', // the trace tests, on their way to packages/trace
+  'packages/observability/test/logger.test.ts', // not cloudwatch-transport: moto
+  'packages/stack/test/edge-process.test.ts',
+  'packages/stack/test/log-format.test.ts',
+  'packages/stack/test/processes.test.ts',
+  'packages/stack/test/stack-console.test.ts',
+];
 
 async function main(): Promise<number> {
-  const tapArgs = tapArguments(process.argv.slice(2));
+  const args = process.argv.slice(2);
+  const unit = args.includes(UNIT_FLAG);
+  const tapArgs = tapArguments(args.filter((arg) => arg !== UNIT_FLAG));
+  if (unit && !tapArgs.some(isFileArgument)) tapArgs.push(...unitTestFiles());
 
   // Until tap runs, a signal only sets this: PostgreSQL is then stopped before we exit.
   let interrupted: NodeJS.Signals | undefined;
@@ -31,27 +57,34 @@ async function main(): Promise<number> {
   let redis: RedisServer | undefined;
   let tempDir: string | undefined;
   try {
-    if (process.env.TEST_DATABASE_URL) {
-      console.log(`test postgres: TEST_DATABASE_URL ${redactPassword(process.env.TEST_DATABASE_URL)}`);
+    if (unit) {
+      // A test that needs a server then fails saying so, rather than finding one by chance.
+      delete process.env.TEST_DATABASE_URL;
+      delete process.env.TEST_REDIS_URL;
+      console.log('unit tests: no PostgreSQL, no Redis');
     } else {
-      tempDir = await mkdtemp(join(tmpdir(), 'taskoverflow-test-'));
-      // mkdtemp makes it 0700; when we run as root, PostgreSQL runs as `postgres` and must enter it.
-      await chmod(tempDir, 0o755);
-      postgres = await startEmbeddedPostgres({ dataDir: join(tempDir, 'data'), settings: THROWAWAY_SETTINGS });
-      process.env.TEST_DATABASE_URL = postgres.adminUrl;
-      console.log(`test postgres on 127.0.0.1:${postgres.port} (embedded, data in ${tempDir}) ✓`);
-    }
-    if (process.env.TEST_REDIS_URL) {
-      console.log(`test redis: TEST_REDIS_URL ${redactPassword(process.env.TEST_REDIS_URL)}`);
-    } else {
-      // The cache tests need a real Redis; without one they fail and say so.
-      redis = await startRedisServer().catch((error: Error) => {
-        console.warn(`test redis: none (${error.message}); the cache tests will fail: ${REDIS_INSTALL_HINT}`);
-        return undefined;
-      });
-      if (redis) {
-        process.env.TEST_REDIS_URL = redis.url;
-        console.log(`test redis on 127.0.0.1:${redis.port} (throwaway) ✓`);
+      if (process.env.TEST_DATABASE_URL) {
+        console.log(`test postgres: TEST_DATABASE_URL ${redactPassword(process.env.TEST_DATABASE_URL)}`);
+      } else {
+        tempDir = await mkdtemp(join(tmpdir(), 'taskoverflow-test-'));
+        // mkdtemp makes it 0700; when we run as root, PostgreSQL runs as `postgres` and must enter it.
+        await chmod(tempDir, 0o755);
+        postgres = await startEmbeddedPostgres({ dataDir: join(tempDir, 'data'), settings: THROWAWAY_SETTINGS });
+        process.env.TEST_DATABASE_URL = postgres.adminUrl;
+        console.log(`test postgres on 127.0.0.1:${postgres.port} (embedded, data in ${postgres.dataDir}) ✓`);
+      }
+      if (process.env.TEST_REDIS_URL) {
+        console.log(`test redis: TEST_REDIS_URL ${redactPassword(process.env.TEST_REDIS_URL)}`);
+      } else {
+        // The cache tests need a real Redis; without one they fail and say so.
+        redis = await startRedisServer().catch((error: Error) => {
+          console.warn(`test redis: none (${error.message}); the cache tests will fail: ${REDIS_INSTALL_HINT}`);
+          return undefined;
+        });
+        if (redis) {
+          process.env.TEST_REDIS_URL = redis.url;
+          console.log(`test redis on 127.0.0.1:${redis.port} (throwaway) ✓`);
+        }
       }
     }
     if (interrupted) return exitCodeOf(interrupted);
@@ -71,6 +104,15 @@ async function main(): Promise<number> {
   }
 }
 
+/** UNIT_TEST_FILES, each checked to match a file: tap would pass over a moved one in silence. */
+function unitTestFiles(): string[] {
+  const stale = UNIT_TEST_FILES.filter((pattern) => globSync(pattern, { cwd: repoRoot }).length === 0);
+  if (stale.length > 0) {
+    throw new Error(`UNIT_TEST_FILES in packages/stack/src/cli/test.ts names ${stale.join(', ')}, matching no file: update the list`);
+  }
+  return UNIT_TEST_FILES;
+}
+
 /**
  * What to pass on to tap. `pnpm test -- packages/edge` passes its `--` along, and tap would run
  * every file of a directory it is given, sources included: a directory stands for the test
@@ -79,7 +121,12 @@ async function main(): Promise<number> {
 function tapArguments(args: string[]): string[] {
   return args
     .filter((arg, i) => !(i === 0 && arg === '--'))
-    .map((arg) => (!arg.startsWith('-') && isDirectory(arg) ? `${arg.replace(/\/+$/, '')}/**/*.test.ts` : arg));
+    .map((arg) => (isFileArgument(arg) && isDirectory(arg) ? `${arg.replace(/\/+$/, '')}/**/*.test.ts` : arg));
+}
+
+/** A test file, directory or glob, rather than an option to tap. */
+function isFileArgument(arg: string): boolean {
+  return !arg.startsWith('-');
 }
 
 function isDirectory(path: string): boolean {
