@@ -2,16 +2,16 @@
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EndpointStats } from '../trace/endpoint-stats.js';
-import { listLogFiles, readLogEntries, type ReadStats } from '../trace/log-reader.js';
-import { parseSince, type RequestFilter } from '../trace/request-filter.js';
-import { RequestLookup } from '../trace/request-lookup.js';
-import { SlowestRequests } from '../trace/slowest.js';
-import { buildTimeline } from '../trace/timeline.js';
-import { candidateJson, endpointJson, readJson, requestJson, timelineJson } from '../trace/render/json.js';
-import { renderCandidates, renderEndpoints, renderSlowest } from '../trace/render/requests.js';
-import { styleFor, type Style } from '../trace/render/style.js';
-import { renderTimeline } from '../trace/render/timeline.js';
+import { EndpointStats } from '../endpoint-stats.js';
+import { listLogFiles, readLogEntries, type ReadStats } from '../log-reader.js';
+import { parseSince, type RequestFilter } from '../request-filter.js';
+import { RequestLookup } from '../request-lookup.js';
+import { SlowestRequests } from '../slowest.js';
+import { buildTimeline } from '../timeline.js';
+import { candidateJson, endpointJson, readJson, requestJson, timelineJson } from '../render/json.js';
+import { renderCandidates, renderEndpoints, renderSlowest } from '../render/requests.js';
+import { styleFor, type Style } from '../render/style.js';
+import { renderTimeline } from '../render/timeline.js';
 
 const USAGE = `Usage: pnpm trace <request-id> | --slowest [N] | --endpoints  [options]
 
@@ -54,7 +54,7 @@ const SERVICES = ['todo-read', 'todo-write'];
 /** When stdout is not a terminal there is no width to fit; this keeps lines readable. */
 const DEFAULT_WIDTH = 120;
 const MIN_WIDTH = 60;
-/** The repository root: this file is packages/observability/src/cli/trace.ts (or dist/cli/trace.js). */
+/** The repository root: this file is packages/trace/src/cli/trace.ts (or dist/cli/trace.js). */
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 type Mode = { kind: 'trace'; idOrPrefix: string } | { kind: 'slowest'; limit: number } | { kind: 'endpoints' };

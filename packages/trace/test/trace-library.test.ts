@@ -3,17 +3,17 @@
  * files: line parsing, endpoints, --since, percentiles, prefix lookup, the top-N, tables, color.
  */
 import t from 'tap';
-import { percentile } from '../src/trace/endpoint-stats.js';
-import { endpointOf, isHealthCheck } from '../src/trace/endpoint.js';
-import { errorMessage, parseLogLine, type LogEntry } from '../src/trace/log-entry.js';
-import { parseSince } from '../src/trace/request-filter.js';
-import { RequestLookup } from '../src/trace/request-lookup.js';
-import { SlowestRequests } from '../src/trace/slowest.js';
-import { buildTimeline } from '../src/trace/timeline.js';
-import { shortId } from '../src/trace/render/requests.js';
-import { styleFor } from '../src/trace/render/style.js';
-import { renderTable } from '../src/trace/render/table.js';
-import { truncate } from '../src/trace/render/text.js';
+import { percentile } from '../src/endpoint-stats.js';
+import { endpointOf, isHealthCheck } from '../src/endpoint.js';
+import { errorMessage, parseLogLine, type LogEntry } from '../src/log-entry.js';
+import { parseSince } from '../src/request-filter.js';
+import { RequestLookup } from '../src/request-lookup.js';
+import { SlowestRequests } from '../src/slowest.js';
+import { buildTimeline } from '../src/timeline.js';
+import { shortId } from '../src/render/requests.js';
+import { styleFor } from '../src/render/style.js';
+import { renderTable } from '../src/render/table.js';
+import { truncate } from '../src/render/text.js';
 
 const TIME = '2026-11-28T12:35:23.622Z';
 
