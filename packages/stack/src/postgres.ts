@@ -18,8 +18,6 @@ export interface EmbeddedPostgresOptions {
   port?: number;
   /** Server settings, passed as `-c name=value`, e.g. `{ fsync: 'off' }` for throwaway data. */
   settings?: Record<string, string>;
-  /** Receives each line that initdb and the server print. */
-  onLog?: (line: string) => void;
 }
 
 export interface EmbeddedPostgres {
@@ -68,7 +66,6 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     if (line.includes(READY_LINE)) markReady();
     recentOutput.push(line);
     if (recentOutput.length > OUTPUT_TAIL_LINES) recentOutput.shift();
-    options.onLog?.(line);
   };
   const run: Run = (binary, args) => {
     const child = spawn(join(nativeDir, 'bin', binary), args, {

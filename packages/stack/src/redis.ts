@@ -30,7 +30,7 @@ export const REDIS_INSTALL_HINT =
  * Starts a throwaway redis-server on loopback: a cache, so no persistence (`--save ''`, no
  * AOF), and gone when it stops. Resolves once it answers PING.
  */
-export async function startRedisServer(options: { port?: number; onLog?: (line: string) => void } = {}): Promise<RedisServer> {
+export async function startRedisServer(options: { port?: number } = {}): Promise<RedisServer> {
   const binary = findRedisServer();
   if (!binary) throw new Error(`redis-server is not on PATH: ${REDIS_INSTALL_HINT}`);
   const port = options.port ?? (await findFreePorts(1, HOST))[0]!;
@@ -40,10 +40,7 @@ export async function startRedisServer(options: { port?: number; onLog?: (line: 
   const output: string[] = [];
   for (const stream of [child.stdout!, child.stderr!]) {
     stream.setEncoding('utf8').on('data', (chunk: string) => {
-      for (const line of chunk.split('\n').filter(Boolean)) {
-        output.push(line);
-        options.onLog?.(line);
-      }
+      for (const line of chunk.split('\n').filter(Boolean)) output.push(line);
     });
   }
   process.once('exit', () => child.kill('SIGKILL'));
