@@ -29,8 +29,9 @@ Options:
   -h, --help          show this help
 
 Environment:
-  DATABASE_URL   use this PostgreSQL; unset, an embedded one keeps its data in .data/postgres
-                 (its role migrates and creates the services' roles: it needs CREATEROLE)
+  DATABASE_URL   use this PostgreSQL (its role migrates and creates the services' roles: it
+                 needs CREATEROLE); unset, an embedded one keeps its data in .data/postgres,
+                 or as root in /var/tmp/taskoverflow-postgres when the postgres user cannot reach it
   REDIS_URL      use this Redis for the read cache; unset, a throwaway redis-server from
                  PATH, or no cache when there is none
   PORT           the default for --port
