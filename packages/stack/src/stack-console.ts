@@ -8,6 +8,8 @@ export interface ConsoleStream {
   readonly isTTY?: boolean;
   /** The terminal's width: longer summary lines are cut, so that they do not wrap. */
   readonly columns?: number;
+  /** Bytes written so far by anyone: when others wrote below the summary, it is not erased. */
+  readonly bytesWritten?: number;
 }
 
 /** What a service's `stats` line reports about its last interval (the fields the summary shows). */
@@ -57,6 +59,8 @@ export class StackConsole {
   #news = false;
   /** Terminal: how many lines the summary takes at the bottom of the screen. */
   #drawnLines = 0;
+  /** Terminal: the stream's bytesWritten just after the summary was drawn. */
+  #drawnAt: number | undefined;
   /** Terminal: the instances shown as idle when the summary was last drawn. */
   #drawnIdle = '';
   #appendedAt = 0;
@@ -99,8 +103,7 @@ export class StackConsole {
       if (!this.#news && idle === this.#drawnIdle) return;
       this.#news = false;
       const summary = this.#summaryLines(now);
-      this.out.write(`${erase(this.#drawnLines)}${summary.map((line) => `${line}\n`).join('')}`);
-      this.#drawnLines = summary.length;
+      this.#draw(summary.map((line) => `${line}\n`).join(''), summary.length);
       this.#drawnIdle = idle;
       return;
     }
@@ -119,14 +122,28 @@ export class StackConsole {
   }
 
   #print(text: string): void {
-    if (!this.out.isTTY || this.#drawnLines === 0) {
+    if (!this.out.isTTY || !this.#summaryAtBottom()) {
       this.out.write(`${text}\n`);
       return;
     }
     // Above the summary, which is drawn again below the new text.
     const summary = this.#summaryLines(Date.now());
-    this.out.write(`${erase(this.#drawnLines)}${text}\n${summary.map((line) => `${line}\n`).join('')}`);
-    this.#drawnLines = summary.length;
+    this.#draw(`${text}\n${summary.map((line) => `${line}\n`).join('')}`, summary.length);
+  }
+
+  /**
+   * Whether the summary is the last thing on the terminal: drawn, and nothing written after
+   * it by anyone else (pnpm start's own messages go straight to stdout).
+   */
+  #summaryAtBottom(): boolean {
+    return this.#drawnLines > 0 && this.out.bytesWritten === this.#drawnAt;
+  }
+
+  /** Terminal: replaces the summary at the bottom (if it still is) with `text`, which ends with a summary of `lines` lines. */
+  #draw(text: string, lines: number): void {
+    this.out.write(`${this.#summaryAtBottom() ? erase(this.#drawnLines) : ''}${text}`);
+    this.#drawnLines = lines;
+    this.#drawnAt = this.out.bytesWritten;
   }
 
   /** The instances' latest stats, undefined for those idle at `at`. */

@@ -109,6 +109,31 @@ t.test('on a terminal: the summary stays at the bottom, redrawn in place', async
   t.match(out.text, /^\x1b\[5F\x1b\[J(.*\n){2}(todo-\S+ +idle .*\n){3}$/, 'after two intervals without stats, every instance is redrawn as idle');
 });
 
+t.test('on a terminal: text someone else wrote below the summary is never erased', async (t) => {
+  const out = {
+    ...collector(true),
+    bytesWritten: 0,
+    write(text: string) {
+      this.text += text;
+      this.bytesWritten += Buffer.byteLength(text);
+    },
+  };
+  const stackConsole = new StackConsole(out, false);
+  t.teardown(() => stackConsole.close());
+  stackConsole.instanceLine('todo-read-1', RECORDED['todo-read-1'], AT - 100);
+  stackConsole.refresh(AT);
+  out.write('\nSIGINT: stopping…\n'); // pnpm start's own console.log
+
+  out.text = '';
+  stackConsole.instanceLine('todo-read-1', WARNING, AT + 100);
+  t.equal(out.text, 'todo-read-1    │ 15:14:32.673 WARN  REDIS_URL is not set: todo-read runs uncached, every read queries PostgreSQL\n', 'printed below, nothing erased');
+  out.text = '';
+  stackConsole.instanceLine('todo-read-1', RECORDED['todo-read-1'], AT + 900);
+  stackConsole.refresh(AT + 1_000);
+  t.notMatch(out.text, /\x1b/, 'the next summary is drawn afresh below');
+  t.match(out.text, /^── 15:14:41/);
+});
+
 t.test('--pretty: every line is shown, stats lines too', async (t) => {
   const out = collector(false);
   const stackConsole = new StackConsole(out, true);
