@@ -1,3 +1,5 @@
+import createError from '@fastify/error';
+import { DATABASE_UNAVAILABLE_CODE } from '@taskoverflow/domain';
 import { Kysely, PostgresDialect, type KyselyConfig, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
@@ -25,8 +27,33 @@ export interface PoolSettings {
  */
 export const QUERY_DEADLINE_MARGIN_MS = 1_000;
 
-/** pg's error when `query_timeout` passes; isDatabaseUnavailable (http-kit) matches it. */
-const QUERY_DEADLINE_MESSAGE = 'Query read timeout';
+/**
+ * PostgreSQL cannot answer now: unreachable, restarting, out of connections, a connection that
+ * died or passed its deadline, or no pool slot free in time. Transient: http-kit answers 503
+ * with Retry-After. pg's own error is the `cause` (logged, never sent to the client).
+ */
+export const DatabaseUnavailableError = createError<typeof DATABASE_UNAVAILABLE_CODE, [options: { cause: unknown }]>(
+  DATABASE_UNAVAILABLE_CODE,
+  'database unavailable, retry shortly',
+  503,
+);
+
+/** SQLSTATE classes of a server that cannot serve now: connection exception, insufficient resources, operator intervention (shutdown, restart). */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
+
+/**
+ * What a failure of pool.connect() or of a query becomes. PostgreSQL's own errors carry a
+ * SQLSTATE; pg's and the socket's do not (a connection ended, refused or timed out, a query
+ * past its deadline, a client no longer queryable), so they are recognised by where they
+ * come from, not by their wording: any failure of opening or using a connection that is not
+ * an answer from the server means no database behind it. A TypeError is a bug in what was
+ * sent, and stays a 500.
+ */
+function classifyFailure(error: unknown): Error {
+  if (error instanceof pg.DatabaseError) return UNAVAILABLE_SQLSTATE.test(error.code ?? '') ? new DatabaseUnavailableError({ cause: error }) : error;
+  if (error instanceof TypeError) return error;
+  return new DatabaseUnavailableError({ cause: error });
+}
 
 /** pg.Pool options shared by the services, the CLI and the tests. */
 export function poolConfig(settings: PoolSettings): pg.PoolConfig {
@@ -54,13 +81,10 @@ export function createDb(pool: pg.Pool, options: Omit<KyselyConfig, 'dialect'> =
   return new Kysely<Database>({ ...options, dialect: new PostgresDialect({ pool: discardingBrokenClients(pool) }) });
 }
 
-function isQueryDeadline(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith(QUERY_DEADLINE_MESSAGE);
-}
-
 /**
- * The pool as kysely uses it, guarding each client against the ways its connection breaks
- * while a request holds it, or is about to:
+ * The pool as kysely uses it. Its failures that mean "no database now" become a
+ * DatabaseUnavailableError (classifyFailure). It also guards each client against the ways its
+ * connection breaks while a request holds it, or is about to:
  * - It dies between two queries (PostgreSQL restarting mid-transaction). pg-pool listens for
  *   errors only on idle clients, so the client's 'error' event would go unhandled and crash
  *   the process.
@@ -77,24 +101,27 @@ function isQueryDeadline(error: unknown): boolean {
  */
 function discardingBrokenClients(pool: pg.Pool): PostgresPool {
   /** Why each broken client broke; a working client has no entry. */
-  const broken = new WeakMap<pg.PoolClient, string>();
+  const broken = new WeakMap<pg.PoolClient, unknown>();
   pool.on('connect', (client) => {
     client.on('error', (error) => {
-      if (!broken.has(client)) broken.set(client, `Connection terminated: ${error.message}`);
+      if (!broken.has(client)) broken.set(client, error);
     });
   });
   return {
     async connect(): Promise<PostgresPoolClient> {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((error: unknown) => {
+        throw classifyFailure(error);
+      });
       const query = async (text: string, parameters: readonly unknown[]) => {
-        const failure = broken.get(client);
-        if (failure) throw new Error(`${failure} (an earlier failure on this connection)`);
+        if (broken.has(client)) throw new DatabaseUnavailableError({ cause: broken.get(client) });
         try {
           // pg only reads the values; no copy of kysely's readonly array on every query.
           return await client.query(text, parameters as unknown[]);
         } catch (error) {
-          if (isQueryDeadline(error)) broken.set(client, QUERY_DEADLINE_MESSAGE);
-          throw error;
+          const failure = classifyFailure(error);
+          // Past its deadline, pg would queue the next query behind the lost answer.
+          if (failure instanceof DatabaseUnavailableError) broken.set(client, error);
+          throw failure;
         }
       };
       return {

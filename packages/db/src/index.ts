@@ -1,6 +1,7 @@
 export type { Database, NewTodoRow, TodoRow, TodoRowUpdate, TodosTable } from './schema.js';
 export {
   createDb,
+  DatabaseUnavailableError,
   describeDatabaseUrlProblem,
   poolConfig,
   QUERY_DEADLINE_MARGIN_MS,

@@ -6,7 +6,7 @@ import type { ServiceName } from '@taskoverflow/routing';
 import type { Server } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TransportTargetOptions } from 'pino';
-import { installErrorHandler } from './errors.js';
+import { BodyNotUtf8Error, installErrorHandler } from './errors.js';
 import { type LoadSheddingSettings, loadSheddingPlugin } from './load-shedding.js';
 import { installNotFoundHandler } from './not-found.js';
 import type { BaseServiceConfig, LogLevel } from './config.js';
@@ -163,7 +163,7 @@ function installStrictJsonParser(app: FastifyInstance): void {
     try {
       text = utf8.decode(body as Buffer);
     } catch {
-      done(Object.assign(new Error('body is not valid UTF-8'), { statusCode: 400 }), undefined);
+      done(new BodyNotUtf8Error(), undefined);
       return;
     }
     parseJson(request, text, done);

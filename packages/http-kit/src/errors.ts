@@ -1,6 +1,17 @@
-import { BODY_TOO_LARGE } from '@taskoverflow/domain';
+import createError from '@fastify/error';
+import { BODY_TOO_LARGE, DATABASE_UNAVAILABLE_CODE } from '@taskoverflow/domain';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describeValidationFailure } from './validation.js';
+
+/** A JSON body whose bytes are not UTF-8 (JSON must be, RFC 8259). */
+export const BodyNotUtf8Error = createError('TASKOVERFLOW_BODY_NOT_UTF8', 'body is not valid UTF-8: send JSON encoded as UTF-8', 400);
+
+/** Over the rate limit (RATE_LIMIT_MAX_REQUESTS); thrown so that the shared handler words it like every other 4xx. */
+export const RateLimitedError = createError<'TASKOVERFLOW_RATE_LIMITED', [max: number, window: string, retryIn: string]>(
+  'TASKOVERFLOW_RATE_LIMITED',
+  'rate limit exceeded: at most %d requests per %s; retry in %s',
+  429,
+);
 
 /** Seconds a client should wait before retrying when a dependency is unavailable. */
 export const RETRY_AFTER_SECONDS = 1;
@@ -23,22 +34,6 @@ function isPostgresError(error: unknown): error is PostgresError {
     typeof (error as PostgresError).severity === 'string';
 }
 
-/**
- * PostgreSQL unavailable, restarting or out of connections, or no pool slot free in time:
- * a transient condition the client should retry, never a 500.
- */
-function isDatabaseUnavailable(error: unknown): boolean {
-  if (isPostgresError(error)) return /^(08|53|57P)/.test(error.code);
-  const message = error instanceof Error ? error.message : '';
-  const code = (error as { code?: unknown } | null)?.code;
-  return (
-    code === 'ECONNREFUSED' ||
-    code === 'ECONNRESET' ||
-    // Connecting took too long, the connection died, or the server stopped answering a query.
-    /timeout exceeded when trying to connect|Connection terminated|Query read timeout|not queryable/i.test(message)
-  );
-}
-
 function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
   return reply.code(status).type('application/json; charset=utf-8').send({ error: message });
 }
@@ -58,10 +53,11 @@ export function installErrorHandler(app: FastifyInstance): void {
       const describe = error.code ? frameworkMessages[error.code] : undefined;
       return sendError(reply, status, describe ? describe(error) : error.message);
     }
-    if (isDatabaseUnavailable(error)) {
+    if (error.code === DATABASE_UNAVAILABLE_CODE) {
+      // Created by packages/db for every pg failure that means "no database now"; its cause is pg's error.
       request.log.warn({ err: error }, 'database unavailable; answering 503');
       reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-      return sendError(reply, 503, 'database unavailable, retry shortly');
+      return sendError(reply, 503, error.message);
     }
     if (isPostgresError(error) && /^(22|23)/.test(error.code)) {
       // Data exceptions and constraint violations come from values the schemas let through:

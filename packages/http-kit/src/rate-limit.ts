@@ -3,6 +3,7 @@ import type { ServiceName } from '@taskoverflow/routing';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
+import { RateLimitedError } from './errors.js';
 
 export interface RateLimitSettings {
   /** Requests one client (IP address) may make per window; 0 turns rate limiting off. */
@@ -40,12 +41,7 @@ export const rateLimitPlugin = fp(
       skipOnError: true,
       // No log line of its own: under a flood that would double the logging, and each 429
       // already has its "request finished" line with the status.
-      // Thrown, so the shared error handler words it like every other 4xx.
-      errorResponseBuilder: (_request, context) =>
-        Object.assign(
-          new Error(`rate limit exceeded: at most ${context.max} requests per ${window}; retry in ${context.after}`),
-          { statusCode: context.statusCode },
-        ),
+      errorResponseBuilder: (_request, context) => new RateLimitedError(context.max, window, context.after),
     });
   },
   { fastify: '5.x', name: 'taskoverflow-rate-limit' },

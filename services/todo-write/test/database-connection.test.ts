@@ -3,11 +3,15 @@
  * breaks while a request holds it must fail that request with an error the services answer
  * with 503 — never crash the process, never be handed to the next request.
  */
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDb, poolConfig, QUERY_DEADLINE_MARGIN_MS } from '@taskoverflow/db';
-import { createTestDatabase } from '@taskoverflow/stack/testing';
+import { createDb, DatabaseUnavailableError, poolConfig, QUERY_DEADLINE_MARGIN_MS } from '@taskoverflow/db';
+import { DATABASE_UNAVAILABLE_CODE } from '@taskoverflow/domain';
+import { createTestDatabase, TEST_SERVICE_ENV } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t from 'tap';
+import { buildTodoWriteApp, loadConfig } from '../src/app.js';
 
 const STATEMENT_TIMEOUT_MS = 200;
 
@@ -21,6 +25,22 @@ t.teardown(() => pool.end());
 const db = createDb(pool);
 const admin = new pg.Pool({ connectionString: database.url, max: 1 });
 t.teardown(() => admin.end());
+
+/** What a failed query or transaction rejected with: the error's code and its cause's message. */
+function failure(error: unknown): { code: unknown; cause: string } {
+  const { code, cause } = error as { code?: unknown; cause?: unknown };
+  return { code, cause: cause instanceof Error ? cause.message : '' };
+}
+
+/** A loopback port nothing listens on: PostgreSQL there refuses every connection. */
+async function closedPort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
 
 const backendPid = async (trx: typeof db) =>
   (await trx.selectNoFrom((eb) => eb.fn<number>('pg_backend_pid', []).as('pid')).executeTakeFirstOrThrow()).pid;
@@ -42,11 +62,8 @@ t.test('a connection that dies between two statements of a transaction fails it,
       }
       return backendPid(trx);
     })
-    .then(
-      () => 'committed',
-      (error: Error) => error.message,
-    );
-  t.match(outcome, /Connection terminated|not queryable/, `the transaction failed with a database-unavailable error (${outcome})`);
+    .then(() => ({ code: 'committed', cause: '' }), failure);
+  t.equal(outcome.code, DATABASE_UNAVAILABLE_CODE, `the transaction failed with a database-unavailable error (cause: ${outcome.cause})`);
   const next = await backendPid(db);
   t.not(next, firstPid, 'the next query runs on a fresh connection');
 });
@@ -64,14 +81,36 @@ t.test('a query the server never answers fails at its deadline, and its connecti
       process.kill(frozenPid, 'SIGSTOP');
       return backendPid(connection);
     })
-    .then(
-      () => 'answered',
-      (error: Error) => error.message,
-    )
+    .then(() => ({ code: 'answered', cause: '' }), failure)
     .finally(() => frozenPid > 0 && process.kill(frozenPid, 'SIGCONT'));
   const waitedMs = performance.now() - started;
-  t.match(outcome, /^Query read timeout/, `the query failed at the client's deadline (${outcome})`);
+  t.equal(outcome.code, DATABASE_UNAVAILABLE_CODE, `the query failed with a database-unavailable error (cause: ${outcome.cause})`);
   t.ok(waitedMs >= deadline - 50 && waitedMs < deadline + 2_000, `after ${waitedMs.toFixed(0)} ms (deadline ${deadline} ms)`);
   const next = await backendPid(db);
   t.not(next, frozenPid, 'the next query runs on a fresh connection, not behind the lost answer');
+});
+
+t.test('a database nobody listens for fails with a database-unavailable error, and the service answers 503', async (t) => {
+  const url = new URL(database.url);
+  url.port = String(await closedPort());
+  const unreachable = new pg.Pool(poolConfig({ connectionString: url.href, applicationName: 'connection-faults' }));
+  t.teardown(() => unreachable.end());
+  const outcome = await backendPid(createDb(unreachable)).then(() => ({ code: 'answered', cause: '' }), failure);
+  t.equal(outcome.code, DATABASE_UNAVAILABLE_CODE, `refused (cause: ${outcome.cause})`);
+
+  const app = await buildTodoWriteApp(loadConfig({ ...TEST_SERVICE_ENV, DATABASE_URL: url.href, LOG_LEVEL: 'silent' }));
+  t.teardown(() => app.close());
+  const response = await app.inject({ method: 'POST', url: '/api/v1/todos', payload: { title: 'no database' } });
+  t.equal(response.statusCode, 503);
+  t.equal(response.headers['retry-after'], '1');
+  t.same(response.json(), { error: 'database unavailable, retry shortly' });
+});
+
+t.test("PostgreSQL's answer to a wrong query stays its own error, not an outage", async (t) => {
+  const error: unknown = await db
+    .selectNoFrom((eb) => eb.fn<number>('no_such_function', []).as('x'))
+    .execute()
+    .then(() => undefined, (rejection: unknown) => rejection);
+  t.notOk(error instanceof DatabaseUnavailableError, 'not a database-unavailable error');
+  t.equal((error as { code?: unknown }).code, '42883', "PostgreSQL's SQLSTATE: undefined function");
 });
