@@ -133,6 +133,22 @@ export function startLoad(options: LoadOptions): RunningLoad {
   };
 }
 
+/** A request that succeeded: 200 or 201. */
+export const succeeded = (outcome: Outcome): boolean => outcome.status === 200 || outcome.status === 201;
+
+/** A RunningLoad.until condition: `count` requests sent after `since` (performance.now()) succeeded. */
+export function servedSince(since: number, count: number): (outcomes: readonly Outcome[]) => boolean {
+  return (outcomes) => outcomes.filter((o) => o.startedMs > since && succeeded(o)).length >= count;
+}
+
+/** A RunningLoad.until condition: the last `count` requests were all sent after `since` and succeeded. */
+export function recoveredSince(since: number, count: number): (outcomes: readonly Outcome[]) => boolean {
+  return (outcomes) => {
+    const last = outcomes.slice(-count);
+    return last.length === count && last.every((o) => o.startedMs > since && succeeded(o));
+  };
+}
+
 /** Creates `count` todos titled `seed <n>` through `url`, so that reads have something to serve. */
 export async function seedTodos(url: string, count: number): Promise<void> {
   for (let i = 0; i < count; i += 1) {
