@@ -34,7 +34,7 @@ const UNIT_TEST_FILES = [
   'packages/routing/test/**/*.test.ts',
   'packages/http-kit/test/**/*.test.ts',
   'packages/edge/test/**/*.test.ts',
-  'packages/{observability,trace}/test/trace*.test.ts', // the trace tests, on their way to packages/trace
+  'packages/trace/test/**/*.test.ts',
   'packages/observability/test/logger.test.ts', // not cloudwatch-transport: moto
   'packages/stack/test/edge-process.test.ts',
   'packages/stack/test/log-format.test.ts',
