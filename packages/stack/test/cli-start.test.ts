@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createTestDatabase } from '../src/testing.js';
 
 const startEntry = fileURLToPath(new URL('../src/cli/start.ts', import.meta.url));
@@ -31,10 +34,20 @@ async function runStart(
   return { code, output };
 }
 
+/**
+ * A log directory of the test's own: a run writes its log files there instead of deleting
+ * those of whoever runs `pnpm start` in this checkout.
+ */
+async function temporaryLogDir(t: Test): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'taskoverflow-cli-start-logs-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 t.test('--help prints the usage and exits 0', async (t) => {
   const { code, output } = await runStart(['--help']);
   t.equal(code, 0);
-  t.match(output, /^Usage: pnpm start \[--port N\] \[--read-replicas N\] \[--pretty\]\n/);
+  t.match(output, /^Usage: pnpm start \[--port N\] \[--read-replicas N\] \[--logs DIR\] \[--pretty\]\n/);
 });
 
 t.test('a bad flag value exits 1 naming the flag, with the usage', async (t) => {
@@ -49,7 +62,7 @@ t.test('a port in use exits 1 saying how to pick another', async (t) => {
   t.teardown(() => blocker.close());
   const { port } = blocker.address() as AddressInfo;
 
-  const { code, output } = await runStart(['--port', String(port)]);
+  const { code, output } = await runStart(['--port', String(port), '--logs', await temporaryLogDir(t)]);
   t.equal(code, 1);
   t.match(output, `✗ pnpm start: port ${port} on 127.0.0.1 is already in use (is another pnpm start running?). `);
   t.match(output, `Stop whatever listens there, or use another port: pnpm start --port ${port + 1}`);
@@ -59,8 +72,11 @@ t.test('runs the stack on DATABASE_URL, prints where, and stops cleanly on SIGIN
   const database = await createTestDatabase();
   t.teardown(() => database.drop());
 
+  const logDir = await temporaryLogDir(t);
+
   let health: Promise<number> | undefined;
-  const { code, output } = await runStart(['--port', '0', '--read-replicas', '1'], { DATABASE_URL: database.url }, (output, child) => {
+  const args = ['--port', '0', '--read-replicas', '1', '--logs', logDir];
+  const { code, output } = await runStart(args, { DATABASE_URL: database.url }, (output, child) => {
     const url = /TaskOverflow is running at (http:\/\/\S+)/.exec(output)?.[1];
     if (url && !health) {
       health = fetch(`${url}/api/v1/health`).then((response) => response.status);
@@ -74,4 +90,6 @@ t.test('runs the stack on DATABASE_URL, prints where, and stops cleanly on SIGIN
   t.match(output, /│ {3}todo-read-1 +http:\/\/127\.0\.0\.1:\d+ +│/);
   t.match(output, /postgres +postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/test_/, 'the given URL is shown without its password');
   t.match(output, /SIGINT: stopping…\n(.*\n)*stopped ✓\n$/);
+  t.match(output, `Logs: ${logDir}/<instance>.log; follow a request with: pnpm trace --logs ${logDir} <x-request-id>`);
+  t.same((await readdir(logDir)).sort(), ['edge.log', 'todo-read-1.log', 'todo-write-1.log'], 'the log files went to --logs');
 });

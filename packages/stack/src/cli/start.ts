@@ -2,14 +2,14 @@
 import { parseArgs } from 'node:util';
 import { describeDatabaseUrlProblem } from '@taskoverflow/db';
 import { apiOperations, OPENAPI_PATH, routeRequest, serviceOf } from '@taskoverflow/routing';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { buildServices } from '../build.js';
 import { redactPassword } from '../database.js';
 import { PortInUseError } from '../free-port.js';
 import { repoRoot } from '../paths.js';
 import { startLocalStack, type LocalStack } from '../stack.js';
 
-const USAGE = `Usage: pnpm start [--port N] [--read-replicas N] [--pretty]
+const USAGE = `Usage: pnpm start [--port N] [--read-replicas N] [--logs DIR] [--pretty]
 
 Runs TaskOverflow locally: PostgreSQL, todo-write, N todo-read replicas and the load
 balancer stand-in in front of them, on 127.0.0.1. The services and the load balancer run
@@ -23,6 +23,8 @@ cache hit and bypass shares, event-loop delay p99, CPU and memory.
 Options:
   --port N            the load balancer's port (default: $PORT, else 8080)
   --read-replicas N   how many todo-read replicas (default: 2)
+  --logs DIR          write the log files to DIR instead of the repository's logs/ (its
+                      *.log files are deleted first); read them with pnpm trace --logs DIR
   --pretty            show every log line of every instance instead of the summary (as
                       LOG_FORMAT=pretty); this process then relays them all, which costs
                       CPU under load
@@ -40,8 +42,10 @@ Environment:
   STATS_INTERVAL_MS  how often each instance logs its stats line (default: 5000)
 
 Each instance writes its JSON log lines to logs/<instance>.log (todo-read-1.log, edge.log…;
-the logs of the previous run are deleted); \`pnpm trace <request-id>\` follows one request
-through them.`;
+the logs of the previous run are deleted), or in --logs DIR; \`pnpm trace <request-id>\`
+follows one request through them.`;
+
+const DEFAULT_LOG_DIR = join(repoRoot, 'logs');
 
 interface StartOptions {
   port: number;
@@ -63,6 +67,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
       options: {
         port: { type: 'string' },
         'read-replicas': { type: 'string' },
+        logs: { type: 'string' },
         pretty: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -88,7 +93,8 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
     readReplicas: wholeNumber('--read-replicas', values['read-replicas'] ?? '2', 1, 32),
     databaseUrl,
     redisUrl,
-    logDir: join(repoRoot, 'logs'),
+    // Relative to where the user ran pnpm from: pnpm runs scripts from the root, INIT_CWD keeps theirs.
+    logDir: values.logs === undefined ? DEFAULT_LOG_DIR : resolve(env.INIT_CWD ?? process.cwd(), values.logs),
     everyLine: values.pretty === true || logFormat === 'pretty',
   };
 }
@@ -102,7 +108,7 @@ function wholeNumber(name: string, text: string, min: number, max: number): numb
 }
 
 /** What is running where, framed so that it stands out from the log lines around it. */
-function summary(stack: LocalStack, databaseGiven: boolean): string {
+function summary(stack: LocalStack, databaseGiven: boolean, logDir: string): string {
   const routes: Array<[route: string, service: string]> = [
     ...apiOperations.map((operation): [string, string] => [
       `${operation.method.padEnd(6)} ${operation.url}`,
@@ -128,7 +134,9 @@ function summary(stack: LocalStack, databaseGiven: boolean): string {
     'Processes:',
     ...processes.map(([name, url]) => `  ${name.padEnd(nameWidth)}  ${url}`),
     '',
-    'Logs: logs/<instance>.log; follow a request with: pnpm trace <x-request-id>',
+    logDir === DEFAULT_LOG_DIR
+      ? 'Logs: logs/<instance>.log; follow a request with: pnpm trace <x-request-id>'
+      : `Logs: ${logDir}/<instance>.log; follow a request with: pnpm trace --logs ${logDir} <x-request-id>`,
     'Press Ctrl-C to stop everything.',
   ]);
 }
@@ -192,7 +200,7 @@ async function main(): Promise<void> {
 
   try {
     const stack = await starting;
-    console.log(`\n${summary(stack, options.databaseUrl !== undefined)}\n`);
+    console.log(`\n${summary(stack, options.databaseUrl !== undefined, options.logDir)}\n`);
   } catch (error) {
     if (!stopping) throw error; // else the signal cut the start short, and stop() exits
   }
