@@ -29,32 +29,56 @@ export function readParentPid(pid: number): number | undefined {
  * server made of processes, such as PostgreSQL's postmaster and its backends.
  */
 export function readProcessTreeCpuSeconds(rootPid: number): number | undefined {
-  const children = new Map<number, number[]>();
-  const totals = new Map<number, number>();
+  const table = readProcessTable();
+  if (!table?.some((process) => process.pid === rootPid)) return undefined;
+  return descendantsOf(rootPid, table).reduce((sum, process) => sum + process.cpuSeconds + process.reapedChildrenCpuSeconds, 0);
+}
+
+/** One line of the process table, from /proc/<pid>/stat. */
+export interface ProcessStat {
+  pid: number;
+  ppid: number;
+  /** The command name (`comm`, at most 15 characters): `node`, `k6`, `postgres`… */
+  command: string;
+  /** CPU seconds it has used so far, user + system, all threads. */
+  cpuSeconds: number;
+  /** CPU seconds of its children that exited and were reaped (cutime + cstime). */
+  reapedChildrenCpuSeconds: number;
+}
+
+/** Every process on the machine; undefined where there is no /proc. */
+export function readProcessTable(): ProcessStat[] | undefined {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
     return undefined;
   }
-  for (const entry of entries) {
+  return entries.flatMap((entry) => {
     const pid = Number(entry);
-    if (!Number.isInteger(pid)) continue;
-    const fields = readStatFields(pid);
-    if (!fields) continue;
+    const stat = Number.isInteger(pid) ? readProcFile(`/proc/${pid}/stat`) : undefined;
+    if (!stat) return [];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // utime, stime, cutime, cstime: fields 14 to 17 of the line.
-    totals.set(pid, Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]));
-    const ppid = Number(fields[1]);
-    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  }
-  if (!totals.has(rootPid)) return undefined;
-  let ticks = 0;
-  const pending = [rootPid];
-  for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
-    ticks += totals.get(pid) ?? 0;
-    pending.push(...(children.get(pid) ?? []));
-  }
-  return ticks / TICKS_PER_SECOND;
+    return [
+      {
+        pid,
+        ppid: Number(fields[1]),
+        command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+        cpuSeconds: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND,
+        reapedChildrenCpuSeconds: (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND,
+      },
+    ];
+  });
+}
+
+/** The process `rootPid` and all its descendants, from a process table. */
+export function descendantsOf(rootPid: number, table: ProcessStat[]): ProcessStat[] {
+  const children = new Map<number, ProcessStat[]>();
+  for (const process of table) children.set(process.ppid, [...(children.get(process.ppid) ?? []), process]);
+  const found = table.filter((process) => process.pid === rootPid);
+  for (let index = 0; index < found.length; index += 1) found.push(...(children.get(found[index]!.pid) ?? []));
+  return found;
 }
 
 /**

@@ -1,4 +1,5 @@
 /** `pnpm trace`: follows one request through the local stack's logs, or finds the slow ones. */
+import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -12,8 +13,9 @@ import { candidateJson, endpointJson, readJson, requestJson, timelineJson } from
 import { renderCandidates, renderEndpoints, renderSlowest } from '../render/requests.js';
 import { styleFor, type Style } from '../render/style.js';
 import { renderTimeline } from '../render/timeline.js';
+import { runDirectoryOf, verdictLines, writeBottleneckReport } from '../report/index.js';
 
-const USAGE = `Usage: pnpm trace <request-id> | --slowest [N] | --endpoints  [options]
+const USAGE = `Usage: pnpm trace <request-id> | --slowest [N] | --endpoints | --report DIR  [options]
 
 Finds where the time went, from the JSON log lines that \`pnpm start\` writes to logs/*.log
 (the edge, and every replica of todo-read and todo-write).
@@ -28,6 +30,10 @@ Modes:
   --endpoints        per endpoint (numeric path segments as :id, no query string): count,
                      p50/p95/p99/max duration (nearest rank) and share of 5xx, slowest p95
                      first. Health checks do not count.
+  --report DIR       the bottleneck report of a load-test run, again from its saved files:
+                     DIR is the run's directory under loadtests/results (or its logs/).
+                     Writes bottlenecks.html and bottlenecks.json there and prints the
+                     verdict (pnpm loadtest does this after every run; docs/load-testing.md)
 
 Options:
   --since WHEN       --slowest/--endpoints: only requests that finished since WHEN: a time
@@ -45,6 +51,7 @@ Examples:
   pnpm trace 114892ee                     one of them, followed through edge and service
   pnpm trace --endpoints --service todo-read
   pnpm --silent trace --endpoints --json | jq '.endpoints[0]'
+  pnpm trace --report loadtests/results/2026-12-01T10-00-00-studiers-stress-local
 
 Exit status: 0 done, 1 nothing to show (no log files, no such request, or a prefix that
 matches several), 2 bad usage. A summary of what was read goes to stderr.`;
@@ -57,7 +64,7 @@ const MIN_WIDTH = 60;
 /** The repository root: this file is packages/trace/src/cli/trace.ts (or dist/cli/trace.js). */
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
-type Mode = { kind: 'trace'; idOrPrefix: string } | { kind: 'slowest'; limit: number } | { kind: 'endpoints' };
+type Mode = { kind: 'trace'; idOrPrefix: string } | { kind: 'slowest'; limit: number } | { kind: 'endpoints' } | { kind: 'report'; dir: string };
 
 interface TraceOptions {
   mode: Mode;
@@ -97,6 +104,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv, nowMs: number): Tra
       options: {
         slowest: { type: 'string' },
         endpoints: { type: 'boolean' },
+        report: { type: 'string' },
         since: { type: 'string' },
         service: { type: 'string' },
         logs: { type: 'string' },
@@ -111,15 +119,20 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv, nowMs: number): Tra
   if (values.help) return 'help';
 
   if (positionals.length > 1) throw new UsageError(`one request id at a time (got ${positionals.join(', ')})`);
-  const modes = [positionals.length > 0, values.slowest !== undefined, values.endpoints === true].filter(Boolean).length;
+  const modes = [positionals.length > 0, values.slowest !== undefined, values.endpoints === true, values.report !== undefined].filter(Boolean).length;
   if (modes !== 1) {
     throw new UsageError(
-      modes === 0 ? 'say what to show: a request id, --slowest [N] or --endpoints' : 'choose one of: a request id, --slowest, --endpoints',
+      modes === 0
+        ? 'say what to show: a request id, --slowest [N], --endpoints or --report DIR'
+        : 'choose one of: a request id, --slowest, --endpoints, --report',
     );
   }
-  const mode = readMode(positionals[0], values.slowest);
-  if (mode.kind === 'trace' && (values.since !== undefined || values.service !== undefined)) {
-    throw new UsageError('--since and --service filter --slowest and --endpoints; a request id needs neither');
+  const mode = values.report === undefined ? readMode(positionals[0], values.slowest) : { kind: 'report' as const, dir: resolve(userDirectory(env), values.report) };
+  if ((mode.kind === 'trace' || mode.kind === 'report') && (values.since !== undefined || values.service !== undefined)) {
+    throw new UsageError('--since and --service filter --slowest and --endpoints; a request id or a report needs neither');
+  }
+  if (mode.kind === 'report' && (values.logs !== undefined || values.json === true)) {
+    throw new UsageError('--report DIR reads the run in DIR and writes bottlenecks.json beside it: leave out --logs and --json');
   }
   return {
     mode,
@@ -238,7 +251,16 @@ async function showRequest(files: string[], idOrPrefix: string, printer: Printer
   return stats;
 }
 
+/** Writes the run's bottleneck report and prints its verdict. */
+async function showReport(dir: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const runDir = runDirectoryOf(dir);
+  if (!existsSync(runDir)) throw new NotFoundError(`no directory ${shownPath(runDir, env)}: give a run's directory under loadtests/results`);
+  const report = await writeBottleneckReport(runDir);
+  console.log([...verdictLines(report.verdict), '', `  report  ${shownPath(report.files.html, env).replace(/\/$/, '')} (and .json)`].join('\n'));
+}
+
 async function run(options: TraceOptions, env: NodeJS.ProcessEnv): Promise<void> {
+  if (options.mode.kind === 'report') return showReport(options.mode.dir, env);
   const printer = printerFor(options, env);
   const files = await listLogFiles(options.logsDir);
   if (files.length === 0) throw new NotFoundError(`no log files in ${printer.logs}: run \`pnpm start\` first, or pass --logs DIR`);

@@ -1,0 +1,420 @@
+/**
+ * The figures of a load-test run, from what it left behind (inputs.ts): the client's
+ * percentiles (k6) beside the edge's and the services' (their canonical `request finished`
+ * lines), CPU and memory per process (the /proc samples), the read path over time (cache
+ * outcomes, queries, the services' `stats` lines) and the slowest requests. The verdict
+ * (verdict.ts) is a pure function of these; bottlenecks.json is these plus the verdict.
+ */
+import { endpointOf, isHealthCheck } from '../endpoint.js';
+import { percentile } from '../endpoint-stats.js';
+import { EDGE_SERVICE, eventKind, numberField, textField, type LogEntry } from '../log-entry.js';
+import { listLogFiles, readLogEntries } from '../log-reader.js';
+import { isCountedRequest } from '../request-filter.js';
+import { SlowestRequests, type RequestSummary } from '../slowest.js';
+import type { K6Period, K6Summary, ProcessSamples, ReportInputs } from './inputs.js';
+
+/** The cached read path's service; its GET/HEAD lines are the reads. */
+export const READ_SERVICE = 'todo-read';
+/** The `msg` of the services' periodic figures (observability's STATS_MESSAGE). */
+const STATS_MSG = 'stats';
+/** Width of a period of the read path's series: the services' default stats interval. */
+export const PERIOD_MS = 5000;
+/** Slowest requests shown with their waterfall. */
+export const SLOWEST_SHOWN = 5;
+
+export interface Percentiles {
+  count: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** k6's view: all requests, then each sub-metric its thresholds made (per scenario…). */
+export interface ClientGroup {
+  /** `all requests`, `scenario:studiers`, `name:GET /api/v1/todos`… */
+  name: string;
+  count: number | undefined;
+  p50Ms: number | undefined;
+  p95Ms: number | undefined;
+  p99Ms: number | undefined;
+  maxMs: number | undefined;
+}
+
+export interface EndpointFigures {
+  endpoint: string;
+  service: string;
+  /** As the services logged it. */
+  atService: Percentiles;
+  /** As the edge logged it; undefined when no request went through the edge. */
+  atEdge: Percentiles | undefined;
+}
+
+export interface ProcessFigures {
+  name: string;
+  kind: ProcessKind;
+  cpuSeconds: number;
+  /** CPU over the sampled time, in cores (1 = one core busy all along). */
+  averageCores: number;
+  /** The busiest stretch of PEAK_SAMPLES samples, in cores. */
+  peakCores: number;
+  /** CPU per request served by the stack (the edge's count, else the services'), µs. */
+  cpuPerRequestUs: number | undefined;
+  peakRssMb: number;
+  /** Processes of that name (PostgreSQL's postmaster and backends…). */
+  count: number;
+}
+
+export type ProcessKind = 'k6' | 'edge' | 'replica' | 'redis' | 'postgres' | 'runner' | 'other';
+
+export interface CpuPeriod {
+  atSeconds: number;
+  /** Cores busy per process name over the period before. */
+  cores: Record<string, number>;
+  /** Cores the whole machine had busy, every process of anyone included. */
+  machineCores: number | undefined;
+}
+
+export interface ReplicaFigures {
+  instance: string;
+  requests: number;
+  /** Highest `event_loop_delay_p99_ms` of its stats lines. */
+  eventLoopDelayP99MaxMs: number | undefined;
+  peakRssMb: number | undefined;
+  /** Sum of its stats lines' `cpu_ms`. */
+  cpuMs: number | undefined;
+}
+
+export interface CachePeriod {
+  atSeconds: number;
+  hit: number;
+  miss: number;
+  stale: number;
+  bypass: number;
+  /** Reads no cache looked at (todo-read without Redis). */
+  none: number;
+}
+
+export interface Figures {
+  runDir: string;
+  /** What the run was: from k6's summary. */
+  run: { name: string | undefined; scale: string | undefined; endpoint: string | undefined };
+  /** First to last served request in the logs. */
+  window: { startMs: number; endMs: number } | undefined;
+  client: ClientGroup[];
+  edge: Percentiles | undefined;
+  /** Every service's requests together, and each service's. */
+  services: Percentiles | undefined;
+  byService: Record<string, Percentiles>;
+  endpoints: EndpointFigures[];
+  /** Requests served by the stack: the edge's count, else the services'. */
+  requests: number;
+  throughput: Throughput | undefined;
+  processes: {
+    /** What could not be measured, and where to get it instead. */
+    missing: string[];
+    cores: number | undefined;
+    list: ProcessFigures[];
+    machine: { averageCores: number; peakCores: number } | undefined;
+    series: CpuPeriod[];
+  };
+  readPath: {
+    reads: number;
+    cache: Omit<CachePeriod, 'atSeconds'>;
+    /** SQL statements per 1000 reads. */
+    queriesPer1000Reads: number | undefined;
+    /** Reads that went to PostgreSQL, and where their time went. */
+    uncached: { reads: number; atService: Percentiles | undefined; dbMs: number; cacheMs: number; otherMs: number };
+    shed: number;
+    rateLimited: number;
+    serverErrors: number;
+    replicas: ReplicaFigures[];
+    series: CachePeriod[];
+  };
+  slowest: Array<RequestSummary & { waterfall: string[] }>;
+}
+
+/** k6's throughput over the run. */
+export interface Throughput {
+  peakRps: number;
+  peakVus: number;
+  /**
+   * Where throughput stopped rising while VUs kept rising: the first period at 95 % of the
+   * peak, when VUs went on to grow by a fifth or more after it; undefined when it never did.
+   */
+  plateau: { atSeconds: number; vus: number; rps: number; vusLater: number } | undefined;
+}
+
+/** Samples of a stretch that counts as a peak: a single busy second is a GC, not a limit. */
+export const PEAK_SAMPLES = 3;
+
+/** A replica that answered requests (todo-read-1…), by its instance name. */
+const REPLICA_NAME = /^todo-(read|write)-\d+$/;
+
+export function processKind(name: string): ProcessKind {
+  if (name === 'k6' || name === 'edge' || name === 'redis' || name === 'postgres') return name;
+  if (REPLICA_NAME.test(name)) return 'replica';
+  return name === RUNNER_PROCESS ? 'runner' : 'other';
+}
+
+/** The name the sampler gives the process that runs the load test and the stack. */
+export const RUNNER_PROCESS = 'pnpm loadtest';
+
+/** Everything the log files say, in one pass (plus one for the slowest requests' lines). */
+export async function collectFigures(inputs: ReportInputs, waterfall: (entries: LogEntry[], requestId: string) => string[]): Promise<Figures> {
+  const logs = new LogFigures();
+  const files = inputs.logsDir ? await listLogFiles(inputs.logsDir) : [];
+  await readLogEntries(files, (entry) => logs.add(entry));
+  const slowest = logs.slowest.result();
+  const wanted = new Map(slowest.map((request) => [request.requestId, [] as LogEntry[]]));
+  if (wanted.size > 0) {
+    await readLogEntries(files, (entry) => {
+      if (entry.requestId !== undefined) wanted.get(entry.requestId)?.push(entry);
+    });
+  }
+  const requests = logs.edge.length > 0 ? logs.edge.length : logs.all.length;
+  return {
+    runDir: inputs.runDir,
+    run: { name: inputs.k6Summary?.run?.name, scale: inputs.k6Summary?.run?.scale, endpoint: inputs.k6Summary?.run?.endpoint },
+    window: logs.startMs <= logs.endMs ? { startMs: logs.startMs, endMs: logs.endMs } : undefined,
+    client: clientGroups(inputs.k6Summary),
+    edge: percentiles(logs.edge),
+    services: percentiles(logs.all),
+    byService: Object.fromEntries([...logs.byService].map(([service, durations]) => [service, percentiles(durations)!])),
+    endpoints: logs.endpointFigures(),
+    requests,
+    throughput: inputs.k6Series ? throughputOf(inputs.k6Series) : undefined,
+    processes: processFigures(inputs, requests),
+    readPath: logs.readPath(),
+    slowest: slowest.map((request) => ({ ...request, waterfall: waterfall(wanted.get(request.requestId) ?? [], request.requestId) })),
+  };
+}
+
+/** Nearest-rank percentiles (as pnpm trace --endpoints); undefined for no requests. */
+export function percentiles(durations: number[]): Percentiles | undefined {
+  if (durations.length === 0) return undefined;
+  const sorted = Float64Array.from(durations).sort();
+  const list = Array.from(sorted);
+  return { count: list.length, p50Ms: percentile(list, 50), p95Ms: percentile(list, 95), p99Ms: percentile(list, 99), maxMs: list[list.length - 1]! };
+}
+
+const CLIENT_METRIC = 'http_req_duration';
+
+function clientGroups(summary: K6Summary | undefined): ClientGroup[] {
+  if (!summary) return [];
+  return Object.entries(summary.metrics)
+    .filter(([metric]) => metric === CLIENT_METRIC || (metric.startsWith(`${CLIENT_METRIC}{`) && !metric.includes('expected_response')))
+    .map(([metric, value]) => ({
+      name: metric === CLIENT_METRIC ? 'all requests' : metric.slice(CLIENT_METRIC.length + 1, -1),
+      count: value?.values?.count,
+      p50Ms: value?.values?.med,
+      p95Ms: value?.values?.['p(95)'],
+      p99Ms: value?.values?.['p(99)'],
+      maxMs: value?.values?.max,
+    }));
+}
+
+/** Share of the peak at which throughput counts as having stopped rising. */
+const PLATEAU_SHARE = 0.95;
+/** VUs must grow by this factor after the plateau for it to be one. */
+const PLATEAU_VU_GROWTH = 1.2;
+
+export function throughputOf(series: K6Period[]): Throughput | undefined {
+  if (series.length === 0) return undefined;
+  // Three-period mean: one second's rate jumps with k6's batching.
+  const smoothed = series.map((_, index) => {
+    const window = series.slice(Math.max(0, index - 2), index + 1);
+    return window.reduce((sum, period) => sum + period.requestsPerSecond, 0) / window.length;
+  });
+  const peakRps = Math.max(...smoothed);
+  const peakVus = Math.max(...series.map((period) => period.vus));
+  const first = smoothed.findIndex((rps) => rps >= PLATEAU_SHARE * peakRps);
+  const at = series[first]!;
+  const vusLater = Math.max(...series.slice(first).map((period) => period.vus));
+  return {
+    peakRps,
+    peakVus,
+    plateau: at.vus > 0 && vusLater >= PLATEAU_VU_GROWTH * at.vus ? { atSeconds: at.atSeconds, vus: at.vus, rps: smoothed[first]!, vusLater } : undefined,
+  };
+}
+
+function processFigures(inputs: ReportInputs, requests: number): Figures['processes'] {
+  const samples = inputs.processes;
+  const missing: string[] = [];
+  if (!samples || samples.samples.length < 2) {
+    missing.push(
+      inputs.logsDir
+        ? 'no /proc samples (not Linux, or the run was too short): CPU per process is the services\' stats lines\' cpu_ms only'
+        : 'the services ran elsewhere (ENDPOINT): their CPU and memory are in CloudWatch (ECS CPUUtilization, MemoryUtilization per service) and in their stats lines (cpu_ms, rss_mb) in CloudWatch Logs; the load balancer\'s and the database\'s are in CloudWatch only',
+    );
+    return { missing, cores: samples?.cores, list: [], machine: undefined, series: [] };
+  }
+  if (!inputs.logsDir) missing.push('only k6 and this machine were sampled: the services ran elsewhere (ENDPOINT), see CloudWatch for theirs');
+  const list = samples.samples;
+  const first = list[0]!;
+  const last = list[list.length - 1]!;
+  const seconds = (last.atMs - first.atMs) / 1000;
+  const names = [...new Set(list.flatMap((sample) => Object.keys(sample.processes)))];
+  const series: CpuPeriod[] = list.slice(1).map((sample, index) => {
+    const before = list[index]!;
+    const span = (sample.atMs - before.atMs) / 1000;
+    const cores = Object.fromEntries(
+      names.map((name) => [name, Math.max(0, ((sample.processes[name]?.cpuSeconds ?? 0) - (before.processes[name]?.cpuSeconds ?? 0)) / span)]),
+    );
+    const machineCores =
+      sample.machineCpuSeconds !== undefined && before.machineCpuSeconds !== undefined ? (sample.machineCpuSeconds - before.machineCpuSeconds) / span : undefined;
+    return { atSeconds: (sample.atMs - first.atMs) / 1000, cores, machineCores };
+  });
+  const processes = names
+    .map((name): ProcessFigures => {
+      const cpuSeconds = Math.max(...list.map((sample) => sample.processes[name]?.cpuSeconds ?? 0));
+      return {
+        name,
+        kind: processKind(name),
+        cpuSeconds,
+        averageCores: cpuSeconds / seconds,
+        peakCores: peakOf(series.map((period) => period.cores[name] ?? 0)),
+        cpuPerRequestUs: requests > 0 ? (cpuSeconds * 1e6) / requests : undefined,
+        peakRssMb: Math.max(...list.map((sample) => sample.processes[name]?.rssBytes ?? 0)) / 2 ** 20,
+        count: Math.max(...list.map((sample) => sample.processes[name]?.count ?? 0)),
+      };
+    })
+    .sort((a, b) => b.cpuSeconds - a.cpuSeconds);
+  const machine = series.every((period) => period.machineCores !== undefined)
+    ? {
+        averageCores: last.machineCpuSeconds! / seconds,
+        peakCores: peakOf(series.map((period) => period.machineCores!)),
+      }
+    : undefined;
+  return { missing, cores: samples.cores, list: processes, machine, series };
+}
+
+/** The highest mean of PEAK_SAMPLES consecutive values (of all of them, when fewer). */
+export function peakOf(values: number[]): number {
+  if (values.length === 0) return 0;
+  const width = Math.min(PEAK_SAMPLES, values.length);
+  let peak = 0;
+  for (let index = 0; index + width <= values.length; index += 1) {
+    const mean = values.slice(index, index + width).reduce((sum, value) => sum + value, 0) / width;
+    peak = Math.max(peak, mean);
+  }
+  return peak;
+}
+
+type CacheCounts = Omit<CachePeriod, 'atSeconds'>;
+const noCounts = (): CacheCounts => ({ hit: 0, miss: 0, stale: 0, bypass: 0, none: 0 });
+const CACHE_OUTCOMES = new Set(['hit', 'miss', 'stale', 'bypass']);
+
+/** The request and stats lines, accumulated as they are read. */
+class LogFigures {
+  readonly edge: number[] = [];
+  readonly all: number[] = [];
+  readonly byService = new Map<string, number[]>();
+  readonly slowest = new SlowestRequests(SLOWEST_SHOWN, {});
+  startMs = Number.POSITIVE_INFINITY;
+  endMs = Number.NEGATIVE_INFINITY;
+  private readonly endpoints = new Map<string, { service: string; atService: number[]; atEdge: number[] }>();
+  private readonly cache = noCounts();
+  private readonly cacheByPeriod = new Map<number, CacheCounts>();
+  private reads = 0;
+  private queries = 0;
+  private readonly uncached = { durations: [] as number[], dbMs: 0, cacheMs: 0, totalMs: 0 };
+  private shed = 0;
+  private rateLimited = 0;
+  private serverErrors = 0;
+  private readonly replicas = new Map<string, ReplicaFigures>();
+
+  add(entry: LogEntry): void {
+    if (entry.msg === STATS_MSG) this.addStats(entry);
+    if (eventKind(entry) !== 'finished' || entry.url === undefined || entry.durationMs === undefined || isHealthCheck(entry.url)) return;
+    const endpoint = this.endpoint(entry.method ?? '?', entry.url);
+    if (entry.service === EDGE_SERVICE) {
+      this.edge.push(entry.durationMs);
+      endpoint.atEdge.push(entry.durationMs);
+      return;
+    }
+    if (!isCountedRequest(entry, {})) return;
+    this.slowest.add(entry);
+    this.startMs = Math.min(this.startMs, entry.timeMs - entry.durationMs);
+    this.endMs = Math.max(this.endMs, entry.timeMs);
+    this.all.push(entry.durationMs);
+    endpoint.service = entry.service;
+    endpoint.atService.push(entry.durationMs);
+    let durations = this.byService.get(entry.service);
+    if (!durations) this.byService.set(entry.service, (durations = []));
+    durations.push(entry.durationMs);
+    if (entry.status === 503 && textField(entry, 'shed') !== undefined) this.shed += 1;
+    if (entry.status === 429) this.rateLimited += 1;
+    if (entry.status !== undefined && entry.status >= 500) this.serverErrors += 1;
+    if (entry.service === READ_SERVICE && (entry.method === 'GET' || entry.method === 'HEAD')) this.addRead(entry, entry.durationMs);
+  }
+
+  private endpoint(method: string, url: string): { service: string; atService: number[]; atEdge: number[] } {
+    const name = endpointOf(method, url);
+    let figures = this.endpoints.get(name);
+    if (!figures) this.endpoints.set(name, (figures = { service: '', atService: [], atEdge: [] }));
+    return figures;
+  }
+
+  private addRead(entry: LogEntry, durationMs: number): void {
+    if (textField(entry, 'shed') !== undefined) return;
+    this.reads += 1;
+    const queries = numberField(entry, 'db_queries') ?? 0;
+    this.queries += queries;
+    const cache = textField(entry, 'cache');
+    const outcome = cache !== undefined && CACHE_OUTCOMES.has(cache) ? (cache as keyof CacheCounts) : 'none';
+    this.cache[outcome] += 1;
+    const period = Math.floor(entry.timeMs / PERIOD_MS);
+    let counts = this.cacheByPeriod.get(period);
+    if (!counts) this.cacheByPeriod.set(period, (counts = noCounts()));
+    counts[outcome] += 1;
+    if (queries > 0) {
+      this.uncached.durations.push(durationMs);
+      this.uncached.totalMs += durationMs;
+      this.uncached.dbMs += numberField(entry, 'db_ms') ?? 0;
+      this.uncached.cacheMs += numberField(entry, 'cache_ms') ?? 0;
+    }
+  }
+
+  private addStats(entry: LogEntry): void {
+    const instance = entry.hostname || entry.service;
+    let replica = this.replicas.get(instance);
+    if (!replica) {
+      replica = { instance, requests: 0, eventLoopDelayP99MaxMs: undefined, peakRssMb: undefined, cpuMs: undefined };
+      this.replicas.set(instance, replica);
+    }
+    replica.requests += numberField(entry, 'requests') ?? 0;
+    replica.eventLoopDelayP99MaxMs = maxOf(replica.eventLoopDelayP99MaxMs, numberField(entry, 'event_loop_delay_p99_ms'));
+    replica.peakRssMb = maxOf(replica.peakRssMb, numberField(entry, 'rss_mb'));
+    const cpuMs = numberField(entry, 'cpu_ms');
+    if (cpuMs !== undefined) replica.cpuMs = (replica.cpuMs ?? 0) + cpuMs;
+  }
+
+  endpointFigures(): EndpointFigures[] {
+    return [...this.endpoints]
+      .filter(([, figures]) => figures.atService.length > 0)
+      .map(([endpoint, figures]) => ({ endpoint, service: figures.service, atService: percentiles(figures.atService)!, atEdge: percentiles(figures.atEdge) }))
+      .sort((a, b) => b.atService.count - a.atService.count);
+  }
+
+  readPath(): Figures['readPath'] {
+    const periods = [...this.cacheByPeriod.keys()].sort((a, b) => a - b);
+    const firstPeriod = periods[0] ?? 0;
+    const { durations, dbMs, cacheMs, totalMs } = this.uncached;
+    return {
+      reads: this.reads,
+      cache: { ...this.cache },
+      queriesPer1000Reads: this.reads > 0 ? (this.queries * 1000) / this.reads : undefined,
+      uncached: { reads: durations.length, atService: percentiles(durations), dbMs, cacheMs, otherMs: totalMs - dbMs - cacheMs },
+      shed: this.shed,
+      rateLimited: this.rateLimited,
+      serverErrors: this.serverErrors,
+      replicas: [...this.replicas.values()].sort((a, b) => a.instance.localeCompare(b.instance)),
+      series: periods.map((period) => ({ atSeconds: ((period - firstPeriod + 1) * PERIOD_MS) / 1000, ...this.cacheByPeriod.get(period)! })),
+    };
+  }
+}
+
+function maxOf(current: number | undefined, value: number | undefined): number | undefined {
+  return value === undefined ? current : current === undefined ? value : Math.max(current, value);
+}

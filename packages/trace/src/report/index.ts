@@ -1,0 +1,46 @@
+/**
+ * The bottleneck report of a load-test run: bottlenecks.json (the figures and the verdict) and
+ * bottlenecks.html in its results directory. One module for `pnpm loadtest` (after each run)
+ * and `pnpm trace --report <run or logs dir>` (again, on saved files).
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LogEntry } from '../log-entry.js';
+import { renderTimeline } from '../render/timeline.js';
+import { styleFor } from '../render/style.js';
+import { buildTimeline } from '../timeline.js';
+import { collectFigures, type Figures } from './figures.js';
+import { renderHtml } from './html.js';
+import { readReportInputs } from './inputs.js';
+import { verdictOf, type Verdict } from './verdict.js';
+
+export { REPORT_INPUT_FILES, runDirectoryOf, type K6Period, type ProcessSample, type ProcessSamples } from './inputs.js';
+export { RUNNER_PROCESS } from './figures.js';
+
+export const REPORT_FILES = { html: 'bottlenecks.html', json: 'bottlenecks.json' } as const;
+
+/** Columns of a waterfall on the page. */
+const WATERFALL_WIDTH = 110;
+
+export interface BottleneckReport {
+  figures: Figures;
+  verdict: Verdict;
+  files: { html: string; json: string };
+}
+
+export async function writeBottleneckReport(runDir: string): Promise<BottleneckReport> {
+  const inputs = await readReportInputs(runDir);
+  const plain = styleFor({}, {});
+  const waterfall = (entries: LogEntry[], requestId: string): string[] => renderTimeline(buildTimeline(requestId, entries), WATERFALL_WIDTH, plain);
+  const figures = await collectFigures(inputs, waterfall);
+  const verdict = verdictOf(figures);
+  const files = { html: join(runDir, REPORT_FILES.html), json: join(runDir, REPORT_FILES.json) };
+  await writeFile(files.json, `${JSON.stringify({ verdict, figures }, null, 2)}\n`);
+  await writeFile(files.html, renderHtml(figures, verdict, inputs.latencySvg));
+  return { figures, verdict, files };
+}
+
+/** The verdict as terminal lines. */
+export function verdictLines(verdict: Verdict): string[] {
+  return [`Bottleneck: ${verdict.saturated ? `${verdict.saturated} saturated` : 'nothing saturated'}`, ...verdict.findings.map((finding) => `  • ${finding.sentence}`)];
+}
