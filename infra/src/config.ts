@@ -1,4 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
+import { LOG_LEVELS } from '@taskoverflow/config';
 
 /**
  * The stack's settings, read from Pulumi config (`pulumi config set <key> <value>`, namespace
@@ -86,9 +87,6 @@ export interface AlarmsConfig {
   /** Subscribe this address to the alarms' SNS topic; unset, no topic and no alarm actions. */
   email: string | undefined;
 }
-
-/** Log levels the services accept (LOG_LEVEL, see packages/http-kit/src/config.ts). */
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Retention periods CloudWatch Logs accepts, in days. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -241,7 +239,7 @@ export function readStackConfig(config = new pulumi.Config('taskoverflow'), stac
     read,
     write,
     app: {
-      logLevel: config.get('logLevel', { allowedValues: LOG_LEVELS }) ?? 'info',
+      logLevel: config.get('logLevel', { allowedValues: [...LOG_LEVELS] }) ?? 'info',
       pgPoolMax,
       pgStatementTimeoutMs: config.getNumber('pgStatementTimeoutMs', { min: 100, max: 600_000 }) ?? 5000,
       // Off by default: a load test from one machine would otherwise measure the limiter.

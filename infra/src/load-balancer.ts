@@ -1,15 +1,12 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { apiOperations, defaultService, routingRules, SERVICES, type ServiceName } from '@taskoverflow/routing';
+import { defaultService, HEALTH_PATH, routingRules, SERVICES, type ServiceName } from '@taskoverflow/routing';
 import { albListenerRules } from './listener-rules.js';
 import { CONTAINER_PORTS, LISTENER_PORT } from './ports.js';
 
-/** GET /api/v1/health: answers 200 without touching the database, so it says "this task is up". */
-export const HEALTH_CHECK_PATH = apiOperations.find((operation) => operation.operationId === 'health')!.url;
-
 /**
  * How long the ALB keeps an idle client or target connection, in seconds. It must stay below
- * the services' keep-alive (KEEP_ALIVE_TIMEOUT_MS, 65 s, in packages/http-kit/src/app.ts): the
+ * the services' keep-alive (KEEP_ALIVE_TIMEOUT_MS, 65 s, in packages/routing): the
  * ALB then always closes an idle connection before the service does, and never sends a
  * request down a connection the service is closing (which clients would see as a 502).
  */
@@ -73,7 +70,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
             port: CONTAINER_PORTS[service],
             deregistrationDelay: DEREGISTRATION_DELAY_SECONDS,
             healthCheck: {
-              path: HEALTH_CHECK_PATH,
+              path: HEALTH_PATH,
               matcher: '200',
               interval: 10,
               timeout: 5,

@@ -1,4 +1,5 @@
-import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS, SHUTDOWN_GRACE_MS } from '@taskoverflow/http-kit';
+import { SHUTDOWN_GRACE_MS } from '@taskoverflow/http-kit';
+import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS } from '@taskoverflow/routing';
 import { apiOperations, defaultService, routeRequest, routingRules, SERVICES, serviceOf, type ServiceName } from '@taskoverflow/routing';
 import t from 'tap';
 import { ALB_VALUES_PER_CONDITION, ALB_VALUES_PER_RULE, albListenerRules } from '../src/listener-rules.js';

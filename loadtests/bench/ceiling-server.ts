@@ -8,11 +8,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-
-/** Answered 200 so that the bench's readiness check passes; every other path gets the list. */
-const HEALTH_PATH = '/api/v1/health';
-/** As the services do: idle connections outlive the ALB's 60 s idle timeout. */
-const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+// HEALTH_PATH is answered 200 so that the bench's readiness check passes; every other path gets the list.
+// KEEP_ALIVE_TIMEOUT_MS as the services'.
+import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS } from '@taskoverflow/routing';
 
 function requiredEnv(name: string): string {
   const value = process.env[name];

@@ -16,7 +16,7 @@ import {
   startEmbeddedPostgres,
   startRedisServer,
 } from '@taskoverflow/stack';
-import type { ServiceName } from '@taskoverflow/routing';
+import { HEALTH_PATH, type ServiceName } from '@taskoverflow/routing';
 import type { OutputDrain } from './output-drain.js';
 import type { ServerRole } from './scenarios.js';
 import type { CapturedResponse } from './seed.js';
@@ -24,7 +24,6 @@ import { findFreePorts, repoRoot, serviceEntry, startEdgeProcess, startServicePr
 
 const HOST = '127.0.0.1';
 const DATABASE_NAME = 'taskoverflow';
-const HEALTH_PATH = '/api/v1/health';
 const CEILING_ENTRY = join(repoRoot, 'loadtests', 'bench', 'ceiling-server.ts');
 /** The load balancer's SERVICE_INSTANCE-like name in progress lines and the report. */
 const EDGE_INSTANCE = 'edge';

@@ -1,3 +1,4 @@
+import { redactPassword } from '@taskoverflow/config';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
 
@@ -27,7 +28,7 @@ export function connectRedis(
   let connected = false;
   redis.on('ready', () => {
     connected = true;
-    log.info({ redis: redact(url) }, 'redis connected');
+    log.info({ redis: redactPassword(url) }, 'redis connected');
   });
   // Connection errors repeat on every reconnect attempt; the cache and the invalidator log
   // what an outage means for requests, once. Without a listener ioredis prints each one.
@@ -35,14 +36,7 @@ export function connectRedis(
   redis.on('close', () => {
     if (!connected) return;
     connected = false;
-    log.warn({ redis: redact(url) }, 'redis connection lost; reconnecting');
+    log.warn({ redis: redactPassword(url) }, 'redis connection lost; reconnecting');
   });
   return redis;
-}
-
-/** A Redis URL without its password, for logs. */
-function redact(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
 }

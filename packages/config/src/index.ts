@@ -11,6 +11,17 @@ export class ConfigError extends Error {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/** pino's levels: what LOG_LEVEL accepts, in the services, the edge and infra's logLevel. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A URL (DATABASE_URL, REDIS_URL) with its password masked, for logs, errors and the console. */
+export function redactPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.href;
+}
+
 export class EnvReader {
   private readonly problems: string[] = [];
 

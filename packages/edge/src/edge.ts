@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Outg
 import type { AddressInfo } from 'node:net';
 import { BODY_TOO_LARGE, REQUEST_BODY_LIMIT_BYTES } from '@taskoverflow/domain';
 import { correlationId, createLogger, roundMs, type LoggerSettings } from '@taskoverflow/observability';
-import { routeRequest, SERVICES, type ServiceName } from '@taskoverflow/routing';
+import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS, routeRequest, SERVICES, type ServiceName } from '@taskoverflow/routing';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { DEFAULT_REPLICA_QUEUE, Replica, type QueuedExchange, type ReplicaQueueSettings } from './replica.js';
@@ -34,11 +34,9 @@ export interface Edge {
   close(): Promise<void>;
 }
 
-const DEFAULT_HEALTH_CHECK: HealthCheckSettings = { path: '/api/v1/health', intervalMs: 500, timeoutMs: 1_000 };
+const DEFAULT_HEALTH_CHECK: HealthCheckSettings = { path: HEALTH_PATH, intervalMs: 500, timeoutMs: 1_000 };
 
 const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
-/** Longer than the ALB's 60 s idle timeout, as the services' own keep-alive is. */
-const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /**
  * Connection errors that mean the request never reached the replica, so another replica may

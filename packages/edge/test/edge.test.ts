@@ -1,6 +1,7 @@
 import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HEALTH_PATH } from '@taskoverflow/routing';
 import t, { type Test } from 'tap';
 import { buildEdge, type EdgeOptions } from '../src/index.js';
 
@@ -270,7 +271,7 @@ t.test('a replica failing its health check leaves the rotation, and returns when
   let draining = false;
   const healthChecks = new EventEmitter();
   const flaky = await startUpstream(t, (request, response) => {
-    const healthCheck = request.url === '/api/v1/health';
+    const healthCheck = request.url === HEALTH_PATH;
     if (healthCheck && draining) response.writeHead(503);
     response.end(JSON.stringify({ replica: 'flaky' }));
     if (healthCheck) healthChecks.emit('answered');

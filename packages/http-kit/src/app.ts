@@ -2,16 +2,15 @@ import { hostname } from 'node:os';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { INPUT_DATE_FORMAT, operationSchemas, parseInputDate, REQUEST_BODY_LIMIT_BYTES } from '@taskoverflow/domain';
 import { fastifyLogging, observabilityPlugin, RequestStats, type LogFormat } from '@taskoverflow/observability';
-import type { ServiceName } from '@taskoverflow/routing';
+import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS, type ServiceName } from '@taskoverflow/routing';
 import type { Server } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TransportTargetOptions } from 'pino';
 import { BodyNotUtf8Error, installErrorHandler } from './errors.js';
 import { type LoadSheddingSettings, loadSheddingPlugin } from './load-shedding.js';
 import { installNotFoundHandler } from './not-found.js';
-import type { BaseServiceConfig, LogLevel } from './config.js';
-
-export const HEALTH_PATH = '/api/v1/health';
+import type { LogLevel } from '@taskoverflow/config';
+import type { BaseServiceConfig } from './config.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,12 +19,8 @@ declare module 'fastify' {
   }
 }
 
-/**
- * Idle keep-alive must outlast the ALB's 60 s idle timeout, or the ALB may reuse a connection
- * the service has just closed and answer 502. Headers timeout must exceed keep-alive.
- */
-export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-export const HEADERS_TIMEOUT_MS = 66_000;
+/** Headers timeout must exceed keep-alive (KEEP_ALIVE_TIMEOUT_MS, @taskoverflow/routing). */
+export const HEADERS_TIMEOUT_MS = KEEP_ALIVE_TIMEOUT_MS + 1_000;
 /** A request that takes longer than this is cut off; no route should come close. */
 export const REQUEST_TIMEOUT_MS = 30_000;
 

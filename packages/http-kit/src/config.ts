@@ -1,13 +1,10 @@
-import { EnvReader } from '@taskoverflow/config';
+import { EnvReader, LOG_LEVELS, type LogLevel } from '@taskoverflow/config';
 import { hostname } from 'node:os';
 import { cloudWatchTransportTarget, LOG_FORMATS, type LogFormat } from '@taskoverflow/observability';
 import type { ServiceName } from '@taskoverflow/routing';
 import type { TransportTargetOptions } from 'pino';
 import type { LoadSheddingSettings } from './load-shedding.js';
 import type { RateLimitSettings } from './rate-limit.js';
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Settings every service reads. */
 export interface BaseServiceConfig {

@@ -2,20 +2,13 @@ export {
   buildServiceApp,
   createServiceApp,
   fastifyOptions,
-  HEALTH_PATH,
   HEADERS_TIMEOUT_MS,
-  KEEP_ALIVE_TIMEOUT_MS,
   type ServiceApp,
   type ServiceAppOptions,
 } from './app.js';
-export {
-  LOG_LEVELS,
-  loadServiceConfig,
-  readBaseServiceConfig,
-  type BaseServiceConfig,
-  type LogLevel,
-} from './config.js';
-export { RETRY_AFTER_SECONDS } from './errors.js';
+export { loadServiceConfig, readBaseServiceConfig, type BaseServiceConfig } from './config.js';
+export { LOG_LEVELS, type LogLevel } from '@taskoverflow/config';
+export { BodyNotUtf8Error, RateLimitedError, RETRY_AFTER_SECONDS } from './errors.js';
 export { describeLateShedding } from './load-shedding.js';
 export { rateLimitPlugin, type RateLimitOptions, type RateLimitSettings } from './rate-limit.js';
 export { buildOpenApiDocument, openApiRoute } from './openapi.js';

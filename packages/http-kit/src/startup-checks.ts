@@ -1,4 +1,5 @@
 import createError from '@fastify/error';
+import { redactPassword } from '@taskoverflow/config';
 import { Redis } from 'ioredis';
 
 /** REDIS_URL is set but Redis does not accept the service: host, port, TLS or AUTH. */
@@ -37,10 +38,4 @@ export async function checkRedisConnection(url: string, timeoutMs = REDIS_STARTU
   } finally {
     redis.disconnect();
   }
-}
-
-function redactPassword(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.href;
 }

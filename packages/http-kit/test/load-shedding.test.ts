@@ -3,7 +3,8 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {} from '@fastify/under-pressure'; // declares app.isUnderPressure(), which http-kit's plugin adds
 import t from 'tap';
-import { createServiceApp, describeLateShedding, HEALTH_PATH } from '../src/index.js';
+import { HEALTH_PATH } from '@taskoverflow/routing';
+import { createServiceApp, describeLateShedding } from '../src/index.js';
 
 /** Blocks this process's event loop, as a CPU-bound overload would. */
 function busyWait(ms: number): void {

@@ -4,6 +4,16 @@
  * (@taskoverflow/edge) and docker-compose, and each service's 404/405 answers.
  */
 
+/** Answers 200 without touching the database: "this task is up". The ALB, the edge and the containers' HEALTHCHECK probe it. */
+export const HEALTH_PATH = '/api/v1/health';
+
+/**
+ * Idle keep-alive of every HTTP server behind or in front of the load balancer (the services,
+ * the edge). It must outlast the ALB's 60 s idle timeout (infra/src/load-balancer.ts), or the
+ * ALB may reuse a connection the service has just closed and answer 502.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export type ServiceName = 'todo-read' | 'todo-write';
 export const SERVICES: readonly ServiceName[] = ['todo-read', 'todo-write'];
 
@@ -67,7 +77,7 @@ export interface ApiOperation {
 }
 
 export const apiOperations: readonly ApiOperation[] = [
-  { operationId: 'health', method: 'GET', url: '/api/v1/health' },
+  { operationId: 'health', method: 'GET', url: HEALTH_PATH },
   { operationId: 'listTodos', method: 'GET', url: '/api/v1/todos' },
   { operationId: 'getTodo', method: 'GET', url: '/api/v1/todos/:id' },
   { operationId: 'createTodo', method: 'POST', url: '/api/v1/todos' },

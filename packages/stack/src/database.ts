@@ -1,4 +1,5 @@
 import { createDb, ensureServiceRoles, migrateDatabaseAt, SERVICE_ROLES, type ServiceWithRole } from '@taskoverflow/db';
+import { redactPassword } from '@taskoverflow/config';
 import pg from 'pg';
 
 const APPLICATION_NAME = 'taskoverflow-stack';
@@ -9,13 +10,6 @@ const DUPLICATE_DATABASE = '42P04';
 export function databaseUrlFor(serverUrl: string, name: string): string {
   const url = new URL(serverUrl);
   url.pathname = `/${encodeURIComponent(name)}`;
-  return url.href;
-}
-
-/** The URL with its password masked, for printing. */
-export function redactPassword(databaseUrl: string): string {
-  const url = new URL(databaseUrl);
-  if (url.password) url.password = '***';
   return url.href;
 }
 

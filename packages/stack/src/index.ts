@@ -8,7 +8,6 @@ export {
   ensureLocalServiceRoles,
   LOCAL_ROLE_PASSWORDS,
   migrateDatabase,
-  redactPassword,
   serviceDatabaseUrl,
 } from './database.js';
 export { PortInUseError } from './free-port.js';

@@ -2,9 +2,10 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmS
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import type { ServiceName } from '@taskoverflow/routing';
+import { HEALTH_PATH, type ServiceName } from '@taskoverflow/routing';
 import { startEdgeProcess } from './edge-process.js';
-import { databaseUrlFor, ensureDatabase, ensureLocalServiceRoles, migrateDatabase, redactPassword, serviceDatabaseUrl } from './database.js';
+import { redactPassword } from '@taskoverflow/config';
+import { databaseUrlFor, ensureDatabase, ensureLocalServiceRoles, migrateDatabase, serviceDatabaseUrl } from './database.js';
 import { assertPortFree, findFreePorts, PortInUseError } from './free-port.js';
 import { repoRoot, serviceEntry } from './paths.js';
 import { startEmbeddedPostgres } from './postgres.js';
@@ -260,7 +261,7 @@ class ServiceFleet {
         ...this.output.logEnv(instance),
         ...this.env.extra,
       },
-      healthUrl: `${url}/api/v1/health`,
+      healthUrl: `${url}${HEALTH_PATH}`,
       onLine: (line) => this.output.printed(instance, line),
     });
     const started = { service, instance, url };

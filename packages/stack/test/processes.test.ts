@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { HEALTH_PATH } from '@taskoverflow/routing';
 import t from 'tap';
 import { findFreePort } from '../src/free-port.js';
 import { startServiceProcess, type ServiceProcessOptions } from '../src/processes.js';
@@ -13,7 +14,7 @@ async function fixtureService(entry: string, env: Record<string, string> = {}) {
     instance: 'fixture-1',
     entry: fixture(entry),
     env: { PORT: String(port), SERVICE_INSTANCE: 'fixture-1', ...env },
-    healthUrl: `http://127.0.0.1:${port}/api/v1/health`,
+    healthUrl: `http://127.0.0.1:${port}${HEALTH_PATH}`,
     onLine: (line) => lines.push(line),
   };
   return { options, lines, healthUrl: options.healthUrl };

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { HEALTH_PATH } from '@taskoverflow/routing';
 import { startTestStack, waitForLogLine, type LogLine } from '../src/testing.js';
 
 // Not about overload: startTestStack's services do not shed (a busy CI machine made one of
@@ -22,7 +23,7 @@ t.test('runs todo-write and two todo-read replicas behind the edge', async (t) =
     ['todo-write-1', 'todo-read-1', 'todo-read-2'],
   );
   for (const { url } of stack.services) {
-    t.equal((await fetch(`${url}/api/v1/health`)).status, 200, `${url} is healthy`);
+    t.equal((await fetch(`${url}${HEALTH_PATH}`)).status, 200, `${url} is healthy`);
   }
 });
 
@@ -54,6 +55,6 @@ t.test('stop() stops everything, and again is harmless', async (t) => {
   await stack.stop();
   await stack.stop();
   for (const url of urls) {
-    await t.rejects(fetch(`${url}/api/v1/health`), `${url} is closed`);
+    await t.rejects(fetch(`${url}${HEALTH_PATH}`), `${url} is closed`);
   }
 });

@@ -1,5 +1,5 @@
-/** The health check: load balancers call it every few seconds; it says nothing about load. */
-const HEALTH_PATH = '/api/v1/health';
+import { HEALTH_PATH } from '@taskoverflow/routing';
+
 
 /** The path of a request URL: the query string dropped. */
 function pathOf(url: string): string {
@@ -19,6 +19,7 @@ export function endpointOf(method: string, url: string): string {
   return `${method} ${path}`;
 }
 
+/** The health check: load balancers call it every few seconds; it says nothing about load. */
 export function isHealthCheck(url: string): boolean {
   return pathOf(url) === HEALTH_PATH;
 }

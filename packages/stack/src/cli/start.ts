@@ -4,7 +4,7 @@ import { describeDatabaseUrlProblem } from '@taskoverflow/db';
 import { apiOperations, OPENAPI_PATH, routeRequest, serviceOf } from '@taskoverflow/routing';
 import { join, resolve } from 'node:path';
 import { buildServices } from '../build.js';
-import { redactPassword } from '../database.js';
+import { redactPassword } from '@taskoverflow/config';
 import { PortInUseError } from '../free-port.js';
 import { repoRoot } from '../paths.js';
 import { startLocalStack, type LocalStack } from '../stack.js';

@@ -13,7 +13,7 @@ import { globSync, statSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { redactPassword } from '../database.js';
+import { redactPassword } from '@taskoverflow/config';
 import { repoRoot } from '../paths.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../postgres.js';
 import { REDIS_INSTALL_HINT, startRedisServer, type RedisServer } from '../redis.js';
