@@ -33,7 +33,9 @@ export function connectRedis(
   // Connection errors repeat on every reconnect attempt; the cache and the invalidator log
   // what an outage means for requests, once. Without a listener ioredis prints each one.
   redis.on('error', (error: Error) => log.debug({ err: error }, 'redis error'));
-  redis.on('close', () => {
+  // ioredis emits 'reconnecting' after a close it did not ask for, and 'end' instead after a
+  // requested quit() or disconnect(): our own shutdown is no outage.
+  redis.on('reconnecting', () => {
     if (!connected) return;
     connected = false;
     log.warn({ redis: redactPassword(url) }, 'redis connection lost; reconnecting');
