@@ -50,7 +50,17 @@ const NOT_CONNECTED_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREAC
  * request or response: they are not passed on. `expect` is answered by this server already,
  * and `content-length` of a request is set from the body the edge read.
  */
-const REQUEST_HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'upgrade', 'expect', 'trailer', 'content-length']);
+const REQUEST_HOP_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'upgrade',
+  'expect',
+  'trailer',
+  'content-length',
+]);
 const RESPONSE_HOP_HEADERS = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer'] as const;
 
 /**
@@ -253,7 +263,12 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
     }
     const { request } = this;
     replica.dispatch(
-      { path: request.url!, method: request.method as Dispatcher.HttpMethod, headers: this.#headers ??= this.#upstreamHeaders(), body: this.#body },
+      {
+        path: request.url!,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: (this.#headers ??= this.#upstreamHeaders()),
+        body: this.#body,
+      },
       this,
     );
   }
@@ -329,7 +344,8 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
     }
     if (this.#body) headers['content-length'] = String(this.#body.length);
     const clientAddress = this.request.socket.remoteAddress;
-    const forwardedFor = incoming['x-forwarded-for'];
+    // Node joins repeated X-Forwarded-For headers into one string.
+    const forwardedFor = incoming['x-forwarded-for'] as string | undefined;
     headers['x-request-id'] = this.#requestId;
     headers['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${clientAddress}` : clientAddress;
     headers['x-forwarded-proto'] = 'http';

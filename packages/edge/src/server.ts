@@ -5,6 +5,7 @@
  * Started by `pnpm start` with an IPC channel, it reports its address and takes register and
  * deregister requests over it (control.ts).
  */
+import { SERVICES } from '@taskoverflow/routing';
 import { EdgeConfigError, readEdgeConfig } from './config.js';
 import type { EdgeControlRequest, EdgeMessage } from './control.js';
 import { buildEdge, type Edge } from './edge.js';
@@ -25,12 +26,12 @@ async function main(): Promise<void> {
     await edge.close();
     process.exit(0);
   };
-  process.once('SIGTERM', close);
-  process.once('SIGINT', close);
+  process.once('SIGTERM', () => void close());
+  process.once('SIGINT', () => void close());
 
   if (process.send) {
     process.on('message', (request: EdgeControlRequest) => void control(edge, request));
-    process.once('disconnect', close);
+    process.once('disconnect', () => void close());
     send({ type: 'listening', url });
   } else {
     const routes = Object.entries(config.upstreams).map(([service, urls]) => `${service} → ${urls.join(', ')}`);
@@ -40,8 +41,8 @@ async function main(): Promise<void> {
 
 async function control(edge: Edge, { id, op, service, url }: EdgeControlRequest): Promise<void> {
   try {
+    if (!SERVICES.includes(service)) throw new Error(`no target group for "${service}"; the services are ${SERVICES.join(', ')}`);
     const group = edge.targetGroups[service];
-    if (!group) throw new Error(`no target group for "${service}"; the services are ${Object.keys(edge.targetGroups).join(', ')}`);
     const origin = new URL(url).origin;
     await (op === 'register' ? group.register(origin) : group.deregister(origin));
     send({ type: 'reply', id });

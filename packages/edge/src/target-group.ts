@@ -114,7 +114,10 @@ export class TargetGroup {
       healthy = false;
     }
     if (healthy !== target.healthy) {
-      this.log.info({ target: target.replica.origin, healthy }, `${this.service} target ${healthy ? 'healthy: in rotation' : 'unhealthy: out of rotation'}`);
+      this.log.info(
+        { target: target.replica.origin, healthy },
+        `${this.service} target ${healthy ? 'healthy: in rotation' : 'unhealthy: out of rotation'}`,
+      );
       target.healthy = healthy;
       this.#reorder();
     }

@@ -78,7 +78,10 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
   });
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new EdgeStartError(`the edge did not start listening within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new EdgeStartError(`the edge did not start listening within ${READY_TIMEOUT_MS / 1000} s`)),
+      READY_TIMEOUT_MS,
+    );
     child.on('message', (message: EdgeMessage) => {
       if (message.type === 'listening') resolve(message.url);
       if (message.type === 'failed') reject(new EdgeStartError(`the edge could not start: ${message.message}`, message.code));
