@@ -3,7 +3,7 @@
  * embedded PostgreSQL and redis-server, todo-write, todo-read with the cache, todo-read
  * without it, and the ceiling server.
  */
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogLevel } from '@taskoverflow/http-kit';
@@ -17,14 +17,14 @@ import {
   startRedisServer,
 } from '@taskoverflow/stack';
 import { HEALTH_PATH, type ServiceName } from '@taskoverflow/routing';
+import { CEILING_ENTRY, ceilingEnv } from './ceiling.js';
 import type { OutputDrain } from './output-drain.js';
 import type { ServerRole } from './scenarios.js';
 import type { CapturedResponse } from './seed.js';
-import { findFreePorts, repoRoot, serviceEntry, startEdgeProcess, startServiceProcess } from './stack-internals.js';
+import { findFreePorts, serviceEntry, startEdgeProcess, startServiceProcess } from './stack-internals.js';
 
 const HOST = '127.0.0.1';
 const DATABASE_NAME = 'taskoverflow';
-const CEILING_ENTRY = join(repoRoot, 'loadtests', 'bench', 'ceiling-server.ts');
 /** The load balancer's SERVICE_INSTANCE-like name in progress lines and the report. */
 const EDGE_INSTANCE = 'edge';
 
@@ -122,12 +122,7 @@ export class BenchServers {
   /** Starts the ceiling server, sending `response`'s bytes with its headers. */
   async startCeiling(response: CapturedResponse): Promise<void> {
     if (this.#servers.has('ceiling')) return;
-    const bodyFile = join(this.#tempDir, 'ceiling-body');
-    await writeFile(bodyFile, response.body);
-    await this.#startProcess('ceiling', 'ceiling', CEILING_ENTRY, {
-      CEILING_BODY_FILE: bodyFile,
-      CEILING_HEADERS: JSON.stringify(response.headers),
-    });
+    await this.#startProcess('ceiling', 'ceiling', CEILING_ENTRY, await ceilingEnv(this.#tempDir, response));
   }
 
   /** Stops every process, newest first, and deletes the temporary data. Safe to call more than once. */

@@ -1,15 +1,32 @@
 /** `pnpm loadtest`: runs a k6 scenario against ENDPOINT or a local stack it starts, and reports. */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_RESULTS_ROOT, runLoadTest, SCALES, SCENARIOS, shown, type LoadTestOptions, type LoadTestResult, type Scale, type ScenarioName } from './run.js';
+import { verdictLines, writeBottleneckReport } from '@taskoverflow/trace';
+import {
+  DEFAULT_RESULTS_ROOT,
+  LOAD_TARGETS,
+  runLoadTest,
+  SCALES,
+  SCENARIOS,
+  shown,
+  type LoadTarget,
+  type LoadTestOptions,
+  type LoadTestResult,
+  type Scale,
+  type ScenarioName,
+} from './run.js';
 
-const USAGE = `Usage: pnpm loadtest [--scale smoke|local|full] [--scenario planners-and-studiers|stress] [options]
+const USAGE = `Usage: pnpm loadtest [--scale smoke|local|full] [--scenario planners-and-studiers|stress] [--target stack|ceiling|both] [options]
 
 Runs a k6 scenario against ENDPOINT, or, when it is unset, against the local split stack it
 starts itself (embedded PostgreSQL, Redis, todo-write, todo-read replicas, the load-balancer
 stand-in, as pnpm start runs them, on a free port with a fresh database), then prints k6's
 summary and writes it, k6's HTML report and a latency-over-time plot to
-loadtests/results/<time>-<scenario>-<scale>/.
+loadtests/results/<time>-<scenario>-<scale>/. Then the bottleneck report there,
+bottlenecks.html and .json: k6's percentiles beside the edge's and the services', CPU and
+memory per process (sampled from /proc while k6 runs), the read path over time, the
+slowest requests, and a verdict naming the saturated resource, printed at the end
+(pnpm trace --report DIR writes it again from the saved files; docs/load-testing.md).
 
 Scenarios:
   planners-and-studiers  the practical's: studiers list todos and think, planners create,
@@ -24,9 +41,21 @@ Scales:            planners-and-studiers                      stress
   full             the original: ≈ 7 min, ≤ 7500 studiers        5000 VUs, ≈ 4 min
                    (120 s think time), 20 planners × 400
 
+Targets (stress only for ceiling and both):
+  stack (default)  the stack: ENDPOINT or the local stack
+  ceiling          k6's floor: the same VUs and think time against a bare node:http server
+                   answering every request with the list's bytes and headers, as the stack
+                   sent them after seeding (the stack still starts, for those bytes). What
+                   k6 itself costs on this machine, with no application behind it
+  both             the floor, then the stack, in one session; prints them side by side:
+                   p95 (target: the stack's at most 2× the floor's), req/s, checks, failed,
+                   and the VUs at which p95 went above the scenario's p95 threshold for
+                   good (3 one-second periods in a row), from k6's per-second data
+
 Options:
   --scale NAME        smoke, local or full (default: $SCALE, else local)
   --scenario NAME     planners-and-studiers (default) or stress
+  --target NAME       stack (default), ceiling or both
   --read-replicas N   local stack: todo-read replicas (default 2)
   --seed N            todos to create before the run (default: 100 on the local stack,
                       0 against ENDPOINT)
@@ -45,6 +74,7 @@ Examples:
   pnpm loadtest --scale smoke
   pnpm loadtest --scale full
   pnpm loadtest --scenario stress --scale full
+  pnpm loadtest --scenario stress --scale full --target both
   ENDPOINT=http://my-alb.example.com pnpm loadtest --scale full
 
 Exit status: 0 every threshold met, 1 a threshold breached or the run failed, 2 bad usage.
@@ -64,6 +94,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): Omit<LoadTestOptio
       options: {
         scale: { type: 'string' },
         scenario: { type: 'string' },
+        target: { type: 'string' },
         'read-replicas': { type: 'string' },
         seed: { type: 'string' },
         results: { type: 'string' },
@@ -79,6 +110,11 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): Omit<LoadTestOptio
   if (!(SCALES as readonly string[]).includes(scale)) throw new UsageError(`--scale must be one of ${SCALES.join(', ')} (got "${scale}")`);
   const scenario = values.scenario ?? 'planners-and-studiers';
   if (!(scenario in SCENARIOS)) throw new UsageError(`--scenario must be one of ${Object.keys(SCENARIOS).join(', ')} (got "${scenario}")`);
+  const target = values.target ?? 'stack';
+  if (!(LOAD_TARGETS as readonly string[]).includes(target)) throw new UsageError(`--target must be one of ${LOAD_TARGETS.join(', ')} (got "${target}")`);
+  if (target !== 'stack' && !SCENARIOS[scenario as ScenarioName].readOnly) {
+    throw new UsageError(`--target ${target} needs --scenario stress: k6's floor answers every request with the list, and ${scenario}'s planners write`);
+  }
   const endpoint = env.ENDPOINT?.replace(/\/+$/, '') || undefined;
   if (endpoint && !/^https?:\/\/[^/]+$/.test(endpoint)) {
     throw new UsageError(`ENDPOINT must be the API's base URL, such as http://127.0.0.1:8080 (got "${env.ENDPOINT}")`);
@@ -86,6 +122,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): Omit<LoadTestOptio
   return {
     scenario: scenario as ScenarioName,
     scale: scale as Scale,
+    target: target as LoadTarget,
     endpoint,
     ...(env.DATABASE_URL && { databaseUrl: env.DATABASE_URL }),
     ...(env.REDIS_URL && { redisUrl: env.REDIS_URL }),
@@ -109,8 +146,11 @@ function report(result: LoadTestResult): string {
   const verdict = result.passed
     ? `PASSED: all ${result.thresholds.length} thresholds met`
     : `FAILED: ${result.failure}`;
+  const { figures } = result;
   const lines = [
-    `pnpm loadtest: ${verdict}`,
+    `pnpm loadtest (${result.target}): ${verdict}`,
+    `  figures  p95 ${milliseconds(figures.p95Ms)}, ${rate(figures.requestsPerSecond)} req/s, checks ${share(figures.checksPassed)}, ` +
+      `failed ${share(figures.requestsFailed)}, up to ${figures.maxVus ?? '?'} VUs; p95 above ${figures.p95BoundMs ?? '?'} ms from ${crossingText(result)}`,
     `  summary  ${shown(result.files.summaryText)} (and .json)`,
     `  report   ${shown(result.files.report)}  (k6 web dashboard: open it in a browser)`,
     ...(result.files.plot ? [`  plot     ${shown(result.files.plot)}  (latency over time)`] : []),
@@ -127,6 +167,41 @@ function report(result: LoadTestResult): string {
     );
   }
   return lines.join('\n');
+}
+
+/** The floor and the stack side by side, with the target on the stack's p95. */
+function comparison(floor: LoadTestResult, stack: LoadTestResult): string {
+  const row = (name: string, result: LoadTestResult): string =>
+    `  ${name.padEnd(6)} ${milliseconds(result.figures.p95Ms).padStart(9)}  ${rate(result.figures.requestsPerSecond).padStart(7)}  ${share(result.figures.checksPassed).padStart(7)}  ` +
+    `${share(result.figures.requestsFailed).padStart(7)}  ${crossingText(result)}`;
+  const ratio = floor.figures.p95Ms && stack.figures.p95Ms !== undefined ? stack.figures.p95Ms / floor.figures.p95Ms : undefined;
+  const verdict = ratio === undefined ? '– not measured' : `${ratio <= MAX_P95_TO_FLOOR ? '✓' : '✗'} ${ratio.toFixed(2)}×`;
+  return [
+    `Side by side (${stack.figures.maxVus ?? '?'} VUs at most):`,
+    `  target       p95    req/s   checks   failed  p95 above ${stack.figures.p95BoundMs ?? '?'} ms from`,
+    row('floor', floor),
+    row('stack', stack),
+    `  stack p95 ≤ ${MAX_P95_TO_FLOOR}× the floor's: ${verdict}`,
+  ].join('\n');
+}
+
+/** The stress target (issue #12): the stack adds at most this much to k6's own p95. */
+const MAX_P95_TO_FLOOR = 2;
+
+function milliseconds(value: number | undefined): string {
+  return value === undefined ? 'n/a' : `${value.toFixed(value < 10 ? 1 : 0)} ms`;
+}
+
+function rate(value: number | undefined): string {
+  return value === undefined ? 'n/a' : Math.round(value).toLocaleString('en-US');
+}
+
+function share(value: number | undefined): string {
+  return value === undefined ? 'n/a' : `${(value * 100).toFixed(value === 0 || value === 1 ? 0 : 2)} %`;
+}
+
+function crossingText(result: LoadTestResult): string {
+  return result.figures.vusAtP95Crossing === undefined ? 'never' : `${result.figures.vusAtP95Crossing} VUs`;
 }
 
 async function main(): Promise<number> {
@@ -154,9 +229,17 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const result = await runLoadTest({ ...options, echoK6: true, progress: (line) => console.log(line), abort: interrupt.signal });
-  console.log(`\n${report(result)}`);
-  return result.passed ? 0 : 1;
+  const results = await runLoadTest({ ...options, echoK6: true, progress: (line) => console.log(line), abort: interrupt.signal });
+  for (const result of results) {
+    console.log(`\n${report(result)}`);
+    // Once the stack has stopped: its log files are complete, with each service's last stats line.
+    const bottlenecks = await writeBottleneckReport(result.runDir);
+    console.log(`\n${verdictLines(bottlenecks.verdict).join('\n')}\n  details  ${shown(bottlenecks.files.html)} (and .json)`);
+  }
+  const floor = results.find((result) => result.target === 'ceiling');
+  const stack = results.find((result) => result.target === 'stack');
+  if (floor && stack) console.log(`\n${comparison(floor, stack)}`);
+  return results.every((result) => result.passed) ? 0 : 1;
 }
 
 main().then(

@@ -91,3 +91,22 @@ function snapshotValues(snapshot: number[][], types: Map<string, string>, aggreg
     return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
   };
 }
+
+/**
+ * Periods in a row whose p95 must be above the bound before it counts as crossed: one slow
+ * second (a pause of the machine's other work, a GC) is not where the system stopped keeping up.
+ */
+export const SUSTAINED_PERIODS = 3;
+
+/**
+ * The VU count at which p95 crossed `boundMs` for good: that of the first of SUSTAINED_PERIODS
+ * periods in a row with p95 above it; undefined when it never did.
+ */
+export function vusWhereP95Crosses(points: PeriodPoint[], boundMs: number): number | undefined {
+  let run = 0;
+  for (const [index, point] of points.entries()) {
+    run = point.p95Ms !== undefined && point.p95Ms > boundMs ? run + 1 : 0;
+    if (run === SUSTAINED_PERIODS) return points[index - SUSTAINED_PERIODS + 1]!.vus;
+  }
+  return undefined;
+}

@@ -14,6 +14,8 @@ export interface LocalTargetOptions {
   /** Use this Redis; unset, a throwaway redis-server from PATH (as pnpm start). */
   redisUrl?: string;
   readReplicas: number;
+  /** Extra environment for every service process. */
+  serviceEnv?: Record<string, string>;
   /** Where the instances' JSON log lines go, one file per instance, for `pnpm trace --logs`. */
   logDir: string;
 }
@@ -40,6 +42,7 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Loc
       ...(options.redisUrl && { redisUrl: options.redisUrl }),
       ...(dataRoot && { dataDir: join(dataRoot, 'postgres') }),
       readReplicas: options.readReplicas,
+      ...(options.serviceEnv && { serviceEnv: options.serviceEnv }),
       port: 0,
       logDir: options.logDir,
       quiet: true,

@@ -11,10 +11,11 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createTestDatabase } from '@taskoverflow/stack/testing';
+import { createTestDatabase, TEST_SERVICE_ENV } from '@taskoverflow/stack/testing';
 import t from 'tap';
 import { findK6, K6_PINNED_VERSION, K6NotFoundError } from '../loadtest/k6-binary.js';
-import { runLoadTest, SCALES, SCENARIOS, type LoadTestOptions } from '../loadtest/run.js';
+import { vusWhereP95Crosses, type PeriodPoint } from '../loadtest/dashboard-data.js';
+import { runLoadTest, SCALES, SCENARIOS, type LoadTestOptions, type LoadTestResult } from '../loadtest/run.js';
 
 const run = promisify(execFile);
 
@@ -27,19 +28,24 @@ t.test('smoke scale against the local stack: every check passes, every threshold
   t.teardown(() => database.drop());
   const progress: string[] = [];
 
-  const result = await runLoadTest({
+  const [result, ...others] = await runLoadTest({
     scenario: 'planners-and-studiers',
     scale: 'smoke',
     endpoint: undefined,
     databaseUrl: database.url,
     ...(process.env.TEST_REDIS_URL && { redisUrl: process.env.TEST_REDIS_URL }),
     readReplicas: 2,
+    // Not a test of shedding: on a busy CI machine a shed 503 would fail a studier's check.
+    serviceEnv: { ...TEST_SERVICE_ENV },
     seedTodos: 50,
     resultsRoot: t.testdir(),
     echoK6: false,
     progress: (line) => progress.push(line),
   });
 
+  if (!result) throw new Error('runLoadTest returned no result');
+  t.same(others, [], 'one run: the stack, the default target');
+  t.equal(result.target, 'stack');
   t.ok(result.passed, `the run passes: ${result.failure ?? 'every threshold met'}`, { summary: result.summaryText, k6: result.k6OutputTail });
   t.same(
     result.thresholds.filter((threshold) => !threshold.ok).map((threshold) => `${threshold.metric} ${threshold.expression}`),
@@ -68,13 +74,62 @@ t.test('a breached threshold fails the run and is named', async (t) => {
   });
   t.teardown(() => void server.close());
 
-  const result = await runLoadTest(tinyRun(`http://127.0.0.1:${portOf(server)}`, t.testdir()));
+  const [result] = await runLoadTest(tinyRun(`http://127.0.0.1:${portOf(server)}`, t.testdir()));
+  if (!result) throw new Error('runLoadTest returned no result');
 
   t.notOk(result.passed, 'the run fails');
   t.match(result.failure, /thresholds breached: .*checks\{scenario:planners\} rate==1/, 'the failure names the planners’ checks');
   t.match(result.failure, /http_req_failed\{scenario:planners\} rate==0/, 'and their failed requests');
   t.notMatch(result.failure, /scenario:studiers/, 'but not the studiers, who were answered');
   t.match(result.summaryText, /✗ planner: create is 201 {2}\(1 of 1 failed\)/, 'the summary shows the failed check');
+});
+
+t.test("--target both: k6's floor, then the stack, each with its figures and where p95 crossed the threshold", async (t) => {
+  // A stand-in stack whose list takes 300 ms; the floor sends the same bytes at once. With a
+  // p95 threshold of 250 ms, the stack's p95 is above it from the first requests on, whatever
+  // the machine's load (nothing here depends on how fast anything is, only on that delay).
+  const list = Buffer.from(JSON.stringify([{ id: 1, title: 'the stand-in list' }]));
+  const server = await listen((request, response) => {
+    const send = (): void => void response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', etag: '"v1"' }).end(list);
+    if (request.url === '/api/v1/health') send();
+    else setTimeout(send, 300);
+  });
+  t.teardown(() => void server.close());
+
+  const results = await runLoadTest({
+    scenario: 'stress',
+    scale: 'smoke',
+    target: 'both',
+    endpoint: `http://127.0.0.1:${portOf(server)}`,
+    readReplicas: 1,
+    seedTodos: 0,
+    resultsRoot: t.testdir(),
+    overrides: { TARGET_VUS: '5', RAMP: '2s', HOLD: '5s', STUDIER_SLEEP: '0.1', P95_MS: '250' },
+    echoK6: false,
+    progress: () => undefined,
+  });
+
+  t.same(results.map((result) => result.target), ['ceiling', 'stack'], 'the floor ran first, then the stack');
+  const [floor, stack] = results as [LoadTestResult, LoadTestResult];
+  t.not(floor.runDir, stack.runDir, 'each run has its own directory');
+  t.not(floor.endpoint, stack.endpoint, 'the floor is a server of its own');
+  t.match(floor.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/, 'on loopback');
+  for (const result of results) {
+    t.match(result.figures, { p95BoundMs: 250, checksPassed: 1, requestsFailed: 0, maxVus: 5 }, `${result.target}: the summary's figures`);
+    t.ok(result.figures.requestsPerSecond! > 0 && result.figures.p95Ms! > 0, `${result.target}: req/s and p95 measured`);
+  }
+  t.notOk(stack.passed, 'the slow stack breaches p95 < 250 ms');
+  t.ok(stack.figures.p95Ms! >= 300, "the stack's p95 includes its 300 ms");
+  // The VU gauge is sampled once a second, so the first period may still read 0 VUs.
+  t.type(stack.figures.vusAtP95Crossing, 'number', `the stack's p95 crossed 250 ms (at ${stack.figures.vusAtP95Crossing} VUs)`);
+  t.ok(stack.figures.vusAtP95Crossing! <= 5, 'within the VUs the run had');
+});
+
+t.test('the VUs where p95 crosses a bound: the first of 3 periods in a row above it, a single slow period aside', async (t) => {
+  const point = (vus: number, p95Ms: number | undefined): PeriodPoint => ({ atSeconds: vus, vus, requestsPerSecond: 1, failedShare: 0, medianMs: p95Ms, p95Ms, maxMs: p95Ms });
+  const series = [point(10, 50), point(20, 900), point(30, 60), point(40, 250), point(50, undefined), point(60, 210), point(70, 300), point(80, 400)];
+  t.equal(vusWhereP95Crosses(series, 200), 60, 'the blip at 20 VUs and the run broken by a period without requests do not count');
+  t.equal(vusWhereP95Crosses(series, 1000), undefined, 'never crossed');
 });
 
 t.test('every scenario at every scale is a valid k6 configuration; bad overrides are refused by name', async (t) => {
