@@ -3,6 +3,9 @@
  * once, each naming the variable, the bad value and what is expected.
  */
 export class ConfigError extends Error {
+  /** As the project's other errors: callers check the code (see docs/design.md, Errors). */
+  readonly code = 'TASKOVERFLOW_INVALID_CONFIGURATION';
+
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
     this.name = 'ConfigError';

@@ -1,63 +1,55 @@
+import { EnvReader, LOG_LEVELS, type Env, type LogLevel } from '@taskoverflow/config';
 import type { ServiceName } from '@taskoverflow/routing';
 import { DEFAULT_REPLICA_QUEUE, type ReplicaQueueSettings } from './replica.js';
 
-/** Where the edge listens and where it routes, read from the environment by server.ts. */
+/** Where the edge listens, where it routes and how it logs, read from the environment by server.ts. */
 export interface EdgeConfig {
   host: string;
   port: number;
   upstreams: Record<ServiceName, string[]>;
   queue: ReplicaQueueSettings;
+  logLevel: LogLevel;
+  /** LOG_FILE: every line to that file, only warnings and errors on stdout (see createLogger). */
+  logFile: string | undefined;
 }
 
-/** A setting is missing or malformed; the message names the variable and shows a valid value. */
-export class EdgeConfigError extends Error {
-  override name = 'EdgeConfigError';
-}
-
-export function readEdgeConfig(env: NodeJS.ProcessEnv): EdgeConfig {
-  return {
-    host: env.HOST || '127.0.0.1',
-    port: parsePort(env.PORT),
+/**
+ * Reads the edge's settings with the services' EnvReader: a ConfigError lists every bad value
+ * at once, each naming the variable and what is expected.
+ */
+export function readEdgeConfig(env: Env): EdgeConfig {
+  const reader = new EnvReader(env);
+  const config: EdgeConfig = {
+    host: reader.string('HOST', '127.0.0.1'),
+    port: reader.integer('PORT', 8080, { min: 0, max: 65_535 }),
     upstreams: {
-      'todo-read': parseUpstreams('READ_UPSTREAMS', env.READ_UPSTREAMS, 'http://127.0.0.1:3101,http://127.0.0.1:3102'),
-      'todo-write': parseUpstreams('WRITE_UPSTREAMS', env.WRITE_UPSTREAMS, 'http://127.0.0.1:3201'),
+      'todo-read': readUpstreams(reader, env, 'READ_UPSTREAMS', 'http://127.0.0.1:3101,http://127.0.0.1:3102'),
+      'todo-write': readUpstreams(reader, env, 'WRITE_UPSTREAMS', 'http://127.0.0.1:3201'),
     },
     queue: {
-      connections: parseCount('EDGE_REPLICA_CONNECTIONS', env.EDGE_REPLICA_CONNECTIONS, DEFAULT_REPLICA_QUEUE.connections, 1),
-      queueLimit: parseCount('EDGE_QUEUE_LIMIT', env.EDGE_QUEUE_LIMIT, DEFAULT_REPLICA_QUEUE.queueLimit, 0),
-      queueTimeoutMs: parseCount('EDGE_QUEUE_TIMEOUT_MS', env.EDGE_QUEUE_TIMEOUT_MS, DEFAULT_REPLICA_QUEUE.queueTimeoutMs, 1),
+      connections: reader.integer('EDGE_REPLICA_CONNECTIONS', DEFAULT_REPLICA_QUEUE.connections, { min: 1, max: 10_000 }),
+      queueLimit: reader.integer('EDGE_QUEUE_LIMIT', DEFAULT_REPLICA_QUEUE.queueLimit, { min: 0, max: 1_000_000 }),
+      queueTimeoutMs: reader.integer('EDGE_QUEUE_TIMEOUT_MS', DEFAULT_REPLICA_QUEUE.queueTimeoutMs, { min: 1, max: 600_000 }),
       retryAfterSeconds: DEFAULT_REPLICA_QUEUE.retryAfterSeconds,
     },
+    logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    logFile: reader.string('LOG_FILE', '') || undefined,
   };
-}
-
-function parseCount(variable: string, value: string | undefined, fallback: number, min: number): number {
-  if (!value) return fallback;
-  const count = Number(value);
-  if (!Number.isInteger(count) || count < min) {
-    throw new EdgeConfigError(`${variable} must be a whole number of at least ${min}, e.g. ${variable}=${fallback} (got "${value}")`);
-  }
-  return count;
-}
-
-function parsePort(value: string | undefined): number {
-  if (!value) return 8080;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new EdgeConfigError(`PORT must be a port number from 0 to 65535, e.g. PORT=8080 (got "${value}")`);
-  }
-  return port;
+  reader.done();
+  return config;
 }
 
 /** A comma-separated list of http base URLs, one per replica. */
-function parseUpstreams(variable: string, value: string | undefined, example: string): string[] {
+function readUpstreams(reader: EnvReader, env: Env, variable: string, example: string): string[] {
   const expected = `${variable} must list the replicas' base URLs, comma-separated, e.g. ${variable}=${example}`;
-  const urls = (value ?? '').split(',').map((part) => part.trim()).filter(Boolean);
-  if (urls.length === 0) throw new EdgeConfigError(`${expected} (it is ${value === undefined ? 'unset' : 'empty'})`);
+  const value = env[variable];
+  const urls = (value ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  if (urls.length === 0) reader.check(`${expected} (it is ${value === undefined ? 'unset' : 'empty'})`);
   for (const url of urls) {
-    if (!URL.canParse(url) || new URL(url).protocol !== 'http:') {
-      throw new EdgeConfigError(`${expected} ("${url}" is not an http:// URL)`);
-    }
+    if (!URL.canParse(url) || new URL(url).protocol !== 'http:') reader.check(`${expected} ("${url}" is not an http:// URL)`);
   }
   return urls;
 }

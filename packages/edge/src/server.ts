@@ -6,7 +6,8 @@
  * deregister requests over it (control.ts).
  */
 import { SERVICES } from '@taskoverflow/routing';
-import { EdgeConfigError, readEdgeConfig } from './config.js';
+import { ConfigError } from '@taskoverflow/config';
+import { readEdgeConfig } from './config.js';
 import type { EdgeControlRequest, EdgeMessage } from './control.js';
 import { buildEdge, type Edge } from './edge.js';
 
@@ -17,8 +18,7 @@ async function main(): Promise<void> {
   const edge = await buildEdge({
     upstreams: config.upstreams,
     queue: config.queue,
-    // LOG_FILE: every line to that file, only warnings and errors on stdout (see createLogger).
-    logging: { level: process.env.LOG_LEVEL || 'info', file: process.env.LOG_FILE || undefined },
+    logging: { level: config.logLevel, file: config.logFile },
   });
   const url = await edge.listen({ host: config.host, port: config.port });
 
@@ -54,7 +54,7 @@ async function control(edge: Edge, { id, op, service, url }: EdgeControlRequest)
 main().catch((error: unknown) => {
   const code = (error as NodeJS.ErrnoException).code;
   let message: string;
-  if (error instanceof EdgeConfigError) {
+  if (error instanceof ConfigError) {
     message = error.message;
   } else if (code === 'EADDRINUSE' || code === 'EACCES') {
     message = `cannot listen: ${(error as Error).message}. Choose another port with PORT=…`;

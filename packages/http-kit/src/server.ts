@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
-import { ConfigError } from '@taskoverflow/config';
 import type { BaseServiceConfig } from './config.js';
 
 /**
@@ -31,7 +30,7 @@ export async function runService<Config extends BaseServiceConfig>(options: RunS
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     // The project's own errors (TASKOVERFLOW_* codes) name the problem and the fix: one line.
-    const ownError = error instanceof ConfigError || String((error as { code?: unknown }).code).startsWith('TASKOVERFLOW_');
+    const ownError = String((error as { code?: unknown }).code).startsWith('TASKOVERFLOW_');
     const reason = ownError ? (error as Error).message : ((error as Error).stack ?? String(error));
     process.stderr.write(`${options.name} failed to start: ${reason}\n`);
     process.exit(1);
