@@ -425,15 +425,16 @@ t.test('--endpoints as a table', async (t) => {
 t.test('--help explains the modes with examples and exits 0', async (t) => {
   const { code, stdout } = await trace(['--help']);
   t.equal(code, 0);
-  t.match(stdout, /^Usage: pnpm trace <request-id> \| --slowest \[N\] \| --endpoints {2}\[options\]\n/);
-  for (const option of ['--since WHEN', '--service NAME', '--logs DIR', '--json', 'Examples:', 'Exit status:']) t.match(stdout, option);
+  t.match(stdout, /^Usage: pnpm trace <request-id> \| --slowest \[N\] \| --endpoints \| --report DIR {2}\[options\]\n/);
+  for (const option of ['--report DIR', '--since WHEN', '--service NAME', '--logs DIR', '--json', 'Examples:', 'Exit status:']) t.match(stdout, option);
 });
 
 t.test('bad usage exits 2 and names the fix', async (t) => {
   const cases: Array<[args: string[], message: RegExp]> = [
-    [[], /say what to show: a request id, --slowest \[N\] or --endpoints/],
+    [[], /say what to show: a request id, --slowest \[N\], --endpoints or --report DIR/],
     [['--slowest', '0'], /--slowest takes a whole number of requests, 1 or more \(got "0"\)/],
-    [['--slowest', '--endpoints'], /choose one of: a request id, --slowest, --endpoints/],
+    [['--slowest', '--endpoints'], /choose one of: a request id, --slowest, --endpoints, --report/],
+    [['--report', '.'], /--report DIR reads the run in DIR and writes bottlenecks.json beside it: leave out --logs and --json/],
     [[A, B], /one request id at a time/],
     [['--slowest', '--service', 'edge'], /--service is one of todo-read, todo-write \(got "edge"\)/],
     [['--endpoints', '--since', 'yesterday'], /--since takes a time back from now \(90s, 10m, 1h, 2d\) or an ISO 8601 time/],
