@@ -3,7 +3,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { INPUT_DATE_FORMAT, operationSchemas, parseInputDate, REQUEST_BODY_LIMIT_BYTES } from '@taskoverflow/domain';
 import { fastifyLogging, observabilityPlugin, RequestStats, type LogFormat } from '@taskoverflow/observability';
 import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS, type ServiceName } from '@taskoverflow/routing';
-import type { Server } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TransportTargetOptions } from 'pino';
 import { BodyNotUtf8Error, installErrorHandler } from './errors.js';
@@ -82,21 +81,23 @@ export function createServiceApp(options: ServiceAppOptions) {
     stats,
   });
   const trustedHops = options.trustProxyHops ?? 0;
-  const app = Fastify({
+  const base = Fastify({
     ...fastifyOptions(),
     ...logging,
     // Fastify's numeric trustProxy, spelled as the function its types accept.
     trustProxy: (_address: string, hop: number) => hop < trustedHops,
-  }).withTypeProvider<TypeBoxTypeProvider>();
-  (app.server as Server).headersTimeout = HEADERS_TIMEOUT_MS;
+  });
+  base.server.headersTimeout = HEADERS_TIMEOUT_MS;
   // Fastify parses text/plain by default; the API takes JSON only, anything else is a 415.
-  app.removeContentTypeParser('text/plain');
-  installStrictJsonParser(app as unknown as FastifyInstance);
-
-  app.register(observabilityPlugin, { stats });
-  if (options.loadShedding) app.register(loadSheddingPlugin, { settings: options.loadShedding, healthPath: HEALTH_PATH });
-  installErrorHandler(app as unknown as FastifyInstance);
-  installNotFoundHandler(app as unknown as FastifyInstance, options.service);
+  base.removeContentTypeParser('text/plain');
+  // On the base instance: the helpers take a plain FastifyInstance, which the type-provided one is not.
+  installStrictJsonParser(base);
+  base.register(observabilityPlugin, { stats });
+  if (options.loadShedding) base.register(loadSheddingPlugin, { settings: options.loadShedding, healthPath: HEALTH_PATH });
+  // After the plugins: the 404 handler gets only the hooks added before it (x-request-id…).
+  installErrorHandler(base);
+  installNotFoundHandler(base, options.service);
+  const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
   // Set on SIGTERM (see runService): the health check fails so that the load balancer takes
   // this replica out of rotation while it still serves what reaches it.
