@@ -236,6 +236,7 @@ t.test('services get the database as their own role, the cache and their setting
       t.equal(environment.SERVICE_INSTANCE, name, `${name}: SERVICE_INSTANCE`);
       t.notOk('MIGRATE_ON_START' in environment, `${name}: does not migrate (its role may not)`);
       t.ok('CLOUDWATCH_LOG_GROUP' in environment, `${name}: CloudWatch shipping can be switched on from the shell`);
+      t.ok('CLOUDWATCH_CREATE_LOG_GROUP' in environment, `${name}: and creating a group of one's own`);
     }
   }
 });

@@ -77,7 +77,8 @@ function readLogTargets(
   host: string,
 ): TransportTargetOptions[] {
   try {
-    const cloudWatch = cloudWatchTransportTarget(env, { service, hostname: host });
+    const createLogGroup = reader.boolean('CLOUDWATCH_CREATE_LOG_GROUP', false);
+    const cloudWatch = cloudWatchTransportTarget(env, { service, hostname: host, createLogGroup });
     return cloudWatch ? [cloudWatch as TransportTargetOptions] : [];
   } catch (error) {
     reader.check((error as Error).message);

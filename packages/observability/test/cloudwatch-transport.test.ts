@@ -3,7 +3,7 @@
  * 127.0.0.1 port (all traffic stays on this machine). Without moto the file fails, never skips:
  * `python3 -m pip install 'moto[server]==5.2.1'` provides it.
  */
-import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CloudWatchLogsClient, CreateLogGroupCommand, DescribeLogGroupsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -18,6 +18,7 @@ import t, { type Test } from 'tap';
 import { cloudWatchTransportTarget } from '../src/cloudwatch/config.js';
 import { LogBuffer } from '../src/cloudwatch/log-buffer.js';
 import { PUT_LOG_EVENTS_LIMITS, toLogEvent, TRUNCATION_MARKER, type LogEvent } from '../src/cloudwatch/log-event.js';
+import { LogGroupMissingError } from '../src/cloudwatch/shipper.js';
 import type { CloudWatchTransportOptions } from '../src/cloudwatch/transport.js';
 
 const MOTO_INSTALL = "python3 -m pip install 'moto[server]==5.2.1'";
@@ -26,12 +27,16 @@ const GROUP = 'taskoverflow';
 const HOST = hostname();
 
 t.test('cloudWatchTransportTarget: on exactly when CLOUDWATCH_LOG_GROUP is set', async (t) => {
-  const where = { service: 'todo-read', hostname: 'host-1' };
+  const where = { service: 'todo-read', hostname: 'host-1', createLogGroup: false };
   t.equal(cloudWatchTransportTarget({ AWS_REGION: REGION }, where), undefined, 'unset: stdout only');
   t.equal(cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: ' ', AWS_REGION: REGION }, where), undefined, 'blank: stdout only');
 
   const target = cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP, AWS_DEFAULT_REGION: 'eu-west-1' }, where);
-  t.same(target?.options, { logGroupName: GROUP, logStreamName: 'todo-read/host-1', region: 'eu-west-1' });
+  t.same(target?.options, { logGroupName: GROUP, logStreamName: 'todo-read/host-1', region: 'eu-west-1', createLogGroup: false });
+  t.equal(
+    cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP, AWS_REGION: REGION }, { ...where, createLogGroup: true })?.options.createLogGroup,
+    true,
+  );
   t.match(target?.target, /src\/cloudwatch\/transport\.dev\.mjs$/, 'from source: the entry that registers tsx in the worker');
   t.ok(target && existsSync(target.target));
   t.equal(cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP, AWS_REGION: 'us-west-2', AWS_DEFAULT_REGION: 'eu-west-1' }, where)?.options.region, 'us-west-2');
@@ -118,6 +123,13 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
   });
   const reader = new CloudWatchLogsClient({ region: REGION });
   t.teardown(() => reader.destroy());
+  /** What Pulumi does before any service logs: the group exists, its streams do not. */
+  const createGroup = (logGroupName: string) => reader.send(new CreateLogGroupCommand({ logGroupName }));
+  const groupExists = async (logGroupName: string) =>
+    ((await reader.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: logGroupName }))).logGroups ?? []).some(
+      (group) => group.logGroupName === logGroupName,
+    );
+  await createGroup(GROUP);
   const dir = await mkdtemp(join(tmpdir(), 'cloudwatch-transport-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const stderr = captureStderr();
@@ -125,7 +137,10 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
 
   /** A logger wired like the services': JSON lines to stdout (here a file) and to CloudWatch, in one worker. */
   function startLogger(service: string, host: string, overrides: Partial<CloudWatchTransportOptions> = {}) {
-    const target = cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP, AWS_REGION: REGION }, { service, hostname: host })!;
+    const target = cloudWatchTransportTarget(
+      { CLOUDWATCH_LOG_GROUP: GROUP, AWS_REGION: REGION },
+      { service, hostname: host, createLogGroup: false },
+    )!;
     const stdout = join(dir, `${service}-${host}.log`);
     const stdoutTarget: TransportTargetOptions = { target: 'pino/file', options: { destination: stdout } };
     const transport = pino.transport({ targets: [{ ...target, options: { ...target.options, ...overrides } }, stdoutTarget] });
@@ -138,12 +153,12 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
     };
   }
 
-  async function messages(stream: string): Promise<string[]> {
+  async function messages(stream: string, logGroupName = GROUP): Promise<string[]> {
     const found: string[] = [];
     let nextToken: string | undefined;
     for (;;) {
       const page = await reader
-        .send(new GetLogEventsCommand({ logGroupName: GROUP, logStreamName: stream, startFromHead: true, nextToken }))
+        .send(new GetLogEventsCommand({ logGroupName, logStreamName: stream, startFromHead: true, nextToken }))
         .catch((error: Error) => (error.name === 'ResourceNotFoundException' ? undefined : Promise.reject(error)));
       found.push(...(page?.events ?? []).map((event) => event.message!));
       if (!page?.nextForwardToken || page.nextForwardToken === nextToken) return found;
@@ -152,10 +167,10 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
   }
 
   /** Polls the stream until `done` holds or the time is up; returns what was there last. */
-  async function waitFor(stream: string, done: (lines: string[]) => boolean, timeoutMs: number): Promise<string[]> {
+  async function waitFor(stream: string, done: (lines: string[]) => boolean, timeoutMs: number, logGroupName = GROUP): Promise<string[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const lines = await messages(stream);
+      const lines = await messages(stream, logGroupName);
       if (done(lines) || Date.now() > deadline) return lines;
       await sleep(100);
     }
@@ -199,7 +214,10 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
     const cap = 100;
     const heapLimitMb = 64;
     const host = `${HOST}-outage`;
-    const target = cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP, AWS_REGION: REGION }, { service: 'todo-read', hostname: host })!;
+    const target = cloudWatchTransportTarget(
+      { CLOUDWATCH_LOG_GROUP: GROUP, AWS_REGION: REGION },
+      { service: 'todo-read', hostname: host, createLogGroup: false },
+    )!;
     // The transport alone in its worker, under a heap limit far below what the outage logs:
     // keeping every line would end the worker with ERR_WORKER_OUT_OF_MEMORY.
     const transport = pino.transport({
@@ -253,7 +271,8 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
     t.equal((await linesOf(stdout)).length, written + 1, 'the other destination (stdout) got every line');
     t.equal(stderr.lines.filter((l) => l.includes('cannot send logs to CloudWatch Logs')).length, 1, 'the outage is reported once');
 
-    await moto.start(); // same port, empty: the transport re-creates the group and stream
+    await moto.start(); // same port, empty
+    await createGroup(GROUP); // as Pulumi's would be; the transport re-creates its stream
     logger.info('after');
     // The drop notice goes out after the first delivered batch, so "after" may arrive before it.
     const recovered = (found: string[]) => found.some((l) => l.includes('"msg":"after"')) && found.some((l) => l.includes('"dropped_events"'));
@@ -274,6 +293,37 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
     await closeTransport(transport);
   });
 
+  await t.test('a missing log group is never created unless asked: the failure names the fix, delivery starts once it exists', async (t) => {
+    const group = 'taskoverflow-not-yet-deployed';
+    stderr.lines.length = 0;
+    const { logger, stream, close } = startLogger('todo-read', `${HOST}-no-group`, { logGroupName: group, maxRetryDelayMs: 500 });
+    logger.info('waiting for the group');
+    const code = new LogGroupMissingError(group).code;
+    const reported = await waitUntil(() => stderr.lines.find((line) => line.includes(code)), 10_000);
+    t.ok(reported, `the failure is reported with its code, ${code}`);
+    t.match(reported, 'CLOUDWATCH_CREATE_LOG_GROUP=true', 'and names the fix');
+    t.notOk(await groupExists(group), 'the group was not created');
+
+    await createGroup(group); // pulumi up, say
+    const lines = await waitFor(stream, (found) => found.length > 0, 10_000, group);
+    t.match(
+      lines.map((line) => JSON.parse(line) as unknown),
+      [{ msg: 'waiting for the group' }],
+      'the buffered line arrives once the group exists',
+    );
+    await close();
+  });
+
+  await t.test('CLOUDWATCH_CREATE_LOG_GROUP=true: the transport creates the missing group', async (t) => {
+    const group = 'taskoverflow-lab';
+    const { logger, stream, close } = startLogger('todo-read', `${HOST}-create`, { logGroupName: group, createLogGroup: true });
+    logger.info('first line');
+    const lines = await waitFor(stream, (found) => found.length > 0, 10_000, group);
+    t.equal(lines.length, 1);
+    t.ok(await groupExists(group), 'the group was created');
+    await close();
+  });
+
   await t.test('a logger started while CloudWatch is down closes within the close timeout', async (t) => {
     await moto.stop();
     stderr.lines.length = 0;
@@ -286,6 +336,16 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
     t.ok(stderr.lines.some((l) => l.includes('closing: 100 log events were not delivered')), 'the loss is reported');
   });
 });
+
+/** Polls `found` until it returns something or the time is up (then undefined). */
+async function waitUntil<T>(found: () => T | undefined, timeoutMs: number): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = found();
+    if (value !== undefined || Date.now() > deadline) return value;
+    await sleep(50);
+  }
+}
 
 function setEnv(t: Test, values: Record<string, string>): void {
   for (const [name, value] of Object.entries(values)) {

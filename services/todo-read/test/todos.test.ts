@@ -144,6 +144,19 @@ t.test('configuration errors name the variable and the fix', async (t) => {
     AWS_REGION: 'eu-west-1',
     SERVICE_INSTANCE: 'todo-read-7',
   });
-  t.match(shipping.logTargets, [{ options: { logGroupName: 'taskoverflow', logStreamName: 'todo-read/todo-read-7', region: 'eu-west-1' } }]);
+  t.match(shipping.logTargets, [
+    { options: { logGroupName: 'taskoverflow', logStreamName: 'todo-read/todo-read-7', region: 'eu-west-1', createLogGroup: false } },
+  ]);
+  const creating = loadConfig({
+    DATABASE_URL: database.url,
+    CLOUDWATCH_LOG_GROUP: 'taskoverflow',
+    AWS_REGION: 'eu-west-1',
+    CLOUDWATCH_CREATE_LOG_GROUP: 'true',
+  });
+  t.match(creating.logTargets, [{ options: { createLogGroup: true } }], 'a missing group is created only when CLOUDWATCH_CREATE_LOG_GROUP=true');
+  t.throws(
+    () => loadConfig({ DATABASE_URL: database.url, CLOUDWATCH_CREATE_LOG_GROUP: 'yes' }),
+    /CLOUDWATCH_CREATE_LOG_GROUP must be true or false, got "yes"/,
+  );
   t.same(loadConfig({ DATABASE_URL: database.url }).logTargets, [], 'stdout only unless CLOUDWATCH_LOG_GROUP is set');
 });

@@ -29,13 +29,15 @@ const LOG_GROUP_NAME = /^[\w\-/.#]{1,512}$/;
  * where the awslogs driver already ships stdout, so leave CLOUDWATCH_LOG_GROUP unset there.
  * The region comes from AWS_REGION or AWS_DEFAULT_REGION, credentials from the AWS SDK's
  * default chain (environment, ~/.aws, instance role). Each service and host gets its own
- * stream, `<service>/<hostname>`.
+ * stream, `<service>/<hostname>`. The transport creates a missing stream, but a missing group
+ * only with `createLogGroup` (CLOUDWATCH_CREATE_LOG_GROUP=true, which the caller reads with its
+ * EnvReader): a group that Pulumi manages must never be created by a service.
  *
  * @throws Error when CLOUDWATCH_LOG_GROUP is set but unusable: not a valid group name, or no region.
  */
 export function cloudWatchTransportTarget(
   env: Env,
-  { service, hostname }: { service: string; hostname: string },
+  { service, hostname, createLogGroup }: { service: string; hostname: string; createLogGroup: boolean },
 ): CloudWatchTransportTarget | undefined {
   const logGroupName = env.CLOUDWATCH_LOG_GROUP?.trim();
   if (!logGroupName) return undefined;
@@ -51,5 +53,5 @@ export function cloudWatchTransportTarget(
         'or unset CLOUDWATCH_LOG_GROUP to log to stdout only',
     );
   }
-  return { target: TRANSPORT_ENTRY, options: { logGroupName, logStreamName: `${service}/${hostname}`, region } };
+  return { target: TRANSPORT_ENTRY, options: { logGroupName, logStreamName: `${service}/${hostname}`, region, createLogGroup } };
 }

@@ -11,6 +11,11 @@ import { toLogEvent, type LogEvent } from './log-event.js';
 export interface ShipperSettings {
   logGroupName: string;
   logStreamName: string;
+  /**
+   * Create the group when it is missing. Off unless asked for: a group that Pulumi manages
+   * must exist before anything logs to it, and one created here would make `pulumi up` fail.
+   */
+  createLogGroup: boolean;
   /** The longest a line waits in the buffer while CloudWatch Logs is reachable. */
   flushIntervalMs: number;
   /** Ceiling of the exponential backoff between attempts while it is not. */
@@ -25,10 +30,26 @@ export interface ShipperSettings {
 /** Attempts happen on ticks, so in effect a delay rounds up to the flush interval. */
 const FIRST_RETRY_DELAY_MS = 250;
 
+/** The log group does not exist and the shipper was not asked to create it (createLogGroup). */
+export class LogGroupMissingError extends Error {
+  /** As the project's other errors: callers check the code (see docs/design.md, Errors). */
+  readonly code = 'TASKOVERFLOW_CLOUDWATCH_LOG_GROUP_MISSING';
+
+  constructor(logGroupName: string) {
+    super(
+      `the log group "${logGroupName}" does not exist, and this service creates none unless asked: ` +
+        `create it (pulumi up creates the stack's group; elsewhere aws logs create-log-group --log-group-name ${logGroupName}), ` +
+        'or set CLOUDWATCH_CREATE_LOG_GROUP=true to let the service create it (never for a group Pulumi manages)',
+    );
+    this.name = 'LogGroupMissingError';
+  }
+}
+
 /**
  * Sends buffered events to one log stream: on every tick, and at once when a full
  * PutLogEvents call is waiting. One call at a time, so batches arrive in order. Creates the
- * stream (and its group) when CloudWatch says it is missing. Every failure is absorbed:
+ * stream when CloudWatch says it is missing, and its group only with createLogGroup: else a
+ * missing group is a LogGroupMissingError, retried like any failure. Every failure is absorbed:
  * the batch goes back to the buffer and is retried with backoff, while the buffer's cap
  * bounds memory. Problems are reported on stderr, once per outage.
  */
@@ -144,6 +165,7 @@ export class LogShipper {
       await ignoreAlreadyExists(createStream());
     } catch (error) {
       if (errorName(error) !== 'ResourceNotFoundException') throw error;
+      if (!this.#settings.createLogGroup) throw new LogGroupMissingError(logGroupName);
       await ignoreAlreadyExists(this.#client.send(new CreateLogGroupCommand({ logGroupName }), this.#requestOptions));
       await ignoreAlreadyExists(createStream());
     }
@@ -173,8 +195,11 @@ export class LogShipper {
     if (this.#failedAttempts === 1) {
       this.#report(
         `cannot send logs to CloudWatch Logs (group "${logGroupName}", stream "${logStreamName}"): ${describe(error)}. ` +
-          `Retrying with backoff up to ${maxRetryDelayMs} ms; meanwhile at most ${maxBufferedEvents} events are kept, the oldest dropped first. ` +
-          'Check the network, the AWS credentials and region, and the logs:CreateLogStream / logs:PutLogEvents permissions.',
+          `Retrying with backoff up to ${maxRetryDelayMs} ms; meanwhile at most ${maxBufferedEvents} events are kept, the oldest dropped first.` +
+          // The missing group's message says what to do; other failures get the usual suspects.
+          (error instanceof LogGroupMissingError
+            ? ''
+            : ' Check the network, the AWS credentials and region, and the logs:CreateLogStream / logs:PutLogEvents permissions.'),
       );
     }
   }

@@ -17,6 +17,8 @@ export interface CloudWatchTransportOptions {
   /** e.g. `todo-read/<hostname>`: one stream per service and host. */
   logStreamName: string;
   region: string;
+  /** Create the log group when it is missing (CLOUDWATCH_CREATE_LOG_GROUP); else a missing group is an error. Default false. */
+  createLogGroup?: boolean;
   /** The longest a line waits before it is sent, in ms, so a quiet service's lines still arrive. Default 1000. */
   flushIntervalMs?: number;
   /** Undelivered events kept while CloudWatch Logs is unreachable; the oldest go first. Default 10,000. */
@@ -68,6 +70,7 @@ function resolveSettings(options: CloudWatchTransportOptions): Required<CloudWat
   }
   return {
     ...options,
+    createLogGroup: options.createLogGroup ?? false,
     flushIntervalMs: options.flushIntervalMs ?? 1000,
     maxBufferedEvents: options.maxBufferedEvents ?? 10_000,
     maxBufferedBytes: options.maxBufferedBytes ?? 8 * 1024 * 1024,
