@@ -7,6 +7,9 @@
  *   pnpm exec tsc -b packages/edge && node --import tsx loadtests/bench/edge-cost.ts [--rounds 3] [--seconds 10]
  *     [--edge name=path/to/server.js|.ts …]
  *
+ * With --overload: the same stack with 4,000 todos (a 1.28 MB list), and 3,000 list requests
+ * sent at once through the edge, one connection each: statuses, and latency per status.
+ *
  * With --stack instead: `pnpm start`'s stack (two todo-read replicas, 100 todos seeded), the
  * cached list served by one replica hit directly, then through the edge, in turn: req/s and
  * CPU per request of each process.
@@ -18,6 +21,7 @@
  * x-request-id validated or generated, health checks every 500 ms, no logging).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { request as httpRequest, Agent } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -33,6 +37,9 @@ const HOST = '127.0.0.1';
 const BODY_BYTES = 27_500;
 const CONNECTIONS = 100;
 const WARM_UP_SECONDS = 2;
+/** The issue's overload: 4,000 todos (a 1.28 MB list), 3,000 list requests at once. */
+const OVERLOAD_TODOS = 4_000;
+const OVERLOAD_REQUESTS = 3_000;
 const TSX_ARGUMENTS = ['--import', 'tsx'];
 const repoRoot = new URL('../../', import.meta.url).pathname;
 
@@ -241,6 +248,58 @@ async function measureStack(rounds: number, seconds: number): Promise<void> {
   }
 }
 
+/** One GET on a connection of its own; resolves with its status and milliseconds to the last byte. */
+function timedGet(url: string, agent: Agent): Promise<{ status: number; ms: number }> {
+  const startedAt = performance.now();
+  return new Promise((resolve) => {
+    httpRequest(url, { agent }, (response) => {
+      response.resume();
+      response.once('end', () => resolve({ status: response.statusCode!, ms: performance.now() - startedAt }));
+    })
+      .once('error', () => resolve({ status: 0, ms: performance.now() - startedAt }))
+      .end();
+  });
+}
+
+function percentileOf(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
+}
+
+async function measureOverload(): Promise<void> {
+  const logDir = mkdtempSync(join(tmpdir(), 'edge-cost-logs-'));
+  const stack = await startLocalStack({ port: 0, quiet: true, logDir });
+  try {
+    await seedTodos(stack.url, OVERLOAD_TODOS);
+    const url = `${stack.url}/api/v1/todos`;
+    const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+    const outcomes = await Promise.all(Array.from({ length: OVERLOAD_REQUESTS }, () => timedGet(url, agent)));
+    const byStatus = new Map<number, number[]>();
+    for (const { status, ms } of outcomes) byStatus.set(status, [...(byStatus.get(status) ?? []), ms]);
+    console.log(`${OVERLOAD_REQUESTS} list requests at once through the edge, ${OVERLOAD_TODOS} todos:`);
+    for (const [status, times] of [...byStatus].sort(([a], [b]) => a - b)) {
+      times.sort((a, b) => a - b);
+      const ms = (p: number): string => percentileOf(times, p).toFixed(0);
+      console.log(`  ${status || 'error'}: ${times.length}, p50 ${ms(50)} ms, p99 ${ms(99)} ms, max ${times.at(-1)!.toFixed(0)} ms`);
+    }
+    // The edge's own time per answer (its `request finished` lines): what the client saw beyond
+    // it was spent before the edge read the request or after it wrote the answer.
+    await stack.stop();
+    const edgeTimes = new Map<number, number[]>();
+    for (const line of readFileSync(stack.logFile('edge'), 'utf8').split('\n')) {
+      if (!line.includes('"request finished"')) continue;
+      const { status, duration_ms: ms } = JSON.parse(line) as { status: number; duration_ms: number };
+      edgeTimes.set(status, [...(edgeTimes.get(status) ?? []), ms]);
+    }
+    for (const [status, times] of [...edgeTimes].sort(([a], [b]) => a - b)) {
+      times.sort((a, b) => a - b);
+      console.log(`  inside the edge, ${status}: p50 ${percentileOf(times, 50).toFixed(1)} ms, p99 ${percentileOf(times, 99).toFixed(1)} ms`);
+    }
+  } finally {
+    await stack.stop();
+    rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -248,11 +307,13 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '10' },
       edge: { type: 'string', multiple: true },
       stack: { type: 'boolean', default: false },
+      overload: { type: 'boolean', default: false },
     },
   });
   const rounds = Number(values.rounds);
   const seconds = Number(values.seconds);
   if (values.stack) return measureStack(rounds, seconds);
+  if (values.overload) return measureOverload();
   const candidates: Candidate[] = [
     nodeEdge('edge', join(repoRoot, 'packages/edge/dist/server.js'), { LOG_LEVEL: 'info' }),
     nodeEdge('edge-warn', join(repoRoot, 'packages/edge/dist/server.js'), { LOG_LEVEL: 'warn' }),
