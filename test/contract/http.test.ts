@@ -5,7 +5,7 @@
  * todo-read replicas, and once a write has answered every read sees it.
  */
 import t, { type Test } from 'tap';
-import { assertError, assertEveryResponse, client, createTodo, unique, type ApiResponse, type Json } from '../helpers/api.js';
+import { assertError, assertEveryResponse, at, client, createTodo, field, isTodo, listOf, todoOf, unique, type ApiResponse, type WireTodo } from '../helpers/api.js';
 import { getTarget } from '../helpers/target.js';
 
 const target = await getTarget(t);
@@ -66,15 +66,15 @@ t.test('GET /api/v1/openapi.json → an OpenAPI 3.x document of the API', async 
   const res = await api('GET', '/api/v1/openapi.json');
   t.equal(res.status, 200, 'status 200');
   t.match(res.contentType, /^application\/json\b/, 'JSON content type');
-  const doc: Json = res.json;
+  const doc = res.json;
   t.type(doc, 'object', 'body is JSON');
-  t.match(doc?.openapi, /^3\.\d+\.\d+$/, `openapi is a 3.x version (${doc?.openapi})`);
-  t.type(doc?.info?.title, 'string', 'info.title is a string');
-  t.type(doc?.info?.version, 'string', 'info.version is a string');
-  t.type(doc?.paths, 'object', 'paths is an object');
+  t.match(field(doc, 'openapi'), /^3\.\d+\.\d+$/, `openapi is a 3.x version (${String(field(doc, 'openapi'))})`);
+  t.type(at(doc, 'info', 'title'), 'string', 'info.title is a string');
+  t.type(at(doc, 'info', 'version'), 'string', 'info.version is a string');
+  t.type(field(doc, 'paths'), 'object', 'paths is an object');
 
-  const list = doc?.paths?.['/api/v1/todos'];
-  const one = doc?.paths?.['/api/v1/todos/{id}'];
+  const list = at(doc, 'paths', '/api/v1/todos');
+  const one = at(doc, 'paths', '/api/v1/todos/{id}');
   t.type(list, 'object', 'documents /api/v1/todos');
   t.type(one, 'object', 'documents /api/v1/todos/{id}');
   for (const [path, item, methods] of [
@@ -82,26 +82,27 @@ t.test('GET /api/v1/openapi.json → an OpenAPI 3.x document of the API', async 
     ['/api/v1/todos/{id}', one, ['get', 'put', 'delete']],
   ] as const) {
     for (const method of methods) {
-      t.type(item?.[method]?.responses, 'object', `${method.toUpperCase()} ${path} is documented with responses`);
+      t.type(at(item, method, 'responses'), 'object', `${method.toUpperCase()} ${path} is documented with responses`);
     }
   }
-  t.ok(list?.post?.responses?.['201'], 'POST /api/v1/todos documents 201');
+  t.ok(at(list, 'post', 'responses', '201'), 'POST /api/v1/todos documents 201');
   for (const method of ['get', 'put', 'delete']) {
-    t.ok(one?.[method]?.responses?.['404'], `${method.toUpperCase()} /api/v1/todos/{id} documents 404`);
+    t.ok(at(one, method, 'responses', '404'), `${method.toUpperCase()} /api/v1/todos/{id} documents 404`);
   }
   for (const method of ['get', 'put', 'delete']) {
-    const params: Json[] = [...(one?.parameters ?? []), ...(one?.[method]?.parameters ?? [])].map((p: Json) =>
-      p?.$ref ? resolveRef(doc, p.$ref) : p,
-    );
+    const params = [...listOf(field(one, 'parameters')), ...listOf(at(one, method, 'parameters'))].map((p) => {
+      const ref = field(p, '$ref');
+      return typeof ref === 'string' ? resolveRef(doc, ref) : p;
+    });
     t.ok(
-      params.some((p) => p?.name === 'id' && p?.in === 'path'),
+      params.some((p) => field(p, 'name') === 'id' && field(p, 'in') === 'path'),
       `${method.toUpperCase()} /api/v1/todos/{id} declares the id path parameter`,
     );
   }
 
   // Every local $ref must resolve inside the document.
   const refs: string[] = [];
-  const walk = (node: Json): void => {
+  const walk = (node: unknown): void => {
     if (Array.isArray(node)) node.forEach(walk);
     else if (node && typeof node === 'object') {
       for (const [key, value] of Object.entries(node)) {
@@ -118,13 +119,15 @@ t.test('GET /api/v1/openapi.json → an OpenAPI 3.x document of the API', async 
   );
 });
 
-function resolveRef(doc: Json, ref: string): Json {
+function resolveRef(doc: unknown, ref: string): unknown {
   if (!ref.startsWith('#/')) return undefined;
-  return ref
-    .slice(2)
-    .split('/')
-    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce((node: Json, key) => (node && typeof node === 'object' ? node[key] : undefined), doc);
+  return at(
+    doc,
+    ...ref
+      .slice(2)
+      .split('/')
+      .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~')),
+  );
 }
 
 t.test('GET / → 200 the web UI (HTML)', async (t) => {
@@ -168,7 +171,7 @@ t.test('wrong method on a known path → 405 JSON', async (t) => {
 // End to end: repeated so that every replica serves; locally each replica is also asked directly.
 
 /** Reads the todo and the list through the stand-in ROUNDS times and from each replica. */
-async function seenEverywhere(t: Test, id: number, expected: Json, label: string): Promise<void> {
+async function seenEverywhere(t: Test, id: number, expected: WireTodo | null, label: string): Promise<void> {
   const readers = [
     ...Array.from({ length: ROUNDS }, (_, i) => ({ name: `stand-in #${i + 1}`, api })),
     ...replicas.map((replica, i) => ({ name: `todo-read replica ${i + 1} (${replica.url})`, api: replica.api })),
@@ -176,7 +179,7 @@ async function seenEverywhere(t: Test, id: number, expected: Json, label: string
   for (const reader of readers) {
     const one = await reader.api('GET', `/api/v1/todos/${id}`);
     const list = await reader.api('GET', '/api/v1/todos');
-    const listed = (Array.isArray(list.json) ? list.json : []).find((x: Json) => x.id === id);
+    const listed = listOf(list.json).find((x) => field(x, 'id') === id);
     if (expected === null) {
       assertError(t, one, 404, 'Todo not found', `${label}: GET by id via ${reader.name}`);
       t.equal(listed, undefined, `${label}: not listed via ${reader.name}`);
@@ -196,12 +199,10 @@ t.test('create, read, update, read, delete, read: every read sees the last write
 
     const put = await api('PUT', `/api/v1/todos/${created.id}`, { completed: true, description: `round ${round}` });
     t.equal(put.status, 200, `round ${round}: PUT 200`);
-    t.strictSame(
-      [put.json?.completed, put.json?.description],
-      [true, `round ${round}`],
-      `round ${round}: PUT applied`,
-    );
-    await seenEverywhere(t, created.id, put.json, `round ${round} after PUT`);
+    t.ok(isTodo(put.json), `round ${round}: PUT answers the todo`);
+    const updated = todoOf(put);
+    t.strictSame([updated.completed, updated.description], [true, `round ${round}`], `round ${round}: PUT applied`);
+    await seenEverywhere(t, created.id, updated, `round ${round} after PUT`);
 
     const del = await api('DELETE', `/api/v1/todos/${created.id}`);
     t.equal(del.status, 200, `round ${round}: DELETE 200`);

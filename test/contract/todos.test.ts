@@ -22,7 +22,12 @@ import {
   raw,
   sleep,
   unique,
-  type Json,
+  field,
+  listOf,
+  todoOf,
+  todosOf,
+  type ApiResponse,
+  type WireTodo,
 } from '../helpers/api.js';
 import { getTarget } from '../helpers/target.js';
 
@@ -41,7 +46,7 @@ t.test('201 with the exact todo shape and the defaults', async (t) => {
   t.equal(res.status, 201, 'status 201');
   t.match(res.contentType, /^application\/json\b/, 'JSON content type');
   assertTodoShape(t, res.json);
-  const todo: Json = res.json;
+  const todo = todoOf(res);
   t.equal(todo.title, title, 'title as sent');
   t.equal(todo.completed, false, 'completed defaults to false');
   t.equal(todo.description, null, 'description defaults to null');
@@ -99,10 +104,10 @@ t.test('deadline_at input formats → naive UTC wire format', async (t) => {
   for (const [input, expected] of cases) {
     const res = await api('POST', '/api/v1/todos', { title: unique('deadline'), deadline_at: input });
     t.equal(res.status, 201, `${input}: 201 (${res.status === 201 ? 'ok' : res.text.slice(0, 200)})`);
-    t.equal(res.json?.deadline_at, expected, `${input} → ${expected}`);
+    t.equal(field(res.json, 'deadline_at'), expected, `${input} → ${expected}`);
     if (res.status === 201) {
-      const got = await api('GET', `/api/v1/todos/${res.json.id}`);
-      t.equal(got.json?.deadline_at, expected, `${input}: stored and read back as ${expected}`);
+      const got = await api('GET', `/api/v1/todos/${todoOf(res).id}`);
+      t.equal(field(got.json, 'deadline_at'), expected, `${input}: stored and read back as ${expected}`);
     }
   }
 });
@@ -119,8 +124,9 @@ t.test('boundary lengths are accepted', async (t) => {
     const res = await api('POST', '/api/v1/todos', body);
     t.equal(res.status, 201, `${label}: 201 (${res.status === 201 ? 'ok' : res.text.slice(0, 200)})`);
     if (res.status === 201) {
-      t.equal(res.json.title, body.title, `${label}: title stored intact`);
-      if ('description' in body) t.equal(res.json.description, body.description, `${label}: description stored intact`);
+      const created = todoOf(res);
+      t.equal(created.title, body.title, `${label}: title stored intact`);
+      if ('description' in body) t.equal(created.description, body.description, `${label}: description stored intact`);
     }
   }
 });
@@ -131,11 +137,11 @@ t.test('a valid request with Expect: 100-continue (standard HTTP/1.1) is served'
   const title = unique('expect 100-continue');
   const res = await conn.request('POST', '/api/v1/todos', raw(JSON.stringify({ title })), { expect: '100-continue' });
   t.equal(res.status, 201, `POST with Expect: 100-continue → 201 (${res.status}: ${res.text.slice(0, 150)})`);
-  t.equal(res.json?.title, title, 'the todo as sent');
+  t.equal(field(res.json, 'title'), title, 'the todo as sent');
   if (res.status === 201) {
-    const put = await conn.request('PUT', `/api/v1/todos/${res.json.id}`, raw('{"completed":true}'), { expect: '100-continue' });
+    const put = await conn.request('PUT', `/api/v1/todos/${todoOf(res).id}`, raw('{"completed":true}'), { expect: '100-continue' });
     t.equal(put.status, 200, `PUT with Expect: 100-continue → 200 (${put.status}: ${put.text.slice(0, 150)})`);
-    t.equal(put.json?.completed, true, 'the update applied');
+    t.equal(field(put.json, 'completed'), true, 'the update applied');
   }
   const big = raw(JSON.stringify({ title, description: 'x'.repeat(1024 * 1024) }));
   const tooBig = await conn.request('POST', '/api/v1/todos', big, { expect: '100-continue' });
@@ -146,7 +152,7 @@ t.test('Content-Type application/json with a charset is accepted', async (t) => 
   const title = unique('charset');
   const res = await api('POST', '/api/v1/todos', raw(JSON.stringify({ title }), 'application/json; charset=utf-8'));
   t.equal(res.status, 201, 'status 201');
-  t.equal(res.json?.title, title, 'title as sent');
+  t.equal(field(res.json, 'title'), title, 'title as sent');
 });
 
 t.test('rejected creates: the right error, and nothing is created', async (t) => {
@@ -155,7 +161,7 @@ t.test('rejected creates: the right error, and nothing is created', async (t) =>
   const listBefore = await api('GET', '/api/v1/todos');
   t.equal(listBefore.status, 200, 'list before');
 
-  const post = (body: unknown): Promise<Json> => api('POST', '/api/v1/todos', body);
+  const post = (body: unknown): Promise<ApiResponse> => api('POST', '/api/v1/todos', body);
 
   t.test('extra fields → 400 {"error":"extra fields"}, checked first', async (t) => {
     for (const body of [
@@ -241,9 +247,7 @@ t.test('rejected creates: the right error, and nothing is created', async (t) =>
   t.test('afterwards: no todo carries the marker, and (when the database is ours) the list is unchanged', async (t) => {
     const listAfter = await api('GET', '/api/v1/todos');
     t.equal(listAfter.status, 200, 'list after');
-    const leaked = (listAfter.json as Json[]).filter(
-      (todo) => String(todo.title).includes(marker) || String(todo.description ?? '').includes(marker),
-    );
+    const leaked = todosOf(listAfter).filter((todo) => todo.title.includes(marker) || (todo.description ?? '').includes(marker));
     t.strictSame(leaked, [], 'no rejected create left a todo behind');
     if (target.exclusive) t.strictSame(listAfter.json, listBefore.json, 'the whole list is unchanged');
   });
@@ -253,10 +257,10 @@ t.test('rejected creates: the right error, and nothing is created', async (t) =>
 // GET /api/v1/todos and GET /api/v1/todos/:id
 
 /** True when the list is newest created_at first, ties broken by the higher id first. */
-function newestFirst(list: Json[]): boolean {
+function newestFirst(list: WireTodo[]): boolean {
   return list.every((todo, i) => {
     if (i === 0) return true;
-    const prev = list[i - 1];
+    const prev = list[i - 1]!;
     const a = micros(prev.created_at);
     const b = micros(todo.created_at);
     return a > b || (a === b && prev.id > todo.id);
@@ -271,14 +275,14 @@ t.test('GET /api/v1/todos → 200 array of todos, newest created_at first', asyn
   t.equal(res.status, 200, 'status 200');
   t.match(res.contentType, /^application\/json\b/, 'JSON content type');
   t.ok(Array.isArray(res.json), 'body is an array');
-  const list: Json[] = Array.isArray(res.json) ? res.json : [];
-  const ours = list.filter((todo) => [a.id, b.id, c.id].includes(todo.id));
-  t.strictSame(ours, [c, b, a], 'our three todos, as created, newest first');
   t.strictSame(
-    list.filter((todo) => JSON.stringify(Object.keys(todo ?? {}).sort()) !== JSON.stringify(TODO_KEYS)).map((x) => x?.id),
+    listOf(res.json).filter((todo) => JSON.stringify(Object.keys(todo ?? {}).sort()) !== JSON.stringify(TODO_KEYS)).map((x) => field(x, 'id')),
     [],
     'every item has exactly the todo keys',
   );
+  const list = todosOf(res);
+  const ours = list.filter((todo) => [a.id, b.id, c.id].includes(todo.id));
+  t.strictSame(ours, [c, b, a], 'our three todos, as created, newest first');
   t.ok(newestFirst(list), 'the whole list is ordered by created_at desc, then id desc');
   for (const todo of ours) assertTodoShape(t, todo, `listed todo ${todo.id}`);
 });
@@ -328,8 +332,8 @@ t.test('filters: completed and window', async (t) => {
     const res = await api('GET', `/api/v1/todos${query}`);
     const checkedAt = Date.now();
     t.equal(res.status, 200, `GET ${query || '(no filter)'}: 200`);
-    const list: Json[] = Array.isArray(res.json) ? res.json : [];
     t.ok(Array.isArray(res.json), `GET ${query}: an array`);
+    const list = todosOf(res);
     const ours = list.filter((todo) => nameOf.has(todo.id)).map((todo) => nameOf.get(todo.id));
     // Expected in newest-first order: the reverse of creation order.
     const want = names.filter((name) => expected.includes(name)).reverse();
@@ -376,7 +380,7 @@ t.test('odd list queries never cause a 5xx', async (t) => {
   ]) {
     const res = await api('GET', `/api/v1/todos?${query}`);
     t.ok(
-      (res.status === 200 && Array.isArray(res.json)) || (res.status === 400 && typeof res.json?.error === 'string'),
+      (res.status === 200 && Array.isArray(res.json)) || (res.status === 400 && typeof field(res.json, 'error') === 'string'),
       `GET ?${query}: a 200 array or a 400 JSON error (got ${res.status} ${res.text.slice(0, 100)})`,
     );
   }
@@ -406,14 +410,14 @@ t.test('GET /api/v1/todos/:id', async (t) => {
 // PUT and DELETE /api/v1/todos/:id
 
 /** PUTs an update that must succeed; checks it against the expected todo and a fresh GET. */
-async function update(t: Test, before: Json, body: unknown, changes: Record<string, unknown>): Promise<Json> {
+async function update(t: Test, before: WireTodo, body: unknown, changes: Record<string, unknown>): Promise<WireTodo> {
   await sleep(5); // so that a new updated_at is distinguishable at microsecond precision
   const res = await api('PUT', `/api/v1/todos/${before.id}`, body);
   const label = `PUT ${JSON.stringify(body)}`;
   t.equal(res.status, 200, `${label}: 200 (${res.status === 200 ? 'ok' : res.text.slice(0, 200)})`);
   t.match(res.contentType, /^application\/json\b/, `${label}: JSON`);
   assertTodoShape(t, res.json, `${label}: updated todo`);
-  const after: Json = res.json ?? {};
+  const after = todoOf(res);
   const { updated_at: _u1, ...restAfter } = after;
   const { updated_at: _u2, ...restBefore } = before;
   t.strictSame(restAfter, { ...restBefore, ...changes }, `${label}: exactly ${JSON.stringify(changes)} changed`);
@@ -457,7 +461,7 @@ t.test('PUT {} → 200, nothing but updated_at may change', async (t) => {
   const todo = await createTodo(t, api, { title: unique('put empty'), description: 'd', deadline_at: '2030-01-01' });
   const res = await api('PUT', `/api/v1/todos/${todo.id}`, {});
   t.equal(res.status, 200, 'status 200');
-  const { updated_at: _a, ...after } = res.json ?? {};
+  const { updated_at: _a, ...after } = todoOf(res);
   const { updated_at: _b, ...before } = todo;
   t.strictSame(after, before, 'every field but updated_at unchanged');
 });
@@ -567,7 +571,7 @@ t.test('DELETE: 200 with the deleted todo, then it is gone', async (t) => {
   assertError(t, await api('DELETE', path), 404, 'Todo not found', 'second DELETE');
   assertError(t, await api('PUT', path, { title: 'x' }), 404, 'Todo not found', 'PUT after DELETE');
   const list = await api('GET', '/api/v1/todos');
-  const ids = (Array.isArray(list.json) ? list.json : []).map((x: Json) => x.id);
+  const ids = todosOf(list).map((x) => x.id);
   t.notOk(ids.includes(todo.id), 'the list no longer has it');
   t.ok(ids.includes(keep.id), 'the list still has the other todo');
   t.strictSame((await api('GET', `/api/v1/todos/${keep.id}`)).json, keep, 'the other todo is untouched');

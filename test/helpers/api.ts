@@ -7,8 +7,20 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Test } from 'tap';
 
-/** Response bodies are arbitrary JSON, asserted on with tap's matchers (eslint.config.js allows `any` in tests). */
-export type Json = any;
+/**
+ * A todo as the contract puts it on the wire. Written out here rather than imported from
+ * @taskoverflow/domain on purpose: the contract suite checks the implementation (and runs
+ * against a deployed target), so it does not take its expectations from the code under test.
+ */
+export interface WireTodo {
+  id: number;
+  title: string;
+  description: string | null;
+  completed: boolean;
+  deadline_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
 
 export interface ApiResponse {
   method: string;
@@ -17,8 +29,8 @@ export interface ApiResponse {
   headers: Headers;
   contentType: string;
   text: string;
-  /** The parsed body, or undefined when it is not JSON. */
-  json: Json;
+  /** The parsed body, or undefined when it is not JSON; narrowed with field, at, listOf, isTodo, todoOf. */
+  json: unknown;
 }
 
 /** A request body sent exactly as given, with the given Content-Type (none when null). */
@@ -70,12 +82,7 @@ export function client(baseUrl: string, recorded: ApiResponse[] = []): Client {
     const url = baseUrl + path;
     const res = await fetch(url, init);
     const text = await res.text();
-    let json: Json;
-    try {
-      json = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
+    const json = parseJson(text);
     const response: ApiResponse = {
       method,
       url,
@@ -123,12 +130,7 @@ export function client(baseUrl: string, recorded: ApiResponse[] = []): Client {
           res.on('error', (error) => finish(failed(`response failed: ${error.message}`)));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
-            let json: Json;
-            try {
-              json = text === '' ? undefined : JSON.parse(text);
-            } catch {
-              json = undefined;
-            }
+            const json = parseJson(text);
             const response: ApiResponse = {
               method,
               url: url.href,
@@ -161,6 +163,15 @@ export function client(baseUrl: string, recorded: ApiResponse[] = []): Client {
   };
 
   return { api, connection, responses: recorded };
+}
+
+/** The body as JSON, or undefined when it is empty or not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return text === '' ? undefined : (JSON.parse(text) as unknown);
+  } catch {
+    return undefined;
+  }
 }
 
 function toHeaders(incoming: IncomingHttpHeaders): Headers {
@@ -202,26 +213,61 @@ export function unique(label: string): string {
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------------------------
+// Reading bodies: `unknown` until a check narrows it
+
+/** `value[key]` when value is a JSON object (or array), else undefined: a field of a body not yet checked. */
+export function field(value: unknown, key: string): unknown {
+  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/** Follows `path` through nested objects: at(doc, 'paths', '/api/v1/todos', 'get'). */
+export function at(value: unknown, ...path: string[]): unknown {
+  return path.reduce(field, value);
+}
+
+/** The elements of a JSON array; [] for anything else (the caller asserts that it is an array). */
+export function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? (value as unknown[]) : [];
+}
+
+/** True when `value` has exactly the contract's todo keys, with their types and wire formats. */
+export function isTodo(value: unknown): value is WireTodo {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const todo = value as Record<string, unknown>;
+  return (
+    Object.keys(todo).sort().join() === TODO_KEYS.join() &&
+    Number.isInteger(todo.id) &&
+    (todo.id as number) > 0 &&
+    typeof todo.title === 'string' &&
+    (todo.description === null || typeof todo.description === 'string') &&
+    typeof todo.completed === 'boolean' &&
+    (todo.deadline_at === null || (typeof todo.deadline_at === 'string' && TIMESTAMP.test(todo.deadline_at))) &&
+    typeof todo.created_at === 'string' &&
+    TIMESTAMP.test(todo.created_at) &&
+    typeof todo.updated_at === 'string' &&
+    TIMESTAMP.test(todo.updated_at)
+  );
+}
+
+/** The body as a todo; throws, naming the request and showing the body, when it is not one. */
+export function todoOf(res: ApiResponse): WireTodo {
+  if (!isTodo(res.json)) throw new Error(`${res.method} ${res.url} → ${res.status}: not a todo: ${res.text.slice(0, 200)}`);
+  return res.json;
+}
+
+/** The body as a list of todos; throws, naming the request, when it is not an array of todos. */
+export function todosOf(res: ApiResponse): WireTodo[] {
+  const list = res.json;
+  if (!Array.isArray(list) || !list.every(isTodo)) throw new Error(`${res.method} ${res.url} → ${res.status}: not a list of todos: ${res.text.slice(0, 200)}`);
+  return list;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Assertions
 
-/** The exact todo shape of the contract: keys, types and wire formats. */
-export function assertTodoShape(t: Test, todo: Json, label = 'todo'): void {
-  t.type(todo, 'object', `${label}: is an object`);
-  if (todo === null || typeof todo !== 'object' || Array.isArray(todo)) {
-    t.fail(`${label}: not a JSON object: ${JSON.stringify(todo)}`);
-    return;
-  }
-  t.strictSame(Object.keys(todo).sort(), TODO_KEYS, `${label}: has exactly the contract's keys`);
-  t.ok(Number.isInteger(todo.id) && todo.id > 0, `${label}: id is a positive integer (${JSON.stringify(todo.id)})`);
-  t.type(todo.title, 'string', `${label}: title is a string`);
-  t.ok(todo.description === null || typeof todo.description === 'string', `${label}: description is string|null`);
-  t.type(todo.completed, 'boolean', `${label}: completed is a boolean`);
-  t.ok(
-    todo.deadline_at === null || (typeof todo.deadline_at === 'string' && TIMESTAMP.test(todo.deadline_at)),
-    `${label}: deadline_at is null or a naive UTC date-time (${JSON.stringify(todo.deadline_at)})`,
-  );
-  t.match(todo.created_at, TIMESTAMP, `${label}: created_at is a naive UTC date-time with microseconds`);
-  t.match(todo.updated_at, TIMESTAMP, `${label}: updated_at is a naive UTC date-time with microseconds`);
+/** The exact todo shape of the contract: keys, types and wire formats (isTodo). */
+export function assertTodoShape(t: Test, value: unknown, label = 'todo'): void {
+  t.ok(isTodo(value), `${label}: exactly the contract's keys, with their types and wire formats: ${JSON.stringify(value)}`);
 }
 
 /** A JSON 4xx error: the status, a JSON content type, an `error` string, and the exact body when given. */
@@ -230,7 +276,7 @@ export function assertError(t: Test, res: ApiResponse, status: number, error?: s
   t.equal(res.status, status, `${what}: status ${status}`);
   t.match(res.contentType, /^application\/json\b/, `${what}: JSON content type (${res.contentType})`);
   if (error === undefined) {
-    t.type(res.json?.error, 'string', `${what}: body has an error string (${res.text.slice(0, 200)})`);
+    t.type(field(res.json, 'error'), 'string', `${what}: body has an error string (${res.text.slice(0, 200)})`);
   } else {
     t.strictSame(res.json, { error }, `${what}: body is {"error":${JSON.stringify(error)}}`);
   }
@@ -261,7 +307,7 @@ export function assertEveryResponse(t: Test, responses: ApiResponse[]): void {
   t.strictSame(
     responses
       .filter((r) => r.status >= 400 && r.status < 500)
-      .filter((r) => !/^application\/json\b/.test(r.contentType) || typeof r.json?.error !== 'string')
+      .filter((r) => !/^application\/json\b/.test(r.contentType) || typeof field(r.json, 'error') !== 'string')
       .map((r) => `${show(r)} ${r.contentType} ${r.text.slice(0, 100)}`),
     [],
     'every 4xx is JSON with an error string',
@@ -269,11 +315,11 @@ export function assertEveryResponse(t: Test, responses: ApiResponse[]): void {
 }
 
 /** POSTs a todo that must be created: asserts 201 and the todo shape, returns the todo. */
-export async function createTodo(t: Test, api: Api, body: Record<string, unknown>): Promise<Json> {
+export async function createTodo(t: Test, api: Api, body: Record<string, unknown>): Promise<WireTodo> {
   const res = await api('POST', '/api/v1/todos', body);
   t.equal(res.status, 201, `POST ${JSON.stringify(body).slice(0, 80)}: 201 (${res.text.slice(0, 200)})`);
   assertTodoShape(t, res.json, 'created todo');
-  return res.json;
+  return todoOf(res);
 }
 
 /**
