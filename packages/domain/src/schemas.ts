@@ -2,7 +2,7 @@ import Type from 'typebox';
 
 /**
  * JSON Schemas of the v1 API (TypeBox, so each schema is also a TypeScript type). They are
- * written as the wire contract in DESIGN.md states it: bodies reject unknown keys, nothing is
+ * written as the wire contract states it (README, API (v1); docs/design.md, Contract details): bodies reject unknown keys, nothing is
  * coerced (a `"true"` string is not a boolean), and nullable fields use OpenAPI 3.1 type arrays.
  */
 

@@ -29,7 +29,7 @@ export interface LoggerSettings {
 }
 
 /**
- * pino options of the log schema in DESIGN.md: ISO `time`, `level` as a label, `service`,
+ * pino options of the log schema in docs/design.md (Observability): ISO `time`, `level` as a label, `service`,
  * `hostname`, `msg`.
  */
 export function loggerOptions(settings: Pick<LoggerSettings, 'service' | 'hostname' | 'level'>): pino.LoggerOptions {

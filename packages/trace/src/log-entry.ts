@@ -5,7 +5,7 @@ const LEVEL_LABELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'in
 export const EDGE_SERVICE = 'edge';
 
 /**
- * One log line in the schema of DESIGN.md ("Logs"), its fields checked and typed. Fields a
+ * One log line in the schema of docs/design.md ("Observability"), its fields checked and typed. Fields a
  * line does not have, or has with the wrong type, are undefined.
  */
 export interface LogEntry {

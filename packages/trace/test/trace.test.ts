@@ -1,6 +1,6 @@
 /**
  * `pnpm trace` end to end: the CLI runs as a child process, as `pnpm trace` runs it, over log
- * files written here in the schema of DESIGN.md — the edge, two todo-read replicas sharing a
+ * files written here in the schema of docs/design.md (Observability) — the edge, two todo-read replicas sharing a
  * file, todo-write; interleaved requests, a failed query, lines that are not JSON. Every
  * figure expected below is worked out by hand from the fixture.
  */

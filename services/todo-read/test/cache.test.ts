@@ -1,5 +1,5 @@
 /**
- * The cache guarantees of DESIGN.md, against the real split stack: real processes, real
+ * The cache guarantees of docs/design.md (Cache), against the real split stack: real processes, real
  * PostgreSQL, a real redis-server this file starts, stops and restarts.
  */
 import { EventEmitter, once } from 'node:events';

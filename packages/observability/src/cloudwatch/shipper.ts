@@ -205,7 +205,7 @@ export class LogShipper {
   }
 }
 
-/** A pino-shaped warning line (see DESIGN.md, Logs) saying how many lines are missing before it. */
+/** A pino-shaped warning line (see docs/design.md, Observability) saying how many lines are missing before it. */
 function droppedEventsNotice(dropped: number, { maxBufferedEvents, maxBufferedBytes }: ShipperSettings) {
   return {
     level: 'warn',
