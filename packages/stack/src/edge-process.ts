@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { EdgeControlRequest, EdgeMessage } from '@taskoverflow/edge';
 import type { ServiceName } from '@taskoverflow/routing';
 import { repoRoot } from './paths.js';
+import { stopChild } from './processes.js';
 
 /** The edge's compiled entry: it runs under plain Node, as in its container. */
 export const EDGE_ENTRY = join(repoRoot, 'packages', 'edge', 'dist', 'server.js');
@@ -46,7 +47,6 @@ export class EdgeStartError extends Error {
 }
 
 const READY_TIMEOUT_MS = 30_000;
-const STOP_GRACE_MS = 10_000;
 
 /**
  * Runs the edge (@taskoverflow/edge) as a child process with an IPC channel, its control
@@ -90,7 +90,7 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
     void exited.then((how) => reject(new EdgeStartError(`the edge ${how} before it was listening`)));
     void exited.finally(() => clearTimeout(timer));
   }).catch(async (error: unknown) => {
-    await stop(child, exited);
+    await stopChild(child, exited);
     throw error;
   });
   const ids = { next: 1 };
@@ -119,15 +119,6 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
     pid: child.pid!,
     register: (service, replicaUrl) => control('register', service, replicaUrl),
     deregister: (service, replicaUrl) => control('deregister', service, replicaUrl),
-    stop: () => (stopping ??= stop(child, exited)),
+    stop: () => (stopping ??= stopChild(child, exited)),
   };
-}
-
-/** SIGTERM, then SIGKILL after the grace period; resolves once the edge has exited. */
-async function stop(child: ChildProcess, exited: Promise<string>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-  await exited;
-  clearTimeout(killTimer);
 }

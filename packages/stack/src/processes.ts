@@ -67,14 +67,14 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     options.onLine(line);
   };
   child.on('error', (error) => takeLine(`could not run ${options.entry}: ${error.message}`));
-  createInterface({ input: child.stdout! }).on('line', takeLine);
-  createInterface({ input: child.stderr! }).on('line', takeLine);
+  createInterface({ input: child.stdout }).on('line', takeLine);
+  createInterface({ input: child.stderr }).on('line', takeLine);
 
   let stopping: Promise<void> | undefined;
   const service: ServiceProcess = {
     instance: options.instance,
     pid: child.pid!,
-    stop: () => (stopping ??= stopChild(child, exited, options.stopGraceMs ?? STOP_GRACE_MS)),
+    stop: () => (stopping ??= stopChild(child, exited, options.stopGraceMs)),
   };
 
   const problem = await waitUntilReady(options.healthUrl, exited, options.readyTimeoutMs ?? READY_TIMEOUT_MS);
@@ -109,7 +109,11 @@ async function answersOk(url: string): Promise<boolean> {
   }
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<string>, graceMs: number): Promise<void> {
+/**
+ * SIGTERM, then SIGKILL after `graceMs`; resolves once `exited` (a promise of the child's
+ * 'close') has. A child that has exited already ignores the signals.
+ */
+export async function stopChild(child: ChildProcess, exited: Promise<unknown>, graceMs = STOP_GRACE_MS): Promise<void> {
   child.kill('SIGTERM');
   const killTimer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;

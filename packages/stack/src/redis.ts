@@ -1,20 +1,22 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findFreePorts } from './free-port.js';
+import { stopChild } from './processes.js';
 
 export interface RedisServer {
   url: string;
   port: number;
   /** The redis-server process, e.g. to freeze it with SIGSTOP. */
   pid: number;
-  /** SIGTERM, then SIGKILL after 5 s; resolves once the server has exited. Idempotent. */
+  /** SIGTERM, then SIGKILL after STOP_GRACE_MS (5 s); resolves once the server has exited. Idempotent. */
   stop(): Promise<void>;
 }
 
 const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 10_000;
+const STOP_GRACE_MS = 5_000;
 
 /** The redis-server binary on PATH, or undefined. */
 export function findRedisServer(): string | undefined {
@@ -38,19 +40,20 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  for (const stream of [child.stdout!, child.stderr!]) {
+  for (const stream of [child.stdout, child.stderr]) {
     stream.setEncoding('utf8').on('data', (chunk: string) => {
       for (const line of chunk.split('\n').filter(Boolean)) output.push(line);
     });
   }
   process.once('exit', () => child.kill('SIGKILL'));
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
 
   let stopping: Promise<void> | undefined;
   const server: RedisServer = {
     url: `redis://${HOST}:${port}`,
     port,
     pid: child.pid!,
-    stop: () => (stopping ??= stopChild(child)),
+    stop: () => (stopping ??= stopChild(child, exited, STOP_GRACE_MS)),
   };
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!(await answersPing(port))) {
@@ -75,13 +78,4 @@ async function answersPing(port: number): Promise<boolean> {
   } finally {
     socket.destroy();
   }
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
 }
