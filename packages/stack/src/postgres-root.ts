@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, cp, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** The user and group PostgreSQL runs as. */
@@ -75,7 +75,7 @@ export async function reachableBinaries(user: PostgresUser, binaries: PostgresBi
   if (!existsSync(copyDir)) {
     const staging = await mkdtemp(join(ROOT_REACHABLE_DIR, '.bin-copying-'));
     try {
-      await cp(binaries.nativeDir, staging, { recursive: true, verbatimSymlinks: true });
+      copyPreservingLinks(binaries.nativeDir, staging);
       await chmod(staging, 0o755);
       await rename(staging, copyDir);
     } catch (error) {
@@ -120,6 +120,15 @@ async function ensureRootOnlyDirectory(directory: string): Promise<void> {
         `(owner uid ${stats.uid}, mode ${(stats.mode & 0o7777).toString(8)}): chown root: ${directory} && chmod 755 ${directory}, or remove it`,
     );
   }
+}
+
+/**
+ * `cp -a`: modes, symbolic links and hard links kept. pnpm may install the libraries' aliases
+ * (libicudata.so, .so.60, .so.60.2: 27 MB each) as hard links, which fs.cp would triple.
+ */
+function copyPreservingLinks(from: string, into: string): void {
+  const copy = spawnSync('cp', ['-a', `${from}/.`, into], { encoding: 'utf8' });
+  if (copy.status !== 0) throw new Error(`copying PostgreSQL's binaries to ${into} failed: ${copy.error?.message ?? copy.stderr.trim()}`);
 }
 
 function isCode(error: unknown, code: string): boolean {
