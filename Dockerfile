@@ -4,14 +4,16 @@
 #   PACKAGE_DIR  services/todo-read, services/todo-write (on AWS and in docker-compose.yml)
 #                or packages/edge (the load-balancer stand-in, docker-compose.yml only)
 #   PORT         the port it listens on (3000, 3001, 8080)
-#   RDS_CA_BUNDLE_SHA256  the SHA-256 of Amazon's RDS CA bundle the image adds (docs/deploy.md)
+#   RDS_CA_BUNDLE_SHA256  stage "aws" only: the SHA-256 of Amazon's RDS CA bundle (docs/deploy.md)
 # Build from the repository root (the workspace is the build context), e.g.
-#   docker build --build-arg PACKAGE_DIR=services/todo-read --build-arg PORT=3000 \
-#     --build-arg RDS_CA_BUNDLE_SHA256=<sha256> -t taskoverflow/todo-read .
+#   docker build --target runtime --build-arg PACKAGE_DIR=services/todo-read --build-arg PORT=3000 \
+#     -t taskoverflow/todo-read .
 # Reproducible builds pin the base image by digest too (docs/deploy.md), e.g.
 #   --build-arg NODE_IMAGE=node:24-alpine@sha256:<digest>
 # Stage "build" compiles the package and the workspace packages it uses; "runtime" holds only
-# its production files, made self-contained by `pnpm deploy`, and runs them as a non-root user.
+# its production files, made self-contained by `pnpm deploy`, and runs them as a non-root user
+# (docker-compose.yml builds it); "aws" is runtime plus the RDS CA bundle, verified against
+# RDS_CA_BUNDLE_SHA256 (the last stage: what Pulumi builds, and a plain `docker build`).
 
 ARG NODE_IMAGE=node:24-alpine
 
@@ -42,16 +44,6 @@ FROM ${NODE_IMAGE} AS runtime
 ARG PORT
 RUN test -n "${PORT}" || { echo "PORT must be the port the server listens on (3000, 3001 or 8080)" >&2; exit 1; }
 ENV NODE_ENV=production
-# Amazon RDS certificate authorities: on AWS, DATABASE_URL verifies the database server
-# against them (sslmode=verify-full&sslrootcert=/etc/ssl/certs/rds-global-bundle.pem).
-# RDS_CA_BUNDLE_SHA256 (required) is the bundle's SHA-256, so a changed or tampered download
-# fails the build instead of shipping; docs/deploy.md says how to compute and update it.
-ARG RDS_CA_BUNDLE_SHA256
-RUN echo "${RDS_CA_BUNDLE_SHA256}" | grep -Eq '^[0-9a-f]{64}$' || { \
-      echo "RDS_CA_BUNDLE_SHA256 must be the SHA-256 (64 hex digits) of https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem, see docs/deploy.md; got '${RDS_CA_BUNDLE_SHA256}'" >&2; \
-      exit 1; \
-    }
-ADD --checksum=sha256:${RDS_CA_BUNDLE_SHA256} --chmod=644 https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem /etc/ssl/certs/rds-global-bundle.pem
 WORKDIR /app
 # Owned by root and read-only to the server, which writes nothing to disk.
 COPY --from=build /deploy ./
@@ -61,3 +53,17 @@ EXPOSE ${PORT}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.PORT + '/api/v1/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "dist/server.js"]
+
+FROM runtime AS aws
+# Amazon RDS certificate authorities: on AWS, DATABASE_URL verifies the database server
+# against them (sslmode=verify-full&sslrootcert=/etc/ssl/certs/rds-global-bundle.pem).
+# RDS_CA_BUNDLE_SHA256 (required) is the bundle's SHA-256, so a changed or tampered download
+# fails the build instead of shipping; docs/deploy.md says how to compute and update it.
+# The check runs as runtime's non-root user; ADD writes as root whatever USER says (files
+# owned by root, 644: readable, not writable, by the server), so no USER switch is needed.
+ARG RDS_CA_BUNDLE_SHA256
+RUN echo "${RDS_CA_BUNDLE_SHA256}" | grep -Eq '^[0-9a-f]{64}$' || { \
+      echo "RDS_CA_BUNDLE_SHA256 must be the SHA-256 (64 hex digits) of https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem, see docs/deploy.md; got '${RDS_CA_BUNDLE_SHA256}'" >&2; \
+      exit 1; \
+    }
+ADD --checksum=sha256:${RDS_CA_BUNDLE_SHA256} --chmod=644 https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem /etc/ssl/certs/rds-global-bundle.pem

@@ -9,6 +9,12 @@ import { CONTAINER_PORTS } from './ports.js';
 const REPOSITORY_ROOT = '..';
 
 /**
+ * The Dockerfile stage the AWS images are built from: the runtime image plus the RDS CA bundle,
+ * checked against rdsCaBundleSha256 (docker-compose builds `runtime`, without it).
+ */
+export const AWS_IMAGE_STAGE = 'aws';
+
+/**
  * Seconds between SIGTERM and SIGKILL when ECS stops a task. The services take up to
  * SHUTDOWN_GRACE_MS (10 s, packages/http-kit/src/server.ts) to finish in-flight requests and
  * close their pools; this leaves them 5 s more so they always exit on their own.
@@ -145,6 +151,7 @@ export class TodoService extends pulumi.ComponentResource {
         repositoryUrl: repository.repositoryUrl,
         context: REPOSITORY_ROOT,
         dockerfile: `${REPOSITORY_ROOT}/Dockerfile`,
+        target: AWS_IMAGE_STAGE,
         args: { PACKAGE_DIR: `services/${service}`, PORT: String(containerPort), RDS_CA_BUNDLE_SHA256: args.rdsCaBundleSha256 },
         platform: 'linux/amd64',
       },

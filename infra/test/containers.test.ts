@@ -15,6 +15,7 @@ import { parse } from 'yaml';
 import { OWNER_ROLE, RDS_CA_BUNDLE_PATH } from '../src/database.js';
 import { CONTAINER_PORTS } from '../src/ports.js';
 import { MIGRATE_COMMAND } from '../src/services.js';
+import { AWS_IMAGE_STAGE } from '../src/todo-service.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
@@ -37,25 +38,28 @@ function instructions(dockerfile: string): Instruction[] {
     });
 }
 
-/** Checks every Dockerfile must pass; returns the final stage's instructions. */
-function checkDockerfile(t: Test, label: string, dockerfile: string, ignored: string[]): Instruction[] {
+/**
+ * Checks every Dockerfile must pass. Returns each stage's instructions by name, in order, a
+ * stage built FROM an earlier one starting with that one's (it inherits its USER, CMD…).
+ */
+function checkDockerfile(t: Test, label: string, dockerfile: string, ignored: string[]): Map<string, Instruction[]> {
   const all = instructions(dockerfile);
-  const stages: string[] = [];
-  let finalStage: Instruction[] = [];
+  const stages = new Map<string, Instruction[]>();
+  let current: Instruction[] = [];
   for (const instruction of all) {
     if (instruction.keyword === 'FROM') {
-      const stage = /\bAS\s+(\S+)$/i.exec(instruction.args)?.[1];
+      const [base, stage] = /^(\S+)\s+AS\s+(\S+)$/i.exec(instruction.args)?.slice(1) ?? [];
       t.ok(stage, `${label}: every stage is named (${instruction.args})`);
-      stages.push(stage!);
-      finalStage = [];
+      current = [...(stages.get(base!) ?? [])];
+      stages.set(stage!, current);
       continue;
     }
-    finalStage.push(instruction);
+    current.push(instruction);
     if (instruction.keyword !== 'COPY' && instruction.keyword !== 'ADD') continue;
     const words = instruction.args.split(/\s+/);
     const from = words.find((word) => word.startsWith('--from='))?.slice('--from='.length);
     if (from) {
-      t.ok(stages.slice(0, -1).includes(from), `${label}: COPY --from=${from} names an earlier stage`);
+      t.ok([...stages.keys()].slice(0, -1).includes(from), `${label}: COPY --from=${from} names an earlier stage`);
       continue;
     }
     const sources = words.filter((word) => !word.startsWith('--')).slice(0, -1);
@@ -64,13 +68,27 @@ function checkDockerfile(t: Test, label: string, dockerfile: string, ignored: st
       t.notOk(ignored.includes(source), `${label}: COPY source ${source} is not excluded by .dockerignore`);
     }
   }
-  t.ok(stages.length >= 2, `${label}: multi-stage`);
-
-  const user = finalStage.filter((instruction) => instruction.keyword === 'USER').at(-1)?.args;
-  t.ok(user && !['root', '0'].includes(user), `${label}: runs as a non-root user (${user})`);
-  t.same(finalStage.filter((instruction) => instruction.keyword === 'CMD').at(-1)?.args, '["node", "dist/server.js"]', `${label}: runs the compiled server`);
-  return finalStage;
+  t.ok(stages.size >= 2, `${label}: multi-stage`);
+  return stages;
 }
+
+/** Checks an image stage (one that is run) must pass. */
+function checkImageStage(t: Test, label: string, stage: Instruction[]): void {
+  const user = stage.filter((instruction) => instruction.keyword === 'USER').at(-1)?.args;
+  t.ok(user && !['root', '0'].includes(user), `${label}: runs as a non-root user (${user})`);
+  t.same(stage.filter((instruction) => instruction.keyword === 'CMD').at(-1)?.args, '["node", "dist/server.js"]', `${label}: runs the compiled server`);
+  const healthcheck = stage.find((instruction) => instruction.keyword === 'HEALTHCHECK');
+  t.match(healthcheck?.args, '/api/v1/health', `${label}: HEALTHCHECK calls the health route`);
+  t.equal(stage.find((instruction) => instruction.keyword === 'EXPOSE')?.args, '${PORT}', `${label}: exposes its port`);
+  t.ok(stage.some((instruction) => instruction.keyword === 'ENV' && instruction.args === 'PORT=${PORT}'), `${label}: and listens on it`);
+}
+
+/** The stage docker-compose.yml builds: the local stack never talks to RDS. */
+const COMPOSE_IMAGE_STAGE = 'runtime';
+
+/** Instructions that have to do with the RDS CA bundle: its checksum argument or the file itself. */
+const touchesRdsCaBundle = (instruction: Instruction) =>
+  instruction.args.includes('RDS_CA_BUNDLE_SHA256') || instruction.args.includes(RDS_CA_BUNDLE_PATH);
 
 const ignored = read('.dockerignore')
   .split('\n')
@@ -87,7 +105,7 @@ t.test('.dockerignore keeps local builds out and what the build needs in', async
 t.test('the Dockerfile builds one server package, named by its build arguments', async (t) => {
   const dockerfile = read('Dockerfile');
   const all = instructions(dockerfile);
-  const finalStage = checkDockerfile(t, 'Dockerfile', dockerfile, ignored);
+  const stages = checkDockerfile(t, 'Dockerfile', dockerfile, ignored);
   const buildArgs = all.filter((instruction) => instruction.keyword === 'ARG').map((instruction) => instruction.args);
   t.ok(buildArgs.includes('PACKAGE_DIR') && buildArgs.includes('PORT'), 'PACKAGE_DIR and PORT are build arguments, without defaults');
   const packageName = `"$(node -p "require('./\${PACKAGE_DIR}/package.json').name")`;
@@ -95,14 +113,31 @@ t.test('the Dockerfile builds one server package, named by its build arguments',
   t.match(dockerfile, 'tsc -b "${PACKAGE_DIR}"', 'compiles the package and its references');
   t.match(dockerfile, `--filter ${packageName}" deploy --prod`, 'deploys the production files');
 
-  const healthcheck = finalStage.find((instruction) => instruction.keyword === 'HEALTHCHECK');
-  t.match(healthcheck?.args, '/api/v1/health', 'HEALTHCHECK calls the health route');
-  t.equal(finalStage.find((instruction) => instruction.keyword === 'EXPOSE')?.args, '${PORT}', 'exposes its port');
-  t.ok(finalStage.some((instruction) => instruction.keyword === 'ENV' && instruction.args === 'PORT=${PORT}'), 'and listens on it');
-  const addBundle = finalStage.find((instruction) => instruction.keyword === 'ADD' && instruction.args.endsWith(` ${RDS_CA_BUNDLE_PATH}`));
-  t.ok(addBundle, 'adds the RDS CA bundle where DATABASE_URL (infra) expects it');
+  t.same(
+    [...stages.keys()],
+    ['build', COMPOSE_IMAGE_STAGE, AWS_IMAGE_STAGE],
+    'build, then the compose image, then the AWS image: a plain docker build makes the AWS one',
+  );
+  const composeImage = stages.get(COMPOSE_IMAGE_STAGE) ?? [];
+  const awsImage = stages.get(AWS_IMAGE_STAGE) ?? [];
+  checkImageStage(t, `stage ${COMPOSE_IMAGE_STAGE}`, composeImage);
+  checkImageStage(t, `stage ${AWS_IMAGE_STAGE}`, awsImage);
+
+  t.same(composeImage.filter(touchesRdsCaBundle), [], `stage ${COMPOSE_IMAGE_STAGE}: no RDS CA bundle, so no checksum to pass`);
+  t.same(
+    awsImage.slice(0, composeImage.length),
+    composeImage,
+    `stage ${AWS_IMAGE_STAGE}: built FROM ${COMPOSE_IMAGE_STAGE}, the same image underneath`,
+  );
+  const addBundle = awsImage.find((instruction) => instruction.keyword === 'ADD' && instruction.args.endsWith(` ${RDS_CA_BUNDLE_PATH}`));
+  t.ok(addBundle, `stage ${AWS_IMAGE_STAGE}: adds the RDS CA bundle where DATABASE_URL (infra) expects it`);
   t.match(addBundle?.args, /^--checksum=sha256:\$\{RDS_CA_BUNDLE_SHA256\} /, 'verified against the RDS_CA_BUNDLE_SHA256 build argument');
-  t.ok(finalStage.some((instruction) => instruction.keyword === 'ARG' && instruction.args === 'RDS_CA_BUNDLE_SHA256'), 'which has no default');
+  t.ok(awsImage.some((instruction) => instruction.keyword === 'ARG' && instruction.args === 'RDS_CA_BUNDLE_SHA256'), 'which has no default');
+  const checksumCheck = `"\${RDS_CA_BUNDLE_SHA256}" | grep -Eq '^[0-9a-f]{64}$'`;
+  t.ok(
+    awsImage.some((instruction) => instruction.keyword === 'RUN' && instruction.args.includes(checksumCheck)),
+    'a missing or malformed checksum fails the build, saying what to pass',
+  );
 });
 
 t.test("every package's tsconfig references the workspace packages it depends on, so `tsc -b` in an image compiles them", async (t) => {
@@ -196,8 +231,9 @@ t.test("every image compose builds is one of the workspace's servers, built by t
   const built = Object.entries(composeServices).filter(([, definition]) => definition.build);
   t.same(built.map(([name]) => name).sort(), ['edge', 'todo-read-1', 'todo-write']);
   for (const [name, { build, environment }] of built) {
-    t.same(Object.keys(build).sort(), ['args', 'context'], `${name}: the root Dockerfile, the repository as context`);
-    t.same(Object.keys(build.args).sort(), ['PACKAGE_DIR', 'PORT', 'RDS_CA_BUNDLE_SHA256'], `${name}: the Dockerfile's build arguments`);
+    t.same(Object.keys(build).sort(), ['args', 'context', 'target'], `${name}: the root Dockerfile, the repository as context`);
+    t.equal(build.target, COMPOSE_IMAGE_STAGE, `${name}: the image without the RDS CA bundle`);
+    t.same(Object.keys(build.args).sort(), ['PACKAGE_DIR', 'PORT'], `${name}: the Dockerfile's build arguments, no checksum among them`);
     t.equal(build.context, '.', `${name}: context`);
     const packageDir: string = build.args.PACKAGE_DIR;
     const packageJson = JSON.parse(read(`${packageDir}/package.json`));
@@ -206,9 +242,7 @@ t.test("every image compose builds is one of the workspace's servers, built by t
     t.equal(String(build.args.PORT), String(environment.PORT), `${name}: the image exposes the port it is told to listen on`);
   }
   t.equal(composeServices.edge.build.args.PACKAGE_DIR, 'packages/edge');
-  for (const [name, { build }] of built) {
-    t.match(build.args.RDS_CA_BUNDLE_SHA256, /^\$\{RDS_CA_BUNDLE_SHA256:\?/, `${name}: the CA bundle's SHA-256 is required from the shell`);
-  }
+  t.notMatch(read('docker-compose.yml'), 'RDS_CA_BUNDLE_SHA256', '`docker compose up --build` needs no RDS_CA_BUNDLE_SHA256 from the shell');
 });
 
 t.test('the edge routes to every replica of each service, as the routing table names them', async (t) => {

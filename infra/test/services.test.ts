@@ -9,7 +9,7 @@ import t from 'tap';
 import { OWNER_ROLE } from '../src/database.js';
 import { CONTAINER_PORTS } from '../src/ports.js';
 import { MIGRATE_COMMAND } from '../src/services.js';
-import { deploymentProblem, type DescribedService } from '../src/todo-service.js';
+import { AWS_IMAGE_STAGE, deploymentProblem, type DescribedService } from '../src/todo-service.js';
 import { deployWithMocks, MOCK_RDS_CA_BUNDLE_SHA256, MOCK_REGION, TYPES } from './helpers/mock-deployment.js';
 
 /** A stack sized as the practical's fix: every number differs from its default. */
@@ -251,6 +251,7 @@ t.test("each image is built from the repository's Dockerfile, for the service, a
     );
     t.ok(existsSync(resolvePath(repoRoot, image.inputs.args.PACKAGE_DIR, 'package.json')), `${service}: PACKAGE_DIR is a workspace package`);
     t.match(image.inputs, { repositoryUrl: repository.state.repositoryUrl, platform: 'linux/amd64' });
+    t.equal(image.inputs.target, AWS_IMAGE_STAGE, `${service}: the Dockerfile's stage with the verified RDS CA bundle (containers.test.ts)`);
     t.equal(taskOf(service).container.image, image.state.imageUri, `${service}: the task runs the built image`);
   }
 });
