@@ -18,9 +18,9 @@
  */
 import { check, sleep } from 'k6';
 import http from 'k6/http';
-import { isTodo, isTodoList, jsonBody } from './lib/responses.js';
+import { isTodo, isTodoList, jsonBody, requireHealthy } from './lib/responses.js';
 import { describeStages, duration, endpoint, resultsDir, scalePreset, seconds, stages, wholeNumber } from './lib/settings.js';
-import { SUMMARY_TREND_STATS, summaryFiles } from './lib/summary.js';
+import { FAILURE_CAUSE_THRESHOLDS, SUMMARY_TREND_STATS, summaryFiles } from './lib/summary.js';
 
 const PRESETS = {
   smoke: {
@@ -92,6 +92,7 @@ export const options = {
   },
   // Any failed check, any failed request or a slow p95 in either scenario fails the run (exit 99).
   thresholds: {
+    ...FAILURE_CAUSE_THRESHOLDS,
     checks: ['rate==1'],
     'checks{scenario:studiers}': ['rate==1'],
     'checks{scenario:planners}': ['rate==1'],
@@ -106,11 +107,7 @@ export const options = {
 
 /** Fails fast, before thousands of VUs ramp up, when nothing answers at ENDPOINT. */
 export function setup() {
-  const health = http.get(`${ENDPOINT}/api/v1/health`, { tags: { name: 'GET /api/v1/health (setup)' } });
-  if (health.status !== 200) {
-    const answer = health.status ? `answered ${health.status}` : `failed (${health.error})`;
-    throw new Error(`GET ${ENDPOINT}/api/v1/health ${answer}: is TaskOverflow running there? Check ENDPOINT`);
-  }
+  requireHealthy(ENDPOINT);
 }
 
 export function studier() {

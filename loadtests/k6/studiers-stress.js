@@ -13,8 +13,9 @@
  */
 import { check, sleep } from 'k6';
 import http from 'k6/http';
+import { requireHealthy } from './lib/responses.js';
 import { duration, endpoint, resultsDir, scalePreset, seconds, wholeNumber } from './lib/settings.js';
-import { SUMMARY_TREND_STATS, summaryFiles } from './lib/summary.js';
+import { FAILURE_CAUSE_THRESHOLDS, SUMMARY_TREND_STATS, summaryFiles } from './lib/summary.js';
 
 const PRESETS = {
   smoke: { targetVus: 50, ramp: '15s', hold: '10s' },
@@ -47,6 +48,7 @@ export const options = {
     },
   },
   thresholds: {
+    ...FAILURE_CAUSE_THRESHOLDS,
     'checks{scenario:studiers}': ['rate==1'],
     'http_req_failed{scenario:studiers}': ['rate==0'],
     'http_req_duration{scenario:studiers}': [`p(95)<${SETTINGS.p95Ms}`],
@@ -55,11 +57,7 @@ export const options = {
 };
 
 export function setup() {
-  const health = http.get(`${ENDPOINT}/api/v1/health`, { tags: { name: 'GET /api/v1/health (setup)' } });
-  if (health.status !== 200) {
-    const answer = health.status ? `answered ${health.status}` : `failed (${health.error})`;
-    throw new Error(`GET ${ENDPOINT}/api/v1/health ${answer}: is TaskOverflow running there? Check ENDPOINT`);
-  }
+  requireHealthy(ENDPOINT);
 }
 
 export function studier() {

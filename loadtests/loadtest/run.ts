@@ -8,12 +8,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPORT_INPUT_FILES } from '@taskoverflow/trace';
+import { p95TargetOf, readDashboardSeries, renderLatencyPlot, REPORT_INPUT_FILES, vusWhereP95Crosses, type PeriodPoint } from '@taskoverflow/trace';
 import { startCeilingTarget, type CeilingTarget } from './ceiling-target.js';
-import { readDashboardSeries, vusWhereP95Crosses, type PeriodPoint } from './dashboard-data.js';
 import { findK6, type K6Binary } from './k6-binary.js';
 import { K6_THRESHOLDS_BREACHED, runK6 } from './k6-run.js';
-import { renderLatencyPlot } from './latency-plot.js';
 import { startLocalTarget, type LocalTarget } from './local-target.js';
 import { ProcessSampler } from './process-sampler.js';
 import { seedTodos } from './seed.js';
@@ -196,7 +194,7 @@ async function runK6Against(runTarget: RunTarget, endpoint: string, { options, k
     const tail = outcome.outputTail.length > 0 ? `; its last output:\n  ${outcome.outputTail.join('\n  ')}` : '';
     throw new Error(`k6 wrote no summary of the ${runTarget} run (${outcome.meaning}, exit code ${outcome.exitCode})${tail}`);
   }
-  const p95BoundMs = p95Target(summary.thresholds);
+  const p95BoundMs = p95TargetOf(summary.thresholds);
   const series = existsSync(report)
     ? await readDashboardSeries(report).catch((error: Error) => {
         // The verdict stands without the series: say why there is no plot rather than fail the run.
@@ -262,16 +260,6 @@ async function readSummary(jsonPath: string, textPath: string): Promise<{ thresh
     maxVus: value('vus_max', 'max'),
   };
   return { thresholds, figures, text: await readFile(textPath, 'utf8') };
-}
-
-/** The tightest `p(95)<N` threshold on request duration, for the plot's target line. */
-function p95Target(thresholds: ThresholdResult[]): number | undefined {
-  const targets = thresholds
-    .filter((threshold) => threshold.metric.startsWith('http_req_duration'))
-    .map((threshold) => /^p\(95\)\s*<=?\s*(\d+(\.\d+)?)$/.exec(threshold.expression)?.[1])
-    .filter((value): value is string => value !== undefined)
-    .map(Number);
-  return targets.length > 0 ? Math.min(...targets) : undefined;
 }
 
 /** 2026-11-28T14-05-12: sorts by time, and is a valid file name everywhere. */

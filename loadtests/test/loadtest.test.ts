@@ -12,9 +12,9 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase, TEST_SERVICE_ENV } from '@taskoverflow/stack/testing';
+import { vusWhereP95Crosses, type PeriodPoint } from '@taskoverflow/trace';
 import t from 'tap';
 import { findK6, K6_PINNED_VERSION, K6NotFoundError } from '../loadtest/k6-binary.js';
-import { vusWhereP95Crosses, type PeriodPoint } from '../loadtest/dashboard-data.js';
 import { runLoadTest, SCALES, SCENARIOS, type LoadTestOptions, type LoadTestResult } from '../loadtest/run.js';
 
 const run = promisify(execFile);

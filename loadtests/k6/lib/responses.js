@@ -1,4 +1,14 @@
-/** What the scenarios check in a response body, written once for both of them. */
+/** What the scenarios check in a response, written once for both of them. */
+import http from 'k6/http';
+
+/** Fails the run in setup, before thousands of VUs ramp up, when nothing healthy answers at `endpoint`. */
+export function requireHealthy(endpoint) {
+  const health = http.get(`${endpoint}/api/v1/health`, { tags: { name: 'GET /api/v1/health (setup)' } });
+  if (health.status !== 200) {
+    const answer = health.status ? `answered ${health.status}` : `failed (${health.error})`;
+    throw new Error(`GET ${endpoint}/api/v1/health ${answer}: is TaskOverflow running there? Check ENDPOINT`);
+  }
+}
 
 /** The body as JSON, or undefined when there is none or it is not JSON (r.json() would throw). */
 export function jsonBody(response) {

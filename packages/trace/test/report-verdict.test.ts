@@ -5,8 +5,8 @@
  */
 import t from 'tap';
 import { peakOf, processKind, throughputOf, type Figures, type ProcessFigures } from '../src/report/figures.js';
-import type { K6Period } from '../src/report/inputs.js';
-import { bypassFinding, queueingFinding, saturationFindings, sheddingFinding, uncachedFinding, verdictOf } from '../src/report/verdict.js';
+import type { PeriodPoint } from '../src/report/dashboard-data.js';
+import { bypassFinding, failuresFinding, queueingFinding, saturationFindings, sheddingFinding, uncachedFinding, verdictOf } from '../src/report/verdict.js';
 
 function processFigures(name: string, peakCores: number, averageCores = peakCores / 2): ProcessFigures {
   return { name, kind: processKind(name), cpuSeconds: averageCores * 60, averageCores, peakCores, cpuPerRequestUs: 100, peakRssMb: 80, count: 1 };
@@ -17,7 +17,7 @@ function quiet(): Figures {
   const percentiles = (p95Ms: number) => ({ count: 1000, p50Ms: p95Ms / 2, p95Ms, p99Ms: p95Ms * 1.5, maxMs: p95Ms * 3 });
   return {
     runDir: '/tmp/run',
-    run: { name: 'studiers-stress', scale: 'smoke', endpoint: 'http://127.0.0.1:1' },
+    run: { name: 'studiers-stress', scale: 'smoke', endpoint: 'http://127.0.0.1:1', p95TargetMs: 200 },
     window: { startMs: 0, endMs: 60_000 },
     client: [{ name: 'all requests', count: 1000, p50Ms: 3, p95Ms: 6, p99Ms: 9, maxMs: 20 }],
     edge: percentiles(5),
@@ -30,6 +30,7 @@ function quiet(): Figures {
       missing: [],
       cores: 2,
       list: [processFigures('k6', 0.3), processFigures('edge', 0.2), processFigures('todo-read-1', 0.1)],
+      run: { averageCores: 0.3, peakCores: 0.5 },
       machine: { averageCores: 0.4, peakCores: 0.8 },
       series: [],
     },
@@ -44,6 +45,7 @@ function quiet(): Figures {
       replicas: [{ instance: 'todo-read-1', requests: 1000, eventLoopDelayP99MaxMs: 21, peakRssMb: 90, cpuMs: 900 }],
       series: [],
     },
+    failures: { client: { requests: 1000, failed: 0, causes: {} }, edgeStatuses: { 200: 1000 }, serviceStatuses: { 200: 1000 }, edgeQueueFull: 0, edgeQueueTimeout: 0 },
     slowest: [],
   };
 }
@@ -52,7 +54,7 @@ t.test('a quiet run: nothing saturated, with the busiest figures as evidence', a
   const verdict = verdictOf(quiet());
   t.equal(verdict.saturated, undefined);
   t.same(verdict.findings.map((finding) => finding.rule), ['nothing saturated']);
-  t.match(verdict.findings[0]!.sentence, /^Nothing saturated: the busiest process, k6, peaked at 30 % of a core, and the machine at 0\.8 of 2 cores\.$/);
+  t.match(verdict.findings[0]!.sentence, /^Nothing saturated: this run's busiest process, k6, peaked at 30 % of a core, its processes together at 0\.5 of the machine's 2 cores, and k6's p95 \(6\.0 ms\) met its 200 ms target\.$/);
 });
 
 t.test('a one-thread process at 90 % of a core is saturated; at 89 % it is not', async (t) => {
@@ -64,21 +66,37 @@ t.test('a one-thread process at 90 % of a core is saturated; at 89 % it is not',
   t.equal(verdictOf(figures).saturated, undefined, 'k6 runs on many threads: 1.5 cores is not its limit');
 });
 
-t.test('the machine at 90 % of its cores is saturated, and the sentence tells this run from other work', async (t) => {
+t.test('the machine at 90 % of its cores, the run missing its p95 target: saturated, and the sentence tells this run from other work', async (t) => {
   const figures = quiet();
+  figures.client[0]!.p95Ms = 450;
   figures.processes.machine = { averageCores: 1.5, peakCores: 1.8 };
-  figures.processes.list = [processFigures('k6', 0.5), processFigures('edge', 0.3)];
+  figures.processes.run = { averageCores: 0.5, peakCores: 0.8 };
   const [finding] = saturationFindings(figures);
   t.equal(finding!.rule, 'machine saturated');
   t.equal(verdictOf(figures).saturated, 'the machine (2 cores)');
-  t.match(finding!.sentence, /1\.8 of its 2 cores busy at the peak, this run's processes 0\.8 of them, the rest other work on the machine/);
+  t.match(finding!.sentence, /1\.8 of its 2 cores busy at the peak, this run's processes 0\.8 of them, the rest other work on the machine; .*k6's p95 \(450 ms\) missed its 200 ms target\.$/);
   figures.processes.machine = { averageCores: 1.5, peakCores: 1.79 };
   t.equal(verdictOf(figures).saturated, undefined);
 });
 
+t.test('the machine busy with other work while the run met its target: nothing saturated in this run, and the busy machine said', async (t) => {
+  const figures = quiet();
+  figures.processes.machine = { averageCores: 1.9, peakCores: 2 };
+  figures.processes.run = { averageCores: 0.1, peakCores: 0.2 };
+  const verdict = verdictOf(figures);
+  t.equal(verdict.saturated, undefined);
+  t.same(verdict.findings.map((finding) => finding.rule), ['nothing saturated', 'machine busy with other work']);
+  t.match(verdict.findings[1]!.sentence, /^The machine was busy with other work: 2\.0 of its 2 cores at the peak, this run's processes 0\.2 of them/);
+  figures.processes.run = { averageCores: 1.5, peakCores: 1.8 };
+  t.equal(verdictOf(figures).saturated, 'the machine (2 cores)', 'this run filled the cores itself: saturated, target met or not');
+  figures.processes.run = { averageCores: 0.1, peakCores: 0.2 };
+  figures.run.p95TargetMs = undefined;
+  t.equal(verdictOf(figures).saturated, 'the machine (2 cores)', 'no target to judge the latency by: the busy machine counts');
+});
+
 t.test('no CPU samples: the verdict says saturation cannot be judged and why', async (t) => {
   const figures = quiet();
-  figures.processes = { missing: ['the services ran elsewhere (ENDPOINT)'], cores: undefined, list: [], machine: undefined, series: [] };
+  figures.processes = { missing: ['the services ran elsewhere (ENDPOINT)'], cores: undefined, list: [], run: undefined, machine: undefined, series: [] };
   const [finding] = saturationFindings(figures);
   t.match(finding!.sentence, /^CPU was not sampled, so saturation cannot be judged: the services ran elsewhere \(ENDPOINT\)\.$/);
 });
@@ -117,6 +135,37 @@ t.test('the uncached read path: database time and serialization in todo-read', a
   t.equal(uncachedFinding(figures), undefined, 'fewer than half the reads went to PostgreSQL');
 });
 
+t.test("failed requests: k6's causes, placed by the edge's and the services' lines", async (t) => {
+  const figures = quiet();
+  t.equal(failuresFinding(figures), undefined, 'no failures, no sentence');
+  // The 1000-VU stress run of 2026-12-01: 9 % failed, every one a 503 the edge sent from its queue.
+  figures.failures = {
+    client: { requests: 31_684, failed: 2895, causes: { 'status:0': 0, 'status:503': 2895, 'status:502': 0 } },
+    edgeStatuses: { 200: 28_789, 503: 2895 },
+    serviceStatuses: { 200: 28_789 },
+    edgeQueueFull: 2895,
+    edgeQueueTimeout: 0,
+  };
+  const finding = failuresFinding(figures)!;
+  t.match(finding.sentence, /^k6 saw 2,895 failed requests \(9 % of 31,684\): 2,895 were answered 503\. The logs place them: 2,895 refused at once by the edge's bounded queue/);
+  t.match(finding.sentence, /Most came from the edge's bounded queue \(100 %\)\.$/);
+  t.equal(finding.evidence.unplaced, 0);
+  // Shed by the services, and connections that got no answer, which no log holds.
+  figures.readPath.shed = 1000;
+  figures.failures = {
+    client: { requests: 31_684, failed: 2895, causes: { 'status:0': 500, 'status:503': 2000 } },
+    edgeStatuses: { 200: 28_789, 503: 2100 },
+    serviceStatuses: { 200: 28_789, 503: 1000 },
+    edgeQueueFull: 700,
+    edgeQueueTimeout: 400,
+  };
+  const mixed = failuresFinding(figures)!;
+  t.match(mixed.sentence, /1,000 shed by the services .*; 700 refused at once .*; 400 refused by the edge's bounded queue after waiting in it .*; 500 no response at all/);
+  t.match(mixed.sentence, /\. 295 are in no log: the logs are cut, or the requests never reached the edge/);
+  t.equal(mixed.evidence.mostFrom, "the edge's bounded queue", '700 + 400 from the edge against 1,000 shed');
+  t.notMatch(mixed.sentence, /Most came from/, 'not said when the largest source is under half of the failures');
+});
+
 t.test('shed and rate-limited requests', async (t) => {
   const figures = quiet();
   t.equal(sheddingFinding(figures), undefined);
@@ -126,7 +175,7 @@ t.test('shed and rate-limited requests', async (t) => {
 });
 
 t.test('throughput stops rising while VUs keep rising', async (t) => {
-  const period = (atSeconds: number, vus: number, requestsPerSecond: number): K6Period => ({ atSeconds, vus, requestsPerSecond, failedShare: 0, medianMs: 1, p95Ms: 2, maxMs: 3 });
+  const period = (atSeconds: number, vus: number, requestsPerSecond: number): PeriodPoint => ({ atSeconds, vus, requestsPerSecond, failedShare: 0, medianMs: 1, p95Ms: 2, maxMs: 3 });
   const rising = [1, 2, 3, 4, 5, 6].map((second) => period(second, second * 100, second * 100));
   t.equal(throughputOf(rising)!.plateau, undefined, 'still rising at the end');
   // Three-period mean: the first at 95 % of the peak is 8 s, (600 + 600 + 600) / 3, not 7 s, (500 + 600 + 600) / 3.

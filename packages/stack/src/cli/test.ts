@@ -34,7 +34,8 @@ const UNIT_TEST_FILES = [
   'packages/routing/test/**/*.test.ts',
   'packages/http-kit/test/**/*.test.ts',
   'packages/edge/test/**/*.test.ts',
-  'packages/trace/test/**/*.test.ts',
+  'packages/trace/test/trace*.test.ts',
+  'packages/trace/test/report-*.test.ts', // not report.test.ts: Chromium
   'packages/observability/test/logger.test.ts', // not cloudwatch-transport: moto
   'packages/stack/test/edge-process.test.ts',
   'packages/stack/test/log-format.test.ts',

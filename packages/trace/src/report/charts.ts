@@ -4,6 +4,7 @@
  * `pnpm loadtest`, which the page inlines as it is.
  */
 import type { CachePeriod, CpuPeriod } from './figures.js';
+import { escapeHtml, formatClock } from './format.js';
 
 const WIDTH = 900;
 const HEIGHT = 300;
@@ -75,13 +76,10 @@ function chart(title: string, times: number[], lines: Line[], top: number, limit
     ),
     `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${PLOT.width}" height="${PLOT.height}" fill="none" stroke="#9ca3af"/>`,
     `<text x="${MARGIN.left}" y="${HEIGHT - 10}" fill="#374151">0:00</text>`,
-    `<text x="${MARGIN.left + PLOT.width}" y="${HEIGHT - 10}" text-anchor="end" fill="#374151">${Math.floor(end / 60)}:${String(Math.round(end % 60)).padStart(2, '0')} (time since the first sample)</text>`,
+    `<text x="${MARGIN.left + PLOT.width}" y="${HEIGHT - 10}" text-anchor="end" fill="#374151">${formatClock(end)} (time since the first sample)</text>`,
     '</svg>',
   ]
     .filter(Boolean)
     .join('\n');
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}

@@ -5,18 +5,18 @@
  * outcomes, queries, the services' `stats` lines) and the slowest requests. The verdict
  * (verdict.ts) is a pure function of these; bottlenecks.json is these plus the verdict.
  */
+import { STATS_MESSAGE } from '@taskoverflow/observability';
 import { endpointOf, isHealthCheck } from '../endpoint.js';
 import { percentile } from '../endpoint-stats.js';
 import { EDGE_SERVICE, eventKind, numberField, textField, type LogEntry } from '../log-entry.js';
 import { listLogFiles, readLogEntries } from '../log-reader.js';
 import { isCountedRequest } from '../request-filter.js';
 import { SlowestRequests, type RequestSummary } from '../slowest.js';
-import type { K6Period, K6Summary, ProcessSamples, ReportInputs } from './inputs.js';
+import type { PeriodPoint } from './dashboard-data.js';
+import type { K6Summary, ProcessSamples, ReportInputs } from './inputs.js';
 
 /** The cached read path's service; its GET/HEAD lines are the reads. */
 export const READ_SERVICE = 'todo-read';
-/** The `msg` of the services' periodic figures (observability's STATS_MESSAGE). */
-const STATS_MSG = 'stats';
 /** Width of a period of the read path's series: the services' default stats interval. */
 export const PERIOD_MS = 5000;
 /** Slowest requests shown with their waterfall. */
@@ -97,9 +97,12 @@ export interface CachePeriod {
 
 export interface Figures {
   runDir: string;
-  /** What the run was: from k6's summary. */
-  run: { name: string | undefined; scale: string | undefined; endpoint: string | undefined };
-  /** First to last served request in the logs. */
+  /** What the run was: from k6's summary; p95TargetMs is its tightest `p(95)<N` threshold. */
+  run: { name: string | undefined; scale: string | undefined; endpoint: string | undefined; p95TargetMs: number | undefined };
+  /**
+   * First to last served request in the logs, from when k6 started (the first /proc sample):
+   * the seeding before it is not the run's.
+   */
   window: { startMs: number; endMs: number } | undefined;
   client: ClientGroup[];
   edge: Percentiles | undefined;
@@ -115,9 +118,13 @@ export interface Figures {
     missing: string[];
     cores: number | undefined;
     list: ProcessFigures[];
+    /** This run's processes together, period by period. */
+    run: { averageCores: number; peakCores: number } | undefined;
+    /** Everything on the machine, other people's work included. */
     machine: { averageCores: number; peakCores: number } | undefined;
     series: CpuPeriod[];
   };
+  failures: FailureFigures;
   readPath: {
     reads: number;
     cache: Omit<CachePeriod, 'atSeconds'>;
@@ -132,6 +139,22 @@ export interface Figures {
     series: CachePeriod[];
   };
   slowest: Array<RequestSummary & { waterfall: string[] }>;
+}
+
+/** Failed requests as k6 saw them, and where the logs say they came from. */
+export interface FailureFigures {
+  /**
+   * k6's requests, those that failed and, by cause (`status:503`, `status:0` for no response,
+   * `error_code:1050` for its timeout…), the counts its summary holds; undefined without one.
+   */
+  client: { requests: number; failed: number; causes: Record<string, number> } | undefined;
+  /** The edge's answers by status (its `request finished` lines), and the services'. */
+  edgeStatuses: Record<string, number>;
+  serviceStatuses: Record<string, number>;
+  /** 503s from the edge's bounded queue: refused at once (every replica's queue full; no upstream)… */
+  edgeQueueFull: number;
+  /** …or after waiting in it: the edge's 503s with an upstream beyond the services' own 503s. */
+  edgeQueueTimeout: number;
 }
 
 /** k6's throughput over the run. */
@@ -162,7 +185,7 @@ export const RUNNER_PROCESS = 'pnpm loadtest';
 
 /** Everything the log files say, in one pass (plus one for the slowest requests' lines). */
 export async function collectFigures(inputs: ReportInputs, waterfall: (entries: LogEntry[], requestId: string) => string[]): Promise<Figures> {
-  const logs = new LogFigures();
+  const logs = new LogFigures(inputs.processes?.samples[0]?.atMs);
   const files = inputs.logsDir ? await listLogFiles(inputs.logsDir) : [];
   await readLogEntries(files, (entry) => logs.add(entry));
   const slowest = logs.slowest.result();
@@ -175,7 +198,7 @@ export async function collectFigures(inputs: ReportInputs, waterfall: (entries: 
   const requests = logs.edge.length > 0 ? logs.edge.length : logs.all.length;
   return {
     runDir: inputs.runDir,
-    run: { name: inputs.k6Summary?.run?.name, scale: inputs.k6Summary?.run?.scale, endpoint: inputs.k6Summary?.run?.endpoint },
+    run: { name: inputs.k6Summary?.run?.name, scale: inputs.k6Summary?.run?.scale, endpoint: inputs.k6Summary?.run?.endpoint, p95TargetMs: inputs.k6Summary ? p95TargetOf(k6Thresholds(inputs.k6Summary)) : undefined },
     window: logs.startMs <= logs.endMs ? { startMs: logs.startMs, endMs: logs.endMs } : undefined,
     client: clientGroups(inputs.k6Summary),
     edge: percentiles(logs.edge),
@@ -186,6 +209,7 @@ export async function collectFigures(inputs: ReportInputs, waterfall: (entries: 
     throughput: inputs.k6Series ? throughputOf(inputs.k6Series) : undefined,
     processes: processFigures(inputs, requests),
     readPath: logs.readPath(),
+    failures: logs.failures(inputs.k6Summary),
     slowest: slowest.map((request) => ({ ...request, waterfall: waterfall(wanted.get(request.requestId) ?? [], request.requestId) })),
   };
 }
@@ -214,12 +238,51 @@ function clientGroups(summary: K6Summary | undefined): ClientGroup[] {
     }));
 }
 
+/** A threshold of k6's summary: `http_req_duration{scenario:studiers}` and `p(95)<200`. */
+export interface K6Threshold {
+  metric: string;
+  expression: string;
+}
+
+function k6Thresholds(summary: K6Summary): K6Threshold[] {
+  return Object.entries(summary.metrics).flatMap(([metric, value]) => Object.keys(value?.thresholds ?? {}).map((expression) => ({ metric, expression })));
+}
+
+const P95_THRESHOLD = /^p\(95\)\s*<=?\s*(\d+(\.\d+)?)$/;
+
+/** The tightest `p(95)<N` threshold on request duration, ms; undefined when there is none. */
+export function p95TargetOf(thresholds: K6Threshold[]): number | undefined {
+  const targets = thresholds
+    .filter((threshold) => threshold.metric.startsWith(CLIENT_METRIC))
+    .map((threshold) => P95_THRESHOLD.exec(threshold.expression)?.[1])
+    .filter((value): value is string => value !== undefined)
+    .map(Number);
+  return targets.length > 0 ? Math.min(...targets) : undefined;
+}
+
+/** k6's failure-cause sub-metrics (loadtests/k6/lib/summary.js): `http_reqs{status:503}`. */
+const FAILURE_CAUSE_METRIC = /^http_reqs\{((?:status|error_code):\d+)\}$/;
+
+function clientFailures(summary: K6Summary | undefined): FailureFigures['client'] {
+  const failed = summary?.metrics.http_req_failed?.values;
+  const requests = summary?.metrics.http_reqs?.values?.count;
+  if (!failed || requests === undefined) return undefined;
+  const causes = Object.fromEntries(
+    Object.entries(summary.metrics).flatMap(([metric, value]) => {
+      const cause = FAILURE_CAUSE_METRIC.exec(metric)?.[1];
+      return cause === undefined ? [] : [[cause, value?.values?.count ?? 0]];
+    }),
+  );
+  // k6's Rate counts a failed request as a pass of http_req_failed.
+  return { requests, failed: failed.passes ?? 0, causes };
+}
+
 /** Share of the peak at which throughput counts as having stopped rising. */
 const PLATEAU_SHARE = 0.95;
 /** VUs must grow by this factor after the plateau for it to be one. */
 const PLATEAU_VU_GROWTH = 1.2;
 
-export function throughputOf(series: K6Period[]): Throughput | undefined {
+export function throughputOf(series: PeriodPoint[]): Throughput | undefined {
   if (series.length === 0) return undefined;
   // Three-period mean: one second's rate jumps with k6's batching.
   const smoothed = series.map((_, index) => {
@@ -247,7 +310,7 @@ function processFigures(inputs: ReportInputs, requests: number): Figures['proces
         ? 'no /proc samples (not Linux, or the run was too short): CPU per process is the services\' stats lines\' cpu_ms only'
         : 'the services ran elsewhere (ENDPOINT): their CPU and memory are in CloudWatch (ECS CPUUtilization, MemoryUtilization per service) and in their stats lines (cpu_ms, rss_mb) in CloudWatch Logs; the load balancer\'s and the database\'s are in CloudWatch only',
     );
-    return { missing, cores: samples?.cores, list: [], machine: undefined, series: [] };
+    return { missing, cores: samples?.cores, list: [], run: undefined, machine: undefined, series: [] };
   }
   if (!inputs.logsDir) missing.push('only k6 and this machine were sampled: the services ran elsewhere (ENDPOINT), see CloudWatch for theirs');
   const list = samples.samples;
@@ -280,13 +343,15 @@ function processFigures(inputs: ReportInputs, requests: number): Figures['proces
       };
     })
     .sort((a, b) => b.cpuSeconds - a.cpuSeconds);
+  const runCores = series.map((period) => Object.values(period.cores).reduce((sum, cores) => sum + cores, 0));
+  const run = { averageCores: processes.reduce((sum, process) => sum + process.cpuSeconds, 0) / seconds, peakCores: peakOf(runCores) };
   const machine = series.every((period) => period.machineCores !== undefined)
     ? {
         averageCores: last.machineCpuSeconds! / seconds,
         peakCores: peakOf(series.map((period) => period.machineCores!)),
       }
     : undefined;
-  return { missing, cores: samples.cores, list: processes, machine, series };
+  return { missing, cores: samples.cores, list: processes, run, machine, series };
 }
 
 /** The highest mean of PEAK_SAMPLES consecutive values (of all of them, when fewer). */
@@ -323,17 +388,31 @@ class LogFigures {
   private rateLimited = 0;
   private serverErrors = 0;
   private readonly replicas = new Map<string, ReplicaFigures>();
+  private readonly edgeStatuses = new Map<number, number>();
+  private readonly serviceStatuses = new Map<number, number>();
+  private edgeRefusedAtOnce = 0;
+  private edge503Forwarded = 0;
+
+  /** @param fromMs when k6 started: earlier lines (the seeding) are not the run's. */
+  constructor(private readonly fromMs: number | undefined) {}
 
   add(entry: LogEntry): void {
-    if (entry.msg === STATS_MSG) this.addStats(entry);
+    if (this.fromMs !== undefined && entry.timeMs < this.fromMs) return;
+    if (entry.msg === STATS_MESSAGE) this.addStats(entry);
     if (eventKind(entry) !== 'finished' || entry.url === undefined || entry.durationMs === undefined || isHealthCheck(entry.url)) return;
     const endpoint = this.endpoint(entry.method ?? '?', entry.url);
     if (entry.service === EDGE_SERVICE) {
       this.edge.push(entry.durationMs);
       endpoint.atEdge.push(entry.durationMs);
+      if (entry.status !== undefined) countIn(this.edgeStatuses, entry.status);
+      if (entry.status === 503) {
+        if (textField(entry, 'upstream') === undefined) this.edgeRefusedAtOnce += 1;
+        else this.edge503Forwarded += 1;
+      }
       return;
     }
     if (!isCountedRequest(entry, {})) return;
+    if (entry.status !== undefined) countIn(this.serviceStatuses, entry.status);
     this.slowest.add(entry);
     this.startMs = Math.min(this.startMs, entry.timeMs - entry.durationMs);
     this.endMs = Math.max(this.endMs, entry.timeMs);
@@ -390,6 +469,16 @@ class LogFigures {
     if (cpuMs !== undefined) replica.cpuMs = (replica.cpuMs ?? 0) + cpuMs;
   }
 
+  failures(summary: K6Summary | undefined): FailureFigures {
+    return {
+      client: clientFailures(summary),
+      edgeStatuses: Object.fromEntries(this.edgeStatuses),
+      serviceStatuses: Object.fromEntries(this.serviceStatuses),
+      edgeQueueFull: this.edgeRefusedAtOnce,
+      edgeQueueTimeout: Math.max(0, this.edge503Forwarded - (this.serviceStatuses.get(503) ?? 0)),
+    };
+  }
+
   endpointFigures(): EndpointFigures[] {
     return [...this.endpoints]
       .filter(([, figures]) => figures.atService.length > 0)
@@ -413,6 +502,10 @@ class LogFigures {
       series: periods.map((period) => ({ atSeconds: ((period - firstPeriod + 1) * PERIOD_MS) / 1000, ...this.cacheByPeriod.get(period)! })),
     };
   }
+}
+
+function countIn(counts: Map<number, number>, key: number): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
 function maxOf(current: number | undefined, value: number | undefined): number | undefined {

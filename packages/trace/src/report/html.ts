@@ -1,6 +1,7 @@
 /** bottlenecks.html: the verdict first, then the figures it rests on, the plots and the slowest requests. */
-import { cacheChart, cpuChart, escapeHtml } from './charts.js';
+import { cacheChart, cpuChart } from './charts.js';
 import type { Figures, Percentiles } from './figures.js';
+import { escapeHtml, formatMs as ms } from './format.js';
 import type { Verdict } from './verdict.js';
 
 /** Processes drawn in the CPU plot: the busiest, so that the legend stays readable. */
@@ -60,10 +61,6 @@ function table(header: string[], rows: string[][]): string {
 
 function percentileRow(name: string, figures: Percentiles): string[] {
   return [name, count(figures.count), ms(figures.p50Ms), ms(figures.p95Ms), ms(figures.p99Ms), ms(figures.maxMs)];
-}
-
-function ms(value: number | undefined): string {
-  return value === undefined ? '—' : value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(value >= 10 ? 0 : 1)} ms`;
 }
 
 function count(value: number | undefined): string {

@@ -14,8 +14,10 @@ import { renderHtml } from './html.js';
 import { readReportInputs } from './inputs.js';
 import { verdictOf, type Verdict } from './verdict.js';
 
-export { REPORT_INPUT_FILES, runDirectoryOf, type K6Period, type ProcessSample, type ProcessSamples } from './inputs.js';
-export { RUNNER_PROCESS } from './figures.js';
+export { readDashboardSeries, vusWhereP95Crosses, type PeriodPoint } from './dashboard-data.js';
+export { REPORT_INPUT_FILES, runDirectoryOf, type ProcessSample, type ProcessSamples } from './inputs.js';
+export { renderLatencyPlot, type PlotOptions } from './latency-plot.js';
+export { p95TargetOf, RUNNER_PROCESS } from './figures.js';
 
 export const REPORT_FILES = { html: 'bottlenecks.html', json: 'bottlenecks.json' } as const;
 

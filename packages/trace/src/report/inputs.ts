@@ -7,22 +7,10 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { PeriodPoint } from './dashboard-data.js';
 
 /** Files the load test writes for the report, beside k6's own. */
 export const REPORT_INPUT_FILES = { processSamples: 'process-samples.json', k6Series: 'k6-series.json', latencyPlot: 'latency.svg', logs: 'logs' } as const;
-
-/** One period of k6's per-second series (the web dashboard's), as `pnpm loadtest` saves it. */
-export interface K6Period {
-  /** Seconds since the test started, at the end of the period. */
-  atSeconds: number;
-  vus: number;
-  requestsPerSecond: number;
-  /** Share of requests that failed in the period (0–1). */
-  failedShare: number;
-  medianMs: number | undefined;
-  p95Ms: number | undefined;
-  maxMs: number | undefined;
-}
 
 /** CPU and memory of the run's processes, sampled from /proc while it lasted. */
 export interface ProcessSamples {
@@ -46,7 +34,7 @@ export interface ProcessSample {
 /** k6's summary JSON, the parts the report reads. */
 export interface K6Summary {
   run?: { name?: string; scale?: string; endpoint?: string };
-  metrics: Record<string, { values?: Record<string, number> } | undefined>;
+  metrics: Record<string, { values?: Record<string, number>; thresholds?: Record<string, { ok: boolean }> } | undefined>;
 }
 
 export interface ReportInputs {
@@ -54,7 +42,8 @@ export interface ReportInputs {
   /** Undefined when the run has no logs of the services (a run against ENDPOINT). */
   logsDir: string | undefined;
   k6Summary: K6Summary | undefined;
-  k6Series: K6Period[] | undefined;
+  /** k6's per-second series (readDashboardSeries), as `pnpm loadtest` saved it. */
+  k6Series: PeriodPoint[] | undefined;
   processes: ProcessSamples | undefined;
   /** k6's latency-over-time plot, as `pnpm loadtest` drew it. */
   latencySvg: string | undefined;
@@ -72,7 +61,7 @@ export async function readReportInputs(runDir: string): Promise<ReportInputs> {
     runDir,
     logsDir: existsSync(logsDir) ? logsDir : undefined,
     k6Summary: summaryFile ? await readJson<K6Summary>(join(runDir, summaryFile)) : undefined,
-    k6Series: await readJson<K6Period[]>(join(runDir, REPORT_INPUT_FILES.k6Series)),
+    k6Series: await readJson<PeriodPoint[]>(join(runDir, REPORT_INPUT_FILES.k6Series)),
     processes: await readJson<ProcessSamples>(join(runDir, REPORT_INPUT_FILES.processSamples)),
     latencySvg: await readText(join(runDir, REPORT_INPUT_FILES.latencyPlot)),
   };

@@ -4,10 +4,21 @@
  * first finding names the saturated resource, or says that nothing saturated.
  */
 import type { Figures, ProcessFigures } from './figures.js';
+import { formatClock, formatMs as ms } from './format.js';
 
 export interface Finding {
   /** Which rule found it. */
-  rule: 'machine saturated' | 'process saturated' | 'nothing saturated' | 'throughput plateau' | 'queueing before the services' | 'cache bypassed' | 'uncached read path' | 'shed and rate-limited';
+  rule:
+    | 'machine saturated'
+    | 'process saturated'
+    | 'nothing saturated'
+    | 'machine busy with other work'
+    | 'throughput plateau'
+    | 'queueing before the services'
+    | 'failed requests'
+    | 'cache bypassed'
+    | 'uncached read path'
+    | 'shed and rate-limited';
   sentence: string;
   /** The figures the sentence rests on, by name. */
   evidence: Record<string, number | string>;
@@ -19,6 +30,8 @@ export interface Verdict {
   findings: Finding[];
 }
 
+/** The findings that name a saturated resource (in evidence.resource). */
+const SATURATION_RULES = new Set<Finding['rule']>(['machine saturated', 'process saturated']);
 /** A share of a core (or of the machine's cores) at which it counts as saturated. */
 export const SATURATED_SHARE = 0.9;
 /** Processes whose work runs on one thread: one core is their limit (Node's event loop, Redis). */
@@ -38,46 +51,54 @@ export function verdictOf(figures: Figures): Verdict {
   const saturation = saturationFindings(figures);
   const findings = [
     ...saturation,
-    ...[throughputFinding, queueingFinding, uncachedFinding, bypassFinding, sheddingFinding].flatMap((rule) => rule(figures) ?? []),
+    ...[throughputFinding, queueingFinding, failuresFinding, uncachedFinding, bypassFinding, sheddingFinding].flatMap((rule) => rule(figures) ?? []),
   ];
-  const saturated = saturation.find((finding) => finding.rule !== 'nothing saturated');
+  const saturated = saturation.find((finding) => SATURATION_RULES.has(finding.rule));
   return { saturated: saturated ? String(saturated.evidence.resource) : undefined, findings };
 }
 
 /** A share as a whole percent. */
-const percent = (share: number): string => `${Math.round(share * 100)} %`;
-const ms = (value: number): string => (value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value >= 10 ? Math.round(value) : value.toFixed(1)} ms`);
-const clock = (seconds: number): string => `${Math.floor(seconds / 60)}:${String(Math.round(seconds % 60)).padStart(2, '0')}`;
+const percent = (share: number): string => `${share > 0 && share < 0.01 ? (share * 100).toFixed(1) : Math.round(share * 100)} %`;
 const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
 
 /**
- * One core saturated for a one-thread process, all the cores for the machine; with neither,
- * a sentence that says so with the busiest figures. Without samples it says what is missing.
+ * One core saturated for a one-thread process of this run. The machine's cores all busy count
+ * as saturation when this run's processes filled them, or when the run's latency suffered (k6's
+ * p95 above the scenario's target, or no target to judge by): on a machine shared with other
+ * work, a run that met its target while others kept the cores busy saturated nothing, and the
+ * verdict says the machine was busy instead. With neither, a sentence that says so with the
+ * busiest figures. Without samples it says what is missing.
  */
 export function saturationFindings(figures: Figures): Finding[] {
-  const { list, machine, cores } = figures.processes;
+  const { list, machine, cores, run } = figures.processes;
   if (list.length === 0) {
     return [{ rule: 'nothing saturated', sentence: `CPU was not sampled, so saturation cannot be judged: ${figures.processes.missing.join('; ')}.`, evidence: { resource: 'unknown' } }];
   }
   const findings: Finding[] = [];
-  const ownCores = list.reduce((sum, process) => sum + process.peakCores, 0);
+  const notes: Finding[] = [];
+  const runPeak = run?.peakCores ?? 0;
+  const latency = latencyAgainstTarget(figures);
+  const busiest = list[0]!;
   if (machine && cores !== undefined && machine.peakCores >= SATURATED_SHARE * cores) {
-    const busiest = list[0]!;
-    findings.push({
-      rule: 'machine saturated',
-      sentence:
-        `The machine was saturated: ${machine.peakCores.toFixed(1)} of its ${cores} cores busy at the peak, ` +
-        `${ownCores >= SATURATED_SHARE * machine.peakCores ? 'almost all of it this run' : `this run's processes ${ownCores.toFixed(1)} of them, the rest other work on the machine`}; ` +
-        `${busiest.name} used the most (${busiest.averageCores.toFixed(2)} cores on average, ${busiest.cpuPerRequestUs === undefined ? '' : `${Math.round(busiest.cpuPerRequestUs)} µs per request, `}peak ${busiest.peakCores.toFixed(2)}).`,
-      evidence: {
-        resource: `the machine (${cores} cores)`,
-        machinePeakCores: round(machine.peakCores),
-        cores,
-        runPeakCores: round(ownCores),
-        busiestProcess: busiest.name,
-        busiestPeakCores: round(busiest.peakCores),
-      },
-    });
+    const byThisRun = runPeak >= SATURATED_SHARE * machine.peakCores;
+    const whose = byThisRun ? 'almost all of it this run' : `this run's processes ${runPeak.toFixed(1)} of them, the rest other work on the machine`;
+    const evidence = { machinePeakCores: round(machine.peakCores), cores, runPeakCores: round(runPeak), ...(latency && { clientP95Ms: round(latency.clientP95Ms, 1), p95TargetMs: latency.targetMs }) };
+    if (byThisRun || !latency?.met) {
+      findings.push({
+        rule: 'machine saturated',
+        sentence:
+          `The machine was saturated: ${machine.peakCores.toFixed(1)} of its ${cores} cores busy at the peak, ${whose}; ` +
+          `${busiest.name} used the most (${busiest.averageCores.toFixed(2)} cores on average, ${busiest.cpuPerRequestUs === undefined ? '' : `${Math.round(busiest.cpuPerRequestUs)} µs per request, `}peak ${busiest.peakCores.toFixed(2)})` +
+          (latency ? `, and k6's p95 (${ms(latency.clientP95Ms)}) ${latency.met ? 'met' : 'missed'} its ${ms(latency.targetMs)} target.` : '.'),
+        evidence: { resource: `the machine (${cores} cores)`, ...evidence, busiestProcess: busiest.name, busiestPeakCores: round(busiest.peakCores) },
+      });
+    } else {
+      notes.push({
+        rule: 'machine busy with other work',
+        sentence: `The machine was busy with other work: ${machine.peakCores.toFixed(1)} of its ${cores} cores at the peak, ${whose}; this run's figures are those of a shared machine.`,
+        evidence,
+      });
+    }
   }
   for (const process of list.filter((candidate) => ONE_CORE_KINDS.has(candidate.kind) && candidate.peakCores >= SATURATED_SHARE)) {
     findings.push({
@@ -88,17 +109,34 @@ export function saturationFindings(figures: Figures): Finding[] {
       evidence: { resource: `${process.name} (one core)`, peakCores: round(process.peakCores), averageCores: round(process.averageCores) },
     });
   }
-  if (findings.length > 0) return findings;
-  const busiest = list[0]!;
+  if (findings.length > 0) return [...findings, ...notes];
   return [
     {
       rule: 'nothing saturated',
       sentence:
-        `Nothing saturated: the busiest process, ${busiest.name}, peaked at ${percent(busiest.peakCores)} of a core` +
-        (machine && cores !== undefined ? `, and the machine at ${machine.peakCores.toFixed(1)} of ${cores} cores.` : '.'),
-      evidence: { resource: 'none', busiestProcess: busiest.name, busiestPeakCores: round(busiest.peakCores), ...(machine && { machinePeakCores: round(machine.peakCores) }), ...(cores !== undefined && { cores }) },
+        `Nothing saturated: this run's busiest process, ${busiest.name}, peaked at ${percent(busiest.peakCores)} of a core` +
+        (cores !== undefined ? `, its processes together at ${runPeak.toFixed(1)} of the machine's ${cores} cores` : '') +
+        (latency ? `, and k6's p95 (${ms(latency.clientP95Ms)}) met its ${ms(latency.targetMs)} target.` : '.'),
+      evidence: {
+        resource: 'none',
+        busiestProcess: busiest.name,
+        busiestPeakCores: round(busiest.peakCores),
+        runPeakCores: round(runPeak),
+        ...(cores !== undefined && { cores }),
+        ...(machine && { machinePeakCores: round(machine.peakCores) }),
+        ...(latency && { clientP95Ms: round(latency.clientP95Ms, 1), p95TargetMs: latency.targetMs }),
+      },
     },
+    ...notes,
   ];
+}
+
+/** k6's p95 against the scenario's p95 threshold; undefined when either is unknown. */
+function latencyAgainstTarget(figures: Figures): { clientP95Ms: number; targetMs: number; met: boolean } | undefined {
+  const clientP95Ms = figures.client.find((group) => group.name === 'all requests')?.p95Ms;
+  const targetMs = figures.run.p95TargetMs;
+  if (clientP95Ms === undefined || targetMs === undefined) return undefined;
+  return { clientP95Ms, targetMs, met: clientP95Ms < targetMs };
 }
 
 export function throughputFinding(figures: Figures): Finding | undefined {
@@ -106,7 +144,7 @@ export function throughputFinding(figures: Figures): Finding | undefined {
   if (!plateau) return undefined;
   return {
     rule: 'throughput plateau',
-    sentence: `From ${clock(plateau.atSeconds)} (≈ ${plateau.vus.toLocaleString('en-US')} VUs) throughput stopped rising at ${Math.round(plateau.rps).toLocaleString('en-US')} req/s, while VUs went on to ${plateau.vusLater.toLocaleString('en-US')}.`,
+    sentence: `From ${formatClock(plateau.atSeconds)} (≈ ${plateau.vus.toLocaleString('en-US')} VUs) throughput stopped rising at ${Math.round(plateau.rps).toLocaleString('en-US')} req/s, while VUs went on to ${plateau.vusLater.toLocaleString('en-US')}.`,
     evidence: { atSeconds: round(plateau.atSeconds, 1), vus: plateau.vus, rps: Math.round(plateau.rps), vusLater: plateau.vusLater },
   };
 }
@@ -126,6 +164,55 @@ export function queueingFinding(figures: Figures): Finding | undefined {
       `queueing in the load generator, the load balancer or for CPU` +
       (edge === undefined ? '.' : `; the edge's p95 was ${ms(edge)}, so ${ms(Math.max(0, client - edge))} of it before the edge and ${ms(Math.max(0, edge - service))} in it.`),
     evidence: { clientP95Ms: round(client, 1), serviceP95Ms: round(service, 1), gapMs: round(gapMs, 1), ...(edge !== undefined && { edgeP95Ms: round(edge, 1) }) },
+  };
+}
+
+/** What k6 calls each failure cause it counts (loadtests/k6/lib/summary.js). */
+const CAUSE_NAMES: Record<string, string> = { 'status:0': 'got no response', 'error_code:1050': "hit k6's request timeout" };
+const causeName = (cause: string): string => CAUSE_NAMES[cause] ?? `were answered ${cause.slice(cause.indexOf(':') + 1)}`;
+
+/**
+ * Requests k6 counted as failed, by its causes, and where the edge's and the services' lines
+ * place them: shed or refused by the services, refused by the edge's bounded queue (503), a
+ * replica failing behind the edge (502, 504), or never answered at all. What the logs do not
+ * account for is said too (cut logs, or requests that never reached the edge).
+ */
+export function failuresFinding(figures: Figures): Finding | undefined {
+  const { client, edgeStatuses, serviceStatuses, edgeQueueFull, edgeQueueTimeout } = figures.failures;
+  if (!client || client.failed === 0) return undefined;
+  const count = (statuses: Record<string, number>, match: (status: number) => boolean): number =>
+    Object.entries(statuses).reduce((sum, [status, n]) => sum + (match(Number(status)) ? n : 0), 0);
+  const { shed, rateLimited } = figures.readPath;
+  // [what the logs say happened to them, where they came from]
+  const sources: Array<[what: string, from: string, count: number]> = [
+    ['shed by the services (503, overloaded)', 'the services shedding load', shed],
+    ['rate-limited by the services (429)', "the services' rate limit", rateLimited],
+    ['other 5xx from the services', 'the services failing', count(serviceStatuses, (status) => status >= 500) - shed],
+    ["refused at once by the edge's bounded queue (503: every replica's queue full)", "the edge's bounded queue", edgeQueueFull],
+    ["refused by the edge's bounded queue after waiting in it (503)", "the edge's bounded queue", edgeQueueTimeout],
+    ['502 or 504 from the edge (a replica failed or did not answer in time)', 'replicas failing behind the edge', count(edgeStatuses, (status) => status === 502 || status === 504)],
+    ['other 4xx from the services', "the services' answers to bad requests", count(serviceStatuses, (status) => status >= 400 && status < 500 && status !== 429)],
+    ['no response at all (k6 status 0: the connection failed or broke)', 'connections that failed before any answer', client.causes['status:0'] ?? 0],
+  ];
+  const placed = sources.filter(([, , n]) => n > 0);
+  const unplaced = client.failed - placed.reduce((sum, [, , n]) => sum + n, 0);
+  const byOrigin = new Map<string, number>();
+  for (const [, from, value] of placed) byOrigin.set(from, (byOrigin.get(from) ?? 0) + value);
+  const main = [...byOrigin].sort((a, b) => b[1] - a[1])[0];
+  const causes = Object.entries(client.causes).filter(([, n]) => n > 0);
+  const n = (value: number): string => value.toLocaleString('en-US');
+  return {
+    rule: 'failed requests',
+    sentence: [
+      `k6 saw ${n(client.failed)} failed requests (${percent(client.failed / client.requests)} of ${n(client.requests)})` +
+        (causes.length > 0 ? `: ${causes.map(([cause, value]) => `${n(value)} ${causeName(cause)}`).join(', ')}.` : '.'),
+      placed.length > 0 ? `The logs place them: ${placed.map(([what, , value]) => `${n(value)} ${what}`).join('; ')}.` : '',
+      main && main[1] * 2 >= client.failed ? `Most came from ${main[0]} (${percent(main[1] / client.failed)}).` : '',
+      unplaced > 0 ? `${n(unplaced)} are in no log: the logs are cut, or the requests never reached the edge (queued in the load generator or the kernel's accept queue).` : '',
+    ]
+      .filter(Boolean)
+      .join(' '),
+    evidence: { failed: client.failed, requests: client.requests, ...Object.fromEntries(causes), ...(main && { mostFrom: main[0] }), unplaced: Math.max(0, unplaced) },
   };
 }
 

@@ -3,6 +3,7 @@
  * log scale (latencies span milliseconds to seconds once something queues) with the p95
  * target, and under it the load: VUs, requests per second and the periods with failures.
  */
+import { escapeHtml, formatClock } from './format.js';
 import type { PeriodPoint } from './dashboard-data.js';
 
 export interface PlotOptions {
@@ -46,7 +47,7 @@ export function renderLatencyPlot(points: PeriodPoint[], options: PlotOptions): 
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" font-family="system-ui, sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
-    `<text x="${MARGIN.left}" y="24" font-size="16" font-weight="600">${escape(options.title)}</text>`,
+    `<text x="${MARGIN.left}" y="24" font-size="16" font-weight="600">${escapeHtml(options.title)}</text>`,
     legend(MARGIN.left, 44, [
       ['p50', COLORS.p50, false],
       ['p95', COLORS.p95, false],
@@ -118,7 +119,7 @@ function legend(left: number, y: number, entries: Array<[label: string, color: s
     .map(([label, color, dashed]) => {
       const item =
         `<line x1="${offset}" x2="${offset + 20}" y1="${y - 4}" y2="${y - 4}" stroke="${color}" stroke-width="${dashed ? 1.5 : 4}"${dashed ? ' stroke-dasharray="6 4"' : ''}/>` +
-        `<text x="${offset + 26}" y="${y}" fill="#111827">${escape(label)}</text>`;
+        `<text x="${offset + 26}" y="${y}" fill="#111827">${escapeHtml(label)}</text>`;
       offset += 40 + label.length * 6.5;
       return item;
     })
@@ -162,14 +163,6 @@ function formatMs(ms: number): string {
   return ms >= 1000 ? `${ms / 1000} s` : ms >= 1 ? `${ms} ms` : `${ms.toPrecision(1)} ms`;
 }
 
-function formatClock(seconds: number): string {
-  return `${Math.floor(seconds / 60)}:${String(Math.round(seconds % 60)).padStart(2, '0')}`;
-}
-
 function fixed(value: number): string {
   return value.toFixed(1);
-}
-
-function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
