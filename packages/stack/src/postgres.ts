@@ -74,7 +74,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.on('error', (error) => log(`${binary}: ${error.message}`));
-    for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', log);
+    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', log);
     return child;
   };
 
@@ -85,14 +85,17 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       if (created) await initialise(dataDir, user, run);
       recentOutput.length = 0; // from here on, quote the server rather than initdb
       const settings = { listen_addresses: LOOPBACK, unix_socket_directories: '', ...options.settings };
-      server = run('postgres', ['-D', dataDir, '-p', String(port), ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])]);
+      const flags = Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+      server = run('postgres', ['-D', dataDir, '-p', String(port), ...flags]);
       const exited = closed(server).then(() => Promise.reject(new Error('the server exited')));
       await Promise.race([ready, exited]);
       return server;
     } catch (error) {
       server?.kill('SIGINT');
       const reason = error instanceof Error ? error.message.trim() : String(error);
-      throw new Error(`PostgreSQL did not start (data in ${dataDir}, port ${port}): ${reason}; its last output:\n  ${recentOutput.join('\n  ')}`);
+      throw new Error(
+        `PostgreSQL did not start (data in ${dataDir}, port ${port}): ${reason}; its last output:\n  ${recentOutput.join('\n  ')}`,
+      );
     }
   })();
 
