@@ -12,6 +12,27 @@ const BASIC =
 
 const MS_PER_MINUTE = 60_000;
 
+/**
+ * What parseInputDate accepts, as a JSON Schema `pattern` (ECMA-262, and the same in Python's
+ * `re`, so that generic tools such as Schemathesis or client generators read it alike): both
+ * forms, real calendar dates (leap years included) and times, offsets up to ±23:59. `[0-9]`,
+ * not `\d`, which in Python also matches other scripts' digits. The one thing it cannot say:
+ * an offset that moves a date out of years 0001-9999 (`0001-01-01T00:00+01:00`), refused by
+ * parseInputDate alone.
+ */
+export const INPUT_DATE_PATTERN = ((): string => {
+  const year = '(?:[0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)';
+  const leapYear = '(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)';
+  const date = (dash: string): string =>
+    `(?:${year}${dash}(?:(?:0[13578]|1[02])${dash}(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)${dash}(?:0[1-9]|[12][0-9]|30)|02${dash}(?:0[1-9]|1[0-9]|2[0-8]))|${leapYear}${dash}02${dash}29)`;
+  const hour = '(?:[01][0-9]|2[0-3])';
+  const minute = '[0-5][0-9]';
+  const fraction = '(?:[.,][0-9]{1,9})?';
+  const extended = `${date('-')}(?:[T ]${hour}(?::${minute}(?::${minute}${fraction})?)?(?:Z|[+-]${hour}(?::?${minute})?)?)?`;
+  const basic = `${date('')}(?:T${hour}(?:${minute}(?:${minute}${fraction})?)?(?:Z|[+-]${hour}(?:${minute})?)?)?`;
+  return `^(?:${extended}|${basic})$`;
+})();
+
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function daysInMonth(year: number, month: number): number {

@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { INPUT_DATE_PATTERN } from './dates.js';
 
 /**
  * JSON Schemas of the v1 API (TypeBox, so each schema is also a TypeScript type). They are
@@ -28,6 +29,9 @@ const Description = Type.Unsafe<string | null>({
 });
 const InputDate = Type.Unsafe<string | null>({
   type: ['string', 'null'],
+  // The pattern says which strings are dates to any JSON Schema tool; the format stays as
+  // documentation, and http-kit checks it with parseInputDate (the offset edge cases).
+  pattern: INPUT_DATE_PATTERN,
   format: INPUT_DATE_FORMAT,
   description:
     'ISO 8601 date or date-time: naive (taken as UTC), with Z, or with an offset (converted to UTC); null clears it.',
