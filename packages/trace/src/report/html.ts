@@ -30,6 +30,13 @@ ${table(['', 'requests', 'p50', 'p95', 'p99', 'max'], [
 ])}
 <h3>Per endpoint</h3>
 ${table(['endpoint', 'requests', 'service p50', 'service p95', 'edge p95', 'service p99', 'edge p99'], figures.endpoints.map((endpoint) => [endpoint.endpoint, count(endpoint.atService.count), ms(endpoint.atService.p50Ms), ms(endpoint.atService.p95Ms), ms(endpoint.atEdge?.p95Ms), ms(endpoint.atService.p99Ms), ms(endpoint.atEdge?.p99Ms)]))}</section>`,
+    `<section id="failures"><h2>Failed requests</h2>
+<p>k6's failures by cause beside the answers the edge and the services logged, by status. The edge's own 503s come from its bounded queue: refused at once when every replica's queue is full (no upstream), or after waiting in it.</p>
+${table(['', 'requests', 'failed', 'by cause or status'], [
+  ['k6', count(figures.failures.client?.requests), count(figures.failures.client?.failed), entries(figures.failures.client?.causes ?? {})],
+  ['edge', count(sum(figures.failures.edgeStatuses)), count(sum(figures.failures.edgeStatuses, 400)), `${entries(figures.failures.edgeStatuses)}; its queue: ${count(figures.failures.edgeQueueFull)} refused at once, ${count(figures.failures.edgeQueueTimeout)} after waiting`],
+  ['services', count(sum(figures.failures.serviceStatuses)), count(sum(figures.failures.serviceStatuses, 400)), entries(figures.failures.serviceStatuses)],
+])}</section>`,
     `<section id="latency"><h2>Latency over time, with VUs and throughput</h2>${latencySvg ?? '<p class="missing">No latency.svg in the run directory (k6 exported no report).</p>'}</section>`,
     `<section id="cpu"><h2>CPU and memory per process</h2>${processes.missing.map((line) => `<p class="missing">${escapeHtml(line)}</p>`).join('')}
 ${
@@ -61,6 +68,15 @@ function table(header: string[], rows: string[][]): string {
 
 function percentileRow(name: string, figures: Percentiles): string[] {
   return [name, count(figures.count), ms(figures.p50Ms), ms(figures.p95Ms), ms(figures.p99Ms), ms(figures.maxMs)];
+}
+
+/** The counts of a status (or cause) table, from `from` up: all, or those k6 counts as failed (400 up). */
+function sum(counts: Record<string, number>, from = 0): number {
+  return Object.entries(counts).reduce((total, [status, value]) => total + (Number(status) >= from ? value : 0), 0);
+}
+
+function entries(counts: Record<string, number>): string {
+  return Object.entries(counts).map(([key, value]) => `${key}: ${count(value)}`).join(', ') || '—';
 }
 
 function count(value: number | undefined): string {
