@@ -25,8 +25,10 @@ summary and writes it, k6's HTML report and a latency-over-time plot to
 loadtests/results/<time>-<scenario>-<scale>/. Then the bottleneck report there,
 bottlenecks.html and .json: k6's percentiles beside the edge's and the services', CPU and
 memory per process (sampled from /proc while k6 runs), the read path over time, the
-slowest requests, and a verdict naming the saturated resource, printed at the end
-(pnpm trace --report DIR writes it again from the saved files; docs/load-testing.md).
+slowest requests, where failed requests came from (k6's causes, the edge's and the
+services' status codes), and a verdict naming the saturated resource or saying that nothing
+of this run saturated, printed at the end (pnpm trace --report DIR writes it again from the
+saved files; docs/load-testing.md).
 
 Scenarios:
   planners-and-studiers  the practical's: studiers list todos and think, planners create,
