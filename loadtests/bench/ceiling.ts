@@ -1,14 +1,26 @@
-/** Starting ceiling-server.ts: the bench's ceiling scenario and `pnpm loadtest --target ceiling` (k6's floor). */
+/** Starting ceiling-server.mjs: the bench's ceiling scenario and `pnpm loadtest --target ceiling` (k6's floor). */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS } from '@taskoverflow/routing';
 import type { CapturedResponse } from './seed.js';
 
-export const CEILING_ENTRY = fileURLToPath(new URL('./ceiling-server.ts', import.meta.url));
+/** JavaScript: startServiceProcess runs it under plain Node, as the services run compiled. */
+export const CEILING_ENTRY = fileURLToPath(new URL('./ceiling-server.mjs', import.meta.url));
+
+/** The ceiling server's environment to send the bytes in `bodyFile` with `headers`. */
+export function ceilingServerEnv(bodyFile: string, headers: Record<string, string>): Record<string, string> {
+  return {
+    CEILING_BODY_FILE: bodyFile,
+    CEILING_HEADERS: JSON.stringify(headers),
+    CEILING_HEALTH_PATH: HEALTH_PATH,
+    CEILING_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_TIMEOUT_MS),
+  };
+}
 
 /** Writes the response's body into `dir`; resolves with the ceiling server's environment to send it. */
 export async function ceilingEnv(dir: string, response: CapturedResponse): Promise<Record<string, string>> {
   const bodyFile = join(dir, 'ceiling-body');
   await writeFile(bodyFile, response.body);
-  return { CEILING_BODY_FILE: bodyFile, CEILING_HEADERS: JSON.stringify(response.headers) };
+  return ceilingServerEnv(bodyFile, response.headers);
 }

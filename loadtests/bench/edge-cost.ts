@@ -30,6 +30,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { startLocalStack } from '@taskoverflow/stack';
+import { CEILING_ENTRY, ceilingServerEnv } from './ceiling.js';
 import { readCpuSeconds } from './process-stats.js';
 import { seedTodos } from './seed.js';
 
@@ -327,14 +328,13 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'edge-cost-'));
   writeFileSync(join(dir, 'body.json'), JSON.stringify({ todos: 'x'.repeat(BODY_BYTES - 12) }));
   const upstreamPort = await freePort();
-  const upstream = spawn(process.execPath, [...TSX_ARGUMENTS, join(repoRoot, 'loadtests/bench/ceiling-server.ts')], {
+  const upstream = spawn(process.execPath, [CEILING_ENTRY], {
     cwd: repoRoot,
     env: {
       ...process.env,
       HOST,
       PORT: String(upstreamPort),
-      CEILING_BODY_FILE: join(dir, 'body.json'),
-      CEILING_HEADERS: JSON.stringify({ 'content-type': 'application/json; charset=utf-8' }),
+      ...ceilingServerEnv(join(dir, 'body.json'), { 'content-type': 'application/json; charset=utf-8' }),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

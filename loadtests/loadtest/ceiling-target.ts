@@ -1,5 +1,5 @@
 /**
- * k6's floor: a bare node:http server (loadtests/bench/ceiling-server.ts) answering every
+ * k6's floor: a bare node:http server (loadtests/bench/ceiling-server.mjs) answering every
  * request with the list's bytes and headers, as the system under test sent them. k6 run
  * against it with the same VUs and think time measures what k6 itself adds on this machine;
  * the stack's figures are read beside it.
