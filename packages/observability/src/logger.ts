@@ -42,9 +42,9 @@ export function loggerOptions(settings: Pick<LoggerSettings, 'service' | 'hostna
 }
 
 /**
- * A logger writing JSON lines to stdout — synchronously, so nothing is lost when a process
- * dies — or, with LOG_FILE, to that file through pino's asynchronous destination, with what a
- * person at a console needs (warnings, errors, `stats`) also on stdout. Pretty output or
+ * A logger writing JSON lines to stdout — synchronously, a turn's lines in one write
+ * (TurnBatchedStream) — or, with LOG_FILE, to that file through pino's asynchronous
+ * destination, with what a person at a console needs (warnings, errors, `stats`) also on stdout. Pretty output or
  * extra targets go through pino transports (worker threads, so a slow target never blocks the
  * service). Either way the lines still buffered are written on `logger.flush()` and on exit.
  */
@@ -54,7 +54,7 @@ export function createLogger(settings: LoggerSettings): Logger {
   const extra = settings.targets ?? [];
   if (settings.format !== 'pretty' && extra.length === 0) {
     const stdout = pino.destination({ dest: 1, sync: true });
-    if (settings.file === undefined) return pino(options, stdout);
+    if (settings.file === undefined) return pino(options, new TurnBatchedStream(stdout));
     // minLength 1: sonic-boom's flush(cb) waits for the writes under way only when minLength
     // is above 0; every line is longer, so each is still written at once.
     const file = pino.destination({ dest: openLogFile(settings.file), sync: false, minLength: 1 });
@@ -80,6 +80,61 @@ function openLogFile(path: string): number {
 }
 
 type SonicBoom = ReturnType<typeof pino.destination>;
+
+/** A turn's lines are written at once when they reach this size, whatever the turn still logs. */
+const TURN_BATCH_MAX_CHARS = 64 * 1024;
+/** Streams holding lines of the current turn: written out on exit, when no further turn runs. */
+const unwrittenBatches = new Set<TurnBatchedStream>();
+let exiting = false;
+process.on('exit', () => {
+  exiting = true;
+  for (const stream of unwrittenBatches) stream.writeBatch();
+});
+
+/**
+ * The lines logged in one event-loop turn, written synchronously in one write when the turn
+ * ends (setImmediate) instead of one write each: with one canonical line per request, a
+ * write(2) per line (and the wake-up of the pipe's reader) was the largest single cost of a
+ * cached read (perf, 2026-12-01). A line still reaches stdout before the process waits for
+ * I/O again, and lines of the turn in which the process exits are written by the exit
+ * handler; only a process killed outright (SIGKILL, OOM) loses its current turn's lines.
+ */
+class TurnBatchedStream implements DestinationStream {
+  private batch = '';
+
+  constructor(private readonly target: SonicBoom) {}
+
+  write(line: string): void {
+    if (exiting) {
+      this.target.write(line);
+      return;
+    }
+    if (this.batch === '') {
+      unwrittenBatches.add(this);
+      setImmediate(this.writeBatch);
+    }
+    this.batch += line;
+    if (this.batch.length >= TURN_BATCH_MAX_CHARS) this.writeBatch();
+  }
+
+  readonly writeBatch = (): void => {
+    if (this.batch === '') return;
+    const batch = this.batch;
+    this.batch = '';
+    unwrittenBatches.delete(this);
+    this.target.write(batch);
+  };
+
+  /** pino's `logger.flush(cb)`: the target is synchronous, so written means done. */
+  flush(done: (error?: Error) => void): void {
+    this.writeBatch();
+    done();
+  }
+
+  flushSync(): void {
+    this.writeBatch();
+  }
+}
 const WARN_LEVEL = pino.levels.values.warn!;
 
 /**
