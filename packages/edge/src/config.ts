@@ -1,4 +1,5 @@
 import { EnvReader, LOG_LEVELS, type Env, type LogLevel } from '@taskoverflow/config';
+import { readStatsIntervalMs } from '@taskoverflow/observability';
 import type { ServiceName } from '@taskoverflow/routing';
 import { DEFAULT_REPLICA_QUEUE, type ReplicaQueueSettings } from './replica.js';
 
@@ -9,8 +10,10 @@ export interface EdgeConfig {
   upstreams: Record<ServiceName, string[]>;
   queue: ReplicaQueueSettings;
   logLevel: LogLevel;
-  /** LOG_FILE: every line to that file, only warnings and errors on stdout (see createLogger). */
+  /** LOG_FILE: every line to that file, only warnings, errors and `stats` on stdout (see createLogger). */
   logFile: string | undefined;
+  /** STATS_INTERVAL_MS: a `stats` line this often (0: none), as the services write. */
+  statsIntervalMs: number;
 }
 
 /**
@@ -34,6 +37,7 @@ export function readEdgeConfig(env: Env): EdgeConfig {
     },
     logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logFile: reader.string('LOG_FILE', '') || undefined,
+    statsIntervalMs: readStatsIntervalMs(reader),
   };
   reader.done();
   return config;

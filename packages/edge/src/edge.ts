@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BODY_TOO_LARGE, REQUEST_BODY_LIMIT_BYTES } from '@taskoverflow/domain';
-import { correlationId, createLogger, roundMs, type LoggerSettings } from '@taskoverflow/observability';
+import { correlationId, createLogger, LoadBalancerStats, roundMs, type LoggerSettings } from '@taskoverflow/observability';
 import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS, routeRequest, SERVICES, type ServiceName } from '@taskoverflow/routing';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
@@ -19,6 +19,8 @@ export interface EdgeOptions {
   healthCheck?: Partial<HealthCheckSettings>;
   /** The bounded queue in front of each replica. Default: DEFAULT_REPLICA_QUEUE. */
   queue?: Partial<ReplicaQueueSettings>;
+  /** A `stats` line every this many ms (STATS_INTERVAL_MS), and one on close; 0 or unset: none. */
+  statsIntervalMs?: number;
 }
 
 /** A running load balancer. */
@@ -84,7 +86,8 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
     ]),
   ) as Record<ServiceName, TargetGroup>;
 
-  const context: EdgeContext = { targetGroups, log, timeoutMs, queue, closing: false, logStarted: log.isLevelEnabled('debug') };
+  const stats = options.statsIntervalMs ? new LoadBalancerStats(options.statsIntervalMs) : undefined;
+  const context: EdgeContext = { targetGroups, log, stats, timeoutMs, queue, closing: false, logStarted: log.isLevelEnabled('debug') };
   const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (request, response) => {
     new Exchange(context, request, response).start();
   });
@@ -101,6 +104,7 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
         });
       });
       Object.values(targetGroups).forEach((group) => group.startHealthChecks());
+      stats?.start(log);
       const address = server.address() as AddressInfo;
       return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
     },
@@ -115,6 +119,9 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
           await serverClosed;
         }
         await Promise.all(Object.values(targetGroups).map((group) => group.close()));
+        stats?.stop();
+        // The lines still buffered for LOG_FILE, the last stats line among them: the process exits next.
+        await new Promise<void>((resolve) => log.flush(() => resolve()));
       })();
       return closed;
     },
@@ -131,6 +138,8 @@ function replicaOrigins(service: ServiceName, baseUrls: string[] | undefined): s
 interface EdgeContext {
   readonly targetGroups: Record<ServiceName, TargetGroup>;
   readonly log: Logger;
+  /** Counts each request for the `stats` line; undefined when it is off. */
+  readonly stats: LoadBalancerStats | undefined;
   readonly timeoutMs: number;
   readonly queue: ReplicaQueueSettings;
   /** close() was called: responses close their connections. */
@@ -161,6 +170,8 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
   #failures: string[] | undefined;
   /** A replica's queue was full: without another replica, the answer is 503. */
   #sawFullQueue = false;
+  /** Refused by the edge's own bounded queue (a 503): `shed` in the stats line. */
+  #shed = false;
   #bytes = 0;
 
   constructor(
@@ -355,6 +366,7 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
   /** 503 + Retry-After: the replicas are busy; the client is told at once rather than held. */
   #refuse(reason: string): void {
     const seconds = this.context.queue.retryAfterSeconds;
+    this.#shed = true;
     this.#sendError(503, `${this.#service} is at capacity: ${reason}; retry after ${seconds} s`, { 'retry-after': String(seconds) });
   }
 
@@ -375,6 +387,8 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
   readonly #finished = (): void => {
     const { request, response } = this;
     const completed = response.writableFinished;
+    const durationMs = performance.now() - this.#startedAt;
+    this.context.stats?.add(response.statusCode, durationMs, this.#shed);
     if (!completed) {
       // The client went away first: stop what is under way for it.
       if (this.#queued) this.#replica?.withdraw(this);
@@ -386,7 +400,7 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
         method: request.method,
         url: request.url,
         status: response.statusCode,
-        duration_ms: roundMs(performance.now() - this.#startedAt),
+        duration_ms: roundMs(durationMs),
         bytes: this.#bytes,
         upstream: this.#replica?.origin,
         ...(!completed && { aborted: true }),

@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     upstreams: config.upstreams,
     queue: config.queue,
     logging: { level: config.logLevel, file: config.logFile },
+    statsIntervalMs: config.statsIntervalMs,
   });
   const url = await edge.listen({ host: config.host, port: config.port });
 

@@ -412,3 +412,46 @@ t.test('a replica with every connection busy is passed over for one with a free 
   busy.releaseAll();
   t.equal((await held).status, 200);
 });
+
+t.test('writes a stats line every STATS_INTERVAL_MS: requests, latency, 5xx, its own 503s, upstream errors, the process', async (t) => {
+  const lines: Array<Record<string, unknown>> = [];
+  const logged = new EventEmitter();
+  const destination = {
+    write(line: string) {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+      logged.emit('line');
+    },
+  };
+  const stats = () => lines.filter((line) => line.msg === 'stats');
+  const counted = () => stats().reduce((sum, line) => sum + (line.requests as number), 0);
+  const replica = await holdingUpstream(t);
+  const edge = await startEdge(t, {
+    upstreams: { 'todo-read': [replica.url], 'todo-write': [await deadUpstream()] },
+    // No queue: a read while the one connection is busy is shed at once.
+    queue: { connections: 1, queueLimit: 0 },
+    logging: { level: 'info', destination },
+    statsIntervalMs: 50,
+  });
+
+  const served = fetch(`${edge}/api/v1/todos`);
+  await replica.holding(1);
+  t.equal((await fetch(`${edge}/api/v1/todos`)).status, 503, 'shed');
+  t.equal((await fetch(`${edge}/api/v1/todos`, { method: 'POST' })).status, 502, 'no replica answered');
+  replica.releaseAll();
+  t.equal((await served).status, 200);
+  const signal = AbortSignal.timeout(5_000);
+  while (counted() < 3) await once(logged, 'line', { signal });
+
+  const fields = ['interval_ms', 'requests', 'rps', 'p50_ms', 'p95_ms', 'p99_ms', 'status_5xx', 'shed', 'upstream_errors',
+    'event_loop_delay_p99_ms', 'rss_mb', 'cpu_ms'];
+  for (const line of stats()) {
+    t.same(Object.keys(line).filter((key) => !['level', 'time', 'service', 'hostname', 'msg'].includes(key)), fields, 'its fields, no cache or database ones');
+    t.ok(fields.every((key) => typeof line[key] === 'number'), 'all numeric');
+    t.equal(line.service, 'edge');
+  }
+  const total = (field: string) => stats().reduce((sum, line) => sum + (line[field] as number), 0);
+  t.same(
+    { requests: total('requests'), status_5xx: total('status_5xx'), shed: total('shed'), upstream_errors: total('upstream_errors') },
+    { requests: 3, status_5xx: 2, shed: 1, upstream_errors: 1 },
+  );
+});

@@ -8,7 +8,7 @@ import { DEFAULT_REPLICA_QUEUE } from '../src/replica.js';
 
 const serverEntry = fileURLToPath(new URL('../src/server.ts', import.meta.url));
 
-t.test('readEdgeConfig reads host, port, both upstream lists and the logging', async (t) => {
+t.test('readEdgeConfig reads host, port, both upstream lists, the logging and the stats interval', async (t) => {
   t.same(
     readEdgeConfig({
       PORT: '9000',
@@ -16,6 +16,7 @@ t.test('readEdgeConfig reads host, port, both upstream lists and the logging', a
       WRITE_UPSTREAMS: 'http://127.0.0.1:3201',
       LOG_LEVEL: 'warn',
       LOG_FILE: '/tmp/edge.log',
+      STATS_INTERVAL_MS: '1000',
     }),
     {
       host: '127.0.0.1',
@@ -27,8 +28,10 @@ t.test('readEdgeConfig reads host, port, both upstream lists and the logging', a
       queue: DEFAULT_REPLICA_QUEUE,
       logLevel: 'warn',
       logFile: '/tmp/edge.log',
+      statsIntervalMs: 1000,
     },
   );
+  t.equal(readEdgeConfig({ READ_UPSTREAMS: 'http://127.0.0.1:3101', WRITE_UPSTREAMS: 'http://127.0.0.1:3201' }).statsIntervalMs, 5000, 'every 5 s by default, as the services');
 });
 
 const valid = { READ_UPSTREAMS: 'http://127.0.0.1:3101', WRITE_UPSTREAMS: 'http://127.0.0.1:3201' };

@@ -1,6 +1,6 @@
 import { EnvReader, LOG_LEVELS, type LogLevel } from '@taskoverflow/config';
 import { hostname } from 'node:os';
-import { cloudWatchTransportTarget, LOG_FORMATS, type LogFormat } from '@taskoverflow/observability';
+import { cloudWatchTransportTarget, LOG_FORMATS, readStatsIntervalMs, type LogFormat } from '@taskoverflow/observability';
 import type { ServiceName } from '@taskoverflow/routing';
 import type { TransportTargetOptions } from 'pino';
 import type { LoadSheddingSettings } from './load-shedding.js';
@@ -51,7 +51,7 @@ export function readBaseServiceConfig(
     logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logFormat: reader.oneOf('LOG_FORMAT', LOG_FORMATS, 'json'),
     logFile: reader.string('LOG_FILE', '') || undefined,
-    statsIntervalMs: reader.integer('STATS_INTERVAL_MS', 5_000, { min: 0, max: 3_600_000 }),
+    statsIntervalMs: readStatsIntervalMs(reader),
     instance,
     logTargets: readLogTargets(reader, env, service, instance ?? hostname()),
     loadShedding: {

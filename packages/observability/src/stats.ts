@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import type { FastifyBaseLogger } from 'fastify';
+import type { BaseLogger } from 'pino';
 import { roundMs, type RequestRecord } from './context.js';
 import { STATS_MESSAGE } from './logger.js';
 
@@ -26,61 +26,45 @@ function upperBoundMs(bucket: number): number {
   return 2 ** (bucket / BUCKETS_PER_DOUBLING + SMALLEST_LOG2_MS);
 }
 
+/** How a config reader (@taskoverflow/config's EnvReader) reads a whole number. */
+interface IntegerReader {
+  integer(name: string, fallback: number, range: { min: number; max: number }): number;
+}
+
 /**
- * A service's figures over an interval, written as one `stats` line (info) every
- * STATS_INTERVAL_MS and once more when the app closes, each time only if the interval saw
- * requests: requests and rps; p50/p95/p99 of duration_ms (bucket upper bounds, see above);
- * 5xx (shed ones included), shed 503s and 429s; cache outcomes; database queries; the event
- * loop's p99 delay; RSS; and the CPU time the process used. Health checks are not counted.
- * Adding a request costs a few increments and one log2, and no allocation.
+ * STATS_INTERVAL_MS, read the same way by every process that writes a `stats` line: the ms
+ * between lines, 5000 by default; 0: none.
  */
-export class RequestStats {
+export function readStatsIntervalMs(reader: IntegerReader): number {
+  return reader.integer('STATS_INTERVAL_MS', 5_000, { min: 0, max: 3_600_000 });
+}
+
+/** Where a `stats` line goes: a pino logger (a service's, the edge's). */
+type StatsLog = Pick<BaseLogger, 'info'>;
+
+/**
+ * A process's figures over an interval, written as one `stats` line (info) every
+ * STATS_INTERVAL_MS and once more when it closes, each time only if the interval saw requests:
+ * requests and rps; p50/p95/p99 of duration_ms (bucket upper bounds, see above); 5xx (shed
+ * ones included) and shed 503s; the fields of the kind of process (`takeCountedFields`); the event
+ * loop's p99 delay; RSS; and the CPU time the process used. Counting a request costs a few
+ * increments and one log2, and no allocation.
+ */
+abstract class IntervalStats {
   private readonly durations = new Uint32Array(BUCKET_COUNT);
   private requests = 0;
   private status5xx = 0;
   private shed = 0;
-  private rateLimited = 0;
-  private cacheHit = 0;
-  private cacheMiss = 0;
-  private cacheStale = 0;
-  private cacheBypass = 0;
-  private dbQueries = 0;
   private intervalStartedAt = 0;
   private cpuAtStart: NodeJS.CpuUsage = { user: 0, system: 0 };
   private eventLoopDelay: ReturnType<typeof monitorEventLoopDelay> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private log: FastifyBaseLogger | undefined;
+  private log: StatsLog | undefined;
 
   constructor(readonly intervalMs: number) {}
 
-  add(status: number, durationMs: number, record: RequestRecord | null): void {
-    this.requests += 1;
-    this.durations[bucketOf(durationMs)]! += 1;
-    if (status >= 500) this.status5xx += 1;
-    else if (status === 429) this.rateLimited += 1;
-    if (record === null) return;
-    if (record.shed !== undefined) this.shed += 1;
-    this.dbQueries += record.dbQueries;
-    switch (record.cache) {
-      case 'hit':
-        this.cacheHit += 1;
-        break;
-      case 'miss':
-        this.cacheMiss += 1;
-        break;
-      case 'stale':
-        this.cacheStale += 1;
-        break;
-      case 'bypass':
-        this.cacheBypass += 1;
-        break;
-      case undefined:
-        break;
-    }
-  }
-
   /** Writes a `stats` line to `log` every interval from now on. */
-  start(log: FastifyBaseLogger): void {
+  start(log: StatsLog): void {
     this.log = log;
     this.eventLoopDelay = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
     this.eventLoopDelay.enable();
@@ -97,6 +81,17 @@ export class RequestStats {
     this.emit();
     this.eventLoopDelay?.disable();
   }
+
+  /** One answered request; `shed`: refused by load shedding (a 503). */
+  protected count(status: number, durationMs: number, shed: boolean): void {
+    this.requests += 1;
+    this.durations[bucketOf(durationMs)]! += 1;
+    if (status >= 500) this.status5xx += 1;
+    if (shed) this.shed += 1;
+  }
+
+  /** The interval's figures of this kind of process, by field name; then its counters start again. */
+  protected abstract takeCountedFields(): Record<string, number>;
 
   private beginInterval(): void {
     this.intervalStartedAt = performance.now();
@@ -121,12 +116,7 @@ export class RequestStats {
         p99_ms: this.percentileMs(99),
         status_5xx: this.status5xx,
         shed: this.shed,
-        rate_limited: this.rateLimited,
-        cache_hit: this.cacheHit,
-        cache_miss: this.cacheMiss,
-        cache_stale: this.cacheStale,
-        cache_bypass: this.cacheBypass,
-        db_queries: this.dbQueries,
+        ...this.takeCountedFields(),
         event_loop_delay_p99_ms: roundMs((this.eventLoopDelay?.percentile(99) ?? 0) / 1e6),
         rss_mb: Math.round((process.memoryUsage.rss() / BYTES_PER_MB) * 10) / 10,
         cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
@@ -137,12 +127,6 @@ export class RequestStats {
     this.requests = 0;
     this.status5xx = 0;
     this.shed = 0;
-    this.rateLimited = 0;
-    this.cacheHit = 0;
-    this.cacheMiss = 0;
-    this.cacheStale = 0;
-    this.cacheBypass = 0;
-    this.dbQueries = 0;
     this.beginInterval();
   }
 
@@ -155,5 +139,79 @@ export class RequestStats {
       if (seen >= rank) return roundMs(upperBoundMs(bucket));
     }
     return roundMs(upperBoundMs(BUCKET_COUNT - 1));
+  }
+}
+
+/**
+ * A service's `stats` line: the common figures, plus 429s (`rate_limited`), cache outcomes
+ * and database queries from each request's record. Health checks are not counted.
+ */
+export class RequestStats extends IntervalStats {
+  private rateLimited = 0;
+  private cacheHit = 0;
+  private cacheMiss = 0;
+  private cacheStale = 0;
+  private cacheBypass = 0;
+  private dbQueries = 0;
+
+  add(status: number, durationMs: number, record: RequestRecord | null): void {
+    this.count(status, durationMs, record?.shed !== undefined);
+    if (status === 429) this.rateLimited += 1;
+    if (record === null) return;
+    this.dbQueries += record.dbQueries;
+    switch (record.cache) {
+      case 'hit':
+        this.cacheHit += 1;
+        break;
+      case 'miss':
+        this.cacheMiss += 1;
+        break;
+      case 'stale':
+        this.cacheStale += 1;
+        break;
+      case 'bypass':
+        this.cacheBypass += 1;
+        break;
+      case undefined:
+        break;
+    }
+  }
+
+  protected takeCountedFields(): Record<string, number> {
+    const fields = {
+      rate_limited: this.rateLimited,
+      cache_hit: this.cacheHit,
+      cache_miss: this.cacheMiss,
+      cache_stale: this.cacheStale,
+      cache_bypass: this.cacheBypass,
+      db_queries: this.dbQueries,
+    };
+    this.rateLimited = 0;
+    this.cacheHit = 0;
+    this.cacheMiss = 0;
+    this.cacheStale = 0;
+    this.cacheBypass = 0;
+    this.dbQueries = 0;
+    return fields;
+  }
+}
+
+/**
+ * The load balancer's `stats` line: the common figures (`shed`: its own 503s, refused by the
+ * bounded queue in front of the replicas), plus `upstream_errors`: 502s and 504s, answers
+ * that no replica gave in time or at all.
+ */
+export class LoadBalancerStats extends IntervalStats {
+  private upstreamErrors = 0;
+
+  add(status: number, durationMs: number, shed: boolean): void {
+    this.count(status, durationMs, shed);
+    if (status === 502 || status === 504) this.upstreamErrors += 1;
+  }
+
+  protected takeCountedFields(): Record<string, number> {
+    const fields = { upstream_errors: this.upstreamErrors };
+    this.upstreamErrors = 0;
+    return fields;
   }
 }

@@ -12,7 +12,10 @@ export interface ConsoleStream {
   readonly bytesWritten?: number;
 }
 
-/** What a service's `stats` line reports about its last interval (the fields the summary shows). */
+/**
+ * What an instance's `stats` line reports about its last interval (the fields the summary
+ * shows): a service's, or the edge's, which has no cache fields.
+ */
 export interface ServiceStats {
   interval_ms: number;
   requests: number;
@@ -22,10 +25,10 @@ export interface ServiceStats {
   p99_ms: number;
   status_5xx: number;
   shed: number;
-  cache_hit: number;
-  cache_miss: number;
-  cache_stale: number;
-  cache_bypass: number;
+  cache_hit?: number;
+  cache_miss?: number;
+  cache_stale?: number;
+  cache_bypass?: number;
   event_loop_delay_p99_ms: number;
   rss_mb: number;
   cpu_ms: number;
@@ -218,9 +221,9 @@ function milliseconds(value: number): string {
   return value.toFixed(value >= 100 ? 0 : 1);
 }
 
-/** Share of the interval's cache lookups, or `–` for an instance without a cache (todo-write). */
-function cacheShare(stats: ServiceStats, count: number): string {
-  const lookups = stats.cache_hit + stats.cache_miss + stats.cache_stale + stats.cache_bypass;
+/** Share of the interval's cache lookups, or `–` for an instance without a cache (todo-write, the edge). */
+function cacheShare(stats: ServiceStats, count = 0): string {
+  const lookups = (stats.cache_hit ?? 0) + (stats.cache_miss ?? 0) + (stats.cache_stale ?? 0) + (stats.cache_bypass ?? 0);
   if (lookups === 0) return '–';
   const percent = (count / lookups) * 100;
   return `${percent.toFixed(percent > 0 && percent < 10 ? 1 : 0)}%`;

@@ -45,6 +45,16 @@ t.test('an idle instance (no stats line lately) says so', async (t) => {
   t.equal(formatStatsTable(rows, new Date(AT))[3], 'todo-write-1     idle       –       –       –    –         –          –       –            –    –       –');
 });
 
+t.test("the edge's row: its figures, and no cache columns (its line has no cache fields)", async (t) => {
+  const edge =
+    '{"level":"info","time":"2026-12-01T15:14:39.900Z","service":"edge","hostname":"edge","interval_ms":1000,"requests":312,"rps":311.7,"p50_ms":6.727,"p95_ms":32,"p99_ms":107.635,"status_5xx":3,"shed":3,"upstream_errors":0,"event_loop_delay_p99_ms":21.152,"rss_mb":74.2,"cpu_ms":96,"msg":"stats"}';
+  const rows = new Map([['edge', parseStatsLine(edge)], ['todo-read-1', parseStatsLine(RECORDED['todo-read-1'])]]);
+  t.same(formatStatsTable(rows, new Date(AT)).slice(2), [
+    'edge              312     6.7    32.0     108    3         3          –       –         21.2  10%      74',
+    TABLE[2],
+  ]);
+});
+
 t.test('only stats lines are stats', async (t) => {
   t.equal(parseStatsLine(WARNING), undefined);
   t.equal(parseStatsLine('plain text mentioning "msg":"stats"'), undefined);
