@@ -21,6 +21,8 @@ export interface Outcome {
   title?: string;
   /** The Idempotency-Key a create carried (with `idempotencyKeys`). */
   idempotencyKey?: string;
+  /** The ids a list answered with (with `checkLists`), for staleReads. */
+  listed?: number[];
 }
 
 export interface LoadOptions {
@@ -34,6 +36,8 @@ export interface LoadOptions {
   readPaths?: string[];
   /** Send each create with its own Idempotency-Key, so that it can be retried safely. */
   idempotencyKeys?: boolean;
+  /** Decode each list answer and keep its ids, for staleReads (costs the generator CPU). */
+  checkLists?: boolean;
 }
 
 export interface RunningLoad {
@@ -66,6 +70,8 @@ export function startLoad(options: LoadOptions): RunningLoad {
     const title = `load ${sequence}`;
     const idempotencyKey = kind === 'create' && options.idempotencyKeys ? `load-${sequence}` : undefined;
     const createFields = kind === 'create' ? { title, ...(idempotencyKey && { idempotencyKey }) } : {};
+    const readPath = readPaths[sequence % readPaths.length]!;
+    const checkList = kind === 'read' && options.checkLists === true && isListPath(readPath);
     try {
       const response =
         kind === 'create'
@@ -74,9 +80,9 @@ export function startLoad(options: LoadOptions): RunningLoad {
               headers: { 'content-type': 'application/json', ...(idempotencyKey && { 'idempotency-key': idempotencyKey }) },
               body: JSON.stringify({ title }),
             })
-          : await fetch(`${options.url}${readPaths[sequence % readPaths.length]}`);
-      // Reads are drained as bytes, not decoded: the generator must not be the bottleneck.
-      const body = kind === 'create' ? await response.text() : await response.arrayBuffer();
+          : await fetch(`${options.url}${readPath}`);
+      // Reads are drained as bytes, not decoded, unless checked: the generator must not be the bottleneck.
+      const body = kind === 'create' || checkList ? await response.text() : await response.arrayBuffer();
       const outcome: Outcome = {
         kind,
         status: response.status,
@@ -89,6 +95,7 @@ export function startLoad(options: LoadOptions): RunningLoad {
         outcome.answer = `${text.slice(0, 200)} (retry-after ${response.headers.get('retry-after')})`;
       }
       if (kind === 'create' && response.status === 201) outcome.id = (JSON.parse(body as string) as { id: number }).id;
+      if (checkList && response.status === 200) outcome.listed = (JSON.parse(body as string) as Array<{ id: number }>).map((todo) => todo.id);
       return outcome;
     } catch (error) {
       const cause = String((error as Error).cause ?? error);
@@ -135,6 +142,35 @@ export function startLoad(options: LoadOptions): RunningLoad {
 
 /** A request that succeeded: 200 or 201. */
 export const succeeded = (outcome: Outcome): boolean => outcome.status === 200 || outcome.status === 201;
+
+/** A list of todos (`/api/v1/todos`, with or without a query), not one todo. */
+const isListPath = (path: string): boolean => new URL(path, 'http://x').pathname === '/api/v1/todos';
+
+/** A list answer that lacked todos whose creation was acknowledged (201 received) before the list was requested. */
+export interface StaleRead {
+  read: Outcome;
+  missing: number[];
+}
+
+/**
+ * Every list read (recorded with `checkLists`) checked against the creates acknowledged before
+ * it was sent: read-your-writes says each of them must be listed. The load's creates are
+ * `completed: false`, so `?completed=false` must list them too.
+ */
+export function staleReads(outcomes: readonly Outcome[]): StaleRead[] {
+  const acknowledged = outcomes
+    .filter((o) => o.kind === 'create' && o.status === 201)
+    .map((o) => ({ id: o.id!, atMs: o.startedMs + o.latencyMs }))
+    .sort((a, b) => a.atMs - b.atMs);
+  const stale: StaleRead[] = [];
+  for (const read of outcomes) {
+    if (!read.listed) continue;
+    const listed = new Set(read.listed);
+    const missing = acknowledged.filter((create) => create.atMs < read.startedMs && !listed.has(create.id)).map((create) => create.id);
+    if (missing.length > 0) stale.push({ read, missing });
+  }
+  return stale;
+}
 
 /** A RunningLoad.until condition: `count` requests sent after `since` (performance.now()) succeeded. */
 export function servedSince(since: number, count: number): (outcomes: readonly Outcome[]) => boolean {
