@@ -22,18 +22,12 @@ const servedBetween = (outcomes: readonly Outcome[], from: number, to: number): 
 let redis = await startRedisServer();
 t.teardown(() => redis.stop());
 const stack = await startTestStack(t, { redisUrl: redis.url, readReplicas: 2 });
+/** Mostly reads, a few creates for them to see; every list answer checked for staleness. */
+const READ_LOAD = { url: stack.url, workers: 8, createShare: 0.05, maxRequests: 30_000, maxMs: 60_000, checkLists: true };
 
 t.test('killing Redis under read load fails no read', async (t) => {
   await seedTodos(stack.url, 20);
-  const load = startLoad({
-    url: stack.url,
-    workers: 8,
-    createShare: 0.05,
-    maxRequests: 30_000,
-    maxMs: 60_000,
-    readPaths: ['/api/v1/todos', '/api/v1/todos?completed=false', '/api/v1/todos/1', '/api/v1/todos/2'],
-    checkLists: true,
-  });
+  const load = startLoad({ ...READ_LOAD, readPaths: ['/api/v1/todos', '/api/v1/todos?completed=false', '/api/v1/todos/1', '/api/v1/todos/2'] });
   await load.until(`${SERVED} requests served before the fault`, servedSince(0, SERVED), WAIT_MS);
   const down = performance.now();
   await redis.stop();
@@ -73,15 +67,7 @@ const FREEZE_MS = 6_000;
 const READ_BOUND_MS = 4_000;
 
 t.test('freezing Redis (SIGSTOP) under read load: every read is answered, none waits much past the backstop', async (t) => {
-  const load = startLoad({
-    url: stack.url,
-    workers: 8,
-    createShare: 0.05,
-    maxRequests: 30_000,
-    maxMs: 60_000,
-    readPaths: ['/api/v1/todos', '/api/v1/todos/1'],
-    checkLists: true,
-  });
+  const load = startLoad({ ...READ_LOAD, readPaths: ['/api/v1/todos', '/api/v1/todos/1'] });
   await load.until(`${SERVED} requests served before the freeze`, servedSince(0, SERVED), WAIT_MS);
   const frozen = performance.now();
   // Connected but silent: only the backstop notices. Thawed in a finally, so a failed test
