@@ -132,7 +132,7 @@ export const DEPLOYMENT_MAXIMUM_PERCENT = 200;
 
 /**
  * Server CPU per request of todo-read's most expensive read, the uncached list of 100 todos:
- * 784 µs (`pnpm bench`, 2026-11-28, README "Benchmarks"; 739–915 µs over seven runs). Cached
+ * 784 µs (`pnpm bench`, 2026-11-28, docs/results.md; 739–915 µs over seven runs). Cached
  * reads cost 60–87 µs, so a task that can serve this much uncached survives a cold or lost
  * cache. docs/deploy.md has the derivation.
  */

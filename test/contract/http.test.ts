@@ -1,5 +1,5 @@
 /**
- * Contract of everything around the todo routes, written from the contract alone (README, API (v1); docs/design.md, Contract details): health,
+ * Contract of everything around the todo routes, written from the contract alone (docs/api.md; docs/design.md, Contract details): health,
  * correlation IDs, the OpenAPI document, the web UI, unknown routes and wrong methods; and end
  * to end through the load balancer (locally its stand-in): writes go to todo-write, reads to the
  * todo-read replicas, and once a write has answered every read sees it.

@@ -1,5 +1,5 @@
 /**
- * Contract of the todo routes, written from the contract alone (README, API (v1); docs/design.md, Contract details):
+ * Contract of the todo routes, written from the contract alone (docs/api.md; docs/design.md, Contract details):
  * POST /api/v1/todos, GET /api/v1/todos (order, filters), GET/PUT/DELETE /api/v1/todos/:id,
  * and every error case of each, each of which must change nothing.
  *

@@ -3,7 +3,7 @@ import { INPUT_DATE_PATTERN } from './dates.js';
 
 /**
  * JSON Schemas of the v1 API (TypeBox, so each schema is also a TypeScript type). They are
- * written as the wire contract states it (README, API (v1); docs/design.md, Contract details): bodies reject unknown keys, nothing is
+ * written as the wire contract states it (docs/api.md; docs/design.md, Contract details): bodies reject unknown keys, nothing is
  * coerced (a `"true"` string is not a boolean), and nullable fields use OpenAPI 3.1 type arrays.
  */
 
