@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import { startTestStack } from '@taskoverflow/stack/testing';
+import { followLogLines, startTestStack } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t from 'tap';
 import { percentile } from './load.js';
@@ -13,13 +13,13 @@ import { percentile } from './load.js';
 const shedDurationsMs: number[] = [];
 const stack = await startTestStack(t, {
   readReplicas: 1,
-  onLog: (instance, line) => {
-    if (!instance.startsWith('todo-read') || !line.includes('"request finished"')) return;
-    const entry = JSON.parse(line) as { status?: number; duration_ms?: number };
-    if (entry.status === 503 && entry.duration_ms !== undefined) shedDurationsMs.push(entry.duration_ms);
-  },
   // No cache (an empty REDIS_URL), and shedding thresholds this machine can reach.
   serviceEnv: { REDIS_URL: '', SHED_EVENT_LOOP_DELAY_MS: '30', SHED_MAX_CONCURRENT_REQUESTS: '4' },
+});
+followLogLines(t, stack, (line, instance) => {
+  if (instance.startsWith('todo-read') && line.msg === 'request finished' && line.status === 503 && typeof line.duration_ms === 'number') {
+    shedDurationsMs.push(line.duration_ms);
+  }
 });
 // 1000 todos, uncached: every list request queries and serializes ~200 KB, so one replica saturates.
 const pool = new pg.Pool({ connectionString: stack.databaseUrl });
