@@ -86,7 +86,8 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
     ]),
   ) as Record<ServiceName, TargetGroup>;
 
-  const stats = options.statsIntervalMs ? new LoadBalancerStats(options.statsIntervalMs) : undefined;
+  // The line is at info: below that level nothing is counted.
+  const stats = options.statsIntervalMs && log.isLevelEnabled('info') ? new LoadBalancerStats(options.statsIntervalMs) : undefined;
   const context: EdgeContext = { targetGroups, log, stats, timeoutMs, queue, closing: false, logStarted: log.isLevelEnabled('debug') };
   const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (request, response) => {
     new Exchange(context, request, response).start();
