@@ -17,8 +17,8 @@ as compiled JavaScript, as in their containers: it first builds them with tsc -b
 (incremental), so restart it to run what you have edited.
 
 The console shows the start-up, the services' warnings and errors, and every few seconds a
-summary per instance from its stats line: req/s, p50/p95/p99 latency, 5xx, 503s shed,
-cache hit and bypass shares, event-loop delay p99, CPU and memory.
+summary per instance (each service and the edge) from its stats line: req/s, p50/p95/p99
+latency, 5xx, 503s shed, cache hit and bypass shares, event-loop delay p99, CPU and memory.
 
 Options:
   --port N            the load balancer's port (default: $PORT, else 8080)
@@ -37,9 +37,9 @@ Environment:
   REDIS_URL      use this Redis for the read cache; unset, a throwaway redis-server from
                  PATH, or no cache when there is none
   PORT           the default for --port
-  LOG_LEVEL      the services' log level (default: info)
+  LOG_LEVEL      the services' and the edge's log level (default: info)
   LOG_FORMAT     pretty: as --pretty; json (default): the summary
-  STATS_INTERVAL_MS  how often each instance logs its stats line (default: 5000)
+  STATS_INTERVAL_MS  how often each instance (services, edge) logs its stats line (default: 5000)
 
 Each instance writes its JSON log lines to logs/<instance>.log (todo-read-1.log, edge.log…;
 the logs of the previous run are deleted), or in --logs DIR; \`pnpm trace <request-id>\`
