@@ -37,9 +37,9 @@ const MAX_REQUESTS = 20_000;
 t.test('an overloaded replica sheds with fast 503s and recovers', async (t) => {
   // Straight at the replica: its own shedding is under test, and the edge relaying 200 KB
   // bodies (a process of its own, but on the same two cores) would take CPU from the replica
-  // and add its own time to what the client sees. The load
-  // comes from autocannon, as in `pnpm bench`: fetch's own cost per request, on the same two
-  // cores, added tens of milliseconds to what the client saw.
+  // and add its own time to what the client sees. The load comes from autocannon, as in
+  // `pnpm bench`: fetch's own cost per request, on the same two cores, added tens of
+  // milliseconds to what the client saw.
   const [replica] = stack.readUrls as [string];
   const latenciesByStatus = new Map<number, number[]>();
   // The callback form: its instance emits each response (the promise form's type does not).
