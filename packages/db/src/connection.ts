@@ -1,7 +1,7 @@
-import createError from '@fastify/error';
 import { DATABASE_UNAVAILABLE_CODE } from '@taskoverflow/domain';
 import { Kysely, PostgresDialect, type KyselyConfig, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
+import { DatabaseUnavailableError } from './errors.js';
 import type { Database } from './schema.js';
 
 const TIMESTAMP_OID = 1114;
@@ -27,17 +27,6 @@ export interface PoolSettings {
  */
 export const QUERY_DEADLINE_MARGIN_MS = 1_000;
 
-/**
- * PostgreSQL cannot answer now: unreachable, restarting, out of connections, a connection that
- * died or passed its deadline, or no pool slot free in time. Transient: http-kit answers 503
- * with Retry-After. pg's own error is the `cause` (logged, never sent to the client).
- */
-export const DatabaseUnavailableError = createError<typeof DATABASE_UNAVAILABLE_CODE, [options: { cause: unknown }]>(
-  DATABASE_UNAVAILABLE_CODE,
-  'database unavailable, retry shortly',
-  503,
-);
-
 /** SQLSTATE classes of a server that cannot serve now: connection exception, insufficient resources, operator intervention (shutdown, restart). */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
 
@@ -49,7 +38,7 @@ const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
  * an answer from the server means no database behind it. A TypeError is a bug in what was
  * sent, and stays a 500.
  */
-function classifyFailure(error: unknown): Error {
+function classifyFailure(error: unknown): Error & { code?: string } {
   if (error instanceof pg.DatabaseError) return UNAVAILABLE_SQLSTATE.test(error.code ?? '') ? new DatabaseUnavailableError({ cause: error }) : error;
   if (error instanceof TypeError) return error;
   return new DatabaseUnavailableError({ cause: error });
@@ -120,7 +109,7 @@ function discardingBrokenClients(pool: pg.Pool): PostgresPool {
         } catch (error) {
           const failure = classifyFailure(error);
           // Past its deadline, pg would queue the next query behind the lost answer.
-          if (failure instanceof DatabaseUnavailableError) broken.set(client, error);
+          if (failure.code === DATABASE_UNAVAILABLE_CODE) broken.set(client, error);
           throw failure;
         }
       };

@@ -1,6 +1,7 @@
-import { Migrator, type Kysely, type Migration, type MigrationResult, type MigrationResultSet } from 'kysely';
+import { Migrator, type Kysely, type Migration, type MigrationResult } from 'kysely';
 import pg from 'pg';
 import { createDb, poolConfig } from './connection.js';
+import { MigrationError } from './errors.js';
 import { ensureServiceRoles, type ServiceWithRole } from './roles.js';
 import * as createTodos from './migrations/0001_create_todos.js';
 import * as createIdempotencyKeys from './migrations/0002_create_idempotency_keys.js';
@@ -16,17 +17,6 @@ const migrations: Record<string, Migration> = {
   '0003_service_roles': serviceRoles,
 };
 
-export class MigrationError extends Error {
-  constructor(
-    message: string,
-    readonly results: MigrationResultSet['results'],
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = 'MigrationError';
-  }
-}
-
 /**
  * Brings the schema up to date. Safe to call from several processes at once: kysely's
  * Migrator takes a lock in the database.
@@ -36,9 +26,7 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResult[
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
-    throw new MigrationError(`migration ${failed} failed: ${(error as Error).message ?? error}`, results, {
-      cause: error,
-    });
+    throw new MigrationError(failed, (error as Error).message ?? String(error), { cause: error });
   }
   return results ?? [];
 }

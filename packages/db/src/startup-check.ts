@@ -1,16 +1,6 @@
-import createError from '@fastify/error';
 import pg from 'pg';
 import { poolConfig, type PoolSettings } from './connection.js';
-
-/** The database named by DATABASE_URL cannot be used: a wrong password, TLS, DNS or network. */
-export const DatabaseUnreachableError = createError<
-  'TASKOVERFLOW_DATABASE_UNREACHABLE',
-  [target: string, reason: string, options: { cause: unknown }]
->(
-  'TASKOVERFLOW_DATABASE_UNREACHABLE',
-  "cannot use PostgreSQL at %s: %s. Check DATABASE_URL and PGPASSWORD (on AWS: the role's secret), " +
-    'the CA bundle its sslrootcert names, and that the database admits this host (security group)',
-);
+import { DatabaseUnreachableError } from './errors.js';
 
 /**
  * One connection and round trip to PostgreSQL with the service's own settings (credentials,

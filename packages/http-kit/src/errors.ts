@@ -13,6 +13,13 @@ export const RateLimitedError = createError<'TASKOVERFLOW_RATE_LIMITED', [max: n
   429,
 );
 
+/** REDIS_URL is set but Redis does not accept the service: host, port, TLS or AUTH. */
+export const RedisUnreachableError = createError<'TASKOVERFLOW_REDIS_UNREACHABLE', [target: string, reason: string]>(
+  'TASKOVERFLOW_REDIS_UNREACHABLE',
+  'cannot use Redis at %s: %s. Check REDIS_URL (rediss:// for TLS, the AUTH token after the colon) ' +
+    'and that Redis admits this host (security group); unset REDIS_URL to run without the cache',
+);
+
 /** Seconds a client should wait before retrying when a dependency is unavailable. */
 export const RETRY_AFTER_SECONDS = 1;
 

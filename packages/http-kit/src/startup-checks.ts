@@ -1,13 +1,6 @@
-import createError from '@fastify/error';
 import { redactPassword } from '@taskoverflow/config';
 import { Redis } from 'ioredis';
-
-/** REDIS_URL is set but Redis does not accept the service: host, port, TLS or AUTH. */
-export const RedisUnreachableError = createError<'TASKOVERFLOW_REDIS_UNREACHABLE', [target: string, reason: string]>(
-  'TASKOVERFLOW_REDIS_UNREACHABLE',
-  'cannot use Redis at %s: %s. Check REDIS_URL (rediss:// for TLS, the AUTH token after the colon) ' +
-    'and that Redis admits this host (security group); unset REDIS_URL to run without the cache',
-);
+import { RedisUnreachableError } from './errors.js';
 
 /** How long a starting service waits for Redis to accept it. */
 export const REDIS_STARTUP_TIMEOUT_MS = 5_000;
