@@ -66,7 +66,7 @@ export class ResponseCache {
    */
   async get(key: string, ttlSeconds: number, load: () => Promise<CachedResponse>): Promise<CachedResponse> {
     const started = performance.now();
-    if (performance.now() < this.unavailableUntil) return this.bypass(key, started, load);
+    if (started < this.unavailableUntil) return this.bypass(key, started, load);
     let version: string;
     try {
       version = await this.version.current();

@@ -21,6 +21,15 @@ export interface LoadSheddingSettings {
 
 const OVERLOADED = { error: 'service overloaded, retry shortly' };
 
+declare module 'fastify' {
+  interface FastifyReply {
+    /** Response bytes this request counts in limitWorkInFlight's total; NOT_COUNTED when not in flight. */
+    bytesInFlight: number;
+  }
+}
+/** The reply is not counted in flight: a health check, a shed request, or one already closed. */
+const NOT_COUNTED = -1;
+
 /** How often under-pressure samples the event loop (ms). */
 const EVENT_LOOP_SAMPLE_INTERVAL_MS = 250;
 
@@ -88,6 +97,7 @@ function limitWorkInFlight(app: FastifyInstance, settings: LoadSheddingSettings,
   const maxBytes = settings.maxBytesInFlight || Infinity;
   let requests = 0;
   let bytes = 0;
+  app.decorateReply('bytesInFlight', NOT_COUNTED);
   app.addHook('onRequest', (request, reply, done) => {
     if (request.url === healthPath) return done();
     if (requests >= maxRequests || bytes >= maxBytes) {
@@ -97,22 +107,26 @@ function limitWorkInFlight(app: FastifyInstance, settings: LoadSheddingSettings,
       return;
     }
     requests += 1;
-    // 'close' fires once whether the response finished or the client went away.
-    reply.raw.once('close', () => {
+    reply.bytesInFlight = 0;
+    // 'close' fires once whether the response finished or the client went away: one listener
+    // releases both counts ('on', not 'once', whose wrapper costs allocations per request).
+    reply.raw.on('close', () => {
       requests -= 1;
+      bytes -= reply.bytesInFlight;
+      reply.bytesInFlight = NOT_COUNTED;
     });
     done();
   });
   if (maxBytes === Infinity) return;
   app.addHook('onSend', (_request, reply, payload, done) => {
-    // String length stands for its UTF-8 size: exact for the ASCII JSON served here, and
-    // measuring a 1 MB string would cost a scan of it per response.
-    const size = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload.length : 0;
-    if (size > 0) {
-      bytes += size;
-      reply.raw.once('close', () => {
-        bytes -= size;
-      });
+    // Only a request counted above, and still open: a shed one, a health check or one whose
+    // client has gone is not in flight.
+    if (reply.bytesInFlight !== NOT_COUNTED) {
+      // String length stands for its UTF-8 size: exact for the ASCII JSON served here, and
+      // measuring a 1 MB string would cost a scan of it per response.
+      const size = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload.length : 0;
+      bytes += size - reply.bytesInFlight;
+      reply.bytesInFlight = size;
     }
     done(null, payload);
   });

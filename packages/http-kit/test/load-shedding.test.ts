@@ -118,6 +118,38 @@ t.test('a cap on response bytes in flight sheds new requests while a large respo
   t.ok(recovered, 'the bytes are given back once the response is done (here: its client went away)');
 });
 
+t.test('a response whose client went away before it was sent counts no bytes in flight', async (t) => {
+  const app = createServiceApp({
+    service: 'todo-read',
+    logLevel: 'silent',
+    loadShedding: { maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0, maxConcurrentRequests: 0, maxBytesInFlight: 1024, retryAfterSeconds: 1 },
+  });
+  let clientGone: Promise<unknown> | undefined;
+  app.get('/slow', async (_request, reply) => {
+    clientGone = once(reply.raw, 'close');
+    await clientGone;
+    // Sent after the connection closed: nothing will ever write these bytes.
+    return reply.type('application/json').send(Buffer.alloc(4096, 'x'));
+  });
+  app.get('/small', async () => ({ ok: true }));
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => app.close());
+
+  const client = connect({ host: '127.0.0.1', port: Number(new URL(base).port) });
+  await once(client, 'connect');
+  client.write('GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  await until(() => clientGone !== undefined, 'the slow request in its handler');
+  client.destroy();
+  await clientGone;
+  const statuses: number[] = [];
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const response = await fetch(`${base}/small`);
+    statuses.push(response.status);
+    await response.arrayBuffer();
+  }
+  t.same(statuses, [200, 200, 200], 'the abandoned response holds no capacity');
+});
+
 t.test('event-loop shedding must begin before the Redis backstop could fire', async (t) => {
   const settings = (maxEventLoopDelayMs: number) => ({ maxEventLoopDelayMs, maxEventLoopUtilization: 0, maxConcurrentRequests: 0, maxBytesInFlight: 0, retryAfterSeconds: 1 });
   const backstop = { setting: 'REDIS_COMMAND_BACKSTOP_MS', ms: 1_000 };
