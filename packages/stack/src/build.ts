@@ -1,15 +1,11 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { BuildError } from './errors.js';
 import { repoRoot } from './paths.js';
 
 const TSC_BIN = join(repoRoot, 'node_modules', '.bin', 'tsc');
 /** What the stack runs as processes; `tsc -b` builds the workspace packages they reference first. */
 const PROCESS_PROJECTS = ['services/todo-read', 'services/todo-write', 'packages/edge'];
-
-/** `tsc -b` failed; the message quotes its output. */
-export class BuildError extends Error {
-  override name = 'BuildError';
-}
 
 /**
  * Compiles the services and the edge to dist/ with `tsc -b`, as their container image does.
@@ -23,9 +19,6 @@ export async function buildServices(): Promise<void> {
   tsc.stderr.on('data', collect);
   const code = await new Promise<number | null>((resolve, reject) => tsc.once('error', reject).once('close', resolve));
   if (code !== 0) {
-    throw new BuildError(
-      `tsc -b ${PROCESS_PROJECTS.join(' ')} failed (exit code ${code}):\n${output.trimEnd()}\n` +
-        'Fix the errors above and start again.',
-    );
+    throw new BuildError(PROCESS_PROJECTS.join(' '), code, output.trimEnd());
   }
 }

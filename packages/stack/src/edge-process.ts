@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { EdgeControlRequest, EdgeMessage } from '@taskoverflow/edge';
 import type { ServiceName } from '@taskoverflow/routing';
+import { EdgeStartError, PortInUseError } from './errors.js';
 import { repoRoot } from './paths.js';
 import { stopChild } from './processes.js';
 
@@ -35,29 +36,19 @@ export interface EdgeProcess {
   stop(): Promise<void>;
 }
 
-/** The edge could not start; `code` is the system error's (EADDRINUSE…) when there was one. */
-export class EdgeStartError extends Error {
-  override name = 'EdgeStartError';
-  constructor(
-    message: string,
-    readonly code?: string,
-  ) {
-    super(message);
-  }
-}
-
 const READY_TIMEOUT_MS = 30_000;
 
 /**
  * Runs the edge (@taskoverflow/edge) as a child process with an IPC channel, its control
  * channel (see control.ts there): it reports its address over it and takes register and
  * deregister requests. In a process of its own it has a core's worth of CPU to itself rather
- * than a share of the process that starts the stack.
+ * than a share of the process that starts the stack. Fails with PortInUseError if the port is
+ * taken, else with EdgeStartError.
  */
 export async function startEdgeProcess(options: EdgeProcessOptions): Promise<EdgeProcess> {
   const entry = options.entry ?? EDGE_ENTRY;
   if (!existsSync(entry)) {
-    throw new EdgeStartError(`the edge is not built: ${relative(repoRoot, entry)} does not exist; run \`pnpm build\` (tsc -b) first`);
+    throw new EdgeStartError(`is not built: ${relative(repoRoot, entry)} does not exist; run \`pnpm build\` (tsc -b) first`);
   }
   const child = spawn(process.execPath, [...(entry.endsWith('.ts') ? ['--import', 'tsx', '--conditions=development'] : []), entry], {
     cwd: repoRoot,
@@ -79,15 +70,17 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
 
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new EdgeStartError(`the edge did not start listening within ${READY_TIMEOUT_MS / 1000} s`)),
+      () => reject(new EdgeStartError(`did not start listening within ${READY_TIMEOUT_MS / 1000} s: the edge's own output says why`)),
       READY_TIMEOUT_MS,
     );
     child.on('message', (message: EdgeMessage) => {
       if (message.type === 'listening') resolve(message.url);
-      if (message.type === 'failed') reject(new EdgeStartError(`the edge could not start: ${message.message}`, message.code));
+      if (message.type === 'failed') {
+        reject(message.code === 'EADDRINUSE' ? new PortInUseError(options.port, options.host) : new EdgeStartError(`could not start: ${message.message}`));
+      }
     });
     child.once('error', reject);
-    void exited.then((how) => reject(new EdgeStartError(`the edge ${how} before it was listening`)));
+    void exited.then((how) => reject(new EdgeStartError(`${how} before it was listening: the edge's own output says why`)));
     void exited.finally(() => clearTimeout(timer));
   }).catch(async (error: unknown) => {
     await stopChild(child, exited);

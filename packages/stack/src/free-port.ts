@@ -1,17 +1,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-
-/** Something already listens on the port we were asked to use. */
-export class PortInUseError extends Error {
-  override name = 'PortInUseError';
-  constructor(
-    readonly host: string,
-    readonly port: number,
-  ) {
-    super(`port ${port} on ${host} is already in use`);
-  }
-}
+import { PortInUseError } from './errors.js';
 
 /**
  * `count` distinct ports that are free on `host` right now. Another process could take one
@@ -40,7 +30,7 @@ export async function assertPortFree(host: string, port: number): Promise<void> 
     server.listen(port, host);
     await once(server, 'listening');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(host, port);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(port, host);
     throw error;
   } finally {
     server.close();

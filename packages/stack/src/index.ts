@@ -1,4 +1,4 @@
-export { buildServices, BuildError } from './build.js';
+export { buildServices } from './build.js';
 export { startLocalStack, type LocalStack, type LocalStackOptions, type ServiceInstance } from './stack.js';
 export { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './postgres.js';
 export {
@@ -10,5 +10,5 @@ export {
   migrateDatabase,
   serviceDatabaseUrl,
 } from './database.js';
-export { PortInUseError } from './free-port.js';
+export * from './errors.js';
 export { findRedisServer, REDIS_INSTALL_HINT, startRedisServer, type RedisServer } from './redis.js';

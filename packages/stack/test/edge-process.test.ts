@@ -58,13 +58,14 @@ t.test('replicas are registered and deregistered in the running edge over its co
   await t.rejects(fetch(`${edge.url}/api/v1/todos`), 'stopped, it no longer listens');
 });
 
-t.test('a taken port fails the start with the system error code', async (t) => {
+t.test('a taken port fails the start with PortInUseError, naming the port', async (t) => {
   const taken = createServer().listen(0, '127.0.0.1');
   await once(taken, 'listening');
   t.teardown(() => taken.close());
   const upstream = await namedUpstream(t, 'any');
-  await t.rejects(startEdge(t, { read: [upstream], write: [upstream] }, (taken.address() as AddressInfo).port), {
-    name: 'EdgeStartError',
-    code: 'EADDRINUSE',
+  const { port } = taken.address() as AddressInfo;
+  await t.rejects(startEdge(t, { read: [upstream], write: [upstream] }, port), {
+    code: 'TASKOVERFLOW_PORT_IN_USE',
+    message: `port ${port} on 127.0.0.1 is already in use: stop whatever listens there, or choose another port`,
   });
 });

@@ -70,6 +70,8 @@ t.test('says why when the server cannot start', async (t) => {
   const running = await startEmbeddedPostgres({ dataDir });
   t.teardown(() => running.stop());
   await t.rejects(startEmbeddedPostgres({ dataDir }), {
-    message: /^PostgreSQL did not start \(data in .*busy, port \d+\): the server exited; its last output:\n.*lock file "postmaster\.pid" already exists/s,
+    code: 'TASKOVERFLOW_POSTGRES_START_FAILED',
+    cause: { code: 'TASKOVERFLOW_POSTGRES_EXITED' },
+    message: /^PostgreSQL did not start \(data in .*busy, port \d+\): postgres exited \(exit code 1\); its last output:\n.*lock file "postmaster\.pid" already exists/s,
   });
 });

@@ -5,7 +5,7 @@ import { apiOperations, OPENAPI_PATH, routeRequest, serviceOf } from '@taskoverf
 import { join, resolve } from 'node:path';
 import { buildServices } from '../build.js';
 import { redactPassword } from '@taskoverflow/config';
-import { PortInUseError } from '../free-port.js';
+import { PORT_IN_USE_CODE, START_USAGE_CODE, StartUsageError } from '../errors.js';
 import { repoRoot } from '../paths.js';
 import { startLocalStack, type LocalStack } from '../stack.js';
 
@@ -56,9 +56,6 @@ interface StartOptions {
   everyLine: boolean;
 }
 
-/** A mistake in how pnpm start was called; the message says what to change. */
-class UsageError extends Error {}
-
 function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'help' {
   let values;
   try {
@@ -73,20 +70,20 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
       },
     }));
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new StartUsageError((error as Error).message);
   }
   if (values.help) return 'help';
 
   const databaseUrl = env.DATABASE_URL || undefined;
   const databaseProblem = databaseUrl && describeDatabaseUrlProblem(databaseUrl);
-  if (databaseProblem) throw new UsageError(`${databaseProblem}; or unset DATABASE_URL to use the embedded PostgreSQL`);
+  if (databaseProblem) throw new StartUsageError(`${databaseProblem}; or unset DATABASE_URL to use the embedded PostgreSQL`);
   const redisUrl = env.REDIS_URL || undefined;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new UsageError(`REDIS_URL is not a redis URL: "${redisUrl}". Expected redis://host:6379, or unset it`);
+    throw new StartUsageError(`REDIS_URL is not a redis URL: "${redisUrl}". Expected redis://host:6379, or unset it`);
   }
   const logFormat = env.LOG_FORMAT || 'json';
   if (logFormat !== 'json' && logFormat !== 'pretty') {
-    throw new UsageError(`LOG_FORMAT must be json or pretty (got "${logFormat}"), or unset it`);
+    throw new StartUsageError(`LOG_FORMAT must be json or pretty (got "${logFormat}"), or unset it`);
   }
   return {
     port: wholeNumber(values.port ? '--port' : 'PORT', values.port ?? env.PORT ?? '8080', 0, 65_535),
@@ -102,7 +99,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
 function wholeNumber(name: string, text: string, min: number, max: number): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
+    throw new StartUsageError(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
   }
   return value;
 }
@@ -152,11 +149,9 @@ function box(lines: string[]): string {
 
 /** The error, and how to get past it where we know. */
 function explain(error: unknown): string {
-  if (error instanceof PortInUseError) {
-    const fix = `Stop whatever listens there, or use another port: pnpm start --port ${error.port + 1}`;
-    return `${error.message} (is another pnpm start running?). ${fix}`;
-  }
-  if (error instanceof UsageError) return `${error.message}\n\n${USAGE}`;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (code === PORT_IN_USE_CODE) return `${(error as Error).message} (is another pnpm start running? --port N chooses another)`;
+  if (code === START_USAGE_CODE) return `${(error as Error).message}\n\n${USAGE}`;
   return error instanceof Error ? error.message : String(error);
 }
 
