@@ -4,7 +4,6 @@ import pg from 'pg';
 import { DatabaseUnavailableError } from './errors.js';
 import type { Database } from './schema.js';
 
-const TIMESTAMP_OID = 1114;
 const keepText = (value: string): string => value;
 
 /** Settings of one service's connection pool. */
@@ -57,8 +56,8 @@ export function poolConfig(settings: PoolSettings): pg.PoolConfig {
     // Keep `timestamp` as PostgreSQL's text: a JS Date would lose microseconds and apply the
     // process's time zone to a naive UTC value.
     types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === TIMESTAMP_OID ? keepText : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+      getTypeParser: (oid, format) =>
+        oid === pg.types.builtins.TIMESTAMP ? keepText : (pg.types.getTypeParser(oid, format) as (value: string) => unknown),
     },
   };
 }

@@ -1,6 +1,7 @@
-import { Migrator, type Kysely, type Migration, type MigrationResult } from 'kysely';
+import { Migrator, type Migration, type MigrationResult } from 'kysely';
+import { inspect } from 'node:util';
 import pg from 'pg';
-import { createDb, poolConfig } from './connection.js';
+import { createDb, poolConfig, type Db } from './connection.js';
 import { MigrationError } from './errors.js';
 import { ensureServiceRoles, type ServiceWithRole } from './roles.js';
 import * as createTodos from './migrations/0001_create_todos.js';
@@ -21,12 +22,12 @@ const migrations: Record<string, Migration> = {
  * Brings the schema up to date. Safe to call from several processes at once: kysely's
  * Migrator takes a lock in the database.
  */
-export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResult[]> {
+export async function migrateToLatest(db: Db): Promise<MigrationResult[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results } = await migrator.migrateToLatest();
-  if (error) {
+  if (error !== undefined) {
     const failed = results?.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
-    throw new MigrationError(failed, (error as Error).message ?? String(error), { cause: error });
+    throw new MigrationError(failed, error instanceof Error ? error.message : inspect(error), { cause: error });
   }
   return results ?? [];
 }

@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type QueryExecutorProvider } from 'kysely';
+import type { Db } from './connection.js';
 
 /**
  * The PostgreSQL roles the services log in as. Least privilege: todo-read may only read
@@ -29,7 +30,7 @@ const ROLE_CHANGES_LOCK = 7_316_200_415;
  * Creates a role unless it exists, tolerating another session creating it at the same moment
  * (duplicate_object once committed, unique_violation while both are in flight).
  */
-export function createRoleIfMissing(db: Kysely<any>, role: string) {
+export function createRoleIfMissing(db: QueryExecutorProvider, role: string) {
   return sql`DO $$ BEGIN CREATE ROLE ${sql.id(role)}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`.execute(db);
 }
 
@@ -39,7 +40,7 @@ export function createRoleIfMissing(db: Kysely<any>, role: string) {
  * advisory lock, since two sessions altering one role at once fail with "tuple concurrently
  * updated"; advisory locks are per database, so concurrent callers must connect to the same one.
  */
-export async function ensureServiceRoles(db: Kysely<any>, passwords: Partial<Record<ServiceWithRole, string>>): Promise<void> {
+export async function ensureServiceRoles(db: Db, passwords: Partial<Record<ServiceWithRole, string>>): Promise<void> {
   if (!Object.values(passwords).some(Boolean)) return;
   await db.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(${ROLE_CHANGES_LOCK})`.execute(trx);
