@@ -1,7 +1,8 @@
 /** `pnpm bench`: see USAGE in options.ts, or run it with --help. */
 import { isAbsolute, relative } from 'node:path';
 import { runBench } from './bench.js';
-import { parseBenchOptions, USAGE, UsageError } from './options.js';
+import { BENCH_USAGE_CODE } from '../errors.js';
+import { parseBenchOptions, USAGE } from './options.js';
 import { formatReport } from './report.js';
 import { writeResults } from './results-file.js';
 
@@ -13,8 +14,8 @@ async function main(): Promise<number> {
   try {
     options = parseBenchOptions(process.argv.slice(2));
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`${error.message}\n\n${USAGE}`);
+    if ((error as { code?: unknown } | undefined)?.code !== BENCH_USAGE_CODE) throw error;
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
     return 1;
   }
   if (options === 'help') {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from '@taskoverflow/http-kit';
+import { BenchUsageError } from '../errors.js';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
 import { repoRoot } from './stack-internals.js';
 
@@ -63,12 +64,8 @@ scenario, and the targets, each with ✓ or ✗ beside its figure; writes the sa
 statuses (its figures would not mean anything), 0 otherwise: a missed target is a
 finding, not a failure.`;
 
-/** A mistake in how the bench was called; the message says what to change. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
-/** The options from the command line, or 'help'. Throws a UsageError naming any bad value. */
+/** The options from the command line, or 'help'. Throws a BenchUsageError naming any bad value. */
 export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
   let values;
   try {
@@ -88,7 +85,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
       },
     }));
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new BenchUsageError((error as Error).message);
   }
   if (values.help) return 'help';
 
@@ -107,7 +104,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
 function wholeNumber(name: string, text: string, min: number, max: number): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
+    throw new BenchUsageError(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
   }
   return value;
 }
@@ -115,14 +112,14 @@ function wholeNumber(name: string, text: string, min: number, max: number): numb
 function seconds(name: string, text: string, min: number): number {
   const value = Number(text);
   if (text.trim() === '' || !Number.isFinite(value) || value < min || value > 3_600) {
-    throw new UsageError(`${name} must be a number of seconds from ${min} to 3600, e.g. 2.5 (got "${text}")`);
+    throw new BenchUsageError(`${name} must be a number of seconds from ${min} to 3600, e.g. 2.5 (got "${text}")`);
   }
   return value;
 }
 
 function logLevel(text: string): LogLevel {
   const level = LOG_LEVELS.find((candidate) => candidate === text);
-  if (!level) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${text}")`);
+  if (!level) throw new BenchUsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${text}")`);
   return level;
 }
 
@@ -132,7 +129,7 @@ function scenarioList(text: string | undefined): ScenarioName[] {
   const unknown = asked.filter((name) => !(SCENARIO_NAMES as readonly string[]).includes(name));
   if (asked.length === 0 || unknown.length > 0) {
     const problem = asked.length === 0 ? 'no scenario named' : `unknown ${unknown.join(', ')}`;
-    throw new UsageError(`--scenarios: ${problem}; choose from ${SCENARIO_NAMES.join(', ')}, separated by commas`);
+    throw new BenchUsageError(`--scenarios: ${problem}; choose from ${SCENARIO_NAMES.join(', ')}, separated by commas`);
   }
   return SCENARIO_NAMES.filter((name) => asked.includes(name));
 }

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { verdictLines, writeBottleneckReport } from '@taskoverflow/trace';
+import { LOADTEST_USAGE_CODE, LoadTestUsageError } from '../errors.js';
 import {
   DEFAULT_RESULTS_ROOT,
   LOAD_TARGETS,
@@ -85,9 +86,6 @@ See docs/load-testing.md.`;
 
 const DEFAULT_LOCAL_SEED = 100;
 
-/** A mistake in how pnpm loadtest was called; the message says what to change. Exit 2. */
-class UsageError extends Error {}
-
 function readOptions(argv: string[], env: NodeJS.ProcessEnv): Omit<LoadTestOptions, 'progress' | 'echoK6'> | 'help' {
   let values;
   try {
@@ -104,22 +102,22 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): Omit<LoadTestOptio
       },
     }));
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new LoadTestUsageError((error as Error).message);
   }
   if (values.help) return 'help';
 
   const scale = values.scale ?? (env.SCALE || 'local');
-  if (!(SCALES as readonly string[]).includes(scale)) throw new UsageError(`--scale must be one of ${SCALES.join(', ')} (got "${scale}")`);
+  if (!(SCALES as readonly string[]).includes(scale)) throw new LoadTestUsageError(`--scale must be one of ${SCALES.join(', ')} (got "${scale}")`);
   const scenario = values.scenario ?? 'planners-and-studiers';
-  if (!(scenario in SCENARIOS)) throw new UsageError(`--scenario must be one of ${Object.keys(SCENARIOS).join(', ')} (got "${scenario}")`);
+  if (!(scenario in SCENARIOS)) throw new LoadTestUsageError(`--scenario must be one of ${Object.keys(SCENARIOS).join(', ')} (got "${scenario}")`);
   const target = values.target ?? 'stack';
-  if (!(LOAD_TARGETS as readonly string[]).includes(target)) throw new UsageError(`--target must be one of ${LOAD_TARGETS.join(', ')} (got "${target}")`);
+  if (!(LOAD_TARGETS as readonly string[]).includes(target)) throw new LoadTestUsageError(`--target must be one of ${LOAD_TARGETS.join(', ')} (got "${target}")`);
   if (target !== 'stack' && !SCENARIOS[scenario as ScenarioName].readOnly) {
-    throw new UsageError(`--target ${target} needs --scenario stress: k6's floor answers every request with the list, and ${scenario}'s planners write`);
+    throw new LoadTestUsageError(`--target ${target} needs --scenario stress: k6's floor answers every request with the list, and ${scenario}'s planners write`);
   }
   const endpoint = env.ENDPOINT?.replace(/\/+$/, '') || undefined;
   if (endpoint && !/^https?:\/\/[^/]+$/.test(endpoint)) {
-    throw new UsageError(`ENDPOINT must be the API's base URL, such as http://127.0.0.1:8080 (got "${env.ENDPOINT}")`);
+    throw new LoadTestUsageError(`ENDPOINT must be the API's base URL, such as http://127.0.0.1:8080 (got "${env.ENDPOINT}")`);
   }
   return {
     scenario: scenario as ScenarioName,
@@ -138,7 +136,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): Omit<LoadTestOptio
 function wholeNumber(name: string, text: string, min: number, max: number): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
+    throw new LoadTestUsageError(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
   }
   return value;
 }
@@ -211,8 +209,8 @@ async function main(): Promise<number> {
   try {
     options = readOptions(process.argv.slice(2), process.env);
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`pnpm loadtest: ${error.message}\n(pnpm loadtest --help lists the options)`);
+    if ((error as { code?: unknown } | undefined)?.code !== LOADTEST_USAGE_CODE) throw error;
+    console.error(`pnpm loadtest: ${(error as Error).message}\n(pnpm loadtest --help lists the options)`);
     return 2;
   }
   if (options === 'help') {

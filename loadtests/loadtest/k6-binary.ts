@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { K6MissingError } from '../errors.js';
 
 /** The k6 release CI installs and the scenarios are written against. */
 export const K6_PINNED_VERSION = 'v1.8.1';
@@ -23,17 +24,15 @@ export interface K6Binary {
   version: string;
 }
 
-export class K6NotFoundError extends Error {}
-
 /** The k6 to run: the first on PATH, else the one in Go's bin directory. */
 export function findK6(env: NodeJS.ProcessEnv = process.env): K6Binary {
   const searched = [...(env.PATH ?? '').split(delimiter).filter(Boolean), goBinDirectory(env)];
   const path = searched.map((directory) => join(directory, 'k6')).find(isExecutable);
-  if (!path) throw new K6NotFoundError(`k6 is not installed (looked on PATH and in ${goBinDirectory(env)}): ${K6_INSTALL_HINT}`);
+  if (!path) throw new K6MissingError(`k6 is not installed (looked on PATH and in ${goBinDirectory(env)}): ${K6_INSTALL_HINT}`);
   const version = k6Version(path);
   const major = Number(version.slice(1).split('.')[0]);
   if (!(major >= MIN_MAJOR_VERSION)) {
-    throw new K6NotFoundError(`${path} is k6 ${version}; the scenarios need k6 v${MIN_MAJOR_VERSION} or later: ${K6_INSTALL_HINT}`);
+    throw new K6MissingError(`${path} is k6 ${version}; the scenarios need k6 v${MIN_MAJOR_VERSION} or later: ${K6_INSTALL_HINT}`);
   }
   return { path, version };
 }
@@ -65,6 +64,6 @@ function isExecutable(path: string): boolean {
 function k6Version(path: string): string {
   const output = execFileSync(path, ['version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const version = /\bv\d+\.\d+\.\d+\S*/.exec(output)?.[0];
-  if (!version) throw new K6NotFoundError(`${path} does not look like k6: \`${path} version\` printed "${output.trim()}"`);
+  if (!version) throw new K6MissingError(`${path} does not look like k6: \`${path} version\` printed "${output.trim()}"`);
   return version;
 }

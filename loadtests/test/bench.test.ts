@@ -105,5 +105,8 @@ t.test('options: scenarios run in their fixed order; a bad value is refused with
   t.throws(() => parseBenchOptions(['--scenarios', 'cached-list,warp-speed']), {
     message: /^--scenarios: unknown warp-speed; choose from ceiling, cached-list, /,
   });
-  t.throws(() => parseBenchOptions(['--connections', '0']), { message: '--connections must be a whole number from 1 to 10000 (got "0")' });
+  t.throws(() => parseBenchOptions(['--connections', '0']), {
+    code: 'TASKOVERFLOW_BENCH_USAGE',
+    message: '--connections must be a whole number from 1 to 10000 (got "0")',
+  });
 });

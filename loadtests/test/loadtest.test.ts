@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { createTestDatabase, TEST_SERVICE_ENV } from '@taskoverflow/stack/testing';
 import { vusWhereP95Crosses, type PeriodPoint } from '@taskoverflow/trace';
 import t from 'tap';
-import { findK6, K6_PINNED_VERSION, K6NotFoundError } from '../loadtest/k6-binary.js';
+import { findK6, K6_PINNED_VERSION } from '../loadtest/k6-binary.js';
 import { runLoadTest, SCALES, SCENARIOS, type LoadTestOptions, type LoadTestResult } from '../loadtest/run.js';
 
 const run = promisify(execFile);
@@ -162,7 +162,7 @@ t.test('every scenario at every scale is a valid k6 configuration; bad overrides
 
 t.test('without k6, the error says how to install it', async (t) => {
   const nowhere = t.testdir();
-  t.throws(() => findK6({ PATH: nowhere, GOBIN: nowhere }), new K6NotFoundError(), 'k6 is missing');
+  t.throws(() => findK6({ PATH: nowhere, GOBIN: nowhere }), { code: 'TASKOVERFLOW_K6_MISSING', message: /^k6 is not installed/ }, 'k6 is missing');
   t.throws(
     () => findK6({ PATH: nowhere, GOBIN: nowhere }),
     { message: new RegExp(`go install go\\.k6\\.io/k6@${K6_PINNED_VERSION}`) },

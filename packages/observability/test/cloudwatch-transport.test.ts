@@ -18,7 +18,7 @@ import t, { type Test } from 'tap';
 import { cloudWatchTransportTarget } from '../src/cloudwatch/config.js';
 import { LogBuffer } from '../src/cloudwatch/log-buffer.js';
 import { PUT_LOG_EVENTS_LIMITS, toLogEvent, TRUNCATION_MARKER, type LogEvent } from '../src/cloudwatch/log-event.js';
-import { LogGroupMissingError } from '../src/cloudwatch/shipper.js';
+import { LOG_GROUP_MISSING_CODE } from '../src/errors.js';
 import type { CloudWatchTransportOptions } from '../src/cloudwatch/transport.js';
 
 const MOTO_INSTALL = "python3 -m pip install 'moto[server]==5.2.1'";
@@ -298,9 +298,8 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
     stderr.lines.length = 0;
     const { logger, stream, close } = startLogger('todo-read', `${HOST}-no-group`, { logGroupName: group, maxRetryDelayMs: 500 });
     logger.info('waiting for the group');
-    const code = new LogGroupMissingError(group).code;
-    const reported = await waitUntil(() => stderr.lines.find((line) => line.includes(code)), 10_000);
-    t.ok(reported, `the failure is reported with its code, ${code}`);
+    const reported = await waitUntil(() => stderr.lines.find((line) => line.includes(LOG_GROUP_MISSING_CODE)), 10_000);
+    t.ok(reported, `the failure is reported with its code, ${LOG_GROUP_MISSING_CODE}`);
     t.match(reported, 'CLOUDWATCH_CREATE_LOG_GROUP=true', 'and names the fix');
     t.notOk(await groupExists(group), 'the group was not created');
 

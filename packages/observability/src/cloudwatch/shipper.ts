@@ -5,6 +5,7 @@ import {
   type CloudWatchLogsClient,
   type PutLogEventsCommandInput,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { LOG_GROUP_MISSING_CODE, LogGroupMissingError } from '../errors.js';
 import type { LogBuffer } from './log-buffer.js';
 import { toLogEvent, type LogEvent } from './log-event.js';
 
@@ -29,21 +30,6 @@ export interface ShipperSettings {
 
 /** Attempts happen on ticks, so in effect a delay rounds up to the flush interval. */
 const FIRST_RETRY_DELAY_MS = 250;
-
-/** The log group does not exist and the shipper was not asked to create it (createLogGroup). */
-export class LogGroupMissingError extends Error {
-  /** As the project's other errors: callers check the code (see docs/design.md, Errors). */
-  readonly code = 'TASKOVERFLOW_CLOUDWATCH_LOG_GROUP_MISSING';
-
-  constructor(logGroupName: string) {
-    super(
-      `the log group "${logGroupName}" does not exist, and this service creates none unless asked: ` +
-        `create it (pulumi up creates the stack's group; elsewhere aws logs create-log-group --log-group-name ${logGroupName}), ` +
-        'or set CLOUDWATCH_CREATE_LOG_GROUP=true to let the service create it (never for a group Pulumi manages)',
-    );
-    this.name = 'LogGroupMissingError';
-  }
-}
 
 /**
  * Sends buffered events to one log stream: on every tick, and at once when a full
@@ -165,7 +151,7 @@ export class LogShipper {
       await ignoreAlreadyExists(createStream());
     } catch (error) {
       if (errorName(error) !== 'ResourceNotFoundException') throw error;
-      if (!this.#settings.createLogGroup) throw new LogGroupMissingError(logGroupName);
+      if (!this.#settings.createLogGroup) throw new LogGroupMissingError(logGroupName, logGroupName);
       await ignoreAlreadyExists(this.#client.send(new CreateLogGroupCommand({ logGroupName }), this.#requestOptions));
       await ignoreAlreadyExists(createStream());
     }
@@ -197,7 +183,7 @@ export class LogShipper {
         `cannot send logs to CloudWatch Logs (group "${logGroupName}", stream "${logStreamName}"): ${describe(error)}. ` +
           `Retrying with backoff up to ${maxRetryDelayMs} ms; meanwhile at most ${maxBufferedEvents} events are kept, the oldest dropped first.` +
           // The missing group's message says what to do; other failures get the usual suspects.
-          (error instanceof LogGroupMissingError
+          ((error as { code?: unknown }).code === LOG_GROUP_MISSING_CODE
             ? ''
             : ' Check the network, the AWS credentials and region, and the logs:CreateLogStream / logs:PutLogEvents permissions.'),
       );

@@ -4,6 +4,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EndpointStats } from '../endpoint-stats.js';
+import { TRACE_NOTHING_FOUND_CODE, TRACE_USAGE_CODE, TraceNothingFoundError, TraceUsageError } from '../errors.js';
 import { listLogFiles, readLogEntries, type ReadStats } from '../log-reader.js';
 import { parseSince, type RequestFilter } from '../request-filter.js';
 import { RequestLookup } from '../request-lookup.js';
@@ -73,12 +74,6 @@ interface TraceOptions {
   json: boolean;
 }
 
-/** A mistake in how pnpm trace was called; the message says what to change. Exit 2. */
-class UsageError extends Error {}
-
-/** Nothing to show: no logs, no such request, an ambiguous prefix. Exit 1. */
-class NotFoundError extends Error {}
-
 /** Where the user ran pnpm from: pnpm runs scripts from the repository root, INIT_CWD keeps theirs. */
 function userDirectory(env: NodeJS.ProcessEnv): string {
   return env.INIT_CWD ?? process.cwd();
@@ -113,15 +108,15 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv, nowMs: number): Tra
       },
     });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new TraceUsageError((error as Error).message);
   }
   const { values, positionals } = parsed;
   if (values.help) return 'help';
 
-  if (positionals.length > 1) throw new UsageError(`one request id at a time (got ${positionals.join(', ')})`);
+  if (positionals.length > 1) throw new TraceUsageError(`one request id at a time (got ${positionals.join(', ')})`);
   const modes = [positionals.length > 0, values.slowest !== undefined, values.endpoints === true, values.report !== undefined].filter(Boolean).length;
   if (modes !== 1) {
-    throw new UsageError(
+    throw new TraceUsageError(
       modes === 0
         ? 'say what to show: a request id, --slowest [N], --endpoints or --report DIR'
         : 'choose one of: a request id, --slowest, --endpoints, --report',
@@ -129,10 +124,10 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv, nowMs: number): Tra
   }
   const mode = values.report === undefined ? readMode(positionals[0], values.slowest) : { kind: 'report' as const, dir: resolve(userDirectory(env), values.report) };
   if ((mode.kind === 'trace' || mode.kind === 'report') && (values.since !== undefined || values.service !== undefined)) {
-    throw new UsageError('--since and --service filter --slowest and --endpoints; a request id or a report needs neither');
+    throw new TraceUsageError('--since and --service filter --slowest and --endpoints; a request id or a report needs neither');
   }
   if (mode.kind === 'report' && (values.logs !== undefined || values.json === true)) {
-    throw new UsageError('--report DIR reads the run in DIR and writes bottlenecks.json beside it: leave out --logs and --json');
+    throw new TraceUsageError('--report DIR reads the run in DIR and writes bottlenecks.json beside it: leave out --logs and --json');
   }
   return {
     mode,
@@ -144,12 +139,12 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv, nowMs: number): Tra
 
 function readMode(idOrPrefix: string | undefined, slowest: string | undefined): Mode {
   if (idOrPrefix !== undefined) {
-    if (idOrPrefix.trim() === '') throw new UsageError('the request id is empty: give an id or the start of one');
+    if (idOrPrefix.trim() === '') throw new TraceUsageError('the request id is empty: give an id or the start of one');
     return { kind: 'trace', idOrPrefix };
   }
   if (slowest === undefined) return { kind: 'endpoints' };
   const limit = Number(slowest);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--slowest takes a whole number of requests, 1 or more (got "${slowest}")`);
+  if (!Number.isInteger(limit) || limit < 1) throw new TraceUsageError(`--slowest takes a whole number of requests, 1 or more (got "${slowest}")`);
   return { kind: 'slowest', limit };
 }
 
@@ -157,14 +152,14 @@ function readSince(value: string | undefined, nowMs: number): number | undefined
   if (value === undefined) return undefined;
   const sinceMs = parseSince(value, nowMs);
   if (sinceMs === undefined) {
-    throw new UsageError(`--since takes a time back from now (90s, 10m, 1h, 2d) or an ISO 8601 time such as 2026-11-28T12:30 (got "${value}")`);
+    throw new TraceUsageError(`--since takes a time back from now (90s, 10m, 1h, 2d) or an ISO 8601 time such as 2026-11-28T12:30 (got "${value}")`);
   }
   return sinceMs;
 }
 
 function readService(value: string | undefined): string | undefined {
   if (value !== undefined && !SERVICES.includes(value)) {
-    throw new UsageError(`--service is one of ${SERVICES.join(', ')} (got "${value}")`);
+    throw new TraceUsageError(`--service is one of ${SERVICES.join(', ')} (got "${value}")`);
   }
   return value;
 }
@@ -254,7 +249,7 @@ async function showRequest(files: string[], idOrPrefix: string, printer: Printer
 /** Writes the run's bottleneck report and prints its verdict. */
 async function showReport(dir: string, env: NodeJS.ProcessEnv): Promise<void> {
   const runDir = runDirectoryOf(dir);
-  if (!existsSync(runDir)) throw new NotFoundError(`no directory ${shownPath(runDir, env)}: give a run's directory under loadtests/results`);
+  if (!existsSync(runDir)) throw new TraceNothingFoundError(`no directory ${shownPath(runDir, env)}: give a run's directory under loadtests/results`);
   const report = await writeBottleneckReport(runDir);
   console.log([...verdictLines(report.verdict), '', `  report  ${shownPath(report.files.html, env).replace(/\/$/, '')} (and .json)`].join('\n'));
 }
@@ -263,7 +258,7 @@ async function run(options: TraceOptions, env: NodeJS.ProcessEnv): Promise<void>
   if (options.mode.kind === 'report') return showReport(options.mode.dir, env);
   const printer = printerFor(options, env);
   const files = await listLogFiles(options.logsDir);
-  if (files.length === 0) throw new NotFoundError(`no log files in ${printer.logs}: run \`pnpm start\` first, or pass --logs DIR`);
+  if (files.length === 0) throw new TraceNothingFoundError(`no log files in ${printer.logs}: run \`pnpm start\` first, or pass --logs DIR`);
   const { mode } = options;
   const stats =
     mode.kind === 'slowest'
@@ -285,11 +280,12 @@ async function main(): Promise<void> {
     }
     await run(options, env);
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`✗ pnpm trace: ${error.message}\n(pnpm trace --help lists the modes and options)`);
+    const code = (error as { code?: unknown } | undefined)?.code;
+    if (code === TRACE_USAGE_CODE) {
+      console.error(`✗ pnpm trace: ${(error as Error).message}\n(pnpm trace --help lists the modes and options)`);
       process.exitCode = 2;
-    } else if (error instanceof NotFoundError) {
-      console.error(`✗ pnpm trace: ${error.message}`);
+    } else if (code === TRACE_NOTHING_FOUND_CODE) {
+      console.error(`✗ pnpm trace: ${(error as Error).message}`);
       process.exitCode = 1;
     } else {
       throw error;
