@@ -188,8 +188,8 @@ function describeService(resources: RecordedResource[], serviceName: string, opt
 }
 
 /** The value of a Pulumi output (or a plain value); rejects when the output does. */
-export function resolve<T>(value: pulumi.Input<T> | unknown): Promise<T> {
+export function resolve(value: unknown): Promise<unknown> {
   // promise() is OutputImpl's own (sdk/nodejs/output.ts), not in the public type.
-  const output = pulumi.output(value as pulumi.Input<T>) as unknown as { promise(): Promise<T> };
+  const output = pulumi.output(value) as unknown as { promise(): Promise<unknown> };
   return output.promise();
 }
