@@ -2,9 +2,11 @@
  * Reading configuration from the environment. Every problem is collected and reported at
  * once, each naming the variable, the bad value and what is expected.
  */
+export const INVALID_CONFIGURATION_CODE = 'TASKOVERFLOW_INVALID_CONFIGURATION';
+
+/** A class rather than @fastify/error's createError, for its `problems` list; callers check the code (docs/design.md, Errors). */
 export class ConfigError extends Error {
-  /** As the project's other errors: callers check the code (see docs/design.md, Errors). */
-  readonly code = 'TASKOVERFLOW_INVALID_CONFIGURATION';
+  readonly code = INVALID_CONFIGURATION_CODE;
 
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);

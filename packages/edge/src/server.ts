@@ -6,7 +6,7 @@
  * deregister requests over it (control.ts).
  */
 import { SERVICES } from '@taskoverflow/routing';
-import { ConfigError } from '@taskoverflow/config';
+import { INVALID_CONFIGURATION_CODE } from '@taskoverflow/config';
 import { readEdgeConfig } from './config.js';
 import type { EdgeControlRequest, EdgeMessage } from './control.js';
 import { buildEdge, type Edge } from './edge.js';
@@ -55,8 +55,8 @@ async function control(edge: Edge, { id, op, service, url }: EdgeControlRequest)
 main().catch((error: unknown) => {
   const code = (error as NodeJS.ErrnoException).code;
   let message: string;
-  if (error instanceof ConfigError) {
-    message = error.message;
+  if (code === INVALID_CONFIGURATION_CODE) {
+    message = (error as Error).message;
   } else if (code === 'EADDRINUSE' || code === 'EACCES') {
     message = `cannot listen: ${(error as Error).message}. Choose another port with PORT=…`;
   } else {
