@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { INPUT_DATE_FORMAT, operationSchemas, parseInputDate, REQUEST_BODY_LIMIT_BYTES } from '@taskoverflow/domain';
 import { fastifyLogging, observabilityPlugin, RequestStats, type LogFormat } from '@taskoverflow/observability';
 import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS, type ServiceName } from '@taskoverflow/routing';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TransportTargetOptions } from 'pino';
 import { BodyNotUtf8Error, installErrorHandler } from './errors.js';
 import { type LoadSheddingSettings, loadSheddingPlugin } from './load-shedding.js';
@@ -148,7 +148,13 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * `Content-Type: application/json` on every request) is no body, not malformed JSON.
  */
 function installStrictJsonParser(app: FastifyInstance): void {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // Fastify's default parser is the callback kind (lib/content-type-parser.js); its type is the
+  // union of both parser kinds.
+  const parseJson = app.getDefaultJsonParser('error', 'error') as (
+    request: FastifyRequest,
+    body: string,
+    done: (error: Error | null, body?: unknown) => void,
+  ) => void;
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     if ((body as Buffer).length === 0 && request.routeOptions.schema?.body === undefined) {

@@ -72,7 +72,7 @@ export const loadSheddingPlugin = fp(
       sampleInterval: EVENT_LOOP_SAMPLE_INTERVAL_MS,
       // A nullish return lets the request through; any other value is sent as the reply
       // (documented under-pressure behaviour that its types do not express).
-      pressureHandler: ((request: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => {
+      pressureHandler: ((request: FastifyRequest, reply: FastifyReply, type: string) => {
         if (request.url === healthPath) return undefined;
         // One line per request: the canonical line says `shed`, the stats line counts them.
         recordShed(type);
@@ -99,7 +99,10 @@ function limitWorkInFlight(app: FastifyInstance, settings: LoadSheddingSettings,
   let bytes = 0;
   app.decorateReply('bytesInFlight', NOT_COUNTED);
   app.addHook('onRequest', (request, reply, done) => {
-    if (request.url === healthPath) return done();
+    if (request.url === healthPath) {
+      done();
+      return;
+    }
     if (requests >= maxRequests || bytes >= maxBytes) {
       recordShed(requests >= maxRequests ? 'concurrentRequests' : 'bytesInFlight');
       // Answered from the hook: the route never runs (and done is not called).

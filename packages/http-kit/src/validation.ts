@@ -21,6 +21,6 @@ export function describeValidationFailure(
   const field = first.instancePath.split('/')[1] ?? '';
   const known = fieldErrorMessages[field];
   if (known) return known;
-  const where = field ? `${field}` : (context ?? 'request');
+  const where = field || (context ?? 'request');
   return `${where} ${first.message ?? 'is invalid'}`;
 }
