@@ -1,5 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { BODY_TOO_LARGE, REQUEST_BODY_LIMIT_BYTES } from '@taskoverflow/domain';
 import { correlationId, createLogger, LoadBalancerStats, roundMs, type LoggerSettings } from '@taskoverflow/observability';
 import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS, routeRequest, SERVICES, type ServiceName } from '@taskoverflow/routing';
@@ -92,6 +92,7 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
   const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (request, response) => {
     new Exchange(context, request, response).start();
   });
+  server.on('clientError', answerClientError);
   let closed: Promise<void> | undefined;
 
   return {
@@ -415,3 +416,28 @@ function pathOf(url: string): string {
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);
 }
+
+/**
+ * A request node:http could not parse (headers over its limit, a garbage request line, a folded
+ * header) never reaches a handler; without this, node answers it with an empty, untyped 400/431.
+ * Like the services, the edge answers every bad input with a JSON error, then closes the
+ * connection, whose framing can no longer be trusted.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'malformed HTTP request: send a well-formed HTTP/1.1 request'];
+  const body = JSON.stringify({ error: message });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** node:http's parser errors that have an answer of their own; any other is a 400. */
+const CLIENT_ERRORS: Readonly<Record<string, [number, string]>> = {
+  HPE_HEADER_OVERFLOW: [431, 'request headers too large: send at most 16 KB of headers'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request not received in time: send the whole request at once'],
+};
