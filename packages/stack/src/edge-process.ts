@@ -6,7 +6,7 @@ import type { EdgeControlRequest, EdgeMessage } from '@taskoverflow/edge';
 import type { ServiceName } from '@taskoverflow/routing';
 import { EdgeStartError, PortInUseError } from './errors.js';
 import { repoRoot } from './paths.js';
-import { stopChild } from './processes.js';
+import { READY_TIMEOUT_MS, stopChild } from './processes.js';
 
 /** The edge's compiled entry: it runs under plain Node, as in its container. */
 export const EDGE_ENTRY = join(repoRoot, 'packages', 'edge', 'dist', 'server.js');
@@ -36,7 +36,6 @@ export interface EdgeProcess {
   stop(): Promise<void>;
 }
 
-const READY_TIMEOUT_MS = 30_000;
 
 /**
  * Runs the edge (@taskoverflow/edge) as a child process with an IPC channel, its control

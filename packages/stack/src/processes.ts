@@ -32,7 +32,8 @@ export interface ServiceProcess {
 
 /** Node's arguments that run a TypeScript entry from source. */
 const TSX_ARGUMENTS = ['--import', 'tsx', '--conditions=development'];
-const READY_TIMEOUT_MS = 30_000;
+/** How long a started process may take to become ready (a service's health check, the edge's address). */
+export const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 10_000;
 const HEALTH_POLL_MS = 100;
 /** Output lines quoted when a process fails to become ready. */
