@@ -23,7 +23,7 @@ export function fastifyLogging(settings: FastifyLoggingSettings): Pick<
   'loggerInstance' | 'logController' | 'genReqId' | 'requestIdHeader' | 'childLoggerFactory'
 > {
   return {
-    loggerInstance: createLogger(settings) as FastifyServerOptions['loggerInstance'],
+    loggerInstance: createLogger(settings),
     requestIdHeader: false,
     genReqId: correlationId,
     logController: new RequestLogController(settings.healthPath, settings.stats, settings.finishedFields),

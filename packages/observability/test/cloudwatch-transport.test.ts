@@ -393,7 +393,7 @@ class MotoServer {
     const child = spawn(file, [...args, '-H', '127.0.0.1', '-p', String(this.port)], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.#child = child;
     let output = '';
-    child.stderr!.on('data', (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-2000)));
+    child.stderr.on('data', (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-2000)));
     const deadline = Date.now() + 20_000;
     while (!(await this.#answers())) {
       if (child.exitCode !== null) throw new Error(`moto server exited with code ${child.exitCode} (install: ${MOTO_INSTALL}):\n${output}`);
@@ -441,9 +441,10 @@ async function freePort(): Promise<number> {
 function captureStderr(): { lines: string[]; restore: () => void } {
   const lines: string[] = [];
   const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    lines.push(...chunk.toString().split('\n').filter(Boolean));
-    return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+  // Typed as write's last overload; the arguments go through as they came, whichever it was.
+  process.stderr.write = ((...args: Parameters<typeof process.stderr.write>) => {
+    lines.push(...args[0].toString().split('\n').filter(Boolean));
+    return write(...args);
   }) as typeof process.stderr.write;
   return { lines, restore: () => void (process.stderr.write = write) };
 }
