@@ -14,9 +14,9 @@ const PROCESS_PROJECTS = ['services/todo-read', 'services/todo-write', 'packages
 export async function buildServices(): Promise<void> {
   const tsc = spawn(TSC_BIN, ['-b', ...PROCESS_PROJECTS], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  const collect = (chunk: Buffer): void => void (output += chunk);
-  tsc.stdout.on('data', collect);
-  tsc.stderr.on('data', collect);
+  const collect = (chunk: string): void => void (output += chunk);
+  tsc.stdout.setEncoding('utf8').on('data', collect);
+  tsc.stderr.setEncoding('utf8').on('data', collect);
   const code = await new Promise<number | null>((resolve, reject) => tsc.once('error', reject).once('close', resolve));
   if (code !== 0) {
     throw new BuildError(PROCESS_PROJECTS.join(' '), code, output.trimEnd());

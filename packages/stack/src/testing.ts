@@ -180,7 +180,8 @@ export async function waitForLogLine(
  */
 export function followLogLines(owner: TestStackOwner, stack: LogFiles, onLine: (line: LogLine, instance: string) => void): void {
   const reader = new LogReader(stack);
-  let following = true;
+  // Widened: the clean-up sets it, which TypeScript's narrowing (and so the lint) cannot see.
+  let following = true as boolean;
   const done = (async () => {
     while (following) {
       for (const { instance, line } of await reader.newLines()) onLine(line, instance);

@@ -171,7 +171,8 @@ async function main(): Promise<void> {
   }
 
   const starting = build().then(() => startLocalStack(options));
-  let stopping = false;
+  // Widened: stop() sets it, which TypeScript's narrowing (and so the lint) cannot see.
+  let stopping = false as boolean;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
     if (stopping) {
       console.log(`${signal} again: exiting without waiting`);
@@ -190,8 +191,8 @@ async function main(): Promise<void> {
     console.log('stopped ✓');
     process.exit(0);
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  process.on('SIGINT', (signal) => void stop(signal));
+  process.on('SIGTERM', (signal) => void stop(signal));
 
   try {
     const stack = await starting;
