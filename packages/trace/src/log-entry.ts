@@ -74,7 +74,8 @@ export function errorMessage(entry: LogEntry): string | undefined {
     if (typeof type === 'string') return type;
     return JSON.stringify(err);
   }
-  return String(err);
+  // The record is parsed JSON: anything else is a string, a number or a boolean.
+  return typeof err === 'string' ? err : JSON.stringify(err);
 }
 
 function epochMs(time: unknown): number | undefined {

@@ -1,11 +1,14 @@
-/** Colors for text output; all of them leave text as it is when color is off. */
+/**
+ * Colors for text output; all of them leave text as it is when color is off. Plain functions
+ * (no `this`), so one can be handed on as it is: `paint: style.bold`.
+ */
 export interface Style {
-  bold(text: string): string;
-  dim(text: string): string;
-  red(text: string): string;
-  yellow(text: string): string;
-  green(text: string): string;
-  cyan(text: string): string;
+  bold: (text: string) => string;
+  dim: (text: string) => string;
+  red: (text: string) => string;
+  yellow: (text: string) => string;
+  green: (text: string) => string;
+  cyan: (text: string) => string;
 }
 
 const ansi = (open: number, close: number) => (text: string) => `\x1b[${open}m${text}\x1b[${close}m`;

@@ -5,9 +5,9 @@ export interface Column<Row> {
   header: string;
   /** Numbers align right; text left. */
   align: 'left' | 'right';
-  cell(row: Row): string;
+  cell: (row: Row) => string;
   /** Colors a cell after it is padded, so that escape codes never upset the alignment. */
-  paint?(text: string, row: Row): string;
+  paint?: (text: string, row: Row) => string;
   /** This column gives up width, its cells cut short, to keep the table within the terminal. */
   shrinks?: boolean;
 }

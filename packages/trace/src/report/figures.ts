@@ -13,7 +13,7 @@ import { listLogFiles, readLogEntries } from '../log-reader.js';
 import { isCountedRequest } from '../request-filter.js';
 import { SlowestRequests, type RequestSummary } from '../slowest.js';
 import type { PeriodPoint } from './dashboard-data.js';
-import type { K6Summary, ProcessSamples, ReportInputs } from './inputs.js';
+import type { K6Summary, ReportInputs } from './inputs.js';
 
 /** The cached read path's service; its GET/HEAD lines are the reads. */
 export const READ_SERVICE = 'todo-read';
