@@ -58,23 +58,27 @@ interface ApiTodo {
 }
 
 /** The API through the load balancer, as another client than the page. */
-async function api<T = ApiTodo>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const response = await fetch(new URL(path, stack.url), {
     method,
     ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
   });
-  return { status: response.status, body: (await response.json()) as T };
+  return { status: response.status, body: await response.json() };
 }
 
 async function createTodo(fields: { title: string; description?: string; deadline_at?: string; completed?: boolean }): Promise<ApiTodo> {
   const { status, body } = await api('POST', '/api/v1/todos', fields);
   if (status !== 201) throw new Error(`creating ${fields.title} answered ${status}: ${JSON.stringify(body)}`);
-  return body;
+  return body as ApiTodo;
+}
+
+/** Every todo, as the API lists them. */
+async function listTodos(): Promise<ApiTodo[]> {
+  return (await api('GET', '/api/v1/todos')).body as ApiTodo[];
 }
 
 async function deleteAllTodos(): Promise<void> {
-  const { body: todos } = await api<ApiTodo[]>('GET', '/api/v1/todos');
-  for (const todo of todos) await api('DELETE', `/api/v1/todos/${todo.id}`);
+  for (const todo of await listTodos()) await api('DELETE', `/api/v1/todos/${todo.id}`);
 }
 
 /** `hoursFromNow` as an ISO instant. */
@@ -138,8 +142,10 @@ const focused = (page: Page) =>
     return { id: element?.id ?? '', label: element?.getAttribute('aria-label') ?? '', tag: element?.tagName ?? '' };
   });
 
+/** One todo by id; its body is an ApiTodo when the status is 200. */
 async function fetchTodo(id: number): Promise<{ status: number; body: ApiTodo }> {
-  return api('GET', `/api/v1/todos/${id}`);
+  const { status, body } = await api('GET', `/api/v1/todos/${id}`);
+  return { status, body: body as ApiTodo };
 }
 
 async function titles(page: Page): Promise<string[]> {
@@ -184,7 +190,7 @@ t.test('add with the mouse: title, description and a deadline in local time', as
     t.equal((await focused(page)).id, 'new-title', 'the focus is back in the title');
     t.equal(await text(page, '#announcer'), 'Added “Mouse-added todo”.');
 
-    const { body: todos } = await api<ApiTodo[]>('GET', '/api/v1/todos');
+    const todos = await listTodos();
     const stored = todos.find((todo) => todo.title === 'Mouse-added todo');
     t.equal(stored?.deadline_at, '2030-01-01T23:30:00', '9:30 in Brisbane (UTC+10) is stored as 23:30 UTC the day before');
     t.equal(stored?.description, 'typed, then clicked');
@@ -205,7 +211,7 @@ t.test('keyboard only: Tab to the title, Enter adds, Space completes, Enter edit
     await row(page, 'Keyboard todo').waitFor();
     t.equal((await focused(page)).id, 'new-title', 'the focus stays in the title for the next todo');
     t.equal(await titleInput(page).inputValue(), '');
-    const [id] = (await api<ApiTodo[]>('GET', '/api/v1/todos')).body.filter((todo) => todo.title === 'Keyboard todo').map((todo) => todo.id);
+    const [id] = (await listTodos()).filter((todo) => todo.title === 'Keyboard todo').map((todo) => todo.id);
 
     // Tab through the form and the filters to the new todo, the first in the list.
     for (let presses = 0; (await focused(page)).label !== 'Completed: Keyboard todo'; presses += 1) {
@@ -447,7 +453,7 @@ t.test('adding again after an answer was lost creates the todo once (the same Id
     t.equal(keys.length, 2, 'two POSTs were sent');
     t.match(keys[0], /^[0-9a-f]{32}$/, 'the first carried an Idempotency-Key');
     t.equal(keys[1], keys[0], 'the retry carried the same key');
-    const { body: todos } = await api<ApiTodo[]>('GET', '/api/v1/todos');
+    const todos = await listTodos();
     t.equal(todos.filter((todo) => todo.title === 'Applied once').length, 1, 'and the todo exists once');
 
     await titleInput(page).fill('Another one');
@@ -469,7 +475,7 @@ t.test('a todo created through the API appears without a reload, its neighbours 
     const elapsed = Date.now() - created;
     t.ok(elapsed < POLL_INTERVAL_MS + 2_000, `shown ${elapsed} ms after it was created (polling every ${POLL_INTERVAL_MS} ms)`);
     t.ok(await page.evaluate(() => 'sameDocument' in window), 'without a reload');
-    t.ok(await existing!.evaluate((element) => element.isConnected), 'the row already shown is the same element: not re-rendered');
+    t.ok(await existing.evaluate((element) => element.isConnected), 'the row already shown is the same element: not re-rendered');
   });
 });
 
