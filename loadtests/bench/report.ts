@@ -78,7 +78,8 @@ function stackTable(result: StackScenarioResult): string[] {
   const perThousand = (value: number | null): string => (value === null ? 'n/a' : value.toFixed(2));
   return [
     '',
-    `${result.label}: ${result.request}, a load generator process per target; CPU in µs per request:`,
+    `${result.label}: ${result.request}, a load generator process per target; CPU in µs per request of the phase ` +
+      '(all its responses, whichever process served them, so that a row adds up to what one request cost):',
     table(
       1,
       ['phase', 'req/s', '× alone', 'failed', 'p99 ms', ...processes, 'cache bypass', 'queries/1000', 'transactions/1000'],

@@ -49,7 +49,11 @@ export interface PhaseMeasurement {
   latencyMs: Array<{ target: string; p50: number; p99: number }>;
   /** Per process (instance name, `redis`, `postgres`, `load generators`): CPU in % of one core. */
   cpuPercent: Record<string, number | null>;
-  /** The same, as CPU time per response, in µs. */
+  /**
+   * The same, as CPU time per response of the phase (all generators'), in µs: with two
+   * replicas each serving half, each one's figure is half its cost per request it served, and
+   * a phase's figures add up to what one request cost the machine.
+   */
   cpuMicrosecondsPerRequest: Record<string, number | null>;
   /** The replicas' cache lookups, by outcome, from their canonical lines (none below `info`). */
   cacheOutcomes: Record<string, number>;
