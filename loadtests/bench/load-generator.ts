@@ -35,9 +35,9 @@ process.on('message', (run: LoadRun) => {
       duration: run.seconds,
       requests: run.paths.map((path) => ({ path })),
     },
-    (error: unknown, result: autocannon.Result) => {
+    (error: Error | null, result: autocannon.Result) => {
       const reply: LoadReply = error
-        ? { error: error instanceof Error ? error.message : String(error) }
+        ? { error: error.message }
         : {
             result: {
               responses: result.requests.total,

@@ -40,7 +40,8 @@ export class LoadGenerator {
       const onAbort = (): void => {
         settle();
         this.child.kill('SIGTERM');
-        reject(signal.reason);
+        // Every abort here carries an Error: ours (cli.ts) or the default AbortError.
+        reject(signal.reason as Error);
       };
       this.child.on('message', onReply).on('exit', onExit);
       signal.addEventListener('abort', onAbort, { once: true });

@@ -236,7 +236,8 @@ function runAutocannon(url: string, scenario: Scenario, seconds: number, setting
   return new Promise((resolve, reject) => {
     const stop = (): void => {
       instance.stop();
-      reject(signal.reason);
+      // Every abort here carries an Error: ours (cli.ts) or the default AbortError.
+      reject(signal.reason as Error);
     };
     const instance = autocannon(
       {
@@ -250,9 +251,9 @@ function runAutocannon(url: string, scenario: Scenario, seconds: number, setting
         ...(scenario.body !== undefined && { body: scenario.body }),
         requests: scenario.paths.map((path) => ({ path })),
       },
-      (error: unknown, result: autocannon.Result) => {
+      (error: Error | null, result: autocannon.Result) => {
         signal.removeEventListener('abort', stop);
-        if (error) reject(error instanceof Error ? error : new Error(String(error)));
+        if (error) reject(error);
         else resolve(result);
       },
     );

@@ -25,7 +25,7 @@ function seedTodo(index: number): Record<string, unknown> {
 
 /** Creates `count` todos through todo-write; resolves with their ids, in creation order. */
 export async function seedTodos(writeUrl: string, count: number): Promise<number[]> {
-  const ids: number[] = new Array(count);
+  const ids = new Array<number>(count);
   let next = 0;
   const worker = async (): Promise<void> => {
     for (let index = next++; index < count; index = next++) {
