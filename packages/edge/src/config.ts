@@ -31,8 +31,8 @@ export function readEdgeConfig(env: Env): EdgeConfig {
     },
     queue: {
       connections: reader.integer('EDGE_REPLICA_CONNECTIONS', DEFAULT_REPLICA_QUEUE.connections, { min: 1, max: 10_000 }),
-      queueLimit: reader.integer('EDGE_QUEUE_LIMIT', DEFAULT_REPLICA_QUEUE.queueLimit, { min: 0, max: 1_000_000 }),
-      queueTimeoutMs: reader.integer('EDGE_QUEUE_TIMEOUT_MS', DEFAULT_REPLICA_QUEUE.queueTimeoutMs, { min: 1, max: 600_000 }),
+      maxQueueWaitMs: reader.integer('EDGE_MAX_QUEUE_WAIT_MS', DEFAULT_REPLICA_QUEUE.maxQueueWaitMs, { min: 1, max: 600_000 }),
+      minQueueLimit: DEFAULT_REPLICA_QUEUE.minQueueLimit,
       retryAfterSeconds: DEFAULT_REPLICA_QUEUE.retryAfterSeconds,
     },
     logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),

@@ -259,7 +259,7 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
   #noReplicaLeft(): void {
     const service = this.#service;
     if (this.#sawFullQueue) {
-      this.#refuse(`every ${service} replica has ${this.context.queue.queueLimit} requests waiting already`);
+      this.#refuse(`every ${service} replica has more requests waiting than it serves in ${this.context.queue.maxQueueWaitMs} ms`);
     } else if (this.#order.replicas.length === 0) {
       this.#sendError(502, `${service} is unavailable: no replica is registered`);
     } else {
@@ -289,7 +289,7 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
   waitedTooLong(replica: Replica): void {
     this.#queued = false;
     this.#replica = undefined;
-    this.#refuse(`no connection to ${replica.origin} came free within ${this.context.queue.queueTimeoutMs} ms`);
+    this.#refuse(`no connection to ${replica.origin} came free within ${this.context.queue.maxQueueWaitMs} ms`);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {

@@ -4,27 +4,74 @@ import { Pool, type Dispatcher } from 'undici';
 export interface ReplicaQueueSettings {
   /** Requests in progress at a replica at once, one keep-alive connection each. */
   connections: number;
-  /** Requests that may wait for a connection; one more is refused at once. */
-  queueLimit: number;
-  /** A request that waited this long for a connection is refused. */
-  queueTimeoutMs: number;
+  /**
+   * The queue's bound, as a time: a request is refused at arrival when the replica's queue
+   * already holds more than it drains in this long, and refused if it still waits after it.
+   */
+  maxQueueWaitMs: number;
+  /** The queue's length before any completion rate is measured (a cold start is not refused). */
+  minQueueLimit: number;
   /** What a refused request's Retry-After says (s). */
   retryAfterSeconds: number;
 }
 
 /**
- * 64 connections cover what one single-threaded replica can have in progress usefully
- * (its own admission control refuses more); 64 more may wait, for at most 50 ms. A request
- * refused for waiting is answered within ≈ 50 ms, so a client told "503, retry after 1 s" is
- * told at once, not after seconds in a queue it cannot see (issue #12: shed requests took
- * over 1 s behind the old edge's unbounded pool queue).
+ * 64 connections cover what one single-threaded replica can have in progress usefully (its
+ * own admission control, counting bytes in flight, refuses more). The queue is bounded by
+ * time, not count: 64 small reads drain in a few milliseconds and 64 lists of 1.28 MB in
+ * seconds. 1 s of wait is what a 200 may spend queued, the same as Retry-After: a client
+ * queued longer would have done as well told to retry. 64 may wait before a rate is known.
  */
 export const DEFAULT_REPLICA_QUEUE: ReplicaQueueSettings = {
   connections: 64,
-  queueLimit: 64,
-  queueTimeoutMs: 50,
+  maxQueueWaitMs: 1_000,
+  minQueueLimit: 64,
   retryAfterSeconds: 1,
 };
+
+/**
+ * The admission rule: a request may join a queue of `queueLength` when the replica, completing
+ * `completionsPerSecond`, drains what is ahead of it within the wait bound (at least
+ * `minQueueLimit` may always wait).
+ */
+export function admitsToQueue(queueLength: number, completionsPerSecond: number, settings: ReplicaQueueSettings): boolean {
+  return queueLength < Math.max(settings.minQueueLimit, (completionsPerSecond * settings.maxQueueWaitMs) / 1_000);
+}
+
+/** Busy time over which one rate sample is taken, and the weight of each sample in the average. */
+const RATE_SAMPLE_MS = 100;
+const RATE_SAMPLE_WEIGHT = 0.3;
+
+/**
+ * A replica's completion rate while it has work (an EWMA of completions per second of time
+ * with at least one request in progress), so an idle spell does not read as a slow replica.
+ * O(1) and allocation-free per completion.
+ */
+export class CompletionRate {
+  /** Completions per second; 0 until the first sample. */
+  perSecond = 0;
+  #completions = 0;
+  /** Busy time of the current sample, up to #busySince. */
+  #busyMs = 0;
+  #busySince = 0;
+
+  /** Work began (nothing was in progress). */
+  busy(now: number): void {
+    this.#busySince = now;
+  }
+
+  /** A request completed. */
+  completed(now: number): void {
+    this.#completions += 1;
+    this.#busyMs += now - this.#busySince;
+    this.#busySince = now;
+    if (this.#busyMs < RATE_SAMPLE_MS) return;
+    const sample = (this.#completions * 1_000) / this.#busyMs;
+    this.perSecond = this.perSecond === 0 ? sample : this.perSecond + RATE_SAMPLE_WEIGHT * (sample - this.perSecond);
+    this.#completions = 0;
+    this.#busyMs = 0;
+  }
+}
 
 /** Options of one request to a replica, as undici's dispatch takes them. */
 export type ReplicaRequest = Dispatcher.DispatchOptions;
@@ -51,6 +98,7 @@ export class Replica {
   readonly #pool: Pool;
   #active = 0;
   readonly #waiting: Waiter[] = [];
+  readonly #rate = new CompletionRate();
   #closed: Promise<void> | undefined;
   /** Set by close() while requests are still under way; the last one calls it. */
   #onIdle: (() => void) | undefined;
@@ -71,22 +119,24 @@ export class Replica {
   /** Takes one of its connections if one is free. */
   tryAcquire(): boolean {
     if (this.#active >= this.settings.connections) return false;
+    if (this.#active === 0) this.#rate.busy(performance.now());
     this.#active += 1;
     return true;
   }
 
   /**
    * Queues `exchange` for the next connection that comes free (it is called back either way),
-   * or refuses it when the queue is full (false, and nothing is kept).
+   * or refuses it when the queue holds more than the replica drains within the wait bound
+   * (false, and nothing is kept).
    */
   enqueue(exchange: QueuedExchange): boolean {
-    if (this.#waiting.length >= this.settings.queueLimit) return false;
+    if (!admitsToQueue(this.#waiting.length, this.#rate.perSecond, this.settings)) return false;
     const waiter: Waiter = {
       exchange,
       timer: setTimeout(() => {
         this.#remove(waiter);
         exchange.waitedTooLong(this);
-      }, this.settings.queueTimeoutMs),
+      }, this.settings.maxQueueWaitMs),
     };
     this.#waiting.push(waiter);
     return true;
@@ -107,6 +157,7 @@ export class Replica {
 
   /** A dispatched request is done with its connection: the longest waiter gets it. */
   release(): void {
+    this.#rate.completed(performance.now());
     const next = this.#waiting.shift();
     if (next) {
       clearTimeout(next.timer);

@@ -351,8 +351,9 @@ t.test('a saturated replica: a request past the queue is refused at once with 50
   const replica = await holdingUpstream(t);
   const edge = await startEdge(t, {
     upstreams: { 'todo-read': [replica.url], 'todo-write': [replica.url] },
-    // The queue timeout is long here: what is refused must be refused for the full queue alone.
-    queue: { connections: 2, queueLimit: 2, queueTimeoutMs: 30_000 },
+    // The wait bound is long here: what is refused must be refused at arrival, for the queue's
+    // length alone (no completion yet, so its floor of 2).
+    queue: { connections: 2, minQueueLimit: 2, maxQueueWaitMs: 30_000 },
   });
   const admitted = Array.from({ length: 4 }, () => fetch(`${edge}/api/v1/todos`));
   await replica.holding(2);
@@ -363,7 +364,7 @@ t.test('a saturated replica: a request past the queue is refused at once with 50
   t.equal(refused.headers.get('x-request-id'), 'refused-1');
   t.match(refused.headers.get('content-type'), /^application\/json/);
   t.same(await refused.json(), {
-    error: 'todo-read is at capacity: every todo-read replica has 2 requests waiting already; retry after 1 s',
+    error: 'todo-read is at capacity: every todo-read replica has more requests waiting than it serves in 30000 ms; retry after 1 s',
   });
 
   replica.releaseAll();
@@ -374,11 +375,11 @@ t.test('a saturated replica: a request past the queue is refused at once with 50
   t.equal(replica.maxHeld, 2, 'the replica never had more than its connections at once');
 });
 
-t.test('a request that waits past the queue timeout is refused with 503 and Retry-After', async (t) => {
+t.test('a request that waits past the queue wait bound is refused with 503 and Retry-After', async (t) => {
   const replica = await holdingUpstream(t);
   const edge = await startEdge(t, {
     upstreams: { 'todo-read': [replica.url], 'todo-write': [replica.url] },
-    queue: { connections: 1, queueLimit: 10, queueTimeoutMs: 50 },
+    queue: { connections: 1, minQueueLimit: 10, maxQueueWaitMs: 50 },
   });
   const first = fetch(`${edge}/api/v1/todos`);
   await replica.holding(1);
@@ -399,7 +400,7 @@ t.test('a replica with every connection busy is passed over for one with a free 
   const edge = await startEdge(t, {
     upstreams: { 'todo-read': [busy.url, free], 'todo-write': [free] },
     // Room in the busy one's queue: the request must not wait there while the other is free.
-    queue: { connections: 1, queueLimit: 10, queueTimeoutMs: 30_000 },
+    queue: { connections: 1, minQueueLimit: 10, maxQueueWaitMs: 30_000 },
   });
   // Round robin: the first read goes to `busy` and stays there.
   const held = fetch(`${edge}/api/v1/todos`);
@@ -428,7 +429,7 @@ t.test('writes a stats line every STATS_INTERVAL_MS: requests, latency, 5xx, its
   const edge = await startEdge(t, {
     upstreams: { 'todo-read': [replica.url], 'todo-write': [await deadUpstream()] },
     // No queue: a read while the one connection is busy is shed at once.
-    queue: { connections: 1, queueLimit: 0 },
+    queue: { connections: 1, minQueueLimit: 0 },
     logging: { level: 'info', destination },
     statsIntervalMs: 50,
   });

@@ -48,14 +48,13 @@ function problems(env: Env): string[] {
 }
 
 t.test('readEdgeConfig reads the bounds of the queue in front of each replica', async (t) => {
-  t.same(readEdgeConfig({ ...valid, EDGE_REPLICA_CONNECTIONS: '8', EDGE_QUEUE_LIMIT: '0', EDGE_QUEUE_TIMEOUT_MS: '20' }).queue, {
+  t.same(readEdgeConfig({ ...valid, EDGE_REPLICA_CONNECTIONS: '8', EDGE_MAX_QUEUE_WAIT_MS: '20' }).queue, {
     ...DEFAULT_REPLICA_QUEUE,
     connections: 8,
-    queueLimit: 0,
-    queueTimeoutMs: 20,
+    maxQueueWaitMs: 20,
   });
   t.same(problems({ ...valid, EDGE_REPLICA_CONNECTIONS: '0' }), ['EDGE_REPLICA_CONNECTIONS must be an integer from 1 to 10000, got "0"']);
-  t.match(problems({ ...valid, EDGE_QUEUE_TIMEOUT_MS: '1.5' }), [/^EDGE_QUEUE_TIMEOUT_MS must be an integer/]);
+  t.match(problems({ ...valid, EDGE_MAX_QUEUE_WAIT_MS: '1.5' }), [/^EDGE_MAX_QUEUE_WAIT_MS must be an integer/]);
 });
 
 t.test('readEdgeConfig reports every bad value at once, each naming the variable and a valid value', async (t) => {
