@@ -116,9 +116,7 @@ export function fargateSizeProblem(service: string, { cpu, memory }: TaskSize): 
   if (!memorySizes.includes(memory)) {
     const [smallest, second] = memorySizes as [number, number];
     const choices =
-      memorySizes.length <= 4
-        ? memorySizes.join(', ')
-        : `from ${smallest} to ${memorySizes.at(-1)} in steps of ${second - smallest}`;
+      memorySizes.length <= 4 ? memorySizes.join(', ') : `from ${smallest} to ${memorySizes.at(-1)} in steps of ${second - smallest}`;
     return `${service}: with cpu ${cpu}, Fargate takes memory ${choices} MiB, not ${memory}`;
   }
   return undefined;
@@ -216,10 +214,14 @@ export function readStackConfig(config = new pulumi.Config('taskoverflow'), stac
     problems.push(`readMinCount (${read.minCount}) must not exceed readMaxCount (${read.maxCount})`);
   }
   if (maxAllocatedStorageGb <= allocatedStorageGb) {
-    problems.push(`dbMaxAllocatedStorageGb (${maxAllocatedStorageGb}) must exceed dbAllocatedStorageGb (${allocatedStorageGb}) for storage autoscaling`);
+    problems.push(
+      `dbMaxAllocatedStorageGb (${maxAllocatedStorageGb}) must exceed dbAllocatedStorageGb (${allocatedStorageGb}) for storage autoscaling`,
+    );
   }
   if (maxConnections === undefined) {
-    problems.push(`dbInstanceClass ${instanceClass}: its max_connections is not known here; set dbMaxConnections (SHOW max_connections on the instance)`);
+    problems.push(
+      `dbInstanceClass ${instanceClass}: its max_connections is not known here; set dbMaxConnections (SHOW max_connections on the instance)`,
+    );
   } else {
     const peak = peakConnections(read, write, pgPoolMax);
     const usable = maxConnections - RESERVED_CONNECTIONS;

@@ -90,7 +90,10 @@ export class Database extends pulumi.ComponentResource {
     const urlFor = (user: string) => pulumi.interpolate`postgres://${user}@${instance.address}:${instance.port}/${DATABASE_NAME}?${tls}`;
     const userOf: Record<DatabaseLogin, string> = { owner: OWNER_ROLE, ...SERVICE_ROLES };
     this.credentials = Object.fromEntries(
-      Object.entries(passwords).map(([login, { secret }]) => [login, { url: urlFor(userOf[login as DatabaseLogin]), passwordSecretArn: secret.arn }]),
+      Object.entries(passwords).map(([login, { secret }]) => [
+        login,
+        { url: urlFor(userOf[login as DatabaseLogin]), passwordSecretArn: secret.arn },
+      ]),
     ) as Record<DatabaseLogin, DatabaseCredentials>;
     this.instanceIdentifier = instance.identifier;
     this.registerOutputs({ instanceIdentifier: this.instanceIdentifier });
@@ -104,7 +107,10 @@ export class Database extends pulumi.ComponentResource {
     const password = new random.RandomPassword(resourceName, { length: 40, special: false }, { parent: this });
     const secret = new aws.secretsmanager.Secret(
       resourceName,
-      { description: `TaskOverflow PostgreSQL password of ${login === 'owner' ? 'the schema owner (migrations)' : login}`, recoveryWindowInDays: 7 },
+      {
+        description: `TaskOverflow PostgreSQL password of ${login === 'owner' ? 'the schema owner (migrations)' : login}`,
+        recoveryWindowInDays: 7,
+      },
       { parent: this },
     );
     new aws.secretsmanager.SecretVersion(resourceName, { secretId: secret.id, secretString: password.result }, { parent: this });

@@ -76,33 +76,32 @@ export class Monitoring extends pulumi.ComponentResource {
 
     for (const service of SERVICES) {
       const dimensions = { LoadBalancer: args.loadBalancerArnSuffix, TargetGroup: args.targetGroupArnSuffixes[service] };
-      rate(`${service}-5xx-rate`, `More than ${args.errorRatePercent}% of ${service}'s answers are 5xx`, 'HTTPCode_Target_5XX_Count', dimensions);
-      alarm(
-        `${service}-p95-latency`,
-        {
-          alarmDescription: `${service}'s p95 response time is above ${args.p95LatencyMs} ms`,
-          namespace: ALB,
-          metricName: 'TargetResponseTime',
-          dimensions,
-          extendedStatistic: 'p95',
-          comparisonOperator: 'GreaterThanThreshold',
-          threshold: args.p95LatencyMs / 1000,
-          ...EVALUATION,
-        },
+      rate(
+        `${service}-5xx-rate`,
+        `More than ${args.errorRatePercent}% of ${service}'s answers are 5xx`,
+        'HTTPCode_Target_5XX_Count',
+        dimensions,
       );
-      alarm(
-        `${service}-unhealthy-hosts`,
-        {
-          alarmDescription: `A ${service} task fails its load-balancer health checks`,
-          namespace: ALB,
-          metricName: 'UnHealthyHostCount',
-          dimensions,
-          statistic: 'Maximum',
-          comparisonOperator: 'GreaterThanThreshold',
-          threshold: 0,
-          ...EVALUATION,
-        },
-      );
+      alarm(`${service}-p95-latency`, {
+        alarmDescription: `${service}'s p95 response time is above ${args.p95LatencyMs} ms`,
+        namespace: ALB,
+        metricName: 'TargetResponseTime',
+        dimensions,
+        extendedStatistic: 'p95',
+        comparisonOperator: 'GreaterThanThreshold',
+        threshold: args.p95LatencyMs / 1000,
+        ...EVALUATION,
+      });
+      alarm(`${service}-unhealthy-hosts`, {
+        alarmDescription: `A ${service} task fails its load-balancer health checks`,
+        namespace: ALB,
+        metricName: 'UnHealthyHostCount',
+        dimensions,
+        statistic: 'Maximum',
+        comparisonOperator: 'GreaterThanThreshold',
+        threshold: 0,
+        ...EVALUATION,
+      });
       // A total outage: no task passes its health checks, and the ALB answers 503 itself.
       // Missing data breaches too: a target group without targets reports nothing.
       alarm(`${service}-no-healthy-hosts`, {
@@ -126,8 +125,25 @@ export class Monitoring extends pulumi.ComponentResource {
       { LoadBalancer: args.loadBalancerArnSuffix },
     );
 
-    const above = (alarmName: string, description: string, namespace: string, metricName: string, dimensions: Record<string, pulumi.Input<string>>, statistic: string, threshold: number) =>
-      alarm(alarmName, { alarmDescription: description, namespace, metricName, dimensions, statistic, comparisonOperator: 'GreaterThanThreshold', threshold, ...EVALUATION });
+    const above = (
+      alarmName: string,
+      description: string,
+      namespace: string,
+      metricName: string,
+      dimensions: Record<string, pulumi.Input<string>>,
+      statistic: string,
+      threshold: number,
+    ) =>
+      alarm(alarmName, {
+        alarmDescription: description,
+        namespace,
+        metricName,
+        dimensions,
+        statistic,
+        comparisonOperator: 'GreaterThanThreshold',
+        threshold,
+        ...EVALUATION,
+      });
     const db = { DBInstanceIdentifier: args.database.instanceIdentifier };
     above('database-cpu', `PostgreSQL's CPU is above ${CPU_ALARM_PERCENT}%`, 'AWS/RDS', 'CPUUtilization', db, 'Average', CPU_ALARM_PERCENT);
     const connectionLimit = Math.floor((args.database.maxConnections * CONNECTIONS_ALARM_PERCENT) / 100);
@@ -153,8 +169,24 @@ export class Monitoring extends pulumi.ComponentResource {
     });
     const cache = { CacheClusterId: args.cacheNodeId };
     // Redis runs commands on one thread: EngineCPUUtilization is that thread, CPUUtilization the host's cores.
-    above('cache-engine-cpu', `Redis's engine thread is above ${CPU_ALARM_PERCENT}% CPU`, 'AWS/ElastiCache', 'EngineCPUUtilization', cache, 'Average', CPU_ALARM_PERCENT);
-    above('cache-evictions', 'Redis evicts entries: the cache is too small for what it holds (more misses, more PostgreSQL load)', 'AWS/ElastiCache', 'Evictions', cache, 'Sum', 0);
+    above(
+      'cache-engine-cpu',
+      `Redis's engine thread is above ${CPU_ALARM_PERCENT}% CPU`,
+      'AWS/ElastiCache',
+      'EngineCPUUtilization',
+      cache,
+      'Average',
+      CPU_ALARM_PERCENT,
+    );
+    above(
+      'cache-evictions',
+      'Redis evicts entries: the cache is too small for what it holds (more misses, more PostgreSQL load)',
+      'AWS/ElastiCache',
+      'Evictions',
+      cache,
+      'Sum',
+      0,
+    );
 
     const region = aws.getRegionOutput({}, { parent: this }).region;
     const body = pulumi

@@ -87,7 +87,11 @@ export type DescribedService = Pick<aws.ecs.GetServiceResult, 'taskDefinition' |
  * previous task definition.
  */
 export function deploymentProblem(service: DescribedService, taskDefinitionArn: string): string | undefined {
-  const recentEvents = service.events.slice(0, 3).map((event) => event.message).join(' | ') || 'none';
+  const recentEvents =
+    service.events
+      .slice(0, 3)
+      .map((event) => event.message)
+      .join(' | ') || 'none';
   const primary = service.deployments.find((deployment) => deployment.status === 'PRIMARY');
   let problem: string | undefined;
   if (service.taskDefinition !== taskDefinitionArn) {
@@ -123,11 +127,7 @@ export class TodoService extends pulumi.ComponentResource {
     const { service } = args;
     const containerPort = CONTAINER_PORTS[service];
 
-    const repository = new aws.ecr.Repository(
-      name,
-      { forceDelete: true, imageScanningConfiguration: { scanOnPush: true } },
-      { parent: this },
-    );
+    const repository = new aws.ecr.Repository(name, { forceDelete: true, imageScanningConfiguration: { scanOnPush: true } }, { parent: this });
     new aws.ecr.LifecyclePolicy(
       name,
       {

@@ -73,12 +73,18 @@ t.test('a configuration that could exhaust the database connections fails before
   t.throws(() => readWith({ readMaxCount: '20' }), /connection budget: up to 128 connections/, 'the surge is counted');
   t.doesNotThrow(() => readWith({ pgPoolMax: '5', dbInstanceClass: 'db.t4g.small' }), 'a larger instance takes it');
   t.doesNotThrow(() => readWith({ pgPoolMax: '5', dbMaxConnections: '200' }), 'as does a known max_connections');
-  t.throws(() => readWith({ dbInstanceClass: 'db.x2g.large' }), /dbInstanceClass db\.x2g\.large: its max_connections is not known here; set dbMaxConnections/);
+  t.throws(
+    () => readWith({ dbInstanceClass: 'db.x2g.large' }),
+    /dbInstanceClass db\.x2g\.large: its max_connections is not known here; set dbMaxConnections/,
+  );
   t.doesNotThrow(() => readWith({ dbInstanceClass: 'db.x2g.large', dbMaxConnections: '1000' }));
 });
 
 t.test('task sizes and settings AWS would refuse fail before anything is deployed', async (t) => {
-  t.throws(() => readWith({ readCpu: '4096', readMemory: '2048' }), /read: with cpu 4096, Fargate takes memory from 8192 to 30720 in steps of 1024 MiB, not 2048/);
+  t.throws(
+    () => readWith({ readCpu: '4096', readMemory: '2048' }),
+    /read: with cpu 4096, Fargate takes memory from 8192 to 30720 in steps of 1024 MiB, not 2048/,
+  );
   t.throws(() => readWith({ writeCpu: '3000' }), /write: Fargate has no CPU size 3000/);
   t.throws(() => readWith({ readMinCount: '5', readMaxCount: '3' }), /readMinCount \(5\) must not exceed readMaxCount \(3\)/);
   t.throws(() => readWith({ natGateways: 'Many' }), /natGateways/);
@@ -89,10 +95,24 @@ t.test('task sizes and settings AWS would refuse fail before anything is deploye
 });
 
 t.test('fargateSizeProblem knows the Fargate size table', async (t) => {
-  for (const [cpu, memory] of [[256, 512], [512, 4096], [1024, 8192], [2048, 16384], [4096, 30720], [8192, 61440], [16384, 122880]] as const) {
+  for (const [cpu, memory] of [
+    [256, 512],
+    [512, 4096],
+    [1024, 8192],
+    [2048, 16384],
+    [4096, 30720],
+    [8192, 61440],
+    [16384, 122880],
+  ] as const) {
     t.equal(fargateSizeProblem('s', { cpu, memory }), undefined, `${cpu}/${memory}`);
   }
-  for (const [cpu, memory] of [[256, 1536], [256, 4096], [1024, 1024], [4096, 8704], [8192, 18432]] as const) {
+  for (const [cpu, memory] of [
+    [256, 1536],
+    [256, 4096],
+    [1024, 1024],
+    [4096, 8704],
+    [8192, 18432],
+  ] as const) {
     t.type(fargateSizeProblem('s', { cpu, memory }), 'string', `${cpu}/${memory} is refused`);
   }
 });

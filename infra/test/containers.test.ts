@@ -77,9 +77,16 @@ function checkDockerfile(t: Test, label: string, dockerfile: string, ignored: st
 function checkImageStage(t: Test, label: string, stage: Instruction[]): void {
   const user = stage.filter((instruction) => instruction.keyword === 'USER').at(-1)?.args;
   t.ok(user && !['root', '0'].includes(user), `${label}: runs as a non-root user (${user})`);
-  t.same(stage.filter((instruction) => instruction.keyword === 'CMD').at(-1)?.args, '["node", "dist/server.js"]', `${label}: runs the compiled server`);
+  t.same(
+    stage.filter((instruction) => instruction.keyword === 'CMD').at(-1)?.args,
+    '["node", "dist/server.js"]',
+    `${label}: runs the compiled server`,
+  );
   t.equal(stage.find((instruction) => instruction.keyword === 'EXPOSE')?.args, '${PORT}', `${label}: exposes its port`);
-  t.ok(stage.some((instruction) => instruction.keyword === 'ENV' && instruction.args === 'PORT=${PORT}'), `${label}: and listens on it`);
+  t.ok(
+    stage.some((instruction) => instruction.keyword === 'ENV' && instruction.args === 'PORT=${PORT}'),
+    `${label}: and listens on it`,
+  );
 }
 
 /** A FROM instruction's base and stage name: `node:24 AS build` → ['node:24', 'build']. */
@@ -139,7 +146,10 @@ function commandRecorder(t: Test): { env: Record<string, string>; calls(): strin
     /** The calls since the last time this was asked. */
     calls() {
       if (!existsSync(log)) return [];
-      const calls = readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as string[]);
+      const calls = readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as string[]);
       rmSync(log);
       return calls;
     },
@@ -235,7 +245,10 @@ t.test('the Dockerfile builds one server package, named by its build arguments',
   const addBundle = awsImage.find((instruction) => instruction.keyword === 'ADD' && instruction.args.endsWith(` ${RDS_CA_BUNDLE_PATH}`));
   t.ok(addBundle, `stage ${AWS_IMAGE_STAGE}: adds the RDS CA bundle where DATABASE_URL (infra) expects it`);
   t.match(addBundle?.args, /^--checksum=sha256:\$\{RDS_CA_BUNDLE_SHA256\} /, 'verified against the RDS_CA_BUNDLE_SHA256 build argument');
-  t.ok(awsImage.some((instruction) => instruction.keyword === 'ARG' && instruction.args === 'RDS_CA_BUNDLE_SHA256'), 'which has no default');
+  t.ok(
+    awsImage.some((instruction) => instruction.keyword === 'ARG' && instruction.args === 'RDS_CA_BUNDLE_SHA256'),
+    'which has no default',
+  );
   const awsChecks = awsImage.slice(composeImage.length).filter((instruction) => instruction.keyword === 'RUN');
   for (const checksum of ['', 'abc', 'A'.repeat(64), `${'a'.repeat(64)} `, 'sha256:' + 'a'.repeat(64)]) {
     const run = runSteps(awsChecks, { RDS_CA_BUNDLE_SHA256: checksum });
@@ -257,8 +270,15 @@ t.test('the build stage installs what the package needs for production, compiles
 
   const wrongDir = runSteps(steps, { ...environment, ...recorder.env, PACKAGE_DIR: 'services/todo-nothing' });
   t.not(wrongDir.status, 0, 'a PACKAGE_DIR that is no workspace package fails the build');
-  t.match(wrongDir.stderr, "PACKAGE_DIR must name the workspace package to build (services/todo-read, services/todo-write or packages/edge), got 'services/todo-nothing'");
-  t.same(recorder.calls().filter(([tool]) => tool === 'pnpm'), [], 'before anything is installed');
+  t.match(
+    wrongDir.stderr,
+    "PACKAGE_DIR must name the workspace package to build (services/todo-read, services/todo-write or packages/edge), got 'services/todo-nothing'",
+  );
+  t.same(
+    recorder.calls().filter(([tool]) => tool === 'pnpm'),
+    [],
+    'before anything is installed',
+  );
 
   const rootPackage = JSON.parse(read('package.json'));
   for (const packageDir of ['services/todo-read', 'services/todo-write', 'packages/edge']) {
@@ -266,23 +286,39 @@ t.test('the build stage installs what the package needs for production, compiles
     const run = runSteps(steps, { ...environment, ...recorder.env, PACKAGE_DIR: packageDir });
     t.equal(run.status, 0, `${packageDir}: every step runs`, { stderr: run.stderr });
     const calls = recorder.calls();
-    t.same(calls.find(([tool]) => tool === 'npm'), ['npm', 'install', '--global', '--no-fund', '--no-audit', `pnpm@${rootPackage.packageManager.split('@')[1]}`], `${packageDir}: installs the pnpm package.json pins`);
+    t.same(
+      calls.find(([tool]) => tool === 'npm'),
+      ['npm', 'install', '--global', '--no-fund', '--no-audit', `pnpm@${rootPackage.packageManager.split('@')[1]}`],
+      `${packageDir}: installs the pnpm package.json pins`,
+    );
     const pnpm = calls.filter(([tool]) => tool === 'pnpm').map(([, ...args]) => args);
 
     const install = pnpm.find((args) => args.includes('install'));
     t.ok(install?.includes('--frozen-lockfile'), `${packageDir}: installs what the lockfile says`);
     const installed = selectedProjects(withoutCommand(install ?? [], 'install'));
-    t.same(installed.sort(), [...productionClosure(name)].sort(), `${packageDir}: installs the package and the workspace packages it needs in production, no others`);
+    t.same(
+      installed.sort(),
+      [...productionClosure(name)].sort(),
+      `${packageDir}: installs the package and the workspace packages it needs in production, no others`,
+    );
 
     const compile = pnpm.find((args) => args[0] === 'exec' && args[1] === 'tsc');
     const compiled = builtProjects(compile?.slice(2) ?? []);
     t.ok(compiled.includes(packageDir), `${packageDir}: tsc compiles it (its dist/server.js)`);
     const installedDirs = installed.map(workspaceDir);
-    t.same(compiled.filter((dir) => !installedDirs.includes(dir)), [], `${packageDir}: and only projects whose dependencies were installed`);
+    t.same(
+      compiled.filter((dir) => !installedDirs.includes(dir)),
+      [],
+      `${packageDir}: and only projects whose dependencies were installed`,
+    );
 
     const deploy = pnpm.find((args) => args.includes('deploy'));
     t.ok(deploy?.includes('--prod'), `${packageDir}: deploys its production dependencies only`);
-    t.same(selectedProjects(withoutCommand(deploy ?? [], 'deploy').filter((arg) => !arg.startsWith('/'))), [name], `${packageDir}: deploys this package`);
+    t.same(
+      selectedProjects(withoutCommand(deploy ?? [], 'deploy').filter((arg) => !arg.startsWith('/'))),
+      [name],
+      `${packageDir}: deploys this package`,
+    );
     t.equal(deploy?.at(-1), runtimeCopy?.args.split(/\s+/)[1], `${packageDir}: into the directory the ${COMPOSE_IMAGE_STAGE} stage copies`);
   }
 });
@@ -328,7 +364,8 @@ t.test("every package's tsconfig references the workspace packages it depends on
   for (const parent of ['packages', 'services']) {
     for (const entry of readdirSync(join(repoRoot, parent), { withFileTypes: true })) {
       const dir = `${parent}/${entry.name}`;
-      if (entry.isDirectory() && existsSync(join(repoRoot, dir, 'package.json'))) workspacePackages.set(JSON.parse(read(`${dir}/package.json`)).name, dir);
+      if (entry.isDirectory() && existsSync(join(repoRoot, dir, 'package.json')))
+        workspacePackages.set(JSON.parse(read(`${dir}/package.json`)).name, dir);
     }
   }
   for (const dir of workspacePackages.values()) {
@@ -337,9 +374,15 @@ t.test("every package's tsconfig references the workspace packages it depends on
       .filter(([, range]) => range.startsWith('workspace:'))
       .map(([name]) => workspacePackages.get(name)!)
       // Built by its own bundler (its prepare script), not by tsc.
-      .filter((dependency) => existsSync(join(repoRoot, dependency, 'tsconfig.json')) && !existsSync(join(repoRoot, dependency, 'vite.config.ts')));
+      .filter(
+        (dependency) => existsSync(join(repoRoot, dependency, 'tsconfig.json')) && !existsSync(join(repoRoot, dependency, 'vite.config.ts')),
+      );
     const references = (parse(read(`${dir}/tsconfig.json`)).references ?? []).map((reference: { path: string }) => join(dir, reference.path));
-    t.same(dependencies.filter((dependency) => !references.includes(dependency)), [], `${dir}: references every workspace package it depends on`);
+    t.same(
+      dependencies.filter((dependency) => !references.includes(dependency)),
+      [],
+      `${dir}: references every workspace package it depends on`,
+    );
   }
 });
 
@@ -347,7 +390,12 @@ t.test("every package's tsconfig references the workspace packages it depends on
 function projectGraphFiles(configPath: string, seen = new Set<string>()): Set<string> {
   if (seen.has(configPath)) return new Set();
   seen.add(configPath);
-  const host = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (diagnostic: ts.Diagnostic) => { throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')); } };
+  const host = {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (diagnostic: ts.Diagnostic) => {
+      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+    },
+  };
   const project = ts.getParsedCommandLineOfConfigFile(configPath, {}, host)!;
   const files = new Set(project.fileNames.map((file) => relative(repoRoot, file)));
   for (const reference of project.projectReferences ?? []) {
@@ -360,7 +408,8 @@ function projectGraphFiles(configPath: string, seen = new Set<string>()): Set<st
 function typeScriptFiles(dir = ''): string[] {
   return readdirSync(join(repoRoot, dir), { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return ['node_modules', 'dist', '.git', '.data', '.tap', 'logs', 'results'].includes(entry.name) ? [] : typeScriptFiles(path);
+    if (entry.isDirectory())
+      return ['node_modules', 'dist', '.git', '.data', '.tap', 'logs', 'results'].includes(entry.name) ? [] : typeScriptFiles(path);
     return path.endsWith('.ts') ? [path] : [];
   });
 }
@@ -370,8 +419,15 @@ t.test('`pnpm typecheck` (tsc -b on the root tsconfig) type-checks every TypeScr
   // Checked by the web UI's own build (`tsc -p` with the bundler's settings), not by the NodeNext graph.
   const checkedByWebUiBuild = ['packages/web-ui/vite.config.ts', 'packages/web-ui/index.d.ts'];
   const files = typeScriptFiles();
-  t.ok(files.some((file) => file.startsWith('test/') && file.endsWith('.test.ts')), 'finds the test files');
-  t.same(files.filter((file) => !checked.has(file) && !checkedByWebUiBuild.includes(file)), [], 'every file is in a project the root tsconfig.json references');
+  t.ok(
+    files.some((file) => file.startsWith('test/') && file.endsWith('.test.ts')),
+    'finds the test files',
+  );
+  t.same(
+    files.filter((file) => !checked.has(file) && !checkedByWebUiBuild.includes(file)),
+    [],
+    'every file is in a project the root tsconfig.json references',
+  );
 });
 
 const compose = parse(read('docker-compose.yml'), { merge: true });
@@ -389,7 +445,11 @@ t.test('docker-compose.yml is interpolation-safe', async (t) => {
 t.test('docker-compose.yml runs postgres, redis, the migration, both services (read twice) and the edge on :8080', async (t) => {
   t.same(Object.keys(composeServices).sort(), ['edge', 'migrate', 'postgres', 'redis', 'todo-read-1', 'todo-read-2', 'todo-write']);
   const published = Object.entries(composeServices).filter(([, definition]) => definition.ports);
-  t.same(published.map(([name, definition]) => [name, definition.ports]), [['edge', ['8080:8080']]], 'only the edge is published');
+  t.same(
+    published.map(([name, definition]) => [name, definition.ports]),
+    [['edge', ['8080:8080']]],
+    'only the edge is published',
+  );
 });
 
 /** The image compose builds for a workspace package (services/todo-read…). */
@@ -441,13 +501,21 @@ t.test('the edge routes to every replica of each service, as the routing table n
 });
 
 t.test('services get the database as their own role, the cache and their settings', async (t) => {
-  t.same(SERVICES.map((service) => replicasOf(service).length), [2, 1], 'todo-read twice, todo-write once');
+  t.same(
+    SERVICES.map((service) => replicasOf(service).length),
+    [2, 1],
+    'todo-read twice, todo-write once',
+  );
   for (const service of SERVICES) {
     for (const [name, definition] of replicasOf(service)) {
       const environment = definition.environment;
       const databaseUrl = new URL(environment.DATABASE_URL);
       t.equal(databaseUrl.hostname, 'postgres', `${name}: DATABASE_URL`);
-      t.same([databaseUrl.username, databaseUrl.password], [SERVICE_ROLES[service], LOCAL_ROLE_PASSWORDS[service]], `${name}: logs in as its role`);
+      t.same(
+        [databaseUrl.username, databaseUrl.password],
+        [SERVICE_ROLES[service], LOCAL_ROLE_PASSWORDS[service]],
+        `${name}: logs in as its role`,
+      );
       t.equal(environment.REDIS_URL, 'redis://redis:6379', `${name}: REDIS_URL`);
       t.equal(Number(environment.PORT), CONTAINER_PORTS[service], `${name}: PORT`);
       t.equal(environment.SERVICE_INSTANCE, name, `${name}: SERVICE_INSTANCE`);
@@ -472,7 +540,8 @@ t.test('everything starts in order: each dependency must be healthy first, and c
   const hasHealthcheck = (name: string) => {
     const definition = composeServices[name];
     if (definition.healthcheck) return true;
-    const builtHere = Boolean(definition.build) || Object.values(composeServices).some((other) => other.build && other.image === definition.image);
+    const builtHere =
+      Boolean(definition.build) || Object.values(composeServices).some((other) => other.build && other.image === definition.image);
     return builtHere && instructions(read('Dockerfile')).some((instruction) => instruction.keyword === 'HEALTHCHECK');
   };
   for (const [name, definition] of Object.entries(composeServices)) {
@@ -486,7 +555,7 @@ t.test('everything starts in order: each dependency must be healthy first, and c
       t.ok(hasHealthcheck(dependency), `${dependency} has a healthcheck`);
     }
   }
-  for (const service of ['todo-read-1', 'todo-read-2']) t.ok(composeServices[service].depends_on['todo-write'], `${service} starts after the migration`);
+  for (const service of ['todo-read-1', 'todo-read-2'])
+    t.ok(composeServices[service].depends_on['todo-write'], `${service} starts after the migration`);
   t.ok(hasHealthcheck('edge'), 'the edge has a healthcheck');
 });
-

@@ -18,10 +18,7 @@ const failure = await deployWithMocks({}, { rolledBack: ['todo-write'] }).then(
 
 t.test('a rolled-back todo-write deploy fails the update, saying what ECS runs instead', async (t) => {
   t.ok(failure, 'the program fails');
-  t.match(
-    failure!.message,
-    `todo-write failed to deploy: the deployment was rolled back: the service runs ${PREVIOUS_TASK_DEFINITION}, not `,
-  );
+  t.match(failure!.message, `todo-write failed to deploy: the deployment was rolled back: the service runs ${PREVIOUS_TASK_DEFINITION}, not `);
   t.match(failure!.message, /taskoverflow-todo-write-test:2 registered by this update/);
   t.match(failure!.message, /Recent events: .*rolling back to deployment/, "with ECS's own account of it");
 });

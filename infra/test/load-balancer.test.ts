@@ -32,7 +32,12 @@ const deployedRules: (RouteRule & { name: string; conditions: any[] })[] = deplo
 });
 
 t.test('the listener rules are the routing table', async (t) => {
-  const expected = albListenerRules(routingRules).map(({ priority, service, methods, pathPatterns }) => ({ priority, service, methods, pathPatterns }));
+  const expected = albListenerRules(routingRules).map(({ priority, service, methods, pathPatterns }) => ({
+    priority,
+    service,
+    methods,
+    pathPatterns,
+  }));
   const actual = deployedRules
     .map(({ priority, service, methods, pathPatterns }) => ({ priority, service, methods, pathPatterns }))
     .sort((a, b) => a.priority - b.priority);
@@ -44,7 +49,10 @@ t.test('each listener rule has one method and one path condition within the ALB 
     t.equal(rule.conditions.length, 2, `${rule.name}: two conditions`);
     t.equal(rule.conditions.filter((condition) => condition.httpRequestMethod).length, 1, `${rule.name}: one method condition`);
     t.equal(rule.conditions.filter((condition) => condition.pathPattern).length, 1, `${rule.name}: one path condition`);
-    t.ok(rule.methods.length <= ALB_VALUES_PER_CONDITION && rule.pathPatterns.length <= ALB_VALUES_PER_CONDITION, `${rule.name}: ≤ 3 per condition`);
+    t.ok(
+      rule.methods.length <= ALB_VALUES_PER_CONDITION && rule.pathPatterns.length <= ALB_VALUES_PER_CONDITION,
+      `${rule.name}: ≤ 3 per condition`,
+    );
     t.ok(rule.methods.length + rule.pathPatterns.length <= ALB_VALUES_PER_RULE, `${rule.name}: ≤ 5 per rule`);
   }
 });
@@ -77,19 +85,26 @@ t.test('the listener is plain HTTP on port 80 of an internet-facing ALB in the p
 
 t.test("the ALB closes idle connections before the services' keep-alive does", async (t) => {
   const alb = deployment.named(TYPES.loadBalancer, 'taskoverflow');
-  t.ok(alb.inputs.idleTimeout * 1000 < KEEP_ALIVE_TIMEOUT_MS, `idle timeout ${alb.inputs.idleTimeout} s < keep-alive ${KEEP_ALIVE_TIMEOUT_MS} ms`);
+  t.ok(
+    alb.inputs.idleTimeout * 1000 < KEEP_ALIVE_TIMEOUT_MS,
+    `idle timeout ${alb.inputs.idleTimeout} s < keep-alive ${KEEP_ALIVE_TIMEOUT_MS} ms`,
+  );
 });
 
 t.test('one target group per service, health-checked on the health route', async (t) => {
   t.same(targetGroups.map((group) => group.inputs.tags.Service).sort(), [...SERVICES].sort());
   for (const group of targetGroups) {
     const service = group.inputs.tags.Service as ServiceName;
-    t.match(group.inputs, {
-      targetType: 'ip',
-      protocol: 'HTTP',
-      port: CONTAINER_PORTS[service],
-      healthCheck: { path: HEALTH_PATH, matcher: '200' },
-    }, service);
+    t.match(
+      group.inputs,
+      {
+        targetType: 'ip',
+        protocol: 'HTTP',
+        port: CONTAINER_PORTS[service],
+        healthCheck: { path: HEALTH_PATH, matcher: '200' },
+      },
+      service,
+    );
     // Long enough for in-flight requests, short enough that a deploy does not wait minutes.
     t.ok(group.inputs.deregistrationDelay <= 30, `${service}: deregistration delay ${group.inputs.deregistrationDelay} s`);
     t.ok(group.inputs.deregistrationDelay * 1000 >= SHUTDOWN_GRACE_MS, `${service}: drains at least as long as the shutdown grace`);

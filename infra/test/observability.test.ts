@@ -36,7 +36,19 @@ t.test('the queries read the fields the services log', async (t) => {
   t.match(slowestEndpoints.query, 'avg(db_ms) as avg_db_ms, avg(cache_ms) as avg_cache_ms', 'slowest: with their db and cache time');
 
   t.match(serviceStats.query, /^filter msg = "stats"\n/, 'stats: the periodic stats lines');
-  for (const field of ['requests', 'p99_ms', 'status_5xx', 'shed', 'rate_limited', 'cache_hit', 'cache_bypass', 'db_queries', 'event_loop_delay_p99_ms', 'rss_mb', 'cpu_ms']) {
+  for (const field of [
+    'requests',
+    'p99_ms',
+    'status_5xx',
+    'shed',
+    'rate_limited',
+    'cache_hit',
+    'cache_bypass',
+    'db_queries',
+    'event_loop_delay_p99_ms',
+    'rss_mb',
+    'cpu_ms',
+  ]) {
     t.match(serviceStats.query, `(${field})`, `stats: ${field}`);
   }
   t.match(serviceStats.query, /by service, bin\(1m\)/, 'stats: per service and minute');
@@ -58,15 +70,18 @@ const alarm = (name: string) => deployment.named(TYPES.metricAlarm, `taskoverflo
 const alb = deployment.named(TYPES.loadBalancer, 'taskoverflow');
 
 t.test('the alarms: four per service, the load balancer, RDS and ElastiCache', async (t) => {
-  t.same(alarms.map((candidate) => candidate.name.replace('taskoverflow-', '')).sort(), [
-    'cache-engine-cpu',
-    'cache-evictions',
-    'database-connections',
-    'database-cpu',
-    'database-free-storage',
-    'load-balancer-5xx-rate',
-    ...SERVICES.flatMap((service) => ['5xx-rate', 'no-healthy-hosts', 'p95-latency', 'unhealthy-hosts'].map((kind) => `${service}-${kind}`)),
-  ].sort());
+  t.same(
+    alarms.map((candidate) => candidate.name.replace('taskoverflow-', '')).sort(),
+    [
+      'cache-engine-cpu',
+      'cache-evictions',
+      'database-connections',
+      'database-cpu',
+      'database-free-storage',
+      'load-balancer-5xx-rate',
+      ...SERVICES.flatMap((service) => ['5xx-rate', 'no-healthy-hosts', 'p95-latency', 'unhealthy-hosts'].map((kind) => `${service}-${kind}`)),
+    ].sort(),
+  );
   t.same(deployment.ofType(TYPES.snsTopic), [], 'without alarmEmail, no topic');
   for (const candidate of alarms) t.notOk(candidate.inputs.alarmActions, `${candidate.name}: no actions`);
 });
@@ -81,7 +96,10 @@ t.test('each service has alarms on 5xx share, p95 latency and unhealthy tasks', 
     t.match(errors, { comparisonOperator: 'GreaterThanThreshold', threshold: 1 }, `${service}: 5xx share above 1 %`);
     t.same(
       errors.metricQueries.filter((query: any) => query.metric).map((query: any) => [query.metric.metricName, query.metric.dimensions]),
-      [['HTTPCode_Target_5XX_Count', dimensions], ['RequestCount', dimensions]],
+      [
+        ['HTTPCode_Target_5XX_Count', dimensions],
+        ['RequestCount', dimensions],
+      ],
       `${service}: 5xx over requests of its target group`,
     );
     t.match(alarm(`${service}-p95-latency`), { metricName: 'TargetResponseTime', extendedStatistic: 'p95', threshold: 0.5, dimensions });
@@ -95,19 +113,26 @@ t.test('a total outage alarms: no healthy task, or the load balancer answering 5
       LoadBalancer: alb.state.arnSuffix,
       TargetGroup: deployment.named(TYPES.targetGroup, `taskoverflow-${service}`).state.arnSuffix,
     };
-    t.match(alarm(`${service}-no-healthy-hosts`), {
-      metricName: 'HealthyHostCount',
-      statistic: 'Minimum',
-      comparisonOperator: 'LessThanThreshold',
-      threshold: 1,
-      dimensions,
-      treatMissingData: 'breaching',
-    }, `${service}: fewer than one healthy task, and no data at all, alarm`);
+    t.match(
+      alarm(`${service}-no-healthy-hosts`),
+      {
+        metricName: 'HealthyHostCount',
+        statistic: 'Minimum',
+        comparisonOperator: 'LessThanThreshold',
+        threshold: 1,
+        dimensions,
+        treatMissingData: 'breaching',
+      },
+      `${service}: fewer than one healthy task, and no data at all, alarm`,
+    );
   }
   const elb = alarm('load-balancer-5xx-rate');
   t.same(
     elb.metricQueries.filter((query: any) => query.metric).map((query: any) => [query.metric.metricName, query.metric.dimensions]),
-    [['HTTPCode_ELB_5XX_Count', { LoadBalancer: alb.state.arnSuffix }], ['RequestCount', { LoadBalancer: alb.state.arnSuffix }]],
+    [
+      ['HTTPCode_ELB_5XX_Count', { LoadBalancer: alb.state.arnSuffix }],
+      ['RequestCount', { LoadBalancer: alb.state.arnSuffix }],
+    ],
     "the load balancer's own 5xx over all its requests",
   );
   t.match(elb, { comparisonOperator: 'GreaterThanThreshold', threshold: 1 });
@@ -127,7 +152,13 @@ t.test('RDS and ElastiCache alarm before they run out', async (t) => {
   });
   const cache = { CacheClusterId: `${deployment.ofType(TYPES.replicationGroup)[0]!.name}-001` };
   t.match(alarm('cache-engine-cpu'), { namespace: 'AWS/ElastiCache', metricName: 'EngineCPUUtilization', threshold: 80, dimensions: cache });
-  t.match(alarm('cache-evictions'), { namespace: 'AWS/ElastiCache', metricName: 'Evictions', statistic: 'Sum', threshold: 0, dimensions: cache });
+  t.match(alarm('cache-evictions'), {
+    namespace: 'AWS/ElastiCache',
+    metricName: 'Evictions',
+    statistic: 'Sum',
+    threshold: 0,
+    dimensions: cache,
+  });
 });
 
 t.test('the dashboard is valid JSON in the stack region', async (t) => {

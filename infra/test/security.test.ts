@@ -7,7 +7,11 @@ const deployment = await deployWithMocks();
 
 /** Security groups by their role, as named in src/network.ts. */
 const groupIdOf = (role: string) => deployment.named(TYPES.securityGroup, `taskoverflow-${role}`).id;
-const roleOf = (groupId: string) => deployment.ofType(TYPES.securityGroup).find((group) => group.id === groupId)?.name.replace('taskoverflow-', '');
+const roleOf = (groupId: string) =>
+  deployment
+    .ofType(TYPES.securityGroup)
+    .find((group) => group.id === groupId)
+    ?.name.replace('taskoverflow-', '');
 
 /** Every opening, in words: "ingress load-balancer tcp/80 from 0.0.0.0/0". */
 function describeRule(direction: 'ingress' | 'egress', rule: RecordedResource): string {
@@ -21,13 +25,11 @@ const egress = deployment.ofType(TYPES.egressRule).map((rule) => describeRule('e
 
 t.test('security groups carry no inline rules (every opening is a rule resource checked here)', async (t) => {
   const groups = deployment.ofType(TYPES.securityGroup);
-  t.same(groups.map((group) => group.name).sort(), [
-    'taskoverflow-cache',
-    'taskoverflow-database',
-    'taskoverflow-load-balancer',
-    'taskoverflow-todo-read',
-    'taskoverflow-todo-write',
-  ], 'the five groups of the design');
+  t.same(
+    groups.map((group) => group.name).sort(),
+    ['taskoverflow-cache', 'taskoverflow-database', 'taskoverflow-load-balancer', 'taskoverflow-todo-read', 'taskoverflow-todo-write'],
+    'the five groups of the design',
+  );
   for (const group of groups) {
     t.notOk(group.inputs.ingress?.length, `${group.name}: no inline ingress`);
     t.notOk(group.inputs.egress?.length, `${group.name}: no inline egress`);
@@ -38,7 +40,10 @@ t.test('only the ALB listener port is open to the internet', async (t) => {
   const fromAnywhere = deployment
     .ofType(TYPES.ingressRule)
     .filter((rule) => rule.inputs.cidrIpv4 === '0.0.0.0/0' || rule.inputs.cidrIpv6 === '::/0' || rule.inputs.ipProtocol === '-1');
-  t.same(fromAnywhere.map((rule) => describeRule('ingress', rule)), [`ingress load-balancer tcp/${LISTENER_PORT} from 0.0.0.0/0`]);
+  t.same(
+    fromAnywhere.map((rule) => describeRule('ingress', rule)),
+    [`ingress load-balancer tcp/${LISTENER_PORT} from 0.0.0.0/0`],
+  );
 });
 
 t.test('each group admits exactly the traffic of the design', async (t) => {
@@ -120,7 +125,14 @@ const containersOf = (taskDefinition: RecordedResource): Record<string, any> =>
 const secretArn = (name: string) => deployment.named(TYPES.secret, name).state.arn;
 
 t.test('each database login has its own generated password, kept in Secrets Manager', async (t) => {
-  t.same(deployment.ofType(TYPES.randomPassword).map((password) => password.name).sort(), [...GENERATED].sort(), 'four generated secrets');
+  t.same(
+    deployment
+      .ofType(TYPES.randomPassword)
+      .map((password) => password.name)
+      .sort(),
+    [...GENERATED].sort(),
+    'four generated secrets',
+  );
   t.equal(deployment.ofType(TYPES.secret).length, 4, 'four secrets: three passwords and the cache URL');
   for (const login of LOGINS) {
     const name = `taskoverflow-db-${login}`;
@@ -160,10 +172,16 @@ t.test('each container gets exactly the secrets it needs, and no plain variable 
     t.same(actual, expected[taskDefinition.name], taskDefinition.name);
     for (const [name, container] of Object.entries(containers)) {
       const environment: { name: string; value: string }[] = container.environment;
-      t.notOk(environment.some((variable) => /PASSWORD|SECRET|TOKEN/i.test(variable.name)), `${name}: no secret-looking plain variable`);
+      t.notOk(
+        environment.some((variable) => /PASSWORD|SECRET|TOKEN/i.test(variable.name)),
+        `${name}: no secret-looking plain variable`,
+      );
       const databaseUrl = new URL(environment.find((variable) => variable.name === 'DATABASE_URL')!.value);
       t.equal(databaseUrl.password, '', `${name}: DATABASE_URL has no password (node-postgres then reads PGPASSWORD)`);
-      t.notOk(environment.some((variable) => variable.name === 'REDIS_URL'), `${name}: REDIS_URL (with the token) only as a secret`);
+      t.notOk(
+        environment.some((variable) => variable.name === 'REDIS_URL'),
+        `${name}: REDIS_URL (with the token) only as a secret`,
+      );
     }
   }
 });
@@ -177,7 +195,10 @@ t.test('each generated secret reaches only its secret and the resource that must
   t.same(holdersOf(mockPassword('taskoverflow-db-owner')), ['Instance taskoverflow-db', 'SecretVersion taskoverflow-db-owner']);
   t.same(holdersOf(mockPassword('taskoverflow-db-todo-read')), ['SecretVersion taskoverflow-db-todo-read']);
   t.same(holdersOf(mockPassword('taskoverflow-db-todo-write')), ['SecretVersion taskoverflow-db-todo-write']);
-  t.same(holdersOf(mockPassword('taskoverflow-cache-auth-token')), ['ReplicationGroup taskoverflow-cache', 'SecretVersion taskoverflow-cache-url']);
+  t.same(holdersOf(mockPassword('taskoverflow-cache-auth-token')), [
+    'ReplicationGroup taskoverflow-cache',
+    'SecretVersion taskoverflow-cache-url',
+  ]);
 });
 
 t.test('tasks have no task role; each execution role may touch only its own image, logs and secrets', async (t) => {
@@ -201,12 +222,16 @@ t.test('tasks have no task role; each execution role may touch only its own imag
       actions: [...statement.Action].sort(),
       resource: statement.Resource,
     }));
-    t.same(statements, [
-      { actions: ['ecr:GetAuthorizationToken'], resource: '*' },
-      { actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], resource: repository.state.arn },
-      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resource: `${logGroup!.state.arn}:log-stream:*` },
-      ...secretsOf[name]!.map((secret) => ({ actions: ['secretsmanager:GetSecretValue'], resource: secretArn(secret) })),
-    ], name);
+    t.same(
+      statements,
+      [
+        { actions: ['ecr:GetAuthorizationToken'], resource: '*' },
+        { actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], resource: repository.state.arn },
+        { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resource: `${logGroup!.state.arn}:log-stream:*` },
+        ...secretsOf[name]!.map((secret) => ({ actions: ['secretsmanager:GetSecretValue'], resource: secretArn(secret) })),
+      ],
+      name,
+    );
   }
 });
 

@@ -106,21 +106,25 @@ t.test('each service runs on Fargate behind its target group, with rolling, self
   for (const service of SERVICES) {
     const ecsService = deployment.named(TYPES.ecsService, `taskoverflow-${service}`);
     const { taskDefinition } = taskOf(service);
-    t.match(ecsService.inputs, {
-      cluster: cluster.state.arn,
-      launchType: 'FARGATE',
-      taskDefinition: taskDefinition.state.arn,
-      loadBalancers: [
-        {
-          targetGroupArn: deployment.named(TYPES.targetGroup, `taskoverflow-${service}`).state.arn,
-          containerName: service,
-          containerPort: CONTAINER_PORTS[service],
-        },
-      ],
-      deploymentCircuitBreaker: { enable: true, rollback: true },
-      deploymentMinimumHealthyPercent: 100,
-      waitForSteadyState: true,
-    }, service);
+    t.match(
+      ecsService.inputs,
+      {
+        cluster: cluster.state.arn,
+        launchType: 'FARGATE',
+        taskDefinition: taskDefinition.state.arn,
+        loadBalancers: [
+          {
+            targetGroupArn: deployment.named(TYPES.targetGroup, `taskoverflow-${service}`).state.arn,
+            containerName: service,
+            containerPort: CONTAINER_PORTS[service],
+          },
+        ],
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        deploymentMinimumHealthyPercent: 100,
+        waitForSteadyState: true,
+      },
+      service,
+    );
   }
 });
 
@@ -128,19 +132,32 @@ t.test('both services get the variables their config reads, each its own databas
   const db = deployment.ofType(TYPES.rdsInstance)[0]!;
   for (const service of SERVICES) {
     const { container, environment } = taskOf(service);
-    t.same(container.portMappings!.map((mapping) => mapping.containerPort), [CONTAINER_PORTS[service]], `${service}: port`);
-    t.match(environment, {
-      PORT: String(CONTAINER_PORTS[service]),
-      LOG_LEVEL: 'debug',
-      PG_POOL_MAX: '15',
-      PG_STATEMENT_TIMEOUT_MS: '8000',
-      RATE_LIMIT_MAX_REQUESTS: '600',
-      RATE_LIMIT_WINDOW_S: '30',
-      TRUST_PROXY_HOPS: '1',
-    }, service);
+    t.same(
+      container.portMappings!.map((mapping) => mapping.containerPort),
+      [CONTAINER_PORTS[service]],
+      `${service}: port`,
+    );
+    t.match(
+      environment,
+      {
+        PORT: String(CONTAINER_PORTS[service]),
+        LOG_LEVEL: 'debug',
+        PG_POOL_MAX: '15',
+        PG_STATEMENT_TIMEOUT_MS: '8000',
+        RATE_LIMIT_MAX_REQUESTS: '600',
+        RATE_LIMIT_WINDOW_S: '30',
+        TRUST_PROXY_HOPS: '1',
+      },
+      service,
+    );
     const databaseUrl = new URL(environment.DATABASE_URL!);
     t.match(
-      { protocol: databaseUrl.protocol, host: databaseUrl.hostname, user: databaseUrl.username, sslmode: databaseUrl.searchParams.get('sslmode') },
+      {
+        protocol: databaseUrl.protocol,
+        host: databaseUrl.hostname,
+        user: databaseUrl.username,
+        sslmode: databaseUrl.searchParams.get('sslmode'),
+      },
       { protocol: 'postgres:', host: db.state.address, user: SERVICE_ROLES[service], sslmode: 'verify-full' },
       `${service}: DATABASE_URL names the RDS instance, logs in as the service's role and verifies the certificate`,
     );
@@ -159,19 +176,30 @@ t.test('both services get the variables their config reads, each its own databas
 
 t.test('todo-write tasks migrate first, as the schema owner, in a container the service waits for', async (t) => {
   const { containers, container } = taskOf('todo-write');
-  t.same(containers.map((candidate) => candidate.name), ['migrate', 'todo-write']);
+  t.same(
+    containers.map((candidate) => candidate.name),
+    ['migrate', 'todo-write'],
+  );
   const migrate = containers[0]!;
   t.match(migrate, { essential: false, command: MIGRATE_COMMAND, image: container.image, readonlyRootFilesystem: true });
   t.same(container.dependsOn, [{ containerName: 'migrate', condition: 'SUCCESS' }], 'todo-write starts only after a successful migration');
   const environment = Object.fromEntries(migrate.environment.map(({ name, value }) => [name, value]));
   t.same(Object.keys(environment), ['DATABASE_URL']);
   t.equal(new URL(environment.DATABASE_URL!).username, OWNER_ROLE, 'migrates as the schema owner');
-  t.same(migrate.secrets, [
-    { name: 'PGPASSWORD', valueFrom: secretArnOf('taskoverflow-db-owner') },
-    { name: ROLE_PASSWORD_VARIABLES['todo-read'], valueFrom: secretArnOf('taskoverflow-db-todo-read') },
-    { name: ROLE_PASSWORD_VARIABLES['todo-write'], valueFrom: secretArnOf('taskoverflow-db-todo-write') },
-  ], "the owner's password, and the service roles' to set");
-  t.same(taskOf('todo-read').containers.map((candidate) => candidate.name), ['todo-read'], 'todo-read tasks run the service alone');
+  t.same(
+    migrate.secrets,
+    [
+      { name: 'PGPASSWORD', valueFrom: secretArnOf('taskoverflow-db-owner') },
+      { name: ROLE_PASSWORD_VARIABLES['todo-read'], valueFrom: secretArnOf('taskoverflow-db-todo-read') },
+      { name: ROLE_PASSWORD_VARIABLES['todo-write'], valueFrom: secretArnOf('taskoverflow-db-todo-write') },
+    ],
+    "the owner's password, and the service roles' to set",
+  );
+  t.same(
+    taskOf('todo-read').containers.map((candidate) => candidate.name),
+    ['todo-read'],
+    'todo-read tasks run the service alone',
+  );
 
   // MIGRATE_COMMAND runs @taskoverflow/db's migrate CLI, which todo-write's image contains.
   t.equal(MIGRATE_COMMAND[1], 'node_modules/@taskoverflow/db/dist/cli/migrate.js');
@@ -192,7 +220,18 @@ t.test('a deploy counts only once ECS runs what it registered', async (t) => {
   const registered = 'arn:aws:ecs:eu-west-1:1:task-definition/new:2';
   const steady = (overrides: Partial<DescribedService> = {}): DescribedService => ({
     taskDefinition: registered,
-    deployments: [{ status: 'PRIMARY', taskDefinition: registered, desiredCount: 2, runningCount: 2, pendingCount: 0, createdAt: '', id: 'd', updatedAt: '' }],
+    deployments: [
+      {
+        status: 'PRIMARY',
+        taskDefinition: registered,
+        desiredCount: 2,
+        runningCount: 2,
+        pendingCount: 0,
+        createdAt: '',
+        id: 'd',
+        updatedAt: '',
+      },
+    ],
     events: [{ message: 'has reached a steady state.', createdAt: '', id: 'e' }],
     ...overrides,
   });
@@ -211,27 +250,34 @@ t.test('a deploy counts only once ECS runs what it registered', async (t) => {
 
 t.test("ECS waits longer than the services' shutdown grace before killing a task", async (t) => {
   for (const service of SERVICES) {
-    t.ok(taskOf(service).container.stopTimeout! * 1000 > SHUTDOWN_GRACE_MS, `${service}: stopTimeout ${taskOf(service).container.stopTimeout} s`);
+    t.ok(
+      taskOf(service).container.stopTimeout! * 1000 > SHUTDOWN_GRACE_MS,
+      `${service}: stopTimeout ${taskOf(service).container.stopTimeout} s`,
+    );
   }
 });
 
-t.test('logs go to the stack\'s log group through awslogs, non-blocking with an explicit buffer', async (t) => {
+t.test("logs go to the stack's log group through awslogs, non-blocking with an explicit buffer", async (t) => {
   const [logGroup, ...others] = deployment.ofType(TYPES.logGroup);
   t.equal(others.length, 0, 'one log group');
   t.match(logGroup!.inputs, { name: 'taskoverflow-test', retentionInDays: 30 });
   const containers = SERVICES.flatMap((service) => taskOf(service).containers.map((container) => ({ service, container })));
   t.equal(containers.length, 3, 'todo-read, migrate and todo-write');
   for (const { service, container } of containers) {
-    t.same(container.logConfiguration, {
-      logDriver: 'awslogs',
-      options: {
-        'awslogs-group': 'taskoverflow-test',
-        'awslogs-region': MOCK_REGION,
-        'awslogs-stream-prefix': service,
-        mode: 'non-blocking',
-        'max-buffer-size': '25m',
+    t.same(
+      container.logConfiguration,
+      {
+        logDriver: 'awslogs',
+        options: {
+          'awslogs-group': 'taskoverflow-test',
+          'awslogs-region': MOCK_REGION,
+          'awslogs-stream-prefix': service,
+          mode: 'non-blocking',
+          'max-buffer-size': '25m',
+        },
       },
-    }, container.name);
+      container.name,
+    );
   }
   t.equal(deployment.outputs.logGroupName, 'taskoverflow-test', 'exported');
 });
@@ -260,7 +306,10 @@ t.test('with alarmEmail, every alarm notifies one SNS topic that address is subs
   const [topic, ...otherTopics] = deployment.ofType(TYPES.snsTopic);
   t.equal(otherTopics.length, 0, 'one topic');
   const subscriptions = deployment.ofType(TYPES.snsSubscription);
-  t.same(subscriptions.map((subscription) => subscription.inputs), [{ topic: topic!.state.arn, protocol: 'email', endpoint: 'oncall@example.com' }]);
+  t.same(
+    subscriptions.map((subscription) => subscription.inputs),
+    [{ topic: topic!.state.arn, protocol: 'email', endpoint: 'oncall@example.com' }],
+  );
   const alarms = deployment.ofType(TYPES.metricAlarm);
   t.equal(alarms.length, 14, 'all 14 alarms');
   for (const alarm of alarms) {

@@ -45,7 +45,9 @@ export async function runBench(options: BenchOptions, { progress, signal }: Benc
       for (const name of options.scenarios) {
         if (isStackScenario(name)) {
           const stack = await servers.startStack();
-          stackScenarios.push(await measureStackScenario(name, stack, { settings: options, output, redisStats, postgresStats, progress, signal }));
+          stackScenarios.push(
+            await measureStackScenario(name, stack, { settings: options, output, redisStats, postgresStats, progress, signal }),
+          );
           continue;
         }
         const scenario = buildScenario(name, { listEtag: list.etag, todoIds });

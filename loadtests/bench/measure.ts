@@ -113,11 +113,7 @@ export async function measureScenario(scenario: Scenario, server: BenchServer, c
   return measurement;
 }
 
-async function warmUpAndMeasure(
-  scenario: Scenario,
-  server: BenchServer,
-  context: MeasureContext,
-): Promise<Readings> {
+async function warmUpAndMeasure(scenario: Scenario, server: BenchServer, context: MeasureContext): Promise<Readings> {
   const { settings, progress, signal } = context;
   // Each cached response is loaded once before any load, so that the run measures hits: with
   // every connection walking the ids in step, a warm-up alone could end before the last id.
@@ -152,9 +148,7 @@ function summarize(
   { result, before, after, logBefore, logAfter }: Readings,
   peakRssBytes: number | undefined,
 ): ScenarioMeasurement {
-  const statusCounts = Object.fromEntries(
-    Object.entries(result.statusCodeStats ?? {}).map(([status, { count }]) => [status, count ?? 0]),
-  );
+  const statusCounts = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, { count }]) => [status, count ?? 0]));
   const responses = result.requests.total;
   const wallSeconds = after.wallSeconds - before.wallSeconds;
   const percentOfWall = (start: number | undefined, end: number | undefined): number | null =>
@@ -231,7 +225,13 @@ async function primeCache(url: string, scenario: Scenario): Promise<void> {
  *
  * An abort stops the run and rejects at once: stopped workers never report a result.
  */
-function runAutocannon(url: string, scenario: Scenario, seconds: number, settings: LoadSettings, signal: AbortSignal): Promise<autocannon.Result> {
+function runAutocannon(
+  url: string,
+  scenario: Scenario,
+  seconds: number,
+  settings: LoadSettings,
+  signal: AbortSignal,
+): Promise<autocannon.Result> {
   signal.throwIfAborted();
   return new Promise((resolve, reject) => {
     const stop = (): void => {

@@ -64,7 +64,6 @@ scenario, and the targets, each with ✓ or ✗ beside its figure; writes the sa
 statuses (its figures would not mean anything), 0 otherwise: a missed target is a
 finding, not a failure.`;
 
-
 /** The options from the command line, or 'help'. Throws a BenchUsageError naming any bad value. */
 export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
   let values;
@@ -125,7 +124,10 @@ function logLevel(text: string): LogLevel {
 
 function scenarioList(text: string | undefined): ScenarioName[] {
   if (text === undefined) return [...SCENARIO_NAMES];
-  const asked = text.split(',').map((name) => name.trim()).filter(Boolean);
+  const asked = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   const unknown = asked.filter((name) => !(SCENARIO_NAMES as readonly string[]).includes(name));
   if (asked.length === 0 || unknown.length > 0) {
     const problem = asked.length === 0 ? 'no scenario named' : `unknown ${unknown.join(', ')}`;

@@ -51,7 +51,8 @@ export class OutputDrain {
         count.cacheOutcomes[outcome] = (count.cacheOutcomes[outcome] ?? 0) + 1;
       }
       const queries = line.indexOf(DB_QUERIES_FIELD);
-      if (queries >= 0 && line.includes(CANONICAL_LINE)) count.dbQueries += Number.parseInt(line.slice(queries + DB_QUERIES_FIELD.length), 10) || 0;
+      if (queries >= 0 && line.includes(CANONICAL_LINE))
+        count.dbQueries += Number.parseInt(line.slice(queries + DB_QUERIES_FIELD.length), 10) || 0;
       recent.push(line);
       if (recent.length > RECENT_LINES) recent.shift();
     };

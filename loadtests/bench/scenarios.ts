@@ -4,7 +4,16 @@
  * replaces the dataset version) that the read scenarios measure. `stack` and `saturation`
  * put several processes under load at once (stack-scenarios.ts); the others, one server.
  */
-export const SCENARIO_NAMES = ['ceiling', 'cached-list', 'cached-by-id', 'uncached-list', 'not-modified', 'stack', 'saturation', 'create'] as const;
+export const SCENARIO_NAMES = [
+  'ceiling',
+  'cached-list',
+  'cached-by-id',
+  'uncached-list',
+  'not-modified',
+  'stack',
+  'saturation',
+  'create',
+] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 export const STACK_SCENARIO_NAMES = ['stack', 'saturation'] as const satisfies readonly ScenarioName[];
 export type StackScenarioName = (typeof STACK_SCENARIO_NAMES)[number];

@@ -68,7 +68,9 @@ export async function captureList(readUrl: string, expectedCount?: number): Prom
   const etag = response.headers.get('etag');
   if (!etag) throw new Error(`GET ${TODOS_PATH} on todo-read has no ETag: the 304 scenario needs one`);
   if (response.headers.has('content-encoding')) {
-    throw new Error(`GET ${TODOS_PATH} on todo-read came ${response.headers.get('content-encoding')}-encoded; the bench compares uncompressed bytes`);
+    throw new Error(
+      `GET ${TODOS_PATH} on todo-read came ${response.headers.get('content-encoding')}-encoded; the bench compares uncompressed bytes`,
+    );
   }
   const listed = (JSON.parse(body.toString()) as unknown[]).length;
   if (expectedCount !== undefined && listed !== expectedCount) {

@@ -97,7 +97,9 @@ export class BenchServers {
   async startStack(): Promise<BenchStack> {
     if (this.#stack) return this.#stack;
     const env = { DATABASE_URL: this.#databaseUrl, REDIS_URL: this.#redisUrl, LOG_LEVEL: this.options.logLevel };
-    const replicas = await Promise.all(['todo-read-1', 'todo-read-2'].map((instance) => this.#startProcess(undefined, instance, serviceEntry('todo-read'), env)));
+    const replicas = await Promise.all(
+      ['todo-read-1', 'todo-read-2'].map((instance) => this.#startProcess(undefined, instance, serviceEntry('todo-read'), env)),
+    );
     const startedAt = Date.now();
     const edge = await startEdgeProcess({
       host: HOST,

@@ -92,7 +92,11 @@ const ALONE = 'one replica alone';
 const SETTLE_MS = 250;
 const LOAD_GENERATORS = 'load generators';
 
-export async function measureStackScenario(name: StackScenarioName, stack: BenchStack, context: StackMeasureContext): Promise<StackScenarioResult> {
+export async function measureStackScenario(
+  name: StackScenarioName,
+  stack: BenchStack,
+  context: StackMeasureContext,
+): Promise<StackScenarioResult> {
   const { label, loaded } = LABELS[name];
   const [first, second] = stack.replicas;
   const phases: [Phase, Phase] = [
@@ -131,12 +135,20 @@ interface Counters {
   output: Record<string, OutputCount>;
 }
 
-async function measurePhase(phase: Phase, stack: BenchStack, generators: LoadGenerator[], context: StackMeasureContext): Promise<PhaseMeasurement> {
+async function measurePhase(
+  phase: Phase,
+  stack: BenchStack,
+  generators: LoadGenerator[],
+  context: StackMeasureContext,
+): Promise<PhaseMeasurement> {
   const { settings, progress, signal } = context;
   const runAll = (seconds: number): Promise<LoadResult[]> =>
     Promise.all(
       phase.targets.map((target, index) =>
-        generators[index]!.run({ url: target.url, seconds, connections: settings.connections, pipelining: settings.pipelining, paths: [LIST_PATH] }, signal),
+        generators[index]!.run(
+          { url: target.url, seconds, connections: settings.connections, pipelining: settings.pipelining, paths: [LIST_PATH] },
+          signal,
+        ),
       ),
     );
   if (settings.warmupSeconds > 0) {
@@ -166,7 +178,10 @@ async function measurePhase(phase: Phase, stack: BenchStack, generators: LoadGen
   const after = await read();
   signal.throwIfAborted();
   for (const server of processes) {
-    if (!isRunning(server.pid)) throw new Error(`${server.instance} exited during the ${phase.label} run; its last output:\n  ${context.output.recentLines(server.instance).join('\n  ')}`);
+    if (!isRunning(server.pid))
+      throw new Error(
+        `${server.instance} exited during the ${phase.label} run; its last output:\n  ${context.output.recentLines(server.instance).join('\n  ')}`,
+      );
   }
   const measurement = summarize(phase, stack, results, before, after);
   progress(`${Math.round(measurement.requestsPerSecond).toLocaleString('en-US')} req/s, ${measurement.failed} failed\n`);
@@ -176,7 +191,8 @@ async function measurePhase(phase: Phase, stack: BenchStack, generators: LoadGen
 function summarize(phase: Phase, stack: BenchStack, results: LoadResult[], before: Counters, after: Counters): PhaseMeasurement {
   const responses = sum(results.map((result) => result.responses));
   const statusCounts: Record<string, number> = {};
-  for (const result of results) for (const [status, count] of Object.entries(result.statusCounts)) statusCounts[status] = (statusCounts[status] ?? 0) + count;
+  for (const result of results)
+    for (const [status, count] of Object.entries(result.statusCounts)) statusCounts[status] = (statusCounts[status] ?? 0) + count;
   const reads = statusCounts['200'] ?? 0;
   const wallSeconds = after.wallSeconds - before.wallSeconds;
 
@@ -209,7 +225,9 @@ function summarize(phase: Phase, stack: BenchStack, results: LoadResult[], befor
     failed: responses - reads + sum(results.map((result) => result.errors + result.timeouts)),
     latencyMs: results.map((result, index) => ({ target: phase.targets[index]!.instance, ...result.latencyMs })),
     cpuPercent: mapValues(cpuSeconds, (seconds) => (seconds === undefined ? null : round((seconds / wallSeconds) * 100, 1))),
-    cpuMicrosecondsPerRequest: mapValues(cpuSeconds, (seconds) => (seconds === undefined || responses === 0 ? null : Math.round((seconds * 1e6) / responses))),
+    cpuMicrosecondsPerRequest: mapValues(cpuSeconds, (seconds) =>
+      seconds === undefined || responses === 0 ? null : Math.round((seconds * 1e6) / responses),
+    ),
     cacheOutcomes,
     cacheBypassShare: lookups > 0 ? round((cacheOutcomes.bypass ?? 0) / lookups, 4) : null,
     dbQueries,

@@ -35,7 +35,8 @@ export function withCeilingRatios(measurements: ScenarioMeasurement[]): Scenario
   const ceiling = measurements.find((measurement) => measurement.name === 'ceiling');
   return measurements.map((measurement) => ({
     ...measurement,
-    ratioToCeiling: ceiling && ceiling.requestsPerSecond > 0 ? Math.round((measurement.requestsPerSecond / ceiling.requestsPerSecond) * 100) / 100 : null,
+    ratioToCeiling:
+      ceiling && ceiling.requestsPerSecond > 0 ? Math.round((measurement.requestsPerSecond / ceiling.requestsPerSecond) * 100) / 100 : null,
   }));
 }
 
@@ -64,7 +65,8 @@ function cpuRatioCheck(label: string, ceiling: ScenarioResult | undefined, resul
   const target = `${label}: server CPU per request, ceiling µs ÷ ${label} µs ≥ ${minimum.toFixed(2)}`;
   const ceilingMicroseconds = ceiling?.perRequest.serverCpuMicroseconds;
   const microseconds = result?.perRequest.serverCpuMicroseconds;
-  if (!ceilingMicroseconds || !microseconds) return { target, met: null, measured: 'not measured: needs the ceiling scenario and this one, and /proc' };
+  if (!ceilingMicroseconds || !microseconds)
+    return { target, met: null, measured: 'not measured: needs the ceiling scenario and this one, and /proc' };
   const ratio = ceilingMicroseconds / microseconds;
   return { target, met: ratio >= minimum, measured: `${ratio.toFixed(2)} (${ceilingMicroseconds} µs ÷ ${microseconds} µs)` };
 }
@@ -79,7 +81,8 @@ function oneReplicaRatioCheck(label: string, result: StackScenarioResult | undef
 
 function transactionsCheck(saturated: PhaseMeasurement | undefined): TargetCheck {
   const target = `saturation: ≤ ${TRANSACTIONS_PER_1000_READS_TARGET} PostgreSQL transactions per 1000 cached reads`;
-  if (saturated?.dbTransactionsPer1000Reads == null) return { target, met: null, measured: 'not measured: needs the saturation scenario, with reads answered' };
+  if (saturated?.dbTransactionsPer1000Reads == null)
+    return { target, met: null, measured: 'not measured: needs the saturation scenario, with reads answered' };
   const queries = saturated.dbQueriesPer1000Reads === null ? '' : `; the replicas logged ${saturated.dbQueriesPer1000Reads} queries per 1000`;
   return {
     target,
@@ -104,7 +107,8 @@ function ratioCheck(label: string, result: ScenarioResult | undefined, minimum: 
 function latencyCheck(cachedList: ScenarioResult | undefined, connections: number): TargetCheck {
   const target = `cached list p99 < ${LATENCY_TARGET_P99_MS} ms at ${LATENCY_TARGET_CONNECTIONS} connections`;
   if (!cachedList) return { target, met: null, measured: 'not measured: needs the cached-list scenario' };
-  if (connections !== LATENCY_TARGET_CONNECTIONS) return { target, met: null, measured: `not comparable: this run used ${connections} connections` };
+  if (connections !== LATENCY_TARGET_CONNECTIONS)
+    return { target, met: null, measured: `not comparable: this run used ${connections} connections` };
   return { target, met: cachedList.latencyMs.p99 < LATENCY_TARGET_P99_MS, measured: `${cachedList.latencyMs.p99} ms` };
 }
 

@@ -107,13 +107,18 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): Omit<LoadTestOptio
   if (values.help) return 'help';
 
   const scale = values.scale ?? (env.SCALE || 'local');
-  if (!(SCALES as readonly string[]).includes(scale)) throw new LoadTestUsageError(`--scale must be one of ${SCALES.join(', ')} (got "${scale}")`);
+  if (!(SCALES as readonly string[]).includes(scale))
+    throw new LoadTestUsageError(`--scale must be one of ${SCALES.join(', ')} (got "${scale}")`);
   const scenario = values.scenario ?? 'planners-and-studiers';
-  if (!(scenario in SCENARIOS)) throw new LoadTestUsageError(`--scenario must be one of ${Object.keys(SCENARIOS).join(', ')} (got "${scenario}")`);
+  if (!(scenario in SCENARIOS))
+    throw new LoadTestUsageError(`--scenario must be one of ${Object.keys(SCENARIOS).join(', ')} (got "${scenario}")`);
   const target = values.target ?? 'stack';
-  if (!(LOAD_TARGETS as readonly string[]).includes(target)) throw new LoadTestUsageError(`--target must be one of ${LOAD_TARGETS.join(', ')} (got "${target}")`);
+  if (!(LOAD_TARGETS as readonly string[]).includes(target))
+    throw new LoadTestUsageError(`--target must be one of ${LOAD_TARGETS.join(', ')} (got "${target}")`);
   if (target !== 'stack' && !SCENARIOS[scenario as ScenarioName].readOnly) {
-    throw new LoadTestUsageError(`--target ${target} needs --scenario stress: k6's floor answers every request with the list, and ${scenario}'s planners write`);
+    throw new LoadTestUsageError(
+      `--target ${target} needs --scenario stress: k6's floor answers every request with the list, and ${scenario}'s planners write`,
+    );
   }
   const endpoint = env.ENDPOINT?.replace(/\/+$/, '') || undefined;
   if (endpoint && !/^https?:\/\/[^/]+$/.test(endpoint)) {
@@ -143,9 +148,7 @@ function wholeNumber(name: string, text: string, min: number, max: number): numb
 
 /** Where everything went and what to do next, after k6's own summary. */
 function report(result: LoadTestResult): string {
-  const verdict = result.passed
-    ? `PASSED: all ${result.thresholds.length} thresholds met`
-    : `FAILED: ${result.failure}`;
+  const verdict = result.passed ? `PASSED: all ${result.thresholds.length} thresholds met` : `FAILED: ${result.failure}`;
   const { figures } = result;
   const lines = [
     `pnpm loadtest (${result.target}): ${verdict}`,

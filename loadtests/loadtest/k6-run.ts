@@ -58,7 +58,12 @@ export async function runK6(options: K6RunOptions): Promise<K6Outcome> {
   });
   const outputTail: string[] = [];
   const keep = (chunk: Buffer): void => {
-    outputTail.push(...chunk.toString('utf8').split('\n').filter((line) => line.trim() !== ''));
+    outputTail.push(
+      ...chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== ''),
+    );
     outputTail.splice(0, Math.max(0, outputTail.length - OUTPUT_TAIL_LINES));
   };
   child.stdout?.on('data', keep);

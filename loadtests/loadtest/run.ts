@@ -8,7 +8,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { p95TargetOf, readDashboardSeries, renderLatencyPlot, REPORT_INPUT_FILES, vusWhereP95Crosses, type PeriodPoint } from '@taskoverflow/trace';
+import {
+  p95TargetOf,
+  readDashboardSeries,
+  renderLatencyPlot,
+  REPORT_INPUT_FILES,
+  vusWhereP95Crosses,
+  type PeriodPoint,
+} from '@taskoverflow/trace';
 import { startCeilingTarget, type CeilingTarget } from './ceiling-target.js';
 import { findK6, type K6Binary } from './k6-binary.js';
 import { K6_THRESHOLDS_BREACHED, runK6 } from './k6-run.js';
@@ -143,7 +150,9 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
     const results: LoadTestResult[] = [];
     if (loadTarget !== 'stack') {
       ceiling = await startCeilingTarget(endpoint);
-      options.progress(`ceiling: bare node:http on ${ceiling.url}, sending ${endpoint}'s list (${ceiling.listBytes.toLocaleString('en-US')} bytes) ✓`);
+      options.progress(
+        `ceiling: bare node:http on ${ceiling.url}, sending ${endpoint}'s list (${ceiling.listBytes.toLocaleString('en-US')} bytes) ✓`,
+      );
       results.push(await runK6Against('ceiling', ceiling.url, { options, k6, runDir: `${runDir}-ceiling`, logDir: undefined, runStartedAt }));
       await ceiling.stop();
       ceiling = undefined;
@@ -170,7 +179,11 @@ interface RunContext {
 }
 
 /** One k6 run of the scenario against `endpoint`, its files in runDir. */
-async function runK6Against(runTarget: RunTarget, endpoint: string, { options, k6, runDir, logDir, runStartedAt }: RunContext): Promise<LoadTestResult> {
+async function runK6Against(
+  runTarget: RunTarget,
+  endpoint: string,
+  { options, k6, runDir, logDir, runStartedAt }: RunContext,
+): Promise<LoadTestResult> {
   const scenario = SCENARIOS[options.scenario];
   await mkdir(runDir, { recursive: true });
   options.abort?.throwIfAborted();
@@ -212,8 +225,12 @@ async function runK6Against(runTarget: RunTarget, endpoint: string, { options, k
   const breached = summary.thresholds.filter((threshold) => !threshold.ok);
   const failures = [
     // 99 is k6's "thresholds breached", listed below; any other code means the run itself went wrong.
-    ...(outcome.exitCode !== 0 && outcome.exitCode !== K6_THRESHOLDS_BREACHED ? [`k6 failed: ${outcome.meaning} (exit code ${outcome.exitCode})`] : []),
-    ...(breached.length > 0 ? [`thresholds breached: ${breached.map((threshold) => `${threshold.metric} ${threshold.expression}`).join('; ')}`] : []),
+    ...(outcome.exitCode !== 0 && outcome.exitCode !== K6_THRESHOLDS_BREACHED
+      ? [`k6 failed: ${outcome.meaning} (exit code ${outcome.exitCode})`]
+      : []),
+    ...(breached.length > 0
+      ? [`thresholds breached: ${breached.map((threshold) => `${threshold.metric} ${threshold.expression}`).join('; ')}`]
+      : []),
   ];
   const failure = failures.length > 0 ? failures.join('; ') : undefined;
   return {
@@ -241,7 +258,10 @@ interface SummaryJson {
 
 type SummaryFigures = Omit<RunFigures, 'p95BoundMs' | 'vusAtP95Crossing'>;
 
-async function readSummary(jsonPath: string, textPath: string): Promise<{ thresholds: ThresholdResult[]; figures: SummaryFigures; text: string } | undefined> {
+async function readSummary(
+  jsonPath: string,
+  textPath: string,
+): Promise<{ thresholds: ThresholdResult[]; figures: SummaryFigures; text: string } | undefined> {
   let json: SummaryJson;
   try {
     json = JSON.parse(await readFile(jsonPath, 'utf8')) as SummaryJson;

@@ -61,9 +61,17 @@ t.test('a tiny run measures every scenario, without errors, and records it', asy
   t.equal(report.scenarios.find((scenario) => scenario.name === 'ceiling')?.ratioToCeiling, 1, 'ratios are to the ceiling');
   t.equal(report.targets.length, 11, 'every target is reported on');
   t.match(output, /stack \(load balancer, 2 replicas\): GET \/api\/v1\/todos/, 'it prints the stack table');
-  t.match(output, /^ {2}[✓✗] saturation: ≤ 2 PostgreSQL transactions per 1000 cached reads: [\d.]+ \(\d+ transactions\)/m, 'the targets have ✓ or ✗');
+  t.match(
+    output,
+    /^ {2}[✓✗] saturation: ≤ 2 PostgreSQL transactions per 1000 cached reads: [\d.]+ \(\d+ transactions\)/m,
+    'the targets have ✓ or ✗',
+  );
 
-  t.same(report.stackScenarios.map((scenario) => scenario.name), STACK_SCENARIO_NAMES, 'both stack scenarios ran');
+  t.same(
+    report.stackScenarios.map((scenario) => scenario.name),
+    STACK_SCENARIO_NAMES,
+    'both stack scenarios ran',
+  );
   for (const scenario of report.stackScenarios) {
     t.same(scenario.phases.map((phase) => phase.label)[0], 'one replica alone', `${scenario.name}: one replica alone first`);
     t.equal(scenario.ratioToOneReplica, Math.round((scenario.phases[1].requestsPerSecond / scenario.phases[0].requestsPerSecond) * 100) / 100);
@@ -71,9 +79,20 @@ t.test('a tiny run measures every scenario, without errors, and records it', asy
       const name = `${scenario.name}, ${phase.label}`;
       t.ok(phase.responses > 0, `${name}: answered`);
       t.equal(phase.failed, 0, `${name}: nothing failed`);
-      t.same(Object.values(phase.statusCounts).reduce((sum, count) => sum + count, 0), phase.responses, `${name}: every response has its status`);
-      t.same(Object.keys(phase.cpuMicrosecondsPerRequest).sort(), ['edge', 'load generators', 'postgres', 'redis', 'todo-read-1', 'todo-read-2'], `${name}: CPU of every process`);
-      t.ok(Object.values(phase.cpuMicrosecondsPerRequest).every((value) => typeof value === 'number' && value >= 0), `${name}: read from /proc`);
+      t.same(
+        Object.values(phase.statusCounts).reduce((sum, count) => sum + count, 0),
+        phase.responses,
+        `${name}: every response has its status`,
+      );
+      t.same(
+        Object.keys(phase.cpuMicrosecondsPerRequest).sort(),
+        ['edge', 'load generators', 'postgres', 'redis', 'todo-read-1', 'todo-read-2'],
+        `${name}: CPU of every process`,
+      );
+      t.ok(
+        Object.values(phase.cpuMicrosecondsPerRequest).every((value) => typeof value === 'number' && value >= 0),
+        `${name}: read from /proc`,
+      );
       t.ok((phase.cacheOutcomes.hit ?? 0) > 0, `${name}: the replicas' canonical lines were counted`);
       t.equal(phase.cacheBypassShare, (phase.cacheOutcomes.bypass ?? 0) / lookupCount(phase.cacheOutcomes));
       t.type(phase.dbTransactionsPer1000Reads, 'number', `${name}: PostgreSQL's transactions were read`);
@@ -88,8 +107,12 @@ t.test('a tiny run measures every scenario, without errors, and records it', asy
 t.test("the output drain counts the canonical lines' cache outcomes and queries, not the stats line's", async (t) => {
   const drain = new OutputDrain();
   const sink = drain.sink('todo-read-1');
-  sink('{"level":30,"route":"/api/v1/todos","status":200,"cache":"bypass","cache_tier":"none","db_queries":1,"db_ms":2.1,"msg":"request finished"}');
-  sink('{"level":30,"route":"/api/v1/todos","status":200,"cache":"hit","cache_tier":"memory","db_queries":0,"db_ms":0,"msg":"request finished"}');
+  sink(
+    '{"level":30,"route":"/api/v1/todos","status":200,"cache":"bypass","cache_tier":"none","db_queries":1,"db_ms":2.1,"msg":"request finished"}',
+  );
+  sink(
+    '{"level":30,"route":"/api/v1/todos","status":200,"cache":"hit","cache_tier":"memory","db_queries":0,"db_ms":0,"msg":"request finished"}',
+  );
   sink('{"level":30,"requests":2,"cache_hit":1,"cache_bypass":1,"db_queries":1,"msg":"stats"}');
   sink('{"level":30,"sql":"select … from todos","duration_ms":2.1,"rows":5,"msg":"query"}');
   const count = drain.count('todo-read-1');

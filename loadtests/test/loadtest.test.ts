@@ -109,7 +109,11 @@ t.test("--target both: k6's floor, then the stack, each with its figures and whe
     progress: () => undefined,
   });
 
-  t.same(results.map((result) => result.target), ['ceiling', 'stack'], 'the floor ran first, then the stack');
+  t.same(
+    results.map((result) => result.target),
+    ['ceiling', 'stack'],
+    'the floor ran first, then the stack',
+  );
   const [floor, stack] = results as [LoadTestResult, LoadTestResult];
   t.not(floor.runDir, stack.runDir, 'each run has its own directory');
   t.not(floor.endpoint, stack.endpoint, 'the floor is a server of its own');
@@ -126,8 +130,25 @@ t.test("--target both: k6's floor, then the stack, each with its figures and whe
 });
 
 t.test('the VUs where p95 crosses a bound: the first of 3 periods in a row above it, a single slow period aside', async (t) => {
-  const point = (vus: number, p95Ms: number | undefined): PeriodPoint => ({ atSeconds: vus, vus, requestsPerSecond: 1, failedShare: 0, medianMs: p95Ms, p95Ms, maxMs: p95Ms });
-  const series = [point(10, 50), point(20, 900), point(30, 60), point(40, 250), point(50, undefined), point(60, 210), point(70, 300), point(80, 400)];
+  const point = (vus: number, p95Ms: number | undefined): PeriodPoint => ({
+    atSeconds: vus,
+    vus,
+    requestsPerSecond: 1,
+    failedShare: 0,
+    medianMs: p95Ms,
+    p95Ms,
+    maxMs: p95Ms,
+  });
+  const series = [
+    point(10, 50),
+    point(20, 900),
+    point(30, 60),
+    point(40, 250),
+    point(50, undefined),
+    point(60, 210),
+    point(70, 300),
+    point(80, 400),
+  ];
   t.equal(vusWhereP95Crosses(series, 200), 60, 'the blip at 20 VUs and the run broken by a period without requests do not count');
   t.equal(vusWhereP95Crosses(series, 1000), undefined, 'never crossed');
 });
@@ -143,7 +164,14 @@ t.test('every scenario at every scale is a valid k6 configuration; bad overrides
   t.match(
     (await inspect(SCENARIOS['planners-and-studiers'].script, 'SCALE=full')).scenarios,
     {
-      studiers: { executor: 'ramping-vus', stages: [{ duration: '1m0s', target: 1500 }, { duration: '3m0s', target: 7500 }, { duration: '2m0s', target: 0 }] },
+      studiers: {
+        executor: 'ramping-vus',
+        stages: [
+          { duration: '1m0s', target: 1500 },
+          { duration: '3m0s', target: 7500 },
+          { duration: '2m0s', target: 0 },
+        ],
+      },
       planners: { executor: 'shared-iterations', vus: 20, iterations: 400 },
     },
     'full scale is the original scenario',
@@ -162,7 +190,11 @@ t.test('every scenario at every scale is a valid k6 configuration; bad overrides
 
 t.test('without k6, the error says how to install it', async (t) => {
   const nowhere = t.testdir();
-  t.throws(() => findK6({ PATH: nowhere, GOBIN: nowhere }), { code: 'TASKOVERFLOW_K6_MISSING', message: /^k6 is not installed/ }, 'k6 is missing');
+  t.throws(
+    () => findK6({ PATH: nowhere, GOBIN: nowhere }),
+    { code: 'TASKOVERFLOW_K6_MISSING', message: /^k6 is not installed/ },
+    'k6 is missing',
+  );
   t.throws(
     () => findK6({ PATH: nowhere, GOBIN: nowhere }),
     { message: new RegExp(`go install go\\.k6\\.io/k6@${K6_PINNED_VERSION}`) },

@@ -5,7 +5,20 @@
  * todo-read replicas, and once a write has answered every read sees it.
  */
 import t, { type Test } from 'tap';
-import { assertError, assertEveryResponse, at, client, createTodo, field, isTodo, listOf, todoOf, unique, type ApiResponse, type WireTodo } from '../helpers/api.js';
+import {
+  assertError,
+  assertEveryResponse,
+  at,
+  client,
+  createTodo,
+  field,
+  isTodo,
+  listOf,
+  todoOf,
+  unique,
+  type ApiResponse,
+  type WireTodo,
+} from '../helpers/api.js';
 import { getTarget } from '../helpers/target.js';
 
 const target = await getTarget(t);

@@ -276,7 +276,9 @@ t.test('GET /api/v1/todos → 200 array of todos, newest created_at first', asyn
   t.match(res.contentType, /^application\/json\b/, 'JSON content type');
   t.ok(Array.isArray(res.json), 'body is an array');
   t.strictSame(
-    listOf(res.json).filter((todo) => JSON.stringify(Object.keys(todo ?? {}).sort()) !== JSON.stringify(TODO_KEYS)).map((x) => field(x, 'id')),
+    listOf(res.json)
+      .filter((todo) => JSON.stringify(Object.keys(todo ?? {}).sort()) !== JSON.stringify(TODO_KEYS))
+      .map((x) => field(x, 'id')),
     [],
     'every item has exactly the todo keys',
   );
@@ -422,15 +424,11 @@ async function update(t: Test, before: WireTodo, body: unknown, changes: Record<
   const { updated_at: _u2, ...restBefore } = before;
   t.strictSame(restAfter, { ...restBefore, ...changes }, `${label}: exactly ${JSON.stringify(changes)} changed`);
   t.equal(after.created_at, before.created_at, `${label}: created_at unchanged`);
-  t.ok(
-    micros(after.updated_at) > micros(before.updated_at),
-    `${label}: updated_at moved forward (${before.updated_at} → ${after.updated_at})`,
-  );
+  t.ok(micros(after.updated_at) > micros(before.updated_at), `${label}: updated_at moved forward (${before.updated_at} → ${after.updated_at})`);
   const got = await api('GET', `/api/v1/todos/${before.id}`);
   t.strictSame(got.json, after, `${label}: GET returns the updated todo`);
   return after;
 }
-
 
 t.test('PUT: partial updates keep absent fields', async (t) => {
   let todo = await createTodo(t, api, {

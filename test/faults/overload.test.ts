@@ -23,9 +23,7 @@ followLogLines(t, stack, (line, instance) => {
 });
 // 1000 todos, uncached: every list request queries and serializes ~200 KB, so one replica saturates.
 const pool = new pg.Pool({ connectionString: stack.databaseUrl });
-await pool.query(
-  `insert into todos (title, description) select 'todo ' || n, repeat('x', 120) from generate_series(1, 1000) as n`,
-);
+await pool.query(`insert into todos (title, description) select 'todo ' || n, repeat('x', 120) from generate_series(1, 1000) as n`);
 await pool.end();
 
 /** Connections autocannon keeps busy: 8 times what the replica admits at once. */
@@ -72,7 +70,11 @@ t.test('an overloaded replica sheds with fast 503s and recovers', async (t) => {
       `inside the replica ${serverP99.toFixed(1)} ms p99 (${shedDurationsMs.length} logged)`,
   );
 
-  t.same(Object.keys(statuses).filter((status) => status !== '200' && status !== '503'), [], 'only 200s and 503s');
+  t.same(
+    Object.keys(statuses).filter((status) => status !== '200' && status !== '503'),
+    [],
+    'only 200s and 503s',
+  );
   t.equal(result.errors + result.timeouts, 0, 'every request was answered');
   t.ok(shed.length > 0, 'it shed load');
   t.ok(served.length > 0, 'and served what it admitted');

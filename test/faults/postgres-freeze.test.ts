@@ -141,7 +141,10 @@ t.test('a frozen PostgreSQL hangs no request, and retried creates are applied ex
   t.comment(
     `${failedCreates.length} failed creates retried with their keys: ${replayed} had been applied after all ` +
       `(replayed), ${retries.length - replayed} created now; p99 503 latency ` +
-      `${percentile(failedCreates.map((o) => o.latencyMs), 99).toFixed(0)} ms`,
+      `${percentile(
+        failedCreates.map((o) => o.latencyMs),
+        99,
+      ).toFixed(0)} ms`,
   );
 
   const intended = new Set(outcomes.filter((o) => o.kind === 'create').map((o) => o.title!));
@@ -166,5 +169,9 @@ t.test('a frozen PostgreSQL hangs no request, and retried creates are applied ex
 
   const listed = (await (await fetch(`${stack.url}/api/v1/todos`)).json()) as Array<{ title: string }>;
   const listedTitles = new Set(listed.map((todo) => todo.title));
-  t.same([...intended].filter((title) => !listedTitles.has(title)), [], 'and the (cached) list shows every one of them');
+  t.same(
+    [...intended].filter((title) => !listedTitles.has(title)),
+    [],
+    'and the (cached) list shows every one of them',
+  );
 });

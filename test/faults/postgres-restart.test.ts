@@ -47,8 +47,14 @@ t.test('a PostgreSQL restart loses no acknowledged write and creates no phantom'
   t.same(unexpected.slice(0, 5), [], `no request failed other than with a 503 (${unexpected.length})`);
   const slowFailures = outcomes.filter((o) => o.status === 503 && o.latencyMs > 6_000);
   t.equal(slowFailures.length, 0, 'a 503 comes fast: no request hangs on the dead database');
-  t.ok(outcomes.some((o) => o.status === 503 && o.kind === 'create'), 'writes during the outage were refused');
-  t.ok(outcomes.some((o) => o.status === 200), 'reads were answered');
+  t.ok(
+    outcomes.some((o) => o.status === 503 && o.kind === 'create'),
+    'writes during the outage were refused',
+  );
+  t.ok(
+    outcomes.some((o) => o.status === 200),
+    'reads were answered',
+  );
 
   const last = outcomes.slice(-RECOVERED_RUN);
   t.ok(last.every(succeeded), `recovered by itself: the last ${RECOVERED_RUN} requests succeeded`);
@@ -56,9 +62,7 @@ t.test('a PostgreSQL restart loses no acknowledged write and creates no phantom'
   const acknowledged = new Set(outcomes.filter((o) => o.status === 201).map((o) => o.id!));
   const pool = new pg.Pool({ connectionString: databaseUrl });
   t.teardown(() => pool.end());
-  const stored = new Set(
-    (await pool.query<{ id: number }>("select id from todos where title like 'load %'")).rows.map((row) => row.id),
-  );
+  const stored = new Set((await pool.query<{ id: number }>("select id from todos where title like 'load %'")).rows.map((row) => row.id));
   const lost = [...acknowledged].filter((id) => !stored.has(id));
   const phantoms = [...stored].filter((id) => !acknowledged.has(id));
   t.comment(`writes acknowledged: ${acknowledged.size}, found: ${stored.size}, lost: ${lost.length}, phantoms: ${phantoms.length}`);

@@ -83,7 +83,9 @@ t.test('freezing Redis (SIGSTOP) under read load: every read is answered, none w
   const outcomes = await load.stop();
   const reads = outcomes.filter((o) => o.kind === 'read').map((o) => o.latencyMs);
   const slowest = Math.max(...reads);
-  t.comment(`Redis frozen ${FREEZE_MS / 1000} s: ${describe(outcomes)}; reads p99 ${percentile(reads, 99).toFixed(0)} ms, slowest ${slowest.toFixed(0)} ms`);
+  t.comment(
+    `Redis frozen ${FREEZE_MS / 1000} s: ${describe(outcomes)}; reads p99 ${percentile(reads, 99).toFixed(0)} ms, slowest ${slowest.toFixed(0)} ms`,
+  );
 
   const failed = outcomes.filter((o) => !succeeded(o));
   t.same(failed.slice(0, 5), [], `failed requests: ${failed.length}`);

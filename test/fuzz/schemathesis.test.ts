@@ -88,26 +88,37 @@ async function fuzz(t: Test, baseUrl: string): Promise<void> {
 
   const run = await runSchemathesis(
     [
-      '--config-file', CONFIG_FILE,
-      'run', `${baseUrl}/api/v1/openapi.json`,
+      '--config-file',
+      CONFIG_FILE,
+      'run',
+      `${baseUrl}/api/v1/openapi.json`,
       // Requests go to the stand-in, as clients' do (the document names no server).
-      '--url', baseUrl,
+      '--url',
+      baseUrl,
       // Every check, none excluded; schemathesis.toml gives the contract's statuses to the
       // ones that need them.
-      '--checks', 'all',
-      '--phases', PHASES.join(','),
-      '--max-examples', String(MAX_EXAMPLES),
-      '--seed', String(seed),
-      '--workers', String(WORKERS),
+      '--checks',
+      'all',
+      '--phases',
+      PHASES.join(','),
+      '--max-examples',
+      String(MAX_EXAMPLES),
+      '--seed',
+      String(seed),
+      '--workers',
+      String(WORKERS),
       // Keep testing an operation after its first failure, so that one run reports every
       // distinct failure (only costs time when something fails).
       '--continue-on-failure',
       // A redirect is answered, not followed: all traffic stays on the stand-in, and a 3xx
       // the document does not list is a failure like any other status.
-      '--max-redirects', '0',
+      '--max-redirects',
+      '0',
       // The event stream: the source of the figures below (requests sent, per phase and operation).
-      '--report', 'ndjson',
-      '--report-ndjson-path', eventsFile,
+      '--report',
+      'ndjson',
+      '--report-ndjson-path',
+      eventsFile,
       '--no-color',
     ],
     workDir,
@@ -230,9 +241,7 @@ async function documentedOperations(baseUrl: string): Promise<string[]> {
   const document = (await (await fetch(`${baseUrl}/api/v1/openapi.json`)).json()) as {
     paths: Record<string, Record<string, unknown>>;
   };
-  return Object.entries(document.paths).flatMap(([path, item]) =>
-    Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
-  );
+  return Object.entries(document.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`));
 }
 
 interface Figures {

@@ -41,8 +41,7 @@ export class RawBody {
   ) {}
 }
 
-export const raw = (body: string | Uint8Array, contentType: string | null = 'application/json'): RawBody =>
-  new RawBody(body, contentType);
+export const raw = (body: string | Uint8Array, contentType: string | null = 'application/json'): RawBody => new RawBody(body, contentType);
 
 export type Api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<ApiResponse>;
 
@@ -258,7 +257,8 @@ export function todoOf(res: ApiResponse): WireTodo {
 /** The body as a list of todos; throws, naming the request, when it is not an array of todos. */
 export function todosOf(res: ApiResponse): WireTodo[] {
   const list = res.json;
-  if (!Array.isArray(list) || !list.every(isTodo)) throw new Error(`${res.method} ${res.url} → ${res.status}: not a list of todos: ${res.text.slice(0, 200)}`);
+  if (!Array.isArray(list) || !list.every(isTodo))
+    throw new Error(`${res.method} ${res.url} → ${res.status}: not a list of todos: ${res.text.slice(0, 200)}`);
   return list;
 }
 
@@ -289,16 +289,8 @@ export function assertError(t: Test, res: ApiResponse, status: number, error?: s
 export function assertEveryResponse(t: Test, responses: ApiResponse[]): void {
   const show = (r: ApiResponse): string => `${r.method} ${new URL(r.url).pathname} → ${r.status}`;
   t.ok(responses.length > 0, `checked ${responses.length} responses`);
-  t.strictSame(
-    responses.filter((r) => r.status >= 500).map(show),
-    [],
-    'no response is a 5xx',
-  );
-  t.strictSame(
-    responses.filter((r) => !r.headers.get('x-request-id')).map(show),
-    [],
-    'every response carries x-request-id',
-  );
+  t.strictSame(responses.filter((r) => r.status >= 500).map(show), [], 'no response is a 5xx');
+  t.strictSame(responses.filter((r) => !r.headers.get('x-request-id')).map(show), [], 'every response carries x-request-id');
   t.strictSame(
     responses.filter((r) => /html/i.test(r.contentType) && !(r.method === 'GET' && new URL(r.url).pathname === '/')).map(show),
     [],

@@ -144,9 +144,7 @@ export async function deployWithMocks(config: Record<string, string> = {}, optio
   const program: Record<string, unknown> = await import('../../index.js');
   let outputs: Record<string, unknown>;
   try {
-    outputs = Object.fromEntries(
-      await Promise.all(Object.entries(program).map(async ([key, value]) => [key, await resolve(value)] as const)),
-    );
+    outputs = Object.fromEntries(await Promise.all(Object.entries(program).map(async ([key, value]) => [key, await resolve(value)] as const)));
   } catch (error) {
     await pulumi.runtime.disconnect().catch(() => undefined);
     throw Object.assign(error as Error, { resources });

@@ -69,7 +69,8 @@ function summaryText(data, run) {
     '',
     'checks',
     ...checks(data.root_group).map(
-      (check) => `  ${check.fails === 0 ? '✓' : '✗'} ${check.name}${check.fails === 0 ? '' : `  (${check.fails} of ${check.passes + check.fails} failed)`}`,
+      (check) =>
+        `  ${check.fails === 0 ? '✓' : '✗'} ${check.name}${check.fails === 0 ? '' : `  (${check.fails} of ${check.passes + check.fails} failed)`}`,
     ),
     '',
     'thresholds',
@@ -114,7 +115,11 @@ function thresholdResults(data) {
       const aggregation = expression.split(/\s*[<>=!]/)[0].trim();
       const value = values[aggregation];
       const actual =
-        value === undefined ? 'no data' : aggregation === 'rate' ? `${aggregation} ${(value * 100).toFixed(2)} %` : `${aggregation} ${formatNumber(metric, value)}`;
+        value === undefined
+          ? 'no data'
+          : aggregation === 'rate'
+            ? `${aggregation} ${(value * 100).toFixed(2)} %`
+            : `${aggregation} ${formatNumber(metric, value)}`;
       return { metric, expression, ok, actual };
     }),
   );
@@ -140,6 +145,7 @@ function formatDuration(ms) {
 /** Columns padded to their widest cell: the first left-aligned, the rest right-aligned. */
 function table(header, rows) {
   const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => row[column].length)));
-  const line = (row) => `  ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ')}`;
+  const line = (row) =>
+    `  ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ')}`;
   return [line(header), ...rows.map(line)];
 }

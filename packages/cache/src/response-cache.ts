@@ -84,9 +84,7 @@ export class ResponseCache {
     const loadKey = `${version}:${key}`;
     let shared = this.loads.get(loadKey);
     if (!shared) {
-      shared = this.fill(version, key, ttlSeconds, load, local ? 'stale' : 'miss', started).finally(() =>
-        this.loads.delete(loadKey),
-      );
+      shared = this.fill(version, key, ttlSeconds, load, local ? 'stale' : 'miss', started).finally(() => this.loads.delete(loadKey));
       this.loads.set(loadKey, shared);
     } else {
       this.logLookup(key, local ? 'stale' : 'miss', 'shared-load', started);

@@ -38,7 +38,8 @@ const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
  * sent, and stays a 500.
  */
 function classifyFailure(error: unknown): Error & { code?: string } {
-  if (error instanceof pg.DatabaseError) return UNAVAILABLE_SQLSTATE.test(error.code ?? '') ? new DatabaseUnavailableError({ cause: error }) : error;
+  if (error instanceof pg.DatabaseError)
+    return UNAVAILABLE_SQLSTATE.test(error.code ?? '') ? new DatabaseUnavailableError({ cause: error }) : error;
   if (error instanceof TypeError) return error;
   return new DatabaseUnavailableError({ cause: error });
 }

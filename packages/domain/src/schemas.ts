@@ -33,8 +33,7 @@ const InputDate = Type.Unsafe<string | null>({
   // documentation, and http-kit checks it with parseInputDate (the offset edge cases).
   pattern: INPUT_DATE_PATTERN,
   format: INPUT_DATE_FORMAT,
-  description:
-    'ISO 8601 date or date-time: naive (taken as UTC), with Z, or with an offset (converted to UTC); null clears it.',
+  description: 'ISO 8601 date or date-time: naive (taken as UTC), with Z, or with an offset (converted to UTC); null clears it.',
   examples: ['2025-09-05T15:00:00', '2025-09-05T15:00:00+10:00', '2025-09-05'],
 });
 const WIRE_DATE = 'UTC, ISO 8601 without offset; microseconds only when non-zero, e.g. 2026-04-18T05:46:10.381173';
@@ -83,9 +82,7 @@ export type UpdateTodoBody = Type.Static<typeof UpdateTodoBody>;
 export const WINDOW_MAX_DAYS = 1_000_000;
 
 export const ListTodosQuery = Type.Object({
-  completed: Type.Optional(
-    Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'], description: 'Keep todos in this state.' }),
-  ),
+  completed: Type.Optional(Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'], description: 'Keep todos in this state.' })),
   window: Type.Optional(
     Type.Unsafe<string>({
       type: 'string',

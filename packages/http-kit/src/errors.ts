@@ -37,8 +37,12 @@ interface PostgresError {
 }
 
 function isPostgresError(error: unknown): error is PostgresError {
-  return typeof error === 'object' && error !== null && typeof (error as PostgresError).code === 'string' &&
-    typeof (error as PostgresError).severity === 'string';
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as PostgresError).code === 'string' &&
+    typeof (error as PostgresError).severity === 'string'
+  );
 }
 
 function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {

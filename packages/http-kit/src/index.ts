@@ -1,11 +1,4 @@
-export {
-  buildServiceApp,
-  createServiceApp,
-  fastifyOptions,
-  HEADERS_TIMEOUT_MS,
-  type ServiceApp,
-  type ServiceAppOptions,
-} from './app.js';
+export { buildServiceApp, createServiceApp, fastifyOptions, HEADERS_TIMEOUT_MS, type ServiceApp, type ServiceAppOptions } from './app.js';
 export { loadServiceConfig, readBaseServiceConfig, type BaseServiceConfig } from './config.js';
 export { LOG_LEVELS, type LogLevel } from '@taskoverflow/config';
 export { BodyNotUtf8Error, RateLimitedError, RedisUnreachableError, RETRY_AFTER_SECONDS } from './errors.js';

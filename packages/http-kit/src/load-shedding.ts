@@ -59,10 +59,7 @@ export function describeLateShedding(settings: LoadSheddingSettings, detector: {
  * exactly when it is needed.
  */
 export const loadSheddingPlugin = fp(
-  async function loadSheddingPlugin(
-    app: FastifyInstance,
-    { settings, healthPath }: { settings: LoadSheddingSettings; healthPath: string },
-  ) {
+  async function loadSheddingPlugin(app: FastifyInstance, { settings, healthPath }: { settings: LoadSheddingSettings; healthPath: string }) {
     if (settings.maxConcurrentRequests > 0 || settings.maxBytesInFlight > 0) limitWorkInFlight(app, settings, healthPath);
     if (settings.maxEventLoopDelayMs === 0 && settings.maxEventLoopUtilization === 0) return;
     await app.register(underPressure, {

@@ -14,8 +14,7 @@ export function installNotFoundHandler(app: FastifyInstance, service: ServiceNam
   const answer = (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?', 1)[0] ?? '/';
     const allowed = allowedMethods(path);
-    const send = (status: number, error: string) =>
-      reply.code(status).type('application/json; charset=utf-8').send({ error });
+    const send = (status: number, error: string) => reply.code(status).type('application/json; charset=utf-8').send({ error });
     if (allowed.length === 0) return send(404, `Not found: ${request.method} ${path}`);
     if (!(allowed as string[]).includes(request.method)) {
       reply.header('allow', allowed.join(', '));

@@ -37,8 +37,7 @@ export interface OpenApiDocument {
 }
 
 /** How a request's correlation id is chosen (the request header is described in info.description). */
-export const REQUEST_ID_RULE =
-  `An x-request-id matching ${SAFE_REQUEST_ID.source} is kept; otherwise the ALB trace Root, else a new UUID.`;
+export const REQUEST_ID_RULE = `An x-request-id matching ${SAFE_REQUEST_ID.source} is kept; otherwise the ALB trace Root, else a new UUID.`;
 
 const EVERY_RESPONSE_HEADERS: Record<string, HeaderObject> = {
   'x-request-id': {
@@ -66,8 +65,7 @@ const ERROR_CONTENT = {
 
 const RETRYABLE_RESPONSES: Record<string, ResponseObject> = {
   '429': {
-    description:
-      'Too many requests from this client (only where RATE_LIMIT_MAX_REQUESTS is set); retry after Retry-After seconds.',
+    description: 'Too many requests from this client (only where RATE_LIMIT_MAX_REQUESTS is set); retry after Retry-After seconds.',
     headers: {
       'retry-after': RETRY_AFTER,
       'x-ratelimit-limit': { description: 'Requests a client may make per window.', schema: { type: 'string' } },

@@ -75,7 +75,10 @@ t.test('a cap on requests in progress sheds the ones over it at once', async (t)
   t.equal(third.headers.get('retry-after'), '1');
   t.equal((await fetch(`${base}${HEALTH_PATH}`)).status, 200, 'health checks do not count');
   release();
-  t.same((await Promise.all(slow)).map((r) => r.status), [200, 200]);
+  t.same(
+    (await Promise.all(slow)).map((r) => r.status),
+    [200, 200],
+  );
   t.equal((await fetch(`${base}/api/v1/todos`)).status, 200, 'capacity is given back when requests finish');
 });
 
@@ -83,7 +86,13 @@ t.test('a cap on response bytes in flight sheds new requests while a large respo
   const app = createServiceApp({
     service: 'todo-read',
     logLevel: 'silent',
-    loadShedding: { maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0, maxConcurrentRequests: 0, maxBytesInFlight: 1024 * 1024, retryAfterSeconds: 1 },
+    loadShedding: {
+      maxEventLoopDelayMs: 0,
+      maxEventLoopUtilization: 0,
+      maxConcurrentRequests: 0,
+      maxBytesInFlight: 1024 * 1024,
+      retryAfterSeconds: 1,
+    },
   });
   // Larger than what loopback's socket buffers absorb, so it stays in flight until read.
   const large = Buffer.alloc(64 * 1024 * 1024, 'x');
@@ -151,9 +160,18 @@ t.test('a response whose client went away before it was sent counts no bytes in 
 });
 
 t.test('event-loop shedding must begin before the Redis backstop could fire', async (t) => {
-  const settings = (maxEventLoopDelayMs: number) => ({ maxEventLoopDelayMs, maxEventLoopUtilization: 0, maxConcurrentRequests: 0, maxBytesInFlight: 0, retryAfterSeconds: 1 });
+  const settings = (maxEventLoopDelayMs: number) => ({
+    maxEventLoopDelayMs,
+    maxEventLoopUtilization: 0,
+    maxConcurrentRequests: 0,
+    maxBytesInFlight: 0,
+    retryAfterSeconds: 1,
+  });
   const backstop = { setting: 'REDIS_COMMAND_BACKSTOP_MS', ms: 1_000 };
   t.equal(describeLateShedding(settings(500), backstop), undefined, 'the defaults: 500 ms + one 250 ms sample < 1 s');
   t.equal(describeLateShedding(settings(0), backstop), undefined, 'no event-loop shedding, nothing to order');
-  t.match(describeLateShedding(settings(800), backstop), /SHED_EVENT_LOOP_DELAY_MS \(800\).*below REDIS_COMMAND_BACKSTOP_MS \(1000\).*lower SHED_EVENT_LOOP_DELAY_MS to 749 or less/);
+  t.match(
+    describeLateShedding(settings(800), backstop),
+    /SHED_EVENT_LOOP_DELAY_MS \(800\).*below REDIS_COMMAND_BACKSTOP_MS \(1000\).*lower SHED_EVENT_LOOP_DELAY_MS to 749 or less/,
+  );
 });

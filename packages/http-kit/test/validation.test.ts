@@ -45,10 +45,14 @@ t.test('body validation follows the contract', async (t) => {
   t.match(await post({ title: 'x', deadline_at: 5 }), { status: 400, body: { error: /^deadline_at/ } });
   t.match(await post('{"title":"x","__proto__":{"a":1}}'), { status: 400 });
 
-  t.same(await post({ title: 'x'.repeat(80), description: null, deadline_at: null, completed: true }), {
-    status: 201,
-    body: { title: 'x'.repeat(80), description: null, deadline_at: null, completed: true },
-  }, 'valid input passes through unchanged (nothing coerced or removed)');
+  t.same(
+    await post({ title: 'x'.repeat(80), description: null, deadline_at: null, completed: true }),
+    {
+      status: 201,
+      body: { title: 'x'.repeat(80), description: null, deadline_at: null, completed: true },
+    },
+    'valid input passes through unchanged (nothing coerced or removed)',
+  );
   t.same(await post({ title: 'ünïcødé 🚀', deadline_at: '2025-09-05T15:00:00+10:00' }), {
     status: 201,
     body: { title: 'ünïcødé 🚀', deadline_at: '2025-09-05T15:00:00+10:00' },
@@ -94,9 +98,30 @@ t.test('unknown routes, wrong methods and misdirected requests', async (t) => {
   // (QUERY needs a Content-Type, JSON must parse) must not get there first.
   const bodies = [
     { method: 'QUERY', url: '/api/v1/todos', payload: '{}', status: 405, label: 'QUERY without Content-Type' },
-    { method: 'QUERY', url: '/api/v1/todos/1', payload: '{', headers: { 'content-type': 'application/json' }, status: 405, label: 'QUERY with malformed JSON' },
-    { method: 'PATCH', url: '/api/v1/todos/1', payload: 'x=1', headers: { 'content-type': 'text/plain' }, status: 405, label: 'PATCH as text/plain' },
-    { method: 'DELETE', url: '/nowhere', payload: '{', headers: { 'content-type': 'application/json' }, status: 404, label: 'DELETE with malformed JSON' },
+    {
+      method: 'QUERY',
+      url: '/api/v1/todos/1',
+      payload: '{',
+      headers: { 'content-type': 'application/json' },
+      status: 405,
+      label: 'QUERY with malformed JSON',
+    },
+    {
+      method: 'PATCH',
+      url: '/api/v1/todos/1',
+      payload: 'x=1',
+      headers: { 'content-type': 'text/plain' },
+      status: 405,
+      label: 'PATCH as text/plain',
+    },
+    {
+      method: 'DELETE',
+      url: '/nowhere',
+      payload: '{',
+      headers: { 'content-type': 'application/json' },
+      status: 404,
+      label: 'DELETE with malformed JSON',
+    },
   ] as const;
   for (const { label, status, ...request } of bodies) {
     const response = await app.inject({ ...request, method: request.method as 'POST' });

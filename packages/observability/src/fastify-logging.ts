@@ -18,10 +18,9 @@ export interface FastifyLoggingSettings extends LoggerSettings {
  * request id (validated x-request-id, else the ALB trace Root, else a UUID — never the raw
  * header), the request lines, and method and url on every line of a request.
  */
-export function fastifyLogging(settings: FastifyLoggingSettings): Pick<
-  FastifyServerOptions,
-  'loggerInstance' | 'logController' | 'genReqId' | 'requestIdHeader' | 'childLoggerFactory'
-> {
+export function fastifyLogging(
+  settings: FastifyLoggingSettings,
+): Pick<FastifyServerOptions, 'loggerInstance' | 'logController' | 'genReqId' | 'requestIdHeader' | 'childLoggerFactory'> {
   return {
     loggerInstance: createLogger(settings),
     requestIdHeader: false,

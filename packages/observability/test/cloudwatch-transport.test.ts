@@ -39,10 +39,16 @@ t.test('cloudWatchTransportTarget: on exactly when CLOUDWATCH_LOG_GROUP is set',
   );
   t.match(target?.target, /src\/cloudwatch\/transport\.dev\.mjs$/, 'from source: the entry that registers tsx in the worker');
   t.ok(target && existsSync(target.target));
-  t.equal(cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP, AWS_REGION: 'us-west-2', AWS_DEFAULT_REGION: 'eu-west-1' }, where)?.options.region, 'us-west-2');
+  t.equal(
+    cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP, AWS_REGION: 'us-west-2', AWS_DEFAULT_REGION: 'eu-west-1' }, where)?.options.region,
+    'us-west-2',
+  );
 
   t.throws(() => cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP }, where), /no AWS region is: set AWS_REGION/);
-  t.throws(() => cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: 'bad name!', AWS_REGION: REGION }, where), /CLOUDWATCH_LOG_GROUP must be a CloudWatch log group name/);
+  t.throws(
+    () => cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: 'bad name!', AWS_REGION: REGION }, where),
+    /CLOUDWATCH_LOG_GROUP must be a CloudWatch log group name/,
+  );
 });
 
 t.test('log events and batches keep within the PutLogEvents limits', async (t) => {
@@ -68,7 +74,11 @@ t.test('log events and batches keep within the PutLogEvents limits', async (t) =
   t.equal(bySpan.takeBatch().length, 2, 'at most 24 h a call');
   const unsorted = new LogBuffer({ maxEvents: 100, maxBytes: 64 * 1024 * 1024 });
   [3, 1, 2].forEach((timestamp) => unsorted.push(event(timestamp)));
-  t.same(unsorted.takeBatch().map((e) => e.timestamp), [1, 2, 3], 'sorted by timestamp');
+  t.same(
+    unsorted.takeBatch().map((e) => e.timestamp),
+    [1, 2, 3],
+    'sorted by timestamp',
+  );
 
   // Over the cap while a batch is in flight: its events are the oldest, dropped only if it fails.
   const cappedFailing = new LogBuffer({ maxEvents: 3, maxBytes: 64 * 1024 * 1024 });
@@ -80,7 +90,11 @@ t.test('log events and batches keep within the PutLogEvents limits', async (t) =
   cappedFailing.requeue();
   t.equal(cappedFailing.takeDropped(), 2, 'it failed: its events, the oldest, are the ones over the cap');
   cappedFailing.push(event(6));
-  t.same(cappedFailing.takeBatch().map((e) => e.timestamp), [4, 5, 6], 'then the oldest queued go first');
+  t.same(
+    cappedFailing.takeBatch().map((e) => e.timestamp),
+    [4, 5, 6],
+    'then the oldest queued go first',
+  );
   t.equal(cappedFailing.takeDropped(), 1);
 
   const cappedDelivered = new LogBuffer({ maxEvents: 3, maxBytes: 64 * 1024 * 1024 });
@@ -89,7 +103,10 @@ t.test('log events and batches keep within the PutLogEvents limits', async (t) =
   [3, 4].forEach((timestamp) => cappedDelivered.push(event(timestamp)));
   cappedDelivered.release();
   t.equal(cappedDelivered.takeDropped(), 0, 'it was delivered: nothing was lost');
-  t.same(cappedDelivered.takeBatch().map((e) => e.timestamp), [3, 4]);
+  t.same(
+    cappedDelivered.takeBatch().map((e) => e.timestamp),
+    [3, 4],
+  );
 
   const cappedRequeued = new LogBuffer({ maxEvents: 3, maxBytes: 64 * 1024 * 1024 });
   [1, 2].forEach((timestamp) => cappedRequeued.push(event(timestamp)));
@@ -97,7 +114,11 @@ t.test('log events and batches keep within the PutLogEvents limits', async (t) =
   cappedRequeued.push(event(3));
   cappedRequeued.requeue();
   cappedRequeued.push(event(4));
-  t.same(cappedRequeued.takeBatch().map((e) => e.timestamp), [2, 3, 4], 'a failed batch goes back in front, the first to be dropped');
+  t.same(
+    cappedRequeued.takeBatch().map((e) => e.timestamp),
+    [2, 3, 4],
+    'a failed batch goes back in front, the first to be dropped',
+  );
   t.equal(cappedRequeued.takeDropped(), 1);
 
   const cappedBytes = new LogBuffer({ maxEvents: 100, maxBytes: PUT_LOG_EVENTS_LIMITS.eventBytes * 2 });
@@ -105,7 +126,11 @@ t.test('log events and batches keep within the PutLogEvents limits', async (t) =
   cappedBytes.takeBatch();
   cappedBytes.push(event(3, PUT_LOG_EVENTS_LIMITS.eventBytes));
   cappedBytes.requeue();
-  t.same(cappedBytes.takeBatch().map((e) => e.timestamp), [2, 3], 'the byte cap too counts the batch in flight');
+  t.same(
+    cappedBytes.takeBatch().map((e) => e.timestamp),
+    [2, 3],
+    'the byte cap too counts the batch in flight',
+  );
   t.equal(cappedBytes.takeDropped(), 1);
 });
 
@@ -190,8 +215,15 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
     const lines = await messages(stream);
     t.equal(lines.length, count + 1, `${count + 1} lines written, ${lines.length} received`);
     const parsed = lines.slice(0, count).map((line) => JSON.parse(line) as { seq: number; payload: unknown; msg: string });
-    t.same(parsed.map((line) => line.seq), [...Array(count).keys()], 'in order');
-    t.ok(parsed.every((line) => line.msg === `line ${line.seq}` && JSON.stringify(line.payload) === JSON.stringify(payload)), 'JSON intact');
+    t.same(
+      parsed.map((line) => line.seq),
+      [...Array(count).keys()],
+      'in order',
+    );
+    t.ok(
+      parsed.every((line) => line.msg === `line ${line.seq}` && JSON.stringify(line.payload) === JSON.stringify(payload)),
+      'JSON intact',
+    );
     const cut = lines[count]!;
     t.ok(cut.startsWith('{"level":30,"time":"') && cut.endsWith(TRUNCATION_MARKER), 'the oversized line arrives cut and marked');
     t.ok(Buffer.byteLength(cut) + 26 <= 256 * 1024);
@@ -280,9 +312,16 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
     const received = lines.map((l) => JSON.parse(l) as { seq?: number; msg: string; dropped_events?: number });
     const outage = received.filter((l) => l.msg === 'during outage').map((l) => l.seq!);
     const dropped = received.reduce((sum, l) => sum + (l.dropped_events ?? 0), 0);
-    t.ok(received.some((l) => l.msg === 'after'), 'lines logged after recovery arrive');
+    t.ok(
+      received.some((l) => l.msg === 'after'),
+      'lines logged after recovery arrive',
+    );
     t.ok(outage.length > 0 && outage.length <= cap, `${outage.length} outage lines kept (cap ${cap})`);
-    t.same(outage, [...Array(outage.length).keys()].map((i) => written - outage.length + i), 'the newest, in order: the oldest were dropped');
+    t.same(
+      outage,
+      [...Array(outage.length).keys()].map((i) => written - outage.length + i),
+      'the newest, in order: the oldest were dropped',
+    );
     t.equal(dropped + outage.length, written, `the drop notice in the stream counts ${dropped} dropped`);
     t.equal(stderr.lines.filter((l) => l.includes('log events were dropped, the oldest first')).length, 1, 'the drops are reported once');
     t.comment(
@@ -332,7 +371,10 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
     const closeMs = await close();
     t.ok(closeMs < 3000 + 500, `closed in ${Math.round(closeMs)} ms (close timeout 3000 ms)`);
     t.equal((await stdoutLines()).length, 100);
-    t.ok(stderr.lines.some((l) => l.includes('closing: 100 log events were not delivered')), 'the loss is reported');
+    t.ok(
+      stderr.lines.some((l) => l.includes('closing: 100 log events were not delivered')),
+      'the loss is reported',
+    );
   });
 });
 

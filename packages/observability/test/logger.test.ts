@@ -46,7 +46,10 @@ t.test('LOG_FILE: every line in the file, flushed on exit; stdout has warnings, 
   const fileLines = parseLines(await readFile(file, 'utf8'));
   t.equal(fileLines.length, INFO_LINES + 3, 'every line at LOG_LEVEL, the last ones written on exit');
   t.match(fileLines.at(-1), { level: 'error', msg: 'shutting down after a fatal error' });
-  t.notOk(fileLines.some((line) => line.msg === 'request started'), 'nothing below LOG_LEVEL');
+  t.notOk(
+    fileLines.some((line) => line.msg === 'request started'),
+    'nothing below LOG_LEVEL',
+  );
 });
 
 t.test('without LOG_FILE every line goes to stdout', async (t) => {

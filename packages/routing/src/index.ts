@@ -98,7 +98,12 @@ export function operationsServedBy(service: ServiceName): ApiOperation[] {
 }
 
 function urlToRegExp(url: string): RegExp {
-  return new RegExp(`^${url.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : escapeRegExp(part))).join('/')}/?$`);
+  return new RegExp(
+    `^${url
+      .split('/')
+      .map((part) => (part.startsWith(':') ? '[^/]+' : escapeRegExp(part)))
+      .join('/')}/?$`,
+  );
 }
 
 const operationMatchers = apiOperations.map((operation) => ({ operation, regExp: urlToRegExp(operation.url) }));

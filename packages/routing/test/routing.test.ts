@@ -1,12 +1,5 @@
 import t from 'tap';
-import {
-  allowedMethods,
-  apiOperations,
-  operationsServedBy,
-  routeRequest,
-  routingRules,
-  serviceOf,
-} from '../src/index.js';
+import { allowedMethods, apiOperations, operationsServedBy, routeRequest, routingRules, serviceOf } from '../src/index.js';
 
 t.test('reads go to todo-read and writes to todo-write', async (t) => {
   t.equal(routeRequest('GET', '/api/v1/todos'), 'todo-read');
@@ -21,10 +14,17 @@ t.test('reads go to todo-read and writes to todo-write', async (t) => {
 
 t.test('every operation is served by the expected service', async (t) => {
   t.same(
-    operationsServedBy('todo-read').map((o) => o.operationId).sort(),
+    operationsServedBy('todo-read')
+      .map((o) => o.operationId)
+      .sort(),
     ['getTodo', 'health', 'listTodos'],
   );
-  t.same(operationsServedBy('todo-write').map((o) => o.operationId).sort(), ['createTodo', 'deleteTodo', 'updateTodo']);
+  t.same(
+    operationsServedBy('todo-write')
+      .map((o) => o.operationId)
+      .sort(),
+    ['createTodo', 'deleteTodo', 'updateTodo'],
+  );
   for (const operation of apiOperations) {
     t.equal(serviceOf(operation), operation.method === 'GET' ? 'todo-read' : 'todo-write', operation.operationId);
   }

@@ -19,10 +19,7 @@ export const PortInUseError = createError<typeof PORT_IN_USE_CODE, [port: number
 );
 
 /** The edge process did not get to listening; the message says how far it got. */
-export const EdgeStartError = createError<'TASKOVERFLOW_EDGE_START_FAILED', [problem: string]>(
-  'TASKOVERFLOW_EDGE_START_FAILED',
-  'the edge %s',
-);
+export const EdgeStartError = createError<'TASKOVERFLOW_EDGE_START_FAILED', [problem: string]>('TASKOVERFLOW_EDGE_START_FAILED', 'the edge %s');
 
 export const START_USAGE_CODE = 'TASKOVERFLOW_START_USAGE';
 /** A mistake in how pnpm start was called; the message says what to change. */

@@ -25,8 +25,7 @@ export function findRedisServer(): string | undefined {
 }
 
 /** What to tell someone who has no redis-server. */
-export const REDIS_INSTALL_HINT =
-  'install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL';
+export const REDIS_INSTALL_HINT = 'install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL';
 
 /**
  * Starts a throwaway redis-server on loopback: a cache, so no persistence (`--save ''`, no

@@ -159,7 +159,10 @@ export class StackConsole {
   }
 
   #idleInstances(now: number): string {
-    return [...this.#rows(now)].filter(([, stats]) => !stats).map(([instance]) => instance).join(',');
+    return [...this.#rows(now)]
+      .filter(([, stats]) => !stats)
+      .map(([instance]) => instance)
+      .join(',');
   }
 
   #summaryLines(now: number, idleAt = now): string[] {
@@ -212,7 +215,10 @@ export function formatStatsTable(rows: StatsRows, at: Date): string[] {
   const over = intervals.length > 0 ? `last ${(Math.max(...intervals) / 1000).toFixed(0)} s` : 'idle';
   return [
     `── ${at.toTimeString().slice(0, 8)} · per instance, ${over} ──`,
-    row('instance', COLUMNS.map(([heading]) => heading)),
+    row(
+      'instance',
+      COLUMNS.map(([heading]) => heading),
+    ),
     ...instances.map((instance, index) => row(instance, cells[index]!)),
   ];
 }

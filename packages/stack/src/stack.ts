@@ -126,8 +126,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const failure = (await Promise.allSettled(starting)).find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
     const upstreams = {
-      'todo-read': fleet.instances().filter((s) => s.service === 'todo-read').map((s) => s.url),
-      'todo-write': fleet.instances().filter((s) => s.service === 'todo-write').map((s) => s.url),
+      'todo-read': fleet
+        .instances()
+        .filter((s) => s.service === 'todo-read')
+        .map((s) => s.url),
+      'todo-write': fleet
+        .instances()
+        .filter((s) => s.service === 'todo-write')
+        .map((s) => s.url),
     };
 
     const edge = await startEdgeProcess({
@@ -232,9 +238,7 @@ class ServiceFleet {
     return [...this.#running.values()]
       .map((entry) => entry.instance)
       .sort((a, b) =>
-        a.service === b.service
-          ? a.instance.localeCompare(b.instance, undefined, { numeric: true })
-          : a.service === 'todo-write' ? -1 : 1,
+        a.service === b.service ? a.instance.localeCompare(b.instance, undefined, { numeric: true }) : a.service === 'todo-write' ? -1 : 1,
       );
   }
 

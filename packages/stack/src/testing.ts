@@ -71,7 +71,13 @@ export async function startTestStack(
   const database = await createTestDatabase();
   let stack: LocalStack;
   try {
-    stack = await startLocalStack({ ...options, databaseUrl: database.url, port: 0, quiet: true, serviceEnv: { ...TEST_SERVICE_ENV, ...serviceEnv } });
+    stack = await startLocalStack({
+      ...options,
+      databaseUrl: database.url,
+      port: 0,
+      quiet: true,
+      serviceEnv: { ...TEST_SERVICE_ENV, ...serviceEnv },
+    });
   } catch (error) {
     await database.drop();
     throw error;
@@ -168,7 +174,9 @@ export async function waitForLogLine(
     const found = (await reader.newLines()).find(({ line }) => matches(line));
     if (found) return found.line;
     if (Date.now() >= deadline) {
-      throw new Error(`${description} was not in ${instance ? stack.logFile(instance) : `the log files in ${stack.logDir}`} within ${timeoutMs} ms`);
+      throw new Error(
+        `${description} was not in ${instance ? stack.logFile(instance) : `the log files in ${stack.logDir}`} within ${timeoutMs} ms`,
+      );
     }
     await sleep(LOG_POLL_MS);
   }

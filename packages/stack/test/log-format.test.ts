@@ -22,7 +22,12 @@ t.test('shows time, level, message and the other fields of a pino line', async (
 });
 
 t.test('accepts level labels and epoch times, and puts error stacks below', async (t) => {
-  const line = JSON.stringify({ level: 'error', time: Date.UTC(2026, 0, 1, 12), msg: 'failed', err: { message: 'x', stack: 'Error: x\n    at f' } });
+  const line = JSON.stringify({
+    level: 'error',
+    time: Date.UTC(2026, 0, 1, 12),
+    msg: 'failed',
+    err: { message: 'x', stack: 'Error: x\n    at f' },
+  });
   t.equal(formatLogLine(line), '12:00:00.000 ERROR failed\n    Error: x\n        at f');
 });
 

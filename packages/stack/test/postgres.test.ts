@@ -72,6 +72,7 @@ t.test('says why when the server cannot start', async (t) => {
   await t.rejects(startEmbeddedPostgres({ dataDir }), {
     code: 'TASKOVERFLOW_POSTGRES_START_FAILED',
     cause: { code: 'TASKOVERFLOW_POSTGRES_EXITED' },
-    message: /^PostgreSQL did not start \(data in .*busy, port \d+\): postgres exited \(exit code 1\); its last output:\n.*lock file "postmaster\.pid" already exists/s,
+    message:
+      /^PostgreSQL did not start \(data in .*busy, port \d+\): postgres exited \(exit code 1\); its last output:\n.*lock file "postmaster\.pid" already exists/s,
   });
 });

@@ -38,7 +38,8 @@ t.test('resolves once the health URL answers 200, and stop() ends the process', 
 t.test('fails with the tail of its output when the process exits before it is ready', async (t) => {
   const { options } = await fixtureService('crash.ts');
   await t.rejects(startServiceProcess(options), {
-    message: /^fixture-1 exited with code 3 before it was ready; its last output:\n {2}(about to fail\n {2}boom: DATABASE_URL is not set|boom: DATABASE_URL is not set\n {2}about to fail)$/,
+    message:
+      /^fixture-1 exited with code 3 before it was ready; its last output:\n {2}(about to fail\n {2}boom: DATABASE_URL is not set|boom: DATABASE_URL is not set\n {2}about to fail)$/,
   });
 });
 

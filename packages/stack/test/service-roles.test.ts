@@ -48,7 +48,11 @@ t.test('todo-read cannot write', async (t) => {
     'DROP TABLE todos',
   ];
   const outcomes = await Promise.all(attempts.map((statement) => outcome(readUrl, statement)));
-  t.same(outcomes, attempts.map(() => PERMISSION_DENIED), 'each is refused: permission denied');
+  t.same(
+    outcomes,
+    attempts.map(() => PERMISSION_DENIED),
+    'each is refused: permission denied',
+  );
 });
 
 t.test('todo-write changes rows but not the schema', async (t) => {
@@ -58,7 +62,11 @@ t.test('todo-write changes rows but not the schema', async (t) => {
   t.equal(await outcome(writeUrl, "DELETE FROM todos WHERE title = 'from the write role'"), 'ok', 'deletes');
   const ddl = ['CREATE TABLE write_role_table (id int)', 'DROP TABLE todos', 'ALTER TABLE todos ADD COLUMN extra int', 'TRUNCATE todos'];
   const outcomes = await Promise.all(ddl.map((statement) => outcome(writeUrl, statement)));
-  t.same(outcomes, ddl.map(() => PERMISSION_DENIED), 'no DDL: permission denied');
+  t.same(
+    outcomes,
+    ddl.map(() => PERMISSION_DENIED),
+    'no DDL: permission denied',
+  );
 });
 
 t.test('a service role logs in only with its password', async (t) => {

@@ -13,7 +13,8 @@ const RECORDED = {
   'todo-write-1':
     '{"level":"info","time":"2026-12-01T15:14:36.775Z","service":"todo-write","hostname":"todo-write-1","interval_ms":1001,"requests":2,"rps":2,"p50_ms":128,"p95_ms":256,"p99_ms":256,"status_5xx":0,"shed":0,"rate_limited":0,"cache_hit":0,"cache_miss":0,"cache_stale":0,"cache_bypass":0,"db_queries":2,"event_loop_delay_p99_ms":252.576,"rss_mb":104.8,"cpu_ms":30,"msg":"stats"}',
 };
-const WARNING = '{"level":"warn","time":"2026-12-01T15:14:32.673Z","service":"todo-read","hostname":"todo-read-1","msg":"REDIS_URL is not set: todo-read runs uncached, every read queries PostgreSQL"}';
+const WARNING =
+  '{"level":"warn","time":"2026-12-01T15:14:32.673Z","service":"todo-read","hostname":"todo-read-1","msg":"REDIS_URL is not set: todo-read runs uncached, every read queries PostgreSQL"}';
 const AT = Date.parse('2026-12-01T15:14:40Z');
 /** How the summary (a heading, a column header and 3 rows) is erased: cursor up 5 lines, clear below. */
 const ERASE_SUMMARY = '\x1b[5F\x1b[J';
@@ -43,14 +44,23 @@ t.test('one row per instance from its stats line: rates, latencies, errors, cach
 });
 
 t.test('an idle instance (no stats line lately) says so', async (t) => {
-  const rows = new Map([['todo-read-1', parseStatsLine(RECORDED['todo-read-1'])], ['todo-write-1', undefined]]);
-  t.equal(formatStatsTable(rows, new Date(AT))[3], 'todo-write-1     idle       –       –       –    –         –          –       –            –    –       –');
+  const rows = new Map([
+    ['todo-read-1', parseStatsLine(RECORDED['todo-read-1'])],
+    ['todo-write-1', undefined],
+  ]);
+  t.equal(
+    formatStatsTable(rows, new Date(AT))[3],
+    'todo-write-1     idle       –       –       –    –         –          –       –            –    –       –',
+  );
 });
 
 t.test("the edge's row: its figures, and no cache columns (its line has no cache fields)", async (t) => {
   const edge =
     '{"level":"info","time":"2026-12-01T15:14:39.900Z","service":"edge","hostname":"edge","interval_ms":1000,"requests":312,"rps":311.7,"p50_ms":6.727,"p95_ms":32,"p99_ms":107.635,"status_5xx":3,"shed":3,"upstream_errors":0,"event_loop_delay_p99_ms":21.152,"rss_mb":74.2,"cpu_ms":96,"msg":"stats"}';
-  const rows = new Map([['edge', parseStatsLine(edge)], ['todo-read-1', parseStatsLine(RECORDED['todo-read-1'])]]);
+  const rows = new Map([
+    ['edge', parseStatsLine(edge)],
+    ['todo-read-1', parseStatsLine(RECORDED['todo-read-1'])],
+  ]);
   t.same(formatStatsTable(rows, new Date(AT)).slice(2), [
     'edge              312     6.7    32.0     108    3         3          –       –         21.2  10%      74',
     TABLE[2],
@@ -140,7 +150,11 @@ t.test('on a terminal: text someone else wrote below the summary is never erased
 
   out.text = '';
   stackConsole.instanceLine('todo-read-1', WARNING, AT + 100);
-  t.equal(out.text, 'todo-read-1    │ 15:14:32.673 WARN  REDIS_URL is not set: todo-read runs uncached, every read queries PostgreSQL\n', 'printed below, nothing erased');
+  t.equal(
+    out.text,
+    'todo-read-1    │ 15:14:32.673 WARN  REDIS_URL is not set: todo-read runs uncached, every read queries PostgreSQL\n',
+    'printed below, nothing erased',
+  );
   out.text = '';
   stackConsole.instanceLine('todo-read-1', RECORDED['todo-read-1'], AT + 900);
   stackConsole.refresh(AT + 1_000);

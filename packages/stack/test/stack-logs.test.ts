@@ -43,7 +43,10 @@ t.test("each request's lines go to the instance's own file, not through the stac
     description: 'the read’s "request finished" line',
   });
   t.match(finished, { service: 'todo-read', hostname: 'todo-read-1', status: 200 });
-  const proxied = await waitForLogLine(stack, (line) => line.request_id === 'stack-logs-4', { instance: 'edge', description: 'the edge’s line of the read' });
+  const proxied = await waitForLogLine(stack, (line) => line.request_id === 'stack-logs-4', {
+    instance: 'edge',
+    description: 'the edge’s line of the read',
+  });
   t.match(proxied, { service: 'edge' }, 'the edge writes its own file too');
   t.ok(
     (await readLogLines(stack, 'todo-write-1')).some((line) => line.msg === 'REDIS_URL is not set: todo-write does not invalidate a cache'),

@@ -1,6 +1,5 @@
 import { HEALTH_PATH } from '@taskoverflow/routing';
 
-
 /** The path of a request URL: the query string dropped. */
 function pathOf(url: string): string {
   const end = url.search(/[?#]/);

@@ -48,9 +48,15 @@ t.test('a quiet run: nothing saturated among its own processes, on a machine bus
   const { figures, verdict } = await reportOn('quiet', t);
   const { list, run, machine, cores } = figures.processes;
   t.ok(run && cores && run.peakCores < SATURATED_SHARE * cores, `the figures: this run's processes at ${run?.peakCores.toFixed(2)} cores`);
-  t.ok(list.every((process) => process.peakCores < SATURATED_SHARE), 'no process of the run at 90 % of a core');
+  t.ok(
+    list.every((process) => process.peakCores < SATURATED_SHARE),
+    'no process of the run at 90 % of a core',
+  );
   const p95 = figures.client.find((group) => group.name === 'all requests')!.p95Ms!;
-  t.ok(figures.run.p95TargetMs !== undefined && p95 < figures.run.p95TargetMs, `k6 p95 ${p95} ms within the ${figures.run.p95TargetMs} ms target`);
+  t.ok(
+    figures.run.p95TargetMs !== undefined && p95 < figures.run.p95TargetMs,
+    `k6 p95 ${p95} ms within the ${figures.run.p95TargetMs} ms target`,
+  );
   t.equal(verdict.saturated, undefined);
   t.equal(verdict.findings[0]!.rule, 'nothing saturated');
   t.equal(verdict.findings[0]!.evidence.busiestProcess, list[0]!.name);
@@ -62,7 +68,10 @@ t.test('a quiet run: nothing saturated among its own processes, on a machine bus
 t.test("a quiet run: its few failed requests are placed, from k6's causes and the services' lines", async (t) => {
   const { figures, verdict } = await reportOn('quiet', t);
   const client = figures.failures.client!;
-  t.ok(client.failed > 0 && client.failed === figures.readPath.shed, `the figures: k6 saw ${client.failed} failed, the services shed ${figures.readPath.shed}`);
+  t.ok(
+    client.failed > 0 && client.failed === figures.readPath.shed,
+    `the figures: k6 saw ${client.failed} failed, the services shed ${figures.readPath.shed}`,
+  );
   t.equal(figures.failures.edgeStatuses['503'], client.failed, 'the edge passed each 503 on');
   const finding = verdict.findings.find((candidate) => candidate.rule === 'failed requests')!;
   t.equal(finding.evidence.unplaced, 0);

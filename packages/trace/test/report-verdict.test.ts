@@ -6,10 +6,27 @@
 import t from 'tap';
 import { peakOf, processKind, throughputOf, type Figures, type ProcessFigures } from '../src/report/figures.js';
 import type { PeriodPoint } from '../src/report/dashboard-data.js';
-import { bypassFinding, failuresFinding, queueingFinding, saturationFindings, sheddingFinding, uncachedFinding, verdictOf } from '../src/report/verdict.js';
+import {
+  bypassFinding,
+  failuresFinding,
+  queueingFinding,
+  saturationFindings,
+  sheddingFinding,
+  uncachedFinding,
+  verdictOf,
+} from '../src/report/verdict.js';
 
 function processFigures(name: string, peakCores: number, averageCores = peakCores / 2): ProcessFigures {
-  return { name, kind: processKind(name), cpuSeconds: averageCores * 60, averageCores, peakCores, cpuPerRequestUs: 100, peakRssMb: 80, count: 1 };
+  return {
+    name,
+    kind: processKind(name),
+    cpuSeconds: averageCores * 60,
+    averageCores,
+    peakCores,
+    cpuPerRequestUs: 100,
+    peakRssMb: 80,
+    count: 1,
+  };
 }
 
 /** A quiet run: 2 cores, little CPU, every read a hit, the client close to the services. */
@@ -45,7 +62,13 @@ function quiet(): Figures {
       replicas: [{ instance: 'todo-read-1', requests: 1000, eventLoopDelayP99MaxMs: 21, peakRssMb: 90, cpuMs: 900 }],
       series: [],
     },
-    failures: { client: { requests: 1000, failed: 0, causes: {} }, edgeStatuses: { 200: 1000 }, serviceStatuses: { 200: 1000 }, edgeQueueFull: 0, edgeQueueTimeout: 0 },
+    failures: {
+      client: { requests: 1000, failed: 0, causes: {} },
+      edgeStatuses: { 200: 1000 },
+      serviceStatuses: { 200: 1000 },
+      edgeQueueFull: 0,
+      edgeQueueTimeout: 0,
+    },
     slowest: [],
   };
 }
@@ -53,8 +76,14 @@ function quiet(): Figures {
 t.test('a quiet run: nothing saturated, with the busiest figures as evidence', async (t) => {
   const verdict = verdictOf(quiet());
   t.equal(verdict.saturated, undefined);
-  t.same(verdict.findings.map((finding) => finding.rule), ['nothing saturated']);
-  t.match(verdict.findings[0]!.sentence, /^Nothing saturated: this run's busiest process, k6, peaked at 30 % of a core, its processes together at 0\.5 of the machine's 2 cores, and k6's p95 \(6\.0 ms\) met its 200 ms target\.$/);
+  t.same(
+    verdict.findings.map((finding) => finding.rule),
+    ['nothing saturated'],
+  );
+  t.match(
+    verdict.findings[0]!.sentence,
+    /^Nothing saturated: this run's busiest process, k6, peaked at 30 % of a core, its processes together at 0\.5 of the machine's 2 cores, and k6's p95 \(6\.0 ms\) met its 200 ms target\.$/,
+  );
 });
 
 t.test('a one-thread process at 90 % of a core is saturated; at 89 % it is not', async (t) => {
@@ -66,18 +95,24 @@ t.test('a one-thread process at 90 % of a core is saturated; at 89 % it is not',
   t.equal(verdictOf(figures).saturated, undefined, 'k6 runs on many threads: 1.5 cores is not its limit');
 });
 
-t.test('the machine at 90 % of its cores, the run missing its p95 target: saturated, and the sentence tells this run from other work', async (t) => {
-  const figures = quiet();
-  figures.client[0]!.p95Ms = 450;
-  figures.processes.machine = { averageCores: 1.5, peakCores: 1.8 };
-  figures.processes.run = { averageCores: 0.5, peakCores: 0.8 };
-  const [finding] = saturationFindings(figures);
-  t.equal(finding!.rule, 'machine saturated');
-  t.equal(verdictOf(figures).saturated, 'the machine (2 cores)');
-  t.match(finding!.sentence, /1\.8 of its 2 cores busy at the peak, this run's processes 0\.8 of them, the rest other work on the machine; .*k6's p95 \(450 ms\) missed its 200 ms target\.$/);
-  figures.processes.machine = { averageCores: 1.5, peakCores: 1.79 };
-  t.equal(verdictOf(figures).saturated, undefined);
-});
+t.test(
+  'the machine at 90 % of its cores, the run missing its p95 target: saturated, and the sentence tells this run from other work',
+  async (t) => {
+    const figures = quiet();
+    figures.client[0]!.p95Ms = 450;
+    figures.processes.machine = { averageCores: 1.5, peakCores: 1.8 };
+    figures.processes.run = { averageCores: 0.5, peakCores: 0.8 };
+    const [finding] = saturationFindings(figures);
+    t.equal(finding!.rule, 'machine saturated');
+    t.equal(verdictOf(figures).saturated, 'the machine (2 cores)');
+    t.match(
+      finding!.sentence,
+      /1\.8 of its 2 cores busy at the peak, this run's processes 0\.8 of them, the rest other work on the machine; .*k6's p95 \(450 ms\) missed its 200 ms target\.$/,
+    );
+    figures.processes.machine = { averageCores: 1.5, peakCores: 1.79 };
+    t.equal(verdictOf(figures).saturated, undefined);
+  },
+);
 
 t.test('the machine busy with other work while the run met its target: nothing saturated in this run, and the busy machine said', async (t) => {
   const figures = quiet();
@@ -85,8 +120,14 @@ t.test('the machine busy with other work while the run met its target: nothing s
   figures.processes.run = { averageCores: 0.1, peakCores: 0.2 };
   const verdict = verdictOf(figures);
   t.equal(verdict.saturated, undefined);
-  t.same(verdict.findings.map((finding) => finding.rule), ['nothing saturated', 'machine busy with other work']);
-  t.match(verdict.findings[1]!.sentence, /^The machine was busy with other work: 2\.0 of its 2 cores at the peak, this run's processes 0\.2 of them/);
+  t.same(
+    verdict.findings.map((finding) => finding.rule),
+    ['nothing saturated', 'machine busy with other work'],
+  );
+  t.match(
+    verdict.findings[1]!.sentence,
+    /^The machine was busy with other work: 2\.0 of its 2 cores at the peak, this run's processes 0\.2 of them/,
+  );
   figures.processes.run = { averageCores: 1.5, peakCores: 1.8 };
   t.equal(verdictOf(figures).saturated, 'the machine (2 cores)', 'this run filled the cores itself: saturated, target met or not');
   figures.processes.run = { averageCores: 0.1, peakCores: 0.2 };
@@ -96,7 +137,14 @@ t.test('the machine busy with other work while the run met its target: nothing s
 
 t.test('no CPU samples: the verdict says saturation cannot be judged and why', async (t) => {
   const figures = quiet();
-  figures.processes = { missing: ['the services ran elsewhere (ENDPOINT)'], cores: undefined, list: [], run: undefined, machine: undefined, series: [] };
+  figures.processes = {
+    missing: ['the services ran elsewhere (ENDPOINT)'],
+    cores: undefined,
+    list: [],
+    run: undefined,
+    machine: undefined,
+    series: [],
+  };
   const [finding] = saturationFindings(figures);
   t.match(finding!.sentence, /^CPU was not sampled, so saturation cannot be judged: the services ran elsewhere \(ENDPOINT\)\.$/);
 });
@@ -127,9 +175,18 @@ t.test('the uncached read path: database time and serialization in todo-read', a
   const figures = quiet();
   figures.readPath.cache = { hit: 0, miss: 0, stale: 0, bypass: 0, none: 1000 };
   figures.readPath.queriesPer1000Reads = 2000;
-  figures.readPath.uncached = { reads: 1000, atService: { count: 1000, p50Ms: 20, p95Ms: 60, p99Ms: 80, maxMs: 90 }, dbMs: 12_000, cacheMs: 0, otherMs: 18_000 };
+  figures.readPath.uncached = {
+    reads: 1000,
+    atService: { count: 1000, p50Ms: 20, p95Ms: 60, p99Ms: 80, maxMs: 90 },
+    dbMs: 12_000,
+    cacheMs: 0,
+    otherMs: 18_000,
+  };
   const finding = uncachedFinding(figures)!;
-  t.match(finding.sentence, /100 % of reads went to PostgreSQL \(the cache was off \(todo-read ran without Redis\); 2000 queries per 1000 reads\)/);
+  t.match(
+    finding.sentence,
+    /100 % of reads went to PostgreSQL \(the cache was off \(todo-read ran without Redis\); 2000 queries per 1000 reads\)/,
+  );
   t.match(finding.sentence, /40 % of that time in the database and 60 % in todo-read itself \(serializing the list to JSON/);
   figures.readPath.uncached.reads = 499;
   t.equal(uncachedFinding(figures), undefined, 'fewer than half the reads went to PostgreSQL');
@@ -147,7 +204,10 @@ t.test("failed requests: k6's causes, placed by the edge's and the services' lin
     edgeQueueTimeout: 0,
   };
   const finding = failuresFinding(figures)!;
-  t.match(finding.sentence, /^k6 saw 2,895 failed requests \(9 % of 31,684\): 2,895 were answered 503\. The logs place them: 2,895 refused at once by the edge's bounded queue/);
+  t.match(
+    finding.sentence,
+    /^k6 saw 2,895 failed requests \(9 % of 31,684\): 2,895 were answered 503\. The logs place them: 2,895 refused at once by the edge's bounded queue/,
+  );
   t.match(finding.sentence, /Most came from the edge's bounded queue \(100 %\)\.$/);
   t.equal(finding.evidence.unplaced, 0);
   // Shed by the services, and connections that got no answer, which no log holds.
@@ -160,7 +220,10 @@ t.test("failed requests: k6's causes, placed by the edge's and the services' lin
     edgeQueueTimeout: 400,
   };
   const mixed = failuresFinding(figures)!;
-  t.match(mixed.sentence, /1,000 shed by the services .*; 700 refused at once .*; 400 refused by the edge's bounded queue after waiting in it .*; 500 no response at all/);
+  t.match(
+    mixed.sentence,
+    /1,000 shed by the services .*; 700 refused at once .*; 400 refused by the edge's bounded queue after waiting in it .*; 500 no response at all/,
+  );
   t.match(mixed.sentence, /\. 295 are in no log: the logs are cut, or the requests never reached the edge/);
   t.equal(mixed.evidence.mostFrom, "the edge's bounded queue", '700 + 400 from the edge against 1,000 shed');
   t.notMatch(mixed.sentence, /Most came from/, 'not said when the largest source is under half of the failures');
@@ -171,11 +234,22 @@ t.test('shed and rate-limited requests', async (t) => {
   t.equal(sheddingFinding(figures), undefined);
   figures.readPath.shed = 30;
   figures.readPath.rateLimited = 20;
-  t.match(sheddingFinding(figures)!.sentence, /^The services refused 5 % of requests: 30 shed with 503 \(overloaded\) and 20 rate-limited with 429\.$/);
+  t.match(
+    sheddingFinding(figures)!.sentence,
+    /^The services refused 5 % of requests: 30 shed with 503 \(overloaded\) and 20 rate-limited with 429\.$/,
+  );
 });
 
 t.test('throughput stops rising while VUs keep rising', async (t) => {
-  const period = (atSeconds: number, vus: number, requestsPerSecond: number): PeriodPoint => ({ atSeconds, vus, requestsPerSecond, failedShare: 0, medianMs: 1, p95Ms: 2, maxMs: 3 });
+  const period = (atSeconds: number, vus: number, requestsPerSecond: number): PeriodPoint => ({
+    atSeconds,
+    vus,
+    requestsPerSecond,
+    failedShare: 0,
+    medianMs: 1,
+    p95Ms: 2,
+    maxMs: 3,
+  });
   const rising = [1, 2, 3, 4, 5, 6].map((second) => period(second, second * 100, second * 100));
   t.equal(throughputOf(rising)!.plateau, undefined, 'still rising at the end');
   // Three-period mean: the first at 95 % of the peak is 8 s, (600 + 600 + 600) / 3, not 7 s, (500 + 600 + 600) / 3.

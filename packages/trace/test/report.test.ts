@@ -28,7 +28,10 @@ t.test('the stress run: the machine saturated, by other work more than by this r
   const [finding] = verdict.findings;
   t.equal(finding!.rule, 'machine saturated');
   t.equal(finding!.evidence.busiestProcess, list[0]!.name, 'names the process that used the most CPU');
-  t.ok(list.every((process) => process.kind !== 'replica' || process.peakCores < SATURATED_SHARE), 'no replica at a full core, so none is named');
+  t.ok(
+    list.every((process) => process.kind !== 'replica' || process.peakCores < SATURATED_SHARE),
+    'no replica at a full core, so none is named',
+  );
 });
 
 t.test('the gap between k6 and the services is named as queueing before them', async (t) => {
@@ -41,7 +44,10 @@ t.test('the gap between k6 and the services is named as queueing before them', a
 });
 
 t.test('bottlenecks.json holds the figures and the verdict', async (t) => {
-  const json = JSON.parse(await readFile(join(runDir, 'bottlenecks.json'), 'utf8')) as { verdict: unknown; figures: { readPath: { reads: number } } };
+  const json = JSON.parse(await readFile(join(runDir, 'bottlenecks.json'), 'utf8')) as {
+    verdict: unknown;
+    figures: { readPath: { reads: number } };
+  };
   t.same(json.verdict, verdict);
   t.equal(json.figures.readPath.reads, figures.readPath.reads);
   t.ok(figures.readPath.reads > 0 && figures.slowest.length > 0, 'reads and slowest requests from the logs');

@@ -125,10 +125,25 @@ t.test('SlowestRequests: keeps the N slowest, slowest first; equal durations in 
   );
 });
 
-t.test('SlowestRequests: the figures of each request are its canonical line\'s, replicas sharing an id apart', async (t) => {
+t.test("SlowestRequests: the figures of each request are its canonical line's, replicas sharing an id apart", async (t) => {
   const slowest = new SlowestRequests(5, {});
   const finished = (hostname: string, duration_ms: number, db_ms: number) =>
-    slowest.add(entry({ hostname, request_id: 'same', method: 'GET', url: '/api/v1/todos', msg: 'request finished', status: 200, duration_ms, db_queries: 1, db_ms, cache: 'miss', cache_tier: 'none', cache_ms: 0.25 }));
+    slowest.add(
+      entry({
+        hostname,
+        request_id: 'same',
+        method: 'GET',
+        url: '/api/v1/todos',
+        msg: 'request finished',
+        status: 200,
+        duration_ms,
+        db_queries: 1,
+        db_ms,
+        cache: 'miss',
+        cache_tier: 'none',
+        cache_ms: 0.25,
+      }),
+    );
   finished('todo-read-1', 10, 4);
   finished('todo-read-2', 20, 6);
   t.same(
@@ -156,7 +171,10 @@ t.test('shortId: a UUID to its first 12 hex digits; other ids whole', async (t) 
 
 t.test('renderTable: aligned columns; the shrinking column gives way to fit the width', async (t) => {
   const plain = styleFor({ isTTY: false }, {});
-  const rows = [{ name: 'GET /api/v1/todos?completed=false&window=30', ms: 12.5 }, { name: 'GET /', ms: 3 }];
+  const rows = [
+    { name: 'GET /api/v1/todos?completed=false&window=30', ms: 12.5 },
+    { name: 'GET /', ms: 3 },
+  ];
   const columns = [
     { header: 'endpoint', align: 'left' as const, cell: (row: (typeof rows)[number]) => row.name, shrinks: true },
     { header: 'ms', align: 'right' as const, cell: (row: (typeof rows)[number]) => row.ms.toFixed(1) },
@@ -166,7 +184,11 @@ t.test('renderTable: aligned columns; the shrinking column gives way to fit the 
     'GET /api/v1/todos?completed=false&window=30  12.5',
     'GET /                                         3.0',
   ]);
-  t.same(renderTable(columns, rows, 30, plain), ['endpoint                    ms', 'GET /api/v1/todos?compl…  12.5', 'GET /                      3.0']);
+  t.same(renderTable(columns, rows, 30, plain), [
+    'endpoint                    ms',
+    'GET /api/v1/todos?compl…  12.5',
+    'GET /                      3.0',
+  ]);
   t.same(renderTable(columns, rows, 10, plain)[1], 'GET /api/v1/tod…  12.5', 'no narrower than 16 characters');
 });
 

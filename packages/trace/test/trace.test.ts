@@ -55,9 +55,14 @@ const LIST_SQL = 'select * from "todos" where "completed" = $1 order by "created
 const LIST_ALL_SQL = 'select * from "todos" order by "created_at" desc, "id" desc';
 const COUNT_SQL = 'select count(*) as "count" from "todos"';
 const BY_ID_SQL = 'select * from "todos" where "id" = $1';
-const INSERT_SQL = 'insert into "todos" ("title", "description", "completed", "deadline_at", "created_at", "updated_at") values ($1, $2, $3, $4, $5, $6) returning *';
+const INSERT_SQL =
+  'insert into "todos" ("title", "description", "completed", "deadline_at", "created_at", "updated_at") values ($1, $2, $3, $4, $5, $6) returning *';
 const DELETE_SQL = 'delete from "todos" where "id" = $1 returning *';
-const DUPLICATE = { type: 'DatabaseError', message: 'duplicate key value violates unique constraint "todos_pkey"', stack: 'DatabaseError: duplicate key…' };
+const DUPLICATE = {
+  type: 'DatabaseError',
+  message: 'duplicate key value violates unique constraint "todos_pkey"',
+  stack: 'DatabaseError: duplicate key…',
+};
 
 type Fields = Record<string, unknown>;
 interface Line {
@@ -89,7 +94,12 @@ function requestOn(service: keyof typeof files, hostname: string, requestId: str
 }
 
 /** The fields a service's canonical line adds to status and duration. */
-function canonical(route: string, bytes: number, db: { queries: number; ms: number }, cache?: { outcome: string; tier: string; ms: number }): Fields {
+function canonical(
+  route: string,
+  bytes: number,
+  db: { queries: number; ms: number },
+  cache?: { outcome: string; tier: string; ms: number },
+): Fields {
   return {
     route,
     bytes,
@@ -149,7 +159,12 @@ requestOn('todo-read', 'todo-read-2', H, 'GET', '/api/v1/health', BASE_MS).finis
 for (let n = 1; n <= 18; n++) {
   const read = requestOn('todo-read', `todo-read-${1 + (n % 2)}`, fillerId(n), 'GET', `/api/v1/todos/${100 + n}`, FILLER_MS + n * 30);
   read.query(1, BY_ID_SQL, 1, 1);
-  read.finished(n + 3, n === 18 ? 503 : 200, n + 3, canonical('/api/v1/todos/:id', 230, { queries: 1, ms: 1 }, { outcome: 'miss', tier: 'none', ms: 0 }));
+  read.finished(
+    n + 3,
+    n === 18 ? 503 : 200,
+    n + 3,
+    canonical('/api/v1/todos/:id', 230, { queries: 1, ms: 1 }, { outcome: 'miss', tier: 'none', ms: 0 }),
+  );
 }
 
 /** Each file's lines in time order, as the processes appended them. */
@@ -158,7 +173,13 @@ function fileText(lines: Line[], extra: { before?: string[]; after?: string[] } 
   return [...(extra.before ?? []), ...json, ...(extra.after ?? [])].join('\n') + '\n';
 }
 
-const startup = JSON.stringify({ level: 'info', time: new Date(BASE_MS - 5000).toISOString(), service: 'todo-read', hostname: 'todo-read-1', msg: 'Server listening at http://127.0.0.1:3101' });
+const startup = JSON.stringify({
+  level: 'info',
+  time: new Date(BASE_MS - 5000).toISOString(),
+  service: 'todo-read',
+  hostname: 'todo-read-1',
+  msg: 'Server listening at http://127.0.0.1:3101',
+});
 const NOT_JSON = ['node:internal/modules/run_main:123  triggerUncaughtException(', '{"level":"info","time":"2026-11-'];
 const fixture = {
   'edge.log': fileText(files.edge),
@@ -184,12 +205,16 @@ t.test('a request id: the timeline across edge and replicas, in time order, and 
   t.equal(lines[0], 'GET /api/v1/todos?completed=false  →  200 in 32.7 ms at the edge', 'header: the status and total the client got');
   // Offsets count from when the edge got the request: its finished line's time, 32.7 ms back.
   t.equal(lines[1], `${A} · ${new Date(BASE_MS).toISOString()} · 3 log lines`);
-  t.same(lines.slice(3, 7), [
-    `+10 ms  todo-read  todo-read-1  query 6.2 ms, 2 rows: ${LIST_SQL}`.slice(0, 119) + '…',
-    '+32 ms  todo-read  todo-read-1  finished 200 in 30.0 ms',
-    '                                ↳ cache miss (none) 0.8 ms',
-    '+33 ms  edge       edge         finished 200 in 32.7 ms via http://127.0.0.1:3101',
-  ], 'the cache outcome, tier and time come from the canonical line');
+  t.same(
+    lines.slice(3, 7),
+    [
+      `+10 ms  todo-read  todo-read-1  query 6.2 ms, 2 rows: ${LIST_SQL}`.slice(0, 119) + '…',
+      '+32 ms  todo-read  todo-read-1  finished 200 in 30.0 ms',
+      '                                ↳ cache miss (none) 0.8 ms',
+      '+33 ms  edge       edge         finished 200 in 32.7 ms via http://127.0.0.1:3101',
+    ],
+    'the cache outcome, tier and time come from the canonical line',
+  );
   t.same(lines.slice(8, 14), [
     'breakdown',
     '  total          32.7 ms        as the edge saw it',
@@ -205,7 +230,10 @@ t.test('the SQL is cut to the terminal width', async (t) => {
   const { stdout } = await trace([A, '--logs', logs], { COLUMNS: '80' });
   const query = stdout.split('\n').find((line) => line.includes('query 6.2 ms'));
   t.equal(query, `+10 ms  todo-read  todo-read-1  query 6.2 ms, 2 rows: ${LIST_SQL}`.slice(0, 79) + '…');
-  t.ok(stdout.split('\n').every((line) => line.length <= 80), 'no line is wider than 80 columns');
+  t.ok(
+    stdout.split('\n').every((line) => line.length <= 80),
+    'no line is wider than 80 columns',
+  );
   t.match(stdout, '\n+33 ms  edge       edge         finished 200 in 32.7 ms via http://127.0.0.1:31…\n', 'the upstream is cut too');
 });
 
@@ -232,7 +260,10 @@ t.test('a failed query and an error: shown with their messages, counted as db ti
   t.match(stdout, /^POST \/api\/v1\/todos {2}→ {2}500 in 28\.0 ms at the edge\n/);
   // Offsets count from the request's first line, the edge's 5 ms into the fixture.
   t.match(stdout, /\n\+22 ms {2}todo-write {2}todo-write-1 {2}query failed after 20\.5 ms: insert into "todos" \("title", /);
-  t.match(stdout, /\n {34}↳ duplicate key value violates unique constraint "todos_pkey"\n\+26 ms {2}todo-write {2}todo-write-1 {2}finished 500 in 25\.0 ms\n {34}↳ duplicate key/);
+  t.match(
+    stdout,
+    /\n {34}↳ duplicate key value violates unique constraint "todos_pkey"\n\+26 ms {2}todo-write {2}todo-write-1 {2}finished 500 in 25\.0 ms\n {34}↳ duplicate key/,
+  );
   t.match(stdout, /\n {2}db {13}20\.5 ms {2}73% {2}1 query\n/);
   t.match(stdout, /\n {2}other {11}4\.5 ms {2}16% {2}service total − db − cache\n/);
   t.match(stdout, /\n {2}edge overhead {3}3\.0 ms {2}11% {2}edge total − service total\n/);
@@ -366,7 +397,10 @@ t.test('--slowest as a table, 10 rows by default, with a hint to trace one', asy
     'slowest first',
   );
   t.equal(lines[12], 'where the time of one went, line by line: pnpm trace e5e5e5e5-0000');
-  t.ok(lines.every((line) => line.length <= 120), 'fits 120 columns');
+  t.ok(
+    lines.every((line) => line.length <= 120),
+    'fits 120 columns',
+  );
 });
 
 t.test('--slowest filters: --service and --since', async (t) => {
@@ -426,7 +460,8 @@ t.test('--help explains the modes with examples and exits 0', async (t) => {
   const { code, stdout } = await trace(['--help']);
   t.equal(code, 0);
   t.match(stdout, /^Usage: pnpm trace <request-id> \| --slowest \[N\] \| --endpoints \| --report DIR {2}\[options\]\n/);
-  for (const option of ['--report DIR', '--since WHEN', '--service NAME', '--logs DIR', '--json', 'Examples:', 'Exit status:']) t.match(stdout, option);
+  for (const option of ['--report DIR', '--since WHEN', '--service NAME', '--logs DIR', '--json', 'Examples:', 'Exit status:'])
+    t.match(stdout, option);
 });
 
 t.test('bad usage exits 2 and names the fix', async (t) => {

@@ -39,12 +39,7 @@ async function call(url: string, init: RequestInit): Promise<Response> {
   return response;
 }
 
-async function write(
-  method: 'POST' | 'PUT' | 'DELETE',
-  url: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<Todo> {
+async function write(method: 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Todo> {
   const response = await call(url, {
     method,
     ...(body !== undefined && { headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) }),

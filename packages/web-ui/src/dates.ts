@@ -57,9 +57,7 @@ const UNITS: ReadonlyArray<readonly [Unit, number]> = [
   ['hour', HOUR],
   ['minute', MINUTE],
 ];
-const durationFormats = new Map(
-  UNITS.map(([unit]) => [unit, new Intl.NumberFormat('en', { style: 'unit', unit, unitDisplay: 'long' })]),
-);
+const durationFormats = new Map(UNITS.map(([unit]) => [unit, new Intl.NumberFormat('en', { style: 'unit', unit, unitDisplay: 'long' })]));
 
 /** The largest unit that fits `milliseconds` (rounded), or undefined under a minute. */
 function roughly(milliseconds: number): { value: number; unit: Unit } | undefined {

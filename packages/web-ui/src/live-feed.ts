@@ -6,10 +6,7 @@ import { fetchTodoList, type Todo } from './api.js';
 
 export const POLL_INTERVAL_MS = 2_000;
 
-export type FeedState =
-  | { name: 'live' }
-  | { name: 'paused' }
-  | { name: 'reconnecting'; reason: string };
+export type FeedState = { name: 'live' } | { name: 'paused' } | { name: 'reconnecting'; reason: string };
 
 export interface FeedHandlers {
   /** A list that differs from the last one (always called for the first). */

@@ -51,7 +51,13 @@ class TodoRow {
     this.element.dataset.id = String(todo.id);
     this.element.append(
       this.#checkbox,
-      element('div', { className: 'todo-body' }, this.#title, this.#description, element('p', { className: 'todo-meta' }, this.#deadline, this.#created)),
+      element(
+        'div',
+        { className: 'todo-body' },
+        this.#title,
+        this.#description,
+        element('p', { className: 'todo-meta' }, this.#deadline, this.#created),
+      ),
       element('div', { className: 'todo-actions' }, this.#editButton, this.#deleteButton),
     );
     this.#checkbox.addEventListener('change', () => void this.#saveCompleted());

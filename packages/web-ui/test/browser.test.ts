@@ -389,7 +389,10 @@ t.test('filters: completed and due-within, alone and combined, kept in the URL',
       t.equal(await page.getByLabel('Due within (days)').inputValue(), '3');
       t.strictSame(await titles(page), ['done, due tomorrow']);
       await page.getByLabel('Due within (days)').fill('0');
-      await eventually('no completed todo is due within 0 days', async () => (await text(page, '#count')) === '0 completed todos due within 0 days');
+      await eventually(
+        'no completed todo is due within 0 days',
+        async () => (await text(page, '#count')) === '0 completed todos due within 0 days',
+      );
       t.equal(await text(page, '#empty'), 'No todos match these filters.');
     },
     { path: '/?completed=true&window=3' },
@@ -399,68 +402,76 @@ t.test('filters: completed and due-within, alone and combined, kept in the URL',
 t.test('an error from the API is shown, and the form keeps what was typed', async (t) => {
   // Chromium logs every 4xx answer to a fetch as a console error.
   const expectedConsoleError = /^Failed to load resource: the server responded with a status of 400/;
-  await withPage(t, async (page) => {
-    const tooLong = 'x'.repeat(81);
-    // The input's maxlength stops a person at 80 characters; without it the API must refuse.
-    await titleInput(page).evaluate((input) => input.removeAttribute('maxlength'));
-    await titleInput(page).fill(tooLong);
-    await page.getByRole('button', { name: 'Add todo' }).click();
-    const alert = page.getByRole('alert');
-    await eventually('the error is shown', async () => ((await alert.textContent()) ?? '') !== '');
-    t.equal(
-      await alert.textContent(),
-      'Could not add the todo: title must be a string of at most 80 characters without NUL characters',
-      'the API’s own message, said by an alert',
-    );
-    t.equal(await titleInput(page).inputValue(), tooLong, 'what was typed is kept to be corrected');
-    t.equal((await focused(page)).id, 'new-title', 'the focus is on the title to correct it');
+  await withPage(
+    t,
+    async (page) => {
+      const tooLong = 'x'.repeat(81);
+      // The input's maxlength stops a person at 80 characters; without it the API must refuse.
+      await titleInput(page).evaluate((input) => input.removeAttribute('maxlength'));
+      await titleInput(page).fill(tooLong);
+      await page.getByRole('button', { name: 'Add todo' }).click();
+      const alert = page.getByRole('alert');
+      await eventually('the error is shown', async () => ((await alert.textContent()) ?? '') !== '');
+      t.equal(
+        await alert.textContent(),
+        'Could not add the todo: title must be a string of at most 80 characters without NUL characters',
+        'the API’s own message, said by an alert',
+      );
+      t.equal(await titleInput(page).inputValue(), tooLong, 'what was typed is kept to be corrected');
+      t.equal((await focused(page)).id, 'new-title', 'the focus is on the title to correct it');
 
-    await titleInput(page).fill('Corrected');
-    await page.keyboard.press('Enter');
-    await row(page, 'Corrected').waitFor();
-    t.equal(await alert.textContent(), '', 'the next success clears the error');
-  }, { expectedConsoleError });
+      await titleInput(page).fill('Corrected');
+      await page.keyboard.press('Enter');
+      await row(page, 'Corrected').waitFor();
+      t.equal(await alert.textContent(), '', 'the next success clears the error');
+    },
+    { expectedConsoleError },
+  );
 });
 
 t.test('adding again after an answer was lost creates the todo once (the same Idempotency-Key)', async (t) => {
   const expectedConsoleError = /^Failed to load resource: the server responded with a status of 503/;
-  await withPage(t, async (page) => {
-    const keys: Array<string | null> = [];
-    let answersLost = 0;
-    // The first POST reaches the API and is applied, but the page gets a 503 instead of its
-    // 201: what a client sees when a write's answer is lost (a timeout, a dropped connection).
-    await page.route('**/api/v1/todos', async (route) => {
-      if (route.request().method() !== 'POST') return route.continue();
-      keys.push(await route.request().headerValue('idempotency-key'));
-      if (answersLost > 0) return route.continue();
-      answersLost += 1;
-      await (await route.fetch()).body();
-      return route.fulfill({
-        status: 503,
-        contentType: 'application/json',
-        headers: { 'retry-after': '1' },
-        body: JSON.stringify({ error: 'database unavailable, retry shortly' }),
+  await withPage(
+    t,
+    async (page) => {
+      const keys: Array<string | null> = [];
+      let answersLost = 0;
+      // The first POST reaches the API and is applied, but the page gets a 503 instead of its
+      // 201: what a client sees when a write's answer is lost (a timeout, a dropped connection).
+      await page.route('**/api/v1/todos', async (route) => {
+        if (route.request().method() !== 'POST') return route.continue();
+        keys.push(await route.request().headerValue('idempotency-key'));
+        if (answersLost > 0) return route.continue();
+        answersLost += 1;
+        await (await route.fetch()).body();
+        return route.fulfill({
+          status: 503,
+          contentType: 'application/json',
+          headers: { 'retry-after': '1' },
+          body: JSON.stringify({ error: 'database unavailable, retry shortly' }),
+        });
       });
-    });
-    await titleInput(page).fill('Applied once');
-    await page.getByRole('button', { name: 'Add todo' }).click();
-    const alert = page.getByRole('alert');
-    await eventually('the error is shown', async () => ((await alert.textContent()) ?? '') !== '');
-    t.equal(await alert.textContent(), 'Could not add the todo: database unavailable, retry shortly');
+      await titleInput(page).fill('Applied once');
+      await page.getByRole('button', { name: 'Add todo' }).click();
+      const alert = page.getByRole('alert');
+      await eventually('the error is shown', async () => ((await alert.textContent()) ?? '') !== '');
+      t.equal(await alert.textContent(), 'Could not add the todo: database unavailable, retry shortly');
 
-    await page.getByRole('button', { name: 'Add todo' }).click();
-    await eventually('the form is cleared after the retry succeeds', async () => (await titleInput(page).inputValue()) === '');
-    t.equal(keys.length, 2, 'two POSTs were sent');
-    t.match(keys[0], /^[0-9a-f]{32}$/, 'the first carried an Idempotency-Key');
-    t.equal(keys[1], keys[0], 'the retry carried the same key');
-    const todos = await listTodos();
-    t.equal(todos.filter((todo) => todo.title === 'Applied once').length, 1, 'and the todo exists once');
+      await page.getByRole('button', { name: 'Add todo' }).click();
+      await eventually('the form is cleared after the retry succeeds', async () => (await titleInput(page).inputValue()) === '');
+      t.equal(keys.length, 2, 'two POSTs were sent');
+      t.match(keys[0], /^[0-9a-f]{32}$/, 'the first carried an Idempotency-Key');
+      t.equal(keys[1], keys[0], 'the retry carried the same key');
+      const todos = await listTodos();
+      t.equal(todos.filter((todo) => todo.title === 'Applied once').length, 1, 'and the todo exists once');
 
-    await titleInput(page).fill('Another one');
-    await page.keyboard.press('Enter');
-    await row(page, 'Another one').waitFor();
-    t.not(keys[2], keys[0], 'the next todo gets a key of its own');
-  }, { expectedConsoleError });
+      await titleInput(page).fill('Another one');
+      await page.keyboard.press('Enter');
+      await row(page, 'Another one').waitFor();
+      t.not(keys[2], keys[0], 'the next todo gets a key of its own');
+    },
+    { expectedConsoleError },
+  );
 });
 
 t.test('a todo created through the API appears without a reload, its neighbours untouched', async (t) => {
@@ -487,7 +498,10 @@ t.test('an unchanged list is polled with If-None-Match and answered 304', async 
       polls.push({ status: response.status(), ifNoneMatch: await response.request().headerValue('if-none-match') });
     });
     await eventually('two polls are answered 304', async () => polls.filter((poll) => poll.status === 304).length >= 2, 4 * POLL_INTERVAL_MS);
-    t.ok(polls.every((poll) => poll.ifNoneMatch), 'every poll sends the ETag of the list shown');
+    t.ok(
+      polls.every((poll) => poll.ifNoneMatch),
+      'every poll sends the ETag of the list shown',
+    );
     t.strictSame([...new Set(polls.map((poll) => poll.status))], [304], `unchanged, every poll is a 304 (${polls.length} polls)`);
   });
 });
@@ -527,7 +541,11 @@ t.test('screenshot for the README', async (t) => {
   await deleteAllTodos();
   await createTodo({ title: 'Tidy up after the load test', description: 'Thousands of todos from k6: delete the lot' });
   await createTodo({ title: 'Check the autoscaling alarms', deadline_at: deadlineIn(5) });
-  await createTodo({ title: 'Write up the cache results', description: 'Hit rate, p95 with and without Redis', deadline_at: deadlineIn(3 * 24) });
+  await createTodo({
+    title: 'Write up the cache results',
+    description: 'Hit rate, p95 with and without Redis',
+    deadline_at: deadlineIn(3 * 24),
+  });
   await createTodo({ title: 'Load test the read path', deadline_at: deadlineIn(-26), completed: true });
   await createTodo({ title: 'CSSE6400 Cloud Assignment', description: 'Split reads from writes, then scale them', deadline_at: deadlineIn(-2) });
   await withPage(t, async (page) => {

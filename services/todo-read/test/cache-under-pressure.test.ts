@@ -63,7 +63,11 @@ t.test('an event loop blocked for 300 ms while Redis answers does not mark Redis
     t.same(JSON.parse((await lookup).body.toString()), { load: 1 }, `round ${round}: served from the cache`);
   }
   t.equal(loads, 1, 'no lookup went past the cache to the loader');
-  t.same(logged.filter((line) => line.msg.startsWith('cache unavailable')), [], 'Redis was never marked unavailable');
+  t.same(
+    logged.filter((line) => line.msg.startsWith('cache unavailable')),
+    [],
+    'Redis was never marked unavailable',
+  );
 });
 
 t.test('with Redis gone, concurrent reads of one key share one load, and reads arriving during it the next one', async (t) => {
@@ -89,10 +93,19 @@ t.test('with Redis gone, concurrent reads of one key share one load, and reads a
 
   release();
   const served = await Promise.all(burst);
-  t.ok(served.every((response) => response === served[0]), 'all 50 got the one response');
+  t.ok(
+    served.every((response) => response === served[0]),
+    'all 50 got the one response',
+  );
   const later = await Promise.all(duringLoad);
   t.equal(loads, 2, 'the later reads shared one load of their own');
   // It started after they arrived, so it sees every write that answered before they were sent.
-  t.ok(later.every((response) => JSON.parse(response.body.toString()).load === 2), 'they got the load that began after they arrived');
-  t.ok(logged.some((line) => line.msg.startsWith('cache unavailable')), 'the outage is logged');
+  t.ok(
+    later.every((response) => JSON.parse(response.body.toString()).load === 2),
+    'they got the load that began after they arrived',
+  );
+  t.ok(
+    logged.some((line) => line.msg.startsWith('cache unavailable')),
+    'the outage is logged',
+  );
 });

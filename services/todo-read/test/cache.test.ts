@@ -59,8 +59,7 @@ const LOG_WAIT_MS = 5_000;
  * the services log after they answer, to their files. Fails after LOG_WAIT_MS.
  */
 async function finished(...requestIds: string[]): Promise<void> {
-  const done = (): boolean =>
-    requestIds.every((id) => lines.some((line) => line.request_id === id && line.msg === 'request finished'));
+  const done = (): boolean => requestIds.every((id) => lines.some((line) => line.request_id === id && line.msg === 'request finished'));
   const signal = AbortSignal.timeout(LOG_WAIT_MS);
   while (!done()) {
     await once(lineLogged, 'line', { signal }).catch(() => {
@@ -98,11 +97,26 @@ t.test('hits are served from memory, then Redis, and say so in the logs and Serv
   const second = await getJson(`${readA}/api/v1/todos?completed=false`, { 'x-request-id': 'cache-second' });
   const otherReplica = await getJson(`${readB}/api/v1/todos?completed=false`, { 'x-request-id': 'cache-other' });
   await finished('cache-first', 'cache-second', 'cache-other');
-  t.match(linesOf('cache-first').find((l) => l.msg === 'request finished'), { cache: 'miss' });
-  t.ok(linesOf('cache-first').some((l) => l.msg === 'query'), 'a miss queries PostgreSQL');
-  t.match(linesOf('cache-second').find((l) => l.msg === 'request finished'), { cache: 'hit', cache_tier: 'memory' });
-  t.notOk(linesOf('cache-second').some((l) => l.msg === 'query'), 'a hit does not');
-  t.match(linesOf('cache-other').find((l) => l.msg === 'request finished'), { cache: 'hit', cache_tier: 'redis' });
+  t.match(
+    linesOf('cache-first').find((l) => l.msg === 'request finished'),
+    { cache: 'miss' },
+  );
+  t.ok(
+    linesOf('cache-first').some((l) => l.msg === 'query'),
+    'a miss queries PostgreSQL',
+  );
+  t.match(
+    linesOf('cache-second').find((l) => l.msg === 'request finished'),
+    { cache: 'hit', cache_tier: 'memory' },
+  );
+  t.notOk(
+    linesOf('cache-second').some((l) => l.msg === 'query'),
+    'a hit does not',
+  );
+  t.match(
+    linesOf('cache-other').find((l) => l.msg === 'request finished'),
+    { cache: 'hit', cache_tier: 'redis' },
+  );
   t.same(second.body, first.body);
   t.same(otherReplica.body, first.body);
   t.match(second.headers.get('server-timing'), /^db;dur=0, cache;dur=[\d.]+, total;dur=[\d.]+$/);
@@ -127,17 +141,21 @@ t.test('a stampede of misses on one key runs one query per replica', async (t) =
   await create('invalidates everything');
   const burst = 60;
   const ids = Array.from({ length: burst }, (_, i) => `stampede-${i}`);
-  const responses = await Promise.all(
-    ids.map((id, i) => getJson(`${i % 2 ? readB : readA}/api/v1/todos?window=30`, { 'x-request-id': id })),
-  );
+  const responses = await Promise.all(ids.map((id, i) => getJson(`${i % 2 ? readB : readA}/api/v1/todos?window=30`, { 'x-request-id': id })));
   await finished(...ids);
-  t.ok(responses.every((r) => r.status === 200), 'every request answered 200');
+  t.ok(
+    responses.every((r) => r.status === 200),
+    'every request answered 200',
+  );
   const queries = ids.flatMap(linesOf).filter((line) => line.msg === 'query');
   const queriesByReplica = new Map<string, number>();
   for (const query of queries) queriesByReplica.set(query.hostname, (queriesByReplica.get(query.hostname) ?? 0) + 1);
   // At most one each: a replica whose load starts after the other's filled Redis needs none.
   const counts = [...queriesByReplica.values()];
-  t.ok(counts.length >= 1 && counts.every((count) => count === 1), `${burst} concurrent misses: ${JSON.stringify(Object.fromEntries(queriesByReplica))}`);
+  t.ok(
+    counts.length >= 1 && counts.every((count) => count === 1),
+    `${burst} concurrent misses: ${JSON.stringify(Object.fromEntries(queriesByReplica))}`,
+  );
 });
 
 t.test('a window list is never stale for longer than its bound', async (t) => {
@@ -145,12 +163,18 @@ t.test('a window list is never stale for longer than its bound', async (t) => {
   const dueAt = new Date(Date.now() + 1_500);
   const due = await create('due very soon', { deadline_at: dueAt.toISOString() });
   const before = await getJson(`${readA}/api/v1/todos?window=0`);
-  t.notOk(before.body.some((todo: { id: number }) => todo.id === due.id), 'not due yet');
+  t.notOk(
+    before.body.some((todo: { id: number }) => todo.id === due.id),
+    'not due yet',
+  );
   // The bound: the deadline, plus the 1 s such lists may be cached, plus scheduling slack.
   await sleep(dueAt.getTime() + 1_000 + 200 - Date.now());
   for (const replica of [readA, readB]) {
     const after = await getJson(`${replica}/api/v1/todos?window=0`);
-    t.ok(after.body.some((todo: { id: number }) => todo.id === due.id), `${replica}: due now, and listed`);
+    t.ok(
+      after.body.some((todo: { id: number }) => todo.id === due.id),
+      `${replica}: due now, and listed`,
+    );
   }
 });
 
@@ -168,7 +192,10 @@ t.test('Redis down: reads stay 200 and current; the cache comes back by itself',
     }
   }
   await finished(...outageReads);
-  t.ok(lines.some((l) => l.cache === 'bypass'), 'the outage is logged');
+  t.ok(
+    lines.some((l) => l.cache === 'bypass'),
+    'the outage is logged',
+  );
 
   redis = await startRedisServer({ port: redis.port });
   const deadline = Date.now() + 10_000;

@@ -138,10 +138,9 @@ t.test('a connection terminated in the read that completes it fails its request 
 
   // 'idle': the backend has sent ReadyForQuery (held back) and waits for a query.
   const backend = await waitFor('the backend to wait for a query', async () => {
-    const { rows } = await admin.query<{ pid: number }>(
-      "select pid from pg_stat_activity where client_port = $1 and state = 'idle'",
-      [held.upstreamPort],
-    );
+    const { rows } = await admin.query<{ pid: number }>("select pid from pg_stat_activity where client_port = $1 and state = 'idle'", [
+      held.upstreamPort,
+    ]);
     return rows[0]?.pid;
   });
   await admin.query('select pg_terminate_backend($1)', [backend]);

@@ -19,8 +19,23 @@ type LogLine = Record<string, unknown> & { msg: string; request_id?: string };
 
 /** Every field of the stats line, as the `pnpm start` console reads them. */
 const STATS_FIELDS = [
-  'interval_ms', 'requests', 'rps', 'p50_ms', 'p95_ms', 'p99_ms', 'status_5xx', 'shed', 'rate_limited',
-  'cache_hit', 'cache_miss', 'cache_stale', 'cache_bypass', 'db_queries', 'event_loop_delay_p99_ms', 'rss_mb', 'cpu_ms',
+  'interval_ms',
+  'requests',
+  'rps',
+  'p50_ms',
+  'p95_ms',
+  'p99_ms',
+  'status_5xx',
+  'shed',
+  'rate_limited',
+  'cache_hit',
+  'cache_miss',
+  'cache_stale',
+  'cache_bypass',
+  'db_queries',
+  'event_loop_delay_p99_ms',
+  'rss_mb',
+  'cpu_ms',
 ];
 
 const database = await createTestDatabase();
@@ -90,7 +105,9 @@ t.test('one canonical line per request: miss, memory hit, 404; the stats line co
 
   for (const id of ['log-miss', 'log-hit', 'log-404']) {
     t.same(
-      linesOf(lines, id).filter((line) => line.msg !== 'query').map((line) => line.msg),
+      linesOf(lines, id)
+        .filter((line) => line.msg !== 'query')
+        .map((line) => line.msg),
       ['request finished'],
       `${id}: one line besides its SQL (no request started, no cache line)`,
     );
@@ -130,9 +147,26 @@ t.test('one canonical line per request: miss, memory hit, 404; the stats line co
 
   const stats = lines.filter((line) => line.msg === 'stats');
   t.equal(stats.length, 1, 'one stats line: the interval is longer than the test, and closing writes it');
-  t.same(Object.keys(stats[0]!).filter((key) => STATS_FIELDS.includes(key)), STATS_FIELDS, 'every field, in order');
-  t.ok(STATS_FIELDS.every((key) => typeof stats[0]![key] === 'number'), 'all numeric');
-  t.match(stats[0], { level: 'info', requests: 3, status_5xx: 0, shed: 0, cache_hit: 1, cache_miss: 1, cache_stale: 0, cache_bypass: 0, db_queries: missQueries.length });
+  t.same(
+    Object.keys(stats[0]!).filter((key) => STATS_FIELDS.includes(key)),
+    STATS_FIELDS,
+    'every field, in order',
+  );
+  t.ok(
+    STATS_FIELDS.every((key) => typeof stats[0]![key] === 'number'),
+    'all numeric',
+  );
+  t.match(stats[0], {
+    level: 'info',
+    requests: 3,
+    status_5xx: 0,
+    shed: 0,
+    cache_hit: 1,
+    cache_miss: 1,
+    cache_stale: 0,
+    cache_bypass: 0,
+    db_queries: missQueries.length,
+  });
   t.ok((stats[0]!.p99_ms as number) >= (stats[0]!.p50_ms as number) && (stats[0]!.p50_ms as number) > 0, 'percentiles in order');
 });
 

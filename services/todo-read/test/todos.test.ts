@@ -114,7 +114,10 @@ t.test('the web UI is served at /, its hashed assets cached for a year, with sec
   t.equal(revalidated.statusCode, 304, 'an unchanged page is a 304');
 
   const assets = [...page.body.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((match) => match[1]!);
-  t.ok(assets.some((url) => /\/assets\/index-[\w-]+\.js$/.test(url)), `the page loads a hashed script (${assets.join(', ')})`);
+  t.ok(
+    assets.some((url) => /\/assets\/index-[\w-]+\.js$/.test(url)),
+    `the page loads a hashed script (${assets.join(', ')})`,
+  );
   for (const url of assets) {
     const asset = await app.inject({ method: 'GET', url });
     t.equal(asset.statusCode, 200, `${url} is served`);

@@ -4,10 +4,7 @@ import { buildServiceApp, rateLimitPlugin, type ServiceApp } from '@taskoverflow
 import type { TodoWriteConfig } from './config.js';
 import { todoWriteRoutes } from './routes/todos.js';
 
-export type TodoWriteOptions = Pick<
-  TodoWriteConfig,
-  'database' | 'cache' | 'rateLimit' | 'migrateOnStart' | 'idempotencyWindowSeconds'
->;
+export type TodoWriteOptions = Pick<TodoWriteConfig, 'database' | 'cache' | 'rateLimit' | 'migrateOnStart' | 'idempotencyWindowSeconds'>;
 
 /** The todo-write service as a plugin: POST/PUT/DELETE routes that invalidate todo-read's cache. */
 export async function todoWrite(app: ServiceApp, options: TodoWriteOptions): Promise<void> {

@@ -110,7 +110,10 @@ t.test("PostgreSQL's answer to a wrong query stays its own error, not an outage"
   const error: unknown = await db
     .selectNoFrom((eb) => eb.fn<number>('no_such_function', []).as('x'))
     .execute()
-    .then(() => undefined, (rejection: unknown) => rejection);
+    .then(
+      () => undefined,
+      (rejection: unknown) => rejection,
+    );
   t.notOk(error instanceof DatabaseUnavailableError, 'not a database-unavailable error');
   t.equal((error as { code?: unknown }).code, '42883', "PostgreSQL's SQLSTATE: undefined function");
 });

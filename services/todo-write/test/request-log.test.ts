@@ -57,7 +57,17 @@ t.test('a write: one canonical line with its route pattern and its SQL statement
       `${requestId}: one line besides its SQL`,
     );
     const finished = ofRequest.find((line) => line.msg === 'request finished')!;
-    t.match(finished, { level: 'info', method, url, route, status, duration_ms: Number, bytes: Number, db_queries: queries.length, db_ms: Number });
+    t.match(finished, {
+      level: 'info',
+      method,
+      url,
+      route,
+      status,
+      duration_ms: Number,
+      bytes: Number,
+      db_queries: queries.length,
+      db_ms: Number,
+    });
     t.ok(queries.length > 0, `${requestId}: a write runs SQL (${queries.length} statements)`);
     const queryMs = queries.reduce((sum, line) => sum + (line.duration_ms as number), 0);
     const dbMs = finished.db_ms as number;
@@ -65,5 +75,9 @@ t.test('a write: one canonical line with its route pattern and its SQL statement
   }
   const createLine = lines.find((line) => line.request_id === 'log-create' && line.msg === 'request finished');
   t.equal(createLine?.bytes, Buffer.byteLength(createdText), 'bytes: the size of the body sent');
-  t.match(lines.filter((line) => line.msg === 'stats'), [{ requests: 2, status_5xx: 0 }], 'closing writes the stats line');
+  t.match(
+    lines.filter((line) => line.msg === 'stats'),
+    [{ requests: 2, status_5xx: 0 }],
+    'closing writes the stats line',
+  );
 });

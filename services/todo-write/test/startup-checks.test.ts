@@ -52,7 +52,12 @@ for (const service of SERVICES) {
     t.equal(code, 1, 'exits 1');
     const lines = stderr.trimEnd().split('\n');
     t.equal(lines.length, 1, `one line: ${stderr}`);
-    t.match(lines[0], new RegExp(`^${service} failed to start: cannot use PostgreSQL at ${url.username}@${url.host}${url.pathname}: password authentication failed`));
+    t.match(
+      lines[0],
+      new RegExp(
+        `^${service} failed to start: cannot use PostgreSQL at ${url.username}@${url.host}${url.pathname}: password authentication failed`,
+      ),
+    );
     t.match(lines[0], /Check DATABASE_URL and PGPASSWORD/, 'names the fix');
   });
 

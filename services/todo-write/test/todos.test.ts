@@ -108,9 +108,7 @@ t.test('SQL-looking and unicode input is stored verbatim', async (t) => {
 
 t.test('an unreachable database is a 503 with Retry-After, not a 500', async (t) => {
   // Port 1 on loopback refuses connections: a real, immediate connection failure.
-  const offline = await buildTodoWriteApp(
-    loadConfig({ DATABASE_URL: 'postgres://nobody:secret@127.0.0.1:1/none', LOG_LEVEL: 'silent' }),
-  );
+  const offline = await buildTodoWriteApp(loadConfig({ DATABASE_URL: 'postgres://nobody:secret@127.0.0.1:1/none', LOG_LEVEL: 'silent' }));
   t.teardown(() => offline.close());
   const response = await offline.inject({
     method: 'POST',
@@ -143,10 +141,11 @@ t.test('Idempotency-Key: retries return the first result and create nothing more
   t.same(retry, { status: 201, body: first.body, replayed: 'true' }, 'same key, same body (any key order): the first response');
   t.equal(await countTitled('exactly once'), 1);
 
-  t.same(
-    await post('retry-key-1', { title: 'something else' }),
-    { status: 422, body: { error: 'Idempotency-Key was already used with a different request body' }, replayed: undefined },
-  );
+  t.same(await post('retry-key-1', { title: 'something else' }), {
+    status: 422,
+    body: { error: 'Idempotency-Key was already used with a different request body' },
+    replayed: undefined,
+  });
   t.equal(await countTitled('something else'), 0, 'a reused key creates nothing');
 
   const concurrent = await Promise.all(Array.from({ length: 12 }, () => post('retry-key-2', { title: 'raced' })));

@@ -107,10 +107,7 @@ function wholeNumber(name: string, text: string, min: number, max: number): numb
 /** What is running where, framed so that it stands out from the log lines around it. */
 function summary(stack: LocalStack, databaseGiven: boolean, logDir: string): string {
   const routes: Array<[route: string, service: string]> = [
-    ...apiOperations.map((operation): [string, string] => [
-      `${operation.method.padEnd(6)} ${operation.url}`,
-      serviceOf(operation),
-    ]),
+    ...apiOperations.map((operation): [string, string] => [`${operation.method.padEnd(6)} ${operation.url}`, serviceOf(operation)]),
     [`GET    ${OPENAPI_PATH}`, routeRequest('GET', OPENAPI_PATH)],
     ['GET    /  (web UI)', routeRequest('GET', '/')],
   ];
@@ -140,11 +137,7 @@ function summary(stack: LocalStack, databaseGiven: boolean, logDir: string): str
 
 function box(lines: string[]): string {
   const width = Math.max(...lines.map((line) => line.length));
-  return [
-    `┌${'─'.repeat(width + 2)}┐`,
-    ...lines.map((line) => `│ ${line.padEnd(width)} │`),
-    `└${'─'.repeat(width + 2)}┘`,
-  ].join('\n');
+  return [`┌${'─'.repeat(width + 2)}┐`, ...lines.map((line) => `│ ${line.padEnd(width)} │`), `└${'─'.repeat(width + 2)}┘`].join('\n');
 }
 
 /** The error, and how to get past it where we know. */

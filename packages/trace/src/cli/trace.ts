@@ -114,7 +114,9 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv, nowMs: number): Tra
   if (values.help) return 'help';
 
   if (positionals.length > 1) throw new TraceUsageError(`one request id at a time (got ${positionals.join(', ')})`);
-  const modes = [positionals.length > 0, values.slowest !== undefined, values.endpoints === true, values.report !== undefined].filter(Boolean).length;
+  const modes = [positionals.length > 0, values.slowest !== undefined, values.endpoints === true, values.report !== undefined].filter(
+    Boolean,
+  ).length;
   if (modes !== 1) {
     throw new TraceUsageError(
       modes === 0
@@ -122,7 +124,10 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv, nowMs: number): Tra
         : 'choose one of: a request id, --slowest, --endpoints, --report',
     );
   }
-  const mode = values.report === undefined ? readMode(positionals[0], values.slowest) : { kind: 'report' as const, dir: resolve(userDirectory(env), values.report) };
+  const mode =
+    values.report === undefined
+      ? readMode(positionals[0], values.slowest)
+      : { kind: 'report' as const, dir: resolve(userDirectory(env), values.report) };
   if ((mode.kind === 'trace' || mode.kind === 'report') && (values.since !== undefined || values.service !== undefined)) {
     throw new TraceUsageError('--since and --service filter --slowest and --endpoints; a request id or a report needs neither');
   }
@@ -144,7 +149,8 @@ function readMode(idOrPrefix: string | undefined, slowest: string | undefined): 
   }
   if (slowest === undefined) return { kind: 'endpoints' };
   const limit = Number(slowest);
-  if (!Number.isInteger(limit) || limit < 1) throw new TraceUsageError(`--slowest takes a whole number of requests, 1 or more (got "${slowest}")`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new TraceUsageError(`--slowest takes a whole number of requests, 1 or more (got "${slowest}")`);
   return { kind: 'slowest', limit };
 }
 
@@ -152,7 +158,9 @@ function readSince(value: string | undefined, nowMs: number): number | undefined
   if (value === undefined) return undefined;
   const sinceMs = parseSince(value, nowMs);
   if (sinceMs === undefined) {
-    throw new TraceUsageError(`--since takes a time back from now (90s, 10m, 1h, 2d) or an ISO 8601 time such as 2026-11-28T12:30 (got "${value}")`);
+    throw new TraceUsageError(
+      `--since takes a time back from now (90s, 10m, 1h, 2d) or an ISO 8601 time such as 2026-11-28T12:30 (got "${value}")`,
+    );
   }
   return sinceMs;
 }
@@ -249,7 +257,8 @@ async function showRequest(files: string[], idOrPrefix: string, printer: Printer
 /** Writes the run's bottleneck report and prints its verdict. */
 async function showReport(dir: string, env: NodeJS.ProcessEnv): Promise<void> {
   const runDir = runDirectoryOf(dir);
-  if (!existsSync(runDir)) throw new TraceNothingFoundError(`no directory ${shownPath(runDir, env)}: give a run's directory under loadtests/results`);
+  if (!existsSync(runDir))
+    throw new TraceNothingFoundError(`no directory ${shownPath(runDir, env)}: give a run's directory under loadtests/results`);
   const report = await writeBottleneckReport(runDir);
   console.log([...verdictLines(report.verdict), '', `  report  ${shownPath(report.files.html, env).replace(/\/$/, '')} (and .json)`].join('\n'));
 }

@@ -31,7 +31,12 @@ export function renderSlowest(requests: RequestSummary[], width: number, style: 
   const columns: Array<Column<(typeof rows)[number]>> = [
     { header: 'request', align: 'left', cell: ({ request }) => shortId(request.requestId), paint: style.cyan },
     { header: 'endpoint', align: 'left', cell: ({ request }) => `${request.method} ${request.url}`, shrinks: true },
-    { header: 'status', align: 'right', cell: ({ request }) => String(request.status ?? '?'), paint: (text, { request }) => paintStatus(style, request.status, text) },
+    {
+      header: 'status',
+      align: 'right',
+      cell: ({ request }) => String(request.status ?? '?'),
+      paint: (text, { request }) => paintStatus(style, request.status, text),
+    },
     { ...ms('total ms', (request) => request.totalMs), paint: style.bold },
     ms('db ms', (request) => request.dbMs),
     ms('cache ms', (request) => request.cacheMs),

@@ -29,7 +29,10 @@ export function renderTable<Row>(columns: Column<Row>[], rows: Row[], width: num
     const fitted = truncate(text, widths[index]!);
     return columns[index]!.align === 'right' ? fitted.padStart(widths[index]!) : fitted.padEnd(widths[index]!);
   };
-  const header = columns.map((column, index) => pad(column.header, index)).join(GAP).trimEnd();
+  const header = columns
+    .map((column, index) => pad(column.header, index))
+    .join(GAP)
+    .trimEnd();
   const body = cells.map((row, rowIndex) =>
     row
       .map((text, index) => {

@@ -56,7 +56,11 @@ function describe({ kind, entry }: TimelineEvent, width: number, style: Style): 
       const duration = ` in ${formatMs(entry.durationMs)}`;
       const upstream = textField(entry, 'upstream');
       const via = upstream ? truncate(` via ${upstream}`, width - 'finished '.length - status.length - duration.length) : '';
-      return [`finished ${paintStatus(style, entry.status, status)}${duration}${via ? style.dim(via) : ''}`, ...cacheDetail(entry), ...errorDetail(entry, style)];
+      return [
+        `finished ${paintStatus(style, entry.status, status)}${duration}${via ? style.dim(via) : ''}`,
+        ...cacheDetail(entry),
+        ...errorDetail(entry, style),
+      ];
     }
     case 'query': {
       const rows = numberField(entry, 'rows');
@@ -106,7 +110,12 @@ export function renderBreakdown(breakdown: Breakdown, style: Style): string[] {
     ['db', breakdown.dbMs, share(breakdown.dbMs), count(breakdown.queries, 'query', 'queries')],
     ['cache', breakdown.cacheMs, share(breakdown.cacheMs), count(breakdown.cacheLookups, 'lookup', 'lookups')],
     ['other', breakdown.otherMs, share(breakdown.otherMs), 'service total − db − cache'],
-    ['edge overhead', breakdown.edgeOverheadMs, share(breakdown.edgeOverheadMs), breakdown.edgeMs === undefined ? 'no edge line' : 'edge total − service total'],
+    [
+      'edge overhead',
+      breakdown.edgeOverheadMs,
+      share(breakdown.edgeOverheadMs),
+      breakdown.edgeMs === undefined ? 'no edge line' : 'edge total − service total',
+    ],
   ];
   const msWidth = Math.max(...rows.map(([, ms]) => formatMs(ms).length));
   const shareWidth = Math.max(...rows.map(([, , part]) => part.length));

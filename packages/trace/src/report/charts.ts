@@ -21,12 +21,23 @@ interface Line {
 
 /** Cores per process (the busiest first), the machine's total dashed, and the core count. */
 export function cpuChart(series: CpuPeriod[], names: string[], cores: number | undefined): string {
-  const lines: Line[] = names.map((name, index) => ({ label: name, color: PALETTE[index % PALETTE.length]!, values: series.map((period) => period.cores[name] ?? 0) }));
+  const lines: Line[] = names.map((name, index) => ({
+    label: name,
+    color: PALETTE[index % PALETTE.length]!,
+    values: series.map((period) => period.cores[name] ?? 0),
+  }));
   if (series.every((period) => period.machineCores !== undefined)) {
     lines.push({ label: 'machine (everything)', color: '#111827', values: series.map((period) => period.machineCores!), dashed: true });
   }
   const top = Math.max(cores ?? 1, ...lines.flatMap((line) => line.values), 1);
-  return chart('CPU per process (cores)', series.map((period) => period.atSeconds), lines, top, cores === undefined ? undefined : { value: cores, label: `${cores} cores` }, (v) => v.toFixed(1));
+  return chart(
+    'CPU per process (cores)',
+    series.map((period) => period.atSeconds),
+    lines,
+    top,
+    cores === undefined ? undefined : { value: cores, label: `${cores} cores` },
+    (v) => v.toFixed(1),
+  );
 }
 
 /** Share of reads per cache outcome, per period. */
@@ -44,16 +55,35 @@ export function cacheChart(series: CachePeriod[]): string {
   };
   const lines = outcomes
     .filter(([outcome]) => series.some((period) => period[outcome] > 0))
-    .map(([outcome, color]) => ({ label: outcome === 'none' ? 'no cache' : outcome, color, values: series.map((period) => share(period, outcome)) }));
-  return chart('Reads by cache outcome (share per period)', series.map((period) => period.atSeconds), lines, 1, undefined, (v) => `${Math.round(v * 100)} %`);
+    .map(([outcome, color]) => ({
+      label: outcome === 'none' ? 'no cache' : outcome,
+      color,
+      values: series.map((period) => share(period, outcome)),
+    }));
+  return chart(
+    'Reads by cache outcome (share per period)',
+    series.map((period) => period.atSeconds),
+    lines,
+    1,
+    undefined,
+    (v) => `${Math.round(v * 100)} %`,
+  );
 }
 
-function chart(title: string, times: number[], lines: Line[], top: number, limit: { value: number; label: string } | undefined, format: (v: number) => string): string {
+function chart(
+  title: string,
+  times: number[],
+  lines: Line[],
+  top: number,
+  limit: { value: number; label: string } | undefined,
+  format: (v: number) => string,
+): string {
   const end = Math.max(...times, 1);
   const x = (seconds: number): number => MARGIN.left + (seconds / end) * PLOT.width;
   const y = (value: number): number => MARGIN.top + PLOT.height - (value / top) * PLOT.height;
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((share) => share * top);
-  const path = (values: number[]): string => values.map((value, index) => `${index === 0 ? 'M' : 'L'}${x(times[index]!).toFixed(1)},${y(value).toFixed(1)}`).join(' ');
+  const path = (values: number[]): string =>
+    values.map((value, index) => `${index === 0 ? 'M' : 'L'}${x(times[index]!).toFixed(1)},${y(value).toFixed(1)}`).join(' ');
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" font-family="system-ui, sans-serif" font-size="12" role="img" aria-label="${escapeHtml(title)}">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
@@ -67,7 +97,8 @@ function chart(title: string, times: number[], lines: Line[], top: number, limit
       ? `<line x1="${MARGIN.left}" x2="${MARGIN.left + PLOT.width}" y1="${y(limit.value).toFixed(1)}" y2="${y(limit.value).toFixed(1)}" stroke="#dc2626" stroke-dasharray="6 4"/><text x="${MARGIN.left + 4}" y="${(y(limit.value) - 4).toFixed(1)}" fill="#dc2626">${escapeHtml(limit.label)}</text>`
       : '',
     ...lines.map(
-      (line) => `<path class="series" d="${path(line.values)}" fill="none" stroke="${line.color}" stroke-width="1.8"${line.dashed ? ' stroke-dasharray="4 3"' : ''}/>`,
+      (line) =>
+        `<path class="series" d="${path(line.values)}" fill="none" stroke="${line.color}" stroke-width="1.8"${line.dashed ? ' stroke-dasharray="4 3"' : ''}/>`,
     ),
     ...lines.map(
       (line, index) =>
@@ -82,4 +113,3 @@ function chart(title: string, times: number[], lines: Line[], top: number, limit
     .filter(Boolean)
     .join('\n');
 }
-

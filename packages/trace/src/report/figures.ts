@@ -198,7 +198,12 @@ export async function collectFigures(inputs: ReportInputs, waterfall: (entries: 
   const requests = logs.edge.length > 0 ? logs.edge.length : logs.all.length;
   return {
     runDir: inputs.runDir,
-    run: { name: inputs.k6Summary?.run?.name, scale: inputs.k6Summary?.run?.scale, endpoint: inputs.k6Summary?.run?.endpoint, p95TargetMs: inputs.k6Summary ? p95TargetOf(k6Thresholds(inputs.k6Summary)) : undefined },
+    run: {
+      name: inputs.k6Summary?.run?.name,
+      scale: inputs.k6Summary?.run?.scale,
+      endpoint: inputs.k6Summary?.run?.endpoint,
+      p95TargetMs: inputs.k6Summary ? p95TargetOf(k6Thresholds(inputs.k6Summary)) : undefined,
+    },
     window: logs.startMs <= logs.endMs ? { startMs: logs.startMs, endMs: logs.endMs } : undefined,
     client: clientGroups(inputs.k6Summary),
     edge: percentiles(logs.edge),
@@ -219,7 +224,13 @@ export function percentiles(durations: number[]): Percentiles | undefined {
   if (durations.length === 0) return undefined;
   const sorted = Float64Array.from(durations).sort();
   const list = Array.from(sorted);
-  return { count: list.length, p50Ms: percentile(list, 50), p95Ms: percentile(list, 95), p99Ms: percentile(list, 99), maxMs: list[list.length - 1]! };
+  return {
+    count: list.length,
+    p50Ms: percentile(list, 50),
+    p95Ms: percentile(list, 95),
+    p99Ms: percentile(list, 99),
+    maxMs: list[list.length - 1]!,
+  };
 }
 
 const CLIENT_METRIC = 'http_req_duration';
@@ -245,7 +256,9 @@ export interface K6Threshold {
 }
 
 function k6Thresholds(summary: K6Summary): K6Threshold[] {
-  return Object.entries(summary.metrics).flatMap(([metric, value]) => Object.keys(value?.thresholds ?? {}).map((expression) => ({ metric, expression })));
+  return Object.entries(summary.metrics).flatMap(([metric, value]) =>
+    Object.keys(value?.thresholds ?? {}).map((expression) => ({ metric, expression })),
+  );
 }
 
 const P95_THRESHOLD = /^p\(95\)\s*<=?\s*(\d+(\.\d+)?)$/;
@@ -297,7 +310,10 @@ export function throughputOf(series: PeriodPoint[]): Throughput | undefined {
   return {
     peakRps,
     peakVus,
-    plateau: at.vus > 0 && vusLater >= PLATEAU_VU_GROWTH * at.vus ? { atSeconds: at.atSeconds, vus: at.vus, rps: smoothed[first]!, vusLater } : undefined,
+    plateau:
+      at.vus > 0 && vusLater >= PLATEAU_VU_GROWTH * at.vus
+        ? { atSeconds: at.atSeconds, vus: at.vus, rps: smoothed[first]!, vusLater }
+        : undefined,
   };
 }
 
@@ -307,8 +323,8 @@ function processFigures(inputs: ReportInputs, requests: number): Figures['proces
   if (!samples || samples.samples.length < 2) {
     missing.push(
       inputs.logsDir
-        ? 'no /proc samples (not Linux, or the run was too short): CPU per process is the services\' stats lines\' cpu_ms only'
-        : 'the services ran elsewhere (ENDPOINT): their CPU and memory are in CloudWatch (ECS CPUUtilization, MemoryUtilization per service) and in their stats lines (cpu_ms, rss_mb) in CloudWatch Logs; the load balancer\'s and the database\'s are in CloudWatch only',
+        ? "no /proc samples (not Linux, or the run was too short): CPU per process is the services' stats lines' cpu_ms only"
+        : "the services ran elsewhere (ENDPOINT): their CPU and memory are in CloudWatch (ECS CPUUtilization, MemoryUtilization per service) and in their stats lines (cpu_ms, rss_mb) in CloudWatch Logs; the load balancer's and the database's are in CloudWatch only",
     );
     return { missing, cores: samples?.cores, list: [], run: undefined, machine: undefined, series: [] };
   }
@@ -325,7 +341,9 @@ function processFigures(inputs: ReportInputs, requests: number): Figures['proces
       names.map((name) => [name, Math.max(0, ((sample.processes[name]?.cpuSeconds ?? 0) - (before.processes[name]?.cpuSeconds ?? 0)) / span)]),
     );
     const machineCores =
-      sample.machineCpuSeconds !== undefined && before.machineCpuSeconds !== undefined ? (sample.machineCpuSeconds - before.machineCpuSeconds) / span : undefined;
+      sample.machineCpuSeconds !== undefined && before.machineCpuSeconds !== undefined
+        ? (sample.machineCpuSeconds - before.machineCpuSeconds) / span
+        : undefined;
     return { atSeconds: (sample.atMs - first.atMs) / 1000, cores, machineCores };
   });
   const processes = names
@@ -482,7 +500,12 @@ class LogFigures {
   endpointFigures(): EndpointFigures[] {
     return [...this.endpoints]
       .filter(([, figures]) => figures.atService.length > 0)
-      .map(([endpoint, figures]) => ({ endpoint, service: figures.service, atService: percentiles(figures.atService)!, atEdge: percentiles(figures.atEdge) }))
+      .map(([endpoint, figures]) => ({
+        endpoint,
+        service: figures.service,
+        atService: percentiles(figures.atService)!,
+        atEdge: percentiles(figures.atEdge),
+      }))
       .sort((a, b) => b.atService.count - a.atService.count);
   }
 

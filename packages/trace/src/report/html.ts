@@ -18,44 +18,111 @@ export function renderHtml(figures: Figures, verdict: Verdict, latencySvg: strin
   const sections = [
     `<h1>Where the time and the CPU went</h1><p>${escapeHtml(title || figures.runDir)}</p>`,
     `<section id="verdict"><h2>Verdict: ${escapeHtml(verdict.saturated ? `${verdict.saturated} saturated` : 'nothing saturated')}</h2><ul class="verdict">${verdict.findings
-      .map((finding) => `<li>${escapeHtml(finding.sentence)}<div class="evidence">${escapeHtml(Object.entries(finding.evidence).map(([name, value]) => `${name}=${value}`).join(' · '))}</div></li>`)
+      .map(
+        (finding) =>
+          `<li>${escapeHtml(finding.sentence)}<div class="evidence">${escapeHtml(
+            Object.entries(finding.evidence)
+              .map(([name, value]) => `${name}=${value}`)
+              .join(' · '),
+          )}</div></li>`,
+      )
       .join('')}</ul></section>`,
     `<section id="client-vs-service"><h2>Client versus service</h2>
 <p>k6 measures from sending to the last byte; the edge from accepting to its answer; a service from arrival to its answer. What k6 sees and the services do not was spent queueing before them (load generator, load balancer, CPU).</p>
-${table(['', 'requests', 'p50', 'p95', 'p99', 'max'], [
-  ...figures.client.map((group) => [`k6: ${group.name}`, count(group.count), ms(group.p50Ms), ms(group.p95Ms), ms(group.p99Ms), ms(group.maxMs)]),
-  ...(figures.edge ? [percentileRow('edge', figures.edge)] : []),
-  ...(figures.services ? [percentileRow('services, all', figures.services)] : []),
-  ...Object.entries(figures.byService).map(([service, figures]) => percentileRow(service, figures)),
-])}
+${table(
+  ['', 'requests', 'p50', 'p95', 'p99', 'max'],
+  [
+    ...figures.client.map((group) => [
+      `k6: ${group.name}`,
+      count(group.count),
+      ms(group.p50Ms),
+      ms(group.p95Ms),
+      ms(group.p99Ms),
+      ms(group.maxMs),
+    ]),
+    ...(figures.edge ? [percentileRow('edge', figures.edge)] : []),
+    ...(figures.services ? [percentileRow('services, all', figures.services)] : []),
+    ...Object.entries(figures.byService).map(([service, figures]) => percentileRow(service, figures)),
+  ],
+)}
 <h3>Per endpoint</h3>
-${table(['endpoint', 'requests', 'service p50', 'service p95', 'edge p95', 'service p99', 'edge p99'], figures.endpoints.map((endpoint) => [endpoint.endpoint, count(endpoint.atService.count), ms(endpoint.atService.p50Ms), ms(endpoint.atService.p95Ms), ms(endpoint.atEdge?.p95Ms), ms(endpoint.atService.p99Ms), ms(endpoint.atEdge?.p99Ms)]))}</section>`,
+${table(
+  ['endpoint', 'requests', 'service p50', 'service p95', 'edge p95', 'service p99', 'edge p99'],
+  figures.endpoints.map((endpoint) => [
+    endpoint.endpoint,
+    count(endpoint.atService.count),
+    ms(endpoint.atService.p50Ms),
+    ms(endpoint.atService.p95Ms),
+    ms(endpoint.atEdge?.p95Ms),
+    ms(endpoint.atService.p99Ms),
+    ms(endpoint.atEdge?.p99Ms),
+  ]),
+)}</section>`,
     `<section id="failures"><h2>Failed requests</h2>
 <p>k6's failures by cause beside the answers the edge and the services logged, by status. The edge's own 503s come from its bounded queue: refused at once when every replica's queue is full (no upstream), or after waiting in it.</p>
-${table(['', 'requests', 'failed', 'by cause or status'], [
-  ['k6', count(figures.failures.client?.requests), count(figures.failures.client?.failed), entries(figures.failures.client?.causes ?? {})],
-  ['edge', count(sum(figures.failures.edgeStatuses)), count(sum(figures.failures.edgeStatuses, 400)), `${entries(figures.failures.edgeStatuses)}; its queue: ${count(figures.failures.edgeQueueFull)} refused at once, ${count(figures.failures.edgeQueueTimeout)} after waiting`],
-  ['services', count(sum(figures.failures.serviceStatuses)), count(sum(figures.failures.serviceStatuses, 400)), entries(figures.failures.serviceStatuses)],
-])}</section>`,
+${table(
+  ['', 'requests', 'failed', 'by cause or status'],
+  [
+    ['k6', count(figures.failures.client?.requests), count(figures.failures.client?.failed), entries(figures.failures.client?.causes ?? {})],
+    [
+      'edge',
+      count(sum(figures.failures.edgeStatuses)),
+      count(sum(figures.failures.edgeStatuses, 400)),
+      `${entries(figures.failures.edgeStatuses)}; its queue: ${count(figures.failures.edgeQueueFull)} refused at once, ${count(figures.failures.edgeQueueTimeout)} after waiting`,
+    ],
+    [
+      'services',
+      count(sum(figures.failures.serviceStatuses)),
+      count(sum(figures.failures.serviceStatuses, 400)),
+      entries(figures.failures.serviceStatuses),
+    ],
+  ],
+)}</section>`,
     `<section id="latency"><h2>Latency over time, with VUs and throughput</h2>${latencySvg ?? '<p class="missing">No latency.svg in the run directory (k6 exported no report).</p>'}</section>`,
     `<section id="cpu"><h2>CPU and memory per process</h2>${processes.missing.map((line) => `<p class="missing">${escapeHtml(line)}</p>`).join('')}
 ${
   processes.list.length > 0
     ? `${table(
         ['process', 'CPU s', 'avg cores', 'peak cores', 'µs per request', 'peak RSS MB', 'processes'],
-        processes.list.map((process) => [process.name, process.cpuSeconds.toFixed(1), process.averageCores.toFixed(2), process.peakCores.toFixed(2), process.cpuPerRequestUs === undefined ? '—' : Math.round(process.cpuPerRequestUs).toLocaleString('en-US'), process.peakRssMb.toFixed(0), String(process.count)]),
+        processes.list.map((process) => [
+          process.name,
+          process.cpuSeconds.toFixed(1),
+          process.averageCores.toFixed(2),
+          process.peakCores.toFixed(2),
+          process.cpuPerRequestUs === undefined ? '—' : Math.round(process.cpuPerRequestUs).toLocaleString('en-US'),
+          process.peakRssMb.toFixed(0),
+          String(process.count),
+        ]),
       )}
 <p>Machine: ${processes.machine ? `${processes.machine.averageCores.toFixed(2)} cores busy on average, ${processes.machine.peakCores.toFixed(2)} at the peak` : 'not sampled'}, of ${processes.cores ?? '?'} cores (everything on it, other users' work included). A server's RSS is summed over its processes (PostgreSQL's shared buffers count in each).</p>
-${cpuChart(processes.series, processes.list.slice(0, PLOTTED_PROCESSES).map((process) => process.name), processes.cores)}`
+${cpuChart(
+  processes.series,
+  processes.list.slice(0, PLOTTED_PROCESSES).map((process) => process.name),
+  processes.cores,
+)}`
     : ''
 }</section>`,
     `<section id="read-path"><h2>The read path</h2>
 ${table(['reads', 'hit', 'stale', 'miss', 'bypass', 'no cache', 'queries per 1000 reads', 'shed (503)', 'rate-limited (429)', '5xx'], [[count(readPath.reads), share(readPath.cache.hit, readPath.reads), share(readPath.cache.stale, readPath.reads), share(readPath.cache.miss, readPath.reads), share(readPath.cache.bypass, readPath.reads), share(readPath.cache.none, readPath.reads), readPath.queriesPer1000Reads === undefined ? '—' : readPath.queriesPer1000Reads.toFixed(1), count(readPath.shed), count(readPath.rateLimited), count(readPath.serverErrors)]])}
-${table(['replica (stats lines)', 'requests', 'event-loop delay p99, max', 'peak RSS MB', 'CPU ms'], readPath.replicas.map((replica) => [replica.instance, count(replica.requests), ms(replica.eventLoopDelayP99MaxMs), replica.peakRssMb === undefined ? '—' : replica.peakRssMb.toFixed(0), count(replica.cpuMs)]))}
+${table(
+  ['replica (stats lines)', 'requests', 'event-loop delay p99, max', 'peak RSS MB', 'CPU ms'],
+  readPath.replicas.map((replica) => [
+    replica.instance,
+    count(replica.requests),
+    ms(replica.eventLoopDelayP99MaxMs),
+    replica.peakRssMb === undefined ? '—' : replica.peakRssMb.toFixed(0),
+    count(replica.cpuMs),
+  ]),
+)}
 ${readPath.series.length > 0 ? cacheChart(readPath.series) : '<p class="missing">No reads in the logs.</p>'}</section>`,
-    `<section id="slowest"><h2>The slowest requests</h2>${figures.slowest
-      .map((request) => `<h3>${escapeHtml(`${request.endpoint} · ${request.service} · ${ms(request.totalMs)}`)}</h3><pre>${escapeHtml(request.waterfall.join('\n'))}</pre>`)
-      .join('') || '<p class="missing">No request lines in the logs.</p>'}</section>`,
+    `<section id="slowest"><h2>The slowest requests</h2>${
+      figures.slowest
+        .map(
+          (request) =>
+            `<h3>${escapeHtml(`${request.endpoint} · ${request.service} · ${ms(request.totalMs)}`)}</h3><pre>${escapeHtml(request.waterfall.join('\n'))}</pre>`,
+        )
+        .join('') || '<p class="missing">No request lines in the logs.</p>'
+    }</section>`,
   ];
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Bottlenecks: ${escapeHtml(title)}</title><style>${STYLE}</style></head><body>\n${sections.join('\n')}\n</body></html>\n`;
 }
@@ -76,7 +143,11 @@ function sum(counts: Record<string, number>, from = 0): number {
 }
 
 function entries(counts: Record<string, number>): string {
-  return Object.entries(counts).map(([key, value]) => `${key}: ${count(value)}`).join(', ') || '—';
+  return (
+    Object.entries(counts)
+      .map(([key, value]) => `${key}: ${count(value)}`)
+      .join(', ') || '—'
+  );
 }
 
 function count(value: number | undefined): string {

@@ -33,7 +33,8 @@ export interface BottleneckReport {
 export async function writeBottleneckReport(runDir: string): Promise<BottleneckReport> {
   const inputs = await readReportInputs(runDir);
   const plain = styleFor({}, {});
-  const waterfall = (entries: LogEntry[], requestId: string): string[] => renderTimeline(buildTimeline(requestId, entries), WATERFALL_WIDTH, plain);
+  const waterfall = (entries: LogEntry[], requestId: string): string[] =>
+    renderTimeline(buildTimeline(requestId, entries), WATERFALL_WIDTH, plain);
   const figures = await collectFigures(inputs, waterfall);
   const verdict = verdictOf(figures);
   const files = { html: join(runDir, REPORT_FILES.html), json: join(runDir, REPORT_FILES.json) };
@@ -44,5 +45,8 @@ export async function writeBottleneckReport(runDir: string): Promise<BottleneckR
 
 /** The verdict as terminal lines. */
 export function verdictLines(verdict: Verdict): string[] {
-  return [`Bottleneck: ${verdict.saturated ? `${verdict.saturated} saturated` : 'nothing saturated'}`, ...verdict.findings.map((finding) => `  • ${finding.sentence}`)];
+  return [
+    `Bottleneck: ${verdict.saturated ? `${verdict.saturated} saturated` : 'nothing saturated'}`,
+    ...verdict.findings.map((finding) => `  • ${finding.sentence}`),
+  ];
 }

@@ -10,7 +10,12 @@ import { basename, dirname, join } from 'node:path';
 import type { PeriodPoint } from './dashboard-data.js';
 
 /** Files the load test writes for the report, beside k6's own. */
-export const REPORT_INPUT_FILES = { processSamples: 'process-samples.json', k6Series: 'k6-series.json', latencyPlot: 'latency.svg', logs: 'logs' } as const;
+export const REPORT_INPUT_FILES = {
+  processSamples: 'process-samples.json',
+  k6Series: 'k6-series.json',
+  latencyPlot: 'latency.svg',
+  logs: 'logs',
+} as const;
 
 /** CPU and memory of the run's processes, sampled from /proc while it lasted. */
 export interface ProcessSamples {

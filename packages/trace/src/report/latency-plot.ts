@@ -26,10 +26,14 @@ export function renderLatencyPlot(points: PeriodPoint[], options: PlotOptions): 
   const endSeconds = Math.max(...points.map((point) => point.atSeconds), 1);
   const x = (seconds: number): number => MARGIN.left + (seconds / endSeconds) * PLOT_WIDTH;
 
-  const latencies = points.flatMap((point) => [point.medianMs, point.p95Ms, point.maxMs]).filter((ms): ms is number => ms !== undefined && ms > 0);
+  const latencies = points
+    .flatMap((point) => [point.medianMs, point.p95Ms, point.maxMs])
+    .filter((ms): ms is number => ms !== undefined && ms > 0);
   const [lowMs, highMs] = logRange([...latencies, ...(options.p95TargetMs ? [options.p95TargetMs] : [])]);
   const latencyY = (ms: number): number =>
-    LATENCY.top + LATENCY.height - ((Math.log10(Math.max(ms, lowMs)) - Math.log10(lowMs)) / (Math.log10(highMs) - Math.log10(lowMs))) * LATENCY.height;
+    LATENCY.top +
+    LATENCY.height -
+    ((Math.log10(Math.max(ms, lowMs)) - Math.log10(lowMs)) / (Math.log10(highMs) - Math.log10(lowMs))) * LATENCY.height;
 
   const maxVus = niceCeiling(Math.max(...points.map((point) => point.vus), 1));
   const maxRps = niceCeiling(Math.max(...points.map((point) => point.requestsPerSecond), 1));
@@ -42,7 +46,10 @@ export function renderLatencyPlot(points: PeriodPoint[], options: PlotOptions): 
   const periodWidth = Math.max(PLOT_WIDTH / points.length, 1);
   const failedBars = points
     .filter((point) => point.failedShare > 0)
-    .map((p) => `<rect x="${fixed(x(p.atSeconds) - periodWidth)}" y="${LOAD.top}" width="${fixed(periodWidth)}" height="${LOAD.height}" fill="${COLORS.failed}" opacity="${fixed(0.15 + 0.6 * p.failedShare)}"/>`);
+    .map(
+      (p) =>
+        `<rect x="${fixed(x(p.atSeconds) - periodWidth)}" y="${LOAD.top}" width="${fixed(periodWidth)}" height="${LOAD.height}" fill="${COLORS.failed}" opacity="${fixed(0.15 + 0.6 * p.failedShare)}"/>`,
+    );
 
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" font-family="system-ui, sans-serif" font-size="12">`,
@@ -96,7 +103,12 @@ export function renderLatencyPlot(points: PeriodPoint[], options: PlotOptions): 
 }
 
 /** A path through the periods that have a value; a period without one breaks the line. */
-function pathOf(points: PeriodPoint[], x: (s: number) => number, value: (p: PeriodPoint) => number | undefined, y: (v: number) => number): string {
+function pathOf(
+  points: PeriodPoint[],
+  x: (s: number) => number,
+  value: (p: PeriodPoint) => number | undefined,
+  y: (v: number) => number,
+): string {
   let drawing = false;
   return points
     .map((point) => {

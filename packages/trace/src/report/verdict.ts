@@ -51,7 +51,9 @@ export function verdictOf(figures: Figures): Verdict {
   const saturation = saturationFindings(figures);
   const findings = [
     ...saturation,
-    ...[throughputFinding, queueingFinding, failuresFinding, uncachedFinding, bypassFinding, sheddingFinding].flatMap((rule) => rule(figures) ?? []),
+    ...[throughputFinding, queueingFinding, failuresFinding, uncachedFinding, bypassFinding, sheddingFinding].flatMap(
+      (rule) => rule(figures) ?? [],
+    ),
   ];
   const saturated = saturation.find((finding) => SATURATION_RULES.has(finding.rule));
   return { saturated: saturated ? String(saturated.evidence.resource) : undefined, findings };
@@ -72,7 +74,13 @@ const round = (value: number, digits = 2): number => Number(value.toFixed(digits
 export function saturationFindings(figures: Figures): Finding[] {
   const { list, machine, cores, run } = figures.processes;
   if (list.length === 0) {
-    return [{ rule: 'nothing saturated', sentence: `CPU was not sampled, so saturation cannot be judged: ${figures.processes.missing.join('; ')}.`, evidence: { resource: 'unknown' } }];
+    return [
+      {
+        rule: 'nothing saturated',
+        sentence: `CPU was not sampled, so saturation cannot be judged: ${figures.processes.missing.join('; ')}.`,
+        evidence: { resource: 'unknown' },
+      },
+    ];
   }
   const findings: Finding[] = [];
   const notes: Finding[] = [];
@@ -81,8 +89,15 @@ export function saturationFindings(figures: Figures): Finding[] {
   const busiest = list[0]!;
   if (machine && cores !== undefined && machine.peakCores >= SATURATED_SHARE * cores) {
     const byThisRun = runPeak >= SATURATED_SHARE * machine.peakCores;
-    const whose = byThisRun ? 'almost all of it this run' : `this run's processes ${runPeak.toFixed(1)} of them, the rest other work on the machine`;
-    const evidence = { machinePeakCores: round(machine.peakCores), cores, runPeakCores: round(runPeak), ...(latency && { clientP95Ms: round(latency.clientP95Ms, 1), p95TargetMs: latency.targetMs }) };
+    const whose = byThisRun
+      ? 'almost all of it this run'
+      : `this run's processes ${runPeak.toFixed(1)} of them, the rest other work on the machine`;
+    const evidence = {
+      machinePeakCores: round(machine.peakCores),
+      cores,
+      runPeakCores: round(runPeak),
+      ...(latency && { clientP95Ms: round(latency.clientP95Ms, 1), p95TargetMs: latency.targetMs }),
+    };
     if (byThisRun || !latency?.met) {
       findings.push({
         rule: 'machine saturated',
@@ -90,7 +105,12 @@ export function saturationFindings(figures: Figures): Finding[] {
           `The machine was saturated: ${machine.peakCores.toFixed(1)} of its ${cores} cores busy at the peak, ${whose}; ` +
           `${busiest.name} used the most (${busiest.averageCores.toFixed(2)} cores on average, ${busiest.cpuPerRequestUs === undefined ? '' : `${Math.round(busiest.cpuPerRequestUs)} µs per request, `}peak ${busiest.peakCores.toFixed(2)})` +
           (latency ? `, and k6's p95 (${ms(latency.clientP95Ms)}) ${latency.met ? 'met' : 'missed'} its ${ms(latency.targetMs)} target.` : '.'),
-        evidence: { resource: `the machine (${cores} cores)`, ...evidence, busiestProcess: busiest.name, busiestPeakCores: round(busiest.peakCores) },
+        evidence: {
+          resource: `the machine (${cores} cores)`,
+          ...evidence,
+          busiestProcess: busiest.name,
+          busiestPeakCores: round(busiest.peakCores),
+        },
       });
     } else {
       notes.push({
@@ -162,8 +182,15 @@ export function queueingFinding(figures: Figures): Finding | undefined {
     sentence:
       `${percent(gapMs / client)} of k6's p95 (${ms(client)}) was spent before the services (their p95 ${ms(service)}): ` +
       `queueing in the load generator, the load balancer or for CPU` +
-      (edge === undefined ? '.' : `; the edge's p95 was ${ms(edge)}, so ${ms(Math.max(0, client - edge))} of it before the edge and ${ms(Math.max(0, edge - service))} in it.`),
-    evidence: { clientP95Ms: round(client, 1), serviceP95Ms: round(service, 1), gapMs: round(gapMs, 1), ...(edge !== undefined && { edgeP95Ms: round(edge, 1) }) },
+      (edge === undefined
+        ? '.'
+        : `; the edge's p95 was ${ms(edge)}, so ${ms(Math.max(0, client - edge))} of it before the edge and ${ms(Math.max(0, edge - service))} in it.`),
+    evidence: {
+      clientP95Ms: round(client, 1),
+      serviceP95Ms: round(service, 1),
+      gapMs: round(gapMs, 1),
+      ...(edge !== undefined && { edgeP95Ms: round(edge, 1) }),
+    },
   };
 }
 
@@ -190,9 +217,21 @@ export function failuresFinding(figures: Figures): Finding | undefined {
     ['other 5xx from the services', 'the services failing', count(serviceStatuses, (status) => status >= 500) - shed],
     ["refused at once by the edge's bounded queue (503: every replica's queue full)", "the edge's bounded queue", edgeQueueFull],
     ["refused by the edge's bounded queue after waiting in it (503)", "the edge's bounded queue", edgeQueueTimeout],
-    ['502 or 504 from the edge (a replica failed or did not answer in time)', 'replicas failing behind the edge', count(edgeStatuses, (status) => status === 502 || status === 504)],
-    ['other 4xx from the services', "the services' answers to bad requests", count(serviceStatuses, (status) => status >= 400 && status < 500 && status !== 429)],
-    ['no response at all (k6 status 0: the connection failed or broke)', 'connections that failed before any answer', client.causes['status:0'] ?? 0],
+    [
+      '502 or 504 from the edge (a replica failed or did not answer in time)',
+      'replicas failing behind the edge',
+      count(edgeStatuses, (status) => status === 502 || status === 504),
+    ],
+    [
+      'other 4xx from the services',
+      "the services' answers to bad requests",
+      count(serviceStatuses, (status) => status >= 400 && status < 500 && status !== 429),
+    ],
+    [
+      'no response at all (k6 status 0: the connection failed or broke)',
+      'connections that failed before any answer',
+      client.causes['status:0'] ?? 0,
+    ],
   ];
   const placed = sources.filter(([, , n]) => n > 0);
   const unplaced = client.failed - placed.reduce((sum, [, , n]) => sum + n, 0);
@@ -208,11 +247,19 @@ export function failuresFinding(figures: Figures): Finding | undefined {
         (causes.length > 0 ? `: ${causes.map(([cause, value]) => `${n(value)} ${causeName(cause)}`).join(', ')}.` : '.'),
       placed.length > 0 ? `The logs place them: ${placed.map(([what, , value]) => `${n(value)} ${what}`).join('; ')}.` : '',
       main && main[1] * 2 >= client.failed ? `Most came from ${main[0]} (${percent(main[1] / client.failed)}).` : '',
-      unplaced > 0 ? `${n(unplaced)} are in no log: the logs are cut, or the requests never reached the edge (queued in the load generator or the kernel's accept queue).` : '',
+      unplaced > 0
+        ? `${n(unplaced)} are in no log: the logs are cut, or the requests never reached the edge (queued in the load generator or the kernel's accept queue).`
+        : '',
     ]
       .filter(Boolean)
       .join(' '),
-    evidence: { failed: client.failed, requests: client.requests, ...Object.fromEntries(causes), ...(main && { mostFrom: main[0] }), unplaced: Math.max(0, unplaced) },
+    evidence: {
+      failed: client.failed,
+      requests: client.requests,
+      ...Object.fromEntries(causes),
+      ...(main && { mostFrom: main[0] }),
+      unplaced: Math.max(0, unplaced),
+    },
   };
 }
 
@@ -225,7 +272,9 @@ export function bypassFinding(figures: Figures): Finding | undefined {
     rule: 'cache bypassed',
     sentence:
       `${percent(cache.bypass / reads)} of reads bypassed the cache (Redis unusable: its commands timed out or it was down)` +
-      (lag >= LAGGING_LOOP_MS ? `, while the replicas' event loops lagged up to ${ms(lag)} (p99): a late loop makes Redis replies late too.` : '.'),
+      (lag >= LAGGING_LOOP_MS
+        ? `, while the replicas' event loops lagged up to ${ms(lag)} (p99): a late loop makes Redis replies late too.`
+        : '.'),
     evidence: { bypassed: cache.bypass, reads, eventLoopDelayP99MaxMs: lag },
   };
 }
@@ -235,7 +284,10 @@ export function uncachedFinding(figures: Figures): Finding | undefined {
   const { reads, uncached, queriesPer1000Reads, cache } = figures.readPath;
   if (reads === 0 || uncached.reads / reads < UNCACHED_SHARE || !uncached.atService) return undefined;
   const total = uncached.dbMs + uncached.cacheMs + uncached.otherMs;
-  const why = cache.none === reads ? 'the cache was off (todo-read ran without Redis)' : `${percent((cache.miss + cache.bypass) / reads)} missed or bypassed the cache`;
+  const why =
+    cache.none === reads
+      ? 'the cache was off (todo-read ran without Redis)'
+      : `${percent((cache.miss + cache.bypass) / reads)} missed or bypassed the cache`;
   return {
     rule: 'uncached read path',
     sentence:
