@@ -20,12 +20,13 @@ export interface ReplicaQueueSettings {
  * own admission control, counting bytes in flight, refuses more). The queue is bounded by
  * time, not count: 64 small reads drain in a few milliseconds and 64 lists of 1.28 MB in
  * seconds. 1 s of wait is what a 200 may spend queued, the same as Retry-After: a client
- * queued longer would have done as well told to retry. 64 may wait before a rate is known.
+ * queued longer would have done as well told to retry. Before a rate is known, 8 may wait: a
+ * cold start is not refused, and if the first responses are large few wait out the bound.
  */
 export const DEFAULT_REPLICA_QUEUE: ReplicaQueueSettings = {
   connections: 64,
   maxQueueWaitMs: 1_000,
-  minQueueLimit: 64,
+  minQueueLimit: 8,
   retryAfterSeconds: 1,
 };
 

@@ -16,7 +16,7 @@ export interface EdgeProcessOptions {
   /** 0 picks a free port; `url` says which. */
   port: number;
   upstreams: Record<ServiceName, string[]>;
-  /** Added to the edge's environment, e.g. LOG_LEVEL, LOG_FILE, EDGE_QUEUE_LIMIT. */
+  /** Added to the edge's environment, e.g. LOG_LEVEL, LOG_FILE, EDGE_MAX_QUEUE_WAIT_MS. */
   env?: Record<string, string>;
   /** Receives every line the edge prints, stdout and stderr. */
   onLine: (line: string) => void;
@@ -35,7 +35,6 @@ export interface EdgeProcess {
   /** SIGTERM: the edge finishes the requests in progress, then exits. Safe to call more than once. */
   stop(): Promise<void>;
 }
-
 
 /**
  * Runs the edge (@taskoverflow/edge) as a child process with an IPC channel, its control
@@ -75,7 +74,11 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
     child.on('message', (message: EdgeMessage) => {
       if (message.type === 'listening') resolve(message.url);
       if (message.type === 'failed') {
-        reject(message.code === 'EADDRINUSE' ? new PortInUseError(options.port, options.host) : new EdgeStartError(`could not start: ${message.message}`));
+        reject(
+          message.code === 'EADDRINUSE'
+            ? new PortInUseError(options.port, options.host)
+            : new EdgeStartError(`could not start: ${message.message}`),
+        );
       }
     });
     child.once('error', reject);
