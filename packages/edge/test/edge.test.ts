@@ -205,7 +205,7 @@ t.test("passes on a replica's early answer to a body it does not read", async (t
   }
 });
 
-t.test('refuses a body over the services\' limit itself, as they would', async (t) => {
+t.test("refuses a body over the services' limit itself, as they would", async (t) => {
   let reached = 0;
   const counting = await startUpstream(t, (_request, response) => {
     reached += 1;
@@ -226,7 +226,9 @@ t.test('refuses a body over the services\' limit itself, as they would', async (
 t.test('a hostile x-request-id is replaced, not passed on', async (t) => {
   const edge = await startEchoStack(t);
   for (const hostile of ['x'.repeat(800), 'a b', 'id"with"quotes', 'ünïcode']) {
-    const response = await fetch(`${edge}/api/v1/todos`, { headers: { 'x-request-id': encodeURIComponent(hostile) === hostile ? hostile : hostile.replace(/[^\x20-\x7e]/g, '?') } });
+    const response = await fetch(`${edge}/api/v1/todos`, {
+      headers: { 'x-request-id': encodeURIComponent(hostile) === hostile ? hostile : hostile.replace(/[^\x20-\x7e]/g, '?') },
+    });
     const echo = (await response.json()) as Echo;
     t.match(echo.headers['x-request-id'], /^[0-9a-f-]{36}$/, `${hostile.slice(0, 12)}… replaced by a UUID`);
     t.equal(response.headers.get('x-request-id'), echo.headers['x-request-id']);
@@ -338,8 +340,7 @@ async function holdingUpstream(t: Test) {
   return {
     url,
     /** Resolves once `count` requests are held at once. */
-    holding: (count: number) =>
-      held.length >= count ? Promise.resolve() : new Promise<void>((resolve) => arrivals.push({ count, resolve })),
+    holding: (count: number) => (held.length >= count ? Promise.resolve() : new Promise<void>((resolve) => arrivals.push({ count, resolve }))),
     releaseAll: () => held.splice(0).forEach((release) => release()),
     get maxHeld() {
       return maxHeld;
@@ -443,11 +444,30 @@ t.test('writes a stats line every STATS_INTERVAL_MS: requests, latency, 5xx, its
   const signal = AbortSignal.timeout(5_000);
   while (counted() < 3) await once(logged, 'line', { signal });
 
-  const fields = ['interval_ms', 'requests', 'rps', 'p50_ms', 'p95_ms', 'p99_ms', 'status_5xx', 'shed', 'upstream_errors',
-    'event_loop_delay_p99_ms', 'rss_mb', 'cpu_ms'];
+  const fields = [
+    'interval_ms',
+    'requests',
+    'rps',
+    'p50_ms',
+    'p95_ms',
+    'p99_ms',
+    'status_5xx',
+    'shed',
+    'upstream_errors',
+    'event_loop_delay_p99_ms',
+    'rss_mb',
+    'cpu_ms',
+  ];
   for (const line of stats()) {
-    t.same(Object.keys(line).filter((key) => !['level', 'time', 'service', 'hostname', 'msg'].includes(key)), fields, 'its fields, no cache or database ones');
-    t.ok(fields.every((key) => typeof line[key] === 'number'), 'all numeric');
+    t.same(
+      Object.keys(line).filter((key) => !['level', 'time', 'service', 'hostname', 'msg'].includes(key)),
+      fields,
+      'its fields, no cache or database ones',
+    );
+    t.ok(
+      fields.every((key) => typeof line[key] === 'number'),
+      'all numeric',
+    );
     t.equal(line.service, 'edge');
   }
   const total = (field: string) => stats().reduce((sum, line) => sum + (line[field] as number), 0);

@@ -31,7 +31,11 @@ t.test('readEdgeConfig reads host, port, both upstream lists, the logging and th
       statsIntervalMs: 1000,
     },
   );
-  t.equal(readEdgeConfig({ READ_UPSTREAMS: 'http://127.0.0.1:3101', WRITE_UPSTREAMS: 'http://127.0.0.1:3201' }).statsIntervalMs, 5000, 'every 5 s by default, as the services');
+  t.equal(
+    readEdgeConfig({ READ_UPSTREAMS: 'http://127.0.0.1:3101', WRITE_UPSTREAMS: 'http://127.0.0.1:3201' }).statsIntervalMs,
+    5000,
+    'every 5 s by default, as the services',
+  );
 });
 
 const valid = { READ_UPSTREAMS: 'http://127.0.0.1:3101', WRITE_UPSTREAMS: 'http://127.0.0.1:3201' };
