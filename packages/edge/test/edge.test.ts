@@ -1,6 +1,6 @@
 import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { HEALTH_PATH } from '@taskoverflow/routing';
 import t, { type Test } from 'tap';
 import { buildEdge, type EdgeOptions } from '../src/index.js';
@@ -393,6 +393,39 @@ t.test('a request that waits past the queue wait bound is refused with 503 and R
   replica.releaseAll();
   t.equal((await first).status, 200);
   t.equal(replica.maxHeld, 1, 'the refused read never reached the replica');
+});
+
+t.test('large responses to clients slow to take them: a request past the queue is refused at once, not after them', async (t) => {
+  // 32 MB each: more than all the socket buffers between the replica, the edge and a client
+  // that reads nothing, so neither response can finish while the refused request is asked.
+  const body = Buffer.alloc(32 * 1024 * 1024, 'x');
+  const arrivals = new EventEmitter();
+  let received = 0;
+  const replica = await startUpstream(t, (_request, response) => {
+    received += 1;
+    arrivals.emit('request');
+    response.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+    response.end(body);
+  });
+  const edge = await startEdge(t, {
+    upstreams: { 'todo-read': [replica], 'todo-write': [replica] },
+    // Nothing may wait before a completion rate is known: the third request is refused on arrival.
+    queue: { connections: 2, minQueueLimit: 0, maxQueueWaitMs: 30_000 },
+  });
+  for (let i = 0; i < 2; i += 1) {
+    const client = connect(Number(new URL(edge).port), '127.0.0.1');
+    client.pause();
+    client.write('GET /api/v1/todos HTTP/1.1\r\nHost: test\r\n\r\n');
+    t.teardown(() => client.destroy());
+  }
+  const signal = AbortSignal.timeout(10_000);
+  while (received < 2) await once(arrivals, 'request', { signal });
+
+  const refused = await fetch(`${edge}/api/v1/todos`);
+  t.equal(refused.status, 503, 'answered while both large responses are still on their way');
+  t.equal(refused.headers.get('retry-after'), '1');
+  t.match(await refused.json(), { error: /^todo-read is at capacity/ });
+  t.equal(received, 2, 'the refused request never reached the replica');
 });
 
 t.test('a replica with every connection busy is passed over for one with a free connection', async (t) => {
