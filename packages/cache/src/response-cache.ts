@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { recordCacheLookup, type CacheTier } from '@taskoverflow/observability';
+import { recordCacheLookup, type CacheOutcome, type CacheTier } from '@taskoverflow/observability';
 import type { FastifyBaseLogger } from 'fastify';
 import { ReplyError, type Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
@@ -15,12 +15,6 @@ export interface ResponseCacheOptions {
   /** After Redis failed (disconnected, or silent past its backstop), skip it for this long before trying again. */
   outageBackoffMs?: number;
 }
-
-/**
- * What one lookup found, as logged: `stale` is an in-process entry from an older version;
- * `bypass` is a read that went past the cache to the loader because Redis could not be used.
- */
-export type CacheOutcome = 'hit' | 'miss' | 'stale' | 'bypass';
 
 interface MemoryEntry {
   version: string;
