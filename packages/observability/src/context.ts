@@ -21,6 +21,10 @@ export class RequestRecord {
   cacheTier: CacheTier | undefined = undefined;
   /** Why load shedding refused the request (`eventLoopDelay`, `concurrentRequests`…). */
   shed: string | undefined = undefined;
+  /** The code of the error the request was answered with (`TASKOVERFLOW_DATABASE_UNAVAILABLE`, `FST_ERR_VALIDATION`…). */
+  errorCode: string | undefined = undefined;
+  /** What that error's cause said: its code (`ECONNREFUSED`, `57P01`), else its message (`Query read timeout`). */
+  errorCause: string | undefined = undefined;
 
   constructor(readonly log: FastifyBaseLogger) {}
 }
@@ -66,6 +70,21 @@ export function recordCacheLookup(outcome: CacheOutcome, tier: CacheTier, durati
 export function recordShed(reason: string): void {
   const record = requestRecords.getStore();
   if (record) record.shed = reason;
+}
+
+/** Longest error cause kept on the canonical line: a message can be long, the line is read by people. */
+const ERROR_CAUSE_MAX_CHARS = 120;
+
+/**
+ * The error a request is answered with, for its canonical line: its code, and its cause's code
+ * or message (packages/db wraps pg's error as the cause of DatabaseUnavailableError).
+ */
+export function recordError(record: RequestRecord, error: Error & { code?: unknown; cause?: unknown }): void {
+  if (typeof error.code === 'string') record.errorCode = error.code;
+  const cause = error.cause as { code?: unknown; message?: unknown } | null | undefined;
+  if (typeof cause !== 'object' || cause === null) return;
+  const said = typeof cause.code === 'string' && cause.code !== '' ? cause.code : cause.message;
+  if (typeof said === 'string' && said !== '') record.errorCause = said.slice(0, ERROR_CAUSE_MAX_CHARS);
 }
 
 /** Rounds a duration for logs and headers: microsecond precision is noise here. */

@@ -12,7 +12,7 @@ const HEALTH_SUMMARY_INTERVAL_MS = 60_000;
  * Fastify's request lines in our schema. One canonical `request finished` line per request
  * (request_id, method and url come from the request's logger) with everything known about
  * it: route, status, duration, bytes, cache outcome, tier and time, database queries and
- * time; `request started` is at debug. Each request also counts towards the `stats` line.
+ * time, and for a request answered with an error its code and cause; `request started` is at debug. Each request also counts towards the `stats` line.
  * Successful health checks — one every few seconds per load-balancer target — are counted
  * and summarised once a minute instead of logged one by one; failing ones are logged.
  */
@@ -53,6 +53,8 @@ export class RequestLogController extends LogController {
       db_queries: record?.dbQueries ?? 0,
       db_ms: roundMs(record?.dbMs ?? 0),
       shed: record?.shed,
+      error_code: record?.errorCode,
+      error_cause: record?.errorCause,
     };
     if (this.finishedFields) Object.assign(fields, this.finishedFields(request, reply));
     if (error) {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
-import { RequestRecord, requestRecords, roundMs } from './context.js';
+import { recordError, RequestRecord, requestRecords, roundMs } from './context.js';
 import type { RequestStats } from './stats.js';
 
 declare module 'fastify' {
@@ -17,7 +17,8 @@ export interface ObservabilityOptions {
 }
 
 /**
- * Per-request record (logger and dependency figures, via AsyncLocalStorage), the
+ * Per-request record (logger and dependency figures, via AsyncLocalStorage; a failed request's
+ * error code and cause), the
  * `x-request-id` response header (the request's correlation ID), the `Server-Timing` header (`db` and `cache` time spent on this request, and `total`), the
  * periodic `stats` line, and the log lines still buffered written out when the app closes.
  */
@@ -36,6 +37,13 @@ export const observabilityPlugin = fp<ObservabilityOptions>(
     app.addHook('preValidation', (request, _reply, done) => {
       if (request.record === null || requestRecords.getStore() === request.record) done();
       else requestRecords.run(request.record, done);
+    });
+
+    // Only requests answered with an error run it: the error's code and cause go on the
+    // canonical line, so that a failed request's one line says why.
+    app.addHook('onError', (request, _reply, error, done) => {
+      if (request.record) recordError(request.record, error);
+      done();
     });
 
     app.addHook('onSend', (request, reply, payload, done) => {
