@@ -9,7 +9,6 @@ import { STATS_MESSAGE } from '@taskoverflow/observability';
 import { endpointOf, isHealthCheck } from '../endpoint.js';
 import { percentile } from '../endpoint-stats.js';
 import { EDGE_SERVICE, eventKind, numberField, textField, type LogEntry } from '../log-entry.js';
-import { listLogFiles, readLogEntries } from '../log-reader.js';
 import { isCountedRequest } from '../request-filter.js';
 import { SlowestRequests, type RequestSummary } from '../slowest.js';
 import type { PeriodPoint } from './dashboard-data.js';
@@ -186,12 +185,11 @@ export const RUNNER_PROCESS = 'pnpm loadtest';
 /** Everything the log files say, in one pass (plus one for the slowest requests' lines). */
 export async function collectFigures(inputs: ReportInputs, waterfall: (entries: LogEntry[], requestId: string) => string[]): Promise<Figures> {
   const logs = new LogFigures(inputs.processes?.samples[0]?.atMs);
-  const files = inputs.logsDir ? await listLogFiles(inputs.logsDir) : [];
-  await readLogEntries(files, (entry) => logs.add(entry));
+  await inputs.logs?.forEach((entry) => logs.add(entry));
   const slowest = logs.slowest.result();
   const wanted = new Map(slowest.map((request) => [request.requestId, [] as LogEntry[]]));
   if (wanted.size > 0) {
-    await readLogEntries(files, (entry) => {
+    await inputs.logs?.forEach((entry) => {
       if (entry.requestId !== undefined) wanted.get(entry.requestId)?.push(entry);
     });
   }
@@ -322,13 +320,14 @@ function processFigures(inputs: ReportInputs, requests: number): Figures['proces
   const missing: string[] = [];
   if (!samples || samples.samples.length < 2) {
     missing.push(
-      inputs.logsDir
+      inputs.logs?.local
         ? "no /proc samples (not Linux, or the run was too short): CPU per process is the services' stats lines' cpu_ms only"
         : "the services ran elsewhere (ENDPOINT): their CPU and memory are in CloudWatch (ECS CPUUtilization, MemoryUtilization per service) and in their stats lines (cpu_ms, rss_mb) in CloudWatch Logs; the load balancer's and the database's are in CloudWatch only",
     );
     return { missing, cores: samples?.cores, list: [], run: undefined, machine: undefined, series: [] };
   }
-  if (!inputs.logsDir) missing.push('only k6 and this machine were sampled: the services ran elsewhere (ENDPOINT), see CloudWatch for theirs');
+  if (!inputs.logs?.local)
+    missing.push('only k6 and this machine were sampled: the services ran elsewhere (ENDPOINT), see CloudWatch for theirs');
   const list = samples.samples;
   const first = list[0]!;
   const last = list[list.length - 1]!;

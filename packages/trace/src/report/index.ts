@@ -11,11 +11,20 @@ import { styleFor } from '../render/style.js';
 import { buildTimeline } from '../timeline.js';
 import { collectFigures, type Figures } from './figures.js';
 import { renderHtml } from './html.js';
-import { readReportInputs } from './inputs.js';
+import { readReportInputs, type ReportInputOverrides } from './inputs.js';
 import { verdictOf, type Verdict } from './verdict.js';
 
 export { readDashboardSeries, vusWhereP95Crosses, type PeriodPoint } from './dashboard-data.js';
-export { REPORT_INPUT_FILES, runDirectoryOf, type ProcessSample, type ProcessSamples } from './inputs.js';
+export {
+  logDirectorySource,
+  REPORT_INPUT_FILES,
+  runDirectoryOf,
+  type LogSource,
+  type ProcessSample,
+  type ProcessSamples,
+  type ReportInputOverrides,
+  type TodoCounts,
+} from './inputs.js';
 export { renderLatencyPlot, type PlotOptions } from './latency-plot.js';
 export { p95TargetOf, RUNNER_PROCESS } from './figures.js';
 
@@ -30,8 +39,9 @@ export interface BottleneckReport {
   files: { html: string; json: string };
 }
 
-export async function writeBottleneckReport(runDir: string): Promise<BottleneckReport> {
-  const inputs = await readReportInputs(runDir);
+/** @param overrides parts read from elsewhere than the run directory (the logs from CloudWatch Logs). */
+export async function writeBottleneckReport(runDir: string, overrides: ReportInputOverrides = {}): Promise<BottleneckReport> {
+  const inputs = await readReportInputs(runDir, overrides);
   const plain = styleFor({}, {});
   const waterfall = (entries: LogEntry[], requestId: string): string[] =>
     renderTimeline(buildTimeline(requestId, entries), WATERFALL_WIDTH, plain);
