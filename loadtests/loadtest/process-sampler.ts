@@ -27,6 +27,8 @@ export class ProcessSampler {
   /** CPU seconds of processes that exited, by name. */
   readonly #exited = new Map<string, number>();
   readonly #machineStart = readMachineBusySeconds();
+  /** When k6 starts, for the report to leave out what came before (the seeding); recorded without /proc too. */
+  readonly #startedAtMs = Date.now();
   readonly #timer: NodeJS.Timeout;
 
   constructor(
@@ -41,7 +43,7 @@ export class ProcessSampler {
   stop(): ProcessSamples {
     clearInterval(this.#timer);
     this.#sample();
-    return { cores: availableParallelism(), intervalMs: this.intervalMs, samples: this.#samples };
+    return { startedAtMs: this.#startedAtMs, cores: availableParallelism(), intervalMs: this.intervalMs, samples: this.#samples };
   }
 
   #sample(): void {

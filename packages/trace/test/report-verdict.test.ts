@@ -34,7 +34,7 @@ function quiet(): Figures {
   const percentiles = (p95Ms: number) => ({ count: 1000, p50Ms: p95Ms / 2, p95Ms, p99Ms: p95Ms * 1.5, maxMs: p95Ms * 3 });
   return {
     runDir: '/tmp/run',
-    run: { name: 'studiers-stress', scale: 'smoke', endpoint: 'http://127.0.0.1:1', p95TargetMs: 200 },
+    run: { name: 'studiers-stress', scale: 'smoke', endpoint: 'http://127.0.0.1:1', p95TargetMs: 200, peakVus: 50 },
     window: { startMs: 0, endMs: 60_000 },
     client: [{ name: 'all requests', count: 1000, p50Ms: 3, p95Ms: 6, p99Ms: 9, maxMs: 20 }],
     edge: percentiles(5),
@@ -47,6 +47,7 @@ function quiet(): Figures {
       missing: [],
       cores: 2,
       list: [processFigures('k6', 0.3), processFigures('edge', 0.2), processFigures('todo-read-1', 0.1)],
+      perRequest: { fromMs: 0, toMs: 60_000, requests: 1000, counted: 'k6' },
       run: { averageCores: 0.3, peakCores: 0.5 },
       machine: { averageCores: 0.4, peakCores: 0.8 },
       series: [],
@@ -141,6 +142,7 @@ t.test('no CPU samples: the verdict says saturation cannot be judged and why', a
     missing: ['the services ran elsewhere (ENDPOINT)'],
     cores: undefined,
     list: [],
+    perRequest: undefined,
     run: undefined,
     machine: undefined,
     series: [],

@@ -55,7 +55,9 @@ function seriesOf(events: DashboardEvent[]): PeriodPoint[] {
   const types = new Map<string, string>();
   const points: PeriodPoint[] = [];
   // A period in which k6 took no sample of the VU gauge has none: the count has not changed.
-  let vus = 0;
+  // Before its first sample the count is unknown, not 0 (requests flow): those periods take
+  // the first sampled count (and stay 0 only in a run too short for any sample).
+  let vus: number | undefined;
   for (const { event, data } of events) {
     if (event === 'metric') {
       for (const [name, { type }] of Object.entries(data as Record<string, { type: string }>)) types.set(name, type);
@@ -64,10 +66,12 @@ function seriesOf(events: DashboardEvent[]): PeriodPoint[] {
       const time = values('time', 'value');
       if (time === undefined) continue;
       const requests = values('http_reqs', 'count') ?? 0;
-      vus = values('vus', 'value') ?? vus;
+      const sampled = values('vus', 'value');
+      if (sampled !== undefined && vus === undefined) for (const unsampled of points) unsampled.vus = sampled;
+      vus = sampled ?? vus;
       points.push({
         atSeconds: (time - start) / 1000,
-        vus,
+        vus: vus ?? 0,
         requestsPerSecond: values('http_reqs', 'rate') ?? 0,
         failedShare: requests > 0 ? (values('http_req_failed', 'rate') ?? 0) : 0,
         medianMs: requests > 0 ? values('http_req_duration', 'med') : undefined,

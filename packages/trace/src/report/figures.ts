@@ -12,7 +12,7 @@ import { EDGE_SERVICE, eventKind, numberField, textField, type LogEntry } from '
 import { isCountedRequest } from '../request-filter.js';
 import { SlowestRequests, type RequestSummary } from '../slowest.js';
 import type { PeriodPoint } from './dashboard-data.js';
-import type { K6Summary, ReportInputs } from './inputs.js';
+import type { K6Summary, ProcessSample, ReportInputs } from './inputs.js';
 
 /** The cached read path's service; its GET/HEAD lines are the reads. */
 export const READ_SERVICE = 'todo-read';
@@ -57,7 +57,7 @@ export interface ProcessFigures {
   averageCores: number;
   /** The busiest stretch of PEAK_SAMPLES samples, in cores. */
   peakCores: number;
-  /** CPU per request served by the stack (the edge's count, else the services'), µs. */
+  /** Its CPU in processes.perRequest's window over the requests served in that window, µs. */
   cpuPerRequestUs: number | undefined;
   peakRssMb: number;
   /** Processes of that name (PostgreSQL's postmaster and backends…). */
@@ -96,11 +96,20 @@ export interface CachePeriod {
 
 export interface Figures {
   runDir: string;
-  /** What the run was: from k6's summary; p95TargetMs is its tightest `p(95)<N` threshold. */
-  run: { name: string | undefined; scale: string | undefined; endpoint: string | undefined; p95TargetMs: number | undefined };
   /**
-   * First to last served request in the logs, from when k6 started (the first /proc sample):
-   * the seeding before it is not the run's.
+   * What the run was: from k6's summary; p95TargetMs is its tightest `p(95)<N` threshold,
+   * peakVus its most VUs (peakVusOf).
+   */
+  run: {
+    name: string | undefined;
+    scale: string | undefined;
+    endpoint: string | undefined;
+    p95TargetMs: number | undefined;
+    peakVus: number | undefined;
+  };
+  /**
+   * First to last served request in the logs, from when k6 started (ProcessSamples'
+   * startedAtMs): the seeding before it is not the run's.
    */
   window: { startMs: number; endMs: number } | undefined;
   client: ClientGroup[];
@@ -117,6 +126,8 @@ export interface Figures {
     missing: string[];
     cores: number | undefined;
     list: ProcessFigures[];
+    /** Where CPU per request is measured; undefined when no request was counted in the sampled time. */
+    perRequest: PerRequestWindow | undefined;
     /** This run's processes together, period by period. */
     run: { averageCores: number; peakCores: number } | undefined;
     /** Everything on the machine, other people's work included. */
@@ -156,6 +167,21 @@ export interface FailureFigures {
   edgeQueueTimeout: number;
 }
 
+/**
+ * CPU per request divides the CPU spent between two times by the requests sent between the
+ * same two times. k6's count over the whole sampled time comes first: the sampler runs exactly
+ * as long as k6, and no cut in the logs (a trimmed run, CloudWatch read with a bound) changes
+ * it. Without k6's summary, the requests the logs saw finish within the sampled time, over the
+ * part of it they cover.
+ */
+export interface PerRequestWindow {
+  fromMs: number;
+  toMs: number;
+  requests: number;
+  /** Whose count: k6's summary, else the edge's lines, else the services'. */
+  counted: 'edge' | 'services' | 'k6';
+}
+
 /** k6's throughput over the run. */
 export interface Throughput {
   peakRps: number;
@@ -184,7 +210,7 @@ export const RUNNER_PROCESS = 'pnpm loadtest';
 
 /** Everything the log files say, in one pass (plus one for the slowest requests' lines). */
 export async function collectFigures(inputs: ReportInputs, waterfall: (entries: LogEntry[], requestId: string) => string[]): Promise<Figures> {
-  const logs = new LogFigures(inputs.processes?.samples[0]?.atMs);
+  const logs = new LogFigures(inputs.processes?.startedAtMs ?? inputs.processes?.samples[0]?.atMs);
   await inputs.logs?.forEach((entry) => logs.add(entry));
   const slowest = logs.slowest.result();
   const wanted = new Map(slowest.map((request) => [request.requestId, [] as LogEntry[]]));
@@ -194,6 +220,12 @@ export async function collectFigures(inputs: ReportInputs, waterfall: (entries: 
     });
   }
   const requests = logs.edge.length > 0 ? logs.edge.length : logs.all.length;
+  const served: ServedRequests | undefined =
+    logs.edge.length > 0
+      ? { counted: 'edge', finishedAtMs: logs.edgeFinishedAtMs }
+      : logs.all.length > 0
+        ? { counted: 'services', finishedAtMs: logs.serviceFinishedAtMs }
+        : undefined;
   return {
     runDir: inputs.runDir,
     run: {
@@ -201,6 +233,7 @@ export async function collectFigures(inputs: ReportInputs, waterfall: (entries: 
       scale: inputs.k6Summary?.run?.scale,
       endpoint: inputs.k6Summary?.run?.endpoint,
       p95TargetMs: inputs.k6Summary ? p95TargetOf(k6Thresholds(inputs.k6Summary)) : undefined,
+      peakVus: peakVusOf(inputs.k6Summary, inputs.k6Series),
     },
     window: logs.startMs <= logs.endMs ? { startMs: logs.startMs, endMs: logs.endMs } : undefined,
     client: clientGroups(inputs.k6Summary),
@@ -210,7 +243,7 @@ export async function collectFigures(inputs: ReportInputs, waterfall: (entries: 
     endpoints: logs.endpointFigures(),
     requests,
     throughput: inputs.k6Series ? throughputOf(inputs.k6Series) : undefined,
-    processes: processFigures(inputs, requests),
+    processes: processFigures(inputs, served),
     readPath: logs.readPath(),
     failures: logs.failures(inputs.k6Summary),
     slowest: slowest.map((request) => ({ ...request, waterfall: waterfall(wanted.get(request.requestId) ?? [], request.requestId) })),
@@ -271,6 +304,18 @@ export function p95TargetOf(thresholds: K6Threshold[]): number | undefined {
   return targets.length > 0 ? Math.min(...targets) : undefined;
 }
 
+/**
+ * The most VUs the run had: the highest value of k6's `vus` gauge (its summary's `value` is the
+ * last one, 0 or a few after a ramp-down), else the per-second series' peak, else the VUs k6
+ * allocated (`vus_max`: at least as many as ran); undefined when k6 left none of them.
+ */
+export function peakVusOf(summary: K6Summary | undefined, series: PeriodPoint[] | undefined): number | undefined {
+  const gaugePeak = summary?.metrics.vus?.values?.max;
+  if (gaugePeak) return gaugePeak;
+  const seriesPeak = series?.reduce((peak, period) => Math.max(peak, period.vus), 0);
+  return seriesPeak || summary?.metrics.vus_max?.values?.max;
+}
+
 /** k6's failure-cause sub-metrics (loadtests/k6/lib/summary.js): `http_reqs{status:503}`. */
 const FAILURE_CAUSE_METRIC = /^http_reqs\{((?:status|error_code):\d+)\}$/;
 
@@ -315,7 +360,13 @@ export function throughputOf(series: PeriodPoint[]): Throughput | undefined {
   };
 }
 
-function processFigures(inputs: ReportInputs, requests: number): Figures['processes'] {
+/** When each request the stack served finished, by the lines that count them. */
+interface ServedRequests {
+  counted: 'edge' | 'services';
+  finishedAtMs: number[];
+}
+
+function processFigures(inputs: ReportInputs, served: ServedRequests | undefined): Figures['processes'] {
   const samples = inputs.processes;
   const missing: string[] = [];
   if (!samples || samples.samples.length < 2) {
@@ -324,7 +375,7 @@ function processFigures(inputs: ReportInputs, requests: number): Figures['proces
         ? "no /proc samples (not Linux, or the run was too short): CPU per process is the services' stats lines' cpu_ms only"
         : "the services ran elsewhere (ENDPOINT): their CPU and memory are in CloudWatch (ECS CPUUtilization, MemoryUtilization per service) and in their stats lines (cpu_ms, rss_mb) in CloudWatch Logs; the load balancer's and the database's are in CloudWatch only",
     );
-    return { missing, cores: samples?.cores, list: [], run: undefined, machine: undefined, series: [] };
+    return { missing, cores: samples?.cores, list: [], perRequest: undefined, run: undefined, machine: undefined, series: [] };
   }
   if (!inputs.logs?.local)
     missing.push('only k6 and this machine were sampled: the services ran elsewhere (ENDPOINT), see CloudWatch for theirs');
@@ -333,6 +384,7 @@ function processFigures(inputs: ReportInputs, requests: number): Figures['proces
   const last = list[list.length - 1]!;
   const seconds = (last.atMs - first.atMs) / 1000;
   const names = [...new Set(list.flatMap((sample) => Object.keys(sample.processes)))];
+  const perRequest = perRequestWindow(first.atMs, last.atMs, served, inputs.k6Summary?.metrics.http_reqs?.values?.count);
   const series: CpuPeriod[] = list.slice(1).map((sample, index) => {
     const before = list[index]!;
     const span = (sample.atMs - before.atMs) / 1000;
@@ -354,7 +406,9 @@ function processFigures(inputs: ReportInputs, requests: number): Figures['proces
         cpuSeconds,
         averageCores: cpuSeconds / seconds,
         peakCores: peakOf(series.map((period) => period.cores[name] ?? 0)),
-        cpuPerRequestUs: requests > 0 ? (cpuSeconds * 1e6) / requests : undefined,
+        cpuPerRequestUs: perRequest
+          ? ((cpuSecondsAt(list, name, perRequest.toMs) - cpuSecondsAt(list, name, perRequest.fromMs)) * 1e6) / perRequest.requests
+          : undefined,
         peakRssMb: Math.max(...list.map((sample) => sample.processes[name]?.rssBytes ?? 0)) / 2 ** 20,
         count: Math.max(...list.map((sample) => sample.processes[name]?.count ?? 0)),
       };
@@ -368,7 +422,43 @@ function processFigures(inputs: ReportInputs, requests: number): Figures['proces
         peakCores: peakOf(series.map((period) => period.machineCores!)),
       }
     : undefined;
-  return { missing, cores: samples.cores, list: processes, run, machine, series };
+  return { missing, cores: samples.cores, list: processes, perRequest, run, machine, series };
+}
+
+/** PerRequestWindow over the sampled time [firstMs, lastMs]. */
+function perRequestWindow(
+  firstMs: number,
+  lastMs: number,
+  served: ServedRequests | undefined,
+  k6Requests: number | undefined,
+): PerRequestWindow | undefined {
+  if (k6Requests) return { fromMs: firstMs, toMs: lastMs, requests: k6Requests, counted: 'k6' };
+  if (!served) return undefined;
+  let earliest = Number.POSITIVE_INFINITY;
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const atMs of served.finishedAtMs) {
+    earliest = Math.min(earliest, atMs);
+    latest = Math.max(latest, atMs);
+  }
+  const fromMs = Math.max(firstMs, earliest);
+  const toMs = Math.min(lastMs, latest);
+  const requests = served.finishedAtMs.filter((atMs) => atMs >= fromMs && atMs <= toMs).length;
+  return toMs > fromMs && requests > 0 ? { fromMs, toMs, requests, counted: served.counted } : undefined;
+}
+
+/** A process's CPU seconds since the first sample at a time, linear between two samples. */
+export function cpuSecondsAt(samples: ProcessSample[], name: string, atMs: number): number {
+  let before = { atMs: samples[0]?.atMs ?? atMs, cpuSeconds: 0 };
+  for (const sample of samples) {
+    // A name whose processes have all exited is absent from later samples: its CPU stays.
+    const cpuSeconds = Math.max(before.cpuSeconds, sample.processes[name]?.cpuSeconds ?? 0);
+    if (sample.atMs >= atMs) {
+      if (sample.atMs === before.atMs) return cpuSeconds;
+      return before.cpuSeconds + ((cpuSeconds - before.cpuSeconds) * (atMs - before.atMs)) / (sample.atMs - before.atMs);
+    }
+    before = { atMs: sample.atMs, cpuSeconds };
+  }
+  return before.cpuSeconds;
 }
 
 /** The highest mean of PEAK_SAMPLES consecutive values (of all of them, when fewer). */
@@ -390,7 +480,9 @@ const CACHE_OUTCOMES = new Set(['hit', 'miss', 'stale', 'bypass']);
 /** The request and stats lines, accumulated as they are read. */
 class LogFigures {
   readonly edge: number[] = [];
+  readonly edgeFinishedAtMs: number[] = [];
   readonly all: number[] = [];
+  readonly serviceFinishedAtMs: number[] = [];
   readonly byService = new Map<string, number[]>();
   readonly slowest = new SlowestRequests(SLOWEST_SHOWN, {});
   startMs = Number.POSITIVE_INFINITY;
@@ -410,16 +502,22 @@ class LogFigures {
   private edgeRefusedAtOnce = 0;
   private edge503Forwarded = 0;
 
-  /** @param fromMs when k6 started: earlier lines (the seeding) are not the run's. */
+  /** @param fromMs when k6 started: what happened before (the seeding, start-up) is not the run's. */
   constructor(private readonly fromMs: number | undefined) {}
 
   add(entry: LogEntry): void {
-    if (this.fromMs !== undefined && entry.timeMs < this.fromMs) return;
-    if (entry.msg === STATS_MESSAGE) this.addStats(entry);
+    if (entry.msg === STATS_MESSAGE) {
+      // A stats line sums the interval before it: one that began before k6 holds the seeding's
+      // creates (and its CPU and event-loop delay), so the run's stats start with the next one.
+      if (this.isRunTime(entry.timeMs - (numberField(entry, 'interval_ms') ?? 0))) this.addStats(entry);
+      return;
+    }
+    if (!this.isRunTime(entry.timeMs)) return;
     if (eventKind(entry) !== 'finished' || entry.url === undefined || entry.durationMs === undefined || isHealthCheck(entry.url)) return;
     const endpoint = this.endpoint(entry.method ?? '?', entry.url);
     if (entry.service === EDGE_SERVICE) {
       this.edge.push(entry.durationMs);
+      this.edgeFinishedAtMs.push(entry.timeMs);
       endpoint.atEdge.push(entry.durationMs);
       if (entry.status !== undefined) countIn(this.edgeStatuses, entry.status);
       if (entry.status === 503) {
@@ -434,6 +532,7 @@ class LogFigures {
     this.startMs = Math.min(this.startMs, entry.timeMs - entry.durationMs);
     this.endMs = Math.max(this.endMs, entry.timeMs);
     this.all.push(entry.durationMs);
+    this.serviceFinishedAtMs.push(entry.timeMs);
     endpoint.service = entry.service;
     endpoint.atService.push(entry.durationMs);
     let durations = this.byService.get(entry.service);
@@ -443,6 +542,10 @@ class LogFigures {
     if (entry.status === 429) this.rateLimited += 1;
     if (entry.status !== undefined && entry.status >= 500) this.serverErrors += 1;
     if (entry.service === READ_SERVICE && (entry.method === 'GET' || entry.method === 'HEAD')) this.addRead(entry, entry.durationMs);
+  }
+
+  private isRunTime(atMs: number): boolean {
+    return this.fromMs === undefined || atMs >= this.fromMs;
   }
 
   private endpoint(method: string, url: string): { service: string; atService: number[]; atEdge: number[] } {

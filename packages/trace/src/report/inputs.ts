@@ -24,6 +24,11 @@ export const REPORT_INPUT_FILES = {
 
 /** CPU and memory of the run's processes, sampled from /proc while it lasted. */
 export interface ProcessSamples {
+  /**
+   * When sampling began, just before k6 started: on any platform, where the samples need
+   * /proc. Absent from older run directories, where the first sample stands for it.
+   */
+  startedAtMs?: number;
   /** The cores this machine has. */
   cores: number;
   intervalMs: number;
