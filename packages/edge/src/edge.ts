@@ -12,6 +12,15 @@ import { correlationId, createLogger, LoadBalancerStats, roundMs, type LoggerSet
 import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS, routeRequest, SERVICES, type ServiceName } from '@taskoverflow/routing';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
+import {
+  ClientConnections,
+  DEFAULT_CLIENT_LIMITS,
+  MAX_PIPELINED_REQUESTS,
+  TIMEOUT_CHECK_INTERVAL_MS,
+  type ClientConnection,
+  type ClientLimits,
+  type ConnectionTurn,
+} from './client-limits.js';
 import { DEFAULT_REPLICA_QUEUE, Replica, type QueuedExchange, type ReplicaQueueSettings } from './replica.js';
 import { replicaAt, TargetGroup, type HealthCheckSettings, type TargetOrder } from './target-group.js';
 
@@ -28,6 +37,13 @@ export interface EdgeOptions {
   queue?: Partial<ReplicaQueueSettings>;
   /** A `stats` line every this many ms (STATS_INTERVAL_MS), and one on close; 0 or unset: none. */
   statsIntervalMs?: number;
+  /** What a client may hold: timeouts and connection caps. Default: DEFAULT_CLIENT_LIMITS. */
+  limits?: Partial<ClientLimits>;
+  /**
+   * The Host headers served (e.g. `localhost:8080`; an entry without a port means at the port
+   * the edge listens on); any other is answered 421. Unset: any Host.
+   */
+  allowedHosts?: readonly string[];
 }
 
 /** A running load balancer. */
@@ -43,7 +59,9 @@ export interface Edge {
   close(): Promise<void>;
 }
 
-const DEFAULT_HEALTH_CHECK: HealthCheckSettings = { path: HEALTH_PATH, intervalMs: 500, timeoutMs: 1_000 };
+/** How often the edge health-checks each replica by default: a draining replica leaves the rotation at its next check. */
+export const HEALTH_CHECK_INTERVAL_MS = 500;
+const DEFAULT_HEALTH_CHECK: HealthCheckSettings = { path: HEALTH_PATH, intervalMs: HEALTH_CHECK_INTERVAL_MS, timeoutMs: 1_000 };
 
 const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
 
@@ -83,6 +101,7 @@ const RESPONSE_HOP_HEADERS = ['connection', 'keep-alive', 'proxy-connection', 't
 export async function buildEdge(options: EdgeOptions): Promise<Edge> {
   const timeoutMs = options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
   const queue = { ...DEFAULT_REPLICA_QUEUE, ...options.queue };
+  const limits = { ...DEFAULT_CLIENT_LIMITS, ...options.limits };
   const healthCheck = { ...DEFAULT_HEALTH_CHECK, ...options.healthCheck };
   const log = createLogger({ service: 'edge', hostname: 'edge', level: 'info', ...options.logging });
   const newReplica = (origin: string): Replica => new Replica(origin, queue, timeoutMs);
@@ -95,11 +114,50 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
 
   // The line is at info: below that level nothing is counted.
   const stats = options.statsIntervalMs && log.isLevelEnabled('info') ? new LoadBalancerStats(options.statsIntervalMs) : undefined;
-  const context: EdgeContext = { targetGroups, log, stats, timeoutMs, queue, closing: false, logStarted: log.isLevelEnabled('debug') };
-  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (request, response) => {
-    new Exchange(context, request, response).start();
-  });
-  server.on('clientError', answerClientError);
+  const context: EdgeContext = {
+    targetGroups,
+    log,
+    stats,
+    timeoutMs,
+    queue,
+    drainTimeoutMs: limits.drainTimeoutMs,
+    allowedHosts: undefined,
+    closing: false,
+    logStarted: log.isLevelEnabled('debug'),
+  };
+  const server = createServer(
+    {
+      // Idle keep-alive as every server here (routing's constant); a request must arrive whole in time.
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
+    (request, response) => {
+      const connection = connections.of(request.socket);
+      // A connection over the per-client cap was answered as it was accepted.
+      if (!connection) return;
+      if (!connection.admit(new Exchange(context, connection, request, response))) {
+        log.warn(
+          { client: request.socket.remoteAddress },
+          `a client pipelined more than ${MAX_PIPELINED_REQUESTS} requests ahead: connection closed`,
+        );
+        request.socket.destroy();
+      }
+    },
+  );
+  const connections = new ClientConnections(
+    server,
+    limits,
+    rawResponse(
+      503,
+      `too many connections from this client: at most ${limits.maxConnectionsPerClient}; retry after ${queue.retryAfterSeconds} s`,
+      {
+        'retry-after': String(queue.retryAfterSeconds),
+      },
+    ),
+  );
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, connections.of(socket)));
   let closed: Promise<void> | undefined;
 
   return {
@@ -115,6 +173,7 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
       Object.values(targetGroups).forEach((group) => group.startHealthChecks());
       stats?.start(log);
       const address = server.address() as AddressInfo;
+      if (options.allowedHosts) context.allowedHosts = hostsAt(options.allowedHosts, address.port);
       return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
     },
     close() {
@@ -137,6 +196,12 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
   };
 }
 
+/** The Host values served: each entry as given, with the edge's port added to those without one. */
+function hostsAt(hosts: readonly string[], port: number): AllowedHosts {
+  const names = new Set(hosts.map((host) => (/:\d+$/.test(host) ? host : `${host}:${port}`).toLowerCase()));
+  return { names, refusal: `this edge serves only the Host names ${[...names].join(', ')}; add others to EDGE_ALLOWED_HOSTS` };
+}
+
 function replicaOrigins(service: ServiceName, baseUrls: string[] | undefined): string[] {
   if (!baseUrls?.length) {
     throw new Error(`edge: no replicas given for ${service}; pass at least one base URL, e.g. http://127.0.0.1:3101`);
@@ -151,10 +216,21 @@ interface EdgeContext {
   readonly stats: LoadBalancerStats | undefined;
   readonly timeoutMs: number;
   readonly queue: ReplicaQueueSettings;
+  /** ClientLimits.drainTimeoutMs. */
+  readonly drainTimeoutMs: number;
+  /** Set when listening, if the Host header is checked. */
+  allowedHosts: AllowedHosts | undefined;
   /** close() was called: responses close their connections. */
   closing: boolean;
   /** Whether `request started` lines are logged (at debug). */
   readonly logStarted: boolean;
+}
+
+interface AllowedHosts {
+  /** `name:port`, lower case. */
+  names: ReadonlySet<string>;
+  /** The 421's message. */
+  refusal: string;
 }
 
 /**
@@ -162,7 +238,7 @@ interface EdgeContext {
  * REQUEST_BODY_LIMIT_BYTES, so that a replica refusing the connection can be followed by
  * another), its turn over the replicas, and the response streamed back as it arrives.
  */
-class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
+class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, ConnectionTurn {
   readonly #startedAt = performance.now();
   readonly #requestId: string;
   readonly #service: ServiceName;
@@ -181,10 +257,15 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
   #sawFullQueue = false;
   /** Refused by the edge's own bounded queue (a 503): `shed` in the stats line. */
   #shed = false;
+  /** Ended because its client stopped reading. */
+  #stalled = false;
   #bytes = 0;
+  /** Armed while the client has not taken what was written (no 'drain'): ends the exchange. */
+  #drainTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly context: EdgeContext,
+    private readonly connection: ClientConnection,
     private readonly request: IncomingMessage,
     private readonly response: ServerResponse,
   ) {
@@ -196,10 +277,19 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
     response.once('close', this.#finished);
   }
 
+  get receiving(): boolean {
+    return !this.request.complete && !this.response.headersSent;
+  }
+
   start(): void {
     const { request } = this;
     if (this.context.logStarted) {
       this.context.log.debug({ request_id: this.#requestId, method: request.method, url: request.url }, 'request started');
+    }
+    const hosts = this.context.allowedHosts;
+    if (hosts && !hostAllowed(hosts, request.headers.host)) {
+      this.#sendError(421, hosts.refusal);
+      return;
     }
     const length = request.headers['content-length'];
     if (length === undefined ? request.headers['transfer-encoding'] === undefined : length === '0') {
@@ -270,7 +360,9 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
     } else if (this.#order.replicas.length === 0) {
       this.#sendError(502, `${service} is unavailable: no replica is registered`);
     } else {
-      this.#sendError(502, `${service} is unavailable: no replica answered (${this.#failures?.join('; ')})`);
+      // Which replicas and why go to the log, not to the client.
+      this.context.log.warn({ request_id: this.#requestId, failures: this.#failures }, `${service}: no replica answered`);
+      this.#sendError(502, `${service} is unavailable: no replica answered`);
     }
   }
 
@@ -293,10 +385,10 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
     );
   }
 
-  waitedTooLong(replica: Replica): void {
+  waitedTooLong(): void {
     this.#queued = false;
     this.#replica = undefined;
-    this.#refuse(`no connection to ${replica.origin} came free within ${this.context.queue.maxQueueWaitMs} ms`);
+    this.#refuse(`no connection to a ${this.#service} replica came free within ${this.context.queue.maxQueueWaitMs} ms`);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -316,14 +408,32 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
     this.#bytes += chunk.length;
     if (!this.response.write(chunk)) {
       controller.pause();
-      this.response.once('drain', () => controller.resume());
+      this.#awaitDrain();
+      this.response.once('drain', () => {
+        clearTimeout(this.#drainTimer);
+        controller.resume();
+      });
     }
   }
 
   onResponseEnd(): void {
     this.#release();
     this.response.end();
+    // What the OS did not take yet; the connection is held until it is (or the bound passes).
+    if (this.response.writableLength > 0) this.#awaitDrain();
   }
+
+  /** The client must take what is buffered within the drain bound, or it is taken for gone. */
+  #awaitDrain(): void {
+    if (this.#drainTimer) this.#drainTimer.refresh();
+    else this.#drainTimer = setTimeout(this.#clientStalled, this.context.drainTimeoutMs);
+  }
+
+  /** Its client stopped reading: drop the connection ('close' then aborts the replica's request). */
+  readonly #clientStalled = (): void => {
+    this.#stalled = true;
+    this.request.socket.destroy();
+  };
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     const replica = this.#release();
@@ -341,9 +451,12 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
       }
       this.#next();
     } else if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-      this.#sendError(504, `${service} did not answer within ${this.context.timeoutMs / 1000} s (${replica})`);
+      this.context.log.warn({ request_id: this.#requestId, replica }, `${service} replica did not answer in time`);
+      this.#sendError(504, `${service} did not answer within ${this.context.timeoutMs / 1000} s`);
     } else {
-      this.#sendError(502, `${service} replica ${replica} failed: ${error.message}`);
+      // The replica's address and undici's wording stay in the log.
+      this.context.log.warn({ request_id: this.#requestId, replica, code, err: error.message }, `${service} replica failed`);
+      this.#sendError(502, `${service} failed to answer`);
     }
   }
 
@@ -398,11 +511,13 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
     const completed = response.writableFinished;
     const durationMs = performance.now() - this.#startedAt;
     this.context.stats?.add(response.statusCode, durationMs, this.#shed);
+    clearTimeout(this.#drainTimer);
     if (!completed) {
       // The client went away first: stop what is under way for it.
       if (this.#queued) this.#replica?.withdraw(this);
       this.#controller?.abort(new Error('the client closed the connection'));
     }
+    this.connection.finished(this);
     this.context.log.info(
       {
         request_id: this.#requestId,
@@ -413,6 +528,7 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange {
         bytes: this.#bytes,
         upstream: this.#replica?.origin,
         ...(!completed && { aborted: true }),
+        ...(this.#stalled && { stalled: true }),
       },
       'request finished',
     );
@@ -424,22 +540,34 @@ function pathOf(url: string): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
+function hostAllowed(hosts: AllowedHosts, host: string | undefined): boolean {
+  return host !== undefined && (hosts.names.has(host) || hosts.names.has(host.toLowerCase()));
+}
+
 /**
  * A request node:http could not parse (headers over its limit, a garbage request line, a folded
- * header) never reaches a handler; without this, node answers it with an empty, untyped 400/431.
- * Like the services, the edge answers every bad input with a JSON error, then closes the
- * connection, whose framing can no longer be trusted.
+ * header) or that did not arrive in time never reaches a handler; without this, node answers it
+ * with an empty, untyped 400/408/431. Like the services, the edge answers every bad input with a
+ * JSON error, then closes the connection, whose framing can no longer be trusted. Only when no
+ * response is under way on the connection, though: written after (or into) an answer the client
+ * is receiving, it would be read as part of that one. Then the connection is just closed.
  */
-function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || !socket.writable) {
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket, connection: ClientConnection | undefined): void {
+  if (error.code === 'ECONNRESET' || !socket.writable || !connection?.answerable) {
     socket.destroy();
     return;
   }
   const [status, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'malformed HTTP request: send a well-formed HTTP/1.1 request'];
+  socket.end(rawResponse(status, message));
+}
+
+/** A whole JSON error response, written to a socket as it is; it closes the connection. */
+function rawResponse(status: number, message: string, headers: Record<string, string> = {}): string {
   const body = JSON.stringify({ error: message });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n${extra.join('')}` +
+    `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
   );
 }
 

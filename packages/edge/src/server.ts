@@ -18,6 +18,8 @@ async function main(): Promise<void> {
   const edge = await buildEdge({
     upstreams: config.upstreams,
     queue: config.queue,
+    limits: config.limits,
+    ...(config.allowedHosts && { allowedHosts: config.allowedHosts }),
     logging: { level: config.logLevel, file: config.logFile },
     statsIntervalMs: config.statsIntervalMs,
   });

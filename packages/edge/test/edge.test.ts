@@ -244,9 +244,8 @@ t.test('answers 502 JSON when no replica of the service answers', async (t) => {
   t.equal(response.status, 502);
   t.match(response.headers.get('content-type'), /^application\/json/);
   t.equal(response.headers.get('x-request-id'), 'trace-502');
-  t.same(await response.json(), {
-    error: `todo-read is unavailable: no replica answered (${dead[0]}: ECONNREFUSED; ${dead[1]}: ECONNREFUSED)`,
-  });
+  // Which service failed, not where its replicas run nor undici's wording (those are logged).
+  t.same(await response.json(), { error: 'todo-read is unavailable: no replica answered' });
 
   const write = await fetch(`${edge}/api/v1/todos`, { method: 'POST' });
   t.equal(write.status, 200, 'the other service is unaffected');
@@ -263,7 +262,7 @@ t.test('answers 504 JSON when a replica does not answer in time', async (t) => {
   });
   const response = await fetch(`${edge}/api/v1/todos`);
   t.equal(response.status, 504);
-  t.same(await response.json(), { error: `todo-read did not answer within 0.1 s (${slow})` });
+  t.same(await response.json(), { error: 'todo-read did not answer within 0.1 s' }, 'no replica address');
 });
 
 t.test('refuses to start without replicas for a service', async (t) => {
@@ -388,7 +387,7 @@ t.test('a request that waits past the queue wait bound is refused with 503 and R
   t.equal(waited.status, 503, 'answered while the replica still holds the one connection');
   t.equal(waited.headers.get('retry-after'), '1');
   t.same(await waited.json(), {
-    error: `todo-read is at capacity: no connection to ${replica.url} came free within 50 ms; retry after 1 s`,
+    error: 'todo-read is at capacity: no connection to a todo-read replica came free within 50 ms; retry after 1 s',
   });
   replica.releaseAll();
   t.equal((await first).status, 200);
