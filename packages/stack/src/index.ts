@@ -1,5 +1,6 @@
 export { buildServices } from './build.js';
-export { startLocalStack, type LocalStack, type LocalStackOptions, type ServiceInstance } from './stack.js';
+export { startLocalStack, type LocalStack, type LocalStackOptions } from './stack.js';
+export type { ServiceInstance } from './service-fleet.js';
 export { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './postgres.js';
 export {
   databaseUrlFor,

@@ -1,17 +1,19 @@
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, type WriteStream } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { HEALTH_PATH, type ServiceName } from '@taskoverflow/routing';
-import { startEdgeProcess } from './edge-process.js';
 import { redactPassword } from '@taskoverflow/config';
-import { databaseUrlFor, ensureDatabase, ensureLocalServiceRoles, migrateDatabase, serviceDatabaseUrl } from './database.js';
-import { assertPortFree, findFreePorts } from './free-port.js';
+import { databaseUrlFor, ensureDatabase, ensureLocalServiceRoles, migrateDatabase } from './database.js';
+import { startEdgeProcess } from './edge-process.js';
+import { assertPortFree } from './free-port.js';
+import { logFilePath } from './log-files.js';
 import { repoRoot, serviceEntry } from './paths.js';
 import { startEmbeddedPostgres } from './postgres.js';
-import { startServiceProcess, type ServiceProcess } from './processes.js';
 import { findRedisServer, REDIS_INSTALL_HINT, startRedisServer } from './redis.js';
-import { StackConsole, type ConsoleStream } from './stack-console.js';
+import { ServiceFleet, type ServiceInstance } from './service-fleet.js';
+import { ShutdownSteps } from './shutdown-steps.js';
+import type { ConsoleStream } from './stack-console.js';
+import { since, stackOutput, type StackOutput } from './stack-output.js';
 
 export interface LocalStackOptions {
   /**
@@ -50,13 +52,6 @@ export interface LocalStackOptions {
   everyLine?: boolean;
   /** Where the console text goes. Default: process.stdout. */
   console?: ConsoleStream;
-}
-
-export interface ServiceInstance {
-  service: ServiceName;
-  /** e.g. `todo-read-2`; the services log it as SERVICE_INSTANCE. */
-  instance: string;
-  url: string;
 }
 
 export interface LocalStack {
@@ -106,7 +101,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
   const shutdown = new ShutdownSteps();
   const logDir = options.logDir ?? temporaryDirectory('taskoverflow-logs-', shutdown);
-  const output = stackOutput(options, logDir, shutdown);
+  const output = stackOutput(
+    { logDir, quiet: options.quiet ?? false, everyLine: options.everyLine ?? false, console: options.console ?? process.stdout },
+    shutdown,
+  );
 
   try {
     // Fail on what is cheap to check before spending seconds on PostgreSQL and the services.
@@ -120,21 +118,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await ensureLocalServiceRoles(databaseUrl);
 
     const redisUrl = await startCache(options, output, shutdown);
-    const fleet = new ServiceFleet({ databaseUrl, redisUrl, extra: options.serviceEnv ?? {} }, output);
+    const fleet = new ServiceFleet({ host: HOST, databaseUrl, redisUrl, extraEnv: options.serviceEnv ?? {} }, output);
     shutdown.add(() => fleet.stopAll());
     const starting = [fleet.start('todo-write'), ...Array.from({ length: readReplicas }, () => fleet.start('todo-read'))];
     const failure = (await Promise.allSettled(starting)).find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
-    const upstreams = {
-      'todo-read': fleet
-        .instances()
-        .filter((s) => s.service === 'todo-read')
-        .map((s) => s.url),
-      'todo-write': fleet
-        .instances()
-        .filter((s) => s.service === 'todo-write')
-        .map((s) => s.url),
-    };
+    const upstreams = { 'todo-read': fleet.urls('todo-read'), 'todo-write': fleet.urls('todo-write') };
 
     const edge = await startEdgeProcess({
       host: HOST,
@@ -216,77 +205,6 @@ async function startCache(options: LocalStackOptions, output: StackOutput, shutd
   return redis.url;
 }
 
-/**
- * How long a stopping service keeps serving while failing its health check: three of the
- * edge's 500 ms health-check intervals, so the edge has taken it out of rotation before it
- * closes. This is what makes a SIGTERM lose no request.
- */
-const SHUTDOWN_DRAIN_MS = 1_500;
-
-/** The running service processes, each by its instance name (todo-read-2). */
-class ServiceFleet {
-  readonly #running = new Map<string, { instance: ServiceInstance; process: ServiceProcess }>();
-  readonly #started: Record<ServiceName, number> = { 'todo-read': 0, 'todo-write': 0 };
-
-  constructor(
-    private readonly env: { databaseUrl: string; redisUrl: string | undefined; extra: Record<string, string> },
-    private readonly output: StackOutput,
-  ) {}
-
-  /** todo-write first, then the todo-read replicas, each by number. */
-  instances(): ServiceInstance[] {
-    return [...this.#running.values()]
-      .map((entry) => entry.instance)
-      .sort((a, b) =>
-        a.service === b.service ? a.instance.localeCompare(b.instance, undefined, { numeric: true }) : a.service === 'todo-write' ? -1 : 1,
-      );
-  }
-
-  /** Starts one more instance of `service` on a free port; resolves once it is healthy. */
-  async start(service: ServiceName): Promise<ServiceInstance> {
-    const instance = `${service}-${(this.#started[service] += 1)}`;
-    const [port] = await findFreePorts(1, HOST);
-    const url = `http://${HOST}:${port}`;
-    const startedAt = Date.now();
-    const process_ = await startServiceProcess({
-      instance,
-      entry: serviceEntry(service),
-      env: {
-        HOST,
-        PORT: String(port),
-        // Its own least-privilege role, as on AWS: todo-read reads, todo-write changes rows.
-        DATABASE_URL: serviceDatabaseUrl(this.env.databaseUrl, service),
-        ...(this.env.redisUrl && { REDIS_URL: this.env.redisUrl }),
-        LOG_LEVEL: process.env.LOG_LEVEL || 'info',
-        SERVICE_INSTANCE: instance,
-        SHUTDOWN_DRAIN_MS: String(SHUTDOWN_DRAIN_MS),
-        ...this.output.logEnv(instance),
-        ...this.env.extra,
-      },
-      healthUrl: `${url}${HEALTH_PATH}`,
-      onLine: (line) => this.output.printed(instance, line),
-    });
-    const started = { service, instance, url };
-    this.#running.set(instance, { instance: started, process: process_ });
-    this.output.progress(`${instance}: ${url} ✓ ${since(startedAt)}`);
-    return started;
-  }
-
-  /** SIGTERM (the instance drains, then closes), resolving once it has exited. */
-  async stop(instance: string): Promise<ServiceInstance> {
-    const entry = this.#running.get(instance);
-    if (!entry) throw new Error(`no running instance named ${instance}; running: ${[...this.#running.keys()].join(', ')}`);
-    await entry.process.stop();
-    this.#running.delete(instance);
-    this.output.stopped(instance);
-    return entry.instance;
-  }
-
-  async stopAll(): Promise<void> {
-    await Promise.all([...this.#running.keys()].map((instance) => this.stop(instance)));
-  }
-}
-
 function assertServicesExist(): void {
   for (const service of ['todo-write', 'todo-read'] as const) {
     const entry = serviceEntry(service);
@@ -296,109 +214,9 @@ function assertServicesExist(): void {
   }
 }
 
-interface StackOutput {
-  /** A line about the start-up, e.g. `todo-read-1: http://127.0.0.1:41234 ✓`. */
-  progress(line: string): void;
-  /** How an instance logs: the environment for its LOG_FILE and LOG_FORMAT. */
-  logEnv(instance: string): Record<string, string>;
-  /**
-   * A line an instance (a service, the edge) printed: its warnings, errors and `stats` lines,
-   * or anything it wrote outside its logger (a crash). In every-line mode, every log line,
-   * which is filed here.
-   */
-  printed(instance: string, line: string): void;
-  /** The instance has stopped. */
-  stopped(instance: string): void;
-}
-
-/**
- * The log files in logDir, and unless quiet the console: progress, and of the instances' lines
- * what a person at a terminal needs (or, with everyLine, all of them).
- */
-function stackOutput(options: LocalStackOptions, logDir: string, shutdown: ShutdownSteps): StackOutput {
-  const everyLine = options.everyLine ?? false;
-  const logFiles = new LogFiles(logDir);
-  shutdown.add(() => logFiles.close());
-  const console = options.quiet ? undefined : new StackConsole(options.console ?? process.stdout, everyLine);
-  if (console) shutdown.add(async () => console.close());
-  return {
-    progress: (line) => console?.progress(line),
-    logEnv: (instance) => ({ LOG_FORMAT: 'json', ...(!everyLine && { LOG_FILE: logFiles.pathOf(instance) }) }),
-    printed: (instance, line) => {
-      if (everyLine) logFiles.write(instance, line);
-      console?.instanceLine(instance, line);
-    },
-    stopped: (instance) => console?.instanceStopped(instance),
-  };
-}
-
-/**
- * `<dir>/<instance>.log`, one per instance: the local stand-in for CloudWatch's log streams,
- * read by `pnpm trace`. One file per writer, so that no two processes append to one file.
- * Each instance writes its own (LOG_FILE), but in every-line mode this process writes them.
- */
-class LogFiles {
-  readonly #streams = new Map<string, WriteStream>();
-
-  constructor(private readonly dir: string) {
-    mkdirSync(dir, { recursive: true });
-    for (const name of readdirSync(dir)) {
-      if (name.endsWith('.log')) rmSync(join(dir, name), { force: true });
-    }
-  }
-
-  pathOf(instance: string): string {
-    return logFilePath(this.dir, instance);
-  }
-
-  write(instance: string, line: string): void {
-    let stream = this.#streams.get(instance);
-    if (!stream) {
-      stream = createWriteStream(this.pathOf(instance), { flags: 'w' });
-      this.#streams.set(instance, stream);
-    }
-    stream.write(`${line}\n`);
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.#streams.values()].map((stream) => new Promise((resolve) => stream.end(resolve))));
-  }
-}
-
 /** A new directory under the system's, deleted by the last shutdown step (this one is added first). */
 function temporaryDirectory(prefix: string, shutdown: ShutdownSteps): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   shutdown.add(() => rm(dir, { recursive: true, force: true }));
   return dir;
-}
-
-function logFilePath(logDir: string, instance: string): string {
-  return join(logDir, `${instance}.log`);
-}
-
-/** Cleanup steps, run newest first; each runs even if an earlier one failed, and only once. */
-class ShutdownSteps {
-  readonly #steps: Array<() => Promise<unknown>> = [];
-  #running: Promise<void> | undefined;
-
-  add(step: () => Promise<unknown>): void {
-    this.#steps.push(step);
-  }
-
-  run(): Promise<void> {
-    this.#running ??= this.#runAll();
-    return this.#running;
-  }
-
-  async #runAll(): Promise<void> {
-    const errors: unknown[] = [];
-    for (const step of [...this.#steps].reverse()) {
-      await step().catch((error: unknown) => errors.push(error));
-    }
-    if (errors.length > 0) throw new AggregateError(errors, `stopping the local stack failed: ${errors.map(String).join('; ')}`);
-  }
-}
-
-function since(startedAt: number): string {
-  return `(${((Date.now() - startedAt) / 1000).toFixed(1)} s)`;
 }

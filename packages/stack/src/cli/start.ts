@@ -8,6 +8,7 @@ import { redactPassword } from '@taskoverflow/config';
 import { PORT_IN_USE_CODE, START_USAGE_CODE, StartUsageError } from '../errors.js';
 import { repoRoot } from '../paths.js';
 import { startLocalStack, type LocalStack } from '../stack.js';
+import { since } from '../stack-output.js';
 
 const USAGE = `Usage: pnpm start [--port N] [--read-replicas N] [--logs DIR] [--pretty]
 
@@ -153,7 +154,7 @@ async function build(): Promise<void> {
   const startedAt = Date.now();
   console.log('build: tsc -b (services and load balancer)…');
   await buildServices();
-  console.log(`build: compiled to dist/ ✓ (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`);
+  console.log(`build: compiled to dist/ ✓ ${since(startedAt)}`);
 }
 
 async function main(): Promise<void> {
