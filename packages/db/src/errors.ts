@@ -35,3 +35,17 @@ export const MigrationError = createError<'TASKOVERFLOW_MIGRATION_FAILED', [migr
   'migration %s failed: %s. Nothing of this run was applied (one transaction): fix the migration, ' +
     'or the database state it stumbled on, and run pnpm migrate again',
 );
+
+/**
+ * The database's migration history does not extend this code's: a migration of this code is
+ * not applied, yet the database has applied one that sorts after it, or one this code lacks
+ * (code from another branch, or migrations renamed). Applying it now would run it out of order,
+ * so nothing is applied. A database that is merely ahead (every migration of this code applied,
+ * plus newer ones) is no error: the code runs on the expanded schema (docs/deploy.md).
+ */
+export const MigrationsDivergedError = createError<'TASKOVERFLOW_MIGRATIONS_DIVERGED', [pending: string, applied: string]>(
+  'TASKOVERFLOW_MIGRATIONS_DIVERGED',
+  "cannot migrate: this code's migration(s) %s are not applied, but the database has applied %s, which come after them " +
+    'or which this code lacks. Nothing was applied. A new migration must sort after every migration applied anywhere: ' +
+    'rename it to come last, or deploy the code the database was migrated by',
+);

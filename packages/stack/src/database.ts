@@ -1,4 +1,14 @@
-import { createDb, ensureServiceRoles, migrateDatabaseAt, SERVICE_ROLES, type ServiceWithRole } from '@taskoverflow/db';
+import {
+  createDb,
+  ensureMigrationRole,
+  ensureServiceRoles,
+  handOverSchema,
+  migrateDatabaseAt,
+  MIGRATION_ROLE,
+  SERVICE_ROLES,
+  type Db,
+  type ServiceWithRole,
+} from '@taskoverflow/db';
 import { redactPassword } from '@taskoverflow/config';
 import pg from 'pg';
 
@@ -22,6 +32,9 @@ export const LOCAL_ROLE_PASSWORDS: Readonly<Record<ServiceWithRole, string>> = {
   'todo-read': 'taskoverflow_read',
   'todo-write': 'taskoverflow_write',
 };
+
+/** The migration role's password wherever the stack runs locally: not a secret either. */
+export const LOCAL_MIGRATION_PASSWORD = 'taskoverflow_migrate';
 
 /**
  * Lets the services' least-privilege roles log in, with their local passwords, on the server
@@ -70,13 +83,45 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
   await withClient(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`));
 }
 
-/** Brings the schema of the database at `databaseUrl` up to date; returns the migrations applied. */
-export async function migrateDatabase(databaseUrl: string): Promise<string[]> {
+/**
+ * Brings the schema of the database at `adminUrl` up to date as on AWS: the administrator
+ * (here the superuser) bootstraps the migration role, then the migrations run as that role.
+ * Returns the migrations applied (none on a database ahead of this code: see migrateToLatest).
+ */
+export async function migrateDatabase(adminUrl: string): Promise<string[]> {
   try {
-    return await migrateDatabaseAt(databaseUrl, APPLICATION_NAME);
+    await bootstrapLocalMigrationRole(adminUrl);
+    return (await migrateDatabaseAt(migrationDatabaseUrl(adminUrl), APPLICATION_NAME)).applied;
   } catch (error) {
     const reason = (error as Error).message;
-    throw new Error(`could not migrate the database at ${redactPassword(databaseUrl)}: ${reason}`, { cause: error });
+    throw new Error(`could not migrate the database at ${redactPassword(adminUrl)}: ${reason}`, { cause: error });
+  }
+}
+
+/** The URL the migrations run with: the database at `adminUrl`, as the migration role. */
+export function migrationDatabaseUrl(adminUrl: string): string {
+  const url = new URL(adminUrl);
+  url.username = MIGRATION_ROLE;
+  url.password = LOCAL_MIGRATION_PASSWORD;
+  return url.href;
+}
+
+/**
+ * `pnpm migrate --bootstrap` for a local server: the role itself in the `postgres` database
+ * (roles are the server's, and concurrent callers, test files in parallel, must take
+ * ensureMigrationRole's lock in one database), then the grants and the hand-over in the app's.
+ */
+async function bootstrapLocalMigrationRole(adminUrl: string): Promise<void> {
+  for (const [url, step] of [
+    [databaseUrlFor(adminUrl, 'postgres'), (db: Db) => ensureMigrationRole(db, LOCAL_MIGRATION_PASSWORD)],
+    [adminUrl, handOverSchema],
+  ] as const) {
+    const pool = new pg.Pool({ connectionString: url, application_name: APPLICATION_NAME, max: 1 });
+    try {
+      await step(createDb(pool));
+    } finally {
+      await pool.end();
+    }
   }
 }
 

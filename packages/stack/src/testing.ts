@@ -7,12 +7,14 @@ import { open, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { databaseUrlFor, dropDatabase, ensureDatabase, migrateDatabase } from './database.js';
+import { databaseUrlFor, dropDatabase, ensureDatabase, migrateDatabase, migrationDatabaseUrl } from './database.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from './stack.js';
 
 export interface TestDatabase {
-  /** URL of a new, migrated database that only this test uses. */
+  /** URL of a new, migrated database that only this test uses (as the administrator). */
   url: string;
+  /** The same database as the migration role, which owns its schema (as `pnpm migrate` connects). */
+  migrationUrl: string;
   /** Drops the database, closing any connections still open to it. Safe to call more than once. */
   drop(): Promise<void>;
 }
@@ -41,7 +43,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await drop();
     throw error;
   }
-  return { url, drop };
+  return { url, migrationUrl: migrationDatabaseUrl(url), drop };
 }
 
 /**

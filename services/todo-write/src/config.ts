@@ -6,11 +6,6 @@ export interface TodoWriteConfig extends BaseServiceConfig {
   database: PoolSettings;
   /** Where todo-read's cache lives, so writes can invalidate it. */
   cache: CacheSettings;
-  /**
-   * Apply pending migrations before listening. This is how a deploy migrates (infra sets it):
-   * kysely's migration lock makes concurrent starts of several replicas safe.
-   */
-  migrateOnStart: boolean;
   /** How long an Idempotency-Key holds the outcome of its first POST. */
   idempotencyWindowSeconds: number;
 }
@@ -20,7 +15,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TodoWriteConfi
   return loadServiceConfig(env, { service: 'todo-write', defaultPort: 3001 }, (reader) => ({
     database: readPoolSettings(reader, 'todo-write'),
     cache: readCacheSettings(reader),
-    migrateOnStart: reader.boolean('MIGRATE_ON_START', false),
     idempotencyWindowSeconds: reader.integer('IDEMPOTENCY_WINDOW_SECONDS', 86_400, { min: 60, max: 30 * 86_400 }),
   }));
 }
