@@ -11,6 +11,7 @@ import { percentile } from '../endpoint-stats.js';
 import { EDGE_SERVICE, eventKind, numberField, textField, type LogEntry } from '../log-entry.js';
 import { isCountedRequest } from '../request-filter.js';
 import { SlowestRequests, type RequestSummary } from '../slowest.js';
+import { awsFiguresOf, type AwsFigures } from './aws-figures.js';
 import type { PeriodPoint } from './dashboard-data.js';
 import type { K6Summary, ProcessSample, ReportInputs } from './inputs.js';
 
@@ -149,6 +150,8 @@ export interface Figures {
     series: CachePeriod[];
   };
   slowest: Array<RequestSummary & { waterfall: string[] }>;
+  /** A run against AWS: its figures from CloudWatch (aws-figures.ts); undefined otherwise. */
+  aws: AwsFigures | undefined;
 }
 
 /** Failed requests as k6 saw them, and where the logs say they came from. */
@@ -247,6 +250,7 @@ export async function collectFigures(inputs: ReportInputs, waterfall: (entries: 
     readPath: logs.readPath(),
     failures: logs.failures(inputs.k6Summary),
     slowest: slowest.map((request) => ({ ...request, waterfall: waterfall(wanted.get(request.requestId) ?? [], request.requestId) })),
+    aws: inputs.cloudWatch && awsFiguresOf(inputs.cloudWatch),
   };
 }
 

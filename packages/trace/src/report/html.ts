@@ -1,4 +1,5 @@
 /** bottlenecks.html: the verdict first, then the figures it rests on, the plots and the slowest requests. */
+import { awsSection } from './aws-html.js';
 import { cacheChart, cpuChart } from './charts.js';
 import type { Figures, Percentiles } from './figures.js';
 import { escapeHtml, formatMs as ms } from './format.js';
@@ -102,6 +103,7 @@ ${cpuChart(
 )}`
     : ''
 }</section>`,
+    awsSection(figures.aws),
     `<section id="read-path"><h2>The read path</h2>
 ${table(['reads', 'hit', 'stale', 'miss', 'bypass', 'no cache', 'queries per 1000 reads', 'shed (503)', 'rate-limited (429)', '5xx'], [[count(readPath.reads), share(readPath.cache.hit, readPath.reads), share(readPath.cache.stale, readPath.reads), share(readPath.cache.miss, readPath.reads), share(readPath.cache.bypass, readPath.reads), share(readPath.cache.none, readPath.reads), readPath.queriesPer1000Reads === undefined ? '—' : readPath.queriesPer1000Reads.toFixed(1), count(readPath.shed), count(readPath.rateLimited), count(readPath.serverErrors)]])}
 ${table(
@@ -127,7 +129,7 @@ ${readPath.series.length > 0 ? cacheChart(readPath.series) : '<p class="missing"
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Bottlenecks: ${escapeHtml(title)}</title><style>${STYLE}</style></head><body>\n${sections.join('\n')}\n</body></html>\n`;
 }
 
-function table(header: string[], rows: string[][]): string {
+export function table(header: string[], rows: string[][]): string {
   return `<table><thead><tr>${header.map((cell) => `<th>${escapeHtml(cell)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;

@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { CloudWatchRun } from '../cloudwatch/index.js';
 import type { LogEntry } from '../log-entry.js';
 import { listLogFiles, readLogEntries } from '../log-reader.js';
 import type { PeriodPoint } from './dashboard-data.js';
@@ -20,6 +21,8 @@ export const REPORT_INPUT_FILES = {
   latencyPlot: 'latency.svg',
   logs: 'logs',
   todoCounts: 'todo-counts.json',
+  /** A run against AWS: what CloudWatch held for its window (@taskoverflow/trace/cloudwatch); its log lines are in `logs`. */
+  cloudWatch: 'cloudwatch.json',
 } as const;
 
 /** CPU and memory of the run's processes, sampled from /proc while it lasted. */
@@ -89,6 +92,11 @@ export function logDirectorySource(dir: string): LogSource {
   };
 }
 
+/** The lines of a run against AWS, read from CloudWatch Logs and saved in its `logs` directory. */
+function cloudWatchLogSource(dir: string, run: CloudWatchRun): LogSource {
+  return { ...logDirectorySource(dir), description: `CloudWatch Logs group ${run.logs?.logGroupName ?? '?'} (saved in ${dir})`, local: false };
+}
+
 /**
  * The todos there were before k6 started and after it ended (after the seeding, before the
  * stack stopped): what the run changed. Undefined where a count failed.
@@ -111,6 +119,8 @@ export interface ReportInputs {
   /** k6's latency-over-time plot, as `pnpm loadtest` drew it. */
   latencySvg: string | undefined;
   todoCounts: TodoCounts | undefined;
+  /** A run against AWS, read back from CloudWatch. */
+  cloudWatch: CloudWatchRun | undefined;
 }
 
 /** What replaces a part of the run directory: the logs read from elsewhere (CloudWatch Logs). */
@@ -126,9 +136,12 @@ export function runDirectoryOf(path: string): string {
 export async function readReportInputs(runDir: string, overrides: ReportInputOverrides = {}): Promise<ReportInputs> {
   const logsDir = join(runDir, REPORT_INPUT_FILES.logs);
   const summaryFile = (await readdir(runDir)).find((name) => name.endsWith('-summary.json'));
+  const cloudWatch = await readJson<CloudWatchRun>(join(runDir, REPORT_INPUT_FILES.cloudWatch));
+  const saved = existsSync(logsDir) ? (cloudWatch ? cloudWatchLogSource(logsDir, cloudWatch) : logDirectorySource(logsDir)) : undefined;
   return {
     runDir,
-    logs: overrides.logs ?? (existsSync(logsDir) ? logDirectorySource(logsDir) : undefined),
+    logs: overrides.logs ?? saved,
+    cloudWatch,
     k6Summary: summaryFile ? await readJson<K6Summary>(join(runDir, summaryFile)) : undefined,
     k6Series: await readJson<PeriodPoint[]>(join(runDir, REPORT_INPUT_FILES.k6Series)),
     processes: await readJson<ProcessSamples>(join(runDir, REPORT_INPUT_FILES.processSamples)),

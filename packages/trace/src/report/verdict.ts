@@ -3,6 +3,7 @@
  * the figures it rests on. Pure functions, so that each can be checked on recorded runs. The
  * first finding names the saturated resource, or says that nothing saturated.
  */
+import { AWS_SATURATION_RULES, awsFindings, type AwsRule } from './aws-verdict.js';
 import type { Figures, ProcessFigures } from './figures.js';
 import { formatClock, formatMs as ms } from './format.js';
 
@@ -18,7 +19,8 @@ export interface Finding {
     | 'failed requests'
     | 'cache bypassed'
     | 'uncached read path'
-    | 'shed and rate-limited';
+    | 'shed and rate-limited'
+    | AwsRule;
   sentence: string;
   /** The figures the sentence rests on, by name. */
   evidence: Record<string, number | string>;
@@ -31,7 +33,7 @@ export interface Verdict {
 }
 
 /** The findings that name a saturated resource (in evidence.resource). */
-const SATURATION_RULES = new Set<Finding['rule']>(['machine saturated', 'process saturated']);
+const SATURATION_RULES = new Set<Finding['rule']>(['machine saturated', 'process saturated', ...AWS_SATURATION_RULES]);
 /** A share of a core (or of the machine's cores) at which it counts as saturated. */
 export const SATURATED_SHARE = 0.9;
 /** Processes whose work runs on one thread: one core is their limit (Node's event loop, Redis). */
@@ -48,14 +50,18 @@ const LAGGING_LOOP_MS = 100;
 const UNCACHED_SHARE = 0.5;
 
 export function verdictOf(figures: Figures): Verdict {
-  const saturation = saturationFindings(figures);
+  const aws = awsFindings(figures.aws);
+  // Against AWS the local samples are k6's machine only: its "nothing saturated" gives way to what CloudWatch found saturated.
+  const awsSaturated = aws.some((finding) => SATURATION_RULES.has(finding.rule));
+  const saturation = saturationFindings(figures).filter((finding) => !(awsSaturated && finding.rule === 'nothing saturated'));
   const findings = [
     ...saturation,
+    ...aws,
     ...[throughputFinding, queueingFinding, failuresFinding, uncachedFinding, bypassFinding, sheddingFinding].flatMap(
       (rule) => rule(figures) ?? [],
     ),
   ];
-  const saturated = saturation.find((finding) => SATURATION_RULES.has(finding.rule));
+  const saturated = findings.find((finding) => SATURATION_RULES.has(finding.rule));
   return { saturated: saturated ? String(saturated.evidence.resource) : undefined, findings };
 }
 
