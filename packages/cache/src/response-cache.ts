@@ -16,10 +16,26 @@ export interface ResponseCacheOptions {
   outageBackoffMs?: number;
 }
 
+export interface LookupOptions {
+  /**
+   * Keep this key's entry in memory outside the LRU, whatever its size (the latest version
+   * only): for the one response that others are derived from (`derived`), which would
+   * otherwise be fetched from Redis on every read once it outgrows the LRU.
+   */
+  pinned?: boolean;
+}
+
 interface MemoryEntry {
-  version: string;
+  /** The dataset version it was built under; undefined for a derived entry, valid under any (its key names its content). */
+  version: string | undefined;
   response: CachedResponse;
   expiresAt: number;
+}
+
+/** What the memory tier's two stores (the LRU, the pinned entries) have in common. */
+interface MemoryStore {
+  get(key: string): MemoryEntry | undefined;
+  set(key: string, entry: MemoryEntry): unknown;
 }
 
 const DEFAULT_OUTAGE_BACKOFF_MS = 1_000;
@@ -37,6 +53,7 @@ const DEFAULT_OUTAGE_BACKOFF_MS = 1_000;
 export class ResponseCache {
   private readonly version: DatasetVersion;
   private readonly memory: LRUCache<string, MemoryEntry>;
+  private readonly pinned = new Map<string, MemoryEntry>();
   private readonly loads = new Map<string, Promise<CachedResponse>>();
   private readonly bypassLoads = new BypassLoads();
   private readonly outageBackoffMs: number;
@@ -55,10 +72,9 @@ export class ResponseCache {
 
   /**
    * The response for `key`, from a tier that is current, or from `load`. `ttlSeconds` bounds
-   * how long an entry may serve even if an invalidation was lost (and how long a result that
-   * depends on the clock, like a deadline window, stays).
+   * how long an entry may serve even if an invalidation was lost.
    */
-  async get(key: string, ttlSeconds: number, load: () => Promise<CachedResponse>): Promise<CachedResponse> {
+  async get(key: string, ttlSeconds: number, load: () => Promise<CachedResponse>, options: LookupOptions = {}): Promise<CachedResponse> {
     const started = performance.now();
     if (started < this.unavailableUntil) return this.bypass(key, started, load);
     let version: string;
@@ -70,7 +86,8 @@ export class ResponseCache {
     }
     this.markAvailable();
 
-    const local = this.memory.get(key);
+    const memory = options.pinned ? this.pinned : this.memory;
+    const local = memory.get(key);
     if (local && local.version === version && local.expiresAt > Date.now()) {
       this.logLookup(key, 'hit', 'memory', started);
       return local.response;
@@ -78,7 +95,7 @@ export class ResponseCache {
     const loadKey = `${version}:${key}`;
     let shared = this.loads.get(loadKey);
     if (!shared) {
-      shared = this.fill(version, key, ttlSeconds, load, local ? 'stale' : 'miss', started).finally(() => this.loads.delete(loadKey));
+      shared = this.fill(memory, version, key, ttlSeconds, load, local ? 'stale' : 'miss', started).finally(() => this.loads.delete(loadKey));
       this.loads.set(loadKey, shared);
     } else {
       this.logLookup(key, local ? 'stale' : 'miss', 'shared-load', started);
@@ -86,8 +103,24 @@ export class ResponseCache {
     return shared;
   }
 
+  /**
+   * A response computed in this process from one the cache returned (e.g. a filtered list from
+   * the full list), kept in the memory tier only: rebuilding it costs less than a Redis round
+   * trip, and Redis then holds one copy of the data per version, not one per query. `key` must
+   * name the content, e.g. by the ETag of what it is derived from, so an entry never goes stale
+   * and needs no version check. One larger than the memory tier is built on every call.
+   */
+  derived(key: string, derive: () => CachedResponse): CachedResponse {
+    const local = this.memory.get(key);
+    if (local) return local.response;
+    const response = derive();
+    this.memory.set(key, { version: undefined, response, expiresAt: Number.POSITIVE_INFINITY });
+    return response;
+  }
+
   /** The Redis tier, then the loader; stores what it loaded in both tiers. */
   private async fill(
+    memory: MemoryStore,
     version: string,
     key: string,
     ttlSeconds: number,
@@ -106,12 +139,12 @@ export class ResponseCache {
     const expiresAt = Date.now() + ttlSeconds * 1000;
     if (stored) {
       this.logLookup(key, 'hit', 'redis', started);
-      this.memory.set(key, { version, response: stored, expiresAt });
+      memory.set(key, { version, response: stored, expiresAt });
       return stored;
     }
     this.logLookup(key, outcome, 'none', started);
     const response = await load();
-    this.memory.set(key, { version, response, expiresAt });
+    memory.set(key, { version, response, expiresAt });
     this.options.redis.set(redisKey, encodeResponse(response), 'EX', ttlSeconds).catch((error: unknown) => {
       this.redisFailed(error);
     });

@@ -3,12 +3,7 @@ import { operationSchemas, parseTodoId, TODO_NOT_FOUND, type ListTodosQuery } fr
 import { findTodo, listTodos, type TodoFilter } from '@taskoverflow/db';
 import type { ServiceApp } from '@taskoverflow/http-kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-
-/**
- * A `window` list depends on the clock as well as the data: a todo enters the window as time
- * passes, with no write to invalidate it. Such lists are cached this long at most.
- */
-export const WINDOW_LIST_TTL_SECONDS = 1;
+import { TodoLists } from '../todo-lists.js';
 
 export interface TodoReadRoutesOptions {
   /** Lifetime of cached responses that depend only on the data. */
@@ -22,20 +17,24 @@ function toFilter(query: ListTodosQuery): TodoFilter {
   };
 }
 
-/** One cache key per distinct filter, whatever order or extra parameters the query had. */
-function listCacheKey(filter: TodoFilter): string {
-  return `todos:list:completed=${filter.completed ?? 'any'}:window=${filter.windowDays ?? 'none'}`;
-}
-
-/** GET routes of the v1 API, answered from the response cache when there is one. */
+/**
+ * GET routes of the v1 API, answered from the response cache when there is one: every list
+ * from the cached full list (TodoLists), without it from PostgreSQL, filtered there.
+ */
 export async function todoReadRoutes(app: ServiceApp, options: TodoReadRoutesOptions): Promise<void> {
   const cached = (key: string, ttlSeconds: number, load: () => Promise<CachedResponse>) =>
     app.responseCache ? app.responseCache.get(key, ttlSeconds, load) : load();
+  const lists =
+    app.responseCache &&
+    new TodoLists({
+      cache: app.responseCache,
+      ttlSeconds: options.cacheTtlSeconds,
+      load: async () => jsonResponse(200, await listTodos(app.db)),
+    });
 
   app.get('/api/v1/todos', { schema: operationSchemas.listTodos }, async (request, reply) => {
     const filter = toFilter(request.query);
-    const ttl = filter.windowDays === undefined ? options.cacheTtlSeconds : WINDOW_LIST_TTL_SECONDS;
-    const response = await cached(listCacheKey(filter), ttl, async () => jsonResponse(200, await listTodos(app.db, filter)));
+    const response = lists ? await lists.get(filter) : jsonResponse(200, await listTodos(app.db, filter));
     return send(request, reply, response);
   });
 
