@@ -8,6 +8,9 @@
  *
  * Settings come from `pulumi config` (src/config.ts, docs/deploy.md).
  */
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import type { ServiceName } from '@taskoverflow/routing';
 import { Cache } from './src/cache.js';
 import { readStackConfig } from './src/config.js';
 import { Database } from './src/database.js';
@@ -66,3 +69,28 @@ export const alarmTopicArn = monitoring.alarmTopicArn;
  * that ECS rolled back fails `pulumi up` here (TodoService.deployedTaskDefinition).
  */
 export const deployedTaskDefinitions = services.deployedTaskDefinitions;
+
+const observedService = (service: ServiceName, maxTasks: number) => ({
+  serviceName: services.serviceNames[service],
+  targetGroupArnSuffix: loadBalancer.targetGroups[service].arnSuffix,
+  maxTasks,
+});
+/**
+ * What a load test's report reads back from CloudWatch (`pulumi stack output --json >
+ * outputs.json`, then `pnpm loadtest --aws-outputs outputs.json`): the log group, and the
+ * dimensions of the ECS, ALB, RDS and ElastiCache metrics, with each service's task maximum
+ * to judge its running count by (docs/load-testing.md, "Running against AWS").
+ */
+export const cloudWatchResources = pulumi.output({
+  region: aws.getRegionOutput().region,
+  logGroupName: logs.groupName,
+  clusterName: services.clusterName,
+  services: {
+    'todo-read': observedService('todo-read', config.read.maxCount),
+    'todo-write': observedService('todo-write', config.write.desiredCount),
+  },
+  loadBalancerArnSuffix: loadBalancer.arnSuffix,
+  databaseInstanceId: database.instanceIdentifier,
+  databaseMaxConnections: config.database.maxConnections,
+  cacheClusterId: cache.nodeId,
+});
