@@ -157,6 +157,7 @@ export function handleSummary(data) {
     endpoint: ENDPOINT,
     resultsDir: resultsDir(),
     scenarios: ['studiers', 'planners'],
+    thinkSeconds: { studiers: SETTINGS.studierSleep, planners: 2 * SETTINGS.plannerSleep },
     settings: [
       `studiers: ramping-vus ${describeStages(SETTINGS.studierStages)}; GET /api/v1/todos, sleep ${SETTINGS.studierSleep} s`,
       `planners: shared-iterations ${SETTINGS.plannerVus} VUs × ${SETTINGS.plannerIterations} iterations (max ${SETTINGS.plannerMaxDuration}); ` +

@@ -73,6 +73,7 @@ export function handleSummary(data) {
     endpoint: ENDPOINT,
     resultsDir: resultsDir(),
     scenarios: ['studiers'],
+    thinkSeconds: { studiers: SETTINGS.studierSleep },
     settings: [
       `studiers: ramping-vus to ${SETTINGS.targetVus} over ${SETTINGS.ramp}, hold ${SETTINGS.hold}; GET /api/v1/todos, sleep ${SETTINGS.studierSleep} s`,
       `thresholds: 100 % checks, no failed request, p95 < ${SETTINGS.p95Ms} ms`,

@@ -1,4 +1,5 @@
-/** `pnpm loadtest`: runs a k6 scenario against ENDPOINT or a local stack it starts, and reports. */
+/** `pnpm loadtest`: runs a k6 scenario or the user's own script against ENDPOINT or a local stack it starts, and reports. */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { verdictLines, writeBottleneckReport } from '@taskoverflow/trace';
@@ -18,18 +19,28 @@ import {
 } from './run.js';
 
 const USAGE = `Usage: pnpm loadtest [--scale smoke|local|full] [--scenario planners-and-studiers|stress] [--target stack|ceiling|both] [options]
+       pnpm loadtest path/to/script.js [options] [-- k6 run flags]
 
-Runs a k6 scenario against ENDPOINT, or, when it is unset, against the local split stack it
-starts itself (embedded PostgreSQL, Redis, todo-write, todo-read replicas, the load-balancer
-stand-in, as pnpm start runs them, on a free port with a fresh database), then prints k6's
-summary and writes it, k6's HTML report and a latency-over-time plot to
-loadtests/results/<time>-<scenario>-<scale>/. Then the bottleneck report there,
-bottlenecks.html and .json: k6's percentiles beside the edge's and the services', CPU and
-memory per process (sampled from /proc while k6 runs), the read path over time, the
-slowest requests, where failed requests came from (k6's causes, the edge's and the
-services' status codes), and a verdict naming the saturated resource or saying that nothing
-of this run saturated, printed at the end (pnpm trace --report DIR writes it again from the
-saved files; docs/load-testing.md).
+Runs a k6 scenario, or your own k6 script, against ENDPOINT, or, when it is unset, against
+the local split stack it starts itself (embedded PostgreSQL, Redis, todo-write, todo-read
+replicas, the load-balancer stand-in, as pnpm start runs them, on a free port with a fresh
+database), then prints k6's summary and writes it, k6's HTML report and a latency-over-time
+plot to loadtests/results/<time>-<scenario>-<scale>/ (<time>-<script name>/ for a script).
+Then the bottleneck report there, bottlenecks.html and .json, and its verdict printed at the
+end: what failed first (failed checks by name, requests by method, route and status with an
+example request id, each failure traced to its cause, the todos before and after the run),
+then k6's percentiles beside the edge's and the services', CPU and memory per process
+(sampled from /proc while k6 runs), the read path over time, the slowest requests, and the
+saturated resource, or that nothing saturated (a request rate set by the VUs' think time is
+told from a saturated one). pnpm trace --report DIR writes it again from the saved files;
+docs/load-testing.md.
+
+Your own script: it reads the API's base URL from __ENV.ENDPOINT (set to ENDPOINT, or to the
+local stack), as the practical's scripts do; its options, thresholds and handleSummary stay
+its own (pnpm loadtest adds the summary files the report reads). It is loaded with k6 inspect
+before anything starts: a script that does not parse fails at once with k6's message, and so
+does an ENDPOINT where nothing answers. Flags after -- go to k6 run as they are (--vus 10
+--duration 30s, -e NAME=value…). Example: loadtests/k6/examples/practical-mistakes.js.
 
 Scenarios:
   planners-and-studiers  the practical's: studiers list todos and think, planners create,
@@ -56,6 +67,8 @@ Targets (stress only for ceiling and both):
                    good (3 one-second periods in a row), from k6's per-second data
 
 Options:
+  SCRIPT              your own k6 script (a path; instead of --scenario, --scale, --target)
+  -- FLAGS            the rest of the line goes to k6 run
   --scale NAME        smoke, local or full (default: $SCALE, else local)
   --scenario NAME     planners-and-studiers (default) or stress
   --target NAME       stack (default), ceiling or both
@@ -75,22 +88,32 @@ Environment:
 
 Examples:
   pnpm loadtest --scale smoke
+  pnpm loadtest my-test.js
+  pnpm loadtest my-test.js -- --vus 20 --duration 1m
+  ENDPOINT=http://my-alb.example.com pnpm loadtest my-test.js
   pnpm loadtest --scale full
   pnpm loadtest --scenario stress --scale full
   pnpm loadtest --scenario stress --scale full --target both
   ENDPOINT=http://my-alb.example.com pnpm loadtest --scale full
 
-Exit status: 0 every threshold met, 1 a threshold breached or the run failed, 2 bad usage.
+Exit status: 0 every threshold met, 1 a threshold breached or the run failed (a script k6
+cannot load, an ENDPOINT where nothing answers), 2 bad usage.
 k6 must be installed: on PATH, or in $(go env GOPATH)/bin (go install go.k6.io/k6@v1.8.1).
 See docs/load-testing.md.`;
 
 const DEFAULT_LOCAL_SEED = 100;
 
 function readOptions(argv: string[], env: NodeJS.ProcessEnv): Omit<LoadTestOptions, 'progress' | 'echoK6'> | 'help' {
+  // Everything after `--` is k6's.
+  const end = argv.indexOf('--');
+  const ours = end === -1 ? argv : argv.slice(0, end);
+  const k6Args = end === -1 ? [] : argv.slice(end + 1);
   let values;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
-      args: argv,
+    ({ values, positionals } = parseArgs({
+      args: ours,
+      allowPositionals: true,
       options: {
         scale: { type: 'string' },
         scenario: { type: 'string' },
@@ -105,6 +128,20 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): Omit<LoadTestOptio
     throw new LoadTestUsageError((error as Error).message);
   }
   if (values.help) return 'help';
+  // Relative to where the user ran pnpm from (pnpm runs scripts from the root; INIT_CWD keeps theirs).
+  const userDirectory = env.INIT_CWD ?? process.cwd();
+  if (positionals.length > 1) throw new LoadTestUsageError(`one script at a time (got ${positionals.join(', ')})`);
+  const script = positionals[0] === undefined ? undefined : resolve(userDirectory, positionals[0]);
+  if (script !== undefined) {
+    for (const option of ['scenario', 'scale', 'target'] as const) {
+      if (values[option] !== undefined) {
+        throw new LoadTestUsageError(`--${option} is for the built-in scenarios, not a script of your own (${positionals[0]})`);
+      }
+    }
+    if (!existsSync(script)) throw new LoadTestUsageError(`no such script: ${script}`);
+  } else if (k6Args.length > 0) {
+    throw new LoadTestUsageError('flags after -- go to k6 with a script of your own (pnpm loadtest my-test.js -- --vus 10)');
+  }
 
   const scale = values.scale ?? (env.SCALE || 'local');
   if (!(SCALES as readonly string[]).includes(scale))
@@ -127,14 +164,14 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): Omit<LoadTestOptio
   return {
     scenario: scenario as ScenarioName,
     scale: scale as Scale,
+    ...(script !== undefined && { script, k6Args }),
     target: target as LoadTarget,
     endpoint,
     ...(env.DATABASE_URL && { databaseUrl: env.DATABASE_URL }),
     ...(env.REDIS_URL && { redisUrl: env.REDIS_URL }),
     readReplicas: wholeNumber('--read-replicas', values['read-replicas'] ?? '2', 1, 16),
     seedTodos: wholeNumber('--seed', values.seed ?? String(endpoint ? 0 : DEFAULT_LOCAL_SEED), 0, 10_000),
-    // Relative to where the user ran pnpm from (pnpm runs scripts from the root; INIT_CWD keeps theirs).
-    resultsRoot: values.results ? resolve(env.INIT_CWD ?? process.cwd(), values.results) : DEFAULT_RESULTS_ROOT,
+    resultsRoot: values.results ? resolve(userDirectory, values.results) : DEFAULT_RESULTS_ROOT,
   };
 }
 

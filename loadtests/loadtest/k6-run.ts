@@ -1,4 +1,4 @@
-/** Running one k6 scenario, with its web-dashboard report exported to a file. */
+/** Running one k6 script, with its web-dashboard report exported to a file. */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { K6Binary } from './k6-binary.js';
@@ -6,7 +6,9 @@ import type { K6Binary } from './k6-binary.js';
 export interface K6RunOptions {
   k6: K6Binary;
   script: string;
-  /** Scenario settings for k6's __ENV (ENDPOINT, SCALE, RESULTS_DIR, overrides). */
+  /** More flags for `k6 run`, before the script (`--vus 10 --duration 30s`); none by default. */
+  args?: string[];
+  /** Settings for the script's __ENV (ENDPOINT, SCALE, RESULTS_DIR, overrides). */
   scenarioEnv: Record<string, string>;
   /** Where k6 writes its web-dashboard report (HTML). */
   reportPath: string;
@@ -40,7 +42,7 @@ const EXIT_MEANINGS: Record<number, string> = {
 const OUTPUT_TAIL_LINES = 40;
 
 export async function runK6(options: K6RunOptions): Promise<K6Outcome> {
-  const child = spawn(options.k6.path, ['run', options.script], {
+  const child = spawn(options.k6.path, ['run', ...(options.args ?? []), options.script], {
     env: {
       ...process.env,
       ...options.scenarioEnv,

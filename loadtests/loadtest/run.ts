@@ -1,8 +1,9 @@
 /**
- * One load test: find k6, start the local stack unless an endpoint is given, seed it, run the
- * scenario against the stack, k6's floor (a bare node:http server sending the same list), or
- * both in turn, then turn k6's output into a verdict, figures and a latency-over-time plot per
- * run. Used by `pnpm loadtest` and by the test that runs the smoke scale in CI.
+ * One load test: find k6, start the local stack unless an endpoint is given, seed it, run a
+ * built-in scenario or the user's own script against the stack (a scenario also against k6's
+ * floor, a bare node:http server sending the same list, or both in turn), count the todos
+ * before and after, then turn k6's output into a verdict, figures and a latency-over-time plot
+ * per run. Used by `pnpm loadtest` and by the tests that run it against a real stack.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -15,13 +16,16 @@ import {
   REPORT_INPUT_FILES,
   vusWhereP95Crosses,
   type PeriodPoint,
+  type TodoCounts,
 } from '@taskoverflow/trace';
 import { startCeilingTarget, type CeilingTarget } from './ceiling-target.js';
+import { requireReachable } from './endpoint-probe.js';
 import { findK6, type K6Binary } from './k6-binary.js';
 import { K6_THRESHOLDS_BREACHED, runK6 } from './k6-run.js';
 import { startLocalTarget, type LocalTarget } from './local-target.js';
 import { ProcessSampler } from './process-sampler.js';
-import { seedTodos } from './seed.js';
+import { countTodos, seedTodos } from './seed.js';
+import { inspectScript, scriptRunName, writeEntryModule } from './user-script.js';
 
 export const SCALES = ['smoke', 'local', 'full'] as const;
 export type Scale = (typeof SCALES)[number];
@@ -49,6 +53,10 @@ export type RunTarget = Exclude<LoadTarget, 'both'>;
 export interface LoadTestOptions {
   scenario: ScenarioName;
   scale: Scale;
+  /** A k6 script of the user's own (a path), run instead of the scenario: scenario and scale do not apply. */
+  script?: string;
+  /** More flags for `k6 run`, as given (`--vus 10 --duration 30s`); they override the script's options. */
+  k6Args?: string[];
   /** The system under test; unset: start the local stack. */
   endpoint: string | undefined;
   /** Local stack only: use this database / Redis instead of throwaway ones. */
@@ -63,7 +71,7 @@ export interface LoadTestOptions {
   seedTodos: number;
   /** The run gets its own directory under this one. */
   resultsRoot: string;
-  /** Scenario overrides passed to k6 (STUDIER_SLEEP, P95_MS, …). */
+  /** Environment for the script's __ENV (STUDIER_SLEEP, P95_MS, … for the scenarios). */
   overrides?: Record<string, string>;
   /** Show k6's own output (progress, summary) on the terminal. */
   echoK6: boolean;
@@ -101,7 +109,15 @@ export interface LoadTestResult {
   k6: K6Binary;
   endpoint: string;
   runDir: string;
-  files: { summaryText: string; summaryJson: string; report: string; plot: string | undefined; logs: string | undefined };
+  files: {
+    summaryText: string;
+    summaryJson: string;
+    report: string;
+    plot: string | undefined;
+    logs: string | undefined;
+    /** The todos counted before and after the run (stack runs only). */
+    todoCounts: string | undefined;
+  };
   thresholds: ThresholdResult[];
   figures: RunFigures;
   /** The summary as k6's handleSummary wrote it. */
@@ -110,19 +126,49 @@ export interface LoadTestResult {
   k6OutputTail: string[];
 }
 
+/**
+ * What k6 runs: a built-in scenario at a scale, or the user's script through its entry module
+ * (user-script.ts). `summaryBase` is the name of the summary files handleSummary writes.
+ */
+interface Workload {
+  /** `planners-and-studiers at smoke scale`, `the script loadtests/k6/examples/practical.js`. */
+  label: string;
+  /** The file k6 runs. */
+  entry: string;
+  summaryBase: string;
+  readOnly: boolean;
+  /** The script's __ENV beside ENDPOINT and RESULTS_DIR. */
+  env: Record<string, string>;
+  /** Shown in the plot's title. */
+  title: string;
+}
+
 /** One result per k6 run, in the order they ran: the floor first with `both`. */
 export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestResult[]> {
   const k6 = findK6();
   options.progress(`k6: ${k6.path} (${k6.version}) ✓`);
 
-  const scenario = SCENARIOS[options.scenario];
   const loadTarget = options.target ?? 'stack';
-  if (loadTarget !== 'stack' && !scenario.readOnly) {
-    throw new Error(`k6's floor answers every request with the list, so it runs read-only scenarios only (stress), not ${options.scenario}`);
-  }
   const runStartedAt = new Date();
-  const runDir = join(options.resultsRoot, `${timestamp(runStartedAt)}-${scenario.name}-${options.scale}`);
+  const scenario = SCENARIOS[options.scenario];
+  const runName = options.script ? scriptRunName(options.script) : `${scenario.name}-${options.scale}`;
+  const runDir = join(options.resultsRoot, `${timestamp(runStartedAt)}-${runName}`);
   const logDir = options.endpoint ? undefined : join(runDir, 'logs');
+  const workload = options.script
+    ? await scriptWorkload(k6, options.script, runDir, options)
+    : {
+        label: `${scenario.name} at ${options.scale} scale`,
+        entry: scenario.script,
+        summaryBase: runName,
+        readOnly: scenario.readOnly,
+        env: { ...options.overrides, SCALE: options.scale },
+        title: `${scenario.name} · ${options.scale} scale`,
+      };
+  if (loadTarget !== 'stack' && !workload.readOnly) {
+    throw new Error(`k6's floor answers every request with the list, so it runs read-only scenarios only (stress), not ${workload.label}`);
+  }
+  // Fails fast, before anything starts, when nothing answers there.
+  if (options.endpoint) options.progress(`endpoint: ${await requireReachable(options.endpoint)}`);
 
   let target: LocalTarget | undefined;
   let ceiling: CeilingTarget | undefined;
@@ -153,11 +199,13 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
       options.progress(
         `ceiling: bare node:http on ${ceiling.url}, sending ${endpoint}'s list (${ceiling.listBytes.toLocaleString('en-US')} bytes) ✓`,
       );
-      results.push(await runK6Against('ceiling', ceiling.url, { options, k6, runDir: `${runDir}-ceiling`, logDir: undefined, runStartedAt }));
+      results.push(
+        await runK6Against('ceiling', ceiling.url, { options, workload, k6, runDir: `${runDir}-ceiling`, logDir: undefined, runStartedAt }),
+      );
       await ceiling.stop();
       ceiling = undefined;
     }
-    if (loadTarget !== 'ceiling') results.push(await runK6Against('stack', endpoint, { options, k6, runDir, logDir, runStartedAt }));
+    if (loadTarget !== 'ceiling') results.push(await runK6Against('stack', endpoint, { options, workload, k6, runDir, logDir, runStartedAt }));
     return results;
   } finally {
     await ceiling?.stop();
@@ -169,8 +217,21 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   }
 }
 
+/** The user's script: its entry module written into runDir and loaded once by k6 inspect (fails fast when it does not parse). */
+async function scriptWorkload(k6: K6Binary, script: string, runDir: string, options: LoadTestOptions): Promise<Workload> {
+  const k6Args = options.k6Args ?? [];
+  await mkdir(runDir, { recursive: true });
+  const entry = await writeEntryModule(script, runDir, [`script: ${script}`, ...(k6Args.length > 0 ? [`k6 flags: ${k6Args.join(' ')}`] : [])]);
+  const env = { ...options.overrides };
+  // ENDPOINT is not known yet for the local stack: any base URL lets the init code run.
+  await inspectScript(k6, entry, script, { ...env, ENDPOINT: options.endpoint ?? 'http://127.0.0.1:8080', RESULTS_DIR: runDir });
+  options.progress(`script: ${shown(script)} loads in k6 ✓ (entry module ${shown(entry)})`);
+  return { label: `the script ${shown(script)}`, entry, summaryBase: scriptRunName(script), readOnly: false, env, title: scriptRunName(script) };
+}
+
 interface RunContext {
   options: LoadTestOptions;
+  workload: Workload;
   k6: K6Binary;
   runDir: string;
   /** The local stack's log directory; undefined for the floor or an ENDPOINT. */
@@ -178,30 +239,45 @@ interface RunContext {
   runStartedAt: Date;
 }
 
-/** One k6 run of the scenario against `endpoint`, its files in runDir. */
+/** One k6 run of the workload against `endpoint`, its files in runDir. */
 async function runK6Against(
   runTarget: RunTarget,
   endpoint: string,
-  { options, k6, runDir, logDir, runStartedAt }: RunContext,
+  { options, workload, k6, runDir, logDir, runStartedAt }: RunContext,
 ): Promise<LoadTestResult> {
-  const scenario = SCENARIOS[options.scenario];
   await mkdir(runDir, { recursive: true });
   options.abort?.throwIfAborted();
-  options.progress(`k6: ${scenario.name} at ${options.scale} scale against ${endpoint} (${runTarget}), results in ${shown(runDir)}`);
+  // What the run changes in the data: the todos there are before k6 starts and after it ends.
+  const todoCounts = runTarget === 'stack' ? join(runDir, REPORT_INPUT_FILES.todoCounts) : undefined;
+  const todosBefore = todoCounts ? await countTodos(endpoint) : undefined;
+  options.progress(`k6: ${workload.label} against ${endpoint} (${runTarget}), results in ${shown(runDir)}`);
   const report = join(runDir, 'report.html');
   // CPU and memory of k6 and the stack while k6 runs, for the bottleneck report.
   const sampler = new ProcessSampler();
   const outcome = await runK6({
     k6,
-    script: scenario.script,
-    scenarioEnv: { ...options.overrides, ENDPOINT: endpoint, SCALE: options.scale, RESULTS_DIR: runDir },
+    script: workload.entry,
+    args: options.k6Args ?? [],
+    scenarioEnv: { ...workload.env, ENDPOINT: endpoint, RESULTS_DIR: runDir },
     reportPath: report,
     echo: options.echoK6,
     ...(options.abort && { abort: options.abort }),
   }).finally(() => writeFile(join(runDir, REPORT_INPUT_FILES.processSamples), JSON.stringify(sampler.stop())));
+  if (todoCounts) {
+    const counts: TodoCounts = { before: todosBefore, after: await countTodos(endpoint), countedVia: 'api' };
+    await writeFile(todoCounts, JSON.stringify(counts));
+    options.progress(`todos: ${counts.before ?? '?'} before the run, ${counts.after ?? '?'} after`);
+  }
 
-  const base = join(runDir, `${scenario.name}-${options.scale}-summary`);
-  const files = { summaryText: `${base}.txt`, summaryJson: `${base}.json`, report, plot: undefined as string | undefined, logs: logDir };
+  const base = join(runDir, `${workload.summaryBase}-summary`);
+  const files = {
+    summaryText: `${base}.txt`,
+    summaryJson: `${base}.json`,
+    report,
+    plot: undefined as string | undefined,
+    logs: logDir,
+    todoCounts,
+  };
   const summary = await readSummary(files.summaryJson, files.summaryText);
   if (!summary) {
     const tail = outcome.outputTail.length > 0 ? `; its last output:\n  ${outcome.outputTail.join('\n  ')}` : '';
@@ -216,7 +292,7 @@ async function runK6Against(
       })
     : (options.progress('plot: not written: k6 exported no report (it does not when the run stops in setup)'), undefined);
   if (series) {
-    const plotTitle = `${scenario.name} · ${options.scale} scale · ${runTarget} · ${endpoint} · ${runStartedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+    const plotTitle = `${workload.title} · ${runTarget} · ${endpoint} · ${runStartedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
     files.plot = join(runDir, REPORT_INPUT_FILES.latencyPlot);
     await writeFile(join(runDir, REPORT_INPUT_FILES.k6Series), JSON.stringify(series));
     await writeFile(files.plot, renderLatencyPlot(series, { title: plotTitle, p95TargetMs: p95BoundMs }));

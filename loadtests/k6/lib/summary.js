@@ -26,12 +26,15 @@ export const FAILURE_CAUSE_THRESHOLDS = Object.fromEntries(FAILURE_CAUSES.map((t
 /**
  * handleSummary's return value.
  * @param data k6's summary data
- * @param run `{ name, scale, endpoint, settings: [line…], scenarios: [name…], resultsDir }`
+ * @param run `{ name, scale, endpoint, settings: [line…], scenarios: [name…], resultsDir }`, and
+ *   optionally `script` (a user's script: its path; it has no scale) and `thinkSeconds`
+ *   (`{ scenario: seconds }`, each scenario's think time per iteration, for the report's
+ *   verdict on what bounded the request rate)
  */
 export function summaryFiles(data, run) {
   data = withoutCountingThresholds(data);
   const text = summaryText(data, run);
-  const base = `${run.resultsDir}/${run.name}-${run.scale}`;
+  const base = `${run.resultsDir}/${run.scale ? `${run.name}-${run.scale}` : run.name}`;
   return {
     stdout: `\n${text}\n`,
     [`${base}-summary.txt`]: `${text}\n`,
@@ -52,14 +55,15 @@ function withoutCountingThresholds(data) {
 }
 
 function runInfo(run) {
-  return { name: run.name, scale: run.scale, endpoint: run.endpoint, settings: run.settings, scenarios: run.scenarios };
+  const { name, scale, script, endpoint, settings, scenarios, thinkSeconds } = run;
+  return { name, scale, script, endpoint, settings, scenarios, thinkSeconds };
 }
 
 function summaryText(data, run) {
   const thresholds = thresholdResults(data);
   const breached = thresholds.filter((threshold) => !threshold.ok);
   const lines = [
-    `${run.name} · scale ${run.scale} · ${run.endpoint} · ${formatDuration(data.state.testRunDurationMs)}`,
+    `${run.name} · ${run.scale ? `scale ${run.scale}` : run.script} · ${run.endpoint} · ${formatDuration(data.state.testRunDurationMs)}`,
     ...run.settings.map((line) => `  ${line}`),
     '',
     ...table(

@@ -1,8 +1,9 @@
 /** bottlenecks.html: the verdict first, then the figures it rests on, the plots and the slowest requests. */
-import { awsSection } from './aws-html.js';
 import { cacheChart, cpuChart } from './charts.js';
 import type { Figures, Percentiles } from './figures.js';
 import { escapeHtml, formatMs as ms } from './format.js';
+import type { Outcomes } from './outcomes.js';
+import { outcomesSection } from './outcomes-html.js';
 import type { Verdict } from './verdict.js';
 
 /** Processes drawn in the CPU plot: the busiest, so that the legend stays readable. */
@@ -13,12 +14,12 @@ table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{padding:.25em .7em;bord
 th:first-child,td:first-child{text-align:left}ul.verdict li{margin:.4em 0}.evidence{color:#6b7280;font-size:.85em}
 pre{background:#f9fafb;padding:.8em;overflow-x:auto;font-size:12px}.missing{color:#b45309}`;
 
-export function renderHtml(figures: Figures, verdict: Verdict, latencySvg: string | undefined): string {
+export function renderHtml(figures: Figures, verdict: Verdict, latencySvg: string | undefined, outcomes?: Outcomes): string {
   const title = [figures.run.name, figures.run.scale && `${figures.run.scale} scale`, figures.run.endpoint].filter(Boolean).join(' · ');
   const { processes, readPath } = figures;
   const sections = [
     `<h1>Where the time and the CPU went</h1><p>${escapeHtml(title || figures.runDir)}</p>`,
-    `<section id="verdict"><h2>Verdict: ${escapeHtml(verdict.saturated ? `${verdict.saturated} saturated` : 'nothing saturated')}</h2><ul class="verdict">${verdict.findings
+    `<section id="verdict"><h2>Verdict: ${escapeHtml(verdict.headline)}</h2><ul class="verdict">${verdict.findings
       .map(
         (finding) =>
           `<li>${escapeHtml(finding.sentence)}<div class="evidence">${escapeHtml(
@@ -28,6 +29,7 @@ export function renderHtml(figures: Figures, verdict: Verdict, latencySvg: strin
           )}</div></li>`,
       )
       .join('')}</ul></section>`,
+    ...(outcomes ? [outcomesSection(outcomes)] : []),
     `<section id="client-vs-service"><h2>Client versus service</h2>
 <p>k6 measures from sending to the last byte; the edge from accepting to its answer; a service from arrival to its answer. What k6 sees and the services do not was spent queueing before them (load generator, load balancer, CPU).</p>
 ${table(
@@ -103,7 +105,6 @@ ${cpuChart(
 )}`
     : ''
 }</section>`,
-    awsSection(figures.aws),
     `<section id="read-path"><h2>The read path</h2>
 ${table(['reads', 'hit', 'stale', 'miss', 'bypass', 'no cache', 'queries per 1000 reads', 'shed (503)', 'rate-limited (429)', '5xx'], [[count(readPath.reads), share(readPath.cache.hit, readPath.reads), share(readPath.cache.stale, readPath.reads), share(readPath.cache.miss, readPath.reads), share(readPath.cache.bypass, readPath.reads), share(readPath.cache.none, readPath.reads), readPath.queriesPer1000Reads === undefined ? '—' : readPath.queriesPer1000Reads.toFixed(1), count(readPath.shed), count(readPath.rateLimited), count(readPath.serverErrors)]])}
 ${table(

@@ -12,6 +12,7 @@ import { buildTimeline } from '../timeline.js';
 import { collectFigures, type Figures } from './figures.js';
 import { renderHtml } from './html.js';
 import { readReportInputs, type ReportInputOverrides } from './inputs.js';
+import { collectOutcomes, type Outcomes } from './outcomes.js';
 import { verdictOf, type Verdict } from './verdict.js';
 
 export { readDashboardSeries, vusWhereP95Crosses, type PeriodPoint } from './dashboard-data.js';
@@ -27,6 +28,7 @@ export {
 } from './inputs.js';
 export { renderLatencyPlot, type PlotOptions } from './latency-plot.js';
 export { p95TargetOf, RUNNER_PROCESS } from './figures.js';
+export { LOADTEST_REQUEST_ID_PREFIX, type Outcomes, type RequestGroup } from './outcomes.js';
 
 export const REPORT_FILES = { html: 'bottlenecks.html', json: 'bottlenecks.json' } as const;
 
@@ -35,6 +37,8 @@ const WATERFALL_WIDTH = 110;
 
 export interface BottleneckReport {
   figures: Figures;
+  /** What the run did: checks, requests by route and status, failures' causes, the todos before and after. */
+  outcomes: Outcomes;
   verdict: Verdict;
   files: { html: string; json: string };
 }
@@ -46,17 +50,21 @@ export async function writeBottleneckReport(runDir: string, overrides: ReportInp
   const waterfall = (entries: LogEntry[], requestId: string): string[] =>
     renderTimeline(buildTimeline(requestId, entries), WATERFALL_WIDTH, plain);
   const figures = await collectFigures(inputs, waterfall);
-  const verdict = verdictOf(figures);
+  const outcomes = await collectOutcomes(inputs);
+  const verdict = verdictOf(figures, outcomes);
   const files = { html: join(runDir, REPORT_FILES.html), json: join(runDir, REPORT_FILES.json) };
-  await writeFile(files.json, `${JSON.stringify({ verdict, figures }, null, 2)}\n`);
-  await writeFile(files.html, renderHtml(figures, verdict, inputs.latencySvg));
-  return { figures, verdict, files };
+  await writeFile(files.json, `${JSON.stringify({ verdict, outcomes, figures }, null, 2)}\n`);
+  await writeFile(files.html, renderHtml(figures, verdict, inputs.latencySvg, outcomes));
+  return { figures, outcomes, verdict, files };
 }
 
 /** The verdict as terminal lines. */
 export function verdictLines(verdict: Verdict): string[] {
+  const bottleneck = `Bottleneck: ${verdict.saturated ? `${verdict.saturated} saturated` : 'nothing saturated'}`;
   return [
-    `Bottleneck: ${verdict.saturated ? `${verdict.saturated} saturated` : 'nothing saturated'}`,
+    verdict.headline,
+    // A headline about failures leaves saturation to a line of its own.
+    ...(verdict.headline.startsWith('Bottleneck:') || verdict.headline.startsWith('Healthy:') ? [] : [bottleneck]),
     ...verdict.findings.map((finding) => `  • ${finding.sentence}`),
   ];
 }

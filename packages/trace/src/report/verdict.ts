@@ -3,9 +3,10 @@
  * the figures it rests on. Pure functions, so that each can be checked on recorded runs. The
  * first finding names the saturated resource, or says that nothing saturated.
  */
-import { AWS_SATURATION_RULES, awsFindings, type AwsRule } from './aws-verdict.js';
 import type { Figures, ProcessFigures } from './figures.js';
 import { formatClock, formatMs as ms } from './format.js';
+import { functionalFindings, headlineOf, type FunctionalRule } from './functional-verdict.js';
+import type { Iterations, Outcomes } from './outcomes.js';
 
 export interface Finding {
   /** Which rule found it. */
@@ -20,20 +21,24 @@ export interface Finding {
     | 'cache bypassed'
     | 'uncached read path'
     | 'shed and rate-limited'
-    | AwsRule;
+    | 'rate set by think time'
+    | 'load generator busy'
+    | FunctionalRule;
   sentence: string;
   /** The figures the sentence rests on, by name. */
   evidence: Record<string, number | string>;
 }
 
 export interface Verdict {
+  /** The first line: what failed when anything did, else the saturated resource, else that the run was healthy. */
+  headline: string;
   /** The saturated resource, e.g. `edge (one core)` or `the machine (2 cores)`; undefined when none was. */
   saturated: string | undefined;
   findings: Finding[];
 }
 
 /** The findings that name a saturated resource (in evidence.resource). */
-const SATURATION_RULES = new Set<Finding['rule']>(['machine saturated', 'process saturated', ...AWS_SATURATION_RULES]);
+const SATURATION_RULES = new Set<Finding['rule']>(['machine saturated', 'process saturated']);
 /** A share of a core (or of the machine's cores) at which it counts as saturated. */
 export const SATURATED_SHARE = 0.9;
 /** Processes whose work runs on one thread: one core is their limit (Node's event loop, Redis). */
@@ -49,21 +54,63 @@ const LAGGING_LOOP_MS = 100;
 /** Reads going to PostgreSQL make the uncached read path when they are at least this share. */
 const UNCACHED_SHARE = 0.5;
 
-export function verdictOf(figures: Figures): Verdict {
-  const aws = awsFindings(figures.aws);
-  // Against AWS the local samples are k6's machine only: its "nothing saturated" gives way to what CloudWatch found saturated.
-  const awsSaturated = aws.some((finding) => SATURATION_RULES.has(finding.rule));
-  const saturation = saturationFindings(figures).filter((finding) => !(awsSaturated && finding.rule === 'nothing saturated'));
+/**
+ * What the run did first (its outcomes: failed checks and requests traced to their causes,
+ * the data it changed), then what limited it. Without outcomes, the speed findings alone.
+ */
+export function verdictOf(figures: Figures, outcomes?: Outcomes): Verdict {
+  const context: VerdictContext = {
+    everyThresholdMet:
+      outcomes !== undefined &&
+      outcomes.thresholds.length > 0 &&
+      outcomes.thresholds.every((threshold) => threshold.ok) &&
+      (figures.failures.client?.failed ?? 0) === 0,
+    iterations: outcomes?.iterations,
+  };
+  const saturation = saturationFindings(figures, context);
   const findings = [
     ...saturation,
-    ...aws,
-    ...[throughputFinding, queueingFinding, failuresFinding, uncachedFinding, bypassFinding, sheddingFinding].flatMap(
-      (rule) => rule(figures) ?? [],
-    ),
+    ...[
+      (of: Figures) => throughputFinding(of, context.iterations),
+      queueingFinding,
+      failuresFinding,
+      uncachedFinding,
+      bypassFinding,
+      sheddingFinding,
+    ].flatMap((rule) => rule(figures) ?? []),
   ];
-  const saturated = findings.find((finding) => SATURATION_RULES.has(finding.rule));
-  return { saturated: saturated ? String(saturated.evidence.resource) : undefined, findings };
+  const saturated = saturation.find((finding) => SATURATION_RULES.has(finding.rule));
+  const resource = saturated ? String(saturated.evidence.resource) : undefined;
+  return {
+    headline: outcomes
+      ? headlineOf(outcomes, figures, resource)
+      : resource
+        ? `Bottleneck: ${resource} saturated.`
+        : 'Bottleneck: nothing saturated.',
+    saturated: resource,
+    findings: outcomes ? [...functionalFindings(outcomes, figures), ...findings] : findings,
+  };
 }
+
+/** What the speed rules need beyond the figures. */
+export interface VerdictContext {
+  /** k6 judged the run and every threshold held, with no failed request. */
+  everyThresholdMet: boolean;
+  iterations: Iterations | undefined;
+}
+
+/** Share of the machine's busy cores that k6 took in its busiest periods (0 without a series). */
+export function loadGeneratorShareAtPeak(figures: Figures): number {
+  const { series, cores } = figures.processes;
+  if (cores === undefined) return 0;
+  const busy = series.filter((period) => (period.machineCores ?? 0) >= SATURATED_SHARE * cores);
+  const machine = busy.reduce((sum, period) => sum + (period.machineCores ?? 0), 0);
+  const k6 = busy.reduce((sum, period) => sum + (period.cores.k6 ?? 0), 0);
+  return machine > 0 ? k6 / machine : 0;
+}
+
+/** An iteration spends at most this share of its time in requests for its rate to be set by think time. */
+const THINK_BOUND_SHARE = 0.1;
 
 /** A share as a whole percent. */
 const percent = (share: number): string => `${share > 0 && share < 0.01 ? (share * 100).toFixed(1) : Math.round(share * 100)} %`;
@@ -77,7 +124,7 @@ const round = (value: number, digits = 2): number => Number(value.toFixed(digits
  * verdict says the machine was busy instead. With neither, a sentence that says so with the
  * busiest figures. Without samples it says what is missing.
  */
-export function saturationFindings(figures: Figures): Finding[] {
+export function saturationFindings(figures: Figures, context: VerdictContext = { everyThresholdMet: false, iterations: undefined }): Finding[] {
   const { list, machine, cores, run } = figures.processes;
   if (list.length === 0) {
     return [
@@ -104,7 +151,18 @@ export function saturationFindings(figures: Figures): Finding[] {
       runPeakCores: round(runPeak),
       ...(latency && { clientP95Ms: round(latency.clientP95Ms, 1), p95TargetMs: latency.targetMs }),
     };
-    if (byThisRun || !latency?.met) {
+    const k6Share = loadGeneratorShareAtPeak(figures);
+    if (context.everyThresholdMet && latency?.met !== false && k6Share >= 0.5) {
+      // The load generator's own busy moment (starting thousands of VUs) on a run that met
+      // every threshold: it limited nothing, so it is a note, not the headline.
+      notes.push({
+        rule: 'load generator busy',
+        sentence:
+          `The machine was busy for a moment (${machine.peakCores.toFixed(1)} of its ${cores} cores at the peak), ${percent(k6Share)} of it k6 itself ` +
+          `(starting VUs, sending requests); every threshold held, so it limited nothing of this run.`,
+        evidence: { ...evidence, loadGeneratorShare: round(k6Share) },
+      });
+    } else if (byThisRun || !latency?.met) {
       findings.push({
         rule: 'machine saturated',
         sentence:
@@ -165,9 +223,39 @@ function latencyAgainstTarget(figures: Figures): { clientP95Ms: number; targetMs
   return { clientP95Ms, targetMs, met: clientP95Ms < targetMs };
 }
 
-export function throughputFinding(figures: Figures): Finding | undefined {
+/**
+ * Throughput that stopped rising while VUs kept rising. When each iteration spends at most a
+ * tenth of its time in requests, the rate is bounded by think time: VUs ÷ (think time +
+ * request time) requests per iteration each, and a VU that has just started sends at once, so
+ * a ramp's rate follows new VUs more than their number. That is said instead, with the bound.
+ */
+export function throughputFinding(figures: Figures, iterations?: Iterations): Finding | undefined {
   const plateau = figures.throughput?.plateau;
   if (!plateau) return undefined;
+  if (iterations && iterations.thinkSeconds > 0) {
+    const iterationMs = iterations.thinkSeconds * 1000 + iterations.requestMsPerIteration;
+    const waitingShare = iterations.requestMsPerIteration / iterationMs;
+    const boundRps = (plateau.vus * iterations.requestsPerIteration * 1000) / iterationMs;
+    if (waitingShare <= THINK_BOUND_SHARE) {
+      return {
+        rule: 'rate set by think time',
+        sentence:
+          `The request rate was set by think time, not by a limit: each VU thinks ${iterations.thinkSeconds.toFixed(iterations.thinkSeconds < 10 ? 1 : 0)} s per iteration ` +
+          `(${iterations.thinkSource === 'script' ? 'as the script says' : "estimated from k6's iterations"}) and spends ${ms(iterations.requestMsPerIteration)} in requests, ` +
+          `so ${plateau.vus.toLocaleString('en-US')} VUs send about ${plateau.vus.toLocaleString('en-US')} ÷ (${iterations.thinkSeconds.toFixed(0)} s + ${ms(iterations.requestMsPerIteration)}) ≈ ${boundRps.toFixed(boundRps < 10 ? 1 : 0)} req/s; ` +
+          `k6 sent ${Math.round(plateau.rps).toLocaleString('en-US')} req/s there (VUs send their first request as they start), so the flat stretch from ${formatClock(plateau.atSeconds)} is the ramp's shape, not saturation.`,
+        evidence: {
+          atSeconds: round(plateau.atSeconds, 1),
+          vus: plateau.vus,
+          rps: Math.round(plateau.rps),
+          thinkSeconds: round(iterations.thinkSeconds, 1),
+          requestMsPerIteration: round(iterations.requestMsPerIteration, 1),
+          boundRps: round(boundRps, 1),
+          waitingShare: round(waitingShare, 4),
+        },
+      };
+    }
+  }
   return {
     rule: 'throughput plateau',
     sentence: `From ${formatClock(plateau.atSeconds)} (≈ ${plateau.vus.toLocaleString('en-US')} VUs) throughput stopped rising at ${Math.round(plateau.rps).toLocaleString('en-US')} req/s, while VUs went on to ${plateau.vusLater.toLocaleString('en-US')}.`,
