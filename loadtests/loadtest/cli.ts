@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { verdictLines, writeBottleneckReport } from '@taskoverflow/trace';
+import { compareUsage, isCompareCommand, runCompareCommand, verdictLines, writeBottleneckReport } from '@taskoverflow/trace';
 import { LOADTEST_USAGE_CODE, LoadTestUsageError } from '../errors.js';
 import {
   DEFAULT_RESULTS_ROOT,
@@ -19,6 +19,7 @@ import {
 } from './run.js';
 
 const USAGE = `Usage: pnpm loadtest [--scale smoke|local|full] [--scenario planners-and-studiers|stress] [--target stack|ceiling|both] [options]
+       pnpm loadtest --compare RUN_A RUN_B [--out DIR]
        pnpm loadtest path/to/script.js [options] [-- k6 run flags]
 
 Runs a k6 scenario, or your own k6 script, against ENDPOINT, or, when it is unset, against
@@ -76,6 +77,7 @@ Options:
   --seed N            todos to create before the run (default: 100 on the local stack,
                       0 against ENDPOINT)
   --results DIR       where the run's directory goes (default loadtests/results)
+${compareUsage(22)}
   -h, --help          show this help
 
 Environment:
@@ -245,6 +247,14 @@ function crossingText(result: LoadTestResult): string {
 }
 
 async function main(): Promise<number> {
+  if (isCompareCommand(process.argv.slice(2))) {
+    return runCompareCommand(process.argv.slice(2), {
+      command: 'pnpm loadtest',
+      env: process.env,
+      stdout: process.stdout,
+      stderr: process.stderr,
+    });
+  }
   let options;
   try {
     options = readOptions(process.argv.slice(2), process.env);

@@ -14,9 +14,10 @@ import { candidateJson, endpointJson, readJson, requestJson, timelineJson } from
 import { renderCandidates, renderEndpoints, renderSlowest } from '../render/requests.js';
 import { styleFor, type Style } from '../render/style.js';
 import { renderTimeline } from '../render/timeline.js';
-import { runDirectoryOf, verdictLines, writeBottleneckReport } from '../report/index.js';
+import { compareUsage, isCompareCommand, runCompareCommand, runDirectoryOf, verdictLines, writeBottleneckReport } from '../report/index.js';
 
 const USAGE = `Usage: pnpm trace <request-id> | --slowest [N] | --endpoints | --report DIR  [options]
+       pnpm trace --compare RUN_A RUN_B [--out DIR]
 
 Finds where the time went, from the JSON log lines that \`pnpm start\` writes to logs/*.log
 (the edge, and every replica of todo-read and todo-write).
@@ -35,6 +36,7 @@ Modes:
                      DIR is the run's directory under loadtests/results (or its logs/).
                      Writes bottlenecks.html and bottlenecks.json there and prints the
                      verdict (pnpm loadtest does this after every run; docs/load-testing.md)
+${compareUsage(21)}
 
 Options:
   --since WHEN       --slowest/--endpoints: only requests that finished since WHEN: a time
@@ -53,6 +55,7 @@ Examples:
   pnpm trace --endpoints --service todo-read
   pnpm --silent trace --endpoints --json | jq '.endpoints[0]'
   pnpm trace --report loadtests/results/2026-12-01T10-00-00-studiers-stress-local
+  pnpm trace --compare loadtests/results/<before> loadtests/results/<after>
 
 Exit status: 0 done, 1 nothing to show (no log files, no such request, or a prefix that
 matches several), 2 bad usage. A summary of what was read goes to stderr.`;
@@ -281,6 +284,15 @@ async function run(options: TraceOptions, env: NodeJS.ProcessEnv): Promise<void>
 
 async function main(): Promise<void> {
   const env = process.env;
+  if (isCompareCommand(process.argv.slice(2))) {
+    process.exitCode = await runCompareCommand(process.argv.slice(2), {
+      command: 'pnpm trace',
+      env,
+      stdout: process.stdout,
+      stderr: process.stderr,
+    });
+    return;
+  }
   try {
     const options = readOptions(process.argv.slice(2), env, Date.now());
     if (options === 'help') {

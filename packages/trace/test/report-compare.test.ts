@@ -1,0 +1,157 @@
+/**
+ * Two recorded runs compared (test/fixtures, see report-runs.test.ts): stress-local (1000 VUs,
+ * the machine saturated) as A, quiet (20 VUs) as B. Every line's figures must be those of each
+ * run's own report, the headline ones those of the raw files (k6's summary, the /proc samples),
+ * and its ratio and better run must follow from the two figures alone.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { compareRuns, comparisonLine, formatRatio, readComparedRun, SAME_WITHIN, type ComparisonLine } from '../src/report/compare.js';
+import { renderComparisonHtml } from '../src/report/compare-html.js';
+import type { K6Summary, ProcessSamples } from '../src/report/inputs.js';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const readJson = async <T>(path: string): Promise<T> => JSON.parse(await readFile(path, 'utf8')) as T;
+
+const before = await readComparedRun(fixture('stress-local'));
+const after = await readComparedRun(fixture('quiet'));
+const comparison = compareRuns(before, after);
+const line = (name: string): ComparisonLine => {
+  const found = comparison.lines.find((candidate) => candidate.name === name);
+  if (!found) throw new Error(`no line ${name} in ${comparison.lines.map((candidate) => candidate.name).join(', ')}`);
+  return found;
+};
+
+t.test('every ratio is B ÷ A and every better run follows from the two figures and the direction', async (t) => {
+  t.ok(comparison.lines.length >= 25, `${comparison.lines.length} lines`);
+  for (const { name, a, b, ratio, better, winner } of comparison.lines) {
+    if (a === undefined || b === undefined) {
+      t.equal(winner, undefined, `${name}: one run has no figure, so neither is better`);
+      continue;
+    }
+    t.equal(ratio, a === 0 ? undefined : b / a, `${name}: ${b} ÷ ${a}`);
+    const expected =
+      better === 'neither'
+        ? undefined
+        : a === b || (ratio !== undefined && Math.abs(ratio - 1) <= SAME_WITHIN)
+          ? 'same'
+          : (better === 'lower' ? b < a : b > a)
+            ? 'B'
+            : 'A';
+    t.equal(winner, expected, `${name}: ${better} is better`);
+  }
+  const counted = (side: ComparisonLine['winner']) => comparison.lines.filter((candidate) => candidate.winner === side).length;
+  t.same(comparison.tally, { a: counted('A'), b: counted('B'), same: counted('same') });
+});
+
+t.test("k6's figures are those of each run's summary", async (t) => {
+  const summaries = await Promise.all(
+    ['stress-local', 'quiet'].map((name) => readJson<K6Summary>(`${fixture(name)}/studiers-stress-local-summary.json`)),
+  );
+  const value = (summary: K6Summary, metric: string, stat: string) => summary.metrics[metric]!.values![stat];
+  const expect = (name: string, metric: string, stat: string) => {
+    const [a, b] = summaries.map((summary) => value(summary, metric, stat)!);
+    t.same([line(name).a, line(name).b, line(name).ratio], [a, b, b! / a!], `${name}: ${metric} ${stat}`);
+  };
+  expect('k6 p95', 'http_req_duration', 'p(95)');
+  expect('k6 p99', 'http_req_duration', 'p(99)');
+  expect('req/s (k6, whole run)', 'http_reqs', 'rate');
+  expect('failed requests', 'http_req_failed', 'passes');
+  expect('checks passed', 'checks', 'rate');
+  expect('checks failed', 'checks', 'fails');
+  expect('peak VUs', 'vus', 'max');
+  t.equal(line('k6 p95').winner, 'B', 'the 20-VU run answered faster');
+  t.equal(line('req/s (k6, whole run)').winner, 'A', 'the 1000-VU run sent more');
+});
+
+t.test("CPU per request and peak memory are each run's, from its /proc samples", async (t) => {
+  for (const [side, name] of [
+    ['a', 'stress-local'],
+    ['b', 'quiet'],
+  ] as const) {
+    const samples = await readJson<ProcessSamples>(`${fixture(name)}/process-samples.json`);
+    const summary = await readJson<K6Summary>(`${fixture(name)}/studiers-stress-local-summary.json`);
+    const requests = summary.metrics.http_reqs!.values!.count!;
+    for (const process of ['k6', 'edge', 'todo-read-1']) {
+      const cpuSeconds = Math.max(...samples.samples.map((sample) => sample.processes[process]?.cpuSeconds ?? 0));
+      const rssMb = Math.max(...samples.samples.map((sample) => sample.processes[process]?.rssBytes ?? 0)) / 2 ** 20;
+      t.equal(
+        comparison.lines.find((candidate) => candidate.section === 'CPU per request' && candidate.name === process)![side]!.toFixed(6),
+        ((cpuSeconds * 1e6) / requests).toFixed(6),
+        `${name} ${process}: its CPU over k6's ${requests} requests`,
+      );
+      t.equal(
+        comparison.lines.find((candidate) => candidate.section === 'peak memory' && candidate.name === process)![side],
+        rssMb,
+        `${name} ${process}: peak RSS`,
+      );
+    }
+  }
+  const stack = comparison.lines.find((candidate) => candidate.section === 'CPU per request' && candidate.name.startsWith('the stack'))!;
+  const stackOf = (run: typeof before) =>
+    run.figures.processes.list
+      .filter((process) => ['edge', 'replica', 'redis', 'postgres'].includes(process.kind))
+      .reduce((sum, process) => sum + process.cpuPerRequestUs!, 0);
+  t.same([stack.a, stack.b], [stackOf(before), stackOf(after)], "the stack's line sums the edge's, the replicas', Redis's and PostgreSQL's");
+});
+
+t.test("cache outcomes and the verdicts are each run's own report's", async (t) => {
+  for (const [side, run] of [
+    ['a', before],
+    ['b', after],
+  ] as const) {
+    const { reads, cache } = run.figures.readPath;
+    t.equal(line('reads answered from the cache (hit)')[side], cache.hit / reads, `${run.name}: hits over reads`);
+    t.equal(line('reads')[side], reads);
+  }
+  t.equal(comparison.a.verdict.saturated, 'the machine (2 cores)', 'A: as its own report says (report.test.ts)');
+  t.equal(comparison.b.verdict.findings[0]!.rule, 'nothing saturated', 'B: as its own report says (report-runs.test.ts)');
+  t.ok(
+    comparison.notes.some((note) => /peak VU count differs: A 1000, B 20/.test(note)),
+    'says the runs had different loads',
+  );
+});
+
+t.test('a run against itself: every line the same, at 1×', async (t) => {
+  const itself = compareRuns(after, after);
+  for (const candidate of itself.lines.filter((candidate) => candidate.a !== undefined && candidate.a !== 0)) {
+    t.equal(candidate.ratio, 1, candidate.name);
+    t.equal(candidate.winner, candidate.better === 'neither' ? undefined : 'same', candidate.name);
+  }
+  t.same(
+    itself.notes.filter((note) => note.includes('differs')),
+    [],
+  );
+});
+
+t.test('a figure at 0 in A: no ratio, the better run still said', async (t) => {
+  t.same(comparisonLine('failures', 'failed requests', 'count', 'lower', 0, 5), {
+    section: 'failures',
+    name: 'failed requests',
+    unit: 'count',
+    a: 0,
+    b: 5,
+    better: 'lower',
+    ratio: undefined,
+    winner: 'A',
+  });
+  t.equal(comparisonLine('failures', 'failed requests', 'count', 'lower', 0, 0).winner, 'same');
+  t.equal(comparisonLine('latency', 'k6 p95', 'ms', 'lower', 100, 101).winner, 'same', 'within 2 %: noise');
+  t.equal(comparisonLine('latency', 'k6 p95', 'ms', 'lower', 100, 103).winner, 'A');
+  t.same(
+    [0.35, 0.0709, 14.05, 0, undefined].map(formatRatio),
+    ['0.35×', '0.071×', '14×', '0.00×', '—'],
+    'ratios: two decimals, two significant digits below 0.1, whole from 10',
+  );
+});
+
+t.test('the page: both runs, their verdicts and every line with its ratio', async (t) => {
+  const html = renderComparisonHtml(comparison);
+  t.match(html, /<h2>A: stress-local<\/h2>/);
+  t.match(html, /<h2>B: quiet<\/h2>/);
+  t.match(html, /Verdict: the machine \(2 cores\) saturated/);
+  t.match(html, /Verdict: nothing saturated/);
+  for (const candidate of comparison.lines) t.ok(html.includes(`<td>${candidate.name.replace(/&/g, '&amp;')}`), candidate.name);
+  t.ok(html.includes(`<td>${formatRatio(line('k6 p95').ratio)}</td>`), "k6 p95's ratio");
+});
