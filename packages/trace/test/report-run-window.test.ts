@@ -16,6 +16,7 @@ import t, { type Test } from 'tap';
 import { readDashboardSeries, vusWhereP95Crosses, type PeriodPoint } from '../src/report/dashboard-data.js';
 import { collectFigures, cpuSecondsAt } from '../src/report/figures.js';
 import { readReportInputs, type K6Summary, type ProcessSamples, type ReportInputs } from '../src/report/inputs.js';
+import { LOADTEST_REQUEST_ID_PREFIX } from '../src/report/outcomes.js';
 
 const noWaterfall = (): string[] => [];
 
@@ -121,6 +122,24 @@ t.test('the seeding stays out without /proc samples too (macOS): k6 start is rec
   t.ok(figures.window && figures.window.startMs >= startedAtMs, 'the window starts with k6');
 });
 
+t.test("pnpm loadtest's own requests stay out, whenever they came: counting the todos after the run", async (t) => {
+  const runDir = await runDirOf('quiet', t);
+  const before = await collectFigures(await readReportInputs(runDir), noWaterfall);
+  const afterRunMs = before.window!.endMs + 1000;
+  const line = { level: 'info', time: new Date(afterRunMs).toISOString(), request_id: `${LOADTEST_REQUEST_ID_PREFIX}count-todos` };
+  const request = { ...line, method: 'GET', url: '/api/v1/todos', status: 200, msg: 'request finished' };
+  await appendFile(join(runDir, 'logs', 'edge.log'), `${JSON.stringify({ ...request, service: 'edge', hostname: 'edge', duration_ms: 3 })}\n`);
+  await appendFile(
+    join(runDir, 'logs', 'todo-read-1.log'),
+    `${JSON.stringify({ ...request, service: 'todo-read', hostname: 'todo-read-1', route: '/api/v1/todos', duration_ms: 2, cache: 'hit' })}\n`,
+  );
+  const after = await collectFigures(await readReportInputs(runDir), noWaterfall);
+  t.equal(after.requests, before.requests, "the edge's count");
+  t.equal(after.services?.count, before.services?.count, "the services' count");
+  t.same(after.readPath.cache, before.readPath.cache, 'the cache outcomes');
+  t.same(after.window, before.window, 'the window');
+});
+
 t.test("the run's VUs: the most it had, from the summary's gauge, else the series, else the VUs k6 allocated", async (t) => {
   const inputs = await inputsOf('quiet', t);
   const summary = inputs.k6Summary!;
@@ -131,7 +150,7 @@ t.test("the run's VUs: the most it had, from the summary's gauge, else the serie
     (await collectFigures({ ...inputs, k6Summary, k6Series }, noWaterfall)).run.peakVus;
   t.equal(await peakOf(summary, series), vus.max, "the gauge's peak");
   t.equal(
-    await peakOf({ ...summary, metrics: { ...summary.metrics, vus: { values: { value: 0 } } } }),
+    await peakOf({ ...summary, metrics: { ...summary.metrics, vus: { values: { value: 0 } } } }, series),
     20,
     'a last value of 0: the series peak',
   );

@@ -14,6 +14,7 @@ import { SlowestRequests, type RequestSummary } from '../slowest.js';
 import { awsFiguresOf, type AwsFigures } from './aws-figures.js';
 import type { PeriodPoint } from './dashboard-data.js';
 import type { K6Summary, ProcessSample, ReportInputs } from './inputs.js';
+import { LOADTEST_REQUEST_ID_PREFIX } from './outcomes.js';
 
 /** The cached read path's service; its GET/HEAD lines are the reads. */
 export const READ_SERVICE = 'todo-read';
@@ -516,7 +517,8 @@ class LogFigures {
       if (this.isRunTime(entry.timeMs - (numberField(entry, 'interval_ms') ?? 0))) this.addStats(entry);
       return;
     }
-    if (!this.isRunTime(entry.timeMs)) return;
+    // pnpm loadtest's own requests (the seeding, counting the todos after the run) are not the load's.
+    if (!this.isRunTime(entry.timeMs) || entry.requestId?.startsWith(LOADTEST_REQUEST_ID_PREFIX)) return;
     if (eventKind(entry) !== 'finished' || entry.url === undefined || entry.durationMs === undefined || isHealthCheck(entry.url)) return;
     const endpoint = this.endpoint(entry.method ?? '?', entry.url);
     if (entry.service === EDGE_SERVICE) {
