@@ -29,7 +29,11 @@ function connect(app: FastifyInstance, settings: CacheSettings, name: string): R
       ? undefined
       : connectRedis(settings.redisUrl, { name, commandBackstopMs: settings.commandBackstopMs, log: app.log });
   app.decorate('redis', redis);
-  if (redis) app.addHook('onClose', async () => redis.disconnect());
+  if (redis) {
+    app.addHook('onClose', async () => redis.disconnect());
+    // 0 while the service runs without its cache (an outage, or a Redis down at start-up).
+    app.stats?.addGauge('redis_connected', () => (redis.status === 'ready' ? 1 : 0));
+  }
   return redis;
 }
 
@@ -87,6 +91,12 @@ export const cacheInvalidationPlugin = fp(
       }
     };
     app.decorate('invalidateCachedReads', invalidate);
+    // Redis back (after an outage, or for the first time after a start without it): a pending
+    // invalidation goes at once, not at the retry's next tick, so readers that reconnect find
+    // no entry older than a write that answered meanwhile for as short a time as possible.
+    redis.on('ready', () => {
+      if (retry) void invalidate();
+    });
     app.addHook('onClose', async () => clearInterval(retry));
   },
   { fastify: '5.x', name: 'taskoverflow-cache-invalidation' },

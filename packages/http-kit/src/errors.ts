@@ -13,11 +13,15 @@ export const RateLimitedError = createError<'TASKOVERFLOW_RATE_LIMITED', [max: n
   429,
 );
 
-/** REDIS_URL is set but Redis does not accept the service: host, port, TLS or AUTH. */
-export const RedisUnreachableError = createError<'TASKOVERFLOW_REDIS_UNREACHABLE', [target: string, reason: string]>(
-  'TASKOVERFLOW_REDIS_UNREACHABLE',
-  'cannot use Redis at %s: %s. Check REDIS_URL (rediss:// for TLS, the AUTH token after the colon) ' +
-    'and that Redis admits this host (security group); unset REDIS_URL to run without the cache',
+/**
+ * REDIS_URL is set but Redis rejects the service in a way no restart can fix: its AUTH token
+ * (WRONGPASS, NOAUTH, NOPERM) or TLS (a certificate that does not verify). A Redis that cannot
+ * be reached is no error: the service starts uncached (checkRedisConnection).
+ */
+export const RedisRejectedError = createError<'TASKOVERFLOW_REDIS_REJECTED', [target: string, reason: string]>(
+  'TASKOVERFLOW_REDIS_REJECTED',
+  'Redis at %s rejects this service: %s. A restart cannot fix this: check REDIS_URL (rediss:// for TLS, ' +
+    'the AUTH token after the colon) and the server certificate; unset REDIS_URL to run without the cache',
 );
 
 /** Seconds a client should wait before retrying when a dependency is unavailable. */

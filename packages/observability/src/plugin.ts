@@ -9,6 +9,10 @@ declare module 'fastify' {
     /** What the request did in its dependencies (see RequestRecord); null before onRequest. */
     record: RequestRecord | null;
   }
+  interface FastifyInstance {
+    /** The `stats` lines' figures, for plugins that add a gauge to them; undefined when they are off. */
+    stats: RequestStats | undefined;
+  }
 }
 
 export interface ObservabilityOptions {
@@ -25,6 +29,7 @@ export interface ObservabilityOptions {
 export const observabilityPlugin = fp<ObservabilityOptions>(
   async function observabilityPlugin(app: FastifyInstance, { stats }) {
     app.decorateRequest('record', null);
+    app.decorate('stats', stats);
 
     app.addHook('onRequest', (request, reply, done) => {
       reply.header('x-request-id', request.id);

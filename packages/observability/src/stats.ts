@@ -60,8 +60,17 @@ abstract class IntervalStats {
   private eventLoopDelay: ReturnType<typeof monitorEventLoopDelay> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private log: StatsLog | undefined;
+  private readonly gauges = new Map<string, () => number>();
 
   constructor(readonly intervalMs: number) {}
+
+  /**
+   * A state the line reports as it is when the line is written (not counted over the interval),
+   * e.g. `redis_connected`: 1 or 0. CloudWatch metric filters can read it like any field.
+   */
+  addGauge(field: string, read: () => number): void {
+    this.gauges.set(field, read);
+  }
 
   /** Writes a `stats` line to `log` every interval from now on. */
   start(log: StatsLog): void {
@@ -117,6 +126,7 @@ abstract class IntervalStats {
         status_5xx: this.status5xx,
         shed: this.shed,
         ...this.takeCountedFields(),
+        ...Object.fromEntries([...this.gauges].map(([field, read]) => [field, read()])),
         event_loop_delay_p99_ms: roundMs((this.eventLoopDelay?.percentile(99) ?? 0) / 1e6),
         rss_mb: Math.round((process.memoryUsage.rss() / BYTES_PER_MB) * 10) / 10,
         cpu_ms: Math.round((cpu.user + cpu.system) / 1000),

@@ -1,13 +1,16 @@
 /**
- * Fail fast at start-up: a service that cannot use its database or its configured Redis exits
- * with one line saying what and where, before it listens. Each service runs as a real process
- * against the real PostgreSQL `pnpm test` provides.
+ * Fail fast at start-up on what a restart cannot fix: a service that cannot use its database,
+ * or that its configured Redis rejects (AUTH), exits with one line saying what and where,
+ * before it listens. (A Redis that does not answer is an outage it starts through:
+ * services/todo-read/test/redis-at-startup.test.ts.) Each service runs as a real process
+ * against the real PostgreSQL `pnpm test` provides, and a redis-server of this file's own.
  */
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ensureLocalServiceRoles, serviceDatabaseUrl } from '@taskoverflow/stack';
+import { ensureLocalServiceRoles, serviceDatabaseUrl, startRedisServer } from '@taskoverflow/stack';
 import { createTestDatabase } from '@taskoverflow/stack/testing';
 import t from 'tap';
 
@@ -35,13 +38,17 @@ async function start(service: (typeof SERVICES)[number], env: Record<string, str
   }
 }
 
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/** A redis-server that requires a password: started without one, then given it (CONFIG SET requirepass). */
+const REDIS_PASSWORD = 'the-right-token';
+const redis = await startRedisServer();
+t.teardown(() => redis.stop());
+{
+  const socket = connect({ host: '127.0.0.1', port: redis.port });
+  await once(socket, 'connect');
+  socket.write(`CONFIG SET requirepass ${REDIS_PASSWORD}\r\n`);
+  const [reply] = (await once(socket, 'data')) as [Buffer];
+  socket.destroy();
+  if (!String(reply).startsWith('+OK')) throw new Error(`CONFIG SET requirepass: ${String(reply)}`);
 }
 
 for (const service of SERVICES) {
@@ -61,12 +68,20 @@ for (const service of SERVICES) {
     t.match(lines[0], /Check DATABASE_URL and PGPASSWORD/, 'names the fix');
   });
 
-  t.test(`${service} with REDIS_URL set but no Redis there exits with one clear line`, async (t) => {
-    const redisUrl = `redis://127.0.0.1:${await closedPort()}`;
-    const { code, stderr } = await start(service, { DATABASE_URL: serviceDatabaseUrl(database.url, service), REDIS_URL: redisUrl });
-    t.equal(code, 1, 'exits 1');
-    const lines = stderr.trimEnd().split('\n');
-    t.equal(lines.length, 1, `one line: ${stderr}`);
-    t.match(lines[0], new RegExp(`^${service} failed to start: cannot use Redis at ${redisUrl}/?: .*ECONNREFUSED`));
-  });
+  for (const [problem, redisUrl, reply] of [
+    ['a wrong Redis password', `redis://:wrong-token@127.0.0.1:${redis.port}`, 'WRONGPASS'],
+    ['no password for a Redis that requires one', `redis://127.0.0.1:${redis.port}`, 'NOAUTH'],
+  ] as const) {
+    t.test(`${service} with ${problem} exits with one clear line`, async (t) => {
+      const { code, stderr } = await start(service, { DATABASE_URL: serviceDatabaseUrl(database.url, service), REDIS_URL: redisUrl });
+      t.equal(code, 1, 'exits 1');
+      const lines = stderr.trimEnd().split('\n');
+      t.equal(lines.length, 1, `one line: ${stderr}`);
+      const shown = new URL(redisUrl);
+      if (shown.password) shown.password = '***';
+      t.match(lines[0], `${service} failed to start: Redis at ${shown.href} rejects this service: ${reply}`);
+      t.match(lines[0], /A restart cannot fix this: check REDIS_URL/, 'names the fix');
+      t.notMatch(lines[0], 'wrong-token', 'without the password');
+    });
+  }
 }
