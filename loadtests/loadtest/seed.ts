@@ -3,6 +3,8 @@
  * write path are warm, as on a deployment that has been in use).
  */
 
+import { LOADTEST_REQUEST_ID_PREFIX } from '@taskoverflow/trace';
+
 /** Creates in flight at once: enough to be quick, few enough not to look like load. */
 const CONCURRENCY = 8;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -31,7 +33,8 @@ function seededTodo(n: number): Record<string, unknown> {
 async function createTodo(baseUrl: string, n: number): Promise<void> {
   const response = await fetch(`${baseUrl}/api/v1/todos`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    // Its own request id, so that the report knows these requests are not the load's.
+    headers: { 'content-type': 'application/json', 'x-request-id': `${LOADTEST_REQUEST_ID_PREFIX}seed-${n}` },
     body: JSON.stringify(seededTodo(n)),
   });
   if (response.status !== 201) {
@@ -49,7 +52,10 @@ const COUNT_TIMEOUT_MS = 15_000;
  */
 export async function countTodos(baseUrl: string): Promise<number | undefined> {
   try {
-    const response = await fetch(`${baseUrl}/api/v1/todos`, { signal: AbortSignal.timeout(COUNT_TIMEOUT_MS) });
+    const response = await fetch(`${baseUrl}/api/v1/todos`, {
+      headers: { 'x-request-id': `${LOADTEST_REQUEST_ID_PREFIX}count-todos` },
+      signal: AbortSignal.timeout(COUNT_TIMEOUT_MS),
+    });
     if (response.status !== 200) {
       await response.arrayBuffer();
       return undefined;

@@ -242,13 +242,14 @@ export function throughputFinding(figures: Figures, iterations?: Iterations): Fi
         sentence:
           `The request rate was set by think time, not by a limit: each VU thinks ${iterations.thinkSeconds.toFixed(iterations.thinkSeconds < 10 ? 1 : 0)} s per iteration ` +
           `(${iterations.thinkSource === 'script' ? 'as the script says' : "estimated from k6's iterations"}) and spends ${ms(iterations.requestMsPerIteration)} in requests, ` +
-          `so ${plateau.vus.toLocaleString('en-US')} VUs send about ${plateau.vus.toLocaleString('en-US')} ÷ (${iterations.thinkSeconds.toFixed(0)} s + ${ms(iterations.requestMsPerIteration)}) ≈ ${boundRps.toFixed(boundRps < 10 ? 1 : 0)} req/s; ` +
+          `so ${plateau.vus.toLocaleString('en-US')} VUs send about ${plateau.vus.toLocaleString('en-US')} × ${iterations.requestsPerIteration.toFixed(2)} requests ÷ (${iterations.thinkSeconds.toFixed(0)} s + ${ms(iterations.requestMsPerIteration)}) ≈ ${boundRps.toFixed(boundRps < 10 ? 1 : 0)} req/s; ` +
           `k6 sent ${Math.round(plateau.rps).toLocaleString('en-US')} req/s there (VUs send their first request as they start), so the flat stretch from ${formatClock(plateau.atSeconds)} is the ramp's shape, not saturation.`,
         evidence: {
           atSeconds: round(plateau.atSeconds, 1),
           vus: plateau.vus,
           rps: Math.round(plateau.rps),
           thinkSeconds: round(iterations.thinkSeconds, 1),
+          requestsPerIteration: round(iterations.requestsPerIteration, 3),
           requestMsPerIteration: round(iterations.requestMsPerIteration, 1),
           boundRps: round(boundRps, 1),
           waitingShare: round(waitingShare, 4),
