@@ -1,5 +1,6 @@
 export type { Database, NewTodoRow, TodoRow, TodoRowUpdate, TodosTable } from './schema.js';
 export { createDb, describeDatabaseUrlProblem, poolConfig, QUERY_DEADLINE_MARGIN_MS, type Db, type PoolSettings } from './connection.js';
+export { bootstrapMigrationRole } from './bootstrap.js';
 export { describeSchemaAhead, migrateDatabaseAt, migrateToLatest, MIGRATIONS, type MigrationRun } from './migrate.js';
 export { DatabaseUnavailableError, DatabaseUnreachableError, MigrationError, MigrationsDivergedError } from './errors.js';
 export { databasePlugin, type DatabasePluginOptions } from './plugin.js';

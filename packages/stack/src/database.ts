@@ -1,12 +1,10 @@
 import {
+  bootstrapMigrationRole,
   createDb,
-  ensureMigrationRole,
   ensureServiceRoles,
-  handOverSchema,
   migrateDatabaseAt,
   MIGRATION_ROLE,
   SERVICE_ROLES,
-  type Db,
   type ServiceWithRole,
 } from '@taskoverflow/db';
 import { redactPassword } from '@taskoverflow/config';
@@ -90,7 +88,7 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
  */
 export async function migrateDatabase(adminUrl: string): Promise<string[]> {
   try {
-    await bootstrapLocalMigrationRole(adminUrl);
+    await bootstrapMigrationRole(adminUrl, LOCAL_MIGRATION_PASSWORD, APPLICATION_NAME);
     return (await migrateDatabaseAt(migrationDatabaseUrl(adminUrl), APPLICATION_NAME)).applied;
   } catch (error) {
     const reason = (error as Error).message;
@@ -104,25 +102,6 @@ export function migrationDatabaseUrl(adminUrl: string): string {
   url.username = MIGRATION_ROLE;
   url.password = LOCAL_MIGRATION_PASSWORD;
   return url.href;
-}
-
-/**
- * `pnpm migrate --bootstrap` for a local server: the role itself in the `postgres` database
- * (roles are the server's, and concurrent callers, test files in parallel, must take
- * ensureMigrationRole's lock in one database), then the grants and the hand-over in the app's.
- */
-async function bootstrapLocalMigrationRole(adminUrl: string): Promise<void> {
-  for (const [url, step] of [
-    [databaseUrlFor(adminUrl, 'postgres'), (db: Db) => ensureMigrationRole(db, LOCAL_MIGRATION_PASSWORD)],
-    [adminUrl, handOverSchema],
-  ] as const) {
-    const pool = new pg.Pool({ connectionString: url, application_name: APPLICATION_NAME, max: 1 });
-    try {
-      await step(createDb(pool));
-    } finally {
-      await pool.end();
-    }
-  }
 }
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -7,8 +7,10 @@ export {
   dropDatabase,
   ensureDatabase,
   ensureLocalServiceRoles,
+  LOCAL_MIGRATION_PASSWORD,
   LOCAL_ROLE_PASSWORDS,
   migrateDatabase,
+  migrationDatabaseUrl,
   serviceDatabaseUrl,
 } from './database.js';
 export * from './errors.js';

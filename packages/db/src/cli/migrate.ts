@@ -1,16 +1,8 @@
 /** `pnpm migrate`: applies pending migrations to the database at DATABASE_URL; `--bootstrap` creates the role that does it. */
-import pg from 'pg';
-import { createDb, describeDatabaseUrlProblem, poolConfig } from '../connection.js';
+import { bootstrapMigrationRole } from '../bootstrap.js';
+import { describeDatabaseUrlProblem } from '../connection.js';
 import { describeSchemaAhead, migrateDatabaseAt } from '../migrate.js';
-import {
-  ensureMigrationRole,
-  handOverSchema,
-  MIGRATION_PASSWORD_VARIABLE,
-  MIGRATION_ROLE,
-  ROLE_PASSWORD_VARIABLES,
-  SERVICE_ROLES,
-  type ServiceWithRole,
-} from '../roles.js';
+import { MIGRATION_PASSWORD_VARIABLE, MIGRATION_ROLE, ROLE_PASSWORD_VARIABLES, SERVICE_ROLES, type ServiceWithRole } from '../roles.js';
 import { waitForDatabase } from '../startup-check.js';
 
 /** How long either mode waits for PostgreSQL to accept connections (a first `docker compose up`). */
@@ -31,7 +23,7 @@ Then, for each of these variables that is set, lets the service's role log in wi
   ${ROLE_PASSWORD_VARIABLES['todo-write']}  ${SERVICE_ROLES['todo-write']} (todo-write: changes rows, no DDL)
 
 --bootstrap, run once per database as its administrator (the RDS master user, a superuser),
-creates ${MIGRATION_ROLE} (LOGIN, CREATEROLE) with the password in ${MIGRATION_PASSWORD_VARIABLE},
+connects to the server's postgres database too, creates ${MIGRATION_ROLE} (LOGIN, CREATEROLE) with the password in ${MIGRATION_PASSWORD_VARIABLE},
 lets it connect and create in schema public, hands it the tables the administrator owns there,
 and makes it an administrator of the service roles that exist. Running it again sets a new
 password. It applies no migration.
@@ -92,14 +84,7 @@ async function bootstrap(url: string, target: string): Promise<number> {
     return 2;
   }
   console.log(`bootstrapping ${MIGRATION_ROLE} on ${target} …`);
-  const pool = new pg.Pool(poolConfig({ connectionString: url, applicationName: APPLICATION_NAME, max: 1 }));
-  try {
-    const db = createDb(pool);
-    await ensureMigrationRole(db, password);
-    await handOverSchema(db);
-  } finally {
-    await pool.end();
-  }
+  await bootstrapMigrationRole(url, password, APPLICATION_NAME);
   console.log(`${MIGRATION_ROLE} logs in, owns the schema and may create roles ✓`);
   return 0;
 }
