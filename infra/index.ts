@@ -1,20 +1,23 @@
 /**
  * TaskOverflow on AWS. `pulumi up` here builds the two service images and stands up:
  *
- *   VPC ─ public subnets: ALB (listener rules from @taskoverflow/routing)
- *       └ private subnets: ECS Fargate todo-read (autoscaled) and todo-write,
- *                          RDS PostgreSQL, ElastiCache Redis
- *   CloudWatch: log group, Logs Insights queries, alarms (optionally to an SNS topic), dashboard
+ *   VPC ─ public subnets: ALB (HTTPS with a certificate from config, listener rules from
+ *       │                  @taskoverflow/routing; optional WAF; access logs to S3)
+ *       └ private subnets: ECS Fargate todo-read (autoscaled) and todo-write, a one-shot
+ *                          migration task per deploy, RDS PostgreSQL, ElastiCache Redis
+ *   CloudWatch: log group, Logs Insights queries, alarms and failed deployments (to an SNS
+ *   topic), dashboard
  *
- * Settings come from `pulumi config` (src/config.ts, docs/deploy.md).
+ * Settings come from `pulumi config` (src/config.ts, docs/deploy.md); `preset` (lab or
+ * production) sets the shape.
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { ServiceName } from '@taskoverflow/routing';
 import { Cache } from './src/cache.js';
-import { readStackConfig } from './src/config.js';
+import { peakConnections, readStackConfig } from './src/config.js';
 import { Database } from './src/database.js';
-import { LoadBalancer } from './src/load-balancer.js';
+import { LoadBalancer, publicPorts } from './src/load-balancer.js';
 import { Logs } from './src/logs.js';
 import { Monitoring } from './src/monitoring.js';
 import { Network } from './src/network.js';
@@ -23,7 +26,7 @@ import { Services } from './src/services.js';
 const NAME = 'taskoverflow';
 const config = readStackConfig();
 
-const network = new Network(NAME, config.network);
+const network = new Network(NAME, { ...config.network, publicPorts: publicPorts(config.loadBalancer.tls) });
 const database = new Database(NAME, {
   ...config.database,
   subnetIds: network.privateSubnetIds,
@@ -35,6 +38,7 @@ const cache = new Cache(NAME, {
   securityGroupId: network.securityGroups.cache.id,
 });
 const loadBalancer = new LoadBalancer(NAME, {
+  ...config.loadBalancer,
   vpcId: network.vpcId,
   subnetIds: network.publicSubnetIds,
   securityGroupId: network.securityGroups.loadBalancer.id,
@@ -47,26 +51,37 @@ const monitoring = new Monitoring(NAME, {
   database: {
     instanceIdentifier: database.instanceIdentifier,
     maxConnections: config.database.maxConnections,
-    allocatedStorageGb: config.database.allocatedStorageGb,
+    connectionBudget: peakConnections(config.read, config.write, config.app.pgPoolMax),
+    maxAllocatedStorageGb: config.database.maxAllocatedStorageGb,
+    burstable: config.database.burstable,
   },
-  cacheNodeId: cache.nodeId,
+  cacheNodeIds: cache.nodeIds,
+  cacheNodeCount: config.cache.nodeCount,
   targetGroupArnSuffixes: {
     'todo-read': loadBalancer.targetGroups['todo-read'].arnSuffix,
     'todo-write': loadBalancer.targetGroups['todo-write'].arnSuffix,
   },
   clusterName: services.clusterName,
   serviceNames: services.serviceNames,
+  serviceArns: services.serviceArns,
   logGroupName: logs.groupName,
 });
 
-/** The API and web UI, e.g. for `ENDPOINT=<url> pnpm loadtest`. */
+/** The API and web UI, e.g. for `ENDPOINT=<url> pnpm loadtest`: https:// with a certificate, http:// on a lab stack without one. */
 export const url = loadBalancer.url;
+/** Whether the API is served over TLS, and how to turn it on when it is not. */
+export const tls = loadBalancer.tls;
+export const preset = config.preset;
+/** The S3 bucket of the ALB's access logs. */
+export const accessLogBucket = loadBalancer.accessLogBucket;
+/** The WAF web ACL guarding the ALB (its rate-based rule), when `waf` is on. */
+export const webAclArn = loadBalancer.webAclArn;
 export const logGroupName = logs.groupName;
 export const dashboardName = monitoring.dashboardName;
 export const alarmTopicArn = monitoring.alarmTopicArn;
 /**
- * The task definition each service runs, verified after it reached a steady state: a deploy
- * that ECS rolled back fails `pulumi up` here (TodoService.deployedTaskDefinition).
+ * The task definition each service runs, verified after its steady state by ECS's own account
+ * of the deployment: a rolled-back or failed deploy fails `pulumi up` here (deployment-check.ts).
  */
 export const deployedTaskDefinitions = services.deployedTaskDefinitions;
 
@@ -92,5 +107,6 @@ export const cloudWatchResources = pulumi.output({
   loadBalancerArnSuffix: loadBalancer.arnSuffix,
   databaseInstanceId: database.instanceIdentifier,
   databaseMaxConnections: config.database.maxConnections,
-  cacheClusterId: cache.nodeId,
+  // The node the services write to first; with replicas, each has its own CacheClusterId.
+  cacheClusterId: cache.nodeIds.apply((ids) => ids[0]),
 });

@@ -10,9 +10,12 @@ export interface CacheArgs extends CacheConfig {
 }
 
 /**
- * ElastiCache Redis, one node, in the private subnets; only the services' security groups
- * reach it. It holds nothing that PostgreSQL does not (a lost node costs cache misses, not
- * data), so it has no replica. Traffic is encrypted (TLS) and clients must present an AUTH
+ * ElastiCache Redis in the private subnets; only the services' security groups reach it. It
+ * holds nothing that PostgreSQL does not (a lost node costs cache misses, not data), so a lab
+ * stack runs one node. With `cacheNodeCount` ≥ 2 (the production preset) the replication group
+ * has replicas in other AZs, automatic failover and Multi-AZ: a failed primary is replaced by a
+ * replica behind the same primary endpoint within about a minute, and the services, which
+ * start and serve uncached while Redis is unreachable, ride it out. Traffic is encrypted (TLS) and clients must present an AUTH
  * token, generated here. The services' REDIS_URL, `rediss://:<token>@host:6379`, is kept whole
  * in Secrets Manager and reaches the tasks as a secret: ioredis takes the token only from the
  * URL or its options, so the URL is the secret.
@@ -20,8 +23,10 @@ export interface CacheArgs extends CacheConfig {
 export class Cache extends pulumi.ComponentResource {
   /** The secret holding the services' REDIS_URL (with the AUTH token). */
   readonly urlSecretArn: pulumi.Output<string>;
-  /** The node's cluster id: the CacheClusterId dimension of its CloudWatch metrics. */
-  readonly nodeId: pulumi.Output<string>;
+  /** Its current version (see DatabaseCredentials.versionId). */
+  readonly urlSecretVersionId: pulumi.Output<string>;
+  /** Each node's cluster id: the CacheClusterId dimension of its CloudWatch metrics. */
+  readonly nodeIds: pulumi.Output<string[]>;
 
   constructor(name: string, args: CacheArgs, opts?: pulumi.ComponentResourceOptions) {
     super('taskoverflow:infra:Cache', name, {}, opts);
@@ -37,15 +42,16 @@ export class Cache extends pulumi.ComponentResource {
         engine: 'redis',
         engineVersion: '7.1',
         nodeType: args.nodeType,
-        numCacheClusters: 1,
+        numCacheClusters: args.nodeCount,
         port: REDIS_PORT,
         subnetGroupName: subnetGroup.name,
         securityGroupIds: [args.securityGroupId],
         atRestEncryptionEnabled: true,
         transitEncryptionEnabled: true,
         authToken: authToken.result,
-        automaticFailoverEnabled: false,
-        applyImmediately: true,
+        automaticFailoverEnabled: args.nodeCount > 1,
+        multiAzEnabled: args.nodeCount > 1,
+        applyImmediately: args.applyImmediately,
       },
       { parent: this },
     );
@@ -55,7 +61,7 @@ export class Cache extends pulumi.ComponentResource {
       { description: 'TaskOverflow REDIS_URL: rediss:// with the ElastiCache AUTH token (injected into tasks)', recoveryWindowInDays: 7 },
       { parent: this },
     );
-    new aws.secretsmanager.SecretVersion(
+    const urlVersion = new aws.secretsmanager.SecretVersion(
       `${name}-cache-url`,
       {
         secretId: urlSecret.id,
@@ -65,7 +71,8 @@ export class Cache extends pulumi.ComponentResource {
     );
 
     this.urlSecretArn = urlSecret.arn;
-    this.nodeId = redis.memberClusters.apply((members) => members[0]!);
+    this.urlSecretVersionId = urlVersion.versionId;
+    this.nodeIds = redis.memberClusters;
     this.registerOutputs({ urlSecretArn: this.urlSecretArn });
   }
 }

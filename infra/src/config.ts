@@ -6,6 +6,8 @@ import { LOG_LEVELS } from '@taskoverflow/config';
  * `taskoverflow`). Every key has a default; docs/deploy.md lists them.
  */
 export interface StackConfig {
+  /** `lab` (cheap, single points of failure allowed) or `production` (PRESETS). */
+  preset: Preset;
   read: ReadServiceConfig;
   write: WriteServiceConfig;
   /** Settings every service process gets through its environment. */
@@ -13,6 +15,7 @@ export interface StackConfig {
   database: DatabaseConfig;
   cache: CacheConfig;
   network: NetworkConfig;
+  loadBalancer: LoadBalancerConfig;
   logs: LogsConfig;
   alarms: AlarmsConfig;
   /** The SHA-256 the images check Amazon's RDS CA bundle against (Dockerfile RDS_CA_BUNDLE_SHA256; required). */
@@ -57,6 +60,12 @@ export interface DatabaseConfig {
   /** Storage autoscaling: RDS grows the volume up to this when it runs low. */
   maxAllocatedStorageGb: number;
   multiAz: boolean;
+  /** Apply changes at once (a reboot during `pulumi up`) rather than in the maintenance window. */
+  applyImmediately: boolean;
+  /** A db.t* class: it runs on CPU credits, and a CPU-credit alarm watches them. */
+  burstable: boolean;
+  /** Keeper of the generated database passwords: a new value rotates them (docs/deploy.md). */
+  passwordGeneration: number;
   /** The instance's max_connections: `dbMaxConnections`, or estimated from the instance class. */
   maxConnections: number;
   /**
@@ -68,12 +77,32 @@ export interface DatabaseConfig {
 
 export interface CacheConfig {
   nodeType: string;
+  /** Nodes in the replication group: 1 (no replica) or more, with automatic failover and Multi-AZ. */
+  nodeCount: number;
+  applyImmediately: boolean;
 }
 
 export type NatGatewayStrategy = 'Single' | 'OnePerAz';
 
 export interface NetworkConfig {
   natGateways: NatGatewayStrategy;
+}
+
+/** How the load balancer gets its certificate, if it serves HTTPS at all. */
+export type TlsConfig =
+  /** Plain HTTP on port 80 (lab stacks only). */
+  | { mode: 'off' }
+  /** An ACM certificate that exists (`certificateArn`); `domainName` names the API if set (its DNS is yours). */
+  | { mode: 'certificate'; certificateArn: string; domainName: string | undefined }
+  /** A certificate this stack requests for `domainName`, validated by DNS in the Route 53 zone, plus the alias record. */
+  | { mode: 'dns'; domainName: string; hostedZoneId: string };
+
+export interface LoadBalancerConfig {
+  tls: TlsConfig;
+  /** A WAF web ACL whose rate-based rule blocks an IP above this many requests per 5 minutes; undefined: no WAF. */
+  wafRateLimitPer5Minutes: number | undefined;
+  /** Days the ALB access logs stay in their S3 bucket. */
+  accessLogRetentionDays: number;
 }
 
 export interface LogsConfig {
@@ -84,8 +113,86 @@ export interface LogsConfig {
 export interface AlarmsConfig {
   p95LatencyMs: number;
   errorRatePercent: number;
-  /** Subscribe this address to the alarms' SNS topic; unset, no topic and no alarm actions. */
+  /** Subscribed to the alarms' SNS topic (every alarm notifies the topic); required by the production preset. */
   email: string | undefined;
+}
+
+export type Preset = 'lab' | 'production';
+
+/** What a preset sets; every key can still be set on its own (docs/deploy.md). */
+interface PresetDefaults {
+  dbInstanceClass: string;
+  dbMultiAz: boolean;
+  dbApplyImmediately: boolean;
+  natGateways: NatGatewayStrategy;
+  cacheNodeCount: number;
+  writeDesiredCount: number;
+  waf: boolean;
+}
+
+/**
+ * `lab`: the cheap shape for a practical, with single points of failure (one NAT gateway, a
+ * single-AZ burstable database, one Redis node, one todo-write task) and changes applied at once.
+ * `production`: none of those. Multi-AZ RDS on a non-burstable class, a NAT gateway per AZ,
+ * Redis with a replica and automatic failover, two todo-write tasks, changes in the maintenance
+ * window, a WAF. It also requires HTTPS and an alarm address (readStackConfig).
+ */
+export const PRESETS: Readonly<Record<Preset, PresetDefaults>> = {
+  lab: {
+    dbInstanceClass: 'db.t4g.micro',
+    dbMultiAz: false,
+    dbApplyImmediately: true,
+    natGateways: 'Single',
+    cacheNodeCount: 1,
+    writeDesiredCount: 1,
+    waf: false,
+  },
+  production: {
+    dbInstanceClass: 'db.m7g.large',
+    dbMultiAz: true,
+    dbApplyImmediately: false,
+    natGateways: 'OnePerAz',
+    cacheNodeCount: 2,
+    writeDesiredCount: 2,
+    waf: true,
+  },
+};
+
+/**
+ * The services' default rate limit: requests per client IP per minute, for each service across
+ * its tasks. The practical's full "planners and studiers" run, from one machine and so one IP,
+ * peaks at 7,500 studiers each listing once per 120 s think time: about 63 requests a second,
+ * 3,750 a minute (loadtests/k6/planners-and-studiers.js, scale full). 6,000 leaves it a 1.6×
+ * margin and still stops a client flooding the API. A stress run (`--scenario stress`: up to
+ * 5,000 VUs at 1 s think time) is meant to find the limits and exceeds it: lift the limit for
+ * it (`rateLimitMaxRequests 0`). docs/deploy.md says where a measured figure replaces this one.
+ */
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 6_000;
+
+/** WAF rate-based rules count requests over this window (its evaluationWindowSec). */
+export const WAF_EVALUATION_WINDOW_SECONDS = 300;
+
+/**
+ * The WAF's default per-IP limit over its 5-minute window: twice what one client may send both
+ * services at their own limit, so the services' 429 (with Retry-After) answers a client first
+ * and the WAF drops only one that ignores it.
+ */
+export function defaultWafRateLimit(app: Pick<AppConfig, 'rateLimitMaxRequests' | 'rateLimitWindowSeconds'>): number {
+  const perMinute = app.rateLimitMaxRequests > 0 ? (app.rateLimitMaxRequests * 60) / app.rateLimitWindowSeconds : DEFAULT_RATE_LIMIT_PER_MINUTE;
+  const servicesBehindTheAlb = 2;
+  return Math.ceil(2 * servicesBehindTheAlb * perMinute * (WAF_EVALUATION_WINDOW_SECONDS / 60));
+}
+
+/** The stack's URL scheme and what TLS it serves, as the stack outputs say. */
+export function tlsSummary(tls: TlsConfig): string {
+  switch (tls.mode) {
+    case 'off':
+      return 'off — plain HTTP on port 80; set domainName + hostedZoneId (or certificateArn) for HTTPS';
+    case 'certificate':
+      return `on — HTTPS on 443 with ${tls.certificateArn}; port 80 redirects`;
+    case 'dns':
+      return `on — HTTPS on 443 for ${tls.domainName} (ACM, DNS-validated); port 80 redirects`;
+  }
 }
 
 /** Retention periods CloudWatch Logs accepts, in days. */
@@ -169,23 +276,35 @@ export function estimatedMaxConnections(instanceClass: string): number | undefin
   return Math.min(Math.floor((memoryGib * 2 ** 30 * 0.7) / 9_531_392), 5_000);
 }
 
+/** Burstable (db.t*) classes run on CPU credits: out of credits, they are throttled to a baseline. */
+export const isBurstableClass = (instanceClass: string) => /^db\.t\d/.test(instanceClass);
+
 /**
  * Connections PostgreSQL keeps from the services: superuser_reserved_connections (3) and RDS's
  * rds.rds_superuser_reserved_connections (2), for the master user and RDS's own monitoring.
  */
 export const RESERVED_CONNECTIONS = 5;
 
+/** Connections of the one-shot migration task (bootstrap, then migrate: one at a time). */
+export const MIGRATION_CONNECTIONS = 1;
+
 /**
- * The most connections the services can hold at once: every task at its autoscaling maximum,
+ * The most connections the stack can hold at once: every task at its autoscaling maximum,
  * doubled while a deployment runs old and new tasks side by side, each with a full pool, plus
- * the migrate container of each new todo-write task (one connection).
+ * the one-shot migration task (it runs before the services deploy, but a todo-read scale-out
+ * may overlap it).
  */
 export function peakConnections(read: ReadServiceConfig, write: WriteServiceConfig, pgPoolMax: number): number {
   const surge = DEPLOYMENT_MAXIMUM_PERCENT / 100;
-  return surge * ((read.maxCount + write.desiredCount) * pgPoolMax + write.desiredCount);
+  return surge * (read.maxCount + write.desiredCount) * pgPoolMax + MIGRATION_CONNECTIONS;
 }
 
+const EMAIL = /^[^@\s]+@[^@\s]+$/;
+const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
 export function readStackConfig(config = new pulumi.Config('taskoverflow'), stack = pulumi.getStack()): StackConfig {
+  const preset = config.get<Preset>('preset', { allowedValues: ['lab', 'production'] }) ?? 'lab';
+  const defaults = PRESETS[preset];
   const count = (key: string, fallback: number, max: number) => config.getNumber(key, { min: 1, max }) ?? fallback;
   const sizeOf = (prefix: 'read' | 'write'): TaskSize => ({
     cpu: config.getNumber(`${prefix}Cpu`) ?? 1024,
@@ -201,13 +320,29 @@ export function readStackConfig(config = new pulumi.Config('taskoverflow'), stac
     cpuTargetPercent,
     requestsPerTarget: config.getNumber('readRequestsPerTarget', { min: 1 }) ?? defaultRequestsPerTarget(readSize, cpuTargetPercent),
   };
-  const write: WriteServiceConfig = { size: sizeOf('write'), desiredCount: count('writeDesiredCount', 1, 20) };
+  const write: WriteServiceConfig = { size: sizeOf('write'), desiredCount: count('writeDesiredCount', defaults.writeDesiredCount, 20) };
   // Every task holds up to this many connections; see the budget below.
   const pgPoolMax = config.getNumber('pgPoolMax', { min: 1, max: 200 }) ?? 3;
-  const instanceClass = config.get('dbInstanceClass') ?? 'db.t4g.micro';
+  const instanceClass = config.get('dbInstanceClass') ?? defaults.dbInstanceClass;
   const maxConnections = config.getNumber('dbMaxConnections', { min: 10, max: 262_143 }) ?? estimatedMaxConnections(instanceClass);
   const allocatedStorageGb = config.getNumber('dbAllocatedStorageGb', { min: 20, max: 65_536 }) ?? 20;
   const maxAllocatedStorageGb = config.getNumber('dbMaxAllocatedStorageGb', { min: 20, max: 65_536 }) ?? 100;
+  const multiAz = config.getBoolean('dbMultiAz') ?? defaults.dbMultiAz;
+  const cacheNodeCount = config.getNumber('cacheNodeCount', { min: 1, max: 6 }) ?? defaults.cacheNodeCount;
+  const app: AppConfig = {
+    logLevel: config.get('logLevel', { allowedValues: [...LOG_LEVELS] }) ?? 'info',
+    pgPoolMax,
+    pgStatementTimeoutMs: config.getNumber('pgStatementTimeoutMs', { min: 100, max: 600_000 }) ?? 5000,
+    rateLimitMaxRequests: config.getNumber('rateLimitMaxRequests', { min: 0, max: 1_000_000_000 }) ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
+    rateLimitWindowSeconds: config.getNumber('rateLimitWindowSeconds', { min: 1, max: 86_400 }) ?? 60,
+  };
+  const tls = readTls(config);
+  const waf = config.getBoolean('waf') ?? defaults.waf;
+  // AWS WAF's bounds for a rate-based rule's limit.
+  const wafRateLimitPer5Minutes = waf
+    ? (config.getNumber('wafRateLimit', { min: 10, max: 2_000_000_000 }) ?? defaultWafRateLimit(app))
+    : undefined;
+  const email = config.get('alarmEmail', { pattern: EMAIL });
 
   const problems = [fargateSizeProblem('read', read.size), fargateSizeProblem('write', write.size)];
   if (read.minCount > read.maxCount) {
@@ -228,39 +363,55 @@ export function readStackConfig(config = new pulumi.Config('taskoverflow'), stac
     if (peak > usable) {
       problems.push(
         `connection budget: up to ${peak} connections ((readMaxCount ${read.maxCount} + writeDesiredCount ${write.desiredCount}) × ` +
-          `pgPoolMax ${pgPoolMax} + ${write.desiredCount} migrating, × ${DEPLOYMENT_MAXIMUM_PERCENT / 100} during a deployment) ` +
+          `pgPoolMax ${pgPoolMax} × ${DEPLOYMENT_MAXIMUM_PERCENT / 100} during a deployment + ${MIGRATION_CONNECTIONS} migrating) ` +
           `exceed the ${usable} that ${instanceClass} leaves the services (max_connections ${maxConnections} − ${RESERVED_CONNECTIONS} reserved); ` +
           'lower pgPoolMax or readMaxCount, or choose a larger dbInstanceClass',
       );
     }
   }
+  if (preset === 'production') {
+    const why = 'the production preset requires';
+    if (tls.mode === 'off') problems.push(`${why} HTTPS: set domainName and hostedZoneId (or certificateArn)`);
+    if (!email) problems.push(`${why} an address for the alarms: set alarmEmail`);
+    if (isBurstableClass(instanceClass))
+      problems.push(`${why} a non-burstable dbInstanceClass (${instanceClass} runs on CPU credits): e.g. db.m7g.large`);
+    if (!multiAz) problems.push(`${why} dbMultiAz true`);
+    if (cacheNodeCount < 2) problems.push(`${why} cacheNodeCount ≥ 2 (a replica to fail over to)`);
+    if (write.desiredCount < 2) problems.push(`${why} writeDesiredCount ≥ 2`);
+  }
   const found = problems.filter((problem): problem is string => problem !== undefined);
   if (found.length > 0) throw new pulumi.RunError(`invalid taskoverflow config:\n  - ${found.join('\n  - ')}`);
 
   return {
+    preset,
     read,
     write,
-    app: {
-      logLevel: config.get('logLevel', { allowedValues: [...LOG_LEVELS] }) ?? 'info',
-      pgPoolMax,
-      pgStatementTimeoutMs: config.getNumber('pgStatementTimeoutMs', { min: 100, max: 600_000 }) ?? 5000,
-      // Off by default: a load test from one machine would otherwise measure the limiter.
-      rateLimitMaxRequests: config.getNumber('rateLimitMaxRequests', { min: 0, max: 1_000_000_000 }) ?? 0,
-      rateLimitWindowSeconds: config.getNumber('rateLimitWindowSeconds', { min: 1, max: 86_400 }) ?? 60,
-    },
+    app,
     database: {
       instanceClass,
       engineVersion: config.get('dbEngineVersion') ?? '17',
       allocatedStorageGb,
       maxAllocatedStorageGb,
-      multiAz: config.getBoolean('dbMultiAz') ?? false,
+      multiAz,
+      applyImmediately: config.getBoolean('dbApplyImmediately') ?? defaults.dbApplyImmediately,
+      burstable: isBurstableClass(instanceClass),
+      passwordGeneration: config.getNumber('dbPasswordGeneration', { min: 1 }) ?? 1,
       maxConnections: maxConnections!,
       // A throwaway lab stack (labStack=true) can be destroyed with its data in one step.
       protect: !(config.getBoolean('labStack') ?? false),
     },
-    cache: { nodeType: config.get('cacheNodeType') ?? 'cache.t4g.micro' },
+    cache: {
+      nodeType: config.get('cacheNodeType') ?? 'cache.t4g.micro',
+      nodeCount: cacheNodeCount,
+      applyImmediately: defaults.dbApplyImmediately,
+    },
     network: {
-      natGateways: config.get<NatGatewayStrategy>('natGateways', { allowedValues: ['Single', 'OnePerAz'] }) ?? 'Single',
+      natGateways: config.get<NatGatewayStrategy>('natGateways', { allowedValues: ['Single', 'OnePerAz'] }) ?? defaults.natGateways,
+    },
+    loadBalancer: {
+      tls,
+      wafRateLimitPer5Minutes,
+      accessLogRetentionDays: config.getNumber('accessLogRetentionDays', { min: 1, max: 3653 }) ?? 90,
     },
     logs: {
       // Scoped to the stack, so a second stack in the account and region never collides.
@@ -271,7 +422,22 @@ export function readStackConfig(config = new pulumi.Config('taskoverflow'), stac
     alarms: {
       p95LatencyMs: config.getNumber('alarmP95LatencyMs', { min: 1 }) ?? 500,
       errorRatePercent: config.getNumber('alarmErrorRatePercent', { min: 0.01, max: 100 }) ?? 1,
-      email: config.get('alarmEmail', { pattern: /^[^@\s]+@[^@\s]+$/ }),
+      email,
     },
   };
+}
+
+/** HTTPS from config: a certificate ARN, or a domain and its Route 53 zone; neither: plain HTTP. */
+function readTls(config: pulumi.Config): TlsConfig {
+  const certificateArn = config.get('certificateArn', { pattern: /^arn:aws[\w-]*:acm:[\w-]+:\d{12}:certificate\/[\w-]+$/ });
+  const domainName = config.get('domainName', { pattern: DOMAIN_NAME });
+  const hostedZoneId = config.get('hostedZoneId', { pattern: /^Z[A-Z0-9]{1,32}$/ });
+  if (certificateArn) return { mode: 'certificate', certificateArn, domainName };
+  if (domainName && hostedZoneId) return { mode: 'dns', domainName, hostedZoneId };
+  if (domainName || hostedZoneId) {
+    throw new pulumi.RunError(
+      'invalid taskoverflow config: domainName and hostedZoneId go together (the certificate is validated and the name served in that zone); or set certificateArn',
+    );
+  }
+  return { mode: 'off' };
 }

@@ -1,17 +1,29 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { SERVICES, type ServiceName } from '@taskoverflow/routing';
-import type { AlarmsConfig } from './config.js';
+import { RESERVED_CONNECTIONS, type AlarmsConfig } from './config.js';
 import { slowestEndpoints } from './log-queries.js';
 
 export interface MonitoringArgs extends AlarmsConfig {
   loadBalancerArnSuffix: pulumi.Input<string>;
-  database: { instanceIdentifier: pulumi.Input<string>; maxConnections: number; allocatedStorageGb: number };
-  /** The ElastiCache node's id (CacheClusterId). */
-  cacheNodeId: pulumi.Input<string>;
+  database: {
+    instanceIdentifier: pulumi.Input<string>;
+    maxConnections: number;
+    /** The most connections the stack's own configuration can open (peakConnections, deploy surge included). */
+    connectionBudget: number;
+    /** Storage autoscaling's ceiling: free storage is judged against it. */
+    maxAllocatedStorageGb: number;
+    /** A db.t* class, which runs on CPU credits. */
+    burstable: boolean;
+  };
+  /** The ElastiCache nodes' ids (CacheClusterId), `cacheNodeCount` of them. */
+  cacheNodeIds: pulumi.Input<string[]>;
+  cacheNodeCount: number;
   targetGroupArnSuffixes: Record<ServiceName, pulumi.Input<string>>;
   clusterName: pulumi.Input<string>;
   serviceNames: Record<ServiceName, pulumi.Input<string>>;
+  /** The ECS services' ARNs: their failed deployments notify the alarm topic. */
+  serviceArns: Record<ServiceName, pulumi.Input<string>>;
   logGroupName: pulumi.Input<string>;
 }
 
@@ -22,35 +34,40 @@ const EVALUATION = { period: PERIOD_SECONDS, evaluationPeriods: 5, datapointsToA
 
 /** Sustained CPU (RDS, and Redis's one engine thread) above which capacity is running out. */
 export const CPU_ALARM_PERCENT = 80;
-/** Share of max_connections in use above which the connection budget is nearly spent. */
-export const CONNECTIONS_ALARM_PERCENT = 80;
-/** Free storage below this share of the allocated storage: autoscaling grows it; if not, the disk fills. */
+/**
+ * Free storage below this share of the storage autoscaling's ceiling (dbMaxAllocatedStorageGb):
+ * RDS grows the volume when less than 10 % of what is allocated is free, up to that ceiling;
+ * judged against the ceiling, the alarm means the growth is running out, whatever size the
+ * volume has reached (and warns early while the volume is still small).
+ */
 export const FREE_STORAGE_ALARM_PERCENT = 10;
 const GIB = 2 ** 30;
 
 /**
  * Alarms on what a user feels, per service (share of 5xx answers, p95 latency, unhealthy
  * tasks, no healthy task at all) and at the load balancer (its own 5xx: 502/503/504 when no
- * target answers), and on what runs out first in the data stores (RDS CPU, storage and
- * connections; Redis engine CPU and evictions). With `alarmEmail` set, every alarm notifies an
- * SNS topic that address is subscribed to. A dashboard shows the same figures next to each
- * service's CPU and memory and the slowest-endpoints log query.
+ * target answers), and on what runs out first in the data stores (RDS CPU, CPU credits on a
+ * burstable class, storage against autoscaling's ceiling, connections against the stack's own
+ * budget; Redis engine CPU and evictions, per node). Every alarm, and every failed ECS
+ * deployment (an EventBridge rule on SERVICE_DEPLOYMENT_FAILED), notifies one SNS topic;
+ * `alarmEmail` is subscribed to it (required by the production preset). A dashboard shows the
+ * same figures next to each service's CPU and memory and the slowest-endpoints log query.
  */
 export class Monitoring extends pulumi.ComponentResource {
   readonly dashboardName: pulumi.Output<string>;
-  /** The SNS topic alarms notify; undefined without `alarmEmail`. */
-  readonly alarmTopicArn: pulumi.Output<string> | undefined;
+  /** The SNS topic alarms and failed deployments notify. */
+  readonly alarmTopicArn: pulumi.Output<string>;
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super('taskoverflow:infra:Monitoring', name, {}, opts);
 
-    let actions: { alarmActions: pulumi.Input<string>[]; okActions: pulumi.Input<string>[] } | Record<string, never> = {};
+    const topic = new aws.sns.Topic(`${name}-alarms`, {}, { parent: this });
     if (args.email) {
-      const topic = new aws.sns.Topic(`${name}-alarms`, {}, { parent: this });
       new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: topic.arn, protocol: 'email', endpoint: args.email }, { parent: this });
-      actions = { alarmActions: [topic.arn], okActions: [topic.arn] };
-      this.alarmTopicArn = topic.arn;
     }
+    const actions = { alarmActions: [topic.arn], okActions: [topic.arn] };
+    this.alarmTopicArn = topic.arn;
+    this.notifyFailedDeployments(name, topic, args.serviceArns);
     const alarm = (alarmName: string, alarmArgs: aws.cloudwatch.MetricAlarmArgs) =>
       new aws.cloudwatch.MetricAlarm(`${name}-${alarmName}`, { ...alarmArgs, ...actions }, { parent: this });
     const rate = (alarmName: string, description: string, errorsMetric: string, dimensions: Record<string, pulumi.Input<string>>) => {
@@ -146,47 +163,67 @@ export class Monitoring extends pulumi.ComponentResource {
       });
     const db = { DBInstanceIdentifier: args.database.instanceIdentifier };
     above('database-cpu', `PostgreSQL's CPU is above ${CPU_ALARM_PERCENT}%`, 'AWS/RDS', 'CPUUtilization', db, 'Average', CPU_ALARM_PERCENT);
-    const connectionLimit = Math.floor((args.database.maxConnections * CONNECTIONS_ALARM_PERCENT) / 100);
+    const usableConnections = args.database.maxConnections - RESERVED_CONNECTIONS;
     above(
       'database-connections',
-      `PostgreSQL has more than ${connectionLimit} connections (${CONNECTIONS_ALARM_PERCENT}% of max_connections ${args.database.maxConnections})`,
+      `PostgreSQL has more than ${args.database.connectionBudget} connections, all the services may open even during a deploy ` +
+        `(pgPoolMax × tasks × 2 + migration; ${usableConnections} usable of max_connections ${args.database.maxConnections}): ` +
+        'a leaking pool or a client outside the stack',
       'AWS/RDS',
       'DatabaseConnections',
       db,
       'Maximum',
-      connectionLimit,
+      args.database.connectionBudget,
     );
-    const freeStorageBytes = (args.database.allocatedStorageGb * GIB * FREE_STORAGE_ALARM_PERCENT) / 100;
+    const freeStorageGb = (args.database.maxAllocatedStorageGb * FREE_STORAGE_ALARM_PERCENT) / 100;
     alarm('database-free-storage', {
-      alarmDescription: `PostgreSQL has less than ${FREE_STORAGE_ALARM_PERCENT}% of its ${args.database.allocatedStorageGb} GiB free (storage autoscaling stops at dbMaxAllocatedStorageGb)`,
+      alarmDescription:
+        `PostgreSQL has less than ${freeStorageGb} GiB free: ${FREE_STORAGE_ALARM_PERCENT}% of the ${args.database.maxAllocatedStorageGb} GiB ` +
+        'storage autoscaling grows to (dbMaxAllocatedStorageGb); raise it before the volume fills',
       namespace: 'AWS/RDS',
       metricName: 'FreeStorageSpace',
       dimensions: db,
       statistic: 'Minimum',
       comparisonOperator: 'LessThanThreshold',
-      threshold: freeStorageBytes,
+      threshold: freeStorageGb * GIB,
       ...EVALUATION,
     });
-    const cache = { CacheClusterId: args.cacheNodeId };
+    if (args.database.burstable) {
+      // RDS runs T-class instances unlimited: past its earned credits the instance keeps its
+      // speed and bills the surplus. A surplus balance means CPU above the class's baseline.
+      above(
+        'database-cpu-credits',
+        "PostgreSQL spends CPU credits it has not earned (CPUSurplusCreditBalance > 0): its load is above the burstable class's baseline, billed as surplus; choose a larger or non-burstable dbInstanceClass",
+        'AWS/RDS',
+        'CPUSurplusCreditBalance',
+        db,
+        'Maximum',
+        0,
+      );
+    }
     // Redis runs commands on one thread: EngineCPUUtilization is that thread, CPUUtilization the host's cores.
-    above(
-      'cache-engine-cpu',
-      `Redis's engine thread is above ${CPU_ALARM_PERCENT}% CPU`,
-      'AWS/ElastiCache',
-      'EngineCPUUtilization',
-      cache,
-      'Average',
-      CPU_ALARM_PERCENT,
-    );
-    above(
-      'cache-evictions',
-      'Redis evicts entries: the cache is too small for what it holds (more misses, more PostgreSQL load)',
-      'AWS/ElastiCache',
-      'Evictions',
-      cache,
-      'Sum',
-      0,
-    );
+    for (let node = 0; node < args.cacheNodeCount; node++) {
+      const cache = { CacheClusterId: pulumi.output(args.cacheNodeIds).apply((ids) => ids[node]!) };
+      const suffix = node === 0 ? '' : `-node-${node + 1}`;
+      above(
+        `cache-engine-cpu${suffix}`,
+        `Redis's engine thread is above ${CPU_ALARM_PERCENT}% CPU (node ${node + 1})`,
+        'AWS/ElastiCache',
+        'EngineCPUUtilization',
+        cache,
+        'Average',
+        CPU_ALARM_PERCENT,
+      );
+      above(
+        `cache-evictions${suffix}`,
+        `Redis evicts entries (node ${node + 1}): the cache is too small for what it holds (more misses, more PostgreSQL load)`,
+        'AWS/ElastiCache',
+        'Evictions',
+        cache,
+        'Sum',
+        0,
+      );
+    }
 
     const region = aws.getRegionOutput({}, { parent: this }).region;
     const body = pulumi
@@ -202,6 +239,70 @@ export class Monitoring extends pulumi.ComponentResource {
 
     this.dashboardName = dashboard.dashboardName;
     this.registerOutputs({ dashboardName: this.dashboardName, alarmTopicArn: this.alarmTopicArn });
+  }
+
+  /**
+   * An EventBridge rule on ECS's "ECS Deployment State Change" events for the services: a
+   * SERVICE_DEPLOYMENT_FAILED (the circuit breaker gave up on a deployment, rolled back or not)
+   * publishes a one-line message to the alarm topic, whoever started the deployment. The
+   * topic's policy lets EventBridge (this rule only) and the account's CloudWatch alarms publish.
+   */
+  private notifyFailedDeployments(name: string, topic: aws.sns.Topic, serviceArns: Record<ServiceName, pulumi.Input<string>>) {
+    const rule = new aws.cloudwatch.EventRule(
+      `${name}-deployment-failed`,
+      {
+        description: 'TaskOverflow: an ECS deployment of todo-read or todo-write failed',
+        eventPattern: pulumi.jsonStringify({
+          source: ['aws.ecs'],
+          'detail-type': ['ECS Deployment State Change'],
+          resources: SERVICES.map((service) => serviceArns[service]),
+          detail: { eventName: ['SERVICE_DEPLOYMENT_FAILED'] },
+        }),
+      },
+      { parent: this },
+    );
+    const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+    new aws.sns.TopicPolicy(
+      `${name}-alarms`,
+      {
+        arn: topic.arn,
+        policy: pulumi.jsonStringify({
+          Version: '2012-10-17',
+          Statement: [
+            // This policy replaces the topic's default one, which let the account's alarms publish.
+            {
+              Sid: 'Alarms',
+              Effect: 'Allow',
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: 'sns:Publish',
+              Resource: topic.arn,
+              Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
+            },
+            {
+              Sid: 'FailedDeployments',
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sns:Publish',
+              Resource: topic.arn,
+              Condition: { ArnEquals: { 'aws:SourceArn': rule.arn } },
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-deployment-failed`,
+      {
+        rule: rule.name,
+        arn: topic.arn,
+        inputTransformer: {
+          inputPaths: { service: '$.resources[0]', deployment: '$.detail.deploymentId', reason: '$.detail.reason' },
+          inputTemplate: '"ECS deployment <deployment> of <service> failed: <reason>"',
+        },
+      },
+      { parent: this },
+    );
   }
 }
 

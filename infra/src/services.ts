@@ -1,6 +1,5 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { ROLE_PASSWORD_VARIABLES } from '@taskoverflow/db/roles';
 import type { ServiceName } from '@taskoverflow/routing';
 import type { Cache } from './cache.js';
 import type { StackConfig } from './config.js';
@@ -8,14 +7,9 @@ import type { Database } from './database.js';
 import type { LoadBalancer } from './load-balancer.js';
 import type { Logs } from './logs.js';
 import type { Network } from './network.js';
+import { credentialsRevision, MigrationTask } from './migration-task.js';
 import { CONTAINER_PORTS } from './ports.js';
 import { TodoService, type TodoServiceArgs } from './todo-service.js';
-
-/**
- * The migrate CLI of @taskoverflow/db (packages/db/src/cli/migrate.ts) inside the todo-write
- * image, relative to its WORKDIR: `pnpm deploy` puts the compiled package in node_modules.
- */
-export const MIGRATE_COMMAND = ['node', 'node_modules/@taskoverflow/db/dist/cli/migrate.js'];
 
 export interface ServicesArgs {
   config: Pick<StackConfig, 'read' | 'write' | 'app' | 'rdsCaBundleSha256'>;
@@ -31,17 +25,19 @@ export interface ServicesArgs {
  * and their target groups. Both get the same settings (the variables their config.ts reads),
  * each its own database role.
  *
- * Migrations run in each todo-write task before the service starts: a `migrate` container with
- * the schema owner's password, which also sets the service roles' passwords; todo-write itself
- * starts only when it succeeds, so a failing migration fails the deploy. Pulumi has no step
- * that runs a one-off task during `pulumi up`, and kysely's Migrator takes a lock in the
- * database, so several write tasks starting together migrate once. todo-read is deployed only
- * after todo-write's deploy is verified (TodoService.deployedTaskDefinition), so new read code
- * never meets an old schema and a failed write deploy stops `pulumi up` before it.
+ * Order within a deploy: the one-shot migration task (MigrationTask) runs first, then
+ * todo-write deploys, then, once its deploy is verified (TodoService.deployedTaskDefinition),
+ * todo-read. A failed migration changes no service; a failed write deploy stops `pulumi up`
+ * before todo-read; new read code never meets an old schema.
+ *
+ * Each task definition carries CREDENTIALS_REVISION, a digest of the versions of the secrets
+ * its tasks read: a rotated password is a new task definition, so ECS replaces the tasks and
+ * they read the new value (ECS reads secrets only when a task starts).
  */
 export class Services extends pulumi.ComponentResource {
   readonly clusterName: pulumi.Output<string>;
   readonly serviceNames: Record<ServiceName, pulumi.Output<string>>;
+  readonly serviceArns: Record<ServiceName, pulumi.Output<string>>;
   /** Each service's verified task definition (TodoService.deployedTaskDefinition). */
   readonly deployedTaskDefinitions: Record<ServiceName, pulumi.Output<string>>;
 
@@ -61,6 +57,7 @@ export class Services extends pulumi.ComponentResource {
         securityGroupId: network.securityGroups.services[service].id,
         targetGroup: loadBalancer.targetGroups[service],
         environment: {
+          CREDENTIALS_REVISION: credentialsRevision([database.credentials[service].versionId, cache.urlSecretVersionId]),
           PORT: String(CONTAINER_PORTS[service]),
           DATABASE_URL: database.credentials[service].url,
           LOG_LEVEL: config.app.logLevel,
@@ -82,16 +79,23 @@ export class Services extends pulumi.ComponentResource {
       `${name}-todo-write`,
       {
         ...common('todo-write'),
-        initContainer: {
-          name: 'migrate',
-          command: MIGRATE_COMMAND,
-          environment: { DATABASE_URL: database.credentials.owner.url },
-          secrets: {
-            PGPASSWORD: database.credentials.owner.passwordSecretArn,
-            [ROLE_PASSWORD_VARIABLES['todo-read']]: database.credentials['todo-read'].passwordSecretArn,
-            [ROLE_PASSWORD_VARIABLES['todo-write']]: database.credentials['todo-write'].passwordSecretArn,
-          },
-        },
+        runBeforeDeploy: (image) =>
+          new MigrationTask(
+            `${name}-migration`,
+            {
+              clusterArn: cluster.arn,
+              subnetIds: network.privateSubnetIds,
+              securityGroupId: network.securityGroups.migration.id,
+              image: image.imageUri,
+              repositoryArn: image.repositoryArn,
+              database,
+              logGroupName: logs.groupName,
+              logGroupArn: logs.groupArn,
+              region,
+              dependsOn: network.migrationRules,
+            },
+            { parent: this },
+          ).invocation,
         size: config.write.size,
         scaling: { desiredCount: config.write.desiredCount },
       },
@@ -116,6 +120,7 @@ export class Services extends pulumi.ComponentResource {
 
     this.clusterName = cluster.name;
     this.serviceNames = { 'todo-read': read.serviceName, 'todo-write': write.serviceName };
+    this.serviceArns = { 'todo-read': read.serviceArn, 'todo-write': write.serviceArn };
     this.deployedTaskDefinitions = { 'todo-read': read.deployedTaskDefinition, 'todo-write': write.deployedTaskDefinition };
     this.registerOutputs({ clusterName: this.clusterName });
   }

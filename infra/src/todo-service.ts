@@ -3,6 +3,7 @@ import * as awsx from '@pulumi/awsx';
 import * as pulumi from '@pulumi/pulumi';
 import type { ServiceName } from '@taskoverflow/routing';
 import { DEPLOYMENT_MAXIMUM_PERCENT, type TaskSize } from './config.js';
+import { describeService, judgeDeployment } from './deployment-check.js';
 import { CONTAINER_PORTS } from './ports.js';
 
 /** The repository root, relative to infra/ (Pulumi runs the program there): the image build context. */
@@ -21,7 +22,7 @@ export const AWS_IMAGE_STAGE = 'aws';
  */
 export const STOP_TIMEOUT_SECONDS = 15;
 
-/** How long ECS ignores failing ALB health checks of a new task while it starts (and migrates). */
+/** How long ECS ignores failing ALB health checks of a new task while it starts. */
 const HEALTH_CHECK_GRACE_SECONDS = 60;
 
 /**
@@ -33,15 +34,6 @@ const HEALTH_CHECK_GRACE_SECONDS = 60;
  * 3 lines × ≈ 400 bytes ≈ 0.9 MB/s), well inside the task's memory.
  */
 export const AWSLOGS_DELIVERY = { mode: 'non-blocking', 'max-buffer-size': '25m' } as const;
-
-/** A container that runs to completion, successfully, before the service's own starts. */
-export interface InitContainer {
-  name: string;
-  command: string[];
-  environment: Record<string, pulumi.Input<string>>;
-  /** Environment variables filled by ECS from Secrets Manager: variable name → secret ARN. */
-  secrets: Record<string, pulumi.Input<string>>;
-}
 
 /** Autoscaling by target tracking: ECS adds tasks when either target is exceeded. */
 export interface TargetTrackingScaling {
@@ -66,8 +58,11 @@ export interface TodoServiceArgs {
   environment: Record<string, pulumi.Input<string>>;
   /** Environment variables filled by ECS from Secrets Manager: variable name → secret ARN. */
   secrets: Record<string, pulumi.Input<string>>;
-  /** Runs first in every task (todo-write's migrations); the service starts only if it succeeds. */
-  initContainer?: InitContainer;
+  /**
+   * A step the service's deployment waits for, given the service's image (todo-write: the
+   * one-shot migration task, which runs that image): the ECS service changes only once it succeeded.
+   */
+  runBeforeDeploy?: (image: BuiltImage) => pulumi.Resource;
   /** The Dockerfile's RDS_CA_BUNDLE_SHA256 build argument. */
   rdsCaBundleSha256: string;
   logGroupName: pulumi.Input<string>;
@@ -75,43 +70,26 @@ export interface TodoServiceArgs {
   region: pulumi.Input<string>;
 }
 
+/** A service's image and the ECR repository it is pushed to. */
+export interface BuiltImage {
+  imageUri: pulumi.Output<string>;
+  repositoryArn: pulumi.Output<string>;
+}
+
 const isTargetTracking = (scaling: TodoServiceArgs['scaling']): scaling is TargetTrackingScaling => 'maxCount' in scaling;
 
-/** What the deployment check reads of an ECS service (aws.ecs.getService). */
-export type DescribedService = Pick<aws.ecs.GetServiceResult, 'taskDefinition' | 'deployments' | 'events'>;
-
-/**
- * Why a deployment that reached a steady state did not deploy `taskDefinitionArn`, or undefined
- * when it did. The AWS provider's waitForSteadyState reports success once a circuit-breaker
- * rollback has finished (hashicorp/terraform-provider-aws#20858): the service is steady, on the
- * previous task definition.
- */
-export function deploymentProblem(service: DescribedService, taskDefinitionArn: string): string | undefined {
-  const recentEvents =
-    service.events
-      .slice(0, 3)
-      .map((event) => event.message)
-      .join(' | ') || 'none';
-  const primary = service.deployments.find((deployment) => deployment.status === 'PRIMARY');
-  let problem: string | undefined;
-  if (service.taskDefinition !== taskDefinitionArn) {
-    problem = `the deployment was rolled back: the service runs ${service.taskDefinition}, not ${taskDefinitionArn} registered by this update`;
-  } else if (service.deployments.length !== 1 || !primary) {
-    problem = `the service is not steady: ${service.deployments.length} deployments`;
-  } else if (primary.desiredCount === 0 || primary.runningCount < primary.desiredCount) {
-    problem = `the deployment runs ${primary.runningCount} of ${primary.desiredCount} tasks`;
-  }
-  return problem && `${problem}. Its tasks' logs and stopped reasons say why (see docs/deploy.md). Recent events: ${recentEvents}`;
-}
+/** When this program run started: ECS events and deployments since then belong to this update. */
+const UPDATE_STARTED_AT = new Date();
 
 /**
  * One TaskOverflow service on ECS Fargate: its image (built from the root Dockerfile for it and
  * pushed to its own ECR repository), a task definition, the service registered in its target
  * group, and optionally target-tracking autoscaling.
  *
- * `deployedTaskDefinition` resolves once the service is steady on the task definition this
- * update registered, and fails the update (with the service's recent events) otherwise:
- * deploymentProblem.
+ * `deployedTaskDefinition` resolves once the service's steady-state wait is over and ECS
+ * confirms the deployment (judgeDeployment in deployment-check.ts): healthy, or still rolling
+ * out / scaling out (a warning); a rolled-back or failed deployment fails the update with the
+ * service's recent events.
  *
  * The task has no task role: the service calls no AWS API (its logs leave through stdout and
  * the awslogs driver). The execution role, used by ECS itself, may pull this image, write to
@@ -119,6 +97,7 @@ export function deploymentProblem(service: DescribedService, taskDefinitionArn: 
  */
 export class TodoService extends pulumi.ComponentResource {
   readonly serviceName: pulumi.Output<string>;
+  readonly serviceArn: pulumi.Output<string>;
   /** The task definition the service runs after this update; rejects when the deploy failed. */
   readonly deployedTaskDefinition: pulumi.Output<string>;
 
@@ -158,7 +137,7 @@ export class TodoService extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const secretArns = [...new Set([...Object.values(args.secrets), ...Object.values(args.initContainer?.secrets ?? {})])];
+    const secretArns = [...new Set(Object.values(args.secrets))];
     const executionRole = new aws.iam.Role(
       `${name}-execution`,
       {
@@ -204,12 +183,10 @@ export class TodoService extends pulumi.ComponentResource {
         runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
         executionRoleArn: executionRole.arn,
         containerDefinitions: pulumi.jsonStringify([
-          ...(args.initContainer ? [this.initContainerDefinition(args.initContainer, image.imageUri, args)] : []),
           {
             name: service,
             image: image.imageUri,
             essential: true,
-            ...(args.initContainer && { dependsOn: [{ containerName: args.initContainer.name, condition: 'SUCCESS' }] }),
             portMappings: [{ containerPort, protocol: 'tcp' }],
             environment: environmentOf(args.environment),
             secrets: secretsOf(args.secrets),
@@ -223,6 +200,7 @@ export class TodoService extends pulumi.ComponentResource {
     );
 
     const { scaling } = args;
+    const firstStep = args.runBeforeDeploy?.({ imageUri: image.imageUri, repositoryArn: repository.arn });
     const ecsService = new aws.ecs.Service(
       name,
       {
@@ -242,37 +220,30 @@ export class TodoService extends pulumi.ComponentResource {
         propagateTags: 'SERVICE',
       },
       // Once autoscaling owns the task count, a deploy must not reset it.
-      { parent: this, ignoreChanges: isTargetTracking(scaling) ? ['desiredCount'] : [] },
+      { parent: this, ignoreChanges: isTargetTracking(scaling) ? ['desiredCount'] : [], dependsOn: firstStep ? [firstStep] : [] },
     );
     this.serviceName = ecsService.name;
-    const described = aws.ecs.getServiceOutput(
-      { clusterArn: args.clusterArn, serviceName: ecsService.name },
-      { parent: this, dependsOn: [ecsService] },
-    );
-    this.deployedTaskDefinition = pulumi.all([described, taskDefinition.arn]).apply(([current, registered]) => {
-      const problem = deploymentProblem(current, registered);
-      if (problem) throw new pulumi.RunError(`${service} failed to deploy: ${problem}`);
-      return registered;
-    });
+    this.serviceArn = ecsService.arn;
+    this.deployedTaskDefinition = pulumi
+      .all([ecsService.name, taskDefinition.arn, args.clusterName, args.region])
+      .apply(async ([serviceName, registered, cluster, region]) => {
+        // A preview deploys nothing: there is no deployment to judge.
+        if (pulumi.runtime.isDryRun()) return registered;
+        const described = await describeService({ region, cluster, service: serviceName });
+        const verdict = judgeDeployment(described, { registeredTaskDefinition: registered, startedAt: UPDATE_STARTED_AT });
+        if (verdict.kind === 'rolled-back' || verdict.kind === 'failed') {
+          throw new pulumi.RunError(
+            `${service} failed to deploy: ${verdict.message}. Its tasks' logs and stopped reasons say why (docs/deploy.md, "How a failed deploy surfaces")`,
+          );
+        }
+        if (verdict.kind === 'in-progress') await pulumi.log.warn(`${service}: ${verdict.message}`, this);
+        return registered;
+      });
 
     if (isTargetTracking(scaling)) {
       this.addTargetTrackingScaling(name, args.clusterName, ecsService, args.targetGroup, scaling);
     }
     this.registerOutputs({ serviceName: this.serviceName });
-  }
-
-  /** Non-essential, as it exits; the service's container waits for its SUCCESS. */
-  private initContainerDefinition(init: InitContainer, image: pulumi.Input<string>, args: TodoServiceArgs) {
-    return {
-      name: init.name,
-      image,
-      essential: false,
-      command: init.command,
-      environment: environmentOf(init.environment),
-      secrets: secretsOf(init.secrets),
-      readonlyRootFilesystem: true,
-      logConfiguration: logConfigurationOf(args, args.service),
-    };
   }
 
   private addTargetTrackingScaling(
@@ -321,9 +292,9 @@ export class TodoService extends pulumi.ComponentResource {
   }
 }
 
-const environmentOf = (variables: Record<string, pulumi.Input<string>>) =>
+export const environmentOf = (variables: Record<string, pulumi.Input<string>>) =>
   Object.entries(variables).map(([variable, value]) => ({ name: variable, value }));
-const secretsOf = (variables: Record<string, pulumi.Input<string>>) =>
+export const secretsOf = (variables: Record<string, pulumi.Input<string>>) =>
   Object.entries(variables).map(([variable, secretArn]) => ({ name: variable, valueFrom: secretArn }));
 
 function logConfigurationOf(args: Pick<TodoServiceArgs, 'logGroupName' | 'region'>, service: ServiceName) {

@@ -5,9 +5,14 @@ import {
   DEPLOYMENT_MAXIMUM_PERCENT,
   estimatedMaxConnections,
   fargateSizeProblem,
+  MIGRATION_CONNECTIONS,
   peakConnections,
+  PRESETS,
   readStackConfig,
   RESERVED_CONNECTIONS,
+  DEFAULT_RATE_LIMIT_PER_MINUTE,
+  defaultWafRateLimit,
+  tlsSummary,
 } from '../src/config.js';
 
 function readWith(config: Record<string, string>) {
@@ -60,17 +65,17 @@ t.test('max_connections is estimated from the instance class', async (t) => {
 t.test('the connection budget counts every task at its maximum, doubled during a deployment', async (t) => {
   const { read, write, app } = readWith({});
   t.equal(DEPLOYMENT_MAXIMUM_PERCENT, 200);
-  t.equal(peakConnections(read, write, app.pgPoolMax), 2 * ((10 + 1) * 3 + 1), '68 with the defaults');
+  t.equal(peakConnections(read, write, app.pgPoolMax), 2 * (10 + 1) * 3 + MIGRATION_CONNECTIONS, '67 with the defaults');
   t.ok(peakConnections(read, write, app.pgPoolMax) <= 78 - RESERVED_CONNECTIONS, 'which fit a db.t4g.micro');
 });
 
 t.test('a configuration that could exhaust the database connections fails before anything is deployed', async (t) => {
   t.throws(
     () => readWith({ pgPoolMax: '5' }),
-    /connection budget: up to 112 connections \(\(readMaxCount 10 \+ writeDesiredCount 1\) × pgPoolMax 5 \+ 1 migrating, × 2 during a deployment\) exceed the 73 that db\.t4g\.micro leaves the services/,
+    /connection budget: up to 111 connections \(\(readMaxCount 10 \+ writeDesiredCount 1\) × pgPoolMax 5 × 2 during a deployment \+ 1 migrating\) exceed the 73 that db\.t4g\.micro leaves the services/,
   );
-  // 20 read tasks × 3 connections fit without the deployment surge (64 ≤ 73), not with it (128).
-  t.throws(() => readWith({ readMaxCount: '20' }), /connection budget: up to 128 connections/, 'the surge is counted');
+  // 20 read tasks × 3 connections fit without the deployment surge (64 ≤ 73), not with it (127).
+  t.throws(() => readWith({ readMaxCount: '20' }), /connection budget: up to 127 connections/, 'the surge is counted');
   t.doesNotThrow(() => readWith({ pgPoolMax: '5', dbInstanceClass: 'db.t4g.small' }), 'a larger instance takes it');
   t.doesNotThrow(() => readWith({ pgPoolMax: '5', dbMaxConnections: '200' }), 'as does a known max_connections');
   t.throws(
@@ -115,4 +120,79 @@ t.test('fargateSizeProblem knows the Fargate size table', async (t) => {
   ] as const) {
     t.type(fargateSizeProblem('s', { cpu, memory }), 'string', `${cpu}/${memory} is refused`);
   }
+});
+
+const PRODUCTION = {
+  preset: 'production',
+  domainName: 'api.example.com',
+  hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+  alarmEmail: 'oncall@example.com',
+};
+
+t.test('the lab preset (the default) is the cheap shape', async (t) => {
+  const config = readWith({});
+  t.equal(config.preset, 'lab');
+  t.match(config.database, { instanceClass: 'db.t4g.micro', multiAz: false, applyImmediately: true, burstable: true });
+  t.match(config.cache, { nodeCount: 1 });
+  t.equal(config.network.natGateways, 'Single');
+  t.equal(config.write.desiredCount, 1);
+  t.same(config.loadBalancer.tls, { mode: 'off' }, 'plain HTTP without a certificate');
+  t.equal(config.loadBalancer.wafRateLimitPer5Minutes, undefined, 'no WAF');
+  t.equal(config.alarms.email, undefined, 'an address is optional');
+});
+
+t.test('the production preset removes every single point of failure', async (t) => {
+  const config = readWith(PRODUCTION);
+  t.match(config.database, { instanceClass: 'db.m7g.large', multiAz: true, applyImmediately: false, burstable: false, maxConnections: 630 });
+  t.match(config.cache, { nodeCount: 2, applyImmediately: false });
+  t.equal(config.network.natGateways, 'OnePerAz');
+  t.equal(config.write.desiredCount, 2);
+  t.same(config.loadBalancer.tls, { mode: 'dns', domainName: 'api.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ' });
+  t.equal(config.loadBalancer.wafRateLimitPer5Minutes, 120_000, 'a WAF');
+  t.same(PRESETS.production.waf, true);
+});
+
+t.test('production refuses what it exists to prevent, each with the key to set', async (t) => {
+  t.throws(
+    () => readWith({ preset: 'production' }),
+    /the production preset requires HTTPS: set domainName and hostedZoneId \(or certificateArn\)\n {2}- the production preset requires an address for the alarms: set alarmEmail/,
+  );
+  t.throws(
+    () => readWith({ ...PRODUCTION, dbInstanceClass: 'db.t4g.large' }),
+    /a non-burstable dbInstanceClass \(db\.t4g\.large runs on CPU credits\)/,
+  );
+  t.throws(() => readWith({ ...PRODUCTION, dbMultiAz: 'false' }), /requires dbMultiAz true/);
+  t.throws(() => readWith({ ...PRODUCTION, cacheNodeCount: '1' }), /requires cacheNodeCount ≥ 2/);
+  t.throws(() => readWith({ ...PRODUCTION, writeDesiredCount: '1' }), /requires writeDesiredCount ≥ 2/);
+  t.doesNotThrow(() => readWith({ ...PRODUCTION, dbInstanceClass: 'db.r7g.large', natGateways: 'OnePerAz' }), 'other classes are fine');
+});
+
+t.test('TLS from config: a certificate ARN, or a domain with its hosted zone', async (t) => {
+  const arn = 'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+  t.same(readWith({ certificateArn: arn }).loadBalancer.tls, { mode: 'certificate', certificateArn: arn, domainName: undefined });
+  t.same(readWith({ certificateArn: arn, domainName: 'api.example.com' }).loadBalancer.tls.mode, 'certificate', 'the ARN wins');
+  t.throws(() => readWith({ domainName: 'api.example.com' }), /domainName and hostedZoneId go together/);
+  t.throws(() => readWith({ certificateArn: 'not-an-arn' }), /certificateArn/);
+  t.throws(() => readWith({ domainName: 'not a domain', hostedZoneId: 'Z0123' }), /domainName/);
+});
+
+t.test('the rate limit is on by default, and the WAF limit follows it', async (t) => {
+  const { app } = readWith({});
+  t.same([app.rateLimitMaxRequests, app.rateLimitWindowSeconds], [DEFAULT_RATE_LIMIT_PER_MINUTE, 60]);
+  // The practical's full run from one IP: 7,500 studiers listing every 120 s, 62.5 a second.
+  t.ok((7_500 / 120) * 60 < DEFAULT_RATE_LIMIT_PER_MINUTE, 'above what the practical sends from one machine');
+  t.equal(defaultWafRateLimit(app), 2 * 2 * DEFAULT_RATE_LIMIT_PER_MINUTE * 5, "twice both services' limits over WAF's 5 minutes");
+  t.equal(
+    defaultWafRateLimit({ rateLimitMaxRequests: 0, rateLimitWindowSeconds: 60 }),
+    120_000,
+    'the default figure when the services do not limit',
+  );
+  t.equal(readWith({ waf: 'true', wafRateLimit: '5000' }).loadBalancer.wafRateLimitPer5Minutes, 5000, 'or as set');
+  t.throws(() => readWith({ waf: 'true', wafRateLimit: '5' }), /wafRateLimit/, "below AWS WAF's minimum of 10");
+  t.equal(readWith({ rateLimitMaxRequests: '0' }).app.rateLimitMaxRequests, 0, 'off for a stress run');
+});
+
+t.test('the stack output says whether TLS is on and how to turn it on', async (t) => {
+  t.match(tlsSummary({ mode: 'off' }), /^off — .*set domainName \+ hostedZoneId \(or certificateArn\)/);
+  t.match(tlsSummary({ mode: 'dns', domainName: 'api.example.com', hostedZoneId: 'Z1' }), /^on — HTTPS on 443 for api\.example\.com/);
 });

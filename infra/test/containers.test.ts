@@ -13,15 +13,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROLE_PASSWORD_VARIABLES, SERVICE_ROLES } from '@taskoverflow/db/roles';
+import { MIGRATION_PASSWORD_VARIABLE, MIGRATION_ROLE, ROLE_PASSWORD_VARIABLES, SERVICE_ROLES } from '@taskoverflow/db/roles';
 import { HEALTH_PATH, SERVICES, type ServiceName } from '@taskoverflow/routing';
 import { LOCAL_ROLE_PASSWORDS } from '@taskoverflow/stack';
 import t, { type Test } from 'tap';
 import ts from 'typescript';
 import { parse } from 'yaml';
-import { OWNER_ROLE, RDS_CA_BUNDLE_PATH } from '../src/database.js';
+import { MASTER_USER, RDS_CA_BUNDLE_PATH } from '../src/database.js';
 import { CONTAINER_PORTS } from '../src/ports.js';
-import { MIGRATE_COMMAND } from '../src/services.js';
+import { BOOTSTRAP_COMMAND, MIGRATE_COMMAND } from '../src/migration-task.js';
 import { AWS_IMAGE_STAGE } from '../src/todo-service.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -443,7 +443,16 @@ t.test('docker-compose.yml is interpolation-safe', async (t) => {
 });
 
 t.test('docker-compose.yml runs postgres, redis, the migration, both services (read twice) and the edge on :8080', async (t) => {
-  t.same(Object.keys(composeServices).sort(), ['edge', 'migrate', 'postgres', 'redis', 'todo-read-1', 'todo-read-2', 'todo-write']);
+  t.same(Object.keys(composeServices).sort(), [
+    'edge',
+    'migrate',
+    'migrate-bootstrap',
+    'postgres',
+    'redis',
+    'todo-read-1',
+    'todo-read-2',
+    'todo-write',
+  ]);
   const published = Object.entries(composeServices).filter(([, definition]) => definition.ports);
   t.same(
     published.map(([name, definition]) => [name, definition.ports]),
@@ -466,7 +475,7 @@ t.test('each image is built once; the services that share it run the built image
   const images = builders.map(([, definition]) => definition.image);
   t.same(images.length, new Set(images).size, 'no two services build the same image');
   const sharing = Object.entries(composeServices).filter(([, definition]) => !definition.build && images.includes(definition.image));
-  t.same(sharing.map(([name]) => name).sort(), ['migrate', 'todo-read-2']);
+  t.same(sharing.map(([name]) => name).sort(), ['migrate', 'migrate-bootstrap', 'todo-read-2']);
   for (const [name, definition] of sharing) t.equal(definition.pull_policy, 'never', `${name}: never pulled, always the local build`);
 });
 
@@ -526,14 +535,31 @@ t.test('services get the database as their own role, the cache and their setting
   }
 });
 
-t.test('migrate runs the migrations as the schema owner, as on AWS, and todo-write waits for it', async (t) => {
+t.test('as on AWS, the superuser bootstraps the migration role, which migrates; todo-write waits for both', async (t) => {
+  const bootstrap = composeServices['migrate-bootstrap'];
+  t.same(bootstrap.command, BOOTSTRAP_COMMAND, "the same command as the AWS migration task's bootstrap container");
+  t.equal(new URL(bootstrap.environment.DATABASE_URL).username, MASTER_USER, "as the image's superuser");
+  const migrationPassword = bootstrap.environment[MIGRATION_PASSWORD_VARIABLE];
+  t.ok(migrationPassword, "with the migration role's password to set");
+
   const migrate = composeServices.migrate;
-  t.same(migrate.command, MIGRATE_COMMAND, 'the same command as the ECS migrate container');
-  t.equal(new URL(migrate.environment.DATABASE_URL).username, OWNER_ROLE);
+  t.same(migrate.command, MIGRATE_COMMAND, "the same command as the AWS migration task's migrate container");
+  const url = new URL(migrate.environment.DATABASE_URL);
+  t.same([url.username, url.password], [MIGRATION_ROLE, migrationPassword], 'as the migration role, with that password');
   for (const service of SERVICES) {
     t.equal(migrate.environment[ROLE_PASSWORD_VARIABLES[service]], LOCAL_ROLE_PASSWORDS[service], `sets ${SERVICE_ROLES[service]}'s password`);
   }
+  t.same(migrate.depends_on['migrate-bootstrap'], { condition: 'service_completed_successfully' });
   t.same(composeServices['todo-write'].depends_on.migrate, { condition: 'service_completed_successfully' });
+  for (const job of [bootstrap, migrate]) {
+    t.match(job.restart, /^on-failure(:\d+)?$/, `${job.command.at(-1)}: a refused connection on a first start is retried by a restart`);
+  }
+});
+
+t.test("postgres's health check asks over TCP, which the image's temporary init server does not listen on", async (t) => {
+  const test: string[] = composeServices.postgres.healthcheck.test;
+  t.equal(test[1], 'pg_isready');
+  t.ok(test.includes('-h') && test[test.indexOf('-h') + 1] === '127.0.0.1', 'pg_isready -h 127.0.0.1 (docker-library/postgres#146)');
 });
 
 t.test('everything starts in order: each dependency must be healthy first, and can tell', async (t) => {
@@ -546,8 +572,8 @@ t.test('everything starts in order: each dependency must be healthy first, and c
   };
   for (const [name, definition] of Object.entries(composeServices)) {
     for (const [dependency, condition] of Object.entries<any>(definition.depends_on ?? {})) {
-      // A one-off job (migrate) is waited for until it exits successfully; a server until healthy.
-      if (composeServices[dependency].restart === 'no') {
+      // A one-off job (the migrations) is waited for until it exits successfully; a server until healthy.
+      if (/^on-failure/.test(composeServices[dependency].restart)) {
         t.equal(condition.condition, 'service_completed_successfully', `${name} waits for ${dependency} to succeed`);
         continue;
       }

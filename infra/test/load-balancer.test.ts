@@ -5,7 +5,7 @@ import t from 'tap';
 import { ALB_VALUES_PER_CONDITION, ALB_VALUES_PER_RULE, albListenerRules } from '../src/listener-rules.js';
 import { CONTAINER_PORTS } from '../src/ports.js';
 import { routeLikeAlb, SAMPLE_METHODS, SAMPLE_PATHS, type RouteRule } from './helpers/alb.js';
-import { deployWithMocks, TYPES } from './helpers/mock-deployment.js';
+import { deployWithMocks, MOCK_ACCOUNT, MOCK_ELB_ACCOUNT_ARN, TYPES } from './helpers/mock-deployment.js';
 
 const deployment = await deployWithMocks();
 
@@ -75,12 +75,61 @@ t.test('the deployed ALB sends reads to todo-read and writes to todo-write', asy
   }
 });
 
-t.test('the listener is plain HTTP on port 80 of an internet-facing ALB in the public subnets', async (t) => {
-  const listener = deployment.named(TYPES.listener, 'taskoverflow-http');
-  t.match(listener.inputs, { port: 80, protocol: 'HTTP' });
+t.test('a lab stack without a certificate serves plain HTTP on port 80 and says so in its outputs', async (t) => {
+  const listeners = deployment.ofType(TYPES.listener);
+  t.same(
+    listeners.map((listener) => listener.name),
+    ['taskoverflow-http'],
+    'one listener',
+  );
+  t.match(listeners[0]!.inputs, { port: 80, protocol: 'HTTP' });
+  t.same(deployment.ofType(TYPES.certificate), [], 'no certificate');
   const alb = deployment.named(TYPES.loadBalancer, 'taskoverflow');
   t.match(alb.inputs, { loadBalancerType: 'application', internal: false, subnets: ['subnet-public-a', 'subnet-public-b'] });
   t.equal(deployment.outputs.url, `http://${alb.state.dnsName}`, 'the url output is the ALB over http');
+  t.match(deployment.outputs.tls, /^off — plain HTTP on port 80; set domainName \+ hostedZoneId \(or certificateArn\) for HTTPS$/);
+  t.equal(deployment.outputs.preset, 'lab');
+});
+
+t.test('a lab stack has no WAF by default; the services rate-limit on their own', async (t) => {
+  t.same(deployment.ofType(TYPES.webAcl), []);
+  t.same(deployment.ofType(TYPES.webAclAssociation), []);
+  t.equal(deployment.outputs.webAclArn, undefined);
+});
+
+t.test('ALB access logs go to a private, encrypted bucket whose objects expire', async (t) => {
+  const alb = deployment.named(TYPES.loadBalancer, 'taskoverflow');
+  const bucket = deployment.named(TYPES.bucket, 'taskoverflow-access-logs');
+  t.same(alb.inputs.accessLogs, { bucket: bucket.state.bucket, enabled: true });
+  t.equal(deployment.outputs.accessLogBucket, bucket.state.bucket, 'exported');
+  t.match(deployment.named(TYPES.bucketPublicAccessBlock, 'taskoverflow-access-logs').inputs, {
+    bucket: bucket.id,
+    blockPublicAcls: true,
+    blockPublicPolicy: true,
+    ignorePublicAcls: true,
+    restrictPublicBuckets: true,
+  });
+  t.same(deployment.named(TYPES.bucketEncryption, 'taskoverflow-access-logs').inputs.rules, [
+    { applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
+  ]);
+  const [rule, ...others] = deployment.named(TYPES.bucketLifecycle, 'taskoverflow-access-logs').inputs.rules;
+  t.equal(others.length, 0);
+  t.match(rule, { status: 'Enabled', expiration: { days: 90 } }, 'kept 90 days by default');
+
+  const policy = JSON.parse(deployment.named(TYPES.bucketPolicy, 'taskoverflow-access-logs').inputs.policy);
+  const [delivery, tlsOnly] = policy.Statement;
+  t.same(
+    delivery,
+    {
+      Sid: 'ElbLogDelivery',
+      Effect: 'Allow',
+      Principal: { AWS: MOCK_ELB_ACCOUNT_ARN, Service: 'logdelivery.elasticloadbalancing.amazonaws.com' },
+      Action: 's3:PutObject',
+      Resource: `${bucket.state.arn}/AWSLogs/${MOCK_ACCOUNT}/*`,
+    },
+    "the region's ELB account and the log-delivery service may write this account's logs, nothing else",
+  );
+  t.match(tlsOnly, { Effect: 'Deny', Principal: '*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }, 'TLS only');
 });
 
 t.test("the ALB closes idle connections before the services' keep-alive does", async (t) => {

@@ -1,7 +1,8 @@
 import { SERVICES } from '@taskoverflow/routing';
 import t from 'tap';
 import { errorRate, REQUEST_ID_PLACEHOLDER, requestTimeline, serviceStats, slowestEndpoints } from '../src/log-queries.js';
-import { deployWithMocks, MOCK_REGION, TYPES } from './helpers/mock-deployment.js';
+import { peakConnections, readStackConfig } from '../src/config.js';
+import { deployWithMocks, MOCK_ACCOUNT, MOCK_REGION, TYPES } from './helpers/mock-deployment.js';
 
 const deployment = await deployWithMocks();
 
@@ -77,13 +78,46 @@ t.test('the alarms: four per service, the load balancer, RDS and ElastiCache', a
       'cache-evictions',
       'database-connections',
       'database-cpu',
+      'database-cpu-credits',
       'database-free-storage',
       'load-balancer-5xx-rate',
       ...SERVICES.flatMap((service) => ['5xx-rate', 'no-healthy-hosts', 'p95-latency', 'unhealthy-hosts'].map((kind) => `${service}-${kind}`)),
     ].sort(),
   );
-  t.same(deployment.ofType(TYPES.snsTopic), [], 'without alarmEmail, no topic');
-  for (const candidate of alarms) t.notOk(candidate.inputs.alarmActions, `${candidate.name}: no actions`);
+});
+
+t.test('every alarm notifies the alarm topic, with or without an address subscribed', async (t) => {
+  const [topic, ...others] = deployment.ofType(TYPES.snsTopic);
+  t.equal(others.length, 0, 'one topic');
+  t.same(deployment.ofType(TYPES.snsSubscription), [], 'without alarmEmail, nobody is subscribed yet');
+  for (const candidate of alarms) {
+    t.same([candidate.inputs.alarmActions, candidate.inputs.okActions], [[topic!.state.arn], [topic!.state.arn]], candidate.name);
+  }
+  t.equal(deployment.outputs.alarmTopicArn, topic!.state.arn, 'exported');
+});
+
+t.test('a failed ECS deployment of either service notifies the alarm topic (EventBridge)', async (t) => {
+  const [topic] = deployment.ofType(TYPES.snsTopic);
+  const [rule, ...others] = deployment.ofType(TYPES.eventRule);
+  t.equal(others.length, 0, 'one rule');
+  t.same(JSON.parse(rule!.inputs.eventPattern), {
+    source: ['aws.ecs'],
+    'detail-type': ['ECS Deployment State Change'],
+    resources: SERVICES.map((service) => deployment.named(TYPES.ecsService, `taskoverflow-${service}`).state.arn),
+    detail: { eventName: ['SERVICE_DEPLOYMENT_FAILED'] },
+  });
+  const [target] = deployment.ofType(TYPES.eventTarget);
+  t.match(target!.inputs, { rule: rule!.state.name, arn: topic!.state.arn });
+  t.match(target!.inputs.inputTransformer.inputTemplate, /ECS deployment <deployment> of <service> failed: <reason>/);
+  const policy = JSON.parse(deployment.named(TYPES.snsTopicPolicy, 'taskoverflow-alarms').inputs.policy);
+  t.same(
+    policy.Statement.map((statement: any) => [statement.Principal.Service, statement.Action, statement.Condition]),
+    [
+      ['cloudwatch.amazonaws.com', 'sns:Publish', { StringEquals: { 'aws:SourceAccount': MOCK_ACCOUNT } }],
+      ['events.amazonaws.com', 'sns:Publish', { ArnEquals: { 'aws:SourceArn': rule!.state.arn } }],
+    ],
+    "the account's alarms and this rule may publish",
+  );
 });
 
 t.test('each service has alarms on 5xx share, p95 latency and unhealthy tasks', async (t) => {
@@ -141,13 +175,29 @@ t.test('a total outage alarms: no healthy task, or the load balancer answering 5
 t.test('RDS and ElastiCache alarm before they run out', async (t) => {
   const db = { DBInstanceIdentifier: deployment.ofType(TYPES.rdsInstance)[0]!.state.identifier };
   t.match(alarm('database-cpu'), { namespace: 'AWS/RDS', metricName: 'CPUUtilization', threshold: 80, dimensions: db });
-  // 80 % of the 78 connections a db.t4g.micro allows.
-  t.match(alarm('database-connections'), { namespace: 'AWS/RDS', metricName: 'DatabaseConnections', threshold: 62, dimensions: db });
+  // The budget: 2 × (10 + 1) tasks × 3 connections + 1 migrating = 67, of the 73 a db.t4g.micro leaves.
+  const { read, write, app } = readStackConfig(undefined, 'test');
+  t.equal(peakConnections(read, write, app.pgPoolMax), 67);
+  t.match(alarm('database-connections'), {
+    namespace: 'AWS/RDS',
+    metricName: 'DatabaseConnections',
+    comparisonOperator: 'GreaterThanThreshold',
+    threshold: 67,
+    dimensions: db,
+  });
+  t.match(alarm('database-connections').alarmDescription, /more than 67 connections, all the services may open even during a deploy/);
   t.match(alarm('database-free-storage'), {
     namespace: 'AWS/RDS',
     metricName: 'FreeStorageSpace',
     comparisonOperator: 'LessThanThreshold',
-    threshold: 2 * 2 ** 30, // 10 % of 20 GiB
+    threshold: 10 * 2 ** 30, // 10 % of the 100 GiB storage autoscaling grows to
+    dimensions: db,
+  });
+  t.match(alarm('database-cpu-credits'), {
+    namespace: 'AWS/RDS',
+    metricName: 'CPUSurplusCreditBalance',
+    comparisonOperator: 'GreaterThanThreshold',
+    threshold: 0,
     dimensions: db,
   });
   const cache = { CacheClusterId: `${deployment.ofType(TYPES.replicationGroup)[0]!.name}-001` };

@@ -1,7 +1,7 @@
 import { SERVICES } from '@taskoverflow/routing';
 import t from 'tap';
-import { CONTAINER_PORTS, LISTENER_PORT, POSTGRES_PORT, REDIS_PORT } from '../src/ports.js';
-import { deployWithMocks, mockPassword, TYPES, type RecordedResource } from './helpers/mock-deployment.js';
+import { CONTAINER_PORTS, HTTP_PORT, POSTGRES_PORT, REDIS_PORT } from '../src/ports.js';
+import { deployWithMocks, MOCK_MASTER_SECRET_ARN, mockPassword, TYPES, type RecordedResource } from './helpers/mock-deployment.js';
 
 const deployment = await deployWithMocks();
 
@@ -27,8 +27,15 @@ t.test('security groups carry no inline rules (every opening is a rule resource 
   const groups = deployment.ofType(TYPES.securityGroup);
   t.same(
     groups.map((group) => group.name).sort(),
-    ['taskoverflow-cache', 'taskoverflow-database', 'taskoverflow-load-balancer', 'taskoverflow-todo-read', 'taskoverflow-todo-write'],
-    'the five groups of the design',
+    [
+      'taskoverflow-cache',
+      'taskoverflow-database',
+      'taskoverflow-load-balancer',
+      'taskoverflow-migration',
+      'taskoverflow-todo-read',
+      'taskoverflow-todo-write',
+    ],
+    'the six groups of the design',
   );
   for (const group of groups) {
     t.notOk(group.inputs.ingress?.length, `${group.name}: no inline ingress`);
@@ -36,35 +43,40 @@ t.test('security groups carry no inline rules (every opening is a rule resource 
   }
 });
 
-t.test('only the ALB listener port is open to the internet', async (t) => {
+t.test('without a certificate (a lab stack), only the ALB HTTP port is open to the internet', async (t) => {
   const fromAnywhere = deployment
     .ofType(TYPES.ingressRule)
     .filter((rule) => rule.inputs.cidrIpv4 === '0.0.0.0/0' || rule.inputs.cidrIpv6 === '::/0' || rule.inputs.ipProtocol === '-1');
   t.same(
     fromAnywhere.map((rule) => describeRule('ingress', rule)),
-    [`ingress load-balancer tcp/${LISTENER_PORT} from 0.0.0.0/0`],
+    [`ingress load-balancer tcp/${HTTP_PORT} from 0.0.0.0/0`],
   );
 });
 
 t.test('each group admits exactly the traffic of the design', async (t) => {
   const expectedIngress = [
-    `ingress load-balancer tcp/${LISTENER_PORT} from 0.0.0.0/0`,
+    `ingress load-balancer tcp/${HTTP_PORT} from 0.0.0.0/0`,
     ...SERVICES.flatMap((service) => [
       `ingress ${service} tcp/${CONTAINER_PORTS[service]} from load-balancer`,
       `ingress database tcp/${POSTGRES_PORT} from ${service}`,
       `ingress cache tcp/${REDIS_PORT} from ${service}`,
     ]),
+    `ingress database tcp/${POSTGRES_PORT} from migration`,
   ];
   t.same([...ingress].sort(), expectedIngress.sort());
 });
 
 t.test('outbound traffic is as narrow: the database and the cache send nothing', async (t) => {
-  const expectedEgress = SERVICES.flatMap((service) => [
-    `egress load-balancer tcp/${CONTAINER_PORTS[service]} to ${service}`,
-    `egress ${service} tcp/${POSTGRES_PORT} to database`,
-    `egress ${service} tcp/${REDIS_PORT} to cache`,
-    `egress ${service} tcp/443 to 0.0.0.0/0`,
-  ]);
+  const expectedEgress = [
+    ...SERVICES.flatMap((service) => [
+      `egress load-balancer tcp/${CONTAINER_PORTS[service]} to ${service}`,
+      `egress ${service} tcp/${POSTGRES_PORT} to database`,
+      `egress ${service} tcp/${REDIS_PORT} to cache`,
+      `egress ${service} tcp/443 to 0.0.0.0/0`,
+    ]),
+    `egress migration tcp/${POSTGRES_PORT} to database`,
+    'egress migration tcp/443 to 0.0.0.0/0',
+  ];
   t.same([...egress].sort(), expectedEgress.sort());
 });
 
@@ -116,7 +128,7 @@ t.test('tasks run in the private subnets without public IPs, each in its own gro
 });
 
 /** Every generated secret: the three database logins' passwords and the cache's AUTH token. */
-const LOGINS = ['owner', 'todo-read', 'todo-write'] as const;
+const LOGINS = ['migration', 'todo-read', 'todo-write'] as const;
 const GENERATED = [...LOGINS.map((login) => `taskoverflow-db-${login}`), 'taskoverflow-cache-auth-token'];
 
 /** A task definition's containers, by name. */
@@ -142,25 +154,29 @@ t.test('each database login has its own generated password, kept in Secrets Mana
     t.ok(isPulumiSecret(version.inputs.secretString), `${login}: marked secret in the Pulumi state`);
   }
   const [db] = deployment.ofType(TYPES.rdsInstance);
-  t.equal(unwrapSecret(db!.inputs.password), mockPassword('taskoverflow-db-owner'), "RDS's master user is the owner");
-  t.ok(isPulumiSecret(db!.inputs.password), 'RDS gets it as a Pulumi secret');
+  t.equal(db!.inputs.manageMasterUserPassword, true, "the master user's password is RDS's managed secret");
+  t.notOk('password' in db!.inputs, 'so it is never in the Pulumi state');
 });
 
 t.test('each container gets exactly the secrets it needs, and no plain variable holds one', async (t) => {
   const expected: Record<string, Record<string, string[]>> = {
     'taskoverflow-todo-read': { 'todo-read': ['PGPASSWORD=taskoverflow-db-todo-read', 'REDIS_URL=taskoverflow-cache-url'] },
-    'taskoverflow-todo-write': {
+    'taskoverflow-todo-write': { 'todo-write': ['PGPASSWORD=taskoverflow-db-todo-write', 'REDIS_URL=taskoverflow-cache-url'] },
+    'taskoverflow-migration': {
+      bootstrap: ['PGPASSWORD=RDS master secret:password', 'TASKOVERFLOW_MIGRATE_PASSWORD=taskoverflow-db-migration'],
       migrate: [
-        'PGPASSWORD=taskoverflow-db-owner',
+        'PGPASSWORD=taskoverflow-db-migration',
         'TASKOVERFLOW_READ_PASSWORD=taskoverflow-db-todo-read',
         'TASKOVERFLOW_WRITE_PASSWORD=taskoverflow-db-todo-write',
       ],
-      'todo-write': ['PGPASSWORD=taskoverflow-db-todo-write', 'REDIS_URL=taskoverflow-cache-url'],
     },
   };
   const taskDefinitions = deployment.ofType(TYPES.taskDefinition);
   t.same(taskDefinitions.map((taskDefinition) => taskDefinition.name).sort(), Object.keys(expected).sort(), 'both task definitions');
-  const secretNameOf = (arn: string) => deployment.ofType(TYPES.secret).find((secret) => secret.state.arn === arn)?.name;
+  const secretNameOf = (arn: string) =>
+    arn === `${MOCK_MASTER_SECRET_ARN}:password::`
+      ? 'RDS master secret:password'
+      : deployment.ofType(TYPES.secret).find((secret) => secret.state.arn === arn)?.name;
   for (const taskDefinition of taskDefinitions) {
     const containers = containersOf(taskDefinition);
     const actual = Object.fromEntries(
@@ -192,7 +208,7 @@ t.test('each generated secret reaches only its secret and the resource that must
       .filter((resource) => resource.type !== TYPES.randomPassword && JSON.stringify(resource.inputs).includes(secret))
       .map((resource) => `${resource.type.split(':').at(-1)} ${resource.name}`)
       .sort();
-  t.same(holdersOf(mockPassword('taskoverflow-db-owner')), ['Instance taskoverflow-db', 'SecretVersion taskoverflow-db-owner']);
+  t.same(holdersOf(mockPassword('taskoverflow-db-migration')), ['SecretVersion taskoverflow-db-migration']);
   t.same(holdersOf(mockPassword('taskoverflow-db-todo-read')), ['SecretVersion taskoverflow-db-todo-read']);
   t.same(holdersOf(mockPassword('taskoverflow-db-todo-write')), ['SecretVersion taskoverflow-db-todo-write']);
   t.same(holdersOf(mockPassword('taskoverflow-cache-auth-token')), [
@@ -205,11 +221,19 @@ t.test('tasks have no task role; each execution role may touch only its own imag
   t.same(deployment.ofType(TYPES.iamRolePolicyAttachment), [], 'no managed policies');
   const [logGroup] = deployment.ofType(TYPES.logGroup);
   const secretsOf: Record<string, string[]> = {
-    'taskoverflow-todo-read': ['taskoverflow-db-todo-read', 'taskoverflow-cache-url'],
-    'taskoverflow-todo-write': ['taskoverflow-db-todo-write', 'taskoverflow-cache-url', 'taskoverflow-db-owner', 'taskoverflow-db-todo-read'],
+    'taskoverflow-todo-read': [secretArn('taskoverflow-db-todo-read'), secretArn('taskoverflow-cache-url')],
+    'taskoverflow-todo-write': [secretArn('taskoverflow-db-todo-write'), secretArn('taskoverflow-cache-url')],
+    'taskoverflow-migration': [
+      MOCK_MASTER_SECRET_ARN,
+      secretArn('taskoverflow-db-migration'),
+      secretArn('taskoverflow-db-todo-read'),
+      secretArn('taskoverflow-db-todo-write'),
+    ],
   };
+  // The migration task runs todo-write's image.
+  const repositoryOf: Record<string, string> = { 'taskoverflow-migration': 'taskoverflow-todo-write' };
   const taskDefinitions = deployment.ofType(TYPES.taskDefinition);
-  t.equal(taskDefinitions.length, 2, 'both task definitions');
+  t.equal(taskDefinitions.length, 3, 'both services and the migration task');
   for (const taskDefinition of taskDefinitions) {
     const name = taskDefinition.name;
     t.notOk(taskDefinition.inputs.taskRoleArn, `${name}: no task role`);
@@ -217,7 +241,7 @@ t.test('tasks have no task role; each execution role may touch only its own imag
     t.match(parsePolicy(role.inputs.assumeRolePolicy), { Statement: [{ Principal: { Service: 'ecs-tasks.amazonaws.com' } }] });
 
     const policy = deployment.ofType(TYPES.iamRolePolicy).find((candidate) => candidate.inputs.role === role.id)!;
-    const repository = deployment.named('aws:ecr/repository:Repository', name);
+    const repository = deployment.named('aws:ecr/repository:Repository', repositoryOf[name] ?? name);
     const statements = parsePolicy(policy.inputs.policy).Statement.map((statement: any) => ({
       actions: [...statement.Action].sort(),
       resource: statement.Resource,
@@ -228,11 +252,25 @@ t.test('tasks have no task role; each execution role may touch only its own imag
         { actions: ['ecr:GetAuthorizationToken'], resource: '*' },
         { actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], resource: repository.state.arn },
         { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resource: `${logGroup!.state.arn}:log-stream:*` },
-        ...secretsOf[name]!.map((secret) => ({ actions: ['secretsmanager:GetSecretValue'], resource: secretArn(secret) })),
+        ...secretsOf[name]!.map((secret) => ({ actions: ['secretsmanager:GetSecretValue'], resource: secret })),
       ],
       name,
     );
   }
+});
+
+t.test('no service holds the master credentials: only the migration task reads the RDS master secret', async (t) => {
+  const readers = deployment
+    .ofType(TYPES.iamRolePolicy)
+    .filter((policy) => JSON.stringify(policy.inputs.policy).includes(MOCK_MASTER_SECRET_ARN))
+    .map((policy) => policy.name);
+  t.same(readers, ['taskoverflow-migration-execution']);
+  const users = deployment.ofType(TYPES.taskDefinition).flatMap((taskDefinition) =>
+    Object.values(containersOf(taskDefinition))
+      .filter((container) => JSON.stringify(container.secrets).includes(MOCK_MASTER_SECRET_ARN))
+      .map((container) => `${taskDefinition.name}/${container.name}`),
+  );
+  t.same(users, ['taskoverflow-migration/bootstrap'], 'and only its bootstrap container gets it');
 });
 
 /** An IAM policy input: a JSON document or the object @pulumi/aws serialises. */

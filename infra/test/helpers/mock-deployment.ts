@@ -6,7 +6,9 @@
  * awsx components are remote components: under mocks they register as one resource (e.g.
  * `awsx:ec2:Vpc`) without children, so the mocks below give them the outputs the program reads.
  */
+import { createHash } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
+import { useServiceDescriber, type DescribedService, type ServiceLocation } from '../../src/deployment-check.js';
 
 export interface RecordedResource {
   type: string;
@@ -32,6 +34,21 @@ export const TYPES = {
   loadBalancer: 'aws:lb/loadBalancer:LoadBalancer',
   targetGroup: 'aws:lb/targetGroup:TargetGroup',
   listener: 'aws:lb/listener:Listener',
+  certificate: 'aws:acm/certificate:Certificate',
+  certificateValidation: 'aws:acm/certificateValidation:CertificateValidation',
+  dnsRecord: 'aws:route53/record:Record',
+  webAcl: 'aws:wafv2/webAcl:WebAcl',
+  webAclAssociation: 'aws:wafv2/webAclAssociation:WebAclAssociation',
+  bucket: 'aws:s3/bucket:Bucket',
+  bucketPolicy: 'aws:s3/bucketPolicy:BucketPolicy',
+  bucketLifecycle: 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration',
+  bucketEncryption: 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration',
+  bucketPublicAccessBlock: 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock',
+  lambdaFunction: 'aws:lambda/function:Function',
+  lambdaInvocation: 'aws:lambda/invocation:Invocation',
+  eventRule: 'aws:cloudwatch/eventRule:EventRule',
+  eventTarget: 'aws:cloudwatch/eventTarget:EventTarget',
+  snsTopicPolicy: 'aws:sns/topicPolicy:TopicPolicy',
   listenerRule: 'aws:lb/listenerRule:ListenerRule',
   taskDefinition: 'aws:ecs/taskDefinition:TaskDefinition',
   ecsService: 'aws:ecs/service:Service',
@@ -56,11 +73,19 @@ export const TYPES = {
 /** Each generated password (database logins, the cache's AUTH token) is `mock-password-<resource name>`. */
 export const mockPassword = (resourceName: string) => `mock-password-${resourceName}`;
 
-/** The task definition a mocked ECS service runs after a rollback (MockOptions.rolledBack). */
 /** Stands in for the RDS CA bundle's SHA-256 the stack must be configured with (rdsCaBundleSha256). */
 export const MOCK_RDS_CA_BUNDLE_SHA256 = 'ab'.repeat(32);
 
+/** The task definition a mocked ECS service runs after a rollback (MockOptions.rolledBack). */
 export const PREVIOUS_TASK_DEFINITION = 'arn:aws:ecs:eu-west-1:123456789012:task-definition/previous:1';
+export const MOCK_ACCOUNT = ACCOUNT;
+/** The region's ELB log-delivery account that aws.elb.getServiceAccount answers (eu-west-1's). */
+export const MOCK_ELB_ACCOUNT_ARN = 'arn:aws:iam::156460612806:root';
+/** The RDS-managed master secret of the mocked instance. */
+export const MOCK_MASTER_SECRET_ARN = `arn:aws:secretsmanager:${MOCK_REGION}:${ACCOUNT}:secret:rds!db-mock`;
+
+/** A secret version's id, as AWS would give a new one for each value: derived from the value here. */
+export const mockVersionId = (secretString: unknown) => createHash('sha256').update(JSON.stringify(secretString)).digest('hex').slice(0, 32);
 
 /** Outputs a real deployment would compute, for the resources whose outputs the program reads. */
 function mockOutputs({ type, name, inputs }: Pick<RecordedResource, 'type' | 'name' | 'inputs'>): Record<string, unknown> {
@@ -82,15 +107,66 @@ function mockOutputs({ type, name, inputs }: Pick<RecordedResource, 'type' | 'na
     case 'random:index/randomId:RandomId':
       return { hex: 'a1b2c3d4' };
     case TYPES.taskDefinition:
-      return { ...common, arn: `arn:aws:ecs:${MOCK_REGION}:${ACCOUNT}:task-definition/${inputs.family}:2` };
+      return {
+        ...common,
+        arn: `arn:aws:ecs:${MOCK_REGION}:${ACCOUNT}:task-definition/${inputs.family}:2`,
+        arnWithoutRevision: `arn:aws:ecs:${MOCK_REGION}:${ACCOUNT}:task-definition/${inputs.family}`,
+      };
     case TYPES.loadBalancer:
-      return { ...common, arnSuffix: `app/${name}/0123456789abcdef`, dnsName: `${name}-123.${MOCK_REGION}.elb.amazonaws.com` };
+      return {
+        ...common,
+        arnSuffix: `app/${name}/0123456789abcdef`,
+        dnsName: `${name}-123.${MOCK_REGION}.elb.amazonaws.com`,
+        zoneId: 'Z32O12XQLNTSW2',
+      };
     case TYPES.targetGroup:
       return { ...common, arnSuffix: `targetgroup/${name}/0123456789abcdef` };
     case TYPES.rdsInstance:
-      return { ...common, address: `${name}.mock.${MOCK_REGION}.rds.amazonaws.com`, port: inputs.port, identifier: name };
+      return {
+        ...common,
+        address: `${name}.mock.${MOCK_REGION}.rds.amazonaws.com`,
+        port: inputs.port,
+        identifier: name,
+        masterUserSecrets: inputs.manageMasterUserPassword ? [{ secretArn: MOCK_MASTER_SECRET_ARN, secretStatus: 'active', kmsKeyId: '' }] : [],
+      };
+    case TYPES.secretVersion:
+      return { ...common, versionId: mockVersionId(inputs.secretString) };
+    case TYPES.ecsService:
+      return { ...common, arn: `arn:aws:ecs:${MOCK_REGION}:${ACCOUNT}:service/taskoverflow/${name}` };
+    case TYPES.certificate:
+      return {
+        ...common,
+        arn: `arn:aws:acm:${MOCK_REGION}:${ACCOUNT}:certificate/mock-${name}`,
+        domainValidationOptions: [
+          {
+            domainName: inputs.domainName,
+            resourceRecordName: `_x1.${inputs.domainName}.`,
+            resourceRecordType: 'CNAME',
+            resourceRecordValue: '_y1.acm-validations.aws.',
+          },
+        ],
+      };
+    case TYPES.certificateValidation:
+      return { ...common, certificateArn: inputs.certificateArn };
+    case TYPES.dnsRecord:
+      return { ...common, fqdn: String(inputs.name).replace(/\.$/, '') };
+    case TYPES.bucket:
+      return { ...common, arn: `arn:aws:s3:::${name}-bucket`, bucket: `${name}-bucket` };
+    case TYPES.lambdaInvocation:
+      return {
+        result: JSON.stringify({
+          containers: [
+            { name: 'bootstrap', exitCode: 0 },
+            { name: 'migrate', exitCode: 0 },
+          ],
+        }),
+      };
     case TYPES.replicationGroup:
-      return { ...common, primaryEndpointAddress: `${name}.mock.cache.amazonaws.com`, memberClusters: [`${name}-001`] };
+      return {
+        ...common,
+        primaryEndpointAddress: `${name}.mock.cache.amazonaws.com`,
+        memberClusters: Array.from({ length: inputs.numCacheClusters }, (_, node) => `${name}-00${node + 1}`),
+      };
     default:
       return common;
   }
@@ -122,6 +198,7 @@ export async function deployWithMocks(config: Record<string, string> = {}, optio
     ...Object.fromEntries(Object.entries(config).map(([key, value]) => [`taskoverflow:${key}`, value])),
   });
   const resources: RecordedResource[] = [];
+  useServiceDescriber(async (location) => describeService(resources, location, options));
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
@@ -132,7 +209,8 @@ export async function deployWithMocks(config: Record<string, string> = {}, optio
       },
       call(args) {
         if (args.token === 'aws:index/getRegion:getRegion') return { region: MOCK_REGION, name: MOCK_REGION, id: MOCK_REGION };
-        if (args.token === 'aws:ecs/getService:getService') return describeService(resources, args.inputs.serviceName, options);
+        if (args.token === 'aws:index/getCallerIdentity:getCallerIdentity') return { accountId: ACCOUNT, arn: '', userId: '', id: ACCOUNT };
+        if (args.token === 'aws:elb/getServiceAccount:getServiceAccount') return { arn: MOCK_ELB_ACCOUNT_ARN, id: '156460612806' };
         throw new Error(`the program made an unexpected call: ${args.token}`);
       },
     },
@@ -166,22 +244,43 @@ export async function deployWithMocks(config: Record<string, string> = {}, optio
 }
 
 /**
- * What ECS would answer for a service after `pulumi up` waited for its steady state: running the
- * task definition it was given, or, when rolled back, the previous one.
+ * What ECS would answer (DescribeServices) for a service after `pulumi up` waited for its
+ * steady state: its deployment of the task definition it was given completed, or, when rolled
+ * back, a rollback to the previous one did (test/fixtures/describe-services/ has recorded shapes).
  */
-function describeService(resources: RecordedResource[], serviceName: string, options: MockOptions) {
+function describeService(resources: RecordedResource[], { service: serviceName }: ServiceLocation, options: MockOptions): DescribedService {
   const service = resources.find((resource) => resource.type === TYPES.ecsService && resource.state.name === serviceName);
-  if (!service) throw new Error(`getService: no ECS service named ${serviceName} was registered before it was described`);
+  if (!service) throw new Error(`DescribeServices: no ECS service named ${serviceName} was registered before it was described`);
   const rolledBack = options.rolledBack?.some((name) => serviceName.endsWith(name)) ?? false;
   const taskDefinition = rolledBack ? PREVIOUS_TASK_DEFINITION : service.inputs.taskDefinition;
   const count = service.inputs.desiredCount;
+  const now = new Date();
   return {
     serviceName,
     taskDefinition,
-    deployments: [{ status: 'PRIMARY', taskDefinition, desiredCount: count, runningCount: count, pendingCount: 0 }],
+    deployments: [
+      {
+        id: 'ecs-svc/1111111111111111111',
+        status: 'PRIMARY',
+        taskDefinition,
+        desiredCount: count,
+        runningCount: count,
+        pendingCount: 0,
+        failedTasks: 0,
+        rolloutState: 'COMPLETED',
+        rolloutStateReason: 'ECS deployment ecs-svc/1111111111111111111 completed.',
+        createdAt: now,
+      },
+    ],
     events: rolledBack
-      ? [{ message: `(service ${serviceName}) rolling back to deployment ecs-svc/1 (circuit breaker)`, createdAt: '', id: '1' }]
-      : [{ message: `(service ${serviceName}) has reached a steady state.`, createdAt: '', id: '1' }],
+      ? [
+          { message: `(service ${serviceName}) rolling back to deployment ecs-svc/1111111111111111111.`, createdAt: now },
+          {
+            message: `(service ${serviceName}) (deployment ecs-svc/2222222222222222222) deployment failed: tasks failed to start.`,
+            createdAt: now,
+          },
+        ]
+      : [{ message: `(service ${serviceName}) has reached a steady state.`, createdAt: now }],
   };
 }
 
