@@ -1,4 +1,4 @@
-import type { EnvReader } from '@taskoverflow/config';
+import { redactPassword, type EnvReader } from '@taskoverflow/config';
 
 export interface CacheSettings {
   /** Unset: no cache (todo-read reads PostgreSQL on every request, todo-write skips invalidation). */
@@ -23,7 +23,7 @@ function describeRedisUrlProblem(url: string): string | undefined {
   try {
     protocol = new URL(url).protocol;
   } catch {
-    return `REDIS_URL is not a URL: "${url}". Expected redis://host:6379 (or rediss:// for TLS)`;
+    return `REDIS_URL is not a URL: "${redactPassword(url)}". Expected redis://host:6379 (or rediss:// for TLS; a password with @ / # or spaces percent-encoded)`;
   }
   return protocol === 'redis:' || protocol === 'rediss:'
     ? undefined

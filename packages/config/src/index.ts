@@ -20,11 +20,25 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** A URL (DATABASE_URL, REDIS_URL) with its password masked, for logs, errors and the console. */
+const MASK = '***';
+/** A `password=` query parameter (libpq and ioredis take one). */
+const PASSWORD_PARAMETER = /([?&]password=)[^&#]*/gi;
+
+/**
+ * A URL (DATABASE_URL, REDIS_URL) with its password masked: the one rule for every URL that
+ * goes into a log line, an error or the console. It reads the text rather than parse it, so it
+ * never throws and masks a malformed URL too (a password with a character that breaks the URL,
+ * `@`, `/`, `#` or a space, is a common reason for one): everything from the first colon after
+ * `scheme://` to the last `@` is masked (more than the password when a path holds an `@`,
+ * rather than part of it when the password does), and any `password=` parameter.
+ */
 export function redactPassword(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.href;
+  const scheme = url.indexOf('://');
+  const userinfo = scheme < 0 ? 0 : scheme + 3;
+  const at = url.lastIndexOf('@');
+  const colon = url.indexOf(':', userinfo);
+  const masked = colon >= 0 && colon < at ? `${url.slice(0, colon + 1)}${MASK}${url.slice(at)}` : url;
+  return masked.replace(PASSWORD_PARAMETER, `$1${MASK}`);
 }
 
 export class EnvReader {

@@ -1,3 +1,4 @@
+import { redactPassword } from '@taskoverflow/config';
 import { DATABASE_UNAVAILABLE_CODE } from '@taskoverflow/domain';
 import { Kysely, PostgresDialect, type KyselyConfig, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
@@ -129,7 +130,7 @@ export function describeDatabaseUrlProblem(url: string): string | undefined {
   try {
     parsed = new URL(url);
   } catch {
-    return `DATABASE_URL is not a URL: "${url}". Expected postgres://user:password@host:5432/database`;
+    return `DATABASE_URL is not a URL: "${redactPassword(url)}". Expected postgres://user:password@host:5432/database (a password with @ / # or spaces percent-encoded)`;
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     return `DATABASE_URL is not a postgres URL: "${parsed.protocol}//…". Expected postgres://user:password@host:5432/database`;

@@ -30,6 +30,7 @@ const UNIT_FLAG = '--unit';
  */
 const UNIT_TEST_FILES = [
   'infra/test/**/*.test.ts', // Pulumi with mocks
+  'packages/config/test/**/*.test.ts',
   'packages/domain/test/**/*.test.ts',
   'packages/routing/test/**/*.test.ts',
   'packages/http-kit/test/**/*.test.ts',
