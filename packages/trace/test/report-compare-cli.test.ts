@@ -40,7 +40,8 @@ for (const command of Object.keys(ENTRIES) as Array<keyof typeof ENTRIES>) {
     const { code, stdout, stderr } = await run(command, ['--compare', 'stress-local', 'quiet/logs'], results);
     t.equal(code, 0, stderr);
     t.match(stdout, /^A {2}stress-local {2}\(studiers-stress · local scale · http:\/\/127\.0\.0\.1:43651\)$/m);
-    t.match(stdout, /^ {3}verdict: the machine \(2 cores\) saturated/m);
+    t.match(stdout, /^ {3}FAILED: /m, "A's headline: its failed checks first");
+    t.match(stdout, /^ {3}Bottleneck: the machine \(2 cores\) saturated$/m);
     t.match(stdout, /^B {2}quiet /m);
     t.match(stdout, /^figure +A +B +B ÷ A +better$/m);
     t.match(stdout, /^ {2}k6 p95 +801 ms +57 ms +0\.071× +B better$/m, "k6's p95, the ratio, the better run");

@@ -4,11 +4,12 @@
  * run's own report, the headline ones those of the raw files (k6's summary, the /proc samples),
  * and its ratio and better run must follow from the two figures alone.
  */
-import { readFile } from 'node:fs/promises';
+import { cp, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { compareRuns, comparisonLine, formatRatio, readComparedRun, SAME_WITHIN, type ComparisonLine } from '../src/report/compare.js';
 import { renderComparisonHtml } from '../src/report/compare-html.js';
+import { writeBottleneckReport } from '../src/report/index.js';
 import type { K6Summary, ProcessSamples } from '../src/report/inputs.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -105,12 +106,33 @@ t.test("cache outcomes and the verdicts are each run's own report's", async (t) 
     t.equal(line('reads answered from the cache (hit)')[side], cache.hit / reads, `${run.name}: hits over reads`);
     t.equal(line('reads')[side], reads);
   }
-  t.equal(comparison.a.verdict.saturated, 'the machine (2 cores)', 'A: as its own report says (report.test.ts)');
-  t.equal(comparison.b.verdict.findings[0]!.rule, 'nothing saturated', 'B: as its own report says (report-runs.test.ts)');
+  for (const [run, name] of [
+    [comparison.a, 'stress-local'],
+    [comparison.b, 'quiet'],
+  ] as const) {
+    const runDir = t.testdir();
+    await cp(fixture(name), runDir, { recursive: true });
+    t.same(run.verdict, (await writeBottleneckReport(runDir)).verdict, `${name}: the verdict its own report writes`);
+  }
+  t.equal(comparison.a.verdict.saturated, 'the machine (2 cores)');
   t.ok(
     comparison.notes.some((note) => /peak VU count differs: A 1000, B 20/.test(note)),
     'says the runs had different loads',
   );
+});
+
+t.test("each check and each kind of failed request, from each run's outcomes", async (t) => {
+  const check = line('check “studier: list is 200” passed');
+  for (const [side, run] of [
+    ['a', before],
+    ['b', after],
+  ] as const) {
+    const summary = await readJson<K6Summary>(`${run.runDir}/studiers-stress-local-summary.json`);
+    const { passes, fails } = summary.root_group!.groups.flatMap((group) => group.checks).concat(summary.root_group!.checks)[0]!;
+    t.equal(check[side], passes / (passes + fails), `${run.name}: the check's passes over its runs`);
+    const group = run.outcomes.requests.find((candidate) => candidate.method === 'GET' && candidate.status === 503);
+    t.equal(line('failed: GET /api/v1/todos → 503')[side], group?.count ?? 0, `${run.name}: the 503s its logs hold`);
+  }
 });
 
 t.test('a run against itself: every line the same, at 1×', async (t) => {
@@ -150,8 +172,9 @@ t.test('the page: both runs, their verdicts and every line with its ratio', asyn
   const html = renderComparisonHtml(comparison);
   t.match(html, /<h2>A: stress-local<\/h2>/);
   t.match(html, /<h2>B: quiet<\/h2>/);
-  t.match(html, /Verdict: the machine \(2 cores\) saturated/);
-  t.match(html, /Verdict: nothing saturated/);
+  t.match(html, /<h3>Bottleneck: the machine \(2 cores\) saturated<\/h3>/);
+  t.match(html, /<h3>Bottleneck: nothing saturated<\/h3>/);
+  t.match(html, new RegExp(`<h3>${comparison.b.verdict.headline.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}</h3>`), "B's headline");
   for (const candidate of comparison.lines) t.ok(html.includes(`<td>${candidate.name.replace(/&/g, '&amp;')}`), candidate.name);
   t.ok(html.includes(`<td>${formatRatio(line('k6 p95').ratio)}</td>`), "k6 p95's ratio");
 });

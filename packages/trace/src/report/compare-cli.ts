@@ -20,6 +20,7 @@ import {
   type ComparisonLine,
 } from './compare.js';
 import { renderComparisonHtml } from './compare-html.js';
+import { verdictLines } from './index.js';
 import { runDirectoryOf } from './inputs.js';
 
 export const COMPARE_FILES = { html: 'compare.html', json: 'compare.json' } as const;
@@ -111,13 +112,13 @@ export function comparisonLines(comparison: Comparison, width: number, style: St
   const { a, b, tally } = comparison;
   const runLine = (label: string, run: Comparison['a']) => [
     `${style.bold(label)}  ${run.name}${run.title ? `  (${run.title})` : ''}`,
-    `   verdict: ${run.verdict.saturated ? `${run.verdict.saturated} saturated` : 'nothing saturated'}` +
-      (run.verdict.findings.length > 1
-        ? `; also: ${run.verdict.findings
-            .slice(1)
-            .map((finding) => finding.rule)
-            .join(', ')}`
-        : ''),
+    // The verdict's headline lines as the report prints them, without its findings' sentences.
+    ...verdictLines(run.verdict)
+      .filter((line) => !line.startsWith('  •'))
+      .map((line) => `   ${line}`),
+    ...(run.verdict.findings.length > 0
+      ? [style.dim(`   findings: ${unique(run.verdict.findings.map((finding) => finding.rule)).join(', ')}`)]
+      : []),
   ];
   const rows: Row[] = COMPARISON_SECTIONS.flatMap((section) => {
     const lines = comparison.lines.filter((line) => line.section === section);
@@ -152,4 +153,8 @@ export function comparisonLines(comparison: Comparison, width: number, style: St
     `B is better on ${tally.b} lines, A on ${tally.a}, the same (within 2 %) on ${tally.same}.`,
     ...comparison.notes.map((note) => style.yellow(`  ! ${note}`)),
   ];
+}
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
 }

@@ -1,6 +1,7 @@
 /** compare.html: two runs' verdicts side by side, then every compared figure with its ratio and the better run. */
 import { COMPARISON_SECTIONS, formatFigure, formatRatio, formatWinner, type Comparison, type ComparedRunHeadline } from './compare.js';
 import { escapeHtml } from './format.js';
+import { verdictLines } from './index.js';
 
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#111827}
 table{border-collapse:collapse;margin:.5em 0 1.5em;width:100%}th,td{padding:.25em .7em;border-bottom:1px solid #e5e7eb;text-align:right}
@@ -41,6 +42,9 @@ export function renderComparisonHtml(comparison: Comparison): string {
 function runColumn(label: 'A' | 'B', run: ComparedRunHeadline): string {
   const { verdict } = run;
   return `<div class="run" id="run-${label}"><h2>${label}: ${escapeHtml(run.name)}</h2><p>${escapeHtml(run.title)}</p><p class="dir">${escapeHtml(run.runDir)}</p>
-<h3>Verdict: ${escapeHtml(verdict.saturated ? `${verdict.saturated} saturated` : 'nothing saturated')}</h3>
+${verdictLines(verdict)
+  .filter((line) => !line.startsWith('  •'))
+  .map((line) => `<h3>${escapeHtml(line)}</h3>`)
+  .join('')}
 <ul class="verdict">${verdict.findings.map((finding) => `<li>${escapeHtml(finding.sentence)}</li>`).join('')}</ul></div>`;
 }

@@ -11,6 +11,7 @@ import { RunNotFoundError } from '../errors.js';
 import { collectFigures, type Figures, type ProcessFigures } from './figures.js';
 import { formatMs } from './format.js';
 import { readReportInputs, type K6Summary } from './inputs.js';
+import { collectOutcomes, isFailure, type Outcomes } from './outcomes.js';
 import { verdictOf, type Verdict } from './verdict.js';
 
 /** One side of the comparison. */
@@ -19,6 +20,7 @@ export interface ComparedRun {
   /** The run directory's name: `<time>-<scenario>-<scale>`. */
   name: string;
   figures: Figures;
+  outcomes: Outcomes;
   verdict: Verdict;
   /** k6's whole-run figures that the report's own figures leave out. */
   k6: { requestsPerSecond: number | undefined; checksPassed: number | undefined; checksFailed: number | undefined };
@@ -70,7 +72,8 @@ export async function readComparedRun(runDir: string): Promise<ComparedRun> {
   const inputs = await readReportInputs(runDir);
   if (!inputs.k6Summary && !inputs.logs && !inputs.processes) throw new RunNotFoundError(runDir, 'no k6 summary, logs or process samples in it');
   const figures = await collectFigures(inputs, () => []);
-  return { runDir, name: basename(runDir), figures, verdict: verdictOf(figures), k6: k6Figures(inputs.k6Summary) };
+  const outcomes = await collectOutcomes(inputs);
+  return { runDir, name: basename(runDir), figures, outcomes, verdict: verdictOf(figures, outcomes), k6: k6Figures(inputs.k6Summary) };
 }
 
 function k6Figures(summary: K6Summary | undefined): ComparedRun['k6'] {
@@ -173,7 +176,43 @@ function failureLines(a: ComparedRun, b: ComparedRun): ComparisonLine[] {
     comparisonLine('failures', 'failed requests, share', 'share', 'lower', failedShare(a), failedShare(b)),
     comparisonLine('failures', 'checks passed', 'share', 'higher', a.k6.checksPassed, b.k6.checksPassed),
     comparisonLine('failures', 'checks failed', 'count', 'lower', a.k6.checksFailed, b.k6.checksFailed),
+    ...checkLines(a, b),
+    ...failedRequestLines(a, b),
+    comparisonLine('failures', 'todos the run left behind (after − before)', 'count', 'neither', todosLeft(a), todosLeft(b)),
   ].filter(present);
+}
+
+/** Each check of either run by name, with its pass rate: a fixed check goes from 0 % to 100 %. */
+function checkLines(a: ComparedRun, b: ComparedRun): ComparisonLine[] {
+  const names = unique([...(a.outcomes.checks ?? []), ...(b.outcomes.checks ?? [])].map((check) => check.name));
+  const rate = (run: ComparedRun, name: string) => {
+    if (!run.outcomes.checks) return undefined;
+    return run.outcomes.checks.find((check) => check.name === name)?.passRate;
+  };
+  return names.map((name) => comparisonLine('failures', `check “${name}” passed`, 'share', 'higher', rate(a, name), rate(b, name)));
+}
+
+/**
+ * Failed requests of either run by method, path and status (`DELETE /api/v1/todos/undefined →
+ * 404`): 0 in a run whose logs have none of them, unknown in one without logs.
+ */
+function failedRequestLines(a: ComparedRun, b: ComparedRun): ComparisonLine[] {
+  const key = (group: Outcomes['requests'][number]) => `${group.method} ${group.path} → ${group.status}`;
+  const failed = (run: ComparedRun) => run.outcomes.requests.filter(isFailure);
+  const count = (run: ComparedRun, name: string) =>
+    run.outcomes.requests.length === 0
+      ? undefined
+      : failed(run)
+          .filter((group) => key(group) === name)
+          .reduce((sum, group) => sum + group.count, 0);
+  return unique([...failed(a), ...failed(b)].map(key)).map((name) =>
+    comparisonLine('failures', `failed: ${name}`, 'count', 'lower', count(a, name), count(b, name)),
+  );
+}
+
+function todosLeft(run: ComparedRun): number | undefined {
+  const todos = run.outcomes.todos;
+  return todos?.before !== undefined && todos.after !== undefined ? todos.after - todos.before : undefined;
 }
 
 /** Kinds of process whose CPU serves the requests: the stack, without the load generator. */
