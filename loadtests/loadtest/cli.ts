@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareUsage, isCompareCommand, runCompareCommand, verdictLines, writeBottleneckReport } from '@taskoverflow/trace';
+import { AWS_CLI_OPTIONS, AWS_CLI_USAGE, type AwsReadSettings } from '@taskoverflow/trace/cloudwatch';
 import { LOADTEST_USAGE_CODE, LoadTestUsageError } from '../errors.js';
+import { awsOption, readRunFromCloudWatch } from './aws-cloudwatch.js';
 import {
   DEFAULT_RESULTS_ROOT,
   LOAD_TARGETS,
@@ -80,6 +82,8 @@ Options:
 ${compareUsage(22)}
   -h, --help          show this help
 
+${AWS_CLI_USAGE}
+
 Environment:
   ENDPOINT              the API's base URL, e.g. the ALB's; unset: the local stack
   DATABASE_URL          local stack: use this PostgreSQL instead of a throwaway one
@@ -105,7 +109,10 @@ See docs/load-testing.md.`;
 
 const DEFAULT_LOCAL_SEED = 100;
 
-function readOptions(argv: string[], env: NodeJS.ProcessEnv): Omit<LoadTestOptions, 'progress' | 'echoK6'> | 'help' {
+function readOptions(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): (Omit<LoadTestOptions, 'progress' | 'echoK6'> & { aws: AwsReadSettings | undefined }) | 'help' {
   // Everything after `--` is k6's.
   const end = argv.indexOf('--');
   const ours = end === -1 ? argv : argv.slice(0, end);
@@ -124,6 +131,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): Omit<LoadTestOptio
         seed: { type: 'string' },
         results: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        ...AWS_CLI_OPTIONS,
       },
     }));
   } catch (error) {
@@ -174,6 +182,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): Omit<LoadTestOptio
     readReplicas: wholeNumber('--read-replicas', values['read-replicas'] ?? '2', 1, 16),
     seedTodos: wholeNumber('--seed', values.seed ?? String(endpoint ? 0 : DEFAULT_LOCAL_SEED), 0, 10_000),
     resultsRoot: values.results ? resolve(userDirectory, values.results) : DEFAULT_RESULTS_ROOT,
+    aws: awsOption(values, endpoint, env, userDirectory),
   };
 }
 
@@ -282,6 +291,7 @@ async function main(): Promise<number> {
   const results = await runLoadTest({ ...options, echoK6: true, progress: (line) => console.log(line), abort: interrupt.signal });
   for (const result of results) {
     console.log(`\n${report(result)}`);
+    if (options.aws && result.target === 'stack') await readRunFromCloudWatch(result.runDir, options.aws, (line) => console.log(line));
     // Once the stack has stopped: its log files are complete, with each service's last stats line.
     const bottlenecks = await writeBottleneckReport(result.runDir);
     console.log(`\n${verdictLines(bottlenecks.verdict).join('\n')}\n  details  ${shown(bottlenecks.files.html)} (and .json)`);

@@ -10,6 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseUrlFor, dropDatabase, ensureDatabase, migrateDatabase, migrationDatabaseUrl } from './database.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from './stack.js';
 
+export { MOTO_INSTALL, MotoServer, motoEnvironment, startMoto } from './moto.js';
+
 export interface TestDatabase {
   /** URL of a new, migrated database that only this test uses (as the administrator). */
   url: string;

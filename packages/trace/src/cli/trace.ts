@@ -14,6 +14,7 @@ import { candidateJson, endpointJson, readJson, requestJson, timelineJson } from
 import { renderCandidates, renderEndpoints, renderSlowest } from '../render/requests.js';
 import { styleFor, type Style } from '../render/style.js';
 import { renderTimeline } from '../render/timeline.js';
+import { AWS_CLI_OPTIONS, AWS_CLI_USAGE, awsReadSettings, readCloudWatch, type AwsReadSettings } from '../cloudwatch/index.js';
 import { compareUsage, isCompareCommand, runCompareCommand, runDirectoryOf, verdictLines, writeBottleneckReport } from '../report/index.js';
 
 const USAGE = `Usage: pnpm trace <request-id> | --slowest [N] | --endpoints | --report DIR  [options]
@@ -35,7 +36,9 @@ Modes:
   --report DIR       the bottleneck report of a load-test run, again from its saved files:
                      DIR is the run's directory under loadtests/results (or its logs/).
                      Writes bottlenecks.html and bottlenecks.json there and prints the
-                     verdict (pnpm loadtest does this after every run; docs/load-testing.md)
+                     verdict (pnpm loadtest does this after every run; docs/load-testing.md).
+                     With --aws-* (a run against AWS), it reads the run's window from
+                     CloudWatch again first: late metrics, another cap on log lines
 ${compareUsage(21)}
 
 Options:
@@ -47,6 +50,8 @@ Options:
   --json             print JSON instead of text (pnpm's own banner goes to stdout too, so
                      run it as pnpm --silent trace … --json to pipe it)
   -h, --help         show this help
+
+${AWS_CLI_USAGE}
 
 Examples:
   pnpm trace --slowest                    the 10 slowest requests
@@ -68,7 +73,11 @@ const MIN_WIDTH = 60;
 /** The repository root: this file is packages/trace/src/cli/trace.ts (or dist/cli/trace.js). */
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
-type Mode = { kind: 'trace'; idOrPrefix: string } | { kind: 'slowest'; limit: number } | { kind: 'endpoints' } | { kind: 'report'; dir: string };
+type Mode =
+  | { kind: 'trace'; idOrPrefix: string }
+  | { kind: 'slowest'; limit: number }
+  | { kind: 'endpoints' }
+  | { kind: 'report'; dir: string; aws: AwsReadSettings | undefined };
 
 interface TraceOptions {
   mode: Mode;
@@ -108,6 +117,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv, nowMs: number): Tra
         logs: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        ...AWS_CLI_OPTIONS,
       },
     });
   } catch (error) {
@@ -130,7 +140,10 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv, nowMs: number): Tra
   const mode =
     values.report === undefined
       ? readMode(positionals[0], values.slowest)
-      : { kind: 'report' as const, dir: resolve(userDirectory(env), values.report) };
+      : { kind: 'report' as const, dir: resolve(userDirectory(env), values.report), aws: awsReadSettings(values, env, userDirectory(env)) };
+  if (mode.kind !== 'report' && awsReadSettings(values, env, userDirectory(env))) {
+    throw new TraceUsageError('the --aws-* flags read a run back from CloudWatch: they go with --report DIR');
+  }
   if ((mode.kind === 'trace' || mode.kind === 'report') && (values.since !== undefined || values.service !== undefined)) {
     throw new TraceUsageError('--since and --service filter --slowest and --endpoints; a request id or a report needs neither');
   }
@@ -258,16 +271,17 @@ async function showRequest(files: string[], idOrPrefix: string, printer: Printer
 }
 
 /** Writes the run's bottleneck report and prints its verdict. */
-async function showReport(dir: string, env: NodeJS.ProcessEnv): Promise<void> {
+async function showReport(dir: string, aws: AwsReadSettings | undefined, env: NodeJS.ProcessEnv): Promise<void> {
   const runDir = runDirectoryOf(dir);
   if (!existsSync(runDir))
     throw new TraceNothingFoundError(`no directory ${shownPath(runDir, env)}: give a run's directory under loadtests/results`);
+  if (aws) await readCloudWatch(runDir, aws, (line) => console.error(line));
   const report = await writeBottleneckReport(runDir);
   console.log([...verdictLines(report.verdict), '', `  report  ${shownPath(report.files.html, env).replace(/\/$/, '')} (and .json)`].join('\n'));
 }
 
 async function run(options: TraceOptions, env: NodeJS.ProcessEnv): Promise<void> {
-  if (options.mode.kind === 'report') return showReport(options.mode.dir, env);
+  if (options.mode.kind === 'report') return showReport(options.mode.dir, options.mode.aws, env);
   const printer = printerFor(options, env);
   const files = await listLogFiles(options.logsDir);
   if (files.length === 0) throw new TraceNothingFoundError(`no log files in ${printer.logs}: run \`pnpm start\` first, or pass --logs DIR`);

@@ -18,6 +18,7 @@ import { readLogWindow, writeStreamFiles, type LogWindowRead } from './log-windo
 import { metricRequests, metricWindow, readMetrics, type MetricSeries } from './metrics.js';
 import type { AwsReadSettings, AwsResources } from './resources.js';
 
+export { TRACE_USAGE_CODE } from '../errors.js';
 export { AWS_CLI_OPTIONS, AWS_CLI_USAGE, awsReadSettings, STACK_OUTPUT, type AwsCliValues, type AwsReadSettings } from './resources.js';
 
 /** What `cloudwatch.json` holds: what was asked, of which window, and what came back. */
@@ -152,10 +153,11 @@ async function readDelivered(
   return read;
 }
 
-/** The run's window: the runner samples /proc from just before k6 starts until it ends. */
+/** The run's window, as the report counts it: from when k6 started (the samples' start) to the last sample, as k6 ended. */
 async function runWindow(runDir: string): Promise<{ startMs: number; endMs: number }> {
   const file = join(runDir, REPORT_INPUT_FILES.processSamples);
-  const samples = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as ProcessSamples).samples : [];
+  const recorded = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as ProcessSamples) : undefined;
+  const samples = recorded?.samples ?? [];
   const first = samples[0];
   const last = samples[samples.length - 1];
   if (!first || !last) {
@@ -163,7 +165,7 @@ async function runWindow(runDir: string): Promise<{ startMs: number; endMs: numb
       `${runDir} has no ${REPORT_INPUT_FILES.processSamples}, so the run's time window is unknown: give a run directory pnpm loadtest wrote`,
     );
   }
-  return { startMs: first.atMs, endMs: last.atMs };
+  return { startMs: recorded?.startedAtMs ?? first.atMs, endMs: last.atMs };
 }
 
 /** An AWS error as a sentence that says what is missing and how to get it. */
