@@ -141,7 +141,9 @@ t.test("the practical's full run (7,520 VUs, 120 s think time, every threshold m
   t.notOk(rules.includes('throughput plateau'), 'nor is the think-time bound a plateau');
   t.ok(rules.includes('load generator busy'), 'k6’s busy moment is a note');
   const bound = verdict.findings.find((finding) => finding.rule === 'rate set by think time')!;
-  const { vus, thinkSeconds, requestsPerIteration, requestMsPerIteration, boundRps } = bound.evidence as Record<string, number>;
+  const [vus, thinkSeconds, requestsPerIteration, requestMsPerIteration, boundRps] = (
+    ['vus', 'thinkSeconds', 'requestsPerIteration', 'requestMsPerIteration', 'boundRps'] as const
+  ).map((name) => Number(bound.evidence[name])) as [number, number, number, number, number];
   t.equal(thinkSeconds, 120, 'the think time as the script states it');
   const summary = JSON.parse(await readFile(join(FIXTURES, 'practical-full', 'planners-and-studiers-full-summary.json'), 'utf8')) as {
     metrics: Record<string, { values: Record<string, number> }>;
