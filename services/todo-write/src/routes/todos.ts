@@ -58,7 +58,8 @@ export async function todoWriteRoutes(app: ServiceApp, options: TodoWriteRoutesO
         await app.invalidateCachedReads();
         return reply.code(201).send(result.todo);
       case 'replayed':
-        request.log.info({ idempotency_key: key }, 'idempotent retry: replaying the first response');
+        // Not the key itself: whoever reads the logs could replay a client's create with it.
+        request.log.info('idempotent retry: replaying the first response');
         // The first attempt may have committed after its request gave up on the database (a
         // 503 on a query deadline) and so never invalidated: this answer must not be stale.
         await app.invalidateCachedReads();
