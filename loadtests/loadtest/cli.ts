@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { compareUsage, isCompareCommand, runCompareCommand, verdictLines, writeBottleneckReport } from '@taskoverflow/trace';
+import { compareUsage, isCompareCommand, previousRunOf, runCompareCommand, verdictLines, writeBottleneckReport } from '@taskoverflow/trace';
 import { AWS_CLI_OPTIONS, AWS_CLI_USAGE, type AwsReadSettings } from '@taskoverflow/trace/cloudwatch';
 import { LOADTEST_USAGE_CODE, LoadTestUsageError } from '../errors.js';
 import { awsOption, readRunFromCloudWatch } from './aws-cloudwatch.js';
@@ -21,8 +21,8 @@ import {
 } from './run.js';
 
 const USAGE = `Usage: pnpm loadtest [--scale smoke|local|full] [--scenario planners-and-studiers|stress] [--target stack|ceiling|both] [options]
-       pnpm loadtest --compare RUN_A RUN_B [--out DIR]
        pnpm loadtest path/to/script.js [options] [-- k6 run flags]
+       pnpm loadtest --compare RUN_A RUN_B [--out DIR]
 
 Runs a k6 scenario, or your own k6 script, against ENDPOINT, or, when it is unset, against
 the local split stack it starts itself (embedded PostgreSQL, Redis, todo-write, todo-read
@@ -295,6 +295,8 @@ async function main(): Promise<number> {
     // Once the stack has stopped: its log files are complete, with each service's last stats line.
     const bottlenecks = await writeBottleneckReport(result.runDir);
     console.log(`\n${verdictLines(bottlenecks.verdict).join('\n')}\n  details  ${shown(bottlenecks.files.html)} (and .json)`);
+    const previous = await previousRunOf(result.runDir);
+    if (previous) console.log(`  compare  pnpm loadtest --compare ${shown(previous)} ${shown(result.runDir)}  (with the run before)`);
   }
   const floor = results.find((result) => result.target === 'ceiling');
   const stack = results.find((result) => result.target === 'stack');

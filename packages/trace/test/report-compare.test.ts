@@ -8,6 +8,7 @@ import { cp, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { compareRuns, comparisonLine, formatRatio, readComparedRun, SAME_WITHIN, type ComparisonLine } from '../src/report/compare.js';
+import { previousRunOf } from '../src/report/compare-cli.js';
 import { renderComparisonHtml } from '../src/report/compare-html.js';
 import { writeBottleneckReport } from '../src/report/index.js';
 import type { K6Summary, ProcessSamples } from '../src/report/inputs.js';
@@ -177,4 +178,21 @@ t.test('the page: both runs, their verdicts and every line with its ratio', asyn
   t.match(html, new RegExp(`<h3>${comparison.b.verdict.headline.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}</h3>`), "B's headline");
   for (const candidate of comparison.lines) t.ok(html.includes(`<td>${candidate.name.replace(/&/g, '&amp;')}`), candidate.name);
   t.ok(html.includes(`<td>${formatRatio(line('k6 p95').ratio)}</td>`), "k6 p95's ratio");
+});
+
+t.test('the run before, to compare a new run with: the latest earlier run of the same test beside it', async (t) => {
+  const results = t.testdir({
+    '2026-12-01T10-00-00-planners-and-studiers-smoke': {},
+    '2026-12-01T11-00-00-planners-and-studiers-smoke': {},
+    '2026-12-01T11-30-00-planners-and-studiers-local': {},
+    '2026-12-01T11-45-00-my-test': {},
+    '2026-12-01T12-00-00-planners-and-studiers-smoke': {},
+    '2026-12-01T13-00-00-planners-and-studiers-smoke': {},
+    'README.md': '',
+  });
+  const run = (name: string) => `${results}/${name}`;
+  t.equal(await previousRunOf(run('2026-12-01T12-00-00-planners-and-studiers-smoke')), run('2026-12-01T11-00-00-planners-and-studiers-smoke'));
+  t.equal(await previousRunOf(run('2026-12-01T10-00-00-planners-and-studiers-smoke')), undefined, 'the first of its kind');
+  t.equal(await previousRunOf(run('2026-12-01T11-45-00-my-test')), undefined, 'no earlier run of that script');
+  t.equal(await previousRunOf(fixture('quiet')), undefined, 'not a run directory pnpm loadtest named');
 });

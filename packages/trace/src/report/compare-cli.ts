@@ -3,8 +3,8 @@
  * prints them side by side and writes compare.html and compare.json (into B's directory, the
  * run after the change, unless --out says otherwise).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RUN_NOT_FOUND_CODE } from '../errors.js';
 import { renderTable, type Column } from '../render/table.js';
@@ -86,6 +86,27 @@ export async function runCompareCommand(argv: string[], context: CompareContext)
     `${[...comparisonLines(comparison, width, style), '', `  page  ${shown(files.html)} (and ${COMPARE_FILES.json})`].join('\n')}\n`,
   );
   return 0;
+}
+
+/** `2026-11-28T14-05-12-`: how pnpm loadtest starts a run directory's name (the rest names the test). */
+const RUN_TIME_PREFIX = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-/;
+
+/**
+ * The latest run of the same test before `runDir` beside it (the same name after the time:
+ * scenario and scale, or script), to compare it with; undefined when there is none.
+ */
+export async function previousRunOf(runDir: string): Promise<string | undefined> {
+  const name = basename(runDir);
+  const time = RUN_TIME_PREFIX.exec(name)?.[0];
+  if (!time) return undefined;
+  const test = name.slice(time.length);
+  const earlier = (await readdir(dirname(runDir), { withFileTypes: true }))
+    .filter((entry) => entry.isDirectory() && entry.name < name && RUN_TIME_PREFIX.exec(entry.name)?.[0].length === time.length)
+    .map((entry) => entry.name)
+    .filter((candidate) => candidate.slice(time.length) === test)
+    .sort();
+  const previous = earlier[earlier.length - 1];
+  return previous === undefined ? undefined : join(dirname(runDir), previous);
 }
 
 function readCompareArgs(argv: string[], userDir: string): { a: string; b: string; out: string | undefined } {
