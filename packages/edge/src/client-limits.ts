@@ -18,6 +18,12 @@ export interface ClientLimits {
    * aborted, so that its connection is returned. A client that does not read has left.
    */
   drainTimeoutMs: number;
+  /**
+   * Response bytes held in memory, in all, for clients slower than their replica, so that the
+   * replica's connection is returned before the client has read its answer; beyond it a
+   * replica's response waits for its client.
+   */
+  maxBufferedBytes: number;
   /** Open client connections in all; over it a new connection is closed as it is accepted. */
   maxConnections: number;
   /** Open connections from one client address; over it a new one is answered 503 + Retry-After and closed. */
@@ -27,7 +33,8 @@ export interface ClientLimits {
 /**
  * 10 s to send a request (ALB-like clients send theirs in one packet; a 64 KB body needs
  * 6.4 KB/s), far below Node's default 300 s. 5 s for a stalled reader: long against a
- * client's scheduling hiccup, short against the 1 s a queued request may wait. Connections:
+ * client's scheduling hiccup, short against the 1 s a queued request may wait. 64 MB held for
+ * slow readers: 50 lists of 1.28 MB, 400 of 167 KB, beside the process's ~100 MB. Connections:
  * k6's largest stress preset opens 5,000 from one address, and 10,000 in all stay below the
  * file descriptors a process gets here (20,000).
  */
@@ -35,6 +42,7 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 10_000,
   drainTimeoutMs: 5_000,
+  maxBufferedBytes: 64 * 1024 * 1024,
   maxConnections: 10_000,
   maxConnectionsPerClient: 6_000,
 };
@@ -67,6 +75,8 @@ export interface ConnectionTurn {
 export class ClientConnection {
   #active: ConnectionTurn | undefined;
   #waiting: ConnectionTurn[] | undefined;
+  /** The connection ends after the response in progress (its framing broke behind it). */
+  #closing = false;
 
   constructor(readonly socket: Socket) {}
 
@@ -92,12 +102,26 @@ export class ClientConnection {
     return true;
   }
 
+  /**
+   * What arrived after the request in progress cannot be read (a parse error): its response
+   * is finished, then the connection closed; the requests waiting behind it are dropped.
+   */
+  closeAfterActive(): void {
+    this.#closing = true;
+    this.#waiting = undefined;
+  }
+
   /** `turn` is done (its response finished, or the connection closed): the next one starts. */
   finished(turn: ConnectionTurn): void {
     if (this.#active !== turn) {
       // A waiting one whose connection closed before its turn.
       const index = this.#waiting?.indexOf(turn) ?? -1;
       if (index !== -1) this.#waiting!.splice(index, 1);
+      return;
+    }
+    if (this.#closing) {
+      this.#active = undefined;
+      this.socket.end();
       return;
     }
     this.#active = this.#waiting?.shift();

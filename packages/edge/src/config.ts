@@ -59,6 +59,7 @@ function readClientLimits(reader: EnvReader): ClientLimits {
     headersTimeoutMs: reader.integer('EDGE_HEADERS_TIMEOUT_MS', defaults.headersTimeoutMs, { min: 100, max: 600_000 }),
     requestTimeoutMs: reader.integer('EDGE_REQUEST_TIMEOUT_MS', defaults.requestTimeoutMs, { min: 100, max: 600_000 }),
     drainTimeoutMs: reader.integer('EDGE_CLIENT_DRAIN_TIMEOUT_MS', defaults.drainTimeoutMs, { min: 100, max: 600_000 }),
+    maxBufferedBytes: reader.integer('EDGE_MAX_BUFFERED_MB', defaults.maxBufferedBytes / 1024 / 1024, { min: 0, max: 65_536 }) * 1024 * 1024,
     maxConnections: reader.integer('EDGE_MAX_CONNECTIONS', defaults.maxConnections, { min: 1, max: 1_000_000 }),
     maxConnectionsPerClient: reader.integer('EDGE_MAX_CONNECTIONS_PER_CLIENT', defaults.maxConnectionsPerClient, { min: 1, max: 1_000_000 }),
   };

@@ -121,6 +121,8 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
     timeoutMs,
     queue,
     drainTimeoutMs: limits.drainTimeoutMs,
+    maxBufferedBytes: limits.maxBufferedBytes,
+    bufferedBytes: 0,
     allowedHosts: undefined,
     closing: false,
     logStarted: log.isLevelEnabled('debug'),
@@ -135,8 +137,9 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
     },
     (request, response) => {
       const connection = connections.of(request.socket);
-      // A connection over the per-client cap was answered as it was accepted.
-      if (!connection) return;
+      // A connection over the per-client cap was answered as it was accepted; one closed for
+      // pipelining too far ahead still has the rest of its read parsed.
+      if (!connection || request.socket.destroyed) return;
       if (!connection.admit(new Exchange(context, connection, request, response))) {
         log.warn(
           { client: request.socket.remoteAddress },
@@ -218,6 +221,9 @@ interface EdgeContext {
   readonly queue: ReplicaQueueSettings;
   /** ClientLimits.drainTimeoutMs. */
   readonly drainTimeoutMs: number;
+  /** ClientLimits.maxBufferedBytes, and the bytes held now for clients slower than their replica. */
+  readonly maxBufferedBytes: number;
+  bufferedBytes: number;
   /** Set when listening, if the Host header is checked. */
   allowedHosts: AllowedHosts | undefined;
   /** close() was called: responses close their connections. */
@@ -262,6 +268,11 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
   #bytes = 0;
   /** Armed while the client has not taken what was written (no 'drain'): ends the exchange. */
   #drainTimer: NodeJS.Timeout | undefined;
+  /** Waiting for 'drain'; `#buffered` bytes of the response are held in memory for the client meanwhile. */
+  #awaitingDrain = false;
+  #buffered = 0;
+  /** The replica's response, paused while the client catches up (the edge's buffer budget was spent). */
+  #paused: Dispatcher.DispatchController | undefined;
 
   constructor(
     private readonly context: EdgeContext,
@@ -404,16 +415,25 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
     this.response.writeHead(statusCode, headers as OutgoingHttpHeaders);
   }
 
+  /**
+   * A chunk the client cannot take yet is held for it, as nginx's proxy buffering does, so that
+   * a slow client does not keep the replica's connection: the replica's response is read to
+   * its end and its connection returned. Within the edge's budget for such bytes
+   * (EDGE_MAX_BUFFERED_MB) only; beyond it the replica's response pauses until the client
+   * drains. Either way the client has the drain bound to take it.
+   */
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.#bytes += chunk.length;
-    if (!this.response.write(chunk)) {
+    if (this.response.write(chunk)) return;
+    const { context } = this;
+    if (context.bufferedBytes + chunk.length <= context.maxBufferedBytes) {
+      context.bufferedBytes += chunk.length;
+      this.#buffered += chunk.length;
+    } else {
       controller.pause();
-      this.#awaitDrain();
-      this.response.once('drain', () => {
-        clearTimeout(this.#drainTimer);
-        controller.resume();
-      });
+      this.#paused = controller;
     }
+    this.#awaitDrain();
   }
 
   onResponseEnd(): void {
@@ -425,8 +445,25 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
 
   /** The client must take what is buffered within the drain bound, or it is taken for gone. */
   #awaitDrain(): void {
+    if (this.#awaitingDrain) return;
+    this.#awaitingDrain = true;
     if (this.#drainTimer) this.#drainTimer.refresh();
     else this.#drainTimer = setTimeout(this.#clientStalled, this.context.drainTimeoutMs);
+    this.response.once('drain', this.#drained);
+  }
+
+  readonly #drained = (): void => {
+    clearTimeout(this.#drainTimer);
+    this.#awaitingDrain = false;
+    this.#releaseBuffered();
+    const paused = this.#paused;
+    this.#paused = undefined;
+    paused?.resume();
+  };
+
+  #releaseBuffered(): void {
+    this.context.bufferedBytes -= this.#buffered;
+    this.#buffered = 0;
   }
 
   /** Its client stopped reading: drop the connection ('close' then aborts the replica's request). */
@@ -512,6 +549,7 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
     const durationMs = performance.now() - this.#startedAt;
     this.context.stats?.add(response.statusCode, durationMs, this.#shed);
     clearTimeout(this.#drainTimer);
+    this.#releaseBuffered();
     if (!completed) {
       // The client went away first: stop what is under way for it.
       if (this.#queued) this.#replica?.withdraw(this);
@@ -549,11 +587,16 @@ function hostAllowed(hosts: AllowedHosts, host: string | undefined): boolean {
  * header) or that did not arrive in time never reaches a handler; without this, node answers it
  * with an empty, untyped 400/408/431. Like the services, the edge answers every bad input with a
  * JSON error, then closes the connection, whose framing can no longer be trusted. Only when no
- * response is under way on the connection, though: written after (or into) an answer the client
- * is receiving, it would be read as part of that one. Then the connection is just closed.
+ * response is under way on the connection, though: written into an answer the client is
+ * receiving, it would be read as part of that one. Then that answer is finished and the
+ * connection closed after it, with nothing more.
  */
 function answerClientError(error: NodeJS.ErrnoException, socket: Socket, connection: ClientConnection | undefined): void {
-  if (error.code === 'ECONNRESET' || !socket.writable || !connection?.answerable) {
+  if (error.code !== 'ECONNRESET' && socket.writable && connection && !connection.answerable) {
+    connection.closeAfterActive();
+    return;
+  }
+  if (error.code === 'ECONNRESET' || !socket.writable || !connection) {
     socket.destroy();
     return;
   }

@@ -71,10 +71,18 @@ t.test('readEdgeConfig reads what a client may hold: timeouts and connection cap
       EDGE_HEADERS_TIMEOUT_MS: '2000',
       EDGE_REQUEST_TIMEOUT_MS: '3000',
       EDGE_CLIENT_DRAIN_TIMEOUT_MS: '1500',
+      EDGE_MAX_BUFFERED_MB: '8',
       EDGE_MAX_CONNECTIONS: '500',
       EDGE_MAX_CONNECTIONS_PER_CLIENT: '50',
     }).limits,
-    { headersTimeoutMs: 2000, requestTimeoutMs: 3000, drainTimeoutMs: 1500, maxConnections: 500, maxConnectionsPerClient: 50 },
+    {
+      headersTimeoutMs: 2000,
+      requestTimeoutMs: 3000,
+      drainTimeoutMs: 1500,
+      maxBufferedBytes: 8 * 1024 * 1024,
+      maxConnections: 500,
+      maxConnectionsPerClient: 50,
+    },
   );
   t.same(problems({ ...valid, EDGE_HEADERS_TIMEOUT_MS: '20000' }), [
     'EDGE_HEADERS_TIMEOUT_MS (20000) must not exceed EDGE_REQUEST_TIMEOUT_MS (10000), which bounds the whole request, headers included: lower the first or raise the second',

@@ -8,6 +8,7 @@ import type { TransportTargetOptions } from 'pino';
 import { BodyNotUtf8Error, installErrorHandler } from './errors.js';
 import { type LoadSheddingSettings, loadSheddingPlugin } from './load-shedding.js';
 import { installNotFoundHandler } from './not-found.js';
+import { closeUndrainedConnections } from './undrained-responses.js';
 import type { LogLevel } from '@taskoverflow/config';
 import type { BaseServiceConfig } from './config.js';
 
@@ -18,10 +19,17 @@ declare module 'fastify' {
   }
 }
 
-/** Headers timeout must exceed keep-alive (KEEP_ALIVE_TIMEOUT_MS, @taskoverflow/routing). */
-export const HEADERS_TIMEOUT_MS = KEEP_ALIVE_TIMEOUT_MS + 1_000;
-/** A request that takes longer than this is cut off; no route should come close. */
-export const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * A request's headers, and the whole request with its body, must arrive within this long of
+ * its first byte, or it is answered 408 and its connection closed: a client dripping them
+ * holds a connection and a body buffer for 10 s, not Node's default 300 s. Node times a
+ * request from its first byte, not from the previous response, so an idle keep-alive
+ * connection (KEEP_ALIVE_TIMEOUT_MS, @taskoverflow/routing) is not cut short by these.
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 10_000;
+/** How often Node checks those two (its default, 30 s, would stretch a 10 s bound to 40 s). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 /** Fastify options shared by every service (and the OpenAPI generator). */
 export function fastifyOptions(): FastifyServerOptions {
@@ -61,6 +69,8 @@ export interface ServiceAppOptions {
   loadShedding?: LoadSheddingSettings;
   /** Proxies that append to X-Forwarded-For in front of the service (see BaseServiceConfig). Default: 0. */
   trustProxyHops?: number;
+  /** A connection whose response waits this long for its client to read is closed (CLIENT_DRAIN_TIMEOUT_MS). Unset: never. */
+  clientDrainTimeoutMs?: number;
 }
 
 /**
@@ -86,8 +96,9 @@ export function createServiceApp(options: ServiceAppOptions) {
     ...logging,
     // Fastify's numeric trustProxy, spelled as the function its types accept.
     trustProxy: (_address: string, hop: number) => hop < trustedHops,
+    http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
   });
-  base.server.headersTimeout = HEADERS_TIMEOUT_MS;
+  if (options.clientDrainTimeoutMs) closeUndrainedConnections(base.server, options.clientDrainTimeoutMs);
   // Fastify parses text/plain by default; the API takes JSON only, anything else is a 415.
   base.removeContentTypeParser('text/plain');
   // On the base instance: the helpers take a plain FastifyInstance, which the type-provided one is not.
@@ -132,6 +143,7 @@ export async function buildServiceApp<Config extends BaseServiceConfig>(
     instance: config.instance,
     loadShedding: config.loadShedding,
     trustProxyHops: config.trustProxyHops,
+    clientDrainTimeoutMs: config.clientDrainTimeoutMs,
   });
   await app.register(plugin, config);
   return app;

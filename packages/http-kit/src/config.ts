@@ -37,6 +37,12 @@ export interface BaseServiceConfig {
    */
   trustProxyHops: number;
   rateLimit: RateLimitSettings;
+  /**
+   * A connection whose response has waited this long for its client to read is closed: its
+   * request stops counting in flight and its bytes leave SHED_MAX_MB_IN_FLIGHT. Longer than
+   * the edge's own bound (EDGE_CLIENT_DRAIN_TIMEOUT_MS), which gives up on its client first.
+   */
+  clientDrainTimeoutMs: number;
 }
 
 export function readBaseServiceConfig(
@@ -63,6 +69,7 @@ export function readBaseServiceConfig(
     },
     shutdownDrainMs: reader.integer('SHUTDOWN_DRAIN_MS', 0, { min: 0, max: 120_000 }),
     trustProxyHops: reader.integer('TRUST_PROXY_HOPS', 1, { min: 0, max: 10 }),
+    clientDrainTimeoutMs: reader.integer('CLIENT_DRAIN_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
     rateLimit: {
       maxRequests: reader.integer('RATE_LIMIT_MAX_REQUESTS', 0, { min: 0, max: 1_000_000_000 }),
       windowSeconds: reader.integer('RATE_LIMIT_WINDOW_S', 60, { min: 1, max: 86_400 }),
