@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 /**
- * An incoming x-request-id is trusted only if it is short and made of safe characters. Every
- * id this module hands out matches it (a UUID and an ALB trace Root do too).
+ * An incoming x-request-id is kept only if it is short and made of characters that need no
+ * escaping in a log line, a header or a shell: the services and the edge share this one rule
+ * (correlationId). 64 holds every id this module hands out (a UUID, an ALB trace Root) and a
+ * W3C traceparent (55).
  */
-export const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** The Root= part of an ALB trace header: `Root=1-67891233-abcdef012345678912345678`. */
 const AMZN_TRACE_ROOT = /(?:^|;)\s*Root=([A-Za-z0-9-]{1,64})/;
 

@@ -39,6 +39,7 @@ const UNIT_TEST_FILES = [
   'packages/trace/test/report-*.test.ts', // not report.test.ts: Chromium
   'packages/observability/test/logger.test.ts', // not cloudwatch-transport: moto
   'packages/observability/test/error-code.test.ts',
+  'packages/observability/test/request-id.test.ts',
   'packages/stack/test/edge-process.test.ts',
   'packages/stack/test/log-format.test.ts',
   'packages/stack/test/processes.test.ts',
