@@ -15,6 +15,7 @@ import { gzipSync } from 'node:zlib';
 import t, { type Test } from 'tap';
 import { readDashboardSeries, vusWhereP95Crosses, type PeriodPoint } from '../src/report/dashboard-data.js';
 import { collectFigures, cpuSecondsAt } from '../src/report/figures.js';
+import { writeBottleneckReport } from '../src/report/index.js';
 import { readReportInputs, type K6Summary, type ProcessSamples, type ReportInputs } from '../src/report/inputs.js';
 import { LOADTEST_REQUEST_ID_PREFIX } from '../src/report/outcomes.js';
 
@@ -49,6 +50,15 @@ t.test('CPU per request: CPU over the sampled time by the requests k6 sent in it
       t.equal(process.cpuPerRequestUs!.toFixed(6), ((wholeRun * 1e6) / requests).toFixed(6), `${fixture}: ${process.name}`);
     }
   }
+});
+
+t.test('the page says what CPU per request divides', async (t) => {
+  const runDir = await runDirOf('stress-local', t);
+  const { files } = await writeBottleneckReport(runDir);
+  t.match(
+    await readFile(files.html, 'utf8'),
+    "µs per request: each process's CPU over 68.8 s by the requests k6 sent in those seconds (31,684).",
+  );
 });
 
 t.test('CPU per request without k6 summary: the CPU of the stretch the logs cover, by the requests in it', async (t) => {
