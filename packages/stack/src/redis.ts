@@ -12,6 +12,8 @@ export interface RedisServer {
   pid: number;
   /** SIGTERM, then SIGKILL after STOP_GRACE_MS (5 s); resolves once the server has exited. Idempotent. */
   stop(): Promise<void>;
+  /** Resolves once the server has exited, asked to by stop() or not (see startSupervisedRedis). */
+  exited: Promise<void>;
 }
 
 const HOST = '127.0.0.1';
@@ -53,6 +55,7 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
     port,
     pid: child.pid!,
     stop: () => (stopping ??= stopChild(child, exited, STOP_GRACE_MS)),
+    exited,
   };
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!(await answersPing(port))) {

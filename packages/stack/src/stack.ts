@@ -9,9 +9,10 @@ import { assertPortFree } from './free-port.js';
 import { logFilePath } from './log-files.js';
 import { repoRoot, serviceEntry } from './paths.js';
 import { startEmbeddedPostgres } from './postgres.js';
-import { findRedisServer, REDIS_INSTALL_HINT, startRedisServer } from './redis.js';
+import { findRedisServer, REDIS_INSTALL_HINT } from './redis.js';
 import { ServiceFleet, type ServiceInstance } from './service-fleet.js';
 import { ShutdownSteps } from './shutdown-steps.js';
+import { startSupervisedRedis } from './supervised-redis.js';
 import type { ConsoleStream } from './stack-console.js';
 import { since, stackOutput, type StackOutput } from './stack-output.js';
 
@@ -199,7 +200,8 @@ async function startCache(options: LocalStackOptions, output: StackOutput, shutd
     return undefined;
   }
   const startedAt = Date.now();
-  const redis = await startRedisServer();
+  // Restarted if it dies; the services serve uncached meanwhile (supervised-redis.ts).
+  const redis = await startSupervisedRedis((line) => output.progress(line));
   shutdown.add(() => redis.stop());
   output.progress(`redis: redis-server on port ${redis.port} (throwaway, no persistence) ✓ ${since(startedAt)}`);
   return redis.url;
