@@ -47,9 +47,9 @@ const TARGET_GROUPS: Record<string, string> = {
   'todo-read': 'targetgroup/taskoverflow-todo-read/0123456789abcdef',
   'todo-write': 'targetgroup/taskoverflow-todo-write/0123456789abcdef',
 };
-/** A short smoke run: ≈ 20 s of k6. */
+/** A short smoke run: ≈ 15 s of k6. */
 const SHORT_SMOKE = {
-  STUDIER_STAGES: '5s:10,10s:10,2s:0',
+  STUDIER_STAGES: '4s:10,6s:10,2s:0',
   STUDIER_SLEEP: '1',
   PLANNER_VUS: '2',
   PLANNER_ITERATIONS: '6',
@@ -171,6 +171,31 @@ t.test('pnpm loadtest against an ENDPOINT reads the run back from CloudWatch, an
   t.same(figures.failures.serviceStatuses, local.failures.serviceStatuses, 'statuses agree');
   t.same(figures.endpoints, local.endpoints, 'per-endpoint figures agree');
   t.equal(figures.requests, local.requests);
+
+  // Read again in a region with nothing: each absence is a line, and the report is still written.
+  const again = await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--conditions=development',
+      'packages/trace/src/cli/trace.ts',
+      '--report',
+      runDir,
+      '--aws-outputs',
+      outputs,
+      '--aws-region',
+      'us-west-2',
+    ],
+    { cwd: REPO_ROOT, env: process.env, timeout: 60_000 },
+  );
+  t.match(again.stderr, /the log group taskoverflow-moto could not be read: it does not exist in us-west-2/, 'the missing group is named');
+  const elsewhere = (JSON.parse(await readFile(join(runDir, 'bottlenecks.json'), 'utf8')) as { figures: Figures }).figures;
+  t.match(
+    elsewhere.aws!.missing.join('\n'),
+    /no ECS CPU or memory of todo-read \(service taskoverflow-todo-read in cluster taskoverflow-cluster\) between .* in us-west-2/,
+  );
+  t.same(elsewhere.byService, figures.byService, 'the rest of the report stands: the lines read before are still in logs/');
   await aws.close();
 });
 
