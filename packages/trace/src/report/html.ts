@@ -1,4 +1,5 @@
 /** bottlenecks.html: the verdict first, then the figures it rests on, the plots and the slowest requests. */
+import { awsSection } from './aws-html.js';
 import { cacheChart, cpuChart } from './charts.js';
 import type { Figures, Percentiles } from './figures.js';
 import { escapeHtml, formatMs as ms } from './format.js';
@@ -105,6 +106,7 @@ ${cpuChart(
 )}`
     : ''
 }</section>`,
+    awsSection(figures.aws),
     `<section id="read-path"><h2>The read path</h2>
 ${table(['reads', 'hit', 'stale', 'miss', 'bypass', 'no cache', 'queries per 1000 reads', 'shed (503)', 'rate-limited (429)', '5xx'], [[count(readPath.reads), share(readPath.cache.hit, readPath.reads), share(readPath.cache.stale, readPath.reads), share(readPath.cache.miss, readPath.reads), share(readPath.cache.bypass, readPath.reads), share(readPath.cache.none, readPath.reads), readPath.queriesPer1000Reads === undefined ? '—' : readPath.queriesPer1000Reads.toFixed(1), count(readPath.shed), count(readPath.rateLimited), count(readPath.serverErrors)]])}
 ${table(

@@ -3,6 +3,7 @@
  * the figures it rests on. Pure functions, so that each can be checked on recorded runs. The
  * first finding names the saturated resource, or says that nothing saturated.
  */
+import { AWS_SATURATION_RULES, awsFindings, type AwsRule } from './aws-verdict.js';
 import type { Figures, ProcessFigures } from './figures.js';
 import { formatClock, formatMs as ms } from './format.js';
 import { functionalFindings, headlineOf, type FunctionalRule } from './functional-verdict.js';
@@ -23,7 +24,8 @@ export interface Finding {
     | 'shed and rate-limited'
     | 'rate set by think time'
     | 'load generator busy'
-    | FunctionalRule;
+    | FunctionalRule
+    | AwsRule;
   sentence: string;
   /** The figures the sentence rests on, by name. */
   evidence: Record<string, number | string>;
@@ -38,7 +40,7 @@ export interface Verdict {
 }
 
 /** The findings that name a saturated resource (in evidence.resource). */
-const SATURATION_RULES = new Set<Finding['rule']>(['machine saturated', 'process saturated']);
+const SATURATION_RULES = new Set<Finding['rule']>(['machine saturated', 'process saturated', ...AWS_SATURATION_RULES]);
 /** A share of a core (or of the machine's cores) at which it counts as saturated. */
 export const SATURATED_SHARE = 0.9;
 /** Processes whose work runs on one thread: one core is their limit (Node's event loop, Redis). */
@@ -67,9 +69,13 @@ export function verdictOf(figures: Figures, outcomes?: Outcomes): Verdict {
       (figures.failures.client?.failed ?? 0) === 0,
     iterations: outcomes?.iterations,
   };
-  const saturation = saturationFindings(figures, context);
+  const aws = awsFindings(figures.aws);
+  // Against AWS the local samples are k6's machine only: its "nothing saturated" gives way to what CloudWatch found saturated.
+  const awsSaturated = aws.some((finding) => SATURATION_RULES.has(finding.rule));
+  const saturation = saturationFindings(figures, context).filter((finding) => !(awsSaturated && finding.rule === 'nothing saturated'));
   const findings = [
     ...saturation,
+    ...aws,
     ...[
       (of: Figures) => throughputFinding(of, context.iterations),
       queueingFinding,
@@ -79,7 +85,7 @@ export function verdictOf(figures: Figures, outcomes?: Outcomes): Verdict {
       sheddingFinding,
     ].flatMap((rule) => rule(figures) ?? []),
   ];
-  const saturated = saturation.find((finding) => SATURATION_RULES.has(finding.rule));
+  const saturated = findings.find((finding) => SATURATION_RULES.has(finding.rule));
   const resource = saturated ? String(saturated.evidence.resource) : undefined;
   return {
     headline: outcomes
