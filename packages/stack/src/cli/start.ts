@@ -1,4 +1,5 @@
 /** `pnpm start`: runs the whole split stack on this machine until Ctrl-C. */
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { describeDatabaseUrlProblem } from '@taskoverflow/db';
 import { apiOperations, OPENAPI_PATH, routeRequest, serviceOf } from '@taskoverflow/routing';
@@ -10,7 +11,7 @@ import { repoRoot } from '../paths.js';
 import { startLocalStack, type LocalStack } from '../stack.js';
 import { since } from '../stack-output.js';
 
-const USAGE = `Usage: pnpm start [--port N] [--read-replicas N] [--logs DIR] [--pretty]
+const USAGE = `Usage: pnpm start [--port N] [--read-replicas N] [--logs DIR] [--data DIR] [--pretty]
 
 Runs TaskOverflow locally: PostgreSQL, todo-write, N todo-read replicas and the load
 balancer stand-in in front of them, on 127.0.0.1. The services and the load balancer run
@@ -21,11 +22,16 @@ The console shows the start-up, the services' warnings and errors, and every few
 summary per instance (each service and the edge) from its stats line: req/s, p50/p95/p99
 latency, 5xx, 503s shed, cache hit and bypass shares, event-loop delay p99, CPU and memory.
 
+Ctrl-C (or SIGTERM) stops the edge, then the services (each finishes its requests), then
+Redis and PostgreSQL, and exits 0 (130 for Ctrl-C when run without pnpm, which would report
+that as a failure). Ctrl-C again exits at once.
+
 Options:
   --port N            the load balancer's port (default: $PORT, else 8080)
   --read-replicas N   how many todo-read replicas (default: 2)
   --logs DIR          write the log files to DIR instead of the repository's logs/ (its
                       *.log files are deleted first); read them with pnpm trace --logs DIR
+  --data DIR          keep the embedded PostgreSQL's data in DIR instead of .data/postgres
   --pretty            show every log line of every instance instead of the summary (as
                       LOG_FORMAT=pretty); this process then relays them all, which costs
                       CPU under load
@@ -54,6 +60,7 @@ interface StartOptions {
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
   logDir: string;
+  dataDir: string | undefined;
   everyLine: boolean;
 }
 
@@ -66,6 +73,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
         port: { type: 'string' },
         'read-replicas': { type: 'string' },
         logs: { type: 'string' },
+        data: { type: 'string' },
         pretty: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -78,6 +86,9 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
   const databaseUrl = env.DATABASE_URL || undefined;
   const databaseProblem = databaseUrl && describeDatabaseUrlProblem(databaseUrl);
   if (databaseProblem) throw new StartUsageError(`${databaseProblem}; or unset DATABASE_URL to use the embedded PostgreSQL`);
+  if (databaseUrl && values.data !== undefined) {
+    throw new StartUsageError('--data is for the embedded PostgreSQL, which does not run when DATABASE_URL is set: drop one of them');
+  }
   const redisUrl = env.REDIS_URL || undefined;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
     throw new StartUsageError(`REDIS_URL is not a redis URL: "${redisUrl}". Expected redis://host:6379, or unset it`);
@@ -93,6 +104,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
     redisUrl,
     // Relative to where the user ran pnpm from: pnpm runs scripts from the root, INIT_CWD keeps theirs.
     logDir: values.logs === undefined ? DEFAULT_LOG_DIR : resolve(env.INIT_CWD ?? process.cwd(), values.logs),
+    dataDir: values.data === undefined ? undefined : resolve(env.INIT_CWD ?? process.cwd(), values.data),
     everyLine: values.pretty === true || logFormat === 'pretty',
   };
 }
@@ -164,16 +176,20 @@ async function main(): Promise<void> {
     process.exit(0);
   }
 
-  const starting = build().then(() => startLocalStack(options));
-  // Widened: stop() sets it, which TypeScript's narrowing (and so the lint) cannot see.
-  let stopping = false as boolean;
+  // The children run in process groups of their own (detached-child.ts): a Ctrl-C reaches this
+  // process alone, which stops them in order.
+  const interrupted = new AbortController();
+  const starting = build().then(() => startLocalStack({ ...options, signal: interrupted.signal }));
+  let stopSignalAt: number | undefined;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
-    if (stopping) {
-      console.log(`${signal} again: exiting without waiting`);
+    if (stopSignalAt !== undefined) {
+      if (Date.now() - stopSignalAt < RELAYED_SIGNAL_MS) return;
+      console.log(`${signal} again: exiting without waiting for the processes to stop`);
       process.exit(1);
     }
-    stopping = true;
-    console.log(`\n${signal}: stopping…`);
+    stopSignalAt = Date.now();
+    console.log(`\n${signal}: stopping… (again to exit at once)`);
+    interrupted.abort();
     try {
       // A start cut short by the signal cleans up after itself and rejects: nothing to stop.
       const stack = await starting.catch(() => undefined);
@@ -183,7 +199,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     console.log('stopped ✓');
-    process.exit(0);
+    process.exit(interruptedExitCode(signal));
   };
   process.on('SIGINT', (signal) => void stop(signal));
   process.on('SIGTERM', (signal) => void stop(signal));
@@ -192,8 +208,23 @@ async function main(): Promise<void> {
     const stack = await starting;
     console.log(`\n${summary(stack, options.databaseUrl !== undefined, options.logDir)}\n`);
   } catch (error) {
-    if (!stopping) throw error; // else the signal cut the start short, and stop() exits
+    if (!interrupted.signal.aborted) throw error; // else the signal cut the start short, and stop() exits
   }
+}
+
+/**
+ * pnpm gets the terminal's Ctrl-C too and relays it to its script: a repeat this soon is that
+ * copy, not a second Ctrl-C.
+ */
+const RELAYED_SIGNAL_MS = 1_000;
+
+/**
+ * The exit status after a clean stop on `signal`. The convention, 128 + the signal's number
+ * (130 for Ctrl-C), when this file runs directly. As `pnpm start`, 0: pnpm reports any other
+ * status of its script as `ELIFECYCLE Command failed`, and exits with the script's status.
+ */
+function interruptedExitCode(signal: NodeJS.Signals): number {
+  return process.env.npm_lifecycle_event === 'start' ? 0 : 128 + constants.signals[signal];
 }
 
 main().catch((error: unknown) => {
