@@ -8,6 +8,7 @@ import { cp, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { compareRuns, comparisonLine, formatRatio, readComparedRun, SAME_WITHIN, type ComparisonLine } from '../src/report/compare.js';
+import type { AwsFigures } from '../src/report/aws-figures.js';
 import { previousRunOf } from '../src/report/compare-cli.js';
 import { renderComparisonHtml } from '../src/report/compare-html.js';
 import { writeBottleneckReport } from '../src/report/index.js';
@@ -195,4 +196,67 @@ t.test('the run before, to compare a new run with: the latest earlier run of the
   t.equal(await previousRunOf(run('2026-12-01T10-00-00-planners-and-studiers-smoke')), undefined, 'the first of its kind');
   t.equal(await previousRunOf(run('2026-12-01T11-45-00-my-test')), undefined, 'no earlier run of that script');
   t.equal(await previousRunOf(fixture('quiet')), undefined, 'not a run directory pnpm loadtest named');
+});
+
+/** What CloudWatch held for a run against AWS (aws-figures.ts), cut to the figures compared. */
+function awsFigures(readCpu: number, responseMs: number, target5xx: number): AwsFigures {
+  const utilization = (percent: number) => ({ averagePercent: percent * 0.8, peakMinutePercent: percent, maxPercent: percent + 5 });
+  return {
+    region: 'eu-west-1',
+    window: { startMs: 0, endMs: 300_000 },
+    periodSeconds: 60,
+    logs: undefined,
+    services: [
+      {
+        service: 'todo-read',
+        ecsServiceName: 'taskoverflow-todo-read',
+        cpu: utilization(readCpu),
+        memory: utilization(40),
+        tasks: { peak: 10, countedBy: 'RunningTaskCount' },
+        maxTasks: 10,
+        periods: [],
+        targetGroup: { requests: 60_000, responseTimeAverageMs: responseMs, responseTimeMaxMs: 900, target5xx, healthyMin: 10, healthyMax: 10 },
+      },
+    ],
+    loadBalancer: { requests: 60_500, elb5xx: 0, rejectedConnections: 0 },
+    database: {
+      instance: 'taskoverflow-db',
+      cpu: utilization(30),
+      connectionsPeak: 40,
+      maxConnections: 100,
+      readIops: { average: 3, max: 9 },
+      writeIops: undefined,
+    },
+    cache: undefined,
+    missing: [],
+  };
+}
+
+t.test("runs against AWS: each service's CPU, tasks, response time and 5xx, the load balancer's and RDS's, from CloudWatch", async (t) => {
+  // The practical's last fix: todo-read at its 10 tasks' maximum and 95 % CPU, then bigger tasks.
+  const onAws = (run: typeof before, aws: AwsFigures) => ({ ...run, figures: { ...run.figures, aws } });
+  const aws = compareRuns(onAws(after, awsFigures(95, 120, 40)), onAws(after, awsFigures(60, 20, 0))).lines.filter(
+    (candidate) => candidate.section === 'AWS (CloudWatch)',
+  );
+  const get = (name: string) => aws.find((candidate) => candidate.name === name)!;
+  t.same(
+    [get('todo-read CPU, busiest minute').a, get('todo-read CPU, busiest minute').b, get('todo-read CPU, busiest minute').winner],
+    [95, 60, 'B'],
+  );
+  t.equal(get('todo-read CPU, busiest minute').ratio, 60 / 95);
+  t.equal(get('todo-read CPU, average').ratio, (60 * 0.8) / (95 * 0.8));
+  t.same([get('todo-read tasks at the peak').ratio, get('todo-read tasks at the peak').winner], [1, undefined], 'tasks describe the run');
+  t.same([get('todo-read response time at the ALB, average').ratio, get('todo-read response time at the ALB, average').winner], [20 / 120, 'B']);
+  t.same([get('todo-read 5xx from its tasks').ratio, get('todo-read 5xx from its tasks').winner], [0, 'B']);
+  t.equal(get("load balancer's own 5xx").winner, 'same');
+  t.equal(get('RDS CPU, busiest minute').winner, 'same');
+  t.notOk(
+    aws.some((candidate) => candidate.name.startsWith('ElastiCache')),
+    'no line for what neither run has',
+  );
+  t.same(
+    compareRuns(before, after).lines.filter((candidate) => candidate.section === 'AWS (CloudWatch)'),
+    [],
+    'local runs: no AWS lines',
+  );
 });

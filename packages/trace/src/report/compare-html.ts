@@ -34,7 +34,11 @@ export function renderComparisonHtml(comparison: Comparison): string {
     comparison.notes.length > 0 ? `<ul class="notes">${comparison.notes.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>` : '',
     `<section id="verdicts" class="runs">${runColumn('A', a)}${runColumn('B', b)}</section>`,
     `<section id="figures"><h2>Figures</h2><table><thead><tr><th></th><th>A</th><th>B</th><th>B ÷ A</th><th>better</th></tr></thead><tbody>${rows.join('')}</tbody></table>
-<p>CPU per request is each process's CPU over the requests k6 sent while it was sampled; peak memory its highest resident set (summed over a server's processes). Cache shares are of todo-read's reads.</p></section>`,
+<p>CPU per request is each process's CPU over the requests k6 sent while it was sampled; peak memory its highest resident set (summed over a server's processes). Cache shares are of todo-read's reads.${
+      comparison.lines.some((line) => line.section === 'AWS (CloudWatch)')
+        ? " AWS figures are CloudWatch's, over one-minute periods of each run's window; a busiest minute is sustained, not a spike."
+        : ''
+    }</p></section>`,
   ];
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Compared: ${escapeHtml(a.name)} · ${escapeHtml(b.name)}</title><style>${STYLE}</style></head><body>\n${sections.join('\n')}\n</body></html>\n`;
 }

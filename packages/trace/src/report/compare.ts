@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { RunNotFoundError } from '../errors.js';
+import type { AwsFigures } from './aws-figures.js';
 import { collectFigures, type Figures, type ProcessFigures } from './figures.js';
 import { formatMs } from './format.js';
 import { readReportInputs, type K6Summary } from './inputs.js';
@@ -26,10 +27,10 @@ export interface ComparedRun {
   k6: { requestsPerSecond: number | undefined; checksPassed: number | undefined; checksFailed: number | undefined };
 }
 
-export const COMPARISON_SECTIONS = ['latency', 'throughput', 'failures', 'CPU per request', 'peak memory', 'cache'] as const;
+export const COMPARISON_SECTIONS = ['latency', 'throughput', 'failures', 'CPU per request', 'peak memory', 'cache', 'AWS (CloudWatch)'] as const;
 export type ComparisonSection = (typeof COMPARISON_SECTIONS)[number];
 
-export type Unit = 'ms' | 'req/s' | 'count' | 'share' | 'µs' | 'MB' | 'VUs' | 'per 1000 reads';
+export type Unit = 'ms' | 'req/s' | 'count' | 'share' | 'percent' | 'µs' | 'MB' | 'VUs' | 'tasks' | 'IOPS' | 'per 1000 reads';
 
 export interface ComparisonLine {
   section: ComparisonSection;
@@ -90,6 +91,7 @@ export function compareRuns(a: ComparedRun, b: ComparedRun): Comparison {
     ...processLines(a, b, 'CPU per request', 'µs', (process) => process.cpuPerRequestUs),
     ...processLines(a, b, 'peak memory', 'MB', (process) => process.peakRssMb),
     ...cacheLines(a, b),
+    ...awsLines(a, b),
   ];
   const tally = { a: 0, b: 0, same: 0 };
   for (const line of lines) {
@@ -274,6 +276,41 @@ function cacheLines(a: ComparedRun, b: ComparedRun): ComparisonLine[] {
   ].filter(present);
 }
 
+const AWS = 'AWS (CloudWatch)';
+
+/**
+ * A run against AWS: per ECS service its CPU and memory (the busiest minute: a bigger or an
+ * extra task shows there), its tasks, its target group's response time and 5xx; the load
+ * balancer's own errors; RDS; ElastiCache.
+ */
+function awsLines(a: ComparedRun, b: ComparedRun): ComparisonLine[] {
+  const [awsA, awsB] = [a.figures.aws, b.figures.aws];
+  if (!awsA && !awsB) return [];
+  const services = unique([...(awsA?.services ?? []), ...(awsB?.services ?? [])].map((service) => service.service));
+  const line = (name: string, unit: Unit, better: ComparisonLine['better'], figure: (aws: AwsFigures) => number | undefined) =>
+    comparisonLine(AWS, name, unit, better, awsA && figure(awsA), awsB && figure(awsB));
+  const of = (aws: AwsFigures, service: string) => aws.services.find((candidate) => candidate.service === service);
+  return [
+    ...services.flatMap((service) => [
+      line(`${service} CPU, average`, 'percent', 'lower', (aws) => of(aws, service)?.cpu?.averagePercent),
+      line(`${service} CPU, busiest minute`, 'percent', 'lower', (aws) => of(aws, service)?.cpu?.peakMinutePercent),
+      line(`${service} memory, busiest minute`, 'percent', 'lower', (aws) => of(aws, service)?.memory?.peakMinutePercent),
+      line(`${service} tasks at the peak`, 'tasks', 'neither', (aws) => of(aws, service)?.tasks?.peak),
+      line(`${service} response time at the ALB, average`, 'ms', 'lower', (aws) => of(aws, service)?.targetGroup?.responseTimeAverageMs),
+      line(`${service} 5xx from its tasks`, 'count', 'lower', (aws) => of(aws, service)?.targetGroup?.target5xx),
+    ]),
+    line('load balancer requests', 'count', 'neither', (aws) => aws.loadBalancer?.requests),
+    line("load balancer's own 5xx", 'count', 'lower', (aws) => aws.loadBalancer?.elb5xx),
+    line('load balancer rejected connections', 'count', 'lower', (aws) => aws.loadBalancer?.rejectedConnections),
+    line('RDS CPU, busiest minute', 'percent', 'lower', (aws) => aws.database?.cpu?.peakMinutePercent),
+    line('RDS connections at the peak', 'count', 'neither', (aws) => aws.database?.connectionsPeak),
+    line('RDS read IOPS, average', 'IOPS', 'neither', (aws) => aws.database?.readIops?.average),
+    line('RDS write IOPS, average', 'IOPS', 'neither', (aws) => aws.database?.writeIops?.average),
+    line('ElastiCache engine CPU, busiest minute', 'percent', 'lower', (aws) => aws.cache?.engineCpu?.peakMinutePercent),
+    line('ElastiCache evictions', 'count', 'lower', (aws) => aws.cache?.evictions),
+  ].filter(present);
+}
+
 /** What makes the runs' figures differ besides the change under test. */
 function comparabilityNotes(runA: ComparedRun, runB: ComparedRun): string[] {
   const [a, b] = [runA.figures, runB.figures];
@@ -329,6 +366,10 @@ export function formatFigure(unit: Unit, value: number | undefined): string {
       return value < 100 ? value.toFixed(1) : Math.round(value).toLocaleString('en-US');
     case 'per 1000 reads':
       return value.toFixed(1);
+    case 'percent':
+      return `${value.toFixed(1)} %`;
+    case 'IOPS':
+      return `${value.toFixed(value < 10 ? 1 : 0)} IOPS`;
     case 'µs':
     case 'MB':
       return `${Math.round(value).toLocaleString('en-US')} ${unit}`;
