@@ -7,7 +7,11 @@
  */
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ensureLocalServiceRoles, serviceDatabaseUrl, startRedisServer } from '@taskoverflow/stack';
@@ -51,6 +55,33 @@ t.teardown(() => redis.stop());
   if (!String(reply).startsWith('+OK')) throw new Error(`CONFIG SET requirepass: ${String(reply)}`);
 }
 
+/**
+ * A TLS endpoint whose certificate no CA vouches for (self-signed, made by openssl for this
+ * file): what a rediss:// URL meets when the CA bundle or the host name is wrong.
+ */
+const certificateDir = await mkdtemp(join(tmpdir(), 'taskoverflow-self-signed-'));
+t.teardown(() => rm(certificateDir, { recursive: true, force: true }));
+const [keyFile, certificateFile] = [join(certificateDir, 'key.pem'), join(certificateDir, 'certificate.pem')];
+await promisify(execFile)('openssl', [
+  'req',
+  '-x509',
+  '-newkey',
+  'rsa:2048',
+  '-nodes',
+  '-days',
+  '1',
+  '-subj',
+  '/CN=127.0.0.1',
+  '-keyout',
+  keyFile,
+  '-out',
+  certificateFile,
+]);
+const selfSigned = createTlsServer({ key: await readFile(keyFile), cert: await readFile(certificateFile) }, (socket) => socket.destroy());
+await new Promise<void>((resolve) => selfSigned.listen(0, '127.0.0.1', resolve));
+t.teardown(() => new Promise((resolve) => selfSigned.close(resolve)));
+const selfSignedPort = (selfSigned.address() as { port: number }).port;
+
 for (const service of SERVICES) {
   t.test(`${service} with a wrong database password exits with one clear line`, async (t) => {
     const url = new URL(serviceDatabaseUrl(database.url, service));
@@ -71,6 +102,7 @@ for (const service of SERVICES) {
   for (const [problem, redisUrl, reply] of [
     ['a wrong Redis password', `redis://:wrong-token@127.0.0.1:${redis.port}`, 'WRONGPASS'],
     ['no password for a Redis that requires one', `redis://127.0.0.1:${redis.port}`, 'NOAUTH'],
+    ['a Redis whose TLS certificate does not verify', `rediss://127.0.0.1:${selfSignedPort}`, 'self-signed certificate'],
   ] as const) {
     t.test(`${service} with ${problem} exits with one clear line`, async (t) => {
       const { code, stderr } = await start(service, { DATABASE_URL: serviceDatabaseUrl(database.url, service), REDIS_URL: redisUrl });
