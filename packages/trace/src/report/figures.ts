@@ -152,7 +152,7 @@ export interface Figures {
   };
   slowest: Array<RequestSummary & { waterfall: string[] }>;
   /** A run against AWS: its figures from CloudWatch (aws-figures.ts); undefined otherwise. */
-  aws: AwsFigures | undefined;
+  aws?: AwsFigures | undefined;
 }
 
 /** Failed requests as k6 saw them, and where the logs say they came from. */
