@@ -91,7 +91,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
   }
   const redisUrl = env.REDIS_URL || undefined;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new StartUsageError(`REDIS_URL is not a redis URL: "${redisUrl}". Expected redis://host:6379, or unset it`);
+    throw new StartUsageError(`REDIS_URL is not a redis URL: "${redactPassword(redisUrl)}". Expected redis://host:6379, or unset it`);
   }
   const logFormat = env.LOG_FORMAT || 'json';
   if (logFormat !== 'json' && logFormat !== 'pretty') {
