@@ -123,7 +123,7 @@ export type Preset = 'lab' | 'production';
 interface PresetDefaults {
   dbInstanceClass: string;
   dbMultiAz: boolean;
-  dbApplyImmediately: boolean;
+  applyImmediately: boolean;
   natGateways: NatGatewayStrategy;
   cacheNodeCount: number;
   writeDesiredCount: number;
@@ -141,7 +141,7 @@ export const PRESETS: Readonly<Record<Preset, PresetDefaults>> = {
   lab: {
     dbInstanceClass: 'db.t4g.micro',
     dbMultiAz: false,
-    dbApplyImmediately: true,
+    applyImmediately: true,
     natGateways: 'Single',
     cacheNodeCount: 1,
     writeDesiredCount: 1,
@@ -150,7 +150,7 @@ export const PRESETS: Readonly<Record<Preset, PresetDefaults>> = {
   production: {
     dbInstanceClass: 'db.m7g.large',
     dbMultiAz: true,
-    dbApplyImmediately: false,
+    applyImmediately: false,
     natGateways: 'OnePerAz',
     cacheNodeCount: 2,
     writeDesiredCount: 2,
@@ -328,6 +328,8 @@ export function readStackConfig(config = new pulumi.Config('taskoverflow'), stac
   const allocatedStorageGb = config.getNumber('dbAllocatedStorageGb', { min: 20, max: 65_536 }) ?? 20;
   const maxAllocatedStorageGb = config.getNumber('dbMaxAllocatedStorageGb', { min: 20, max: 65_536 }) ?? 100;
   const multiAz = config.getBoolean('dbMultiAz') ?? defaults.dbMultiAz;
+  // RDS and ElastiCache alike: at once (a reboot or failover during `pulumi up`), or in the maintenance window.
+  const applyImmediately = config.getBoolean('applyImmediately') ?? defaults.applyImmediately;
   const cacheNodeCount = config.getNumber('cacheNodeCount', { min: 1, max: 6 }) ?? defaults.cacheNodeCount;
   const app: AppConfig = {
     logLevel: config.get('logLevel', { allowedValues: [...LOG_LEVELS] }) ?? 'info',
@@ -393,7 +395,7 @@ export function readStackConfig(config = new pulumi.Config('taskoverflow'), stac
       allocatedStorageGb,
       maxAllocatedStorageGb,
       multiAz,
-      applyImmediately: config.getBoolean('dbApplyImmediately') ?? defaults.dbApplyImmediately,
+      applyImmediately,
       burstable: isBurstableClass(instanceClass),
       passwordGeneration: config.getNumber('dbPasswordGeneration', { min: 1 }) ?? 1,
       maxConnections: maxConnections!,
@@ -403,7 +405,7 @@ export function readStackConfig(config = new pulumi.Config('taskoverflow'), stac
     cache: {
       nodeType: config.get('cacheNodeType') ?? 'cache.t4g.micro',
       nodeCount: cacheNodeCount,
-      applyImmediately: defaults.dbApplyImmediately,
+      applyImmediately,
     },
     network: {
       natGateways: config.get<NatGatewayStrategy>('natGateways', { allowedValues: ['Single', 'OnePerAz'] }) ?? defaults.natGateways,

@@ -78,7 +78,10 @@ export interface BuiltImage {
 
 const isTargetTracking = (scaling: TodoServiceArgs['scaling']): scaling is TargetTrackingScaling => 'maxCount' in scaling;
 
-/** When this program run started: ECS events and deployments since then belong to this update. */
+/**
+ * When this program run started: ECS events since then belong to this update. Compared with
+ * ECS's own timestamps, so the deploying machine's clock must be right to within seconds (NTP).
+ */
 const UPDATE_STARTED_AT = new Date();
 
 /**

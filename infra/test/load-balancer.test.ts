@@ -75,28 +75,6 @@ t.test('the deployed ALB sends reads to todo-read and writes to todo-write', asy
   }
 });
 
-t.test('a lab stack without a certificate serves plain HTTP on port 80 and says so in its outputs', async (t) => {
-  const listeners = deployment.ofType(TYPES.listener);
-  t.same(
-    listeners.map((listener) => listener.name),
-    ['taskoverflow-http'],
-    'one listener',
-  );
-  t.match(listeners[0]!.inputs, { port: 80, protocol: 'HTTP' });
-  t.same(deployment.ofType(TYPES.certificate), [], 'no certificate');
-  const alb = deployment.named(TYPES.loadBalancer, 'taskoverflow');
-  t.match(alb.inputs, { loadBalancerType: 'application', internal: false, subnets: ['subnet-public-a', 'subnet-public-b'] });
-  t.equal(deployment.outputs.url, `http://${alb.state.dnsName}`, 'the url output is the ALB over http');
-  t.match(deployment.outputs.tls, /^off — plain HTTP on port 80; set domainName \+ hostedZoneId \(or certificateArn\) for HTTPS$/);
-  t.equal(deployment.outputs.preset, 'lab');
-});
-
-t.test('a lab stack has no WAF by default; the services rate-limit on their own', async (t) => {
-  t.same(deployment.ofType(TYPES.webAcl), []);
-  t.same(deployment.ofType(TYPES.webAclAssociation), []);
-  t.equal(deployment.outputs.webAclArn, undefined);
-});
-
 t.test('ALB access logs go to a private, encrypted bucket whose objects expire', async (t) => {
   const alb = deployment.named(TYPES.loadBalancer, 'taskoverflow');
   const bucket = deployment.named(TYPES.bucket, 'taskoverflow-access-logs');

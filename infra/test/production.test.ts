@@ -2,8 +2,7 @@
  * The production preset, as `pulumi up` would create it: HTTPS with a DNS-validated certificate
  * and a redirect from 80, the WAF, Multi-AZ RDS on a non-burstable class that applies changes in
  * the maintenance window, Redis with automatic failover, a NAT gateway per AZ, two todo-write
- * tasks, and every alarm routed to the required address. (The lab preset is what the other
- * files deploy: load-balancer.test.ts, security.test.ts, observability.test.ts.)
+ * tasks, and every alarm routed to the required address. (lab.test.ts has the lab preset.)
  */
 import t from 'tap';
 import { HTTPS_PORT, HTTP_PORT } from '../src/ports.js';
