@@ -51,7 +51,7 @@ function inputs(entries: LogEntry[], summary?: K6Summary): ReportInputs {
     todoCounts: undefined,
     // A run against AWS also carries what CloudWatch held; this one has none.
     cloudWatch: undefined,
-  } as ReportInputs;
+  };
 }
 
 t.test('requests are grouped by method, route and status; paths that are not the route’s are shown as sent', async (t) => {
