@@ -33,7 +33,7 @@ export interface TodoListsOptions {
  * none without a deadline), the SQL's rule, with `now` this process's clock at the request.
  * Which todos pass depends on the time only through how many deadlines have been reached, so
  * a filtered list is cached (memory tier, `ResponseCache.derived`) under the full list's ETag,
- * its `completed` value and that count: at most 3 × (todos + 1) entries per version, however
+ * its `completed` value and that count: at most 3 × (todos + 2) entries per version, however
  * many windows clients ask for.
  */
 export class TodoLists {
@@ -41,8 +41,8 @@ export class TodoLists {
 
   constructor(private readonly options: TodoListsOptions) {}
 
-  /** The list for `filter`, current as of this call (read-your-writes as the cache gives it), with `now` = `nowMs`. */
-  async get(filter: TodoFilter, nowMs?: number): Promise<CachedResponse> {
+  /** The list for `filter`, current as of this call (read-your-writes as the cache gives it). */
+  async get(filter: TodoFilter): Promise<CachedResponse> {
     const { cache, ttlSeconds, load } = this.options;
     const full = await cache.get(FULL_LIST_KEY, ttlSeconds, load, { pinned: true });
     if ((filter.completed === undefined && filter.windowDays === undefined) || full.status !== 200) return full;
@@ -51,7 +51,7 @@ export class TodoLists {
       index = new TodoListIndex(full.body);
       this.indexes.set(full, index);
     }
-    const selection = index.select(filter, nowMs ?? Date.now());
+    const selection = index.select(filter, Date.now());
     return cache.derived(`${FULL_LIST_KEY}:${full.etag}:${selection.name}`, () => bodyResponse(200, index.join(selection.positions())));
   }
 }
