@@ -204,7 +204,7 @@ export function saturationFindings(figures: Figures, context: VerdictContext = {
     {
       rule: 'nothing saturated',
       sentence:
-        `Nothing saturated: this run's busiest process, ${busiest.name}, peaked at ${percent(busiest.peakCores)} of a core` +
+        `Nothing saturated: this run's busiest process, ${busiest.name}, peaked at ${busiest.peakCores > 1 ? `${busiest.peakCores.toFixed(2)} cores` : `${percent(busiest.peakCores)} of a core`}` +
         (cores !== undefined ? `, its processes together at ${runPeak.toFixed(1)} of the machine's ${cores} cores` : '') +
         (latency ? `, and k6's p95 (${ms(latency.clientP95Ms)}) met its ${ms(latency.targetMs)} target.` : '.'),
       evidence: {
