@@ -17,6 +17,9 @@ export const BOOTSTRAP_COMMAND = [...MIGRATE_COMMAND, '--bootstrap'];
 /** The log streams of the one-shot task: `migration/<container>/<task id>`. */
 export const MIGRATION_STREAM_PREFIX = 'migration';
 
+/** The runner Lambda's source, deployed as is (plain JavaScript). */
+export const RUNNER_SOURCE = fileURLToPath(new URL('./one-shot-task/index.mjs', import.meta.url));
+
 /** Lambda's longest run, in seconds: the runner's bound on starting the task (image pull included) and migrating. */
 const RUNNER_TIMEOUT_SECONDS = 900;
 
@@ -243,9 +246,6 @@ export class MigrationTask extends pulumi.ComponentResource {
     return { function: runnerFunction, policy };
   }
 }
-
-/** The runner's source, deployed as is. */
-export const RUNNER_SOURCE = fileURLToPath(new URL('./one-shot-task/index.mjs', import.meta.url));
 
 /**
  * A short digest of secret versions: a plain variable in the task definitions that read those

@@ -38,9 +38,9 @@ const ANYWHERE = '0.0.0.0/0';
  *
  *   internet ─443 (and 80, redirected; or 80 alone without TLS)─▶ load balancer
  *   load balancer ─3000/3001─▶ todo-read / todo-write ─5432─▶ database
- *                                                    └─6379─▶ cache
+ *                                                     └─6379─▶ cache
  *   migration task ─5432─▶ database
- *   todo-read / todo-write / migration task ─443─▶ AWS APIs (ECR, Secrets Manager, CloudWatch Logs) via NAT
+ *   todo-read / todo-write / migration task ─443─▶ AWS APIs (ECR, Secrets Manager, logs) via NAT
  */
 export class Network extends pulumi.ComponentResource {
   readonly vpcId: pulumi.Output<string>;
