@@ -453,7 +453,8 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
   }
 
   readonly #drained = (): void => {
-    clearTimeout(this.#drainTimer);
+    // The timer stays armed, and is ignored when it fires: refresh() re-arms a fired timer for
+    // the next wait, but not a cleared one.
     this.#awaitingDrain = false;
     this.#releaseBuffered();
     const paused = this.#paused;
@@ -466,10 +467,14 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
     this.#buffered = 0;
   }
 
-  /** Its client stopped reading: drop the connection ('close' then aborts the replica's request). */
+  /**
+   * Its client stopped reading: reset the connection, which frees what the OS still holds for
+   * it too (a plain close would keep sending it), and 'close' aborts the replica's request.
+   */
   readonly #clientStalled = (): void => {
+    if (!this.#awaitingDrain) return;
     this.#stalled = true;
-    this.request.socket.destroy();
+    this.request.socket.resetAndDestroy();
   };
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {

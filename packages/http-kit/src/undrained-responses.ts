@@ -29,7 +29,8 @@ export function closeUndrainedConnections(server: Server, timeoutMs: number): vo
         } else if (since === 0) {
           undrainedSince.set(socket, now);
         } else if (now - since >= timeoutMs) {
-          socket.destroy();
+          // A reset, not a close: what the OS still holds for this client is freed too.
+          socket.resetAndDestroy();
         }
       }
     },
