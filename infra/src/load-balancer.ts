@@ -27,6 +27,9 @@ export const DEREGISTRATION_DELAY_SECONDS = 20;
  */
 export const TLS_POLICY = 'ELBSecurityPolicy-TLS13-1-2-2021-06';
 
+/** The WAF's JSON body for the requests its rate-based rule blocks. */
+const RATE_LIMITED_BODY_KEY = 'rate-limited';
+
 /** The ports the load balancer listens on, which its security group opens to the internet. */
 export const publicPorts = (tls: TlsConfig): number[] => (tls.mode === 'off' ? [HTTP_PORT] : [HTTPS_PORT, HTTP_PORT]);
 
@@ -229,6 +232,14 @@ export class LoadBalancer extends pulumi.ComponentResource {
         description: 'TaskOverflow ALB: per-IP rate limit',
         scope: 'REGIONAL',
         defaultAction: { allow: {} },
+        // The API's own error shape ({ "error": message }, packages/http-kit), so clients read one kind of 429.
+        customResponseBodies: [
+          {
+            key: RATE_LIMITED_BODY_KEY,
+            contentType: 'APPLICATION_JSON',
+            content: JSON.stringify({ error: `rate limit exceeded: at most ${limit} requests per 5 minutes from one address; retry later` }),
+          },
+        ],
         rules: [
           {
             name: 'rate-limit-per-ip',
@@ -237,6 +248,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
               block: {
                 customResponse: {
                   responseCode: 429,
+                  customResponseBodyKey: RATE_LIMITED_BODY_KEY,
                   // WAF lifts the block once the IP's rate over the window falls below the limit.
                   responseHeaders: [{ name: 'Retry-After', value: '60' }],
                 },

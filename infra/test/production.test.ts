@@ -85,10 +85,13 @@ t.test('a WAF web ACL on the ALB blocks an IP over its rate, with 429', async (t
   t.equal(others.length, 0, 'one rule');
   t.match(rule, {
     name: 'rate-limit-per-ip',
-    action: { block: { customResponse: { responseCode: 429 } } },
+    action: { block: { customResponse: { responseCode: 429, customResponseBodyKey: 'rate-limited' } } },
     statement: { rateBasedStatement: { aggregateKeyType: 'IP', evaluationWindowSec: 300, limit: 120_000 } },
     visibilityConfig: { cloudwatchMetricsEnabled: true },
   });
+  const [body] = webAcl.inputs.customResponseBodies;
+  t.match(body, { key: 'rate-limited', contentType: 'APPLICATION_JSON' });
+  t.match(JSON.parse(body.content), { error: /^rate limit exceeded: at most 120000 requests per 5 minutes/ }, "in the API's error shape");
   const alb = deployment.named(TYPES.loadBalancer, 'taskoverflow');
   t.same(deployment.named(TYPES.webAclAssociation, 'taskoverflow-waf').inputs, { resourceArn: alb.state.arn, webAclArn: webAcl.state.arn });
   t.equal(deployment.outputs.webAclArn, webAcl.state.arn);
