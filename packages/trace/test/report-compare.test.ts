@@ -181,14 +181,16 @@ t.test('the page: both runs, their verdicts and every line with its ratio', asyn
   t.ok(html.includes(`<td>${formatRatio(line('k6 p95').ratio)}</td>`), "k6 p95's ratio");
 });
 
-t.test('the run before, to compare a new run with: the latest earlier run of the same test beside it', async (t) => {
+t.test('the run before, to compare a new run with: the latest earlier run of the same test beside it with a report', async (t) => {
+  const reported = () => ({ 'bottlenecks.json': '{}' });
   const results = t.testdir({
-    '2026-12-01T10-00-00-planners-and-studiers-smoke': {},
-    '2026-12-01T11-00-00-planners-and-studiers-smoke': {},
-    '2026-12-01T11-30-00-planners-and-studiers-local': {},
-    '2026-12-01T11-45-00-my-test': {},
-    '2026-12-01T12-00-00-planners-and-studiers-smoke': {},
-    '2026-12-01T13-00-00-planners-and-studiers-smoke': {},
+    '2026-12-01T10-00-00-planners-and-studiers-smoke': reported(),
+    '2026-12-01T11-00-00-planners-and-studiers-smoke': reported(),
+    '2026-12-01T11-15-00-planners-and-studiers-smoke': { 'k6-entry.js': '' }, // stopped before k6: no report
+    '2026-12-01T11-30-00-planners-and-studiers-local': reported(),
+    '2026-12-01T11-45-00-my-test': reported(),
+    '2026-12-01T12-00-00-planners-and-studiers-smoke': reported(),
+    '2026-12-01T13-00-00-planners-and-studiers-smoke': reported(),
     'README.md': '',
   });
   const run = (name: string) => `${results}/${name}`;

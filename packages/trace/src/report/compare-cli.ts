@@ -3,6 +3,7 @@
  * prints them side by side and writes compare.html and compare.json (into B's directory, the
  * run after the change, unless --out says otherwise).
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,7 +21,7 @@ import {
   type ComparisonLine,
 } from './compare.js';
 import { renderComparisonHtml } from './compare-html.js';
-import { verdictLines } from './index.js';
+import { REPORT_FILES, verdictLines } from './index.js';
 import { runDirectoryOf } from './inputs.js';
 
 export const COMPARE_FILES = { html: 'compare.html', json: 'compare.json' } as const;
@@ -93,7 +94,8 @@ const RUN_TIME_PREFIX = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-/;
 
 /**
  * The latest run of the same test before `runDir` beside it (the same name after the time:
- * scenario and scale, or script), to compare it with; undefined when there is none.
+ * scenario and scale, or script) that got as far as its report, to compare it with; undefined
+ * when there is none. A run that stopped before k6 (the stack did not start) has no report.
  */
 export async function previousRunOf(runDir: string): Promise<string | undefined> {
   const name = basename(runDir);
@@ -103,7 +105,7 @@ export async function previousRunOf(runDir: string): Promise<string | undefined>
   const earlier = (await readdir(dirname(runDir), { withFileTypes: true }))
     .filter((entry) => entry.isDirectory() && entry.name < name && RUN_TIME_PREFIX.exec(entry.name)?.[0].length === time.length)
     .map((entry) => entry.name)
-    .filter((candidate) => candidate.slice(time.length) === test)
+    .filter((candidate) => candidate.slice(time.length) === test && existsSync(join(dirname(runDir), candidate, REPORT_FILES.json)))
     .sort();
   const previous = earlier[earlier.length - 1];
   return previous === undefined ? undefined : join(dirname(runDir), previous);
