@@ -4,9 +4,11 @@
  * here, and the report that carries them. The end-to-end run against moto is
  * loadtests/test/cloudwatch-report.test.ts.
  */
+import { execFile } from 'node:child_process';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { awsProblem, type CloudWatchRun } from '../src/cloudwatch/index.js';
 import { streamSource } from '../src/cloudwatch/log-window.js';
@@ -291,4 +293,20 @@ t.test('the report: the AWS section, and its saturation heads the verdict', asyn
   t.match(html, /<h3>PostgreSQL \(RDS taskoverflow-db\)<\/h3>.*<td>97 %<\/td>/s);
   t.match(html, /120 log lines from 0 streams of taskoverflow-dev/);
   t.match(report.figures.processes.missing.join('\n'), /the services ran elsewhere/, 'the services are not among the sampled processes');
+});
+
+t.test('pnpm trace: the --aws-* flags go with --report, and a bad one is bad usage', async (t) => {
+  const trace = fileURLToPath(new URL('../src/cli/trace.ts', import.meta.url));
+  const usage = async (...args: string[]) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', '--conditions=development', trace, ...args], {
+      env: { ...process.env, AWS_REGION: 'eu-west-1' },
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+    );
+  t.match(await usage('--slowest', '--aws-log-group', 'g'), {
+    code: 2,
+    stderr: /the --aws-\* flags read a run back from CloudWatch: they go with --report DIR/,
+  });
+  t.match(await usage('--report', '.', '--aws-max-tasks', 'todo-read=lots'), { code: 2, stderr: /--aws-max-tasks takes a whole number/ });
 });
