@@ -6,11 +6,13 @@
  * with counts and request ids that are in the services' logs, and the todos left behind. A
  * script k6 cannot load, and an ENDPOINT where nothing answers, fail at once with typed errors.
  */
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { createTestDatabase, TEST_SERVICE_ENV } from '@taskoverflow/stack/testing';
 import { writeBottleneckReport } from '@taskoverflow/trace';
 import t from 'tap';
@@ -132,4 +134,18 @@ t.test('an ENDPOINT where nothing answers fails at once, naming it', async (t) =
     code: ENDPOINT_UNREACHABLE_CODE,
     message: new RegExp(`^nothing answers at ENDPOINT=${endpoint} \\(GET /api/v1/health failed: ECONNREFUSED\\)`),
   });
+});
+
+t.test('the command line: a scenario and a script at once is a usage error (exit 2)', async (t) => {
+  const cli = fileURLToPath(new URL('../loadtest/cli.ts', import.meta.url));
+  const run = async (...args: string[]) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', '--conditions=development', cli, ...args]).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+    );
+  t.match(
+    await run(PRACTICAL_MISTAKES, '--scenario', 'stress'),
+    { code: 2, stderr: /--scenario is for the built-in scenarios, not a script of your own/ },
+    'a scenario and a script at once',
+  );
 });
