@@ -8,6 +8,8 @@ import { startTestStack } from '@taskoverflow/stack/testing';
 import t from 'tap';
 
 const stack = await startTestStack(t, { readReplicas: 1 });
+/** The Host the edge serves (on loopback it answers any other 421: DNS-rebinding defence). */
+const host = new URL(stack.url).host;
 
 interface RawResponse {
   status: number;
@@ -37,7 +39,7 @@ function post(path: string, body: Buffer | string, extraHeaders = ''): Buffer {
   const bytes = Buffer.from(body);
   return Buffer.concat([
     Buffer.from(
-      `POST ${path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: ${bytes.length}\r\n` +
+      `POST ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${bytes.length}\r\n` +
         `${extraHeaders}Connection: close\r\n\r\n`,
     ),
     bytes,
@@ -54,12 +56,12 @@ for (const [name, url] of Object.entries(targets)) {
   t.test(`${name}: hostile requests get a JSON 4xx and change nothing`, async (t) => {
     const before = await todoCount();
     const cases: Array<[string, Buffer | string, number]> = [
-      ['a 20 KB header', `GET /api/v1/health HTTP/1.1\r\nHost: test\r\nX-Big: ${'x'.repeat(20_000)}\r\nConnection: close\r\n\r\n`, 431],
+      ['a 20 KB header', `GET /api/v1/health HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${'x'.repeat(20_000)}\r\nConnection: close\r\n\r\n`, 431],
       ['JSON nested 30 000 deep', post('/api/v1/todos', '['.repeat(30_000) + ']'.repeat(30_000)), 400],
       ['an object nested 5 000 deep', post('/api/v1/todos', `{"title":"x","a":${'{"b":'.repeat(5_000)}1${'}'.repeat(5_000)}}`), 400],
       [
         'a header line folded (CRLF injection)',
-        'GET /api/v1/health HTTP/1.1\r\nHost: test\r\nX-Request-Id: a\r\n b\r\nConnection: close\r\n\r\n',
+        `GET /api/v1/health HTTP/1.1\r\nHost: ${host}\r\nX-Request-Id: a\r\n b\r\nConnection: close\r\n\r\n`,
         400,
       ],
       ['a garbage request line', 'GARBAGE\r\n\r\n', 400],

@@ -159,3 +159,26 @@ t.test('a connection flood from one address: past the per-client cap each is ref
   await Promise.all(flood);
   t.ok(refused >= FLOOD - PER_CLIENT, `the connections past the cap were refused (${refused} of ${FLOOD}; ${served} lists served to the rest)`);
 });
+
+t.test('DNS rebinding: a Host the edge does not serve is answered 421 and reaches no replica; its own names are served', async (t) => {
+  for (const name of [host, `localhost:${port}`, `[::1]:${port}`]) {
+    const socket = await rawConnection(t, stack.url);
+    const answer = readUntilClosed(socket, 5_000);
+    socket.write(`GET /api/v1/health HTTP/1.1\r\nHost: ${name}\r\nConnection: close\r\n\r\n`);
+    t.match((await answer).data, /^HTTP\/1\.1 200 /, `Host ${name}: served`);
+  }
+  for (const name of ['rebound.example:' + port, 'rebound.example', `127.0.0.1:${Number(port) + 1}`]) {
+    const socket = await rawConnection(t, stack.url);
+    const answer = readUntilClosed(socket, 5_000);
+    socket.write(`DELETE /api/v1/todos/1 HTTP/1.1\r\nHost: ${name}\r\nConnection: close\r\n\r\n`);
+    const { data } = await answer;
+    t.match(
+      data,
+      /^HTTP\/1\.1 421 [^]*"error":"this edge serves only the Host names 127\.0\.0\.1:\d+, localhost:\d+, \[::1\]:\d+; add others to EDGE_ALLOWED_HOSTS"/,
+      `Host ${name}: 421 JSON`,
+    );
+  }
+  const still = await fetch(`${stack.url}/api/v1/todos/1`);
+  t.equal(still.status, 200, 'the todo the refused DELETEs named is still there');
+  await still.arrayBuffer();
+});
