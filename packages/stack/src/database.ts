@@ -9,6 +9,7 @@ import {
 } from '@taskoverflow/db';
 import { redactPassword } from '@taskoverflow/config';
 import pg from 'pg';
+import { DatabaseConnectError, DatabaseMigrationError, ServiceRolesError } from './errors.js';
 
 const APPLICATION_NAME = 'taskoverflow-stack';
 /** SQLSTATE duplicate_database: another process created it first. */
@@ -46,10 +47,7 @@ export async function ensureLocalServiceRoles(adminUrl: string): Promise<void> {
   try {
     await ensureServiceRoles(createDb(pool), LOCAL_ROLE_PASSWORDS);
   } catch (error) {
-    const reason = (error as Error).message;
-    throw new Error(`could not set up the service roles at ${redactPassword(maintenanceUrl)} (the role needs CREATEROLE): ${reason}`, {
-      cause: error,
-    });
+    throw new ServiceRolesError(redactPassword(maintenanceUrl), (error as Error).message, { cause: error });
   } finally {
     await pool.end();
   }
@@ -76,6 +74,11 @@ export async function ensureDatabase(adminUrl: string, name: string): Promise<vo
   });
 }
 
+/** Connects to `url` and runs one query; DatabaseConnectError if it cannot. */
+export async function checkConnection(url: string): Promise<void> {
+  await withClient(url, (client) => client.query('SELECT 1'));
+}
+
 /** Drops database `name`, closing the connections still open to it. */
 export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
   await withClient(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`));
@@ -91,8 +94,7 @@ export async function migrateDatabase(adminUrl: string): Promise<string[]> {
     await bootstrapMigrationRole(adminUrl, LOCAL_MIGRATION_PASSWORD, APPLICATION_NAME);
     return (await migrateDatabaseAt(migrationDatabaseUrl(adminUrl), APPLICATION_NAME)).applied;
   } catch (error) {
-    const reason = (error as Error).message;
-    throw new Error(`could not migrate the database at ${redactPassword(adminUrl)}: ${reason}`, { cause: error });
+    throw new DatabaseMigrationError(redactPassword(adminUrl), (error as Error).message, { cause: error });
   }
 }
 
@@ -109,7 +111,7 @@ async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`cannot connect to PostgreSQL at ${redactPassword(url)}: ${(error as Error).message}`, { cause: error });
+    throw new DatabaseConnectError(redactPassword(url), (error as Error).message, { cause: error });
   }
   try {
     return await work(client);

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import type { EdgeControlRequest, EdgeMessage } from '@taskoverflow/edge';
 import type { ServiceName } from '@taskoverflow/routing';
 import { spawnDetachedChild } from './detached-child.js';
-import { EdgeStartError, PortInUseError } from './errors.js';
+import { EdgeControlError, EdgeStartError, NotBuiltError, PortInUseError } from './errors.js';
 import { repoRoot } from './paths.js';
 import { READY_TIMEOUT_MS, stopChild } from './processes.js';
 
@@ -46,7 +46,7 @@ export interface EdgeProcess {
 export async function startEdgeProcess(options: EdgeProcessOptions): Promise<EdgeProcess> {
   const entry = options.entry ?? EDGE_ENTRY;
   if (!existsSync(entry)) {
-    throw new EdgeStartError(`is not built: ${relative(repoRoot, entry)} does not exist; run \`pnpm build\` (tsc -b) first`);
+    throw new NotBuiltError('the edge', relative(repoRoot, entry));
   }
   const child = spawnDetachedChild(
     process.execPath,
@@ -100,11 +100,11 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
     if (message.type !== 'reply') return;
     const waiter = pending.get(message.id);
     pending.delete(message.id);
-    if (message.error) waiter?.reject(new Error(`edge: ${message.error}`));
+    if (message.error) waiter?.reject(new EdgeControlError(`refused: ${message.error}`));
     else waiter?.resolve();
   });
   void exited.then((how) => {
-    for (const waiter of pending.values()) waiter.reject(new Error(`the edge ${how}`));
+    for (const waiter of pending.values()) waiter.reject(new EdgeControlError(how));
     pending.clear();
   });
 

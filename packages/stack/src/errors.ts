@@ -78,3 +78,79 @@ export const PostgresCopyFailedError = createError<'TASKOVERFLOW_POSTGRES_COPY_F
   'TASKOVERFLOW_POSTGRES_COPY_FAILED',
   "copying PostgreSQL's binaries to %s failed: %s. Make room or fix the permissions it names, then start again",
 );
+
+/** A service or the edge has no compiled entry (dist/server.js): tsc -b has not built it. */
+export const NotBuiltError = createError<'TASKOVERFLOW_NOT_BUILT', [what: string, entry: string]>(
+  'TASKOVERFLOW_NOT_BUILT',
+  '%s is not built: %s does not exist. Run pnpm build (tsc -b), then start again',
+);
+
+/** A service process exited, or did not answer its health check, before it was ready; the message quotes its output. */
+export const ServiceStartError = createError<'TASKOVERFLOW_SERVICE_START_FAILED', [instance: string, problem: string, output: string]>(
+  'TASKOVERFLOW_SERVICE_START_FAILED',
+  '%s %s%s',
+);
+
+/** No redis-server on PATH, where a throwaway one was asked for. */
+export const RedisNotFoundError = createError<'TASKOVERFLOW_REDIS_NOT_FOUND', [hint: string]>(
+  'TASKOVERFLOW_REDIS_NOT_FOUND',
+  'redis-server is not on PATH: %s',
+);
+
+/** The throwaway redis-server did not answer PING; the message quotes its output. */
+export const RedisStartError = createError<'TASKOVERFLOW_REDIS_START_FAILED', [port: number, output: string]>(
+  'TASKOVERFLOW_REDIS_START_FAILED',
+  'redis-server on port %d did not start; its last output:\n  %s\nIts output names the cause; or set REDIS_URL to use another Redis',
+);
+
+/** The stack's PostgreSQL (DATABASE_URL's, or the embedded one) did not accept a connection. */
+export const DatabaseConnectError = createError<
+  'TASKOVERFLOW_DATABASE_CONNECT_FAILED',
+  [url: string, reason: string, options: { cause: unknown }]
+>(
+  'TASKOVERFLOW_DATABASE_CONNECT_FAILED',
+  'cannot connect to PostgreSQL at %s: %s. Check that the server runs and that the URL names it, its user and password; ' +
+    'or unset DATABASE_URL to use the embedded PostgreSQL',
+);
+
+/** Creating the services' roles failed, most often for want of CREATEROLE. */
+export const ServiceRolesError = createError<'TASKOVERFLOW_SERVICE_ROLES_FAILED', [url: string, reason: string, options: { cause: unknown }]>(
+  'TASKOVERFLOW_SERVICE_ROLES_FAILED',
+  "could not set up the services' roles at %s: %s. The URL's role creates them and needs CREATEROLE: grant it, " +
+    'or unset DATABASE_URL to use the embedded PostgreSQL',
+);
+
+/** Bootstrapping the migration role or running the migrations failed; the cause is the db package's error. */
+export const DatabaseMigrationError = createError<
+  'TASKOVERFLOW_DATABASE_MIGRATION_FAILED',
+  [url: string, reason: string, options: { cause: unknown }]
+>(
+  'TASKOVERFLOW_DATABASE_MIGRATION_FAILED',
+  'could not migrate the database at %s: %s. The reason names what failed. With DATABASE_URL, its role bootstraps the ' +
+    'migration role as the RDS master user does (it needs CREATEROLE and the schema public: docs/deploy.md, "The migration role"); ' +
+    'or unset DATABASE_URL to use the embedded PostgreSQL',
+);
+
+/** restart() or stopInstance() was given an instance name the stack does not run. */
+export const UnknownInstanceError = createError<'TASKOVERFLOW_UNKNOWN_INSTANCE', [instance: string, running: string]>(
+  'TASKOVERFLOW_UNKNOWN_INSTANCE',
+  'no running instance named %s; running: %s',
+);
+
+/** startLocalStack was asked for fewer than one read replica, or a fraction. */
+export const ReadReplicasError = createError<'TASKOVERFLOW_READ_REPLICAS_INVALID', [got: number]>(
+  'TASKOVERFLOW_READ_REPLICAS_INVALID',
+  'readReplicas must be a whole number of at least 1 (got %s)',
+);
+
+/** The edge refused a register or deregister request, or exited with requests pending. */
+export const EdgeControlError = createError<'TASKOVERFLOW_EDGE_CONTROL_FAILED', [problem: string]>(
+  'TASKOVERFLOW_EDGE_CONTROL_FAILED',
+  'the edge %s',
+);
+
+/** One or more of the stack's processes did not stop cleanly; `cause` is an AggregateError of each failure. */
+export const StackStopError = createError<'TASKOVERFLOW_STACK_STOP_FAILED', [failures: string, options: { cause: AggregateError }]>(
+  'TASKOVERFLOW_STACK_STOP_FAILED',
+  'stopping the local stack failed: %s',
+);

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnDetachedChild } from './detached-child.js';
+import { ServiceStartError } from './errors.js';
 import { repoRoot } from './paths.js';
 
 export interface ServiceProcessOptions {
@@ -75,7 +76,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   if (problem) {
     await service.stop();
     const output = recentOutput.length > 0 ? `; its last output:\n  ${recentOutput.join('\n  ')}` : ' without any output';
-    throw new Error(`${options.instance} ${problem}${output}`);
+    throw new ServiceStartError(options.instance, problem, output);
   }
   return service;
 }

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnDetachedChild } from './detached-child.js';
+import { RedisNotFoundError, RedisStartError } from './errors.js';
 import { findFreePorts } from './free-port.js';
 import { stopChild } from './processes.js';
 
@@ -36,7 +37,7 @@ export const REDIS_INSTALL_HINT = 'install Redis (Debian/Ubuntu: apt-get install
  */
 export async function startRedisServer(options: { port?: number } = {}): Promise<RedisServer> {
   const binary = findRedisServer();
-  if (!binary) throw new Error(`redis-server is not on PATH: ${REDIS_INSTALL_HINT}`);
+  if (!binary) throw new RedisNotFoundError(REDIS_INSTALL_HINT);
   const port = options.port ?? (await findFreePorts(1, HOST))[0]!;
   const child = spawnDetachedChild(binary, ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,7 +63,7 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
   while (!(await answersPing(port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await server.stop();
-      throw new Error(`redis-server on port ${port} did not start; its output:\n  ${output.slice(-10).join('\n  ')}`);
+      throw new RedisStartError(port, output.slice(-10).join('\n  '));
     }
     await sleep(50);
   }

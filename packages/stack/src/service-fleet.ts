@@ -1,6 +1,7 @@
 import { HEALTH_CHECK_INTERVAL_MS } from '@taskoverflow/edge';
 import { HEALTH_PATH, type ServiceName } from '@taskoverflow/routing';
 import { serviceDatabaseUrl } from './database.js';
+import { UnknownInstanceError } from './errors.js';
 import { findFreePorts } from './free-port.js';
 import { serviceEntry } from './paths.js';
 import { startServiceProcess, type ServiceProcess } from './processes.js';
@@ -88,10 +89,14 @@ export class ServiceFleet {
     return started;
   }
 
+  /** The running instance named `instance`; UnknownInstanceError if there is none. */
+  get(instance: string): ServiceInstance {
+    return this.#entry(instance).instance;
+  }
+
   /** SIGTERM (the instance drains, then closes), resolving once it has exited. */
   async stop(instance: string): Promise<ServiceInstance> {
-    const entry = this.#running.get(instance);
-    if (!entry) throw new Error(`no running instance named ${instance}; running: ${[...this.#running.keys()].join(', ')}`);
+    const entry = this.#entry(instance);
     await entry.process.stop();
     this.#running.delete(instance);
     this.output.stopped(instance);
@@ -100,5 +105,11 @@ export class ServiceFleet {
 
   async stopAll(): Promise<void> {
     await Promise.all([...this.#running.keys()].map((instance) => this.stop(instance)));
+  }
+
+  #entry(instance: string): { instance: ServiceInstance; process: ServiceProcess } {
+    const entry = this.#running.get(instance);
+    if (!entry) throw new UnknownInstanceError(instance, [...this.#running.keys()].join(', '));
+    return entry;
   }
 }

@@ -1,3 +1,5 @@
+import { StackStopError } from './errors.js';
+
 /** Cleanup steps, run newest first; each runs even if an earlier one failed, and only once. */
 export class ShutdownSteps {
   readonly #steps: Array<() => Promise<unknown>> = [];
@@ -17,6 +19,6 @@ export class ShutdownSteps {
     for (const step of [...this.#steps].reverse()) {
       await step().catch((error: unknown) => errors.push(error));
     }
-    if (errors.length > 0) throw new AggregateError(errors, `stopping the local stack failed: ${errors.map(String).join('; ')}`);
+    if (errors.length > 0) throw new StackStopError(errors.map(String).join('; '), { cause: new AggregateError(errors) });
   }
 }

@@ -3,8 +3,9 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { redactPassword } from '@taskoverflow/config';
-import { databaseUrlFor, ensureDatabase, ensureLocalServiceRoles, migrateDatabase } from './database.js';
+import { checkConnection, databaseUrlFor, ensureDatabase, ensureLocalServiceRoles, migrateDatabase } from './database.js';
 import { startEdgeProcess } from './edge-process.js';
+import { NotBuiltError, ReadReplicasError } from './errors.js';
 import { assertPortFree } from './free-port.js';
 import { logFilePath } from './log-files.js';
 import { repoRoot, serviceEntry } from './paths.js';
@@ -103,7 +104,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const readReplicas = options.readReplicas ?? DEFAULT_READ_REPLICAS;
   const edgePort = options.port ?? DEFAULT_EDGE_PORT;
   if (!Number.isInteger(readReplicas) || readReplicas < 1) {
-    throw new Error(`readReplicas must be a whole number of at least 1 (got ${readReplicas})`);
+    throw new ReadReplicasError(readReplicas);
   }
   const shutdown = new ShutdownSteps();
   const logDir = options.logDir ?? temporaryDirectory('taskoverflow-logs-', shutdown);
@@ -118,7 +119,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     assertServicesExist();
 
     const databaseUrl = options.databaseUrl ?? (await startDatabase(options, output, shutdown));
-    if (options.databaseUrl) output.progress(`postgres: ${redactPassword(databaseUrl)} (given) ✓`);
+    if (options.databaseUrl) {
+      await checkConnection(databaseUrl);
+      output.progress(`postgres: ${redactPassword(databaseUrl)} (given) ✓`);
+    }
     options.signal?.throwIfAborted();
     const applied = await migrateDatabase(databaseUrl);
     output.progress(`migrations: ${applied.length > 0 ? `applied ${applied.join(', ')}` : 'up to date'} ✓`);
@@ -160,8 +164,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         return fleet.instances();
       },
       async restart(instance) {
-        const { service, url } = fleet.instances().find((running) => running.instance === instance) ?? {};
-        if (!service || !url) throw new Error(`no running instance named ${instance}`);
+        const { service, url } = fleet.get(instance);
         const replacement = await fleet.start(service);
         await edge.register(service, replacement.url);
         await fleet.stop(instance);
@@ -220,7 +223,7 @@ function assertServicesExist(): void {
   for (const service of ['todo-write', 'todo-read'] as const) {
     const entry = serviceEntry(service);
     if (!existsSync(entry)) {
-      throw new Error(`${service} is not built: ${relative(repoRoot, entry)} does not exist; run \`pnpm build\` (tsc -b) first`);
+      throw new NotBuiltError(service, relative(repoRoot, entry));
     }
   }
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
+import { findFreePort } from '../src/free-port.js';
 import { createTestDatabase } from '../src/testing.js';
 
 const startEntry = fileURLToPath(new URL('../src/cli/start.ts', import.meta.url));
@@ -69,6 +70,21 @@ t.test('a port in use exits 1 saying how to pick another', async (t) => {
     `✗ pnpm start: port ${port} on 127.0.0.1 is already in use: stop whatever listens there, or choose another port ` +
       '(is another pnpm start running? --port N chooses another)',
   );
+});
+
+t.test('a DATABASE_URL where nothing answers exits 1 naming the problem and the fix, without a stack trace', async (t) => {
+  const closedPort = await findFreePort(); // free: nothing listens there
+  const url = `postgres://someone:secret@127.0.0.1:${closedPort}/taskoverflow`;
+  const { code, output } = await runStart(['--port', '0', '--logs', await temporaryLogDir(t)], { DATABASE_URL: url });
+  t.equal(code, 1);
+  t.match(
+    output,
+    `✗ pnpm start: cannot connect to PostgreSQL at postgres://someone:***@127.0.0.1:${closedPort}/taskoverflow: ` +
+      `connect ECONNREFUSED 127.0.0.1:${closedPort}. Check that the server runs and that the URL names it, its user and password; ` +
+      'or unset DATABASE_URL to use the embedded PostgreSQL\n',
+  );
+  t.notMatch(output, /^\s+at /m, 'no stack trace');
+  t.notMatch(output, /secret/, 'no password');
 });
 
 t.test('runs the stack on DATABASE_URL, prints where, and stops cleanly on SIGINT, exiting 130', async (t) => {

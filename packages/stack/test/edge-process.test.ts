@@ -52,7 +52,10 @@ t.test('replicas are registered and deregistered in the running edge over its co
   await edge.deregister('todo-read', first);
   t.same(await readers(edge.url, 3), ['second', 'second', 'second'], 'the deregistered one gets nothing');
 
-  await t.rejects(edge.register('todo-nothing' as 'todo-read', second), { message: /^edge: no target group for "todo-nothing"/ });
+  await t.rejects(edge.register('todo-nothing' as 'todo-read', second), {
+    code: 'TASKOVERFLOW_EDGE_CONTROL_FAILED',
+    message: /^the edge refused: no target group for "todo-nothing"/,
+  });
 
   await edge.stop();
   await t.rejects(fetch(`${edge.url}/api/v1/todos`), 'stopped, it no longer listens');

@@ -153,12 +153,17 @@ function box(lines: string[]): string {
   return [`┌${'─'.repeat(width + 2)}┐`, ...lines.map((line) => `│ ${line.padEnd(width)} │`), `└${'─'.repeat(width + 2)}┘`].join('\n');
 }
 
-/** The error, and how to get past it where we know. */
+/**
+ * The error, and how to get past it where we know. The project's own errors (TASKOVERFLOW_*
+ * codes, errors.ts) name the problem and the fix: their message alone. Anything else is a bug
+ * or a surprise: its stack too.
+ */
 function explain(error: unknown): string {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (code === PORT_IN_USE_CODE) return `${(error as Error).message} (is another pnpm start running? --port N chooses another)`;
   if (code === START_USAGE_CODE) return `${(error as Error).message}\n\n${USAGE}`;
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  return String(code).startsWith('TASKOVERFLOW_') ? error.message : (error.stack ?? error.message);
 }
 
 /** Compiles what runs as processes, saying so: on a fresh clone this takes a while. */
