@@ -171,6 +171,8 @@ export class MigrationTask extends pulumi.ComponentResource {
       name,
       {
         functionName: runner.function.name,
+        // A new task definition (image, migrations, passwords) replaces the invocation: it runs again.
+        triggers: { taskDefinition: taskDefinition.arn },
         input: pulumi.jsonStringify({
           cluster: args.clusterArn,
           taskDefinition: taskDefinition.arn,

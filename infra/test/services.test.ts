@@ -253,6 +253,11 @@ t.test('pulumi up runs the migration task once per deploy, before todo-write cha
   t.equal(invocation!.inputs.functionName, runner.state.name, 'of the runner function');
   t.match(runner.inputs, { handler: 'index.handler', runtime: 'nodejs22.x', timeout: 900 });
   t.ok(existsSync(RUNNER_SOURCE), 'whose source exists');
+  t.same(
+    invocation!.inputs.triggers,
+    { taskDefinition: deployment.named(TYPES.taskDefinition, 'taskoverflow-migration').state.arn },
+    'triggered again by a new task definition',
+  );
   const taskDefinition = deployment.named(TYPES.taskDefinition, 'taskoverflow-migration');
   t.same(
     JSON.parse(invocation!.inputs.input),
