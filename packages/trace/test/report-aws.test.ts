@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { awsProblem, type CloudWatchRun } from '../src/cloudwatch/index.js';
+import { awsProblem, readCloudWatch, type CloudWatchRun } from '../src/cloudwatch/index.js';
 import { streamSource } from '../src/cloudwatch/log-window.js';
 import { metricRequests, metricWindow, type MetricSeries } from '../src/cloudwatch/metrics.js';
 import { awsReadSettings, type AwsResources } from '../src/cloudwatch/resources.js';
@@ -309,4 +309,50 @@ t.test('pnpm trace: the --aws-* flags go with --report, and a bad one is bad usa
     stderr: /the --aws-\* flags read a run back from CloudWatch: they go with --report DIR/,
   });
   t.match(await usage('--report', '.', '--aws-max-tasks', 'todo-read=lots'), { code: 2, stderr: /--aws-max-tasks takes a whole number/ });
+});
+
+t.test("the run's window: from k6's start to the last sample, or k6's duration where /proc gave none", async (t) => {
+  const nothingNamed = {
+    resources: {
+      ...RESOURCES,
+      logGroupName: undefined,
+      clusterName: undefined,
+      loadBalancerArnSuffix: undefined,
+      databaseInstanceId: undefined,
+      cacheClusterId: undefined,
+    },
+    maxLogEvents: 10,
+  };
+  const progress: string[] = [];
+  const sampled = t.testdir({
+    'process-samples.json': JSON.stringify({
+      startedAtMs: START,
+      cores: 2,
+      intervalMs: 1000,
+      samples: [START + 200, START + 1200, START + 9200].map((atMs) => ({ atMs, machineCpuSeconds: 0, processes: {} })),
+    }),
+  });
+  const run = await readCloudWatch(sampled, nothingNamed, (line) => progress.push(line));
+  t.same(run.window, { startMs: START, endMs: START + 9200 });
+  t.match(run.problems.join('\n'), /no log group named.*\n.*no metrics were read/, 'nothing named: said, nothing read');
+  t.match(progress.join('\n'), /CloudWatch: no log group named/);
+  t.same(JSON.parse(await readFile(join(sampled, 'cloudwatch.json'), 'utf8')), JSON.parse(JSON.stringify(run)), 'saved for the report');
+
+  const unsampled = t.testdir({
+    'process-samples.json': JSON.stringify({ startedAtMs: START, cores: 2, intervalMs: 1000, samples: [] }),
+    'run-summary.json': JSON.stringify({ metrics: {}, state: { testRunDurationMs: 42_000 } }),
+  });
+  t.same((await readCloudWatch(unsampled, nothingNamed, () => undefined)).window, { startMs: START, endMs: START + 42_000 });
+  await t.rejects(
+    readCloudWatch(t.testdir({}), nothingNamed, () => undefined),
+    { code: 'TASKOVERFLOW_TRACE_NOTHING_FOUND', message: /the run's time window is unknown/ },
+  );
+  const local = t.testdir({
+    'process-samples.json': JSON.stringify({ startedAtMs: START, cores: 2, intervalMs: 1000, samples: [] }),
+    logs: { 'todo-read-1.log': '' },
+  });
+  await t.rejects(
+    readCloudWatch(local, nothingNamed, () => undefined),
+    { message: /holds the local stack's logs/ },
+  );
 });

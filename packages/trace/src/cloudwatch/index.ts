@@ -9,11 +9,11 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TraceNothingFoundError } from '../errors.js';
-import { REPORT_INPUT_FILES, type ProcessSamples } from '../report/inputs.js';
+import { readReportInputs, REPORT_INPUT_FILES } from '../report/inputs.js';
 import { readLogWindow, writeStreamFiles, type LogWindowRead } from './log-window.js';
 import { metricRequests, metricWindow, readMetrics, type MetricSeries } from './metrics.js';
 import type { AwsReadSettings, AwsResources } from './resources.js';
@@ -62,13 +62,13 @@ const REQUEST_TIMEOUT_MS = 30_000;
  *   the directory holds a local run's logs
  */
 export async function readCloudWatch(runDir: string, settings: AwsReadSettings, progress: (line: string) => void): Promise<CloudWatchRun> {
-  const window = await runWindow(runDir);
   const logsDir = join(runDir, REPORT_INPUT_FILES.logs);
   if (existsSync(logsDir) && !existsSync(join(runDir, REPORT_INPUT_FILES.cloudWatch))) {
     throw new TraceNothingFoundError(
       `${runDir} holds the local stack's logs: CloudWatch is read for runs against a deployment (ENDPOINT), not for this one`,
     );
   }
+  const window = await runWindow(runDir);
   const { resources } = settings;
   const clientSettings = { region: resources.region, requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS } };
   const problems: string[] = [];
@@ -153,19 +153,28 @@ async function readDelivered(
   return read;
 }
 
-/** The run's window, as the report counts it: from when k6 started (the samples' start) to the last sample, as k6 ended. */
+/**
+ * The run's window, as the report counts it: from when k6 started (the samples' start) to
+ * their last, as k6 ended; where /proc gave no samples (not Linux), k6's own run duration
+ * from that start.
+ */
 async function runWindow(runDir: string): Promise<{ startMs: number; endMs: number }> {
-  const file = join(runDir, REPORT_INPUT_FILES.processSamples);
-  const recorded = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as ProcessSamples) : undefined;
-  const samples = recorded?.samples ?? [];
-  const first = samples[0];
-  const last = samples[samples.length - 1];
-  if (!first || !last) {
+  const { processes, k6Summary } = await readReportInputs(runDir);
+  const samples = processes?.samples ?? [];
+  const startMs = processes?.startedAtMs ?? samples[0]?.atMs;
+  const durationMs = k6Summary?.state?.testRunDurationMs;
+  const endMs =
+    samples.length > 1
+      ? samples[samples.length - 1]!.atMs
+      : startMs !== undefined && durationMs !== undefined
+        ? startMs + durationMs
+        : undefined;
+  if (startMs === undefined || endMs === undefined) {
     throw new TraceNothingFoundError(
-      `${runDir} has no ${REPORT_INPUT_FILES.processSamples}, so the run's time window is unknown: give a run directory pnpm loadtest wrote`,
+      `${runDir} says neither when k6 started (${REPORT_INPUT_FILES.processSamples}) nor how long it ran (its summary), so the run's time window is unknown: give a run directory pnpm loadtest wrote`,
     );
   }
-  return { startMs: recorded?.startedAtMs ?? first.atMs, endMs: last.atMs };
+  return { startMs, endMs };
 }
 
 /** An AWS error as a sentence that says what is missing and how to get it. */
