@@ -10,7 +10,7 @@ export const LOADTEST_USAGE_CODE = 'TASKOVERFLOW_LOADTEST_USAGE';
 export const LoadTestUsageError = createError<typeof LOADTEST_USAGE_CODE, [problem: string]>(LOADTEST_USAGE_CODE, '%s');
 
 export const BENCH_USAGE_CODE = 'TASKOVERFLOW_BENCH_USAGE';
-/** A mistake in how pnpm bench was called; the message says what to change. Exit 1. */
+/** A mistake in how pnpm bench was called; the message says what to change. Exit 2. */
 export const BenchUsageError = createError<typeof BENCH_USAGE_CODE, [problem: string]>(BENCH_USAGE_CODE, '%s');
 
 /** No k6 to run, or one too old or not k6 at all; the message says how to install the right one. */

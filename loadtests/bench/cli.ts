@@ -16,7 +16,7 @@ async function main(): Promise<number> {
   } catch (error) {
     if ((error as { code?: unknown } | undefined)?.code !== BENCH_USAGE_CODE) throw error;
     console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 1;
+    return 2; // bad usage, as in the other CLIs
   }
   if (options === 'help') {
     console.log(USAGE);

@@ -122,6 +122,12 @@ t.test("the output drain counts the canonical lines' cache outcomes and queries,
   t.equal(count.lines, 4);
 });
 
+t.test('bad usage exits 2, as in the other CLIs, with the problem and the usage', async (t) => {
+  const { code, output } = await runBenchCli(t, ['--connections', '0']);
+  t.equal(code, 2);
+  t.match(output, /^--connections must be a whole number from 1 to 10000 \(got "0"\)\n\nUsage: pnpm bench/);
+});
+
 t.test('options: scenarios run in their fixed order; a bad value is refused with the choices', async (t) => {
   const options = parseBenchOptions(['--scenarios', 'create,ceiling', '--log-level', 'warn']);
   t.match(options, { scenarios: ['ceiling', 'create'], logLevel: 'warn', connections: 100, durationSeconds: 10, warmupSeconds: 3 });

@@ -51,9 +51,9 @@ t.test('--help prints the usage and exits 0', async (t) => {
   t.match(output, /^Usage: pnpm start \[--port N\] \[--read-replicas N\] \[--logs DIR\] \[--data DIR\] \[--pretty\]\n/);
 });
 
-t.test('a bad flag value exits 1 naming the flag, with the usage', async (t) => {
+t.test('a bad flag value exits 2 naming the flag, with the usage', async (t) => {
   const { code, output } = await runStart(['--read-replicas', '0']);
-  t.equal(code, 1);
+  t.equal(code, 2);
   t.match(output, /✗ pnpm start: --read-replicas must be a whole number from 1 to 32 \(got "0"\)\n\nUsage: pnpm start/);
 });
 

@@ -234,5 +234,6 @@ function interruptedExitCode(signal: NodeJS.Signals): number {
 
 main().catch((error: unknown) => {
   console.error(`\n✗ pnpm start: ${explain(error)}`);
-  process.exit(1);
+  // Bad usage exits 2, as in the other CLIs.
+  process.exit((error as { code?: unknown }).code === START_USAGE_CODE ? 2 : 1);
 });
