@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { LOG_LEVELS } from '@taskoverflow/config';
+import { SERVICES } from '@taskoverflow/routing';
 
 /**
  * The stack's settings, read from Pulumi config (`pulumi config set <key> <value>`, namespace
@@ -179,8 +180,7 @@ export const WAF_EVALUATION_WINDOW_SECONDS = 300;
  */
 export function defaultWafRateLimit(app: Pick<AppConfig, 'rateLimitMaxRequests' | 'rateLimitWindowSeconds'>): number {
   const perMinute = app.rateLimitMaxRequests > 0 ? (app.rateLimitMaxRequests * 60) / app.rateLimitWindowSeconds : DEFAULT_RATE_LIMIT_PER_MINUTE;
-  const servicesBehindTheAlb = 2;
-  return Math.ceil(2 * servicesBehindTheAlb * perMinute * (WAF_EVALUATION_WINDOW_SECONDS / 60));
+  return Math.ceil(2 * SERVICES.length * perMinute * (WAF_EVALUATION_WINDOW_SECONDS / 60));
 }
 
 /** The stack's URL scheme and what TLS it serves, as the stack outputs say. */
