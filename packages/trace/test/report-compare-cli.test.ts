@@ -51,7 +51,11 @@ for (const command of Object.keys(ENTRIES) as Array<keyof typeof ENTRIES>) {
     t.match(stdout, /^ {2}k6 +301 µs +899 µs +2\.98× +A better$/m);
     t.match(stdout, /^peak memory$/m);
     t.match(stdout, /^cache$/m);
-    t.match(stdout, /^B is better on \d+ lines, A on \d+, the same \(within 2 %\) on \d+\.$/m);
+    t.match(
+      stdout,
+      /^failures: B better on 5, A on 1; latency: B better on 8; throughput: A better on 2; CPU per request: A better on 8, the same on 1; peak memory: B better on 6, the same on 3; cache: the same on 2 \(lines within 2 % of each other count as the same\)\.$/m,
+      'where each run did better, section by section, failures first',
+    );
     t.match(stdout, /^ {2}page {2}quiet\/compare\.html \(and compare\.json\)$/m, 'says where it wrote the page, relative to where it ran');
     const json = JSON.parse(await readFile(join(results, 'quiet', 'compare.json'), 'utf8')) as Comparison;
     t.equal(json.lines.find((line) => line.name === 'k6 p95')!.ratio, 57.202542 / 801.2369657999997);

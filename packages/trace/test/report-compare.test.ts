@@ -44,8 +44,13 @@ t.test('every ratio is B ÷ A and every better run follows from the two figures 
             : 'A';
     t.equal(winner, expected, `${name}: ${better} is better`);
   }
-  const counted = (side: ComparisonLine['winner']) => comparison.lines.filter((candidate) => candidate.winner === side).length;
+  const counted = (side: ComparisonLine['winner'], lines = comparison.lines) => lines.filter((candidate) => candidate.winner === side).length;
   t.same(comparison.tally, { a: counted('A'), b: counted('B'), same: counted('same') });
+  for (const { section, a, b, same } of comparison.bySection) {
+    const inSection = comparison.lines.filter((candidate) => candidate.section === section);
+    t.same({ a, b, same }, { a: counted('A', inSection), b: counted('B', inSection), same: counted('same', inSection) }, section);
+  }
+  t.equal(comparison.bySection[0]!.section, 'failures', 'failures first');
 });
 
 t.test("k6's figures are those of each run's summary", async (t) => {

@@ -15,6 +15,7 @@ import {
   compareRuns,
   formatFigure,
   formatRatio,
+  formatTally,
   formatWinner,
   readComparedRun,
   type Comparison,
@@ -132,7 +133,7 @@ type Row = { kind: 'section'; title: string } | { kind: 'line'; line: Comparison
 
 /** Both runs and their verdicts' headlines, the table of figures, the tally and the notes. */
 export function comparisonLines(comparison: Comparison, width: number, style: Style): string[] {
-  const { a, b, tally } = comparison;
+  const { a, b } = comparison;
   const runLine = (label: string, run: Comparison['a']) => [
     `${style.bold(label)}  ${run.name}${run.title ? `  (${run.title})` : ''}`,
     // The verdict's headline lines as the report prints them, without its findings' sentences.
@@ -173,7 +174,7 @@ export function comparisonLines(comparison: Comparison, width: number, style: St
     '',
     ...renderTable(columns, rows, width, style),
     '',
-    `B is better on ${tally.b} lines, A on ${tally.a}, the same (within 2 %) on ${tally.same}.`,
+    formatTally(comparison),
     ...comparison.notes.map((note) => style.yellow(`  ! ${note}`)),
   ];
 }

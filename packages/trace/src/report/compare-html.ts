@@ -1,5 +1,13 @@
 /** compare.html: two runs' verdicts side by side, then every compared figure with its ratio and the better run. */
-import { COMPARISON_SECTIONS, formatFigure, formatRatio, formatWinner, type Comparison, type ComparedRunHeadline } from './compare.js';
+import {
+  COMPARISON_SECTIONS,
+  formatFigure,
+  formatRatio,
+  formatTally,
+  formatWinner,
+  type Comparison,
+  type ComparedRunHeadline,
+} from './compare.js';
 import { escapeHtml } from './format.js';
 import { verdictLines } from './index.js';
 
@@ -11,7 +19,7 @@ td.better{font-weight:600}td.winner-B{color:#047857}td.winner-A{color:#b91c1c}td
 ul.verdict li{margin:.3em 0}.notes{color:#b45309}`;
 
 export function renderComparisonHtml(comparison: Comparison): string {
-  const { a, b, tally } = comparison;
+  const { a, b } = comparison;
   const rows = COMPARISON_SECTIONS.flatMap((section) => {
     const lines = comparison.lines.filter((line) => line.section === section);
     if (lines.length === 0) return [];
@@ -30,7 +38,7 @@ export function renderComparisonHtml(comparison: Comparison): string {
   });
   const sections = [
     `<h1>Before and after: A against B</h1>`,
-    `<p>B is better on ${tally.b} lines, A on ${tally.a}, the same (within 2 %) on ${tally.same}. A ratio is B ÷ A: below 1× B's figure is lower.</p>`,
+    `<p>${escapeHtml(formatTally(comparison))} A ratio is B ÷ A: below 1× B's figure is lower.</p>`,
     comparison.notes.length > 0 ? `<ul class="notes">${comparison.notes.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>` : '',
     `<section id="verdicts" class="runs">${runColumn('A', a)}${runColumn('B', b)}</section>`,
     `<section id="figures"><h2>Figures</h2><table><thead><tr><th></th><th>A</th><th>B</th><th>B ÷ A</th><th>better</th></tr></thead><tbody>${rows.join('')}</tbody></table>

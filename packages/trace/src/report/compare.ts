@@ -50,10 +50,17 @@ export interface Comparison {
   a: ComparedRunHeadline;
   b: ComparedRunHeadline;
   lines: ComparisonLine[];
-  /** How many lines each run is better on. */
-  tally: { a: number; b: number; same: number };
+  /** How many lines each run is better on, over all and per section (failures first). */
+  tally: Tally;
+  bySection: Array<{ section: ComparisonSection } & Tally>;
   /** Why the two runs may not be comparable (another scenario, scale, endpoint or load). */
   notes: string[];
+}
+
+export interface Tally {
+  a: number;
+  b: number;
+  same: number;
 }
 
 export interface ComparedRunHeadline {
@@ -93,13 +100,37 @@ export function compareRuns(a: ComparedRun, b: ComparedRun): Comparison {
     ...cacheLines(a, b),
     ...awsLines(a, b),
   ];
-  const tally = { a: 0, b: 0, same: 0 };
-  for (const line of lines) {
-    if (line.winner === 'A') tally.a += 1;
-    else if (line.winner === 'B') tally.b += 1;
-    else if (line.winner === 'same') tally.same += 1;
-  }
-  return { a: headline(a), b: headline(b), lines, tally, notes: comparabilityNotes(a, b) };
+  // Whether it worked comes before how fast: failures lead the summary.
+  const sections = ['failures', ...COMPARISON_SECTIONS.filter((section) => section !== 'failures')] as ComparisonSection[];
+  const bySection = sections
+    .map((section) => ({ section, ...tallyOf(lines.filter((line) => line.section === section)) }))
+    .filter((tally) => tally.a + tally.b + tally.same > 0);
+  return { a: headline(a), b: headline(b), lines, tally: tallyOf(lines), bySection, notes: comparabilityNotes(a, b) };
+}
+
+function tallyOf(lines: ComparisonLine[]): Tally {
+  return {
+    a: lines.filter((line) => line.winner === 'A').length,
+    b: lines.filter((line) => line.winner === 'B').length,
+    same: lines.filter((line) => line.winner === 'same').length,
+  };
+}
+
+/** `failures: B better on 6, the same on 1; latency: A better on 6; …`: where each run did better. */
+export function formatTally(comparison: Comparison): string {
+  const parts = comparison.bySection.map(({ section, a, b, same }) => {
+    const counts = (
+      [
+        ['B', b],
+        ['A', a],
+      ] as const
+    )
+      .filter(([, count]) => count > 0)
+      .sort((x, y) => y[1] - x[1])
+      .map(([run, count], index) => `${run}${index === 0 ? ' better' : ''} on ${count}`);
+    return `${section}: ${[...counts, ...(same > 0 ? [`the same on ${same}`] : [])].join(', ')}`;
+  });
+  return `${parts.join('; ')} (lines within ${Math.round(SAME_WITHIN * 100)} % of each other count as the same).`;
 }
 
 /** One line: the ratio and the better run follow from the two figures and the direction alone. */
