@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { parseLogLine, type LogEntry } from '../src/log-entry.js';
-import { explainCheck, headlineOf } from '../src/report/functional-verdict.js';
+import { explainCheck, headlineOf, noResponseFinding } from '../src/report/functional-verdict.js';
 import type { Figures } from '../src/report/figures.js';
 import type { K6Summary, LogSource, ReportInputs } from '../src/report/inputs.js';
 import { collectOutcomes, iterationsOf, LOADTEST_REQUEST_ID_PREFIX, type RequestGroup } from '../src/report/outcomes.js';
@@ -130,4 +130,24 @@ t.test('the headline: failures first, else the saturated resource, else healthy'
   t.equal(headlineOf(passed, figures, 'edge (one core)'), 'Bottleneck: edge (one core) saturated.');
   const breached = { ...passed, thresholds: [{ metric: 'checks', expression: 'rate==1', ok: false }] };
   t.equal(headlineOf(breached, figures, 'edge (one core)'), 'FAILED: 1 of 1 thresholds breached.', 'a failure comes before saturation');
+});
+
+t.test('requests that got no response at all: sent elsewhere than ENDPOINT, or nothing answered there', async (t) => {
+  const figures = (noResponse: number) =>
+    ({
+      run: { endpoint: 'http://127.0.0.1:8080' },
+      failures: { client: { requests: 100, failed: noResponse, causes: { 'status:0': noResponse } } },
+    }) as unknown as Figures;
+  const stats = line({ msg: 'stats', service: 'todo-read', hostname: 'todo-read-1' });
+  const quietStack = await collectOutcomes(inputs([stats]));
+  t.match(
+    noResponseFinding(quietStack, figures(100))[0]?.sentence,
+    /^100 of 100 requests got no response at all .* logged none of them: the script sends its requests elsewhere/,
+  );
+  const noLogs = await collectOutcomes(inputs([]));
+  t.match(
+    noResponseFinding(noLogs, figures(95))[0]?.sentence,
+    /nothing answered where the script sent them\. Check that it reads .*__ENV\.ENDPOINT \(http:\/\/127\.0\.0\.1:8080\)/,
+  );
+  t.same(noResponseFinding(noLogs, figures(50)), [], 'not when half of them were answered');
 });

@@ -12,7 +12,7 @@ import { formatMs as ms } from './format.js';
 import { isFailure, type CheckResult, type InstanceActivity, type Outcomes, type RequestGroup, type UnreachableReplica } from './outcomes.js';
 
 export type FunctionalRule =
-  'failed checks' | 'failed request group' | 'check explained' | 'instance stopped' | 'redis unusable' | 'todos left behind';
+  'no response' | 'failed checks' | 'failed request group' | 'check explained' | 'instance stopped' | 'redis unusable' | 'todos left behind';
 
 export interface FunctionalFinding {
   rule: FunctionalRule;
@@ -38,12 +38,41 @@ export function requestName(group: Pick<RequestGroup, 'method' | 'path'>): strin
 
 export function functionalFindings(outcomes: Outcomes, figures: Figures): FunctionalFinding[] {
   return [
+    ...noResponseFinding(outcomes, figures),
     ...failedChecksFinding(outcomes),
     ...failureGroupFindings(outcomes),
     ...checkExplanations(outcomes),
     ...stoppedInstanceFindings(outcomes),
     ...redisFinding(outcomes, figures),
     ...todosFinding(outcomes),
+  ];
+}
+
+/** Share of k6's requests without any response at which the run is said to have reached nothing. */
+const NO_RESPONSE_SHARE = 0.9;
+
+/**
+ * Almost every request got no response at all (k6's status 0): nothing answered where the
+ * script sent them. When the stack's logs were read and hold none of them, the script sent
+ * them elsewhere than ENDPOINT.
+ */
+export function noResponseFinding(outcomes: Outcomes, figures: Figures): FunctionalFinding[] {
+  const client = figures.failures.client;
+  const none = client?.causes['status:0'] ?? 0;
+  if (!client || client.requests === 0 || none < NO_RESPONSE_SHARE * client.requests) return [];
+  const endpoint = figures.run.endpoint ?? 'ENDPOINT';
+  const logged = outcomes.requests.reduce((sum, group) => sum + group.count, 0);
+  const logsRead = outcomes.instances.length > 0;
+  return [
+    {
+      rule: 'no response',
+      sentence:
+        `${n(none)} of ${n(client.requests)} requests got no response at all (k6 status 0)` +
+        (logsRead && logged === 0
+          ? `, and the stack at ${endpoint} logged none of them: the script sends its requests elsewhere. Have it read the API's base URL from __ENV.ENDPOINT.`
+          : `: nothing answered where the script sent them. Check that it reads the API's base URL from __ENV.ENDPOINT (${endpoint}) and that the API is up there.`),
+      evidence: { noResponse: none, requests: client.requests, loggedByTheStack: logged },
+    },
   ];
 }
 
