@@ -67,6 +67,8 @@ t.test('requests are grouped by method, route and status; paths that are not the
     line({ method: 'GET', url: '/api/v1/todos', route: '/api/v1/todos', status: 200, request_id: `${LOADTEST_REQUEST_ID_PREFIX}count-todos` }),
     line({ method: 'GET', url: '/api/v1/todos', status: 200, service: 'edge', hostname: 'edge', upstream: 'http://127.0.0.1:3101' }),
     line({ method: 'GET', url: '/api/v1/todos', status: 503, service: 'edge', hostname: 'edge' }),
+    line({ method: 'POST', url: '/api/v1/todos', status: 413, service: 'edge', hostname: 'edge' }),
+    line({ method: 'GET', url: '/api/v1/todos', status: 200, service: 'edge', hostname: 'edge', aborted: true }),
   ];
   const { requests } = await collectOutcomes(inputs(entries));
   const find = (method: string, path: string, status: number): RequestGroup | undefined =>
@@ -78,7 +80,8 @@ t.test('requests are grouped by method, route and status; paths that are not the
   t.equal(puts.filter((group) => !group.path.endsWith('(other paths)')).length, 20, 'at most 20 paths as sent per route and status');
   t.equal(find('PUT', '/api/v1/todos/:id (other paths)', 404)?.count, 5, 'the rest under the route');
   t.notOk(find('GET', '/api/v1/todos', 200), "pnpm loadtest's own request and the edge's forwarded answer are not counted");
-  t.match(find('GET', '/api/v1/todos', 503), { answeredBy: 'edge', count: 1 }, "the edge's own answer is");
+  t.match(find('GET', '/api/v1/todos', 503), { answeredBy: 'edge', count: 1 }, "the edge's own answers are: its queue's 503…");
+  t.match(find('POST', '/api/v1/todos', 413), { answeredBy: 'edge', count: 1 }, '…and a body it refused');
   t.ok(requests.findIndex((group) => group.status === 200) > requests.findLastIndex((group) => group.status >= 400), 'failures come first');
 });
 

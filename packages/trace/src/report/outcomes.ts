@@ -349,12 +349,14 @@ class OutcomeLines {
 }
 
 /**
- * An answer the edge gave itself rather than passed on: its bounded queue's 503 (no replica
- * took the request: no upstream), or a 502/504 for a replica that failed or did not answer.
+ * An answer the edge gave itself rather than passed on: one no replica took (no upstream: its
+ * bounded queue's 503, a body over the limit's 413…), or a 502/504 for a replica that failed or
+ * did not answer. A request whose client went away first (aborted) is the service's to log.
  */
 export function isEdgeOwnAnswer(entry: LogEntry): boolean {
+  if (entry.record.aborted === true) return false;
   if (entry.status === 502 || entry.status === 504) return true;
-  return entry.status === 503 && textField(entry, 'upstream') === undefined;
+  return textField(entry, 'upstream') === undefined;
 }
 
 function countIn(counts: Map<string, number>, key: string | undefined): void {
