@@ -1,4 +1,5 @@
 /** bottlenecks.html: the verdict first, then the figures it rests on, the plots and the slowest requests. */
+import { awsSection } from './aws-html.js';
 import { cacheChart, cpuChart } from './charts.js';
 import type { Figures, Percentiles } from './figures.js';
 import { escapeHtml, formatMs as ms } from './format.js';
@@ -101,7 +102,7 @@ ${
           String(process.count),
         ]),
       )}
-<p>Machine: ${processes.machine ? `${processes.machine.averageCores.toFixed(2)} cores busy on average, ${processes.machine.peakCores.toFixed(2)} at the peak` : 'not sampled'}, of ${processes.cores ?? '?'} cores (everything on it, other users' work included). A server's RSS is summed over its processes (PostgreSQL's shared buffers count in each).</p>
+<p>Machine: ${processes.machine ? `${processes.machine.averageCores.toFixed(2)} cores busy on average, ${processes.machine.peakCores.toFixed(2)} at the peak` : 'not sampled'}, of ${processes.cores ?? '?'} cores (everything on it, other users' work included). A server's RSS is summed over its processes (PostgreSQL's shared buffers count in each). ${escapeHtml(perRequestSentence(processes.perRequest))}</p>
 ${cpuChart(
   processes.series,
   processes.list.slice(0, PLOTTED_PROCESSES).map((process) => process.name),
@@ -109,6 +110,7 @@ ${cpuChart(
 )}`
     : ''
 }</section>`,
+    awsSection(figures.aws),
     `<section id="read-path"><h2>The read path</h2>
 ${table(['reads', 'hit', 'stale', 'miss', 'bypass', 'no cache', 'queries per 1000 reads', 'shed (503)', 'rate-limited (429)', '5xx'], [[count(readPath.reads), share(readPath.cache.hit, readPath.reads), share(readPath.cache.stale, readPath.reads), share(readPath.cache.miss, readPath.reads), share(readPath.cache.bypass, readPath.reads), share(readPath.cache.none, readPath.reads), readPath.queriesPer1000Reads === undefined ? '—' : readPath.queriesPer1000Reads.toFixed(1), count(readPath.shed), count(readPath.rateLimited), count(readPath.serverErrors)]])}
 ${table(
@@ -132,6 +134,16 @@ ${readPath.series.length > 0 ? cacheChart(readPath.series) : '<p class="missing"
     }</section>`,
   ];
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Bottlenecks: ${escapeHtml(title)}</title><style>${STYLE}</style></head><body>\n${sections.join('\n')}\n</body></html>\n`;
+}
+
+/** What µs per request divides: whose requests, over which time. */
+function perRequestSentence(window: Figures['processes']['perRequest']): string {
+  if (!window) return 'No request was counted while the processes were sampled, so there is no CPU per request.';
+  const seconds = ((window.toMs - window.fromMs) / 1000).toFixed(1);
+  const whose = { k6: 'the requests k6 sent', edge: "the requests in the edge's log", services: "the requests in the services' logs" }[
+    window.counted
+  ];
+  return `µs per request: each process's CPU over ${seconds} s by ${whose} in those seconds (${count(window.requests)}).`;
 }
 
 export function table(header: string[], rows: string[][]): string {
