@@ -30,9 +30,11 @@ export class DatasetVersion {
     return this.queuedRead;
   }
 
-  /** Makes every cached entry unreachable. */
-  async bump(): Promise<void> {
-    await this.redis.set(DATASET_VERSION_KEY, randomUUID());
+  /** Makes every cached entry unreachable; resolves to the new version. */
+  async bump(): Promise<string> {
+    const version = randomUUID();
+    await this.redis.set(DATASET_VERSION_KEY, version);
+    return version;
   }
 
   private async read(): Promise<string> {

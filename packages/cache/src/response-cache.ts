@@ -59,6 +59,8 @@ export class ResponseCache {
   private readonly outageBackoffMs: number;
   private unavailableUntil = 0;
   private unavailable = false;
+  /** The new version being set after an outage (versionAfterOutage), shared by the reads waiting for it. */
+  private renewing: Promise<string> | undefined;
   private refusalLoggedUntil = 0;
 
   constructor(private readonly options: ResponseCacheOptions) {
@@ -80,6 +82,7 @@ export class ResponseCache {
     let version: string;
     try {
       version = await this.version.current();
+      if (this.unavailable) version = await this.versionAfterOutage();
     } catch (error) {
       this.redisFailed(error);
       return this.bypass(key, started, load);
@@ -195,6 +198,20 @@ export class ResponseCache {
       { err: error, retry_in_ms: this.outageBackoffMs },
       'cache unavailable: serving reads from PostgreSQL until Redis answers again',
     );
+  }
+
+  /**
+   * The version to use when Redis answers again after an outage: a new one. A write that
+   * answered during the outage may not have invalidated yet (todo-write retries until Redis
+   * takes it, and this replica may get Redis back first), so the version Redis holds, and
+   * every entry built under it, may predate that write. Costs one SET and this replica's
+   * entries once per outage; the reads of one turn share it.
+   */
+  private versionAfterOutage(): Promise<string> {
+    this.renewing ??= this.version.bump().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
   }
 
   private markAvailable(): void {
