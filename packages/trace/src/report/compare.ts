@@ -27,7 +27,8 @@ export interface ComparedRun {
   k6: { requestsPerSecond: number | undefined; checksPassed: number | undefined; checksFailed: number | undefined };
 }
 
-export const COMPARISON_SECTIONS = ['latency', 'throughput', 'failures', 'CPU per request', 'peak memory', 'cache', 'AWS (CloudWatch)'] as const;
+/** In the order shown: whether it worked comes before how fast. */
+export const COMPARISON_SECTIONS = ['failures', 'latency', 'throughput', 'CPU per request', 'peak memory', 'cache', 'AWS (CloudWatch)'] as const;
 export type ComparisonSection = (typeof COMPARISON_SECTIONS)[number];
 
 export type Unit = 'ms' | 'req/s' | 'count' | 'share' | 'percent' | 'µs' | 'MB' | 'VUs' | 'tasks' | 'IOPS' | 'per 1000 reads';
@@ -92,19 +93,17 @@ function k6Figures(summary: K6Summary | undefined): ComparedRun['k6'] {
 /** The two runs line by line; B is the one after the change. */
 export function compareRuns(a: ComparedRun, b: ComparedRun): Comparison {
   const lines = [
+    ...failureLines(a, b),
     ...latencyLines(a, b),
     ...throughputLines(a, b),
-    ...failureLines(a, b),
     ...processLines(a, b, 'CPU per request', 'µs', (process) => process.cpuPerRequestUs),
     ...processLines(a, b, 'peak memory', 'MB', (process) => process.peakRssMb),
     ...cacheLines(a, b),
     ...awsLines(a, b),
   ];
-  // Whether it worked comes before how fast: failures lead the summary.
-  const sections = ['failures', ...COMPARISON_SECTIONS.filter((section) => section !== 'failures')] as ComparisonSection[];
-  const bySection = sections
-    .map((section) => ({ section, ...tallyOf(lines.filter((line) => line.section === section)) }))
-    .filter((tally) => tally.a + tally.b + tally.same > 0);
+  const bySection = COMPARISON_SECTIONS.map((section) => ({ section, ...tallyOf(lines.filter((line) => line.section === section)) })).filter(
+    (tally) => tally.a + tally.b + tally.same > 0,
+  );
   return { a: headline(a), b: headline(b), lines, tally: tallyOf(lines), bySection, notes: comparabilityNotes(a, b) };
 }
 
