@@ -27,6 +27,9 @@ export const DEREGISTRATION_DELAY_SECONDS = 20;
  */
 export const TLS_POLICY = 'ELBSecurityPolicy-TLS13-1-2-2021-06';
 
+/** Elastic Load Balancing's log-delivery service principal (access logs). */
+const LOG_DELIVERY_SERVICE = 'logdelivery.elasticloadbalancing.amazonaws.com';
+
 /** The WAF's JSON body for the requests its rate-based rule blocks. */
 const RATE_LIMITED_BODY_KEY = 'rate-limited';
 
@@ -269,8 +272,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
   /**
    * The access logs' bucket: private (public access blocked), SSE-S3 encrypted (the only
    * encryption ALB log delivery supports), TLS-only, objects expiring after `retentionDays`, and
-   * writable by Elastic Load Balancing's log delivery: the region's ELB account (regions before
-   * August 2022) and the logdelivery service principal (later ones), each only under AWSLogs/.
+   * writable by Elastic Load Balancing's log delivery, only under AWSLogs/<account>/: the
+   * region's ELB account (regions opened before August 2022) and the logdelivery service
+   * principal (those opened since, where the account lookup fails).
    */
   private accessLogBucketFor(name: string, retentionDays: number) {
     const bucket = new aws.s3.Bucket(
@@ -306,7 +310,17 @@ export class LoadBalancer extends pulumi.ComponentResource {
       { parent: this },
     );
     const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
-    const elbAccount = aws.elb.getServiceAccountOutput({}, { parent: this }).arn;
+    // Regions opened since August 2022 have no ELB account (the lookup fails there): the
+    // service principal alone then writes the logs.
+    const elbAccount = pulumi.output(
+      aws.elb.getServiceAccount({}, { parent: this }).then(
+        (account) => account.arn,
+        () => undefined,
+      ),
+    );
+    const logDelivery = elbAccount.apply((account) =>
+      account ? { AWS: account, Service: LOG_DELIVERY_SERVICE } : { Service: LOG_DELIVERY_SERVICE },
+    );
     const policy = new aws.s3.BucketPolicy(
       `${name}-access-logs`,
       {
@@ -317,7 +331,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
             {
               Sid: 'ElbLogDelivery',
               Effect: 'Allow',
-              Principal: { AWS: elbAccount, Service: 'logdelivery.elasticloadbalancing.amazonaws.com' },
+              Principal: logDelivery,
               Action: 's3:PutObject',
               Resource: pulumi.interpolate`${bucket.arn}/AWSLogs/${accountId}/*`,
             },

@@ -6,14 +6,18 @@
  */
 import t from 'tap';
 import { HTTPS_PORT, HTTP_PORT } from '../src/ports.js';
-import { deployWithMocks, TYPES } from './helpers/mock-deployment.js';
+import { deployWithMocks, MOCK_ACCOUNT, TYPES } from './helpers/mock-deployment.js';
 
-const deployment = await deployWithMocks({
-  preset: 'production',
-  domainName: 'api.example.com',
-  hostedZoneId: 'Z0123456789ABCDEFGHIJ',
-  alarmEmail: 'oncall@example.com',
-});
+// In a region opened since August 2022, which has no ELB account for access-log delivery.
+const deployment = await deployWithMocks(
+  {
+    preset: 'production',
+    domainName: 'api.example.com',
+    hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+    alarmEmail: 'oncall@example.com',
+  },
+  { noElbAccount: true },
+);
 
 t.test('HTTPS on 443 with a certificate ACM issues for the domain, validated by DNS in its zone', async (t) => {
   const [certificate, ...otherCertificates] = deployment.ofType(TYPES.certificate);
@@ -154,4 +158,11 @@ t.test('every alarm and every failed deployment reaches the required address', a
     deployment.ofType(TYPES.eventTarget).map((target) => target.inputs.arn),
     [topic!.state.arn],
   );
+});
+
+t.test('in a region without an ELB account, the log-delivery service principal alone may write the access logs', async (t) => {
+  const bucket = deployment.named(TYPES.bucket, 'taskoverflow-access-logs');
+  const [delivery] = JSON.parse(deployment.named(TYPES.bucketPolicy, 'taskoverflow-access-logs').inputs.policy).Statement;
+  t.same(delivery.Principal, { Service: 'logdelivery.elasticloadbalancing.amazonaws.com' });
+  t.equal(delivery.Resource, `${bucket.state.arn}/AWSLogs/${MOCK_ACCOUNT}/*`);
 });

@@ -183,6 +183,8 @@ export interface MockDeployment {
 export interface MockOptions {
   /** ECS services (todo-read, todo-write) whose deployment ECS rolled back to PREVIOUS_TASK_DEFINITION. */
   rolledBack?: string[];
+  /** The region has no ELB account (opened since August 2022): aws.elb.getServiceAccount fails, as the provider does. */
+  noElbAccount?: boolean;
 }
 
 /**
@@ -210,7 +212,10 @@ export async function deployWithMocks(config: Record<string, string> = {}, optio
       call(args) {
         if (args.token === 'aws:index/getRegion:getRegion') return { region: MOCK_REGION, name: MOCK_REGION, id: MOCK_REGION };
         if (args.token === 'aws:index/getCallerIdentity:getCallerIdentity') return { accountId: ACCOUNT, arn: '', userId: '', id: ACCOUNT };
-        if (args.token === 'aws:elb/getServiceAccount:getServiceAccount') return { arn: MOCK_ELB_ACCOUNT_ARN, id: '156460612806' };
+        if (args.token === 'aws:elb/getServiceAccount:getServiceAccount') {
+          if (options.noElbAccount) throw new Error('unsupported AWS Region');
+          return { arn: MOCK_ELB_ACCOUNT_ARN, id: '156460612806' };
+        }
         throw new Error(`the program made an unexpected call: ${args.token}`);
       },
     },
