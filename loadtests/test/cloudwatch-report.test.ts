@@ -111,8 +111,15 @@ t.test('pnpm loadtest against an ENDPOINT reads the run back from CloudWatch, an
       outputs,
     ],
     { cwd: REPO_ROOT, env: { ...process.env, ...SHORT_SMOKE, ENDPOINT: stack.url }, timeout: 150_000, maxBuffer: 16 * 2 ** 20 },
-  ).catch((error: Error & { stdout?: string; stderr?: string }) => {
-    throw new Error(`pnpm loadtest failed: ${error.message}\n${error.stdout ?? ''}\n${error.stderr ?? ''}`);
+  ).catch((error: Error & { code?: number; stdout?: string; stderr?: string }) => {
+    // A threshold breached on a busy machine (exit 1 after the report) is not what this test is
+    // about: the report and its agreement with the local logs still are. Anything else fails it.
+    if (error.code === 1 && error.stdout?.includes('FAILED: thresholds breached') && error.stdout.includes('Bottleneck:')) {
+      t.comment(`k6's thresholds were breached on this machine: ${/FAILED: thresholds breached[^\n]*/.exec(error.stdout)?.[0]}`);
+      return { stdout: error.stdout, stderr: error.stderr ?? '' };
+    }
+    t.fail(`pnpm loadtest exited with ${error.code}`, { stdout: tail(error.stdout), stderr: tail(error.stderr) });
+    throw error;
   });
   t.same(aws.problems, [], 'every line and figure reached moto');
   t.match(cli.stdout, /CloudWatch Logs: [\d,]+ lines from 3 streams of taskoverflow-moto ✓/, 'the CLI says what it read');
@@ -341,6 +348,11 @@ class AwsStandIn {
     this.#redis?.disconnect();
     await this.#database.end().catch(() => undefined);
   }
+}
+
+/** The last lines of a command's output, for a failure's diagnostics. */
+function tail(output: string | undefined): string {
+  return (output ?? '').split('\n').slice(-60).join('\n');
 }
 
 function setEnv(t: Test, values: Record<string, string>): void {
