@@ -8,7 +8,8 @@ import { parseLogLine, type LogEntry } from '../src/log-entry.js';
 import { explainCheck, headlineOf, noResponseFinding } from '../src/report/functional-verdict.js';
 import type { Figures } from '../src/report/figures.js';
 import type { K6Summary, LogSource, ReportInputs } from '../src/report/inputs.js';
-import { collectOutcomes, iterationsOf, LOADTEST_REQUEST_ID_PREFIX, type RequestGroup } from '../src/report/outcomes.js';
+import { collectOutcomes, iterationsOf, LOADTEST_REQUEST_ID_PREFIX, type Iterations, type RequestGroup } from '../src/report/outcomes.js';
+import { throughputFinding } from '../src/report/verdict.js';
 
 const START_MS = Date.parse('2026-12-06T12:00:00Z');
 let sequence = 0;
@@ -153,4 +154,27 @@ t.test('requests that got no response at all: sent elsewhere than ENDPOINT, or n
     /nothing answered where the script sent them\. Check that it reads .*__ENV\.ENDPOINT \(http:\/\/127\.0\.0\.1:8080\)/,
   );
   t.same(noResponseFinding(noLogs, figures(50)), [], 'not when half of them were answered');
+});
+
+t.test('a throughput plateau against VUs × requests per iteration ÷ (think time + request time)', async (t) => {
+  const plateau = (vus: number, rps: number) =>
+    ({ throughput: { peakRps: rps, peakVus: vus * 1.3, plateau: { atSeconds: 190, vus, rps, vusLater: vus * 1.3 } } }) as unknown as Figures;
+  const iterations = (thinkSeconds: number, requestMsPerIteration: number): Iterations => ({
+    count: 1000,
+    meanMs: thinkSeconds * 1000 + requestMsPerIteration,
+    requestsPerIteration: 1,
+    requestMsPerIteration,
+    thinkSeconds,
+    thinkSource: 'script',
+  });
+  const thinkBound = throughputFinding(plateau(6000, 60), iterations(120, 3));
+  t.equal(thinkBound?.rule, 'rate set by think time', '120 s of think, 3 ms of requests, k6 at or above the bound: not a plateau');
+  t.equal(thinkBound?.evidence.boundRps, 50, '6,000 ÷ 120.003 s');
+  const behind = throughputFinding(plateau(6000, 20), iterations(120, 3));
+  t.equal(behind?.rule, 'throughput plateau', 'k6 far below what its VUs would send: something held them');
+  t.match(behind?.sentence, /would send ≈ 50 req\/s: k6 sent less/);
+  const slow = throughputFinding(plateau(300, 200), iterations(1, 500));
+  t.equal(slow?.rule, 'throughput plateau', 'requests a third of each iteration: their latency held the rate');
+  t.match(slow?.sentence, /requests take 33 % of each iteration/);
+  t.equal(throughputFinding(plateau(300, 200), undefined)?.rule, 'throughput plateau', 'no iterations to judge by: the plateau as it is');
 });

@@ -115,8 +115,10 @@ export function loadGeneratorShareAtPeak(figures: Figures): number {
   return machine > 0 ? k6 / machine : 0;
 }
 
-/** An iteration spends at most this share of its time in requests for its rate to be set by think time. */
+/** An iteration spends at most this share of its time in requests for its rate to be set by think time… */
 const THINK_BOUND_SHARE = 0.1;
+/** …and k6 sends at least this share of the rate its VUs would at that pace. */
+const KEPT_UP_SHARE = 0.8;
 
 /** A share as a whole percent. */
 const percent = (share: number): string => `${share > 0 && share < 0.01 ? (share * 100).toFixed(1) : Math.round(share * 100)} %`;
@@ -230,19 +232,34 @@ function latencyAgainstTarget(figures: Figures): { clientP95Ms: number; targetMs
 }
 
 /**
- * Throughput that stopped rising while VUs kept rising. When each iteration spends at most a
- * tenth of its time in requests, the rate is bounded by think time: VUs ÷ (think time +
- * request time) requests per iteration each, and a VU that has just started sends at once, so
- * a ramp's rate follows new VUs more than their number. That is said instead, with the bound.
+ * Throughput that stopped rising while VUs kept rising, compared with what the VUs would send at
+ * their think time and request time: VUs × requests per iteration ÷ (think time + request time).
+ * When each iteration spends at most a tenth of its time in requests and k6 sent at least
+ * 80 % of that bound, the rate was set by think time (a VU that has just started sends at
+ * once, so a ramp's rate follows new VUs more than their number): that is said instead. Else
+ * the plateau stands, with the bound and which side of it k6 was.
  */
 export function throughputFinding(figures: Figures, iterations?: Iterations): Finding | undefined {
   const plateau = figures.throughput?.plateau;
   if (!plateau) return undefined;
+  let bound: { boundRps: number; clause: string } | undefined;
   if (iterations && iterations.thinkSeconds > 0) {
     const iterationMs = iterations.thinkSeconds * 1000 + iterations.requestMsPerIteration;
     const waitingShare = iterations.requestMsPerIteration / iterationMs;
     const boundRps = (plateau.vus * iterations.requestsPerIteration * 1000) / iterationMs;
-    if (waitingShare <= THINK_BOUND_SHARE) {
+    const belowBound = plateau.rps < KEPT_UP_SHARE * boundRps;
+    bound = {
+      boundRps,
+      clause:
+        ` At ${iterations.thinkSeconds.toFixed(1)} s of think time and ${ms(iterations.requestMsPerIteration)} of requests per iteration, ` +
+        `${plateau.vus.toLocaleString('en-US')} VUs would send ≈ ${boundRps.toFixed(boundRps < 10 ? 1 : 0)} req/s` +
+        (belowBound
+          ? `: k6 sent less, so its VUs took longer per iteration than that (the load generator short of CPU, or requests slower at the plateau than on average).`
+          : waitingShare > THINK_BOUND_SHARE
+            ? `: requests take ${percent(waitingShare)} of each iteration, so their growing latency is what held the rate.`
+            : '.'),
+    };
+    if (waitingShare <= THINK_BOUND_SHARE && !belowBound) {
       return {
         rule: 'rate set by think time',
         sentence:
@@ -265,8 +282,16 @@ export function throughputFinding(figures: Figures, iterations?: Iterations): Fi
   }
   return {
     rule: 'throughput plateau',
-    sentence: `From ${formatClock(plateau.atSeconds)} (≈ ${plateau.vus.toLocaleString('en-US')} VUs) throughput stopped rising at ${Math.round(plateau.rps).toLocaleString('en-US')} req/s, while VUs went on to ${plateau.vusLater.toLocaleString('en-US')}.`,
-    evidence: { atSeconds: round(plateau.atSeconds, 1), vus: plateau.vus, rps: Math.round(plateau.rps), vusLater: plateau.vusLater },
+    sentence:
+      `From ${formatClock(plateau.atSeconds)} (≈ ${plateau.vus.toLocaleString('en-US')} VUs) throughput stopped rising at ${Math.round(plateau.rps).toLocaleString('en-US')} req/s, while VUs went on to ${plateau.vusLater.toLocaleString('en-US')}.` +
+      (bound?.clause ?? ''),
+    evidence: {
+      atSeconds: round(plateau.atSeconds, 1),
+      vus: plateau.vus,
+      rps: Math.round(plateau.rps),
+      vusLater: plateau.vusLater,
+      ...(bound && { boundRps: round(bound.boundRps, 1) }),
+    },
   };
 }
 
