@@ -180,29 +180,38 @@ t.test('pnpm loadtest against an ENDPOINT reads the run back from CloudWatch, an
   t.equal(figures.requests, local.requests);
 
   // Read again in a region with nothing: each absence is a line, and the report is still written.
-  const again = await run(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--conditions=development',
-      'packages/trace/src/cli/trace.ts',
-      '--report',
-      runDir,
-      '--aws-outputs',
-      outputs,
-      '--aws-region',
-      'us-west-2',
-    ],
-    { cwd: REPO_ROOT, env: process.env, timeout: 60_000 },
-  );
-  t.match(again.stderr, /the log group taskoverflow-moto could not be read: it does not exist in us-west-2/, 'the missing group is named');
-  const elsewhere = (JSON.parse(await readFile(join(runDir, 'bottlenecks.json'), 'utf8')) as { figures: Figures }).figures;
+  const readElsewhere = async (): Promise<{ stderr: string; figures: Figures }> => {
+    const { stderr } = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--conditions=development',
+        'packages/trace/src/cli/trace.ts',
+        '--report',
+        runDir,
+        '--aws-outputs',
+        outputs,
+        '--aws-region',
+        'us-west-2',
+      ],
+      { cwd: REPO_ROOT, env: process.env, timeout: 60_000 },
+    );
+    return { stderr, figures: (JSON.parse(await readFile(join(runDir, 'bottlenecks.json'), 'utf8')) as { figures: Figures }).figures };
+  };
+  const noGroup = await readElsewhere();
+  t.match(noGroup.stderr, /the log group taskoverflow-moto could not be read: it does not exist in us-west-2/, 'the missing group is named');
   t.match(
-    elsewhere.aws!.missing.join('\n'),
+    noGroup.figures.aws!.missing.join('\n'),
     /no ECS CPU or memory of todo-read \(service taskoverflow-todo-read in cluster taskoverflow-cluster\) between .* in us-west-2/,
   );
-  t.same(elsewhere.byService, figures.byService, 'the rest of the report stands: the lines read before are still in logs/');
+  t.same(noGroup.figures.byService, figures.byService, 'the rest of the report stands: the lines read before are still in logs/');
+  const elsewhereClient = new CloudWatchLogsClient({ region: 'us-west-2' });
+  await elsewhereClient.send(new CreateLogGroupCommand({ logGroupName: GROUP }));
+  elsewhereClient.destroy();
+  const emptyGroup = await readElsewhere();
+  t.match(emptyGroup.figures.aws!.missing.join('\n'), /no log lines in taskoverflow-moto between .* in us-west-2/, 'an empty group is said…');
+  t.same(emptyGroup.figures.byService, figures.byService, '…and empties nothing');
   await aws.close();
 });
 

@@ -84,7 +84,8 @@ export async function readCloudWatch(runDir: string, settings: AwsReadSettings, 
         maxEvents: settings.maxLogEvents,
       };
       const read = await readDelivered(client, logWindow, progress);
-      const streams = await writeStreamFiles(logsDir, read);
+      // An empty read (another region, say) keeps the lines read before; the report says none were found.
+      const streams = read.events > 0 ? await writeStreamFiles(logsDir, read) : [];
       run.logs = {
         logGroupName: resources.logGroupName,
         events: read.events,
