@@ -57,6 +57,12 @@ export const MAX_PIPELINED_REQUESTS = 16;
 /** How often Node checks headersTimeout and requestTimeout (its default, 30 s, would stretch a 10 s bound to 40 s). */
 export const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
+/**
+ * After a request is refused because every replica's queue is full, new connections are
+ * refused as they are accepted for this long (each such refusal extends it).
+ */
+export const SATURATION_HOLD_MS = 100;
+
 /** How long a refused connection may stay open for the client to read its 503. */
 const REFUSED_LINGER_MS = 1_000;
 
@@ -137,28 +143,35 @@ export class ClientConnection {
 export class ClientConnections {
   readonly #connections = new WeakMap<Socket, ClientConnection>();
   readonly #perAddress = new Map<string, number>();
-  /** Connections refused as over the per-client cap (for the stats and the tests). */
-  refused = 0;
-
+  #open = 0;
+  /**
+   * `refusals`: the whole responses (rawResponse) for a connection over the per-client cap, and
+   * for one arriving while `saturated(open)` says the replicas' queues are refusing requests
+   * and `open` connections are more than they can use.
+   */
   constructor(
     server: Server,
     private readonly limits: ClientLimits,
-    refusal: string,
+    refusals: { tooManyConnections: string; saturated: string },
+    saturated: (open: number) => boolean,
   ) {
     server.maxConnections = limits.maxConnections;
     server.on('connection', (socket: Socket) => {
       const address = socket.remoteAddress ?? '';
       const count = (this.#perAddress.get(address) ?? 0) + 1;
       this.#perAddress.set(address, count);
+      this.#open += 1;
       socket.once('close', () => this.#closed(address));
       if (count > this.limits.maxConnectionsPerClient) {
-        this.refused += 1;
-        // Answered before any request is read: nothing of this client's is parsed or forwarded.
-        socket.end(refusal);
-        setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
-        return;
+        refuse(socket, refusals.tooManyConnections);
+      } else if (saturated(this.#open)) {
+        // A burst the replicas cannot take: its requests would be refused after parsing and
+        // routing anyway. Answered at accept, the burst costs the edge least, and the answers
+        // the client waits for do not queue behind the work on the requests already admitted.
+        refuse(socket, refusals.saturated);
+      } else {
+        this.#connections.set(socket, new ClientConnection(socket));
       }
-      this.#connections.set(socket, new ClientConnection(socket));
     });
   }
 
@@ -168,8 +181,15 @@ export class ClientConnections {
   }
 
   #closed(address: string): void {
+    this.#open -= 1;
     const count = this.#perAddress.get(address)! - 1;
     if (count === 0) this.#perAddress.delete(address);
     else this.#perAddress.set(address, count);
   }
+}
+
+/** Answers a connection before any of its requests is read, and closes it once the client has had time to read that. */
+function refuse(socket: Socket, response: string): void {
+  socket.end(response);
+  setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
 }

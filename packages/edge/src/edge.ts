@@ -16,6 +16,7 @@ import {
   ClientConnections,
   DEFAULT_CLIENT_LIMITS,
   MAX_PIPELINED_REQUESTS,
+  SATURATION_HOLD_MS,
   TIMEOUT_CHECK_INTERVAL_MS,
   type ClientConnection,
   type ClientLimits,
@@ -64,6 +65,14 @@ export const HEALTH_CHECK_INTERVAL_MS = 500;
 const DEFAULT_HEALTH_CHECK: HealthCheckSettings = { path: HEALTH_PATH, intervalMs: HEALTH_CHECK_INTERVAL_MS, timeoutMs: 1_000 };
 
 const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
+
+/**
+ * Connections the kernel completes and queues for the edge to accept (capped by
+ * net.core.somaxconn, 4096 here). Node's default, 511, drops the SYNs of a burst beyond it,
+ * and a client retries a dropped SYN only after 1 s, then 3 s: 3,000 connections arriving at
+ * once saw their 503s after 1-3 s though the edge answered each in under a millisecond.
+ */
+const LISTEN_BACKLOG = 4_096;
 
 /**
  * Connection errors that mean the request never reached the replica, so another replica may
@@ -123,6 +132,7 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
     drainTimeoutMs: limits.drainTimeoutMs,
     maxBufferedBytes: limits.maxBufferedBytes,
     bufferedBytes: 0,
+    saturatedUntil: 0,
     allowedHosts: undefined,
     closing: false,
     logStarted: log.isLevelEnabled('debug'),
@@ -149,16 +159,21 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
       }
     },
   );
+  const retryAfter = { 'retry-after': String(queue.retryAfterSeconds) };
   const connections = new ClientConnections(
     server,
     limits,
-    rawResponse(
-      503,
-      `too many connections from this client: at most ${limits.maxConnectionsPerClient}; retry after ${queue.retryAfterSeconds} s`,
-      {
-        'retry-after': String(queue.retryAfterSeconds),
-      },
-    ),
+    {
+      tooManyConnections: rawResponse(
+        503,
+        `too many connections from this client: at most ${limits.maxConnectionsPerClient}; retry after ${queue.retryAfterSeconds} s`,
+        retryAfter,
+      ),
+      saturated: rawResponse(503, `the replicas are at capacity: retry after ${queue.retryAfterSeconds} s`, retryAfter),
+    },
+    // Twice the connections the replicas serve at once: more clients than that while their
+    // queues refuse is a burst they cannot take.
+    (open) => context.saturatedUntil > performance.now() && open > 2 * queue.connections * replicaCount(targetGroups),
   );
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, connections.of(socket)));
   let closed: Promise<void> | undefined;
@@ -168,7 +183,7 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
     async listen({ host, port }) {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
           server.off('error', reject);
           resolve();
         });
@@ -199,6 +214,12 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
   };
 }
 
+function replicaCount(targetGroups: Record<ServiceName, TargetGroup>): number {
+  let count = 0;
+  for (const service of SERVICES) count += targetGroups[service].order.replicas.length;
+  return count;
+}
+
 /** The Host values served: each entry as given, with the edge's port added to those without one. */
 function hostsAt(hosts: readonly string[], port: number): AllowedHosts {
   const names = new Set(hosts.map((host) => (/:\d+$/.test(host) ? host : `${host}:${port}`).toLowerCase()));
@@ -224,6 +245,8 @@ interface EdgeContext {
   /** ClientLimits.maxBufferedBytes, and the bytes held now for clients slower than their replica. */
   readonly maxBufferedBytes: number;
   bufferedBytes: number;
+  /** Until when (performance.now()) new connections are refused at accept: see SATURATION_HOLD_MS. */
+  saturatedUntil: number;
   /** Set when listening, if the Host header is checked. */
   allowedHosts: AllowedHosts | undefined;
   /** close() was called: responses close their connections. */
@@ -367,6 +390,7 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
   #noReplicaLeft(): void {
     const service = this.#service;
     if (this.#sawFullQueue) {
+      this.context.saturatedUntil = performance.now() + SATURATION_HOLD_MS;
       this.#refuse(`every ${service} replica has more requests waiting than it serves in ${this.context.queue.maxQueueWaitMs} ms`);
     } else if (this.#order.replicas.length === 0) {
       this.#sendError(502, `${service} is unavailable: no replica is registered`);

@@ -410,6 +410,8 @@ t.test('large responses to clients slow to take them: a request past the queue i
     upstreams: { 'todo-read': [replica], 'todo-write': [replica] },
     // Nothing may wait before a completion rate is known: the third request is refused on arrival.
     queue: { connections: 2, minQueueLimit: 0, maxQueueWaitMs: 30_000 },
+    // No bytes held for slow clients: the responses keep the replica's connections.
+    limits: { maxBufferedBytes: 0 },
   });
   for (let i = 0; i < 2; i += 1) {
     const client = connect(Number(new URL(edge).port), '127.0.0.1');
