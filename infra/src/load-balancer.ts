@@ -16,7 +16,7 @@ export const IDLE_TIMEOUT_SECONDS = 60;
 /**
  * How long a deregistering task keeps its in-flight requests before the ALB drops them, in
  * seconds. Requests take milliseconds; this plus the services' 10 s shutdown grace covers even
- * one that runs into REQUEST_TIMEOUT_MS (30 s). The default, 300 s, would stall every deploy
+ * one that runs into REQUEST_TIMEOUT_MS (10 s). The default, 300 s, would stall every deploy
  * for five minutes.
  */
 export const DEREGISTRATION_DELAY_SECONDS = 20;
