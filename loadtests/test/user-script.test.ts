@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +106,41 @@ t.test("the practical's mistakes: the verdict names the failed checks, the unmat
   const left = verdict.findings.find((finding) => finding.rule === 'todos left behind');
   t.match(left?.evidence, { before: 10, after: 10 + PLANNER_ITERATIONS, change: PLANNER_ITERATIONS });
   t.match(left?.sentence, new RegExp(`^The run left ${PLANNER_ITERATIONS} todos behind`));
+});
+
+t.test('a script’s own handleSummary and thresholds stay its own, beside the files the report reads', async (t) => {
+  const server = createHttpServer((request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' }).end(request.url === '/api/v1/health' ? '{"status":"ok"}' : '[]');
+  }).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => void server.close());
+  const dir = t.testdir();
+  const script = join(dir, 'own-summary.js');
+  await writeFile(
+    script,
+    [
+      "import http from 'k6/http';",
+      'export const options = { vus: 1, iterations: 3, thresholds: { http_req_duration: ["p(99)<60000"] } };',
+      'export default function () { http.get(`${__ENV.ENDPOINT}/api/v1/todos`); }',
+      'export function handleSummary(data) {',
+      '  return { [`${__ENV.RESULTS_DIR}/mine.json`]: JSON.stringify({ requests: data.metrics.http_reqs.values.count }) };',
+      '}',
+    ].join('\n'),
+  );
+  const { port } = server.address() as { port: number };
+  const [result] = await runLoadTest(scriptRun(script, dir, [], { endpoint: `http://127.0.0.1:${port}`, k6Args: [], seedTodos: 0 }));
+  if (!result) throw new Error('runLoadTest returned no result');
+  t.ok(result.passed, `its own threshold held: ${result.failure ?? ''}`);
+  t.same(
+    result.thresholds.map((threshold) => `${threshold.metric} ${threshold.expression}`),
+    ['http_req_duration p(99)<60000'],
+    'its thresholds are judged, and only they (the failure-cause counters are not thresholds of the run)',
+  );
+  t.same(JSON.parse(await readFile(join(result.runDir, 'mine.json'), 'utf8')), { requests: 3 }, 'its handleSummary wrote its file');
+  t.match(result.files.summaryJson, /own-summary-summary\.json$/);
+  const summary = JSON.parse(await readFile(result.files.summaryJson, 'utf8')) as { run: { script: string }; root_group: unknown };
+  t.equal(summary.run.script, script, 'and the summary the report reads names the script');
+  t.ok(summary.root_group, 'with its checks');
 });
 
 t.test('a script k6 cannot load fails before anything starts, with k6’s message', async (t) => {
