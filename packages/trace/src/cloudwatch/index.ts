@@ -18,7 +18,7 @@ import { readLogWindow, writeStreamFiles, type LogWindowRead } from './log-windo
 import { metricRequests, metricWindow, readMetrics, type MetricSeries } from './metrics.js';
 import type { AwsReadSettings, AwsResources } from './resources.js';
 
-export { TRACE_USAGE_CODE } from '../errors.js';
+export { TRACE_NOTHING_FOUND_CODE, TRACE_USAGE_CODE } from '../errors.js';
 export { AWS_CLI_OPTIONS, AWS_CLI_USAGE, awsReadSettings, STACK_OUTPUT, type AwsCliValues, type AwsReadSettings } from './resources.js';
 
 /** What `cloudwatch.json` holds: what was asked, of which window, and what came back. */
