@@ -108,8 +108,10 @@ function limitWorkInFlight(app: FastifyInstance, settings: LoadSheddingSettings,
     }
     requests += 1;
     reply.bytesInFlight = 0;
-    // 'close' fires once whether the response finished or the client went away: one listener
-    // releases both counts ('on', not 'once', whose wrapper costs allocations per request).
+    // 'close' fires once whether the response finished (Node emits it right after 'finish') or
+    // the client went away: one listener releases both counts ('on', not 'once', whose wrapper
+    // costs allocations per request). A client that stops reading is reset after
+    // CLIENT_DRAIN_TIMEOUT_MS (undrained-responses.ts), so its counts cannot be held for good.
     reply.raw.on('close', () => {
       requests -= 1;
       bytes -= reply.bytesInFlight;
