@@ -243,6 +243,15 @@ t.test('the load balancer, RDS and ElastiCache rules', async (t) => {
   t.match(sentence('aws service memory')[0], /todo-read's memory reached 94 %/);
 });
 
+t.test("metrics that had not landed for the run's last minutes are said, with how to read them again", async (t) => {
+  const late = awsFiguresOf(runWith(CALM, { window: { startMs: START, endMs: START + 5 * MINUTE } }));
+  t.match(
+    late.missing.join('\n'),
+    /no metrics after the minute from 12:02:00 UTC yet, while the run went on until 12:05:00: .*pnpm trace --report DIR --aws-outputs FILE/,
+  );
+  t.notMatch(awsFiguresOf(runWith(CALM)).missing.join('\n'), /no metrics after/, 'all there: nothing said');
+});
+
 t.test('a calm run says nothing saturated, with the figures; what could not be read is said, not thrown', async (t) => {
   const calm = awsFindings(awsFiguresOf(runWith(CALM)));
   t.equal(calm.length, 1);

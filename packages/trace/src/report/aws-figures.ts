@@ -157,6 +157,14 @@ export function awsFiguresOf(run: CloudWatchRun): AwsFigures {
   if (requested(DATABASE) && !dbCpu) missing.push(`no RDS figures for instance ${resources.databaseInstanceId} ${when}`);
   const cacheCpu = series(CACHE, ELASTICACHE, 'EngineCPUUtilization', 'Average');
   if (requested(CACHE) && !cacheCpu) missing.push(`no ElastiCache figures for ${resources.cacheClusterId} ${when}`);
+  const latestMs = Math.max(...run.metrics.flatMap((one) => one.timestamps));
+  const periodMs = METRIC_PERIOD_SECONDS * 1000;
+  const lastPeriodMs = Math.floor((run.window.endMs - 1) / periodMs) * periodMs;
+  if (Number.isFinite(latestMs) && latestMs < lastPeriodMs) {
+    missing.push(
+      `no metrics after the minute from ${clock(latestMs)} UTC yet, while the run went on until ${clock(run.window.endMs)}: AWS publishes them a minute or two late; pnpm trace --report DIR --aws-outputs FILE reads them again`,
+    );
+  }
   if (run.logs?.stopped) {
     missing.push(
       `the log lines were read up to ${clock(run.logs.stopped.atMs)} UTC only (${run.logs.stopped.because}: --aws-max-log-events raises it): the services' figures cover that part of the run`,
