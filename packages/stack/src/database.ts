@@ -1,10 +1,12 @@
 import {
   bootstrapMigrationRole,
   createDb,
+  describeSchemaAhead,
   ensureServiceRoles,
   migrateDatabaseAt,
   MIGRATION_ROLE,
   SERVICE_ROLES,
+  type MigrationRun,
   type ServiceWithRole,
 } from '@taskoverflow/db';
 import { redactPassword } from '@taskoverflow/config';
@@ -87,15 +89,21 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
 /**
  * Brings the schema of the database at `adminUrl` up to date as on AWS: the administrator
  * (here the superuser) bootstraps the migration role, then the migrations run as that role.
- * Returns the migrations applied (none on a database ahead of this code: see migrateToLatest).
+ * Returns what the run did, and whether the database is ahead of this code (migrateToLatest).
  */
-export async function migrateDatabase(adminUrl: string): Promise<string[]> {
+export async function migrateDatabase(adminUrl: string): Promise<MigrationRun> {
   try {
     await bootstrapMigrationRole(adminUrl, LOCAL_MIGRATION_PASSWORD, APPLICATION_NAME);
-    return (await migrateDatabaseAt(migrationDatabaseUrl(adminUrl), APPLICATION_NAME)).applied;
+    return await migrateDatabaseAt(migrationDatabaseUrl(adminUrl), APPLICATION_NAME);
   } catch (error) {
     throw new DatabaseMigrationError(redactPassword(adminUrl), (error as Error).message, { cause: error });
   }
+}
+
+/** A migration run in a few words, for a progress line: `applied 0004_x`, `up to date`, or that the schema is ahead. */
+export function describeMigrationRun({ applied, ahead }: MigrationRun): string {
+  if (ahead.length > 0) return describeSchemaAhead(ahead);
+  return applied.length > 0 ? `applied ${applied.join(', ')}` : 'up to date';
 }
 
 /** The URL the migrations run with: the database at `adminUrl`, as the migration role. */

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { redactPassword } from '@taskoverflow/config';
-import { checkConnection, databaseUrlFor, ensureDatabase, ensureLocalServiceRoles, migrateDatabase } from './database.js';
+import { checkConnection, databaseUrlFor, describeMigrationRun, ensureDatabase, ensureLocalServiceRoles, migrateDatabase } from './database.js';
 import { startEdgeProcess } from './edge-process.js';
 import { NotBuiltError, ReadReplicasError } from './errors.js';
 import { assertPortFree } from './free-port.js';
@@ -124,8 +124,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       output.progress(`postgres: ${redactPassword(databaseUrl)} (given) ✓`);
     }
     options.signal?.throwIfAborted();
-    const applied = await migrateDatabase(databaseUrl);
-    output.progress(`migrations: ${applied.length > 0 ? `applied ${applied.join(', ')}` : 'up to date'} ✓`);
+    output.progress(`migrations: ${describeMigrationRun(await migrateDatabase(databaseUrl))} ✓`);
     await ensureLocalServiceRoles(databaseUrl);
 
     options.signal?.throwIfAborted();

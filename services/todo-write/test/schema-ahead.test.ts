@@ -72,9 +72,17 @@ t.test("the code of N's pnpm migrate accepts it and says so", async (t) => {
 });
 
 t.test('the code of N starts on it and serves a create and a list', async (t) => {
-  // startLocalStack migrates with this code's migrations too, then starts todo-write and todo-read.
-  const stack = await startLocalStack({ databaseUrl: database.url, port: 0, quiet: true, readReplicas: 1, serviceEnv: { ...TEST_SERVICE_ENV } });
+  // startLocalStack migrates with this code's migrations too (`pnpm start`), then starts todo-write and todo-read.
+  let console = '';
+  const stack = await startLocalStack({
+    databaseUrl: database.url,
+    port: 0,
+    readReplicas: 1,
+    serviceEnv: { ...TEST_SERVICE_ENV },
+    console: { write: (text: string) => (console += text) },
+  });
   t.teardown(() => stack.stop());
+  t.match(console, `migrations: database schema is ahead of this code: 1 newer migration (${NEXT_MIGRATION}); running on the expanded schema ✓`);
 
   const created = await fetch(`${stack.url}/api/v1/todos`, {
     method: 'POST',
