@@ -9,11 +9,7 @@ export interface CachedResponse {
 
 /** Serializes a JSON response once; every later hit sends these bytes as they are. */
 export function jsonResponse(status: number, value: unknown): CachedResponse {
-  return bodyResponse(status, Buffer.from(JSON.stringify(value)));
-}
-
-/** A response of these bytes: its ETag is their digest, so equal bytes have equal ETags whichever way they were built. */
-export function bodyResponse(status: number, body: Buffer): CachedResponse {
+  const body = Buffer.from(JSON.stringify(value));
   return { status, body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
 }
 

@@ -1,4 +1,4 @@
-import { bodyResponse, type CachedResponse, type ResponseCache } from '@taskoverflow/cache';
+import type { CachedResponse, ResponseCache } from '@taskoverflow/cache';
 import type { Todo } from '@taskoverflow/domain';
 import type { TodoFilter } from '@taskoverflow/db';
 
@@ -28,8 +28,10 @@ export interface TodoListsOptions {
  * `window=1,2,3…` costs what reading the full list costs.
  *
  * A filtered list is the full list's elements that pass the filter, in the same order, joined
- * as JSON.stringify joins an array: the same bytes (and ETag) as `listTodos(db, filter)`
- * serializes. `window=N` keeps the todos due at or before now + N × 24 h (overdue included,
+ * as JSON.stringify joins an array: the same bytes as `listTodos(db, filter)` serializes. Its
+ * ETag is the full list's with the selection's name appended: strong (equal ETags mean equal
+ * bytes, since the full list's ETag is the digest of its bytes and the cut is a function of
+ * them), and free, where a digest of each filtered body would cost more than cutting it. `window=N` keeps the todos due at or before now + N × 24 h (overdue included,
  * none without a deadline), the SQL's rule, with `now` this process's clock at the request.
  * Which todos pass depends on the time only through how many deadlines have been reached, so
  * a filtered list is cached (memory tier, `ResponseCache.derived`) under the full list's ETag,
@@ -52,7 +54,8 @@ export class TodoLists {
       this.indexes.set(full, index);
     }
     const selection = index.select(filter, Date.now());
-    return cache.derived(`${FULL_LIST_KEY}:${full.etag}:${selection.name}`, () => bodyResponse(200, index.join(selection.positions())));
+    const etag = `${full.etag.slice(0, -1)}:${selection.name}"`;
+    return cache.derived(`${FULL_LIST_KEY}:${etag}`, () => ({ status: 200, body: index.join(selection.positions()), etag }));
   }
 }
 
@@ -125,15 +128,18 @@ export class TodoListIndex {
   select(filter: TodoFilter, nowMs: number): Selection {
     const completed = filter.completed === undefined ? 'any' : filter.completed ? 'true' : 'false';
     const group = this.groups[completed];
-    if (filter.windowDays === undefined) return { name: `completed=${completed}`, positions: () => group.inListOrder };
+    if (filter.windowDays === undefined) return { name: completed, positions: () => group.inListOrder };
     const due = countAtMost(group.deadlines, nowMs + filter.windowDays * DAY_MS);
     return {
-      name: `completed=${completed}:due=${due}`,
+      name: `${completed}:${due}`,
       positions: () => group.byDeadline.slice(0, due).sort(),
     };
   }
 
-  /** The JSON array of the todos at `positions` (ascending): their bytes, copied from the full list. */
+  /**
+   * The JSON array of the todos at `positions` (ascending): their bytes, copied from the full
+   * list, a run of neighbours at once (their comma included).
+   */
   join(positions: ArrayLike<number>): Buffer {
     let length = 2 + Math.max(positions.length - 1, 0);
     for (let i = 0; i < positions.length; i += 1) length += this.ends[positions[i]!]! - this.starts[positions[i]!]!;
@@ -141,8 +147,10 @@ export class TodoListIndex {
     joined[0] = OPEN_BRACKET;
     let at = 1;
     for (let i = 0; i < positions.length; i += 1) {
-      if (i > 0) joined[at++] = COMMA;
-      at += this.body.copy(joined, at, this.starts[positions[i]!], this.ends[positions[i]!]);
+      const first = positions[i]!;
+      while (i + 1 < positions.length && positions[i + 1] === positions[i]! + 1) i += 1;
+      if (at > 1) joined[at++] = COMMA;
+      at += this.body.copy(joined, at, this.starts[first], this.ends[positions[i]!]);
     }
     joined[at] = CLOSE_BRACKET;
     return joined;

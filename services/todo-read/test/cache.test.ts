@@ -127,20 +127,22 @@ t.test('hits are served from memory, then Redis, and say so in the logs and Serv
   t.match(second.headers.get('server-timing'), /^db;dur=0, cache;dur=[\d.]+, total;dur=[\d.]+$/);
 });
 
-t.test('ETag and If-None-Match: 304 while current, 200 after a write', async (t) => {
-  const first = await getJson(`${readA}/api/v1/todos`);
-  const etag = first.headers.get('etag')!;
-  t.match(etag, /^"[\w-]+"$/);
-  t.equal(first.headers.get('cache-control'), 'no-cache');
-  const revalidated = await fetch(`${readB}/api/v1/todos`, { headers: { 'if-none-match': etag } });
-  t.equal(revalidated.status, 304, 'another replica agrees the ETag is current');
-  t.equal(await revalidated.text(), '');
-  t.equal((await fetch(`${readA}/api/v1/todos`, { headers: { 'if-none-match': `W/${etag}, "other"` } })).status, 304);
-  await create('changes the list');
-  const changed = await fetch(`${readA}/api/v1/todos`, { headers: { 'if-none-match': etag } });
-  t.equal(changed.status, 200, 'after a write the old ETag no longer matches');
-  t.not(changed.headers.get('etag'), etag);
-});
+for (const path of ['/api/v1/todos', '/api/v1/todos?completed=false&window=30']) {
+  t.test(`ETag and If-None-Match on ${path}: 304 while current, 200 after a write`, async (t) => {
+    const first = await getJson(`${readA}${path}`);
+    const etag = first.headers.get('etag')!;
+    t.match(etag, /^"[\w:-]+"$/);
+    t.equal(first.headers.get('cache-control'), 'no-cache');
+    const revalidated = await fetch(`${readB}${path}`, { headers: { 'if-none-match': etag } });
+    t.equal(revalidated.status, 304, 'another replica agrees the ETag is current');
+    t.equal(await revalidated.text(), '');
+    t.equal((await fetch(`${readA}${path}`, { headers: { 'if-none-match': `W/${etag}, "other"` } })).status, 304);
+    await create('changes the list', { deadline_at: new Date(Date.now() + 86_400_000).toISOString() });
+    const changed = await fetch(`${readA}${path}`, { headers: { 'if-none-match': etag } });
+    t.equal(changed.status, 200, 'after a write the old ETag no longer matches');
+    t.not(changed.headers.get('etag'), etag);
+  });
+}
 
 t.test('a stampede of misses on one key runs one query per replica', async (t) => {
   await create('invalidates everything');
