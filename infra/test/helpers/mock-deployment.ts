@@ -19,6 +19,12 @@ export interface RecordedResource {
   inputs: Record<string, any>;
   /** The outputs the mock engine answered with: the inputs plus mocked outputs such as `arn`. */
   state: Record<string, any>;
+  /**
+   * When the program registered it and when the engine finished it, on one counter over all
+   * resources: a resource registered after another finished waited for it (dependsOn).
+   */
+  registeredAt: number;
+  finishedAt: number;
 }
 
 export const MOCK_REGION = 'eu-west-1';
@@ -200,13 +206,18 @@ export async function deployWithMocks(config: Record<string, string> = {}, optio
     ...Object.fromEntries(Object.entries(config).map(([key, value]) => [`taskoverflow:${key}`, value])),
   });
   const resources: RecordedResource[] = [];
+  let events = 0;
   useServiceDescriber(async (location) => describeService(resources, location, options));
   await pulumi.runtime.setMocks(
     {
-      newResource(args) {
+      async newResource(args) {
         const recorded = { type: args.type, name: args.name, id: `${args.name}-id`, inputs: args.inputs };
         const state = { ...args.inputs, ...mockOutputs(recorded) };
-        resources.push({ ...recorded, state });
+        const resource: RecordedResource = { ...recorded, state, registeredAt: ++events, finishedAt: Number.POSITIVE_INFINITY };
+        resources.push(resource);
+        // The migration takes minutes on AWS: here a moment, so that what does not wait for it registers before it finishes.
+        if (args.type === TYPES.lambdaInvocation) await new Promise((resolve) => setTimeout(resolve, 50));
+        resource.finishedAt = ++events;
         return { id: recorded.id, state };
       },
       call(args) {
