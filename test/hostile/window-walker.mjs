@@ -4,8 +4,9 @@
  * each sending one list request at a time: `?window=N` with N counting up from `firstWindow`
  * (the `completed` filter cycling through none, true, false), or the plain list when `mode` is
  * `plain`. A `rate` above 0 paces all of them together to that many requests per second.
- * Loopback only; stops when stdin closes or after `maxSeconds`, then prints a JSON summary:
- * `{"requests": n, "statuses": {"200": n, …}, "nextWindow": N}`.
+ * Loopback only. Prints `ready` once started, begins when a line arrives on stdin (so that a
+ * measurement leaves its start-up out), and stops when stdin closes or after `maxSeconds`,
+ * then prints a JSON summary: `{"requests": n, "statuses": {"200": n, …}, "nextWindow": N}`.
  *
  * Usage: node window-walker.mjs <baseUrl> <localAddress> <connections> <walk|plain> <rate> <firstWindow> <maxSeconds>
  */
@@ -17,12 +18,15 @@ if (!['127.0.0.1', 'localhost'].includes(url.hostname)) throw new Error(`loopbac
 const COMPLETED = ['', '&completed=true', '&completed=false'];
 const agent = new Agent({ keepAlive: true, maxSockets: Number(connections), localAddress });
 const statuses = {};
-const startedAt = performance.now();
-const deadline = startedAt + Number(maxSeconds) * 1000;
 let window = Number(firstWindow);
 let sent = 0;
 let stopped = false;
+const go = new Promise((resolve) => process.stdin.once('data', resolve));
 process.stdin.on('end', () => (stopped = true)).resume();
+process.stdout.write('ready\n');
+await go;
+const startedAt = performance.now();
+const deadline = startedAt + Number(maxSeconds) * 1000;
 
 function get(path) {
   return new Promise((resolve) => {
