@@ -154,6 +154,8 @@ export class ClientConnections {
     private readonly limits: ClientLimits,
     refusals: { tooManyConnections: string; saturated: string },
     saturated: (open: number) => boolean,
+    /** Called for each connection refused (to count it as a shed 503). */
+    onRefused: () => void,
   ) {
     server.maxConnections = limits.maxConnections;
     server.on('connection', (socket: Socket) => {
@@ -164,11 +166,13 @@ export class ClientConnections {
       socket.once('close', () => this.#closed(address));
       if (count > this.limits.maxConnectionsPerClient) {
         refuse(socket, refusals.tooManyConnections);
+        onRefused();
       } else if (saturated(this.#open)) {
         // A burst the replicas cannot take: its requests would be refused after parsing and
         // routing anyway. Answered at accept, the burst costs the edge least, and the answers
         // the client waits for do not queue behind the work on the requests already admitted.
         refuse(socket, refusals.saturated);
+        onRefused();
       } else {
         this.#connections.set(socket, new ClientConnection(socket));
       }

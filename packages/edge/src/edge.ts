@@ -8,7 +8,16 @@ import {
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { BODY_TOO_LARGE, REQUEST_BODY_LIMIT_BYTES } from '@taskoverflow/domain';
-import { correlationId, createLogger, LoadBalancerStats, roundMs, type LoggerSettings } from '@taskoverflow/observability';
+import {
+  correlationId,
+  createLogger,
+  EDGE_SERVICE,
+  LoadBalancerStats,
+  REQUEST_FINISHED_MESSAGE,
+  roundMs,
+  type EdgeRequestFinished,
+  type LoggerSettings,
+} from '@taskoverflow/observability';
 import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS, routeRequest, SERVICES, type ServiceName } from '@taskoverflow/routing';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
@@ -112,7 +121,7 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
   const queue = { ...DEFAULT_REPLICA_QUEUE, ...options.queue };
   const limits = { ...DEFAULT_CLIENT_LIMITS, ...options.limits };
   const healthCheck = { ...DEFAULT_HEALTH_CHECK, ...options.healthCheck };
-  const log = createLogger({ service: 'edge', hostname: 'edge', level: 'info', ...options.logging });
+  const log = createLogger({ service: EDGE_SERVICE, hostname: EDGE_SERVICE, level: 'info', ...options.logging });
   const newReplica = (origin: string): Replica => new Replica(origin, queue, timeoutMs);
   const targetGroups = Object.fromEntries(
     SERVICES.map((service) => [
@@ -174,6 +183,8 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
     // Twice the connections the replicas serve at once: more clients than that while their
     // queues refuse is a burst they cannot take.
     (open) => context.saturatedUntil > performance.now() && open > 2 * queue.connections * replicaCount(targetGroups),
+    // No request line for these (no request was read): the stats line counts them as shed 503s.
+    () => stats?.add(503, 0, true),
   );
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, connections.of(socket)));
   let closed: Promise<void> | undefined;
@@ -596,8 +607,8 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
         upstream: this.#replica?.origin,
         ...(!completed && { aborted: true }),
         ...(this.#stalled && { stalled: true }),
-      },
-      'request finished',
+      } satisfies EdgeRequestFinished,
+      REQUEST_FINISHED_MESSAGE,
     );
   };
 }
