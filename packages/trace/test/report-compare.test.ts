@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { compareRuns, comparisonLine, formatRatio, readComparedRun, SAME_WITHIN, type ComparisonLine } from '../src/report/compare.js';
 import type { AwsFigures } from '../src/report/aws-figures.js';
-import { previousRunOf } from '../src/report/compare-cli.js';
+import { isCompareCommand, previousRunOf } from '../src/report/compare-cli.js';
 import { renderComparisonHtml } from '../src/report/compare-html.js';
 import { writeBottleneckReport } from '../src/report/index.js';
 import type { K6Summary, ProcessSamples } from '../src/report/inputs.js';
@@ -266,4 +266,11 @@ t.test("runs against AWS: each service's CPU, tasks, response time and 5xx, the 
     [],
     'local runs: no AWS lines',
   );
+});
+
+t.test("a comparison is asked for by --compare before any --, after which the flags are k6's", async (t) => {
+  t.ok(isCompareCommand(['--compare', 'a', 'b']));
+  t.ok(isCompareCommand(['--compare=a', 'b', '--out', 'x']));
+  t.notOk(isCompareCommand(['my-test.js', '--', '--compare']));
+  t.notOk(isCompareCommand(['--scale', 'smoke']));
 });

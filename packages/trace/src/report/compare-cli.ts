@@ -52,7 +52,9 @@ export interface CompareContext {
 
 /** Whether the command line asks for a comparison (so that a CLI hands it over before its own parsing). */
 export function isCompareCommand(argv: string[]): boolean {
-  return argv.some((arg) => arg === '--compare' || arg.startsWith('--compare='));
+  // After `--` the flags are k6's (pnpm loadtest my-test.js -- …).
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).some((arg) => arg === '--compare' || arg.startsWith('--compare='));
 }
 
 /** Runs `--compare A B [--out DIR]`; the exit status: 0 written, 1 a run missing, 2 bad usage. */
