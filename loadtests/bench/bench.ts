@@ -6,7 +6,7 @@ import { RedisStats } from './redis-stats.js';
 import { currentLoadAverage, describeMachine, type BenchReport } from './results-file.js';
 import { PostgresStats } from './postgres-stats.js';
 import { buildScenario, isStackScenario } from './scenarios.js';
-import { captureList, seedTodos } from './seed.js';
+import { captureList, seedTodos } from '../lib/seed.js';
 import { BenchServers } from './servers.js';
 import { measureStackScenario, type StackScenarioResult } from './stack-scenarios.js';
 import { checkTargets, withCeilingRatios } from './targets.js';

@@ -30,9 +30,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { startLocalStack } from '@taskoverflow/stack';
-import { CEILING_ENTRY, ceilingServerEnv } from './ceiling.js';
-import { readCpuSeconds } from './process-stats.js';
-import { seedTodos } from './seed.js';
+import { CEILING_ENTRY, ceilingServerEnv } from '../lib/ceiling.js';
+import { readCpuSeconds } from '../lib/process-stats.js';
+import { seedTodos } from '../lib/seed.js';
 
 const HOST = '127.0.0.1';
 const BODY_BYTES = 27_500;

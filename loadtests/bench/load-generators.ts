@@ -1,10 +1,10 @@
-/** The bench's side of load-generator.ts: start generator processes, run them at once, stop them. */
+/** The bench's side of load-generator-worker.ts: start generator processes, run them at once, stop them. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import type { LoadReply, LoadResult, LoadRun } from './load-generator.js';
+import type { LoadReply, LoadResult, LoadRun } from './load-generator-worker.js';
 
-const ENTRY = fileURLToPath(new URL('./load-generator.ts', import.meta.url));
+const ENTRY = fileURLToPath(new URL('./load-generator-worker.ts', import.meta.url));
 
 export class LoadGenerator {
   private constructor(readonly child: ChildProcess) {}

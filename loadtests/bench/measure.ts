@@ -3,10 +3,10 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { lookupCount, type OutputCount, type OutputDrain } from './output-drain.js';
-import { isRunning, PeakRssSampler, readCpuSeconds, readMachineBusySeconds } from './process-stats.js';
+import { isRunning, PeakRssSampler, readCpuSeconds, readMachineBusySeconds } from '../lib/process-stats.js';
 import type { RedisCounters, RedisStats } from './redis-stats.js';
 import type { Scenario, ServerScenarioName } from './scenarios.js';
-import { fetchPastLoadShedding } from './shed-retry.js';
+import { fetchPastLoadShedding } from '../lib/shed-retry.js';
 import type { BenchServer } from './servers.js';
 
 export interface LoadSettings {

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from '@taskoverflow/http-kit';
 import { BenchUsageError } from '../errors.js';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
-import { repoRoot } from './stack-internals.js';
+import { repoRoot } from '@taskoverflow/stack';
 
 export interface BenchOptions {
   /** Todos seeded through todo-write before anything is measured. */

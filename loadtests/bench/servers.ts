@@ -12,16 +12,19 @@ import {
   databaseUrlFor,
   ensureDatabase,
   findRedisServer,
+  findFreePorts,
   migrateDatabase,
+  serviceEntry,
+  startEdgeProcess,
   startEmbeddedPostgres,
   startRedisServer,
+  startServiceProcess,
 } from '@taskoverflow/stack';
 import { HEALTH_PATH, type ServiceName } from '@taskoverflow/routing';
-import { CEILING_ENTRY, ceilingEnv } from './ceiling.js';
+import { CEILING_ENTRY, ceilingEnv } from '../lib/ceiling.js';
 import type { OutputDrain } from './output-drain.js';
 import type { ServerRole } from './scenarios.js';
-import type { CapturedResponse } from './seed.js';
-import { findFreePorts, serviceEntry, startEdgeProcess, startServiceProcess } from './stack-internals.js';
+import type { CapturedResponse } from '../lib/seed.js';
 
 const HOST = '127.0.0.1';
 const DATABASE_NAME = 'taskoverflow';

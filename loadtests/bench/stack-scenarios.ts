@@ -10,19 +10,19 @@
  *   the cache when its processes are starved of CPU: the cache bypass share, PostgreSQL
  *   transactions and queries per 1000 reads, failed requests.
  *
- * Every generator runs in a process of its own (load-generator.ts) with the bench's
+ * Every generator runs in a process of its own (load-generator-worker.ts) with the bench's
  * --connections and --pipelining, warm-up first.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LoadGenerator } from './load-generators.js';
-import type { LoadResult } from './load-generator.js';
+import type { LoadResult } from './load-generator-worker.js';
 import { round, type LoadSettings } from './measure.js';
 import { lookupCount, type OutputCount, type OutputDrain } from './output-drain.js';
 import type { PostgresCounters, PostgresStats } from './postgres-stats.js';
-import { isRunning, readCpuSeconds } from './process-stats.js';
+import { isRunning, readCpuSeconds } from '../lib/process-stats.js';
 import type { RedisCounters, RedisStats } from './redis-stats.js';
 import { LIST_PATH, type StackScenarioName } from './scenarios.js';
-import { fetchPastLoadShedding } from './shed-retry.js';
+import { fetchPastLoadShedding } from '../lib/shed-retry.js';
 import type { BenchServer, BenchStack } from './servers.js';
 
 export interface StackMeasureContext {

@@ -1,5 +1,5 @@
 /**
- * k6's floor: a bare node:http server (loadtests/bench/ceiling-server.mjs) answering every
+ * k6's floor: a bare node:http server (loadtests/lib/ceiling-server.mjs) answering every
  * request with the list's bytes and headers, as the system under test sent them. k6 run
  * against it with the same VUs and think time measures what k6 itself adds on this machine;
  * the stack's figures are read beside it.
@@ -7,9 +7,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CEILING_ENTRY, ceilingEnv } from '../bench/ceiling.js';
-import { captureList } from '../bench/seed.js';
-import { findFreePorts, startServiceProcess } from '../bench/stack-internals.js';
+import { CEILING_ENTRY, ceilingEnv } from '../lib/ceiling.js';
+import { captureList } from '../lib/seed.js';
+import { findFreePorts, startServiceProcess } from '@taskoverflow/stack';
 
 const HOST = '127.0.0.1';
 

@@ -14,7 +14,7 @@ import { parseBenchOptions } from '../bench/options.js';
 import type { BenchReport } from '../bench/results-file.js';
 import { lookupCount, OutputDrain } from '../bench/output-drain.js';
 import { isStackScenario, SCENARIO_NAMES, STACK_SCENARIO_NAMES } from '../bench/scenarios.js';
-import { repoRoot } from '../bench/stack-internals.js';
+import { repoRoot } from '@taskoverflow/stack';
 
 const CLI = join(repoRoot, 'loadtests', 'bench', 'cli.ts');
 

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS } from '@taskoverflow/routing';
 import t from 'tap';
-import { CEILING_ENTRY, ceilingServerEnv } from '../bench/ceiling.js';
-import { findFreePorts, startServiceProcess } from '../bench/stack-internals.js';
+import { CEILING_ENTRY, ceilingServerEnv } from '../lib/ceiling.js';
+import { findFreePorts, startServiceProcess } from '@taskoverflow/stack';
 
 const HOST = '127.0.0.1';
 

@@ -15,3 +15,8 @@ export {
 } from './database.js';
 export * from './errors.js';
 export { findRedisServer, REDIS_INSTALL_HINT, startRedisServer, type RedisServer } from './redis.js';
+// One process at a time, for tools that start their own set (pnpm bench, pnpm loadtest's ceiling).
+export { findFreePort, findFreePorts } from './free-port.js';
+export { repoRoot, serviceEntry } from './paths.js';
+export { startServiceProcess, type ServiceProcess, type ServiceProcessOptions } from './processes.js';
+export { startEdgeProcess, type EdgeProcess, type EdgeProcessOptions } from './edge-process.js';

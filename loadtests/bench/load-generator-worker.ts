@@ -1,6 +1,6 @@
 /**
  * A load generator in a process of its own: autocannon on this process's event loop, run by
- * the bench over the IPC channel (load-generators.ts). The stack and saturation scenarios hit
+ * the bench over the IPC channel (load-generator.ts). The stack and saturation scenarios hit
  * several servers at once; generators sharing one event loop would hold each other up, and the
  * figures would measure them. Each run: a `LoadRun` message in, a `LoadResult` message out.
  */

@@ -5,7 +5,7 @@
  * competes with the load generator for the cores exactly as they do; and, like them, under
  * plain Node with no loader (they run compiled): hence JavaScript, with no workspace imports
  * (which plain Node would resolve to dist/, maybe not built). What it shares with the services
- * comes in its environment, from @taskoverflow/routing (bench/ceiling.ts, ceilingServerEnv).
+ * comes in its environment, from @taskoverflow/routing (lib/ceiling.ts, ceilingServerEnv).
  *
  * Environment: HOST, PORT, CEILING_BODY_FILE (the bytes), CEILING_HEADERS (a JSON object),
  * CEILING_HEALTH_PATH (answered 200, for the readiness check; every other path gets the body),
