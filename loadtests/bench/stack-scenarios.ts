@@ -14,7 +14,7 @@
  * --connections and --pipelining, warm-up first.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LoadGenerator } from './load-generators.js';
+import { LoadGenerator } from './load-generator.js';
 import type { LoadResult } from './load-generator-worker.js';
 import { round, type LoadSettings } from './measure.js';
 import { lookupCount, type OutputCount, type OutputDrain } from './output-drain.js';
