@@ -76,6 +76,9 @@ export const TYPES = {
   randomPassword: 'random:index/randomPassword:RandomPassword',
 } as const;
 
+/** Resources that take a while on AWS, which dependents must wait for. */
+const SLOW_TYPES: ReadonlySet<string> = new Set([TYPES.lambdaInvocation, TYPES.certificateValidation]);
+
 /** Each generated password (database logins, the cache's AUTH token) is `mock-password-<resource name>`. */
 export const mockPassword = (resourceName: string) => `mock-password-${resourceName}`;
 
@@ -215,8 +218,9 @@ export async function deployWithMocks(config: Record<string, string> = {}, optio
         const state = { ...args.inputs, ...mockOutputs(recorded) };
         const resource: RecordedResource = { ...recorded, state, registeredAt: ++events, finishedAt: Number.POSITIVE_INFINITY };
         resources.push(resource);
-        // The migration takes minutes on AWS: here a moment, so that what does not wait for it registers before it finishes.
-        if (args.type === TYPES.lambdaInvocation) await new Promise((resolve) => setTimeout(resolve, 50));
+        // The migration and ACM's validation take minutes on AWS: here a moment, so that what
+        // does not wait for them registers before they finish.
+        if (SLOW_TYPES.has(args.type)) await new Promise((resolve) => setTimeout(resolve, 50));
         resource.finishedAt = ++events;
         return { id: recorded.id, state };
       },
