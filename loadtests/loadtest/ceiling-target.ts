@@ -1,8 +1,8 @@
 /**
- * k6's floor: a bare node:http server (loadtests/lib/ceiling-server.mjs) answering every
- * request with the list's bytes and headers, as the system under test sent them. k6 run
- * against it with the same VUs and think time measures what k6 itself adds on this machine;
- * the stack's figures are read beside it.
+ * The ceiling (k6's floor): a bare node:http server (loadtests/lib/ceiling-server.mjs)
+ * answering every request with the list's bytes and headers, as the system under test sent
+ * them. k6 run against it with the same VUs and think time measures what k6 itself adds on
+ * this machine; the stack's figures are read beside it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

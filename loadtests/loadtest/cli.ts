@@ -60,12 +60,13 @@ Scales:            planners-and-studiers                      stress
 
 Targets (stress only for ceiling and both):
   stack (default)  the stack: ENDPOINT or the local stack
-  ceiling          k6's floor: the same VUs and think time against a bare node:http server
-                   answering every request with the list's bytes and headers, as the stack
-                   sent them after seeding (the stack still starts, for those bytes). What
-                   k6 itself costs on this machine, with no application behind it
-  both             the floor, then the stack, in one session; prints them side by side:
-                   p95 (target: the stack's at most 2× the floor's), req/s, checks, failed,
+  ceiling          the ceiling (k6's floor): the same VUs and think time against a bare
+                   node:http server answering every request with the list's bytes and
+                   headers, as the stack sent them after seeding (the stack still starts,
+                   for those bytes). What k6 itself costs on this machine, with no
+                   application behind it
+  both             the ceiling, then the stack, in one session; prints them side by side:
+                   p95 (target: the stack's at most 2× the ceiling's), req/s, checks, failed,
                    and the VUs at which p95 went above the scenario's p95 threshold for
                    good (3 one-second periods in a row), from k6's per-second data
 
@@ -164,7 +165,7 @@ function readOptions(
     throw new LoadTestUsageError(`--target must be one of ${LOAD_TARGETS.join(', ')} (got "${target}")`);
   if (target !== 'stack' && !SCENARIOS[scenario as ScenarioName].readOnly) {
     throw new LoadTestUsageError(
-      `--target ${target} needs --scenario stress: k6's floor answers every request with the list, and ${scenario}'s planners write`,
+      `--target ${target} needs --scenario stress: the ceiling answers every request with the list, and ${scenario}'s planners write`,
     );
   }
   const endpoint = env.ENDPOINT?.replace(/\/+$/, '') || undefined;
@@ -220,24 +221,24 @@ function report(result: LoadTestResult): string {
   return lines.join('\n');
 }
 
-/** The floor and the stack side by side, with the target on the stack's p95. */
-function comparison(floor: LoadTestResult, stack: LoadTestResult): string {
+/** The ceiling and the stack side by side, with the target on the stack's p95. */
+function comparison(ceiling: LoadTestResult, stack: LoadTestResult): string {
   const row = (name: string, result: LoadTestResult): string =>
-    `  ${name.padEnd(6)} ${milliseconds(result.figures.p95Ms).padStart(9)}  ${rate(result.figures.requestsPerSecond).padStart(7)}  ${share(result.figures.checksPassed).padStart(7)}  ` +
+    `  ${name.padEnd(7)} ${milliseconds(result.figures.p95Ms).padStart(9)}  ${rate(result.figures.requestsPerSecond).padStart(7)}  ${share(result.figures.checksPassed).padStart(7)}  ` +
     `${share(result.figures.requestsFailed).padStart(7)}  ${crossingText(result)}`;
-  const ratio = floor.figures.p95Ms && stack.figures.p95Ms !== undefined ? stack.figures.p95Ms / floor.figures.p95Ms : undefined;
-  const verdict = ratio === undefined ? '– not measured' : `${ratio <= MAX_P95_TO_FLOOR ? '✓' : '✗'} ${ratio.toFixed(2)}×`;
+  const ratio = ceiling.figures.p95Ms && stack.figures.p95Ms !== undefined ? stack.figures.p95Ms / ceiling.figures.p95Ms : undefined;
+  const verdict = ratio === undefined ? '– not measured' : `${ratio <= MAX_P95_TO_CEILING ? '✓' : '✗'} ${ratio.toFixed(2)}×`;
   return [
     `Side by side (${stack.figures.maxVus ?? '?'} VUs at most):`,
-    `  target       p95    req/s   checks   failed  p95 above ${stack.figures.p95BoundMs ?? '?'} ms from`,
-    row('floor', floor),
+    `  target        p95    req/s   checks   failed  p95 above ${stack.figures.p95BoundMs ?? '?'} ms from`,
+    row('ceiling', ceiling),
     row('stack', stack),
-    `  stack p95 ≤ ${MAX_P95_TO_FLOOR}× the floor's: ${verdict}`,
+    `  stack p95 ≤ ${MAX_P95_TO_CEILING}× the ceiling's: ${verdict}`,
   ].join('\n');
 }
 
 /** The stress target (issue #12): the stack adds at most this much to k6's own p95. */
-const MAX_P95_TO_FLOOR = 2;
+const MAX_P95_TO_CEILING = 2;
 
 function milliseconds(value: number | undefined): string {
   return value === undefined ? 'n/a' : `${value.toFixed(value < 10 ? 1 : 0)} ms`;
@@ -298,9 +299,9 @@ async function main(): Promise<number> {
     const previous = await previousRunOf(result.runDir);
     if (previous) console.log(`  compare  pnpm loadtest --compare ${shown(previous)} ${shown(result.runDir)}  (with the run before)`);
   }
-  const floor = results.find((result) => result.target === 'ceiling');
+  const ceiling = results.find((result) => result.target === 'ceiling');
   const stack = results.find((result) => result.target === 'stack');
-  if (floor && stack) console.log(`\n${comparison(floor, stack)}`);
+  if (ceiling && stack) console.log(`\n${comparison(ceiling, stack)}`);
   return results.every((result) => result.passed) ? 0 : 1;
 }
 

@@ -1,9 +1,9 @@
 /**
  * One load test: find k6, start the local stack unless an endpoint is given, seed it, run a
- * built-in scenario or the user's own script against the stack (a scenario also against k6's
- * floor, a bare node:http server sending the same list, or both in turn), count the todos
- * before and after, then turn k6's output into a verdict, figures and a latency-over-time plot
- * per run. Used by `pnpm loadtest` and by the tests that run it against a real stack.
+ * built-in scenario or the user's own script against the stack (a scenario also against the
+ * ceiling, k6's floor: a bare node:http server sending the same list, or both in turn), count
+ * the todos before and after, then turn k6's output into a verdict, figures and a
+ * latency-over-time plot per run. Used by `pnpm loadtest` and by the tests that run it against a real stack.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -35,7 +35,7 @@ export const DEFAULT_RESULTS_ROOT = fileURLToPath(new URL('../results/', import.
 
 /**
  * The scenarios, by the name `--scenario` takes; `name` is what the script calls its run.
- * `readOnly`: it only lists todos, so k6's floor (a server answering every request with the
+ * `readOnly`: it only lists todos, so the ceiling (a server answering every request with the
  * list) can run it too; the planners' writes have no such stand-in.
  */
 export const SCENARIOS = {
@@ -44,7 +44,7 @@ export const SCENARIOS = {
 } as const;
 export type ScenarioName = keyof typeof SCENARIOS;
 
-/** What k6 runs against: the stack, k6's floor (the ceiling server), or both, the floor first. */
+/** What k6 runs against: the stack, the ceiling server (k6's floor), or both, the ceiling first. */
 export const LOAD_TARGETS = ['stack', 'ceiling', 'both'] as const;
 export type LoadTarget = (typeof LOAD_TARGETS)[number];
 /** What one k6 run was pointed at. */
@@ -143,7 +143,7 @@ interface Workload {
   title: string;
 }
 
-/** One result per k6 run, in the order they ran: the floor first with `both`. */
+/** One result per k6 run, in the order they ran: the ceiling first with `both`. */
 export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestResult[]> {
   const k6 = findK6();
   options.progress(`k6: ${k6.path} (${k6.version}) ✓`);
@@ -165,7 +165,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
         title: `${scenario.name} · ${options.scale} scale`,
       };
   if (loadTarget !== 'stack' && !workload.readOnly) {
-    throw new Error(`k6's floor answers every request with the list, so it runs read-only scenarios only (stress), not ${workload.label}`);
+    throw new Error(`the ceiling answers every request with the list, so it runs read-only scenarios only (stress), not ${workload.label}`);
   }
   // Fails fast, before anything starts, when nothing answers there.
   if (options.endpoint) options.progress(`endpoint: ${await requireReachable(options.endpoint)}`);
@@ -234,7 +234,7 @@ interface RunContext {
   workload: Workload;
   k6: K6Binary;
   runDir: string;
-  /** The local stack's log directory; undefined for the floor or an ENDPOINT. */
+  /** The local stack's log directory; undefined for the ceiling or an ENDPOINT. */
   logDir: string | undefined;
   runStartedAt: Date;
 }

@@ -84,8 +84,8 @@ t.test('a breached threshold fails the run and is named', async (t) => {
   t.match(result.summaryText, /✗ planner: create is 201 {2}\(1 of 1 failed\)/, 'the summary shows the failed check');
 });
 
-t.test("--target both: k6's floor, then the stack, each with its figures and where p95 crossed the threshold", async (t) => {
-  // A stand-in stack whose list takes 300 ms; the floor sends the same bytes at once. With a
+t.test('--target both: the ceiling, then the stack, each with its figures and where p95 crossed the threshold', async (t) => {
+  // A stand-in stack whose list takes 300 ms; the ceiling sends the same bytes at once. With a
   // p95 threshold of 250 ms, the stack's p95 is above it from the first requests on, whatever
   // the machine's load (nothing here depends on how fast anything is, only on that delay).
   const list = Buffer.from(JSON.stringify([{ id: 1, title: 'the stand-in list' }]));
@@ -112,12 +112,12 @@ t.test("--target both: k6's floor, then the stack, each with its figures and whe
   t.same(
     results.map((result) => result.target),
     ['ceiling', 'stack'],
-    'the floor ran first, then the stack',
+    'the ceiling ran first, then the stack',
   );
-  const [floor, stack] = results as [LoadTestResult, LoadTestResult];
-  t.not(floor.runDir, stack.runDir, 'each run has its own directory');
-  t.not(floor.endpoint, stack.endpoint, 'the floor is a server of its own');
-  t.match(floor.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/, 'on loopback');
+  const [ceiling, stack] = results as [LoadTestResult, LoadTestResult];
+  t.not(ceiling.runDir, stack.runDir, 'each run has its own directory');
+  t.not(ceiling.endpoint, stack.endpoint, 'the ceiling is a server of its own');
+  t.match(ceiling.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/, 'on loopback');
   for (const result of results) {
     t.match(result.figures, { p95BoundMs: 250, checksPassed: 1, requestsFailed: 0, maxVus: 5 }, `${result.target}: the summary's figures`);
     t.ok(result.figures.requestsPerSecond! > 0 && result.figures.p95Ms! > 0, `${result.target}: req/s and p95 measured`);
