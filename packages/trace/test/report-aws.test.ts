@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { awsProblem, readCloudWatch, type CloudWatchRun } from '../src/cloudwatch/index.js';
 import { streamSource } from '../src/cloudwatch/log-window.js';
-import { metricRequests, metricWindow, type MetricSeries } from '../src/cloudwatch/metrics.js';
+import { metricRequests, metricWindow, type MetricSeries } from '../src/cloudwatch/metric-requests.js';
 import { awsReadSettings, type AwsResources } from '../src/cloudwatch/resources.js';
 import { awsFiguresOf } from '../src/report/aws-figures.js';
 import { awsFindings } from '../src/report/aws-verdict.js';

@@ -18,7 +18,7 @@ import {
   METRIC_PERIOD_SECONDS,
   RDS,
   type MetricSeries,
-} from '../cloudwatch/metrics.js';
+} from '../cloudwatch/metric-requests.js';
 
 /** A percentage over the run: the mean of its periods' averages, the highest period average, the highest single value. */
 export interface Utilization {
