@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { LOG_LEVELS } from '@taskoverflow/config';
-import { SERVICES } from '@taskoverflow/routing';
+import { SERVICES, type ServiceName } from '@taskoverflow/routing';
 
 /**
  * The stack's settings, read from Pulumi config (`pulumi config set <key> <value>`, namespace
@@ -49,8 +49,8 @@ export interface AppConfig {
   logLevel: string;
   pgPoolMax: number;
   pgStatementTimeoutMs: number;
-  /** Requests per client per window, for each service across its tasks; 0: no rate limit. */
-  rateLimitMaxRequests: number;
+  /** Requests per client IP per window, for each service across its tasks; 0: no rate limit. */
+  rateLimitMaxRequests: Record<ServiceName, number>;
   rateLimitWindowSeconds: number;
 }
 
@@ -160,27 +160,31 @@ export const PRESETS: Readonly<Record<Preset, PresetDefaults>> = {
 };
 
 /**
- * The services' default rate limit: requests per client IP per minute, for each service across
- * its tasks. The practical's full "planners and studiers" run, from one machine and so one IP,
- * peaks at 7,500 studiers each listing once per 120 s think time: about 63 requests a second,
- * 3,750 a minute (loadtests/k6/planners-and-studiers.js, scale full). 6,000 leaves it a 1.6×
- * margin and still stops a client flooding the API. A stress run (`--scenario stress`: up to
- * 5,000 VUs at 1 s think time) is meant to find the limits and exceeds it: lift the limit for
- * it (`rateLimitMaxRequests 0`). docs/deploy.md says where a measured figure replaces this one.
+ * The services' default rate limits: requests per client IP per minute (the default window),
+ * for each service across its tasks. One IP running the practical's scenario, at any scale,
+ * sends at most 3,870 reads and 240 writes a minute; the web UI polls 30 times a minute
+ * (docs/results.md, "a default for the rate limit", 2026-12-06). 6,000 reads and 600 writes
+ * leave 1.55× and 2.5× margins and still stop one address flooding the API. A stress run
+ * (`--scenario stress`: up to 5,000 VUs at 1 s think time, reads only) is meant to find the
+ * limits and exceeds the read limit: lift it for that run (`rateLimitMaxRequests 0`).
  */
-export const DEFAULT_RATE_LIMIT_PER_MINUTE = 6_000;
+export const DEFAULT_RATE_LIMITS: Readonly<Record<ServiceName, number>> = { 'todo-read': 6_000, 'todo-write': 600 };
 
 /** WAF rate-based rules count requests over this window (its evaluationWindowSec). */
 export const WAF_EVALUATION_WINDOW_SECONDS = 300;
 
 /**
  * The WAF's default per-IP limit over its 5-minute window: twice what one client may send both
- * services at their own limit, so the services' 429 (with Retry-After) answers a client first
- * and the WAF drops only one that ignores it.
+ * services at their own limits, so the services' 429 (with Retry-After) answers a client first
+ * and the WAF drops only one that ignores it. A service without a limit counts with its default.
  */
 export function defaultWafRateLimit(app: Pick<AppConfig, 'rateLimitMaxRequests' | 'rateLimitWindowSeconds'>): number {
-  const perMinute = app.rateLimitMaxRequests > 0 ? (app.rateLimitMaxRequests * 60) / app.rateLimitWindowSeconds : DEFAULT_RATE_LIMIT_PER_MINUTE;
-  return Math.ceil(2 * SERVICES.length * perMinute * (WAF_EVALUATION_WINDOW_SECONDS / 60));
+  const perMinute = (service: ServiceName) => {
+    const limit = app.rateLimitMaxRequests[service];
+    return limit > 0 ? (limit * 60) / app.rateLimitWindowSeconds : DEFAULT_RATE_LIMITS[service];
+  };
+  const bothPerMinute = SERVICES.reduce((sum, service) => sum + perMinute(service), 0);
+  return Math.ceil(2 * bothPerMinute * (WAF_EVALUATION_WINDOW_SECONDS / 60));
 }
 
 /** The stack's URL scheme and what TLS it serves, as the stack outputs say. */
@@ -335,7 +339,10 @@ export function readStackConfig(config = new pulumi.Config('taskoverflow'), stac
     logLevel: config.get('logLevel', { allowedValues: [...LOG_LEVELS] }) ?? 'info',
     pgPoolMax,
     pgStatementTimeoutMs: config.getNumber('pgStatementTimeoutMs', { min: 100, max: 600_000 }) ?? 5000,
-    rateLimitMaxRequests: config.getNumber('rateLimitMaxRequests', { min: 0, max: 1_000_000_000 }) ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
+    rateLimitMaxRequests: {
+      'todo-read': config.getNumber('rateLimitMaxRequests', { min: 0, max: 1_000_000_000 }) ?? DEFAULT_RATE_LIMITS['todo-read'],
+      'todo-write': config.getNumber('writeRateLimitMaxRequests', { min: 0, max: 1_000_000_000 }) ?? DEFAULT_RATE_LIMITS['todo-write'],
+    },
     rateLimitWindowSeconds: config.getNumber('rateLimitWindowSeconds', { min: 1, max: 86_400 }) ?? 60,
   };
   const tls = readTls(config);

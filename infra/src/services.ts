@@ -63,7 +63,7 @@ export class Services extends pulumi.ComponentResource {
           LOG_LEVEL: config.app.logLevel,
           PG_POOL_MAX: String(config.app.pgPoolMax),
           PG_STATEMENT_TIMEOUT_MS: String(config.app.pgStatementTimeoutMs),
-          RATE_LIMIT_MAX_REQUESTS: String(config.app.rateLimitMaxRequests),
+          RATE_LIMIT_MAX_REQUESTS: String(config.app.rateLimitMaxRequests[service]),
           RATE_LIMIT_WINDOW_S: String(config.app.rateLimitWindowSeconds),
           // The ALB is the one proxy in front: the client is the address it appends to X-Forwarded-For.
           TRUST_PROXY_HOPS: '1',

@@ -10,7 +10,7 @@ import {
   PRESETS,
   readStackConfig,
   RESERVED_CONNECTIONS,
-  DEFAULT_RATE_LIMIT_PER_MINUTE,
+  DEFAULT_RATE_LIMITS,
   defaultWafRateLimit,
   tlsSummary,
 } from '../src/config.js';
@@ -148,7 +148,7 @@ t.test('the production preset removes every single point of failure', async (t) 
   t.equal(config.network.natGateways, 'OnePerAz');
   t.equal(config.write.desiredCount, 2);
   t.same(config.loadBalancer.tls, { mode: 'dns', domainName: 'api.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ' });
-  t.equal(config.loadBalancer.wafRateLimitPer5Minutes, 120_000, 'a WAF');
+  t.equal(config.loadBalancer.wafRateLimitPer5Minutes, 66_000, 'a WAF');
   t.same(PRESETS.production.waf, true);
 });
 
@@ -176,20 +176,31 @@ t.test('TLS from config: a certificate ARN, or a domain with its hosted zone', a
   t.throws(() => readWith({ domainName: 'not a domain', hostedZoneId: 'Z0123' }), /domainName/);
 });
 
-t.test('the rate limit is on by default, and the WAF limit follows it', async (t) => {
+t.test('the rate limits are on by default, from what one client sends, and the WAF limit follows them', async (t) => {
   const { app } = readWith({});
-  t.same([app.rateLimitMaxRequests, app.rateLimitWindowSeconds], [DEFAULT_RATE_LIMIT_PER_MINUTE, 60]);
-  // The practical's full run from one IP: 7,500 studiers listing every 120 s, 62.5 a second.
-  t.ok((7_500 / 120) * 60 < DEFAULT_RATE_LIMIT_PER_MINUTE, 'above what the practical sends from one machine');
-  t.equal(defaultWafRateLimit(app), 2 * 2 * DEFAULT_RATE_LIMIT_PER_MINUTE * 5, "twice both services' limits over WAF's 5 minutes");
+  t.same(app.rateLimitMaxRequests, { 'todo-read': 6_000, 'todo-write': 600 });
+  t.equal(app.rateLimitWindowSeconds, 60);
+  // One IP running the practical at any scale: at most 3,870 reads and 240 writes a minute (docs/results.md).
+  t.ok(3_870 * 1.5 < DEFAULT_RATE_LIMITS['todo-read'] && 240 * 2.5 <= DEFAULT_RATE_LIMITS['todo-write'], 'with a margin over the practical');
+  t.equal(defaultWafRateLimit(app), 2 * (6_000 + 600) * 5, "twice both services' limits over WAF's 5 minutes");
   t.equal(
-    defaultWafRateLimit({ rateLimitMaxRequests: 0, rateLimitWindowSeconds: 60 }),
-    120_000,
-    'the default figure when the services do not limit',
+    defaultWafRateLimit({ rateLimitMaxRequests: { 'todo-read': 0, 'todo-write': 0 }, rateLimitWindowSeconds: 60 }),
+    66_000,
+    'the default figures when the services do not limit',
+  );
+  t.equal(
+    defaultWafRateLimit({ rateLimitMaxRequests: { 'todo-read': 600, 'todo-write': 300 }, rateLimitWindowSeconds: 30 }),
+    2 * (1_200 + 600) * 5,
+    'per minute whatever the window',
   );
   t.equal(readWith({ waf: 'true', wafRateLimit: '5000' }).loadBalancer.wafRateLimitPer5Minutes, 5000, 'or as set');
   t.throws(() => readWith({ waf: 'true', wafRateLimit: '5' }), /wafRateLimit/, "below AWS WAF's minimum of 10");
-  t.equal(readWith({ rateLimitMaxRequests: '0' }).app.rateLimitMaxRequests, 0, 'off for a stress run');
+  t.same(
+    readWith({ rateLimitMaxRequests: '0' }).app.rateLimitMaxRequests,
+    { 'todo-read': 0, 'todo-write': 600 },
+    'reads lifted for a stress run',
+  );
+  t.same(readWith({ writeRateLimitMaxRequests: '1200' }).app.rateLimitMaxRequests['todo-write'], 1200);
 });
 
 t.test('the stack output says whether TLS is on and how to turn it on', async (t) => {

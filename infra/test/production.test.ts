@@ -87,12 +87,12 @@ t.test('a WAF web ACL on the ALB blocks an IP over its rate, with 429', async (t
   t.match(rule, {
     name: 'rate-limit-per-ip',
     action: { block: { customResponse: { responseCode: 429, customResponseBodyKey: 'rate-limited' } } },
-    statement: { rateBasedStatement: { aggregateKeyType: 'IP', evaluationWindowSec: 300, limit: 120_000 } },
+    statement: { rateBasedStatement: { aggregateKeyType: 'IP', evaluationWindowSec: 300, limit: 66_000 } },
     visibilityConfig: { cloudwatchMetricsEnabled: true },
   });
   const [body] = webAcl.inputs.customResponseBodies;
   t.match(body, { key: 'rate-limited', contentType: 'APPLICATION_JSON' });
-  t.match(JSON.parse(body.content), { error: /^rate limit exceeded: at most 120000 requests per 5 minutes/ }, "in the API's error shape");
+  t.match(JSON.parse(body.content), { error: /^rate limit exceeded: at most 66000 requests per 5 minutes/ }, "in the API's error shape");
   const alb = deployment.named(TYPES.loadBalancer, 'taskoverflow');
   t.same(deployment.named(TYPES.webAclAssociation, 'taskoverflow-waf').inputs, { resourceArn: alb.state.arn, webAclArn: webAcl.state.arn });
   t.equal(deployment.outputs.webAclArn, webAcl.state.arn);
@@ -102,7 +102,8 @@ t.test('the services rate-limit too, by default', async (t) => {
   for (const taskDefinition of deployment.ofType(TYPES.taskDefinition).filter((candidate) => candidate.name !== 'taskoverflow-migration')) {
     const [container] = JSON.parse(taskDefinition.inputs.containerDefinitions);
     const environment = Object.fromEntries(container.environment.map(({ name, value }: { name: string; value: string }) => [name, value]));
-    t.same([environment.RATE_LIMIT_MAX_REQUESTS, environment.RATE_LIMIT_WINDOW_S], ['6000', '60'], taskDefinition.name);
+    const expected = taskDefinition.name === 'taskoverflow-todo-write' ? '600' : '6000';
+    t.same([environment.RATE_LIMIT_MAX_REQUESTS, environment.RATE_LIMIT_WINDOW_S], [expected, '60'], taskDefinition.name);
   }
 });
 

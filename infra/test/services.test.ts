@@ -40,6 +40,7 @@ const deployment = await deployWithMocks({
   alarmEmail: 'oncall@example.com',
   pgStatementTimeoutMs: '8000',
   rateLimitMaxRequests: '600',
+  writeRateLimitMaxRequests: '300',
   rateLimitWindowSeconds: '30',
   logRetentionDays: '30',
   // HTTPS with a certificate that exists, served under its own name; a WAF on a lab stack.
@@ -159,7 +160,7 @@ t.test('both services get the variables their config reads, each its own databas
         LOG_LEVEL: 'debug',
         PG_POOL_MAX: '15',
         PG_STATEMENT_TIMEOUT_MS: '8000',
-        RATE_LIMIT_MAX_REQUESTS: '600',
+        RATE_LIMIT_MAX_REQUESTS: service === 'todo-read' ? '600' : '300',
         RATE_LIMIT_WINDOW_S: '30',
         TRUST_PROXY_HOPS: '1',
       },
@@ -328,8 +329,8 @@ t.test('HTTPS with the configured certificate; port 80 redirects; the URL is the
 
 t.test("waf=true puts the rate-limiting WAF in front of a lab stack too, sized from the services' own limit", async (t) => {
   const webAcl = deployment.named(TYPES.webAcl, 'taskoverflow-waf');
-  // 600 per 30 s = 1,200 a minute per service; × 2 services × 5 minutes × 2 = 24,000.
-  t.equal(webAcl.inputs.rules[0].statement.rateBasedStatement.limit, 24_000);
+  // 600 and 300 per 30 s = 1,200 + 600 a minute; × 5 minutes × 2 = 18,000.
+  t.equal(webAcl.inputs.rules[0].statement.rateBasedStatement.limit, 18_000);
   t.equal(deployment.outputs.webAclArn, webAcl.state.arn);
 });
 
