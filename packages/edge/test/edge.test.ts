@@ -510,3 +510,26 @@ t.test('writes a stats line every STATS_INTERVAL_MS: requests, latency, 5xx, its
     { requests: 3, status_5xx: 2, shed: 1, upstream_errors: 1 },
   );
 });
+
+t.test('connections past EDGE_MAX_CONNECTIONS are closed as they are accepted; those within it are served', async (t) => {
+  const edge = await startEdge(t, {
+    upstreams: { 'todo-read': [await echoUpstream(t, 'read-1')], 'todo-write': [await echoUpstream(t, 'write-1')] },
+    limits: { maxConnections: 2 },
+  });
+  const port = Number(new URL(edge).port);
+  const open = async () => {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    t.teardown(() => socket.destroy());
+    await once(socket, 'connect');
+    return socket;
+  };
+  const held = [await open(), await open()];
+  const extra = await open();
+  const signal = AbortSignal.timeout(5_000);
+  await once(extra, 'close', { signal });
+  t.pass('the third connection was closed');
+  const answer = once(held[0]!, 'data', { signal });
+  held[0]!.write('GET /api/v1/todos HTTP/1.1\r\nHost: test\r\n\r\n');
+  t.match(String((await answer)[0]), /^HTTP\/1\.1 200 /, 'a connection within the cap is served');
+});
