@@ -1,3 +1,5 @@
+import { CACHE_OUTCOMES, REQUEST_FINISHED_MESSAGE } from '@taskoverflow/observability/log-schema';
+
 /**
  * Where the services' output goes during the bench: nowhere. Each line is counted and then
  * dropped as soon as it arrives. Services write their logs synchronously to a pipe, so a
@@ -16,12 +18,9 @@ export interface OutputCount {
   dbQueries: number;
 }
 
-/** The outcomes of a cache lookup, as the canonical line names them (packages/cache's CacheOutcome). */
-export const LOOKUP_OUTCOMES = ['hit', 'miss', 'stale', 'bypass'] as const;
-
 /** Cache lookups in `outcomes`, every outcome counted. */
 export function lookupCount(outcomes: Record<string, number>): number {
-  return LOOKUP_OUTCOMES.reduce((sum, outcome) => sum + (outcomes[outcome] ?? 0), 0);
+  return CACHE_OUTCOMES.reduce((sum, outcome) => sum + (outcomes[outcome] ?? 0), 0);
 }
 
 const RECENT_LINES = 20;
@@ -29,7 +28,7 @@ const RECENT_LINES = 20;
 const CACHE_OUTCOME_FIELD = '"cache":"';
 /** Its query count; the `stats` line has a field of the same name, so only canonical lines are read. */
 const DB_QUERIES_FIELD = '"db_queries":';
-const CANONICAL_LINE = '"msg":"request finished"';
+const CANONICAL_LINE = `"msg":"${REQUEST_FINISHED_MESSAGE}"`;
 
 export class OutputDrain {
   readonly #counts = new Map<string, OutputCount>();

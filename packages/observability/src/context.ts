@@ -1,10 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FastifyBaseLogger } from 'fastify';
-
-/** What a cache lookup found: `stale` is an in-process entry of an older dataset version; `bypass` went past the cache. */
-export type CacheOutcome = 'hit' | 'miss' | 'stale' | 'bypass';
-/** Where a lookup's answer came from; `shared-load` joined another request's load, `none` went to the loader. */
-export type CacheTier = 'memory' | 'redis' | 'shared-load' | 'none';
+import type { CacheOutcome, CacheTier } from './log-schema.js';
 
 /**
  * What one request did in its dependencies, gathered while it is served: the figures of its

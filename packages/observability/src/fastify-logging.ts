@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { FastifyServerOptions } from 'fastify';
 import { RequestLogController } from './log-controller.js';
 import { createLogger, type LoggerSettings } from './logger.js';
 import { correlationId } from './request-id.js';
@@ -9,8 +9,6 @@ export interface FastifyLoggingSettings extends LoggerSettings {
   healthPath?: string;
   /** Counts every request for the `stats` line; register observabilityPlugin with the same one. */
   stats?: RequestStats | undefined;
-  /** Extra fields for the "request finished" line, e.g. the edge's upstream. */
-  finishedFields?: (request: FastifyRequest, reply: FastifyReply) => Record<string, unknown>;
 }
 
 /**
@@ -25,7 +23,7 @@ export function fastifyLogging(
     loggerInstance: createLogger(settings),
     requestIdHeader: false,
     genReqId: correlationId,
-    logController: new RequestLogController(settings.healthPath, settings.stats, settings.finishedFields),
+    logController: new RequestLogController(settings.healthPath, settings.stats),
     childLoggerFactory: (logger, bindings, options, rawRequest) =>
       logger.child({ ...bindings, method: rawRequest.method, url: rawRequest.url }, options),
   };

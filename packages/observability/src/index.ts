@@ -1,16 +1,25 @@
+export { currentLogger, recordCacheLookup, recordQuery, recordShed, recordTiming, RequestRecord, roundMs } from './context.js';
 export {
-  currentLogger,
-  recordCacheLookup,
-  recordQuery,
-  recordShed,
-  recordTiming,
-  RequestRecord,
-  roundMs,
+  CACHE_OUTCOMES,
+  EDGE_SERVICE,
+  isCacheOutcome,
+  REQUEST_FINISHED_MESSAGE,
+  STATS_MESSAGE,
+  type AnyStatsLine,
   type CacheOutcome,
+  type CacheOutcomeCounts,
   type CacheTier,
-} from './context.js';
+  type EdgeCountedFields,
+  type EdgeRequestFinished,
+  type EdgeStatsLine,
+  type ServiceCountedFields,
+  type ServiceRequestFinished,
+  type ServiceStatsLine,
+  type StatsFields,
+  type StatsGauge,
+} from './log-schema.js';
 export { RequestLogController, REQUEST_ID_LOG_LABEL } from './log-controller.js';
-export { createLogger, LOG_FORMATS, loggerOptions, STATS_MESSAGE, type LogFormat, type LoggerSettings } from './logger.js';
+export { createLogger, LOG_FORMATS, loggerOptions, type LogFormat, type LoggerSettings } from './logger.js';
 export { observabilityPlugin, type ObservabilityOptions } from './plugin.js';
 export { LoadBalancerStats, readStatsIntervalMs, RequestStats } from './stats.js';
 export { QueryLog } from './query-log.js';

@@ -1,5 +1,6 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { roundMs } from './context.js';
+import { REQUEST_FINISHED_MESSAGE, type ServiceRequestFinished } from './log-schema.js';
 import type { RequestStats } from './stats.js';
 
 /** Label of the correlation ID in every log line of a request. */
@@ -23,7 +24,6 @@ export class RequestLogController extends LogController {
   constructor(
     private readonly healthPath: string | undefined,
     private readonly stats: RequestStats | undefined,
-    private readonly finishedFields?: (request: FastifyRequest, reply: FastifyReply) => Record<string, unknown>,
   ) {
     super({ requestIdLogLabel: REQUEST_ID_LOG_LABEL });
   }
@@ -42,7 +42,7 @@ export class RequestLogController extends LogController {
     const durationMs = reply.elapsedTime;
     this.stats?.add(status, durationMs, record);
     const cacheMs = record?.cacheMs;
-    const fields: Record<string, unknown> = {
+    const fields: ServiceRequestFinished = {
       route: request.routeOptions.url,
       status,
       duration_ms: roundMs(durationMs),
@@ -56,12 +56,11 @@ export class RequestLogController extends LogController {
       error_code: record?.errorCode,
       error_cause: record?.errorCause,
     };
-    if (this.finishedFields) Object.assign(fields, this.finishedFields(request, reply));
     if (error) {
       fields.err = error;
-      reply.log.error(fields, 'request finished');
+      reply.log.error(fields, REQUEST_FINISHED_MESSAGE);
     } else {
-      reply.log.info(fields, 'request finished');
+      reply.log.info(fields, REQUEST_FINISHED_MESSAGE);
     }
   }
 

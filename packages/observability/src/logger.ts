@@ -1,12 +1,10 @@
 import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino, { type DestinationStream, type Logger, type TransportTargetOptions } from 'pino';
+import { STATS_MESSAGE } from './log-schema.js';
 
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
-
-/** The `msg` of the periodic summary line (see stats.ts): it reaches stdout even when the rest goes to LOG_FILE. */
-export const STATS_MESSAGE = 'stats';
 
 export interface LoggerSettings {
   /** `todo-read`, `todo-write`, `edge`… — the `service` field of every line. */

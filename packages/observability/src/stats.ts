@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { BaseLogger } from 'pino';
 import { roundMs, type RequestRecord } from './context.js';
-import { STATS_MESSAGE } from './logger.js';
+import { STATS_MESSAGE, type EdgeCountedFields, type ServiceCountedFields, type StatsFields, type StatsGauge } from './log-schema.js';
 
 /**
  * Durations are counted in buckets a quarter of a doubling wide (a percentile is known to
@@ -50,7 +50,7 @@ type StatsLog = Pick<BaseLogger, 'info'>;
  * loop's p99 delay; RSS; and the CPU time the process used. Counting a request costs a few
  * increments and one log2, and no allocation.
  */
-abstract class IntervalStats {
+abstract class IntervalStats<Counted extends object> {
   private readonly durations = new Uint32Array(BUCKET_COUNT);
   private requests = 0;
   private status5xx = 0;
@@ -60,7 +60,7 @@ abstract class IntervalStats {
   private eventLoopDelay: ReturnType<typeof monitorEventLoopDelay> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private log: StatsLog | undefined;
-  private readonly gauges = new Map<string, () => number>();
+  private readonly gauges = new Map<StatsGauge, () => number>();
 
   constructor(readonly intervalMs: number) {}
 
@@ -68,7 +68,7 @@ abstract class IntervalStats {
    * A state the line reports as it is when the line is written (not counted over the interval),
    * e.g. `redis_connected`: 1 or 0. CloudWatch metric filters can read it like any field.
    */
-  addGauge(field: string, read: () => number): void {
+  addGauge(field: StatsGauge, read: () => number): void {
     this.gauges.set(field, read);
   }
 
@@ -100,7 +100,7 @@ abstract class IntervalStats {
   }
 
   /** The interval's figures of this kind of process, by field name; then its counters start again. */
-  protected abstract takeCountedFields(): Record<string, number>;
+  protected abstract takeCountedFields(): Counted;
 
   private beginInterval(): void {
     this.intervalStartedAt = performance.now();
@@ -115,24 +115,23 @@ abstract class IntervalStats {
     }
     const intervalMs = performance.now() - this.intervalStartedAt;
     const cpu = process.cpuUsage(this.cpuAtStart);
-    this.log.info(
-      {
-        interval_ms: Math.round(intervalMs),
-        requests: this.requests,
-        rps: Math.round((this.requests / intervalMs) * 1000 * 10) / 10,
-        p50_ms: this.percentileMs(50),
-        p95_ms: this.percentileMs(95),
-        p99_ms: this.percentileMs(99),
-        status_5xx: this.status5xx,
-        shed: this.shed,
-        ...this.takeCountedFields(),
-        ...Object.fromEntries([...this.gauges].map(([field, read]) => [field, read()])),
-        event_loop_delay_p99_ms: roundMs((this.eventLoopDelay?.percentile(99) ?? 0) / 1e6),
-        rss_mb: Math.round((process.memoryUsage.rss() / BYTES_PER_MB) * 10) / 10,
-        cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
-      },
-      STATS_MESSAGE,
-    );
+    const line: StatsFields & Counted & Partial<Record<StatsGauge, number>> = {
+      interval_ms: Math.round(intervalMs),
+      requests: this.requests,
+      rps: Math.round((this.requests / intervalMs) * 1000 * 10) / 10,
+      p50_ms: this.percentileMs(50),
+      p95_ms: this.percentileMs(95),
+      p99_ms: this.percentileMs(99),
+      status_5xx: this.status5xx,
+      shed: this.shed,
+      ...this.takeCountedFields(),
+      ...Object.fromEntries([...this.gauges].map(([field, read]) => [field, read()])),
+      event_loop_delay_p99_ms: roundMs((this.eventLoopDelay?.percentile(99) ?? 0) / 1e6),
+      rss_mb: Math.round((process.memoryUsage.rss() / BYTES_PER_MB) * 10) / 10,
+      cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+    };
+    // Typed as a plain object: pino's overloads cannot tell a generic object from a string.
+    this.log.info<object>(line, STATS_MESSAGE);
     this.durations.fill(0);
     this.requests = 0;
     this.status5xx = 0;
@@ -156,7 +155,7 @@ abstract class IntervalStats {
  * A service's `stats` line: the common figures, plus 429s (`rate_limited`), cache outcomes
  * and database queries from each request's record. Health checks are not counted.
  */
-export class RequestStats extends IntervalStats {
+export class RequestStats extends IntervalStats<ServiceCountedFields> {
   private rateLimited = 0;
   private cacheHit = 0;
   private cacheMiss = 0;
@@ -187,8 +186,8 @@ export class RequestStats extends IntervalStats {
     }
   }
 
-  protected takeCountedFields(): Record<string, number> {
-    const fields = {
+  protected takeCountedFields(): ServiceCountedFields {
+    const fields: ServiceCountedFields = {
       rate_limited: this.rateLimited,
       cache_hit: this.cacheHit,
       cache_miss: this.cacheMiss,
@@ -211,7 +210,7 @@ export class RequestStats extends IntervalStats {
  * bounded queue in front of the replicas), plus `upstream_errors`: 502s and 504s, answers
  * that no replica gave in time or at all.
  */
-export class LoadBalancerStats extends IntervalStats {
+export class LoadBalancerStats extends IntervalStats<EdgeCountedFields> {
   private upstreamErrors = 0;
 
   add(status: number, durationMs: number, shed: boolean): void {
@@ -219,8 +218,8 @@ export class LoadBalancerStats extends IntervalStats {
     if (status === 502 || status === 504) this.upstreamErrors += 1;
   }
 
-  protected takeCountedFields(): Record<string, number> {
-    const fields = { upstream_errors: this.upstreamErrors };
+  protected takeCountedFields(): EdgeCountedFields {
+    const fields: EdgeCountedFields = { upstream_errors: this.upstreamErrors };
     this.upstreamErrors = 0;
     return fields;
   }

@@ -1,4 +1,4 @@
-import { STATS_MESSAGE } from '@taskoverflow/observability';
+import { CACHE_OUTCOMES, STATS_MESSAGE, type AnyStatsLine } from '@taskoverflow/observability';
 import { formatLogLine } from './log-format.js';
 
 /** Where the console text goes: process.stdout, or a test's collector. */
@@ -10,28 +10,6 @@ export interface ConsoleStream {
   readonly columns?: number;
   /** Bytes written so far by anyone: when others wrote below the summary, it is not erased. */
   readonly bytesWritten?: number;
-}
-
-/**
- * What an instance's `stats` line reports about its last interval (the fields the summary
- * shows): a service's, or the edge's, which has no cache fields.
- */
-export interface ServiceStats {
-  interval_ms: number;
-  requests: number;
-  rps: number;
-  p50_ms: number;
-  p95_ms: number;
-  p99_ms: number;
-  status_5xx: number;
-  shed: number;
-  cache_hit?: number;
-  cache_miss?: number;
-  cache_stale?: number;
-  cache_bypass?: number;
-  event_loop_delay_p99_ms: number;
-  rss_mb: number;
-  cpu_ms: number;
 }
 
 /** How often the summary is redrawn (terminal) or considered for appending (pipe, file). */
@@ -46,7 +24,7 @@ const INSTANCE_WIDTH = 14;
 const erase = (lines: number): string => (lines > 0 ? `\x1b[${lines}F\x1b[J` : '');
 
 /** An instance's latest stats, or undefined while it is idle. */
-export type StatsRows = ReadonlyMap<string, ServiceStats | undefined>;
+export type StatsRows = ReadonlyMap<string, AnyStatsLine | undefined>;
 
 /**
  * The console of a running stack, for a person at a terminal: start-up progress, the
@@ -56,7 +34,7 @@ export type StatsRows = ReadonlyMap<string, ServiceStats | undefined>;
  * With `everyLine`, every line an instance prints is shown instead (stats lines among them).
  */
 export class StackConsole {
-  readonly #latest = new Map<string, { stats: ServiceStats; receivedAt: number }>();
+  readonly #latest = new Map<string, { stats: AnyStatsLine; receivedAt: number }>();
   readonly #timer: NodeJS.Timeout;
   /** Stats arrived (or an instance stopped) since the summary was last drawn or appended. */
   #news = false;
@@ -151,7 +129,7 @@ export class StackConsole {
 
   /** The instances' latest stats, undefined for those idle at `at`. */
   #rows(at: number): StatsRows {
-    const rows = new Map<string, ServiceStats | undefined>();
+    const rows = new Map<string, AnyStatsLine | undefined>();
     for (const [instance, { stats, receivedAt }] of this.#latest) {
       rows.set(instance, at - receivedAt > IDLE_AFTER_INTERVALS * stats.interval_ms ? undefined : stats);
     }
@@ -174,17 +152,17 @@ export class StackConsole {
 }
 
 /** The stats a service's `stats` line carries, or undefined for any other line. */
-export function parseStatsLine(line: string): ServiceStats | undefined {
+export function parseStatsLine(line: string): AnyStatsLine | undefined {
   if (!line.includes(`"msg":"${STATS_MESSAGE}"`)) return undefined;
   try {
-    const entry = JSON.parse(line) as { msg?: unknown } & ServiceStats;
+    const entry = JSON.parse(line) as { msg?: unknown } & AnyStatsLine;
     return entry.msg === STATS_MESSAGE ? entry : undefined;
   } catch {
     return undefined;
   }
 }
 
-const COLUMNS: Array<[heading: string, cell: (stats: ServiceStats) => string]> = [
+const COLUMNS: Array<[heading: string, cell: (stats: AnyStatsLine) => string]> = [
   ['req/s', (stats) => stats.rps.toFixed(stats.rps >= 100 ? 0 : 1)],
   ['p50 ms', (stats) => milliseconds(stats.p50_ms)],
   ['p95 ms', (stats) => milliseconds(stats.p95_ms)],
@@ -228,8 +206,8 @@ function milliseconds(value: number): string {
 }
 
 /** Share of the interval's cache lookups, or `–` for an instance without a cache (todo-write, the edge). */
-function cacheShare(stats: ServiceStats, count = 0): string {
-  const lookups = (stats.cache_hit ?? 0) + (stats.cache_miss ?? 0) + (stats.cache_stale ?? 0) + (stats.cache_bypass ?? 0);
+function cacheShare(stats: AnyStatsLine, count = 0): string {
+  const lookups = CACHE_OUTCOMES.reduce((sum, outcome) => sum + (stats[`cache_${outcome}`] ?? 0), 0);
   if (lookups === 0) return '–';
   const percent = (count / lookups) * 100;
   return `${percent.toFixed(percent > 0 && percent < 10 ? 1 : 0)}%`;

@@ -1,8 +1,7 @@
+import { REQUEST_FINISHED_MESSAGE } from '@taskoverflow/observability';
+
 /** pino's numeric levels, for logs written without the level-label formatter. */
 const LEVEL_LABELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
-
-/** The service name of the load-balancer stand-in; every other service serves requests itself. */
-export const EDGE_SERVICE = 'edge';
 
 /**
  * One log line in the schema of docs/design.md ("Observability"), its fields checked and typed. Fields a
@@ -100,7 +99,7 @@ export type EventKind = 'started' | 'finished' | 'query' | 'query failed' | 'oth
 
 const KINDS_BY_MSG = new Map<string, EventKind>([
   ['request started', 'started'],
-  ['request finished', 'finished'],
+  [REQUEST_FINISHED_MESSAGE, 'finished'],
   ['query', 'query'],
   ['query failed', 'query failed'],
 ]);

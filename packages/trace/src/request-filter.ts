@@ -1,4 +1,5 @@
-import { EDGE_SERVICE, type LogEntry } from './log-entry.js';
+import { EDGE_SERVICE } from '@taskoverflow/observability';
+import type { LogEntry } from './log-entry.js';
 import { isHealthCheck } from './endpoint.js';
 
 /** Which served requests --slowest and --endpoints look at. */

@@ -1,4 +1,5 @@
-import { EDGE_SERVICE, eventKind, numberField, receivedAtMs, textField, type EventKind, type LogEntry } from './log-entry.js';
+import { EDGE_SERVICE } from '@taskoverflow/observability';
+import { eventKind, numberField, receivedAtMs, textField, type EventKind, type LogEntry } from './log-entry.js';
 
 export interface TimelineEvent {
   /** Milliseconds since the request arrived (see receivedAtMs), to the millisecond below. */

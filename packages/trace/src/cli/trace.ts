@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { SERVICES } from '@taskoverflow/routing';
 import { EndpointStats } from '../endpoint-stats.js';
 import { TRACE_NOTHING_FOUND_CODE, TRACE_USAGE_CODE, TraceNothingFoundError, TraceUsageError } from '../errors.js';
 import { listLogFiles, readLogEntries, type ReadStats } from '../log-reader.js';
@@ -66,7 +67,6 @@ Exit status: 0 done, 1 nothing to show (no log files, no such request, or a pref
 matches several), 2 bad usage. A summary of what was read goes to stderr.`;
 
 const DEFAULT_SLOWEST = 10;
-const SERVICES = ['todo-read', 'todo-write'];
 /** When stdout is not a terminal there is no width to fit; this keeps lines readable. */
 const DEFAULT_WIDTH = 120;
 const MIN_WIDTH = 60;
@@ -182,7 +182,7 @@ function readSince(value: string | undefined, nowMs: number): number | undefined
 }
 
 function readService(value: string | undefined): string | undefined {
-  if (value !== undefined && !SERVICES.includes(value)) {
+  if (value !== undefined && !(SERVICES as readonly string[]).includes(value)) {
     throw new TraceUsageError(`--service is one of ${SERVICES.join(', ')} (got "${value}")`);
   }
   return value;

@@ -5,10 +5,11 @@
  * outcomes, queries, the services' `stats` lines) and the slowest requests. The verdict
  * (verdict.ts) is a pure function of these; bottlenecks.json is these plus the verdict.
  */
-import { STATS_MESSAGE } from '@taskoverflow/observability';
+import { EDGE_SERVICE, isCacheOutcome, STATS_MESSAGE, type CacheOutcome } from '@taskoverflow/observability';
+import { routeRequest, SERVICES } from '@taskoverflow/routing';
 import { endpointOf, isHealthCheck } from '../endpoint.js';
 import { percentile } from '../endpoint-stats.js';
-import { EDGE_SERVICE, eventKind, numberField, textField, type LogEntry } from '../log-entry.js';
+import { eventKind, numberField, textField, type LogEntry } from '../log-entry.js';
 import { isCountedRequest } from '../request-filter.js';
 import { SlowestRequests, type RequestSummary } from '../slowest.js';
 import { awsFiguresOf, type AwsFigures } from './aws-figures.js';
@@ -16,8 +17,8 @@ import type { PeriodPoint } from './dashboard-data.js';
 import type { K6Summary, ProcessSample, ReportInputs } from './inputs.js';
 import { LOADTEST_REQUEST_ID_PREFIX } from './outcomes.js';
 
-/** The cached read path's service; its GET/HEAD lines are the reads. */
-export const READ_SERVICE = 'todo-read';
+/** The cached read path's service, where the routing table sends reads; its GET/HEAD lines are the reads. */
+export const READ_SERVICE = routeRequest('GET', '/api/v1/todos');
 /** Width of a period of the read path's series: the services' default stats interval. */
 export const PERIOD_MS = 5000;
 /** Slowest requests shown with their waterfall. */
@@ -86,12 +87,9 @@ export interface ReplicaFigures {
   cpuMs: number | undefined;
 }
 
-export interface CachePeriod {
+/** Reads by cache outcome over a period. */
+export interface CachePeriod extends Record<CacheOutcome, number> {
   atSeconds: number;
-  hit: number;
-  miss: number;
-  stale: number;
-  bypass: number;
   /** Reads no cache looked at (todo-read without Redis). */
   none: number;
 }
@@ -201,7 +199,7 @@ export interface Throughput {
 export const PEAK_SAMPLES = 3;
 
 /** A replica that answered requests (todo-read-1…), by its instance name. */
-const REPLICA_NAME = /^todo-(read|write)-\d+$/;
+const REPLICA_NAME = new RegExp(`^(${SERVICES.join('|')})-\\d+$`);
 
 export function processKind(name: string): ProcessKind {
   if (name === 'k6' || name === 'edge' || name === 'redis' || name === 'postgres') return name;
@@ -480,7 +478,6 @@ export function peakOf(values: number[]): number {
 
 type CacheCounts = Omit<CachePeriod, 'atSeconds'>;
 const noCounts = (): CacheCounts => ({ hit: 0, miss: 0, stale: 0, bypass: 0, none: 0 });
-const CACHE_OUTCOMES = new Set(['hit', 'miss', 'stale', 'bypass']);
 
 /** The request and stats lines, accumulated as they are read. */
 class LogFigures {
@@ -567,7 +564,7 @@ class LogFigures {
     const queries = numberField(entry, 'db_queries') ?? 0;
     this.queries += queries;
     const cache = textField(entry, 'cache');
-    const outcome = cache !== undefined && CACHE_OUTCOMES.has(cache) ? (cache as keyof CacheCounts) : 'none';
+    const outcome = isCacheOutcome(cache) ? cache : 'none';
     this.cache[outcome] += 1;
     const period = Math.floor(entry.timeMs / PERIOD_MS);
     let counts = this.cacheByPeriod.get(period);

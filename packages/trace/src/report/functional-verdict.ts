@@ -6,7 +6,7 @@
  * and what the run left behind in the data. Then the headline, which says first that anything
  * failed. Pure functions of the outcomes (outcomes.ts) and the figures.
  */
-import { EDGE_SERVICE } from '../log-entry.js';
+import { EDGE_SERVICE } from '@taskoverflow/observability';
 import type { Figures } from './figures.js';
 import { formatMs as ms } from './format.js';
 import { isFailure, type CheckResult, type InstanceActivity, type Outcomes, type RequestGroup, type UnreachableReplica } from './outcomes.js';

@@ -7,8 +7,9 @@
  * could not reach; the todos before and after; and the iterations' think time. The verdict's
  * functional findings (functional-verdict.ts) are pure functions of these.
  */
+import { EDGE_SERVICE } from '@taskoverflow/observability';
 import { endpointOf, isHealthCheck } from '../endpoint.js';
-import { EDGE_SERVICE, eventKind, numberField, textField, type LogEntry } from '../log-entry.js';
+import { eventKind, numberField, textField, type LogEntry } from '../log-entry.js';
 import type { K6Group, K6Summary, ReportInputs, TodoCounts } from './inputs.js';
 
 /**
