@@ -1,8 +1,8 @@
 import createError from '@fastify/error';
 
 /**
- * The errors pnpm loadtest and pnpm bench create, each with a code their CLIs check
- * (docs/design.md, Errors).
+ * The errors pnpm loadtest, pnpm bench, pnpm edge-cost and pnpm edge-overload create, each
+ * with a code their CLIs check (docs/design.md, Errors).
  */
 
 export const LOADTEST_USAGE_CODE = 'TASKOVERFLOW_LOADTEST_USAGE';
@@ -12,6 +12,10 @@ export const LoadTestUsageError = createError<typeof LOADTEST_USAGE_CODE, [probl
 export const BENCH_USAGE_CODE = 'TASKOVERFLOW_BENCH_USAGE';
 /** A mistake in how pnpm bench was called; the message says what to change. Exit 2. */
 export const BenchUsageError = createError<typeof BENCH_USAGE_CODE, [problem: string]>(BENCH_USAGE_CODE, '%s');
+
+export const EDGE_BENCH_USAGE_CODE = 'TASKOVERFLOW_EDGE_BENCH_USAGE';
+/** A mistake in how pnpm edge-cost or pnpm edge-overload was called; the message says what to change. Exit 2. */
+export const EdgeBenchUsageError = createError<typeof EDGE_BENCH_USAGE_CODE, [problem: string]>(EDGE_BENCH_USAGE_CODE, '%s');
 
 /** No k6 to run, or one too old or not k6 at all; the message says how to install the right one. */
 export const K6MissingError = createError<'TASKOVERFLOW_K6_MISSING', [problem: string]>('TASKOVERFLOW_K6_MISSING', '%s');

@@ -18,5 +18,5 @@ export { findRedisServer, REDIS_INSTALL_HINT, startRedisServer, type RedisServer
 // One process at a time, for tools that start their own set (pnpm bench, pnpm loadtest's ceiling).
 export { findFreePort, findFreePorts } from './free-port.js';
 export { repoRoot, serviceEntry } from './paths.js';
-export { startServiceProcess, type ServiceProcess, type ServiceProcessOptions } from './processes.js';
-export { startEdgeProcess, type EdgeProcess, type EdgeProcessOptions } from './edge-process.js';
+export { startServiceProcess, stopChild, type ServiceProcess, type ServiceProcessOptions } from './processes.js';
+export { EDGE_ENTRY, startEdgeProcess, type EdgeProcess, type EdgeProcessOptions } from './edge-process.js';

@@ -30,6 +30,7 @@ export { renderLatencyPlot, type PlotOptions } from './latency-plot.js';
 export { compareRuns, readComparedRun, type ComparedRun, type Comparison, type ComparisonLine } from './compare.js';
 export { COMPARE_FILES, compareUsage, isCompareCommand, previousRunOf, runCompareCommand } from './compare-cli.js';
 export { renderComparisonHtml } from './compare-html.js';
+export { percentile } from '../endpoint-stats.js';
 export { p95TargetOf, RUNNER_PROCESS } from './figures.js';
 export { LOADTEST_REQUEST_ID_PREFIX, type Outcomes, type RequestGroup } from './outcomes.js';
 
