@@ -533,3 +533,41 @@ t.test('connections past EDGE_MAX_CONNECTIONS are closed as they are accepted; t
   held[0]!.write('GET /api/v1/todos HTTP/1.1\r\nHost: test\r\n\r\n');
   t.match(String((await answer)[0]), /^HTTP\/1\.1 200 /, 'a connection within the cap is served');
 });
+
+t.test('a burst while every queue refuses: new connections are answered 503 as they are accepted, before any request', async (t) => {
+  const busy = await holdingUpstream(t);
+  const edge = await startEdge(t, {
+    upstreams: { 'todo-read': [busy.url], 'todo-write': [busy.url] },
+    queue: { connections: 1, minQueueLimit: 0 },
+  });
+  const port = Number(new URL(edge).port);
+  const open = async () => {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    t.teardown(() => socket.destroy());
+    await once(socket, 'connect');
+    return socket;
+  };
+  const held = fetch(`${edge}/api/v1/todos`);
+  await busy.holding(1);
+  // More connections than twice the replicas' (2 replicas × 1): a burst.
+  for (let i = 0; i < 4; i += 1) await open();
+  // The mark lasts 100 ms after the last such refusal: on a busy machine the next accept may
+  // come later, so refuse again and retry, a bounded number of times.
+  let first: string | undefined;
+  for (let attempt = 0; attempt < 10 && first === undefined; attempt += 1) {
+    const refused = await fetch(`${edge}/api/v1/todos`);
+    t.equal(refused.status, 503, 'a request past the full queue is refused, which marks the edge saturated');
+    await refused.arrayBuffer();
+    const late = await open();
+    const data = once(late, 'data').then(([chunk]) => String(chunk));
+    first = await Promise.race([data, new Promise<undefined>((resolve) => setTimeout(resolve, 500))]);
+  }
+  t.match(
+    first,
+    /^HTTP\/1\.1 503 [^]*retry-after: 1\r\n[^]*"error":"the replicas are at capacity: retry after 1 s"/,
+    'answered without sending a byte',
+  );
+  busy.releaseAll();
+  t.equal((await held).status, 200);
+});
