@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from '@taskoverflow/http-kit';
+import { repoRoot } from '@taskoverflow/stack';
 import { BenchUsageError } from '../errors.js';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
-import { repoRoot } from '@taskoverflow/stack';
 
 export interface BenchOptions {
   /** Todos seeded through todo-write before anything is measured. */

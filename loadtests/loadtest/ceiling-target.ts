@@ -7,9 +7,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findFreePorts, startServiceProcess } from '@taskoverflow/stack';
 import { CEILING_ENTRY, ceilingEnv } from '../lib/ceiling.js';
 import { captureList } from '../lib/seed.js';
-import { findFreePorts, startServiceProcess } from '@taskoverflow/stack';
 
 const HOST = '127.0.0.1';
 

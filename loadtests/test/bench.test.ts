@@ -9,12 +9,12 @@ import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { repoRoot } from '@taskoverflow/stack';
 import t, { type Test } from 'tap';
 import { parseBenchOptions } from '../bench/options.js';
 import type { BenchReport } from '../bench/results-file.js';
 import { lookupCount, OutputDrain } from '../bench/output-drain.js';
 import { isStackScenario, SCENARIO_NAMES, STACK_SCENARIO_NAMES } from '../bench/scenarios.js';
-import { repoRoot } from '@taskoverflow/stack';
 
 const CLI = join(repoRoot, 'loadtests', 'bench', 'cli.ts');
 

@@ -7,9 +7,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS } from '@taskoverflow/routing';
+import { findFreePorts, startServiceProcess } from '@taskoverflow/stack';
 import t from 'tap';
 import { CEILING_ENTRY, ceilingServerEnv } from '../lib/ceiling.js';
-import { findFreePorts, startServiceProcess } from '@taskoverflow/stack';
 
 const HOST = '127.0.0.1';
 
