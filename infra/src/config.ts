@@ -163,7 +163,7 @@ export const PRESETS: Readonly<Record<Preset, PresetDefaults>> = {
  * The services' default rate limits: requests per client IP per minute (the default window),
  * for each service across its tasks. One IP running the practical's scenario, at any scale,
  * sends at most 3,870 reads and 240 writes a minute; the web UI polls 30 times a minute
- * (docs/results.md, "a default for the rate limit", 2026-12-06). 6,000 reads and 600 writes
+ * (docs/results/2026-12-06-hostile-clients.md, "a default for the rate limit"). 6,000 reads and 600 writes
  * leave 1.55× and 2.5× margins and still stop one address flooding the API. A stress run
  * (`--scenario stress`: up to 5,000 VUs at 1 s think time, reads only) is meant to find the
  * limits and exceeds the read limit: lift it for that run (`rateLimitMaxRequests 0`).
@@ -241,7 +241,7 @@ export const DEPLOYMENT_MAXIMUM_PERCENT = 200;
 
 /**
  * Server CPU per request of todo-read's most expensive read, the uncached list of 100 todos:
- * 784 µs (`pnpm bench`, 2026-11-28, docs/results.md; 739–915 µs over seven runs). Cached
+ * 784 µs (`pnpm bench`, docs/results/2026-11-28-first-round.md; 739–915 µs over seven runs). Cached
  * reads cost 60–87 µs, so a task that can serve this much uncached survives a cold or lost
  * cache. docs/deploy.md has the derivation.
  */

@@ -180,7 +180,7 @@ t.test('the rate limits are on by default, from what one client sends, and the W
   const { app } = readWith({});
   t.same(app.rateLimitMaxRequests, { 'todo-read': 6_000, 'todo-write': 600 });
   t.equal(app.rateLimitWindowSeconds, 60);
-  // One IP running the practical at any scale: at most 3,870 reads and 240 writes a minute (docs/results.md).
+  // One IP running the practical at any scale: at most 3,870 reads and 240 writes a minute (docs/results/2026-12-06-hostile-clients.md).
   t.ok(3_870 * 1.5 < DEFAULT_RATE_LIMITS['todo-read'] && 240 * 2.5 <= DEFAULT_RATE_LIMITS['todo-write'], 'with a margin over the practical');
   t.equal(defaultWafRateLimit(app), 2 * (6_000 + 600) * 5, "twice both services' limits over WAF's 5 minutes");
   t.equal(

@@ -4,7 +4,7 @@
  * client reads the list. Every list is cut from the cached full list in the replica, so the
  * walk costs PostgreSQL nothing: at most 20 transactions per 1,000 walking requests
  * (pg_stat_database), and the well-behaved client keeps ≥ 99 % of its reads 200 (its p50 and
- * p99 are printed). Printed, not asserted (docs/results.md records them): the well-behaved
+ * p99 are printed). Printed, not asserted (docs/results/ records them): the well-behaved
  * client's list throughput alone, during the walk, during 20 connections reading the plain
  * list (the same load without the walk) and during a walk at the rate the issue's attack
  * reached, with the replicas' CPU time per request in each.

@@ -93,7 +93,7 @@ process.on('exit', () => {
  * The lines logged in one event-loop turn, written synchronously in one write when the turn
  * ends (setImmediate) instead of one write each: with one canonical line per request, on a
  * busy machine a write(2) per line (the pipe reader's wake-up, and sleeps on a full pipe)
- * was the largest single cost of a cached read (docs/results.md). A line still reaches
+ * was the largest single cost of a cached read (docs/results/2026-12-01-read-path.md). A line still reaches
  * stdout before the process waits for I/O again, and lines of the turn in which the process
  * exits are written by the exit handler; only a process killed outright (SIGKILL, OOM) loses
  * its current turn's lines.
