@@ -561,7 +561,7 @@ t.test('a burst while every queue refuses: new connections are answered 503 as t
     await refused.arrayBuffer();
     const late = await open();
     const data = once(late, 'data').then(([chunk]) => String(chunk));
-    first = await Promise.race([data, new Promise<undefined>((resolve) => setTimeout(resolve, 500))]);
+    first = await Promise.race([data, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 500))]);
   }
   t.match(
     first,
