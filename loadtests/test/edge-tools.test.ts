@@ -1,0 +1,67 @@
+/**
+ * Smoke tests of `pnpm edge-cost` and `pnpm edge-overload`: the real tools at a tiny scale, with
+ * their own processes. They check that each runs to its summary and refuses bad usage — never
+ * how fast anything was: that is what the tools print, not what a test asserts.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { repoRoot } from '@taskoverflow/stack';
+import t, { type Test } from 'tap';
+
+const TOOLS = {
+  'edge-cost': join(repoRoot, 'loadtests', 'edge', 'cost.ts'),
+  'edge-overload': join(repoRoot, 'loadtests', 'edge', 'overload.ts'),
+};
+
+/** Runs one tool to its end, as `pnpm <tool>` does; resolves with its exit code and everything it printed. */
+async function runTool(t: Test, tool: keyof typeof TOOLS, args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', TOOLS[tool], ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => void child.kill('SIGTERM'));
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, output };
+}
+
+t.test('--help prints the usage and exits 0; bad usage names the problem, prints the usage and exits 2', async (t) => {
+  for (const [tool, badOption] of [
+    ['edge-cost', '--rounds'],
+    ['edge-overload', '--requests'],
+  ] as const) {
+    const help = await runTool(t, tool, ['--help']);
+    t.equal(help.code, 0, `${tool} --help exits 0`, { output: help.output });
+    t.match(help.output, new RegExp(`^Usage: pnpm ${tool} `), `${tool} --help prints its usage`);
+
+    const bad = await runTool(t, tool, [badOption, 'many']);
+    t.equal(bad.code, 2, `${tool} ${badOption} many exits 2`, { output: bad.output });
+    t.match(bad.output, `${badOption} must be a whole number`, 'it names the option and what it takes');
+    t.match(bad.output, `Usage: pnpm ${tool} `, 'then the usage');
+
+    const unknown = await runTool(t, tool, ['--warp-speed']);
+    t.equal(unknown.code, 2, `${tool} --warp-speed exits 2`, { output: unknown.output });
+  }
+});
+
+t.test('pnpm edge-cost: a round of each candidate, then the summary', async (t) => {
+  const { code, output } = await runTool(t, 'edge-cost', ['--rounds', '1', '--seconds', '1']);
+  t.equal(code, 0, 'it exits 0', { output });
+  for (const candidate of ['edge', 'edge-warn']) {
+    t.match(output, new RegExp(`^round 1 ${candidate} +[\\d]+ req/s +LB +\\d+ µs/req`, 'm'), `${candidate}: its round`);
+    t.match(output, new RegExp(`^  ${candidate} +best \\d+ µs`, 'm'), `${candidate}: in the summary`);
+  }
+  t.match(output, 'CPU per request of the load balancer process, 1 rounds of 1 s');
+});
+
+t.test('pnpm edge-overload: every request of the burst answered or counted, by status', async (t) => {
+  const { code, output } = await runTool(t, 'edge-overload', ['--todos', '5', '--requests', '20']);
+  t.equal(code, 0, 'it exits 0', { output });
+  t.match(output, '20 list requests at once through the edge, 5 todos:');
+  const counted = [...output.matchAll(/^ {2}(?:\d+|no response): (\d+), p50 \d+ ms/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+  t.equal(counted, 20, 'the statuses add up to the burst');
+  t.match(output, /^ {2}inside the edge, \d+: p50 [\d.]+ ms, p99 [\d.]+ ms$/m, "the edge's own times");
+});
