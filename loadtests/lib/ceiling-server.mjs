@@ -1,7 +1,7 @@
 /**
  * The ceiling: node:http alone sending the list's bytes, serialized once, with the headers
  * todo-read sent them with — what any Node server on this machine could at best do for the
- * same response. The bench runs it as a process of its own, like the services, so that it
+ * same response. The tools run it as a process of its own, like the services, so that it
  * competes with the load generator for the cores exactly as they do; and, like them, under
  * plain Node with no loader (they run compiled): hence JavaScript, with no workspace imports
  * (which plain Node would resolve to dist/, maybe not built). What it shares with the services
@@ -18,7 +18,7 @@ import { createServer } from 'node:http';
 function requiredEnv(name) {
   const value = process.env[name];
   if (!value) {
-    process.stderr.write(`ceiling server: ${name} is not set; it is started by pnpm bench and pnpm loadtest, which set it\n`);
+    process.stderr.write(`ceiling server: ${name} is not set; it is started by pnpm bench, pnpm loadtest and pnpm edge-cost, which set it\n`);
     process.exit(1);
   }
   return value;

@@ -1,4 +1,7 @@
-/** Starting ceiling-server.mjs: the bench's ceiling scenario and `pnpm loadtest --target ceiling` (k6's floor). */
+/**
+ * Starting ceiling-server.mjs: the bench's ceiling scenario, `pnpm loadtest --target ceiling`
+ * (k6's floor) and `pnpm edge-cost`'s fixed upstream.
+ */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
