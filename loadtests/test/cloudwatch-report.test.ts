@@ -23,12 +23,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { cloudWatchTransportTarget } from '@taskoverflow/observability';
-import { followLogLines, motoEnvironment, startMoto, startTestStack, type LogLine } from '@taskoverflow/stack/testing';
+import { followLogLines, motoEnvironment, setEnv, startMoto, startTestStack, type LogLine } from '@taskoverflow/stack/testing';
 import { REPORT_INPUT_FILES, writeBottleneckReport } from '@taskoverflow/trace';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
-import t, { type Test } from 'tap';
+import t from 'tap';
 
 const run = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -362,15 +362,4 @@ class AwsStandIn {
 /** The last lines of a command's output, for a failure's diagnostics. */
 function tail(output: string | undefined): string {
   return (output ?? '').split('\n').slice(-60).join('\n');
-}
-
-function setEnv(t: Test, values: Record<string, string>): void {
-  for (const [name, value] of Object.entries(values)) {
-    const saved = process.env[name];
-    process.env[name] = value;
-    t.teardown(() => {
-      if (saved === undefined) delete process.env[name];
-      else process.env[name] = saved;
-    });
-  }
 }

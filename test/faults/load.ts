@@ -4,6 +4,7 @@
  * Only loopback URLs are accepted.
  */
 import { performance } from 'node:perf_hooks';
+import { percentile as nearestRank } from '@taskoverflow/trace';
 
 export interface Outcome {
   kind: 'read' | 'create';
@@ -197,10 +198,11 @@ export async function seedTodos(url: string, count: number): Promise<void> {
   }
 }
 
-export function percentile(values: number[], p: number): number {
+/** The p-th percentile of `values` (in any order) by nearest rank, as `pnpm trace` computes it; 0 when there are none. */
+export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  return nearestRank(sorted, p);
 }
 
 /** One line of figures for the test output. */

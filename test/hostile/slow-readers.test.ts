@@ -5,7 +5,7 @@
  * before the rest waits in the process, so a client pipelining 16 stalls there. Bounds are
  * shortened to 2 s (5 and 10 s by default) so that the suite stays short.
  */
-import { readLogLines, startTestStack } from '@taskoverflow/stack/testing';
+import { readLogLines, startTestStack, waitUntil } from '@taskoverflow/stack/testing';
 import t from 'tap';
 import { assertWellServed, seedTodos, startSlowReaders, wellBehavedReads } from './clients.js';
 
@@ -20,16 +20,6 @@ await seedTodos(stack.databaseUrl, 2_000);
 // Warm the cache: the attacks are about connections, not the first uncached query.
 await wellBehavedReads(stack.url, 2);
 
-/** Polls `check` every 200 ms until it holds or `timeoutMs` passes; returns whether it held. */
-async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return false;
-}
-
 t.test('at the edge: slow readers, pipelining or not, do not take the reads away, and those that stall are closed', async (t) => {
   // The issue's attack (150 connections with one list request each, 8 with 100 pipelined),
   // and 20 pipelining 16, as many as may wait on a connection.
@@ -41,10 +31,15 @@ t.test('at the edge: slow readers, pipelining or not, do not take the reads away
   const reads = await wellBehavedReads(stack.url);
   assertWellServed(t, reads, 'during 178 slow readers at the edge');
   let stalled = 0;
-  await eventually(async () => {
-    stalled = (await readLogLines(stack, 'edge')).filter((line) => line.stalled === true).length;
-    return stalled >= 20;
-  }, ENFORCED_WITHIN_MS);
+  await waitUntil(
+    '20 stalled exchanges in the edge log',
+    async () => {
+      stalled = (await readLogLines(stack, 'edge')).filter((line) => line.stalled === true).length;
+      return stalled >= 20 || undefined;
+    },
+    ENFORCED_WITHIN_MS,
+    200,
+  ).catch(() => undefined); // asserted below, with the count found
   const [, tooDeep, stalling] = await attack.stop();
   t.equal(tooDeep, 8, 'each connection pipelining 100 was closed (more than 16 waiting)');
   t.equal(stalling, 20, 'each connection pipelining 16 was closed once it stopped taking its answers');
@@ -56,18 +51,21 @@ t.test('straight at a replica: what stalled readers hold is let go after CLIENT_
   // Each connection's answers past what the OS takes stay in the replica's memory, counted
   // against SHED_MAX_MB_IN_FLIGHT (16 MB): 40 of them overflow it, and the replica sheds.
   const attack = await startSlowReaders(t, replica, '/api/v1/todos', [{ count: 40, depth: 10 }]);
-  const shedding = await eventually(async () => {
+  /** A read straight at the replica answered `status`, or undefined. */
+  const answered = async (status: number): Promise<true | undefined> => {
     const response = await fetch(`${replica}/api/v1/todos`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
     await response?.arrayBuffer();
-    return response?.status === 503;
-  }, 5_000);
-  t.ok(shedding, 'the replica sheds while their answers are held for them (SHED_MAX_MB_IN_FLIGHT)');
-  const servedAgain = await eventually(async () => {
-    const response = await fetch(`${replica}/api/v1/todos`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
-    await response?.arrayBuffer();
-    return response?.status === 200;
-  }, ENFORCED_WITHIN_MS + 5_000);
-  t.ok(servedAgain, 'the replica serves reads again while the attacker still holds its sockets');
+    return response?.status === status || undefined;
+  };
+  await waitUntil('the replica shedding while their answers are held for them (SHED_MAX_MB_IN_FLIGHT)', () => answered(503), 5_000, 200);
+  t.pass('the replica sheds while their answers are held for them (SHED_MAX_MB_IN_FLIGHT)');
+  await waitUntil(
+    'the replica serving reads again while the attacker still holds its sockets',
+    () => answered(200),
+    ENFORCED_WITHIN_MS + 5_000,
+    200,
+  );
+  t.pass('the replica serves reads again while the attacker still holds its sockets');
   const reads = await wellBehavedReads(replica);
   assertWellServed(t, reads, 'straight at the replica, once the stalled connections are closed');
   // Those whose answers (503s among them, once it shed) all fit in the OS's buffers hold

@@ -4,21 +4,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type {} from '@fastify/under-pressure'; // declares app.isUnderPressure(), which http-kit's plugin adds
 import t from 'tap';
 import { HEALTH_PATH } from '@taskoverflow/routing';
+import { busyWait, waitUntil } from '@taskoverflow/stack/testing';
 import { createServiceApp, describeLateShedding } from '../src/index.js';
-
-/** Blocks this process's event loop, as a CPU-bound overload would. */
-function busyWait(ms: number): void {
-  const until = Date.now() + ms;
-  while (Date.now() < until);
-}
 
 /** Resolves once `condition` holds (checked every 5 ms); rejects after `timeoutMs`. */
 async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not ${what} within ${timeoutMs} ms`);
-    await sleep(5);
-  }
+  await waitUntil(what, () => condition() || undefined, timeoutMs, 5);
 }
 
 t.test('an overloaded service sheds requests with 503 + Retry-After, keeps its health check, and recovers', async (t) => {

@@ -4,24 +4,22 @@
  * `python3 -m pip install 'moto[server]==5.2.1'` provides it.
  */
 import { CloudWatchLogsClient, CreateLogGroupCommand, DescribeLogGroupsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
+import { setEnv, startMoto, waitUntil } from '@taskoverflow/stack/testing';
 import { pino, type TransportTargetOptions } from 'pino';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { cloudWatchTransportTarget } from '../src/cloudwatch/config.js';
 import { LogBuffer } from '../src/cloudwatch/log-buffer.js';
 import { PUT_LOG_EVENTS_LIMITS, toLogEvent, TRUNCATION_MARKER, type LogEvent } from '../src/cloudwatch/log-event.js';
 import { LOG_GROUP_MISSING_CODE } from '../src/errors.js';
 import type { CloudWatchTransportOptions } from '../src/cloudwatch/transport.js';
 
-const MOTO_INSTALL = "python3 -m pip install 'moto[server]==5.2.1'";
 const REGION = 'us-east-1';
 const GROUP = 'taskoverflow';
 const HOST = hostname();
@@ -135,9 +133,7 @@ t.test('log events and batches keep within the PutLogEvents limits', async (t) =
 });
 
 t.test('shipping to a CloudWatch Logs emulator', async (t) => {
-  const moto = new MotoServer(motoCommand(), await freePort());
-  t.teardown(() => moto.stop());
-  await moto.start();
+  const moto = await startMoto(t);
   // Read by the AWS SDK in the test and, copied at their start, in pino's worker threads.
   setEnv(t, {
     AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: moto.url,
@@ -337,7 +333,12 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
     stderr.lines.length = 0;
     const { logger, stream, close } = startLogger('todo-read', `${HOST}-no-group`, { logGroupName: group, maxRetryDelayMs: 500 });
     logger.info('waiting for the group');
-    const reported = await waitUntil(() => stderr.lines.find((line) => line.includes(LOG_GROUP_MISSING_CODE)), 10_000);
+    const reported = await waitUntil(
+      'the missing log group reported',
+      () => stderr.lines.find((line) => line.includes(LOG_GROUP_MISSING_CODE)),
+      10_000,
+      50,
+    );
     t.ok(reported, `the failure is reported with its code, ${LOG_GROUP_MISSING_CODE}`);
     t.match(reported, 'CLOUDWATCH_CREATE_LOG_GROUP=true', 'and names the fix');
     t.notOk(await groupExists(group), 'the group was not created');
@@ -378,27 +379,6 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
   });
 });
 
-/** Polls `found` until it returns something or the time is up (then undefined). */
-async function waitUntil<T>(found: () => T | undefined, timeoutMs: number): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = found();
-    if (value !== undefined || Date.now() > deadline) return value;
-    await sleep(50);
-  }
-}
-
-function setEnv(t: Test, values: Record<string, string>): void {
-  for (const [name, value] of Object.entries(values)) {
-    const saved = process.env[name];
-    process.env[name] = value;
-    t.teardown(() => {
-      if (saved === undefined) delete process.env[name];
-      else process.env[name] = saved;
-    });
-  }
-}
-
 function loggerOptions(service: string, host: string): pino.LoggerOptions {
   return { base: { service, hostname: host }, timestamp: pino.stdTimeFunctions.isoTime };
 }
@@ -416,67 +396,6 @@ async function closeTransport(transport: ReturnType<typeof pino.transport>): Pro
   transport.end();
   await closed;
   return performance.now() - started;
-}
-
-/** moto's server as a child process on 127.0.0.1:port; stop() kills it as a crash would. */
-class MotoServer {
-  #child: ChildProcess | undefined;
-  constructor(
-    private readonly command: string[],
-    readonly port: number,
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const [file, ...args] = this.command as [string, ...string[]];
-    const child = spawn(file, [...args, '-H', '127.0.0.1', '-p', String(this.port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.#child = child;
-    let output = '';
-    child.stderr.on('data', (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-2000)));
-    const deadline = Date.now() + 20_000;
-    while (!(await this.#answers())) {
-      if (child.exitCode !== null) throw new Error(`moto server exited with code ${child.exitCode} (install: ${MOTO_INSTALL}):\n${output}`);
-      if (Date.now() > deadline) throw new Error(`moto server did not answer on ${this.url} within 20 s:\n${output}`);
-      await sleep(100);
-    }
-  }
-
-  async stop(): Promise<void> {
-    const child = this.#child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
-  }
-
-  async #answers(): Promise<boolean> {
-    try {
-      return (await fetch(`${this.url}/moto-api/`, { signal: AbortSignal.timeout(1000) })).ok;
-    } catch {
-      return false;
-    }
-  }
-}
-
-/** `moto_server` from PATH, else `python3 -m moto.server`; neither is a failure, not a skip. */
-function motoCommand(): string[] {
-  const onPath = (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, 'moto_server')));
-  if (onPath) return ['moto_server'];
-  if (spawnSync('python3', ['-c', 'import moto.server'], { stdio: 'ignore' }).status === 0) return ['python3', '-m', 'moto.server'];
-  throw new Error(`the CloudWatch Logs emulator is missing: neither moto_server nor python3 -m moto.server works. Install it: ${MOTO_INSTALL}`);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** Collects what reaches this process's stderr, the worker threads' reports included. */

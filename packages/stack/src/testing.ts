@@ -207,15 +207,38 @@ export function followLogLines(owner: TestStackOwner, stack: LogFiles, onLine: (
 }
 
 /**
- * What `check` returns once it returns something other than undefined, polled every 100 ms.
- * Fails after `timeoutMs` saying what it waited for.
+ * What `check` returns once it returns something other than undefined (a condition: `cond ||
+ * undefined`), polled every `pollMs`. Fails after `timeoutMs` saying what it waited for.
  */
-export async function waitUntil<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 10_000,
+  pollMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = await check();
     if (found !== undefined) return found;
     if (Date.now() >= deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(100);
+    await sleep(pollMs);
   }
+}
+
+/** Sets environment variables of this process until the owner's clean-up, which puts back what was there. */
+export function setEnv(owner: { teardown(cleanUp: () => void): void }, values: Record<string, string>): void {
+  for (const [name, value] of Object.entries(values)) {
+    const saved = process.env[name];
+    process.env[name] = value;
+    owner.teardown(() => {
+      if (saved === undefined) delete process.env[name];
+      else process.env[name] = saved;
+    });
+  }
+}
+
+/** Blocks this process's event loop for `ms`, as CPU-bound work (an overload) would. */
+export function busyWait(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
 }

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { startTestStack } from '@taskoverflow/stack/testing';
+import { startTestStack, waitUntil } from '@taskoverflow/stack/testing';
 import { chromium, type Page } from 'playwright-core';
 import t, { type Test } from 'tap';
 import { POLL_INTERVAL_MS } from '../src/live-feed.js';
@@ -86,12 +86,9 @@ function deadlineIn(hoursFromNow: number): string {
   return new Date(Date.now() + hoursFromNow * 3_600_000).toISOString();
 }
 
+/** Resolves once `check` holds (polled every 50 ms); fails after `timeoutMs` saying what it waited for. */
 async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`still not true after ${timeoutMs} ms: ${what}`);
-    await sleep(50);
-  }
+  await waitUntil(what, async () => (await check()) || undefined, timeoutMs, 50);
 }
 
 interface PageOptions {

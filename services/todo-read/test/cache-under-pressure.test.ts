@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { jsonResponse, responseCachePlugin, type CachedResponse } from '@taskoverflow/cache';
 import { startRedisServer } from '@taskoverflow/stack';
+import { busyWait, waitUntil } from '@taskoverflow/stack/testing';
 import Fastify from 'fastify';
 import t from 'tap';
 import { loadConfig } from '../src/config.js';
@@ -34,19 +35,6 @@ await app.ready();
 t.teardown(() => app.close());
 const cache = app.responseCache!;
 if (app.redis!.status !== 'ready') await once(app.redis!, 'ready');
-
-/** Blocks this process's event loop, as a burst of CPU-bound requests would. */
-function busyWait(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
-}
-
-/** Polls `condition` once per event-loop turn, for at most `timeoutMs`. */
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition() && performance.now() < deadline) await nextTurn();
-  return condition();
-}
 
 t.test('an event loop blocked for 300 ms while Redis answers does not mark Redis unavailable', async (t) => {
   let loads = 0;
@@ -82,7 +70,8 @@ t.test('with Redis gone, concurrent reads of one key share one load, and reads a
   };
 
   const burst = Array.from({ length: 50 }, () => cache.get('outage', 60, load));
-  t.ok(await waitFor(() => loads > 0, 5_000), 'the reads fall through to the loader');
+  await waitUntil('the reads falling through to the loader', () => loads > 0 || undefined, 5_000, 0);
+  t.pass('the reads fall through to the loader');
   // Turns for any read that did not join the first load to start its own.
   for (let turn = 0; turn < 10; turn += 1) await nextTurn();
   t.equal(loads, 1, '50 concurrent reads while Redis is down: one load');

@@ -16,8 +16,7 @@
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase, TEST_SERVICE_ENV } from '@taskoverflow/stack/testing';
+import { createTestDatabase, TEST_SERVICE_ENV, waitUntil } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t from 'tap';
 import { buildTodoReadApp, loadConfig } from '../src/app.js';
@@ -92,17 +91,6 @@ function startHop(target: { host: string; port: number }): {
   };
 }
 
-/** Polls `check` every 20 ms until it returns a value; fails after WAIT_MS. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 const database = await createTestDatabase();
 t.teardown(() => database.drop());
 const direct = new URL(database.url);
@@ -137,12 +125,17 @@ t.test('a connection terminated in the read that completes it fails its request 
   const held = await heldConnection;
 
   // 'idle': the backend has sent ReadyForQuery (held back) and waits for a query.
-  const backend = await waitFor('the backend to wait for a query', async () => {
-    const { rows } = await admin.query<{ pid: number }>("select pid from pg_stat_activity where client_port = $1 and state = 'idle'", [
-      held.upstreamPort,
-    ]);
-    return rows[0]?.pid;
-  });
+  const backend = await waitUntil(
+    'the backend waiting for a query',
+    async () => {
+      const { rows } = await admin.query<{ pid: number }>("select pid from pg_stat_activity where client_port = $1 and state = 'idle'", [
+        held.upstreamPort,
+      ]);
+      return rows[0]?.pid;
+    },
+    WAIT_MS,
+    20,
+  );
   await admin.query('select pg_terminate_backend($1)', [backend]);
   await held.serverClosed;
   held.release();

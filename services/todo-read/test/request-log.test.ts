@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedisServer } from '@taskoverflow/stack';
-import { createTestDatabase } from '@taskoverflow/stack/testing';
+import { busyWait, createTestDatabase } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t from 'tap';
 import { buildTodoReadApp, loadConfig } from '../src/app.js';
@@ -169,12 +169,6 @@ t.test('one canonical line per request: miss, memory hit, 404; the stats line co
   });
   t.ok((stats[0]!.p99_ms as number) >= (stats[0]!.p50_ms as number) && (stats[0]!.p50_ms as number) > 0, 'percentiles in order');
 });
-
-/** Blocks this process's event loop, as a CPU-bound overload would. */
-function busyWait(ms: number): void {
-  const until = Date.now() + ms;
-  while (Date.now() < until);
-}
 
 t.test('a shed request has its canonical line, and the stats line counts it', async (t) => {
   const service = await startTodoRead('todo-read-shedding', { SHED_EVENT_LOOP_DELAY_MS: '50' });

@@ -3,11 +3,10 @@
  * breaks while a request holds it must fail that request with an error the services answer
  * with 503 — never crash the process, never be handed to the next request.
  */
-import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDb, DatabaseUnavailableError, poolConfig, QUERY_DEADLINE_MARGIN_MS } from '@taskoverflow/db';
 import { DATABASE_UNAVAILABLE_CODE } from '@taskoverflow/domain';
+import { findFreePort } from '@taskoverflow/stack';
 import { createTestDatabase, TEST_SERVICE_ENV } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t from 'tap';
@@ -30,16 +29,6 @@ t.teardown(() => admin.end());
 function failure(error: unknown): { code: unknown; cause: string } {
   const { code, cause } = error as { code?: unknown; cause?: unknown };
   return { code, cause: cause instanceof Error ? cause.message : '' };
-}
-
-/** A loopback port nothing listens on: PostgreSQL there refuses every connection. */
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 const backendPid = async (trx: typeof db) =>
@@ -92,7 +81,7 @@ t.test('a query the server never answers fails at its deadline, and its connecti
 
 t.test('a database nobody listens for fails with a database-unavailable error, and the service answers 503', async (t) => {
   const url = new URL(database.url);
-  url.port = String(await closedPort());
+  url.port = String(await findFreePort()); // nothing listens there: PostgreSQL there refuses every connection
   const unreachable = new pg.Pool(poolConfig({ connectionString: url.href, applicationName: 'connection-faults' }));
   t.teardown(() => unreachable.end());
   const outcome = await backendPid(createDb(unreachable)).then(() => ({ code: 'answered', cause: '' }), failure);
