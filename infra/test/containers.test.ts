@@ -17,7 +17,6 @@ import { MIGRATION_PASSWORD_VARIABLE, MIGRATION_ROLE, ROLE_PASSWORD_VARIABLES, S
 import { HEALTH_PATH, SERVICES, type ServiceName } from '@taskoverflow/routing';
 import { LOCAL_ROLE_PASSWORDS } from '@taskoverflow/stack';
 import t, { type Test } from 'tap';
-import ts from 'typescript';
 import { parse } from 'yaml';
 import { MASTER_USER, RDS_CA_BUNDLE_PATH } from '../src/database.js';
 import { CONTAINER_PORTS } from '../src/ports.js';
@@ -357,77 +356,6 @@ t.test("the HEALTHCHECK command exits 0 while the server's health route answers 
     await once(server, 'close');
     t.equal(await check(), 1, `stage ${stageName}: unhealthy when nothing listens`);
   }
-});
-
-t.test("every package's tsconfig references the workspace packages it depends on, so `tsc -b` in an image compiles them", async (t) => {
-  const workspacePackages = new Map<string, string>(); // name → directory
-  for (const parent of ['packages', 'services']) {
-    for (const entry of readdirSync(join(repoRoot, parent), { withFileTypes: true })) {
-      const dir = `${parent}/${entry.name}`;
-      if (entry.isDirectory() && existsSync(join(repoRoot, dir, 'package.json')))
-        workspacePackages.set(JSON.parse(read(`${dir}/package.json`)).name, dir);
-    }
-  }
-  for (const dir of workspacePackages.values()) {
-    if (!existsSync(join(repoRoot, dir, 'tsconfig.json'))) continue;
-    const dependencies = Object.entries<string>(JSON.parse(read(`${dir}/package.json`)).dependencies ?? {})
-      .filter(([, range]) => range.startsWith('workspace:'))
-      .map(([name]) => workspacePackages.get(name)!)
-      // Built by its own bundler (its prepare script), not by tsc.
-      .filter(
-        (dependency) => existsSync(join(repoRoot, dependency, 'tsconfig.json')) && !existsSync(join(repoRoot, dependency, 'vite.config.ts')),
-      );
-    const references = (parse(read(`${dir}/tsconfig.json`)).references ?? []).map((reference: { path: string }) => join(dir, reference.path));
-    t.same(
-      dependencies.filter((dependency) => !references.includes(dependency)),
-      [],
-      `${dir}: references every workspace package it depends on`,
-    );
-  }
-});
-
-/** The files of a tsconfig and of every project it references, transitively, as `tsc -b` builds them. */
-function projectGraphFiles(configPath: string, seen = new Set<string>()): Set<string> {
-  if (seen.has(configPath)) return new Set();
-  seen.add(configPath);
-  const host = {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic: ts.Diagnostic) => {
-      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
-    },
-  };
-  const project = ts.getParsedCommandLineOfConfigFile(configPath, {}, host)!;
-  const files = new Set(project.fileNames.map((file) => relative(repoRoot, file)));
-  for (const reference of project.projectReferences ?? []) {
-    for (const file of projectGraphFiles(ts.resolveProjectReferencePath(reference), seen)) files.add(file);
-  }
-  return files;
-}
-
-/** The repository's TypeScript files (not dependencies, build output or what runs write). */
-function typeScriptFiles(dir = ''): string[] {
-  return readdirSync(join(repoRoot, dir), { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory())
-      return ['node_modules', 'dist', '.git', '.data', '.tap', 'logs', 'results'].includes(entry.name) ? [] : typeScriptFiles(path);
-    return path.endsWith('.ts') ? [path] : [];
-  });
-}
-
-t.test('`pnpm typecheck` (tsc -b on the root tsconfig) type-checks every TypeScript file: sources, tests, infra and load tests', async (t) => {
-  const checked = projectGraphFiles(join(repoRoot, 'tsconfig.json'));
-  // Checked by the web UI's own build (`tsc -p` with the bundler's settings), not by the NodeNext graph.
-  const checkedByWebUiBuild = ['packages/web-ui/vite.config.ts', 'packages/web-ui/index.d.ts'];
-  const files = typeScriptFiles();
-  t.ok(
-    files.some((file) => file.startsWith('test/') && file.endsWith('.test.ts')),
-    'finds the test files',
-  );
-  t.same(
-    files.filter((file) => !checked.has(file) && !checkedByWebUiBuild.includes(file)),
-    [],
-    'every file is in a project the root tsconfig.json references',
-  );
 });
 
 const compose = parse(read('docker-compose.yml'), { merge: true });

@@ -44,6 +44,7 @@ const UNIT_TEST_FILES = [
   'packages/stack/test/log-format.test.ts',
   'packages/stack/test/processes.test.ts',
   'packages/stack/test/stack-console.test.ts',
+  'test/workspace.test.ts',
 ];
 
 async function main(): Promise<number> {
