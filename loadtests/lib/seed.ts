@@ -1,4 +1,4 @@
-/** The data the bench measures: todos created through todo-write, read back from todo-read. */
+/** Seeding through the API, and the list read back: the data the tools measure. */
 import { fetchPastLoadShedding } from './shed-retry.js';
 
 const TODOS_PATH = '/api/v1/todos';
@@ -23,23 +23,30 @@ function seedTodo(index: number): Record<string, unknown> {
   };
 }
 
+export interface SeedOptions {
+  /** The body of todo number `n` (from 1). Default: the bench's, of the issue's size. */
+  todo?: (n: number) => Record<string, unknown>;
+  /** Headers of the request creating todo number `n`, e.g. a request id the report knows to leave out. */
+  headers?: (n: number) => Record<string, string>;
+}
+
 /** Creates `count` todos through todo-write; resolves with their ids, in creation order. */
-export async function seedTodos(writeUrl: string, count: number): Promise<number[]> {
+export async function seedTodos(writeUrl: string, count: number, { todo = seedTodo, headers }: SeedOptions = {}): Promise<number[]> {
   const ids = new Array<number>(count);
   let next = 0;
   const worker = async (): Promise<void> => {
     for (let index = next++; index < count; index = next++) {
-      ids[index] = await createTodo(writeUrl, seedTodo(index + 1));
+      ids[index] = await createTodo(writeUrl, todo(index + 1), headers?.(index + 1));
     }
   };
   await Promise.all(Array.from({ length: Math.min(SEED_CONCURRENCY, count) }, worker));
   return ids;
 }
 
-async function createTodo(writeUrl: string, todo: Record<string, unknown>): Promise<number> {
+async function createTodo(writeUrl: string, todo: Record<string, unknown>, headers?: Record<string, string>): Promise<number> {
   const response = await fetchPastLoadShedding(`${writeUrl}${TODOS_PATH}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(todo),
   });
   const text = await response.text();

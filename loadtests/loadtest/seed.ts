@@ -4,20 +4,16 @@
  */
 
 import { LOADTEST_REQUEST_ID_PREFIX } from '@taskoverflow/trace';
+import { seedTodos as createTodos } from '../lib/seed.js';
 
-/** Creates in flight at once: enough to be quick, few enough not to look like load. */
-const CONCURRENCY = 8;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** Creates `count` todos; each request has its own request id, so that the report knows these requests are not the load's. */
 export async function seedTodos(baseUrl: string, count: number): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      next += 1;
-      await createTodo(baseUrl, next);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count) }, worker));
+  await createTodos(baseUrl, count, {
+    todo: seededTodo,
+    headers: (n) => ({ 'x-request-id': `${LOADTEST_REQUEST_ID_PREFIX}seed-${n}` }),
+  });
 }
 
 /** A mix like real lists: some done, most with a deadline, a few without a description. */
@@ -28,19 +24,6 @@ function seededTodo(n: number): Record<string, unknown> {
     completed: n % 3 === 0,
     deadline_at: n % 4 === 0 ? null : new Date(Date.now() + ((n % 30) - 10) * DAY_MS).toISOString(),
   };
-}
-
-async function createTodo(baseUrl: string, n: number): Promise<void> {
-  const response = await fetch(`${baseUrl}/api/v1/todos`, {
-    method: 'POST',
-    // Its own request id, so that the report knows these requests are not the load's.
-    headers: { 'content-type': 'application/json', 'x-request-id': `${LOADTEST_REQUEST_ID_PREFIX}seed-${n}` },
-    body: JSON.stringify(seededTodo(n)),
-  });
-  if (response.status !== 201) {
-    throw new Error(`seeding: POST ${baseUrl}/api/v1/todos answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
-  }
-  await response.arrayBuffer();
 }
 
 /** How long counting may take: the list of a few thousand todos comes in well under a second. */
