@@ -8,6 +8,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { REQUEST_FINISHED_MESSAGE, type EdgeRequestFinished } from '@taskoverflow/observability/log-schema';
 import { buildServices, startLocalStack } from '@taskoverflow/stack';
 import { percentile } from '@taskoverflow/trace';
 import { seedTodos } from '../lib/seed.js';
@@ -92,8 +93,8 @@ async function measureOverload({ todos, requests }: OverloadOptions): Promise<vo
     await stack.stop();
     const listLines = (await readFile(stack.logFile('edge'), 'utf8'))
       .split('\n')
-      .filter((line) => line.includes('"request finished"'))
-      .map((line) => JSON.parse(line) as { method?: string; url?: string; status: number; duration_ms: number })
+      .filter((line) => line.includes(`"msg":"${REQUEST_FINISHED_MESSAGE}"`))
+      .map((line) => JSON.parse(line) as EdgeRequestFinished)
       .filter((line) => line.method === 'GET' && line.url === LIST_PATH); // not the seeding's
     for (const [status, times] of byStatus(listLines.map((line) => ({ status: line.status, ms: line.duration_ms })))) {
       console.log(`  inside the edge, ${status}: p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms`);
