@@ -2,12 +2,16 @@
  * Test helpers, imported as `@taskoverflow/stack/testing`. `pnpm test` provides the PostgreSQL
  * server: it sets TEST_DATABASE_URL before it runs tap.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { open, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import type { ServiceName } from '@taskoverflow/routing';
 import { databaseUrlFor, dropDatabase, ensureDatabase, migrateDatabase, migrationDatabaseUrl } from './database.js';
+import { repoRoot } from './paths.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from './stack.js';
 
 export { MOTO_INSTALL, MotoServer, motoEnvironment, startMoto } from './moto.js';
@@ -222,6 +226,32 @@ export async function waitUntil<T>(
     if (found !== undefined) return found;
     if (Date.now() >= deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await sleep(pollMs);
+  }
+}
+
+/** How long a service run to its exit may take on a busy machine; it is killed past it. */
+const SERVICE_EXIT_TIMEOUT_MS = 40_000;
+
+/**
+ * Runs a service from its TypeScript source until it exits, as a start-up that fails does: on
+ * 127.0.0.1 port 0, with this process's environment but for DATABASE_URL and REDIS_URL, then
+ * `env`. Its exit code (or the signal that ended it) and what it printed.
+ */
+export async function runServiceToExit(
+  service: ServiceName,
+  env: Record<string, string>,
+): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const entry = join(repoRoot, 'services', service, 'src', 'server.ts');
+  const { DATABASE_URL: _database, REDIS_URL: _redis, ...inherited } = process.env;
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--conditions=development', entry], {
+      env: { ...inherited, HOST: '127.0.0.1', PORT: '0', ...env },
+      timeout: SERVICE_EXIT_TIMEOUT_MS,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const { code, signal, stdout, stderr } = error as { code?: number; signal?: string; stdout: string; stderr: string };
+    return { code: code ?? signal ?? 'unknown', stdout, stderr };
   }
 }
 

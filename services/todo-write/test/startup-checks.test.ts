@@ -12,35 +12,18 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ensureLocalServiceRoles, serviceDatabaseUrl, startRedisServer } from '@taskoverflow/stack';
-import { createTestDatabase } from '@taskoverflow/stack/testing';
+import { SERVICES, type ServiceName } from '@taskoverflow/routing';
+import { createTestDatabase, runServiceToExit } from '@taskoverflow/stack/testing';
 import t from 'tap';
 
 const database = await createTestDatabase();
 t.teardown(() => database.drop());
 await ensureLocalServiceRoles(process.env.TEST_DATABASE_URL!);
 
-const SERVICES = ['todo-read', 'todo-write'] as const;
-/** Generous for a busy machine; the child is killed past it. */
-const START_TIMEOUT_MS = 40_000;
-
-/** Runs a service until it exits; its exit code and stderr. */
-async function start(service: (typeof SERVICES)[number], env: Record<string, string>) {
-  const entry = fileURLToPath(new URL(`../../${service}/src/server.ts`, import.meta.url));
-  const { DATABASE_URL: _database, REDIS_URL: _redis, ...inherited } = process.env;
-  try {
-    await promisify(execFile)(process.execPath, ['--import', 'tsx', '--conditions=development', entry], {
-      env: { ...inherited, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ...env },
-      timeout: START_TIMEOUT_MS,
-    });
-    return { code: 0, stderr: '' };
-  } catch (error) {
-    const { code, signal, stderr } = error as { code?: number; signal?: string; stderr: string };
-    return { code: code ?? signal, stderr };
-  }
-}
+/** Runs a service until it exits, logging warnings and worse: its exit code and stderr. */
+const start = (service: ServiceName, env: Record<string, string>) => runServiceToExit(service, { LOG_LEVEL: 'warn', ...env });
 
 /** A redis-server that requires a password: started without one, then given it (CONFIG SET requirepass). */
 const REDIS_PASSWORD = 'the-right-token';
