@@ -4,6 +4,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { MIGRATION_PASSWORD_VARIABLE, ROLE_PASSWORD_VARIABLES } from '@taskoverflow/db/roles';
 import type { Database } from './database.js';
+import { createExecutionRole } from './execution-role.js';
 import { AWSLOGS_DELIVERY, environmentOf, secretsOf } from './todo-service.js';
 
 /**
@@ -75,35 +76,13 @@ export class MigrationTask extends pulumi.ComponentResource {
       credentials['todo-read'].passwordSecretArn,
       credentials['todo-write'].passwordSecretArn,
     ];
-    const executionRole = new aws.iam.Role(
-      `${name}-execution`,
+    const executionRole = createExecutionRole(
+      name,
       {
         description: 'ECS pulls the todo-write image for the one-shot migration task, writes its logs and reads its secrets',
-        assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: 'ecs-tasks.amazonaws.com' }),
-      },
-      { parent: this },
-    );
-    new aws.iam.RolePolicy(
-      `${name}-execution`,
-      {
-        role: executionRole.id,
-        policy: pulumi.jsonStringify({
-          Version: '2012-10-17',
-          Statement: [
-            { Effect: 'Allow', Action: ['ecr:GetAuthorizationToken'], Resource: '*' },
-            {
-              Effect: 'Allow',
-              Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-              Resource: args.repositoryArn,
-            },
-            {
-              Effect: 'Allow',
-              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-              Resource: pulumi.interpolate`${args.logGroupArn}:log-stream:*`,
-            },
-            ...secretArns.map((secretArn) => ({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretArn })),
-          ],
-        }),
+        repositoryArn: args.repositoryArn,
+        logGroupArn: args.logGroupArn,
+        secretArns,
       },
       { parent: this },
     );

@@ -4,6 +4,7 @@ import * as pulumi from '@pulumi/pulumi';
 import type { ServiceName } from '@taskoverflow/routing';
 import { DEPLOYMENT_MAXIMUM_PERCENT, type TaskSize } from './config.js';
 import { describeService, judgeDeployment } from './deployment-check.js';
+import { createExecutionRole } from './execution-role.js';
 import { CONTAINER_PORTS } from './ports.js';
 
 /** The repository root, relative to infra/ (Pulumi runs the program there): the image build context. */
@@ -141,36 +142,13 @@ export class TodoService extends pulumi.ComponentResource {
     );
 
     const secretArns = [...new Set(Object.values(args.secrets))];
-    const executionRole = new aws.iam.Role(
-      `${name}-execution`,
+    const executionRole = createExecutionRole(
+      name,
       {
         description: `ECS pulls the ${service} image, writes its logs and reads its secrets`,
-        assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: 'ecs-tasks.amazonaws.com' }),
-      },
-      { parent: this },
-    );
-    new aws.iam.RolePolicy(
-      `${name}-execution`,
-      {
-        role: executionRole.id,
-        policy: pulumi.jsonStringify({
-          Version: '2012-10-17',
-          Statement: [
-            // GetAuthorizationToken has no resource-level permissions.
-            { Effect: 'Allow', Action: ['ecr:GetAuthorizationToken'], Resource: '*' },
-            {
-              Effect: 'Allow',
-              Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-              Resource: repository.arn,
-            },
-            {
-              Effect: 'Allow',
-              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-              Resource: pulumi.interpolate`${args.logGroupArn}:log-stream:*`,
-            },
-            ...secretArns.map((secretArn) => ({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretArn })),
-          ],
-        }),
+        repositoryArn: repository.arn,
+        logGroupArn: args.logGroupArn,
+        secretArns,
       },
       { parent: this },
     );
