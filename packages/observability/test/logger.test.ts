@@ -3,11 +3,10 @@
  * pino's asynchronous destination and flushed when the process exits; stdout carries only
  * warnings, errors and `stats` lines. Without LOG_FILE, everything goes to stdout.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runEntry } from '@taskoverflow/stack/testing';
 import t from 'tap';
 
 const burstEntry = fileURLToPath(new URL('./fixtures/log-burst.ts', import.meta.url));
@@ -15,12 +14,7 @@ const burstEntry = fileURLToPath(new URL('./fixtures/log-burst.ts', import.meta.
 const INFO_LINES = 20_000;
 
 async function runBurst(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdoutLines: Array<{ msg: string; level: string }> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', burstEntry], {
-    env: { ...process.env, INFO_LINES: String(INFO_LINES), ...env },
-  });
-  let stdout = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const [code] = (await once(child, 'close')) as [number | null];
+  const { code, stdout } = await runEntry(burstEntry, [], { env: { ...process.env, INFO_LINES: String(INFO_LINES), ...env } });
   return { code, stdoutLines: parseLines(stdout) };
 }
 

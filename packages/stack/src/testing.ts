@@ -2,8 +2,9 @@
  * Test helpers, imported as `@taskoverflow/stack/testing`. `pnpm test` provides the PostgreSQL
  * server: it sets TEST_DATABASE_URL before it runs tap.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { open, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -227,6 +228,31 @@ export async function waitUntil<T>(
     if (Date.now() >= deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await sleep(pollMs);
   }
+}
+
+/** How a command run to its end ended, and what it printed. */
+export interface CommandRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a TypeScript entry (a CLI, a fixture) in a child process under tsx, as pnpm's scripts
+ * run it, until it exits. `env` is the child's whole environment (default: this process's).
+ */
+export async function runEntry(
+  entry: string,
+  args: readonly string[],
+  { env = process.env, cwd }: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<CommandRun> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', entry, ...args], { env, cwd });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stdout, stderr };
 }
 
 /** How long a service run to its exit may take on a busy machine; it is killed past it. */

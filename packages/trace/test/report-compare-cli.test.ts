@@ -3,12 +3,11 @@
  * child process, as pnpm runs it, on two recorded runs (test/fixtures), and must print the
  * same table and write compare.html and compare.json where it says.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runEntry } from '@taskoverflow/stack/testing';
 import t from 'tap';
 import type { Comparison } from '../src/report/compare.js';
 
@@ -24,13 +23,7 @@ async function run(command: keyof typeof ENTRIES, args: string[], cwd: string) {
   // pnpm's INIT_CWD would resolve the run directories against wherever tap was started.
   delete env.INIT_CWD;
   delete env.COLUMNS;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', ENTRIES[command], ...args], { env, cwd });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
+  return runEntry(ENTRIES[command], args, { env, cwd });
 }
 
 for (const command of Object.keys(ENTRIES) as Array<keyof typeof ENTRIES>) {

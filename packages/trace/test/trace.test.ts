@@ -4,36 +4,23 @@
  * file, todo-write; interleaved requests, a failed query, lines that are not JSON. Every
  * figure expected below is worked out by hand from the fixture.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runEntry, type CommandRun } from '@taskoverflow/stack/testing';
 import t from 'tap';
 
 const traceEntry = fileURLToPath(new URL('../src/cli/trace.ts', import.meta.url));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `pnpm trace`'s entry with `args`, as a terminal-less child (so: no color, 120 columns). */
-async function trace(args: string[], env: NodeJS.ProcessEnv = {}, cwd = process.cwd()): Promise<Run> {
+async function trace(args: string[], env: NodeJS.ProcessEnv = {}, cwd = process.cwd()): Promise<CommandRun> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   // pnpm's INIT_CWD would make the paths in messages relative to wherever tap was started.
   delete childEnv.INIT_CWD;
   delete childEnv.COLUMNS;
   delete childEnv.NO_COLOR;
   Object.assign(childEnv, env);
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', traceEntry, ...args], { env: childEnv, cwd });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
+  return runEntry(traceEntry, args, { env: childEnv, cwd });
 }
 
 // ---- The fixture --------------------------------------------------------------------------
