@@ -1,4 +1,4 @@
-"""Schemathesis hooks for test/fuzz/schemathesis.test.ts (loaded through SCHEMATHESIS_HOOKS).
+"""Schemathesis hooks for test/fuzz/schemathesis.int.test.ts (loaded through SCHEMATHESIS_HOOKS).
 
 They teach the generator two things the OpenAPI document states in words rather than in
 JSON Schema; neither relaxes a check.

@@ -2,7 +2,7 @@
  * The AWS half of the bottleneck report without AWS: stream names, the resources from a
  * stack's outputs and flags, the figures and the verdict's rules on CloudWatch figures planted
  * here, and the report that carries them. The end-to-end run against moto is
- * loadtests/test/cloudwatch-report.test.ts.
+ * loadtests/test/cloudwatch-report.int.test.ts.
  */
 import { execFile } from 'node:child_process';
 import { cp, readFile, writeFile } from 'node:fs/promises';

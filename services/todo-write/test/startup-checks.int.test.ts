@@ -2,7 +2,7 @@
  * Fail fast at start-up on what a restart cannot fix: a service that cannot use its database,
  * or that its configured Redis rejects (AUTH), exits with one line saying what and where,
  * before it listens. (A Redis that does not answer is an outage it starts through:
- * services/todo-read/test/redis-at-startup.test.ts.) Each service runs as a real process
+ * services/todo-read/test/redis-at-startup.int.test.ts.) Each service runs as a real process
  * against the real PostgreSQL `pnpm test` provides, and a redis-server of this file's own.
  */
 import { execFile } from 'node:child_process';

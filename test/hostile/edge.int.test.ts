@@ -1,5 +1,5 @@
 /**
- * Hostile clients at the edge (issue 20; slow readers have slow-readers.test.ts): each attack runs while a well-behaved client reads
+ * Hostile clients at the edge (issue 20; slow readers have slow-readers.int.test.ts): each attack runs while a well-behaved client reads
  * the list, which must get ≥ 99 % of its reads answered 200 with p99 under 1 s, and each
  * checks the bound that defeats it. The edge runs with its bounds shortened to 2 s (against
  * 5-10 s by default) and 4 connections per client address, so that the suite stays short;
