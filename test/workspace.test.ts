@@ -32,27 +32,34 @@ function workspacePackages(): Map<string, string> {
   return packages;
 }
 
-t.test("every package's tsconfig references the workspace packages it depends on, so that `tsc -b` compiles them first", async (t) => {
-  const packages = workspacePackages();
-  t.ok(packages.size > 5, `finds the workspace packages (${packages.size})`);
-  for (const dir of packages.values()) {
-    if (!existsSync(join(repoRoot, dir, 'tsconfig.json'))) continue;
-    const { dependencies = {} } = readJson(`${dir}/package.json`) as { dependencies?: Record<string, string> };
-    const needed = Object.entries(dependencies)
-      .filter(([, range]) => range.startsWith('workspace:'))
-      .map(([name]) => packages.get(name)!)
-      // Built by its own bundler (its prepare script), not by tsc.
-      .filter(
-        (dependency) => existsSync(join(repoRoot, dependency, 'tsconfig.json')) && !existsSync(join(repoRoot, dependency, 'vite.config.ts')),
+t.test(
+  "every package's tsconfig references the workspace packages it depends on, so that `tsc -b` compiles them first",
+  async (t) => {
+    const packages = workspacePackages();
+    t.ok(packages.size > 5, `finds the workspace packages (${packages.size})`);
+    for (const dir of packages.values()) {
+      if (!existsSync(join(repoRoot, dir, 'tsconfig.json'))) continue;
+      const { dependencies = {} } = readJson(`${dir}/package.json`) as { dependencies?: Record<string, string> };
+      const needed = Object.entries(dependencies)
+        .filter(([, range]) => range.startsWith('workspace:'))
+        .map(([name]) => packages.get(name)!)
+        // Built by its own bundler (its prepare script), not by tsc.
+        .filter(
+          (dependency) =>
+            existsSync(join(repoRoot, dependency, 'tsconfig.json')) &&
+            !existsSync(join(repoRoot, dependency, 'vite.config.ts')),
+        );
+      const references = (readTsconfig(`${dir}/tsconfig.json`).references ?? []).map((reference) =>
+        join(dir, reference.path),
       );
-    const references = (readTsconfig(`${dir}/tsconfig.json`).references ?? []).map((reference) => join(dir, reference.path));
-    t.same(
-      needed.filter((dependency) => !references.includes(dependency)),
-      [],
-      `${dir}: references every workspace package it depends on`,
-    );
-  }
-});
+      t.same(
+        needed.filter((dependency) => !references.includes(dependency)),
+        [],
+        `${dir}: references every workspace package it depends on`,
+      );
+    }
+  },
+);
 
 /** The files of a tsconfig and of every project it references, transitively, as `tsc -b` builds them. */
 function projectGraphFiles(configPath: string, seen = new Set<string>()): Set<string> {
@@ -77,23 +84,28 @@ function typeScriptFiles(dir = ''): string[] {
   return readdirSync(join(repoRoot, dir), { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory())
-      return ['node_modules', 'dist', '.git', '.data', '.tap', 'logs', 'results'].includes(entry.name) ? [] : typeScriptFiles(path);
+      return ['node_modules', 'dist', '.git', '.data', '.tap', 'logs', 'results'].includes(entry.name)
+        ? []
+        : typeScriptFiles(path);
     return path.endsWith('.ts') ? [path] : [];
   });
 }
 
-t.test('`pnpm typecheck` (tsc -b on the root tsconfig) type-checks every TypeScript file: sources, tests, infra and load tests', async (t) => {
-  const checked = projectGraphFiles(join(repoRoot, 'tsconfig.json'));
-  // Checked by the web UI's own build (`tsc -p` with the bundler's settings), not by the NodeNext graph.
-  const checkedByWebUiBuild = ['packages/web-ui/vite.config.ts', 'packages/web-ui/index.d.ts'];
-  const files = typeScriptFiles();
-  t.ok(
-    files.some((file) => file.startsWith('test/') && file.endsWith('.test.ts')),
-    'finds the test files',
-  );
-  t.same(
-    files.filter((file) => !checked.has(file) && !checkedByWebUiBuild.includes(file)),
-    [],
-    'every file is in a project the root tsconfig.json references',
-  );
-});
+t.test(
+  '`pnpm typecheck` (tsc -b on the root tsconfig) type-checks every TypeScript file: sources, tests, infra and load tests',
+  async (t) => {
+    const checked = projectGraphFiles(join(repoRoot, 'tsconfig.json'));
+    // Checked by the web UI's own build (`tsc -p` with the bundler's settings), not by the NodeNext graph.
+    const checkedByWebUiBuild = ['packages/web-ui/vite.config.ts', 'packages/web-ui/index.d.ts'];
+    const files = typeScriptFiles();
+    t.ok(
+      files.some((file) => file.startsWith('test/') && file.endsWith('.test.ts')),
+      'finds the test files',
+    );
+    t.same(
+      files.filter((file) => !checked.has(file) && !checkedByWebUiBuild.includes(file)),
+      [],
+      'every file is in a project the root tsconfig.json references',
+    );
+  },
+);

@@ -33,8 +33,16 @@ export class Cache extends pulumi.ComponentResource {
 
     // ElastiCache takes 16–128 printable characters without @, " or /; alphanumeric ones also
     // need no escaping in the URL.
-    const authToken = new random.RandomPassword(`${name}-cache-auth-token`, { length: 64, special: false }, { parent: this });
-    const subnetGroup = new aws.elasticache.SubnetGroup(`${name}-cache`, { subnetIds: args.subnetIds }, { parent: this });
+    const authToken = new random.RandomPassword(
+      `${name}-cache-auth-token`,
+      { length: 64, special: false },
+      { parent: this },
+    );
+    const subnetGroup = new aws.elasticache.SubnetGroup(
+      `${name}-cache`,
+      { subnetIds: args.subnetIds },
+      { parent: this },
+    );
     const redis = new aws.elasticache.ReplicationGroup(
       `${name}-cache`,
       {
@@ -58,14 +66,19 @@ export class Cache extends pulumi.ComponentResource {
 
     const urlSecret = new aws.secretsmanager.Secret(
       `${name}-cache-url`,
-      { description: 'TaskOverflow REDIS_URL: rediss:// with the ElastiCache AUTH token (injected into tasks)', recoveryWindowInDays: 7 },
+      {
+        description: 'TaskOverflow REDIS_URL: rediss:// with the ElastiCache AUTH token (injected into tasks)',
+        recoveryWindowInDays: 7,
+      },
       { parent: this },
     );
     const urlVersion = new aws.secretsmanager.SecretVersion(
       `${name}-cache-url`,
       {
         secretId: urlSecret.id,
-        secretString: pulumi.secret(pulumi.interpolate`rediss://:${authToken.result}@${redis.primaryEndpointAddress}:${REDIS_PORT}`),
+        secretString: pulumi.secret(
+          pulumi.interpolate`rediss://:${authToken.result}@${redis.primaryEndpointAddress}:${REDIS_PORT}`,
+        ),
       },
       { parent: this },
     );

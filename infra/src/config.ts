@@ -200,9 +200,12 @@ export function tlsSummary(tls: TlsConfig): string {
 }
 
 /** Retention periods CloudWatch Logs accepts, in days. */
-const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
 
-const range = (from: number, to: number, step: number) => Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
+const range = (from: number, to: number, step: number) =>
+  Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
 
 /**
  * Memory sizes Fargate accepts for each CPU size, in MiB
@@ -227,7 +230,9 @@ export function fargateSizeProblem(service: string, { cpu, memory }: TaskSize): 
   if (!memorySizes.includes(memory)) {
     const [smallest, second] = memorySizes as [number, number];
     const choices =
-      memorySizes.length <= 4 ? memorySizes.join(', ') : `from ${smallest} to ${memorySizes.at(-1)} in steps of ${second - smallest}`;
+      memorySizes.length <= 4
+        ? memorySizes.join(', ')
+        : `from ${smallest} to ${memorySizes.at(-1)} in steps of ${second - smallest}`;
     return `${service}: with cpu ${cpu}, Fargate takes memory ${choices} MiB, not ${memory}`;
   }
   return undefined;
@@ -322,13 +327,18 @@ export function readStackConfig(config = new pulumi.Config('taskoverflow'), stac
     minCount: count('readMinCount', 2, 100),
     maxCount: count('readMaxCount', 10, 100),
     cpuTargetPercent,
-    requestsPerTarget: config.getNumber('readRequestsPerTarget', { min: 1 }) ?? defaultRequestsPerTarget(readSize, cpuTargetPercent),
+    requestsPerTarget:
+      config.getNumber('readRequestsPerTarget', { min: 1 }) ?? defaultRequestsPerTarget(readSize, cpuTargetPercent),
   };
-  const write: WriteServiceConfig = { size: sizeOf('write'), desiredCount: count('writeDesiredCount', defaults.writeDesiredCount, 20) };
+  const write: WriteServiceConfig = {
+    size: sizeOf('write'),
+    desiredCount: count('writeDesiredCount', defaults.writeDesiredCount, 20),
+  };
   // Every task holds up to this many connections; see the budget below.
   const pgPoolMax = config.getNumber('pgPoolMax', { min: 1, max: 200 }) ?? 3;
   const instanceClass = config.get('dbInstanceClass') ?? defaults.dbInstanceClass;
-  const maxConnections = config.getNumber('dbMaxConnections', { min: 10, max: 262_143 }) ?? estimatedMaxConnections(instanceClass);
+  const maxConnections =
+    config.getNumber('dbMaxConnections', { min: 10, max: 262_143 }) ?? estimatedMaxConnections(instanceClass);
   const allocatedStorageGb = config.getNumber('dbAllocatedStorageGb', { min: 20, max: 65_536 }) ?? 20;
   const maxAllocatedStorageGb = config.getNumber('dbMaxAllocatedStorageGb', { min: 20, max: 65_536 }) ?? 100;
   const multiAz = config.getBoolean('dbMultiAz') ?? defaults.dbMultiAz;
@@ -340,8 +350,11 @@ export function readStackConfig(config = new pulumi.Config('taskoverflow'), stac
     pgPoolMax,
     pgStatementTimeoutMs: config.getNumber('pgStatementTimeoutMs', { min: 100, max: 600_000 }) ?? 5000,
     rateLimitMaxRequests: {
-      'todo-read': config.getNumber('rateLimitMaxRequests', { min: 0, max: 1_000_000_000 }) ?? DEFAULT_RATE_LIMITS['todo-read'],
-      'todo-write': config.getNumber('writeRateLimitMaxRequests', { min: 0, max: 1_000_000_000 }) ?? DEFAULT_RATE_LIMITS['todo-write'],
+      'todo-read':
+        config.getNumber('rateLimitMaxRequests', { min: 0, max: 1_000_000_000 }) ?? DEFAULT_RATE_LIMITS['todo-read'],
+      'todo-write':
+        config.getNumber('writeRateLimitMaxRequests', { min: 0, max: 1_000_000_000 }) ??
+        DEFAULT_RATE_LIMITS['todo-write'],
     },
     rateLimitWindowSeconds: config.getNumber('rateLimitWindowSeconds', { min: 1, max: 86_400 }) ?? 60,
   };
@@ -415,7 +428,9 @@ export function readStackConfig(config = new pulumi.Config('taskoverflow'), stac
       applyImmediately,
     },
     network: {
-      natGateways: config.get<NatGatewayStrategy>('natGateways', { allowedValues: ['Single', 'OnePerAz'] }) ?? defaults.natGateways,
+      natGateways:
+        config.get<NatGatewayStrategy>('natGateways', { allowedValues: ['Single', 'OnePerAz'] }) ??
+        defaults.natGateways,
     },
     loadBalancer: {
       tls,
@@ -438,7 +453,9 @@ export function readStackConfig(config = new pulumi.Config('taskoverflow'), stac
 
 /** HTTPS from config: a certificate ARN, or a domain and its Route 53 zone; neither: plain HTTP. */
 function readTls(config: pulumi.Config): TlsConfig {
-  const certificateArn = config.get('certificateArn', { pattern: /^arn:aws[\w-]*:acm:[\w-]+:\d{12}:certificate\/[\w-]+$/ });
+  const certificateArn = config.get('certificateArn', {
+    pattern: /^arn:aws[\w-]*:acm:[\w-]+:\d{12}:certificate\/[\w-]+$/,
+  });
   const domainName = config.get('domainName', { pattern: DOMAIN_NAME });
   const hostedZoneId = config.get('hostedZoneId', { pattern: /^Z[A-Z0-9]{1,32}$/ });
   if (certificateArn) return { mode: 'certificate', certificateArn, domainName };

@@ -99,13 +99,16 @@ export class Database extends pulumi.ComponentResource {
         applyImmediately: args.applyImmediately,
         deletionProtection: args.protect,
         skipFinalSnapshot: !args.protect,
-        finalSnapshotIdentifier: args.protect ? pulumi.interpolate`${name}-${pulumi.getStack()}-final-${snapshotSuffix.hex}` : undefined,
+        finalSnapshotIdentifier: args.protect
+          ? pulumi.interpolate`${name}-${pulumi.getStack()}-final-${snapshotSuffix.hex}`
+          : undefined,
       },
       { parent: this, protect: args.protect },
     );
 
     const tls = `sslmode=verify-full&sslrootcert=${RDS_CA_BUNDLE_PATH}`;
-    const urlFor = (user: string) => pulumi.interpolate`postgres://${user}@${instance.address}:${instance.port}/${DATABASE_NAME}?${tls}`;
+    const urlFor = (user: string) =>
+      pulumi.interpolate`postgres://${user}@${instance.address}:${instance.port}/${DATABASE_NAME}?${tls}`;
     const userOf: Record<DatabaseLogin, string> = { migration: MIGRATION_ROLE, ...SERVICE_ROLES };
     this.credentials = Object.fromEntries(
       LOGINS.map((login) => {
@@ -115,7 +118,11 @@ export class Database extends pulumi.ComponentResource {
     ) as Record<DatabaseLogin, DatabaseCredentials>;
     // ECS reads one JSON key of a secret with <arn>:<key>:: (version stage and id left to the current one).
     const masterSecretArn = instance.masterUserSecrets.apply((secrets) => secrets[0]!.secretArn);
-    this.master = { url: urlFor(MASTER_USER), passwordSecretArn: pulumi.interpolate`${masterSecretArn}:password::`, versionId: undefined };
+    this.master = {
+      url: urlFor(MASTER_USER),
+      passwordSecretArn: pulumi.interpolate`${masterSecretArn}:password::`,
+      versionId: undefined,
+    };
     this.instanceIdentifier = instance.identifier;
     this.registerOutputs({ instanceIdentifier: this.instanceIdentifier });
   }
@@ -139,7 +146,11 @@ export class Database extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const version = new aws.secretsmanager.SecretVersion(resourceName, { secretId: secret.id, secretString: password.result }, { parent: this });
+    const version = new aws.secretsmanager.SecretVersion(
+      resourceName,
+      { secretId: secret.id, secretString: password.result },
+      { parent: this },
+    );
     return { secret, version };
   }
 }

@@ -66,11 +66,17 @@ export function judgeDeployment(service: DescribedService, expected: DeploymentE
       .join(' | ') || 'none since this update started';
   const withEvents = (text: string) => `${text}. Recent events: ${recent}`;
   const primary = service.deployments.find((deployment) => deployment.status === 'PRIMARY');
-  if (!primary) return { kind: 'failed', message: withEvents(`ECS reports no PRIMARY deployment (${service.deployments.length} in all)`) };
+  if (!primary)
+    return {
+      kind: 'failed',
+      message: withEvents(`ECS reports no PRIMARY deployment (${service.deployments.length} in all)`),
+    };
   const tasks = `${primary.runningCount} of ${primary.desiredCount} tasks run`;
 
   const rollbackEvent = ownEvents.find((event) => ROLLBACK_EVENT.test(event.message));
-  const failed = service.deployments.find((deployment) => deployment !== primary && deployment.rolloutState === 'FAILED');
+  const failed = service.deployments.find(
+    (deployment) => deployment !== primary && deployment.rolloutState === 'FAILED',
+  );
   const otherTaskDefinition = primary.taskDefinition !== expected.registeredTaskDefinition;
   if (rollbackEvent || failed || otherTaskDefinition) {
     const runs = otherTaskDefinition
@@ -92,12 +98,17 @@ export function judgeDeployment(service: DescribedService, expected: DeploymentE
   if (primary.rolloutState === 'IN_PROGRESS' || service.deployments.length > 1) {
     return {
       kind: 'in-progress',
-      message: withEvents(`deployment ${primary.id} is still rolling out (${tasks}, ${service.deployments.length} deployments)`),
+      message: withEvents(
+        `deployment ${primary.id} is still rolling out (${tasks}, ${service.deployments.length} deployments)`,
+      ),
     };
   }
   if (primary.runningCount < primary.desiredCount) {
     // The rollout completed; autoscaling has since raised the count and the new tasks are starting.
-    return { kind: 'in-progress', message: withEvents(`deployment ${primary.id} completed and is scaling out: ${tasks}`) };
+    return {
+      kind: 'in-progress',
+      message: withEvents(`deployment ${primary.id} completed and is scaling out: ${tasks}`),
+    };
   }
   return { kind: 'healthy', message: `deployment ${primary.id} completed: ${tasks}` };
 }
@@ -125,7 +136,8 @@ export interface DescribeServicesEntry {
 
 /** The check's view of one entry of a DescribeServices answer. */
 export function describedServiceOf(entry: DescribeServicesEntry): DescribedService {
-  const dateOf = (value: DateLike | undefined) => new Date(typeof value === 'number' && value < 1e11 ? value * 1000 : (value ?? 0));
+  const dateOf = (value: DateLike | undefined) =>
+    new Date(typeof value === 'number' && value < 1e11 ? value * 1000 : (value ?? 0));
   return {
     serviceName: entry.serviceName ?? '',
     taskDefinition: entry.taskDefinition ?? '',
@@ -158,7 +170,10 @@ export type ServiceDescriber = (location: ServiceLocation) => Promise<DescribedS
 const describeWithSdk: ServiceDescriber = async ({ region, cluster, service }) => {
   const answer = await new ECSClient({ region }).send(new DescribeServicesCommand({ cluster, services: [service] }));
   const entry = answer.services?.[0];
-  if (!entry) throw new Error(`DescribeServices found no service ${service} in ${cluster}: ${JSON.stringify(answer.failures ?? [])}`);
+  if (!entry)
+    throw new Error(
+      `DescribeServices found no service ${service} in ${cluster}: ${JSON.stringify(answer.failures ?? [])}`,
+    );
   return describedServiceOf(entry);
 };
 

@@ -14,7 +14,11 @@ export interface ExecutionRoleArgs {
  * The role ECS itself uses to start a task: pull its image, write its logs, read its secrets.
  * One rule for the services and the one-shot migration task, so neither can grant more.
  */
-export function createExecutionRole(name: string, args: ExecutionRoleArgs, opts: pulumi.CustomResourceOptions): aws.iam.Role {
+export function createExecutionRole(
+  name: string,
+  args: ExecutionRoleArgs,
+  opts: pulumi.CustomResourceOptions,
+): aws.iam.Role {
   const role = new aws.iam.Role(
     `${name}-execution`,
     {
@@ -42,7 +46,11 @@ export function createExecutionRole(name: string, args: ExecutionRoleArgs, opts:
             Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
             Resource: pulumi.interpolate`${args.logGroupArn}:log-stream:*`,
           },
-          ...args.secretArns.map((secretArn) => ({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretArn })),
+          ...args.secretArns.map((secretArn) => ({
+            Effect: 'Allow',
+            Action: ['secretsmanager:GetSecretValue'],
+            Resource: secretArn,
+          })),
         ],
       }),
     },

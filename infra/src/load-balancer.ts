@@ -125,7 +125,8 @@ export class LoadBalancer extends pulumi.ComponentResource {
       listeners.push(apiListener);
       this.url = pulumi.interpolate`http://${alb.dnsName}`;
     } else {
-      const certificateArn = args.tls.mode === 'dns' ? this.dnsValidatedCertificate(name, args.tls, alb) : args.tls.certificateArn;
+      const certificateArn =
+        args.tls.mode === 'dns' ? this.dnsValidatedCertificate(name, args.tls, alb) : args.tls.certificateArn;
       apiListener = new aws.lb.Listener(
         `${name}-https`,
         {
@@ -144,7 +145,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
           loadBalancerArn: alb.arn,
           port: HTTP_PORT,
           protocol: 'HTTP',
-          defaultActions: [{ type: 'redirect', redirect: { protocol: 'HTTPS', port: String(HTTPS_PORT), statusCode: 'HTTP_301' } }],
+          defaultActions: [
+            { type: 'redirect', redirect: { protocol: 'HTTPS', port: String(HTTPS_PORT), statusCode: 'HTTP_301' } },
+          ],
         },
         { parent: this },
       );
@@ -161,7 +164,10 @@ export class LoadBalancer extends pulumi.ComponentResource {
           {
             listenerArn: apiListener.arn,
             priority: rule.priority,
-            conditions: [{ httpRequestMethod: { values: rule.methods } }, { pathPattern: { values: rule.pathPatterns } }],
+            conditions: [
+              { httpRequestMethod: { values: rule.methods } },
+              { pathPattern: { values: rule.pathPatterns } },
+            ],
             actions: [{ type: 'forward', targetGroupArn: this.targetGroups[rule.service].arn }],
             tags: { Service: rule.service },
           },
@@ -228,7 +234,11 @@ export class LoadBalancer extends pulumi.ComponentResource {
    * services' own limiter; everything else passes. Blocked requests show in its metrics.
    */
   private rateLimitingWebAcl(name: string, limit: number, alb: aws.lb.LoadBalancer) {
-    const visibility = (metricName: string) => ({ metricName, cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true });
+    const visibility = (metricName: string) => ({
+      metricName,
+      cloudwatchMetricsEnabled: true,
+      sampledRequestsEnabled: true,
+    });
     const webAcl = new aws.wafv2.WebAcl(
       `${name}-waf`,
       {
@@ -240,7 +250,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
           {
             key: RATE_LIMITED_BODY_KEY,
             contentType: 'APPLICATION_JSON',
-            content: JSON.stringify({ error: `rate limit exceeded: at most ${limit} requests per 5 minutes from one address; retry later` }),
+            content: JSON.stringify({
+              error: `rate limit exceeded: at most ${limit} requests per 5 minutes from one address; retry later`,
+            }),
           },
         ],
         rules: [
@@ -257,7 +269,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
                 },
               },
             },
-            statement: { rateBasedStatement: { limit, aggregateKeyType: 'IP', evaluationWindowSec: WAF_EVALUATION_WINDOW_SECONDS } },
+            statement: {
+              rateBasedStatement: { limit, aggregateKeyType: 'IP', evaluationWindowSec: WAF_EVALUATION_WINDOW_SECONDS },
+            },
             visibilityConfig: visibility(`${name}-rate-limit-per-ip`),
           },
         ],
@@ -285,7 +299,13 @@ export class LoadBalancer extends pulumi.ComponentResource {
     );
     new aws.s3.BucketPublicAccessBlock(
       `${name}-access-logs`,
-      { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      {
+        bucket: bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
       { parent: this },
     );
     new aws.s3.BucketServerSideEncryptionConfiguration(

@@ -14,7 +14,11 @@ export class Logs extends pulumi.ComponentResource {
   constructor(name: string, args: LogsConfig, opts?: pulumi.ComponentResourceOptions) {
     super('taskoverflow:infra:Logs', name, {}, opts);
 
-    const group = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: args.groupName, retentionInDays: args.retentionDays }, { parent: this });
+    const group = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { name: args.groupName, retentionInDays: args.retentionDays },
+      { parent: this },
+    );
     for (const { name: queryName, query } of logQueries) {
       new aws.cloudwatch.QueryDefinition(
         queryName.replace('/', '-'),

@@ -79,7 +79,8 @@ export class MigrationTask extends pulumi.ComponentResource {
     const executionRole = createExecutionRole(
       name,
       {
-        description: 'ECS pulls the todo-write image for the one-shot migration task, writes its logs and reads its secrets',
+        description:
+          'ECS pulls the todo-write image for the one-shot migration task, writes its logs and reads its secrets',
         repositoryArn: args.repositoryArn,
         logGroupArn: args.logGroupArn,
         secretArns,
@@ -113,7 +114,10 @@ export class MigrationTask extends pulumi.ComponentResource {
             essential: false,
             command: BOOTSTRAP_COMMAND,
             environment: environmentOf({ DATABASE_URL: master.url }),
-            secrets: secretsOf({ PGPASSWORD: master.passwordSecretArn, [MIGRATION_PASSWORD_VARIABLE]: credentials.migration.passwordSecretArn }),
+            secrets: secretsOf({
+              PGPASSWORD: master.passwordSecretArn,
+              [MIGRATION_PASSWORD_VARIABLE]: credentials.migration.passwordSecretArn,
+            }),
             readonlyRootFilesystem: true,
             logConfiguration,
           },
@@ -168,7 +172,12 @@ export class MigrationTask extends pulumi.ComponentResource {
   }
 
   /** The Lambda function that runs the task to its end, allowed to run exactly this task family in this cluster. */
-  private runner(name: string, taskDefinition: aws.ecs.TaskDefinition, executionRole: aws.iam.Role, args: MigrationTaskArgs) {
+  private runner(
+    name: string,
+    taskDefinition: aws.ecs.TaskDefinition,
+    executionRole: aws.iam.Role,
+    args: MigrationTaskArgs,
+  ) {
     const role = new aws.iam.Role(
       `${name}-runner`,
       {

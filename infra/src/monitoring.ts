@@ -30,7 +30,12 @@ export interface MonitoringArgs extends AlarmsConfig {
 const ALB = 'AWS/ApplicationELB';
 /** Alarms look at one-minute periods and fire when 3 of the last 5 breach. */
 const PERIOD_SECONDS = 60;
-const EVALUATION = { period: PERIOD_SECONDS, evaluationPeriods: 5, datapointsToAlarm: 3, treatMissingData: 'notBreaching' };
+const EVALUATION = {
+  period: PERIOD_SECONDS,
+  evaluationPeriods: 5,
+  datapointsToAlarm: 3,
+  treatMissingData: 'notBreaching',
+};
 
 /** Sustained CPU (RDS, and Redis's one engine thread) above which capacity is running out. */
 export const CPU_ALARM_PERCENT = 80;
@@ -63,14 +68,23 @@ export class Monitoring extends pulumi.ComponentResource {
 
     const topic = new aws.sns.Topic(`${name}-alarms`, {}, { parent: this });
     if (args.email) {
-      new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: topic.arn, protocol: 'email', endpoint: args.email }, { parent: this });
+      new aws.sns.TopicSubscription(
+        `${name}-alarms-email`,
+        { topic: topic.arn, protocol: 'email', endpoint: args.email },
+        { parent: this },
+      );
     }
     const actions = { alarmActions: [topic.arn], okActions: [topic.arn] };
     this.alarmTopicArn = topic.arn;
     this.notifyFailedDeployments(name, topic, args.serviceArns);
     const alarm = (alarmName: string, alarmArgs: aws.cloudwatch.MetricAlarmArgs) =>
       new aws.cloudwatch.MetricAlarm(`${name}-${alarmName}`, { ...alarmArgs, ...actions }, { parent: this });
-    const rate = (alarmName: string, description: string, errorsMetric: string, dimensions: Record<string, pulumi.Input<string>>) => {
+    const rate = (
+      alarmName: string,
+      description: string,
+      errorsMetric: string,
+      dimensions: Record<string, pulumi.Input<string>>,
+    ) => {
       const sum = (id: string, metricName: string) => ({
         id,
         returnData: false,
@@ -81,7 +95,12 @@ export class Monitoring extends pulumi.ComponentResource {
         metricQueries: [
           sum('errors', errorsMetric),
           sum('requests', 'RequestCount'),
-          { id: 'rate', label: '5xx %', returnData: true, expression: 'IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)' },
+          {
+            id: 'rate',
+            label: '5xx %',
+            returnData: true,
+            expression: 'IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)',
+          },
         ],
         comparisonOperator: 'GreaterThanThreshold',
         threshold: args.errorRatePercent,
@@ -92,7 +111,10 @@ export class Monitoring extends pulumi.ComponentResource {
     };
 
     for (const service of SERVICES) {
-      const dimensions = { LoadBalancer: args.loadBalancerArnSuffix, TargetGroup: args.targetGroupArnSuffixes[service] };
+      const dimensions = {
+        LoadBalancer: args.loadBalancerArnSuffix,
+        TargetGroup: args.targetGroupArnSuffixes[service],
+      };
       rate(
         `${service}-5xx-rate`,
         `More than ${args.errorRatePercent}% of ${service}'s answers are 5xx`,
@@ -162,7 +184,15 @@ export class Monitoring extends pulumi.ComponentResource {
         ...EVALUATION,
       });
     const db = { DBInstanceIdentifier: args.database.instanceIdentifier };
-    above('database-cpu', `PostgreSQL's CPU is above ${CPU_ALARM_PERCENT}%`, 'AWS/RDS', 'CPUUtilization', db, 'Average', CPU_ALARM_PERCENT);
+    above(
+      'database-cpu',
+      `PostgreSQL's CPU is above ${CPU_ALARM_PERCENT}%`,
+      'AWS/RDS',
+      'CPUUtilization',
+      db,
+      'Average',
+      CPU_ALARM_PERCENT,
+    );
     const usableConnections = args.database.maxConnections - RESERVED_CONNECTIONS;
     above(
       'database-connections',
@@ -227,9 +257,18 @@ export class Monitoring extends pulumi.ComponentResource {
 
     const region = aws.getRegionOutput({}, { parent: this }).region;
     const body = pulumi
-      .all([region, args.loadBalancerArnSuffix, args.targetGroupArnSuffixes, args.clusterName, args.serviceNames, args.logGroupName])
+      .all([
+        region,
+        args.loadBalancerArnSuffix,
+        args.targetGroupArnSuffixes,
+        args.clusterName,
+        args.serviceNames,
+        args.logGroupName,
+      ])
       .apply(([regionName, loadBalancer, targetGroups, cluster, serviceNames, logGroup]) =>
-        JSON.stringify(dashboardBody({ region: regionName, loadBalancer, targetGroups, cluster, serviceNames, logGroup })),
+        JSON.stringify(
+          dashboardBody({ region: regionName, loadBalancer, targetGroups, cluster, serviceNames, logGroup }),
+        ),
       );
     const dashboard = new aws.cloudwatch.Dashboard(
       `${name}-dashboard`,
@@ -247,7 +286,11 @@ export class Monitoring extends pulumi.ComponentResource {
    * publishes a one-line message to the alarm topic, whoever started the deployment. The
    * topic's policy lets EventBridge (this rule only) and the account's CloudWatch alarms publish.
    */
-  private notifyFailedDeployments(name: string, topic: aws.sns.Topic, serviceArns: Record<ServiceName, pulumi.Input<string>>) {
+  private notifyFailedDeployments(
+    name: string,
+    topic: aws.sns.Topic,
+    serviceArns: Record<ServiceName, pulumi.Input<string>>,
+  ) {
     const rule = new aws.cloudwatch.EventRule(
       `${name}-deployment-failed`,
       {
@@ -349,7 +392,9 @@ function dashboardBody(inputs: DashboardInputs) {
       metricWidget(
         'Response time p50 / p95 / p99 (s)',
         SERVICES.flatMap((service) =>
-          ['p50', 'p95', 'p99'].map((stat) => albMetric('TargetResponseTime', { stat, label: `${service} ${stat}` })(service)),
+          ['p50', 'p95', 'p99'].map((stat) =>
+            albMetric('TargetResponseTime', { stat, label: `${service} ${stat}` })(service),
+          ),
         ),
       ),
       metricWidget('5xx answers', [

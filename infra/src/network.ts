@@ -69,7 +69,11 @@ export class Network extends pulumi.ComponentResource {
     this.privateSubnetIds = vpc.privateSubnetIds;
 
     const group = (role: string, description: string) =>
-      new aws.ec2.SecurityGroup(`${name}-${role}`, { vpcId: vpc.vpcId, description, tags: { Name: `${name}-${role}` } }, { parent: this });
+      new aws.ec2.SecurityGroup(
+        `${name}-${role}`,
+        { vpcId: vpc.vpcId, description, tags: { Name: `${name}-${role}` } },
+        { parent: this },
+      );
     this.securityGroups = {
       loadBalancer: group('load-balancer', 'TaskOverflow ALB: HTTP(S) from the internet, to the services'),
       services: Object.fromEntries(
@@ -82,7 +86,13 @@ export class Network extends pulumi.ComponentResource {
     const { loadBalancer, services, migration, database, cache } = this.securityGroups;
 
     /** Opens TCP `port` from one group to another: egress on the source, ingress on the target. */
-    const allow = (rule: string, source: aws.ec2.SecurityGroup, target: aws.ec2.SecurityGroup, port: number, description: string) => {
+    const allow = (
+      rule: string,
+      source: aws.ec2.SecurityGroup,
+      target: aws.ec2.SecurityGroup,
+      port: number,
+      description: string,
+    ) => {
       const common = { ipProtocol: 'tcp', fromPort: port, toPort: port, description };
       const ingress = new aws.vpc.SecurityGroupIngressRule(
         `${name}-${rule}-in`,
@@ -111,7 +121,10 @@ export class Network extends pulumi.ComponentResource {
       );
 
     for (const port of args.publicPorts) {
-      const { rule, description } = PUBLIC_PORT_RULES[port] ?? { rule: `internet-to-load-balancer-${port}`, description: `port ${port}` };
+      const { rule, description } = PUBLIC_PORT_RULES[port] ?? {
+        rule: `internet-to-load-balancer-${port}`,
+        description: `port ${port}`,
+      };
       new aws.vpc.SecurityGroupIngressRule(
         `${name}-${rule}`,
         {
@@ -126,7 +139,13 @@ export class Network extends pulumi.ComponentResource {
       );
     }
     for (const service of SERVICES) {
-      allow(`load-balancer-to-${service}`, loadBalancer, services[service], CONTAINER_PORTS[service], `ALB to ${service}`);
+      allow(
+        `load-balancer-to-${service}`,
+        loadBalancer,
+        services[service],
+        CONTAINER_PORTS[service],
+        `ALB to ${service}`,
+      );
       allow(`${service}-to-database`, services[service], database, POSTGRES_PORT, `${service} to PostgreSQL`);
       allow(`${service}-to-cache`, services[service], cache, REDIS_PORT, `${service} to Redis`);
       allowAwsApis(service, services[service]);
@@ -136,6 +155,10 @@ export class Network extends pulumi.ComponentResource {
       allowAwsApis('migration', migration),
     ];
 
-    this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });
+    this.registerOutputs({
+      vpcId: this.vpcId,
+      publicSubnetIds: this.publicSubnetIds,
+      privateSubnetIds: this.privateSubnetIds,
+    });
   }
 }

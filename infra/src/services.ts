@@ -57,7 +57,10 @@ export class Services extends pulumi.ComponentResource {
         securityGroupId: network.securityGroups.services[service].id,
         targetGroup: loadBalancer.targetGroups[service],
         environment: {
-          CREDENTIALS_REVISION: credentialsRevision([database.credentials[service].versionId, cache.urlSecretVersionId]),
+          CREDENTIALS_REVISION: credentialsRevision([
+            database.credentials[service].versionId,
+            cache.urlSecretVersionId,
+          ]),
           PORT: String(CONTAINER_PORTS[service]),
           DATABASE_URL: database.credentials[service].url,
           LOG_LEVEL: config.app.logLevel,
@@ -121,7 +124,10 @@ export class Services extends pulumi.ComponentResource {
     this.clusterName = cluster.name;
     this.serviceNames = { 'todo-read': read.serviceName, 'todo-write': write.serviceName };
     this.serviceArns = { 'todo-read': read.serviceArn, 'todo-write': write.serviceArn };
-    this.deployedTaskDefinitions = { 'todo-read': read.deployedTaskDefinition, 'todo-write': write.deployedTaskDefinition };
+    this.deployedTaskDefinitions = {
+      'todo-read': read.deployedTaskDefinition,
+      'todo-write': write.deployedTaskDefinition,
+    };
     this.registerOutputs({ clusterName: this.clusterName });
   }
 }

@@ -77,7 +77,8 @@ export interface BuiltImage {
   repositoryArn: pulumi.Output<string>;
 }
 
-const isTargetTracking = (scaling: TodoServiceArgs['scaling']): scaling is TargetTrackingScaling => 'maxCount' in scaling;
+const isTargetTracking = (scaling: TodoServiceArgs['scaling']): scaling is TargetTrackingScaling =>
+  'maxCount' in scaling;
 
 /**
  * When this program run started: ECS events since then belong to this update. Compared with
@@ -110,7 +111,11 @@ export class TodoService extends pulumi.ComponentResource {
     const { service } = args;
     const containerPort = CONTAINER_PORTS[service];
 
-    const repository = new aws.ecr.Repository(name, { forceDelete: true, imageScanningConfiguration: { scanOnPush: true } }, { parent: this });
+    const repository = new aws.ecr.Repository(
+      name,
+      { forceDelete: true, imageScanningConfiguration: { scanOnPush: true } },
+      { parent: this },
+    );
     new aws.ecr.LifecyclePolicy(
       name,
       {
@@ -135,7 +140,11 @@ export class TodoService extends pulumi.ComponentResource {
         context: REPOSITORY_ROOT,
         dockerfile: `${REPOSITORY_ROOT}/Dockerfile`,
         target: AWS_IMAGE_STAGE,
-        args: { PACKAGE_DIR: `services/${service}`, PORT: String(containerPort), RDS_CA_BUNDLE_SHA256: args.rdsCaBundleSha256 },
+        args: {
+          PACKAGE_DIR: `services/${service}`,
+          PORT: String(containerPort),
+          RDS_CA_BUNDLE_SHA256: args.rdsCaBundleSha256,
+        },
         platform: 'linux/amd64',
       },
       { parent: this },
@@ -189,7 +198,11 @@ export class TodoService extends pulumi.ComponentResource {
         taskDefinition: taskDefinition.arn,
         launchType: 'FARGATE',
         desiredCount: isTargetTracking(scaling) ? scaling.minCount : scaling.desiredCount,
-        networkConfiguration: { subnets: args.subnetIds, securityGroups: [args.securityGroupId], assignPublicIp: false },
+        networkConfiguration: {
+          subnets: args.subnetIds,
+          securityGroups: [args.securityGroupId],
+          assignPublicIp: false,
+        },
         loadBalancers: [{ targetGroupArn: args.targetGroup.arn, containerName: service, containerPort }],
         healthCheckGracePeriodSeconds: HEALTH_CHECK_GRACE_SECONDS,
         // Rolling deploys: new tasks start beside the old ones; a deploy whose tasks never get
@@ -201,7 +214,11 @@ export class TodoService extends pulumi.ComponentResource {
         propagateTags: 'SERVICE',
       },
       // Once autoscaling owns the task count, a deploy must not reset it.
-      { parent: this, ignoreChanges: isTargetTracking(scaling) ? ['desiredCount'] : [], dependsOn: firstStep ? [firstStep] : [] },
+      {
+        parent: this,
+        ignoreChanges: isTargetTracking(scaling) ? ['desiredCount'] : [],
+        dependsOn: firstStep ? [firstStep] : [],
+      },
     );
     this.serviceName = ecsService.name;
     this.serviceArn = ecsService.arn;
@@ -211,7 +228,10 @@ export class TodoService extends pulumi.ComponentResource {
         // A preview deploys nothing: there is no deployment to judge.
         if (pulumi.runtime.isDryRun()) return registered;
         const described = await describeService({ region, cluster, service: serviceName });
-        const verdict = judgeDeployment(described, { registeredTaskDefinition: registered, startedAt: UPDATE_STARTED_AT });
+        const verdict = judgeDeployment(described, {
+          registeredTaskDefinition: registered,
+          startedAt: UPDATE_STARTED_AT,
+        });
         if (verdict.kind === 'rolled-back' || verdict.kind === 'failed') {
           throw new pulumi.RunError(
             `${service} failed to deploy: ${verdict.message}. Its tasks' logs and stopped reasons say why (docs/deploy.md, "How a failed deploy surfaces")`,
@@ -245,7 +265,12 @@ export class TodoService extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const trackingPolicy = (metric: string, predefinedMetricType: string, targetValue: number, resourceLabel?: pulumi.Input<string>) =>
+    const trackingPolicy = (
+      metric: string,
+      predefinedMetricType: string,
+      targetValue: number,
+      resourceLabel?: pulumi.Input<string>,
+    ) =>
       new aws.appautoscaling.Policy(
         `${name}-${metric}`,
         {

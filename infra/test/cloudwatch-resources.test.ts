@@ -21,7 +21,10 @@ t.test('cloudWatchResources names the log group and every metric dimension, with
   ] as const) {
     const named = resources.services[service]!;
     t.ok(ecsNames.includes(named.serviceName), `${service}: its ECS service (${named.serviceName})`);
-    t.ok(targetGroupSuffixes.includes(named.targetGroupArnSuffix), `${service}: its target group (${named.targetGroupArnSuffix})`);
+    t.ok(
+      targetGroupSuffixes.includes(named.targetGroupArnSuffix),
+      `${service}: its target group (${named.targetGroupArnSuffix})`,
+    );
     t.equal(named.maxTasks, maxTasks, `${service}: its most tasks`);
   }
   t.equal(resources.loadBalancerArnSuffix, deployment.ofType(TYPES.loadBalancer)[0]!.state.arnSuffix);

@@ -17,15 +17,28 @@ import {
 
 function readWith(config: Record<string, string>) {
   const withChecksum = { rdsCaBundleSha256: 'ab'.repeat(32), ...config };
-  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(withChecksum).map(([key, value]) => [`taskoverflow:${key}`, value])));
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(withChecksum).map(([key, value]) => [`taskoverflow:${key}`, value])),
+  );
   return readStackConfig(undefined, 'dev');
 }
 
 t.test('defaults: 1 vCPU / 2 GB tasks, 2–10 read tasks, one write task', async (t) => {
   const config = readWith({});
-  t.same(config.read, { size: { cpu: 1024, memory: 2048 }, minCount: 2, maxCount: 10, cpuTargetPercent: 60, requestsPerTarget: 45_900 });
+  t.same(config.read, {
+    size: { cpu: 1024, memory: 2048 },
+    minCount: 2,
+    maxCount: 10,
+    cpuTargetPercent: 60,
+    requestsPerTarget: 45_900,
+  });
   t.same(config.write, { size: { cpu: 1024, memory: 2048 }, desiredCount: 1 });
-  t.match(config.database, { instanceClass: 'db.t4g.micro', multiAz: false, maxAllocatedStorageGb: 100, maxConnections: 78 });
+  t.match(config.database, {
+    instanceClass: 'db.t4g.micro',
+    multiAz: false,
+    maxAllocatedStorageGb: 100,
+    maxConnections: 78,
+  });
   t.equal(config.app.pgPoolMax, 3);
 });
 
@@ -43,7 +56,11 @@ t.test('data protection is on unless the stack is a lab stack', async (t) => {
 t.test('requests per read task: what one core serves of the uncached read, at the CPU target', async (t) => {
   // 1,000,000 µs / 784 µs = 1275.5 req/s; × 60 % = 765.3 req/s; × 60 s = 45,918 → 45,900 a minute.
   t.equal(defaultRequestsPerTarget({ cpu: 1024, memory: 2048 }, 60), 45_900);
-  t.equal(defaultRequestsPerTarget({ cpu: 4096, memory: 8192 }, 60), 45_900, 'one Node.js process: more than one vCPU adds nothing');
+  t.equal(
+    defaultRequestsPerTarget({ cpu: 4096, memory: 8192 }, 60),
+    45_900,
+    'one Node.js process: more than one vCPU adds nothing',
+  );
   t.equal(defaultRequestsPerTarget({ cpu: 512, memory: 1024 }, 60), 22_900, 'half a vCPU, about half');
   t.equal(defaultRequestsPerTarget({ cpu: 1024, memory: 2048 }, 30), 22_900, 'follows the CPU target');
   t.equal(readWith({ readCpuTargetPercent: '30' }).read.requestsPerTarget, 22_900, 'the default follows the config');
@@ -65,7 +82,11 @@ t.test('max_connections is estimated from the instance class', async (t) => {
 t.test('the connection budget counts every task at its maximum, doubled during a deployment', async (t) => {
   const { read, write, app } = readWith({});
   t.equal(DEPLOYMENT_MAXIMUM_PERCENT, 200);
-  t.equal(peakConnections(read, write, app.pgPoolMax), 2 * (10 + 1) * 3 + MIGRATION_CONNECTIONS, '67 with the defaults');
+  t.equal(
+    peakConnections(read, write, app.pgPoolMax),
+    2 * (10 + 1) * 3 + MIGRATION_CONNECTIONS,
+    '67 with the defaults',
+  );
   t.ok(peakConnections(read, write, app.pgPoolMax) <= 78 - RESERVED_CONNECTIONS, 'which fit a db.t4g.micro');
 });
 
@@ -91,12 +112,22 @@ t.test('task sizes and settings AWS would refuse fail before anything is deploye
     /read: with cpu 4096, Fargate takes memory from 8192 to 30720 in steps of 1024 MiB, not 2048/,
   );
   t.throws(() => readWith({ writeCpu: '3000' }), /write: Fargate has no CPU size 3000/);
-  t.throws(() => readWith({ readMinCount: '5', readMaxCount: '3' }), /readMinCount \(5\) must not exceed readMaxCount \(3\)/);
+  t.throws(
+    () => readWith({ readMinCount: '5', readMaxCount: '3' }),
+    /readMinCount \(5\) must not exceed readMaxCount \(3\)/,
+  );
   t.throws(() => readWith({ natGateways: 'Many' }), /natGateways/);
   t.throws(() => readWith({ logRetentionDays: '10' }), /logRetentionDays/);
-  t.throws(() => readWith({ dbAllocatedStorageGb: '100' }), /dbMaxAllocatedStorageGb \(100\) must exceed dbAllocatedStorageGb \(100\)/);
+  t.throws(
+    () => readWith({ dbAllocatedStorageGb: '100' }),
+    /dbMaxAllocatedStorageGb \(100\) must exceed dbAllocatedStorageGb \(100\)/,
+  );
   t.throws(() => readWith({ alarmEmail: 'not an address' }), /alarmEmail/);
-  t.throws(() => readWith({ rdsCaBundleSha256: 'not-a-digest' }), /rdsCaBundleSha256/, 'the CA bundle checksum is 64 hex digits');
+  t.throws(
+    () => readWith({ rdsCaBundleSha256: 'not-a-digest' }),
+    /rdsCaBundleSha256/,
+    'the CA bundle checksum is 64 hex digits',
+  );
 });
 
 t.test('fargateSizeProblem knows the Fargate size table', async (t) => {
@@ -143,11 +174,21 @@ t.test('the lab preset (the default) is the cheap shape', async (t) => {
 
 t.test('the production preset removes every single point of failure', async (t) => {
   const config = readWith(PRODUCTION);
-  t.match(config.database, { instanceClass: 'db.m7g.large', multiAz: true, applyImmediately: false, burstable: false, maxConnections: 630 });
+  t.match(config.database, {
+    instanceClass: 'db.m7g.large',
+    multiAz: true,
+    applyImmediately: false,
+    burstable: false,
+    maxConnections: 630,
+  });
   t.match(config.cache, { nodeCount: 2, applyImmediately: false });
   t.equal(config.network.natGateways, 'OnePerAz');
   t.equal(config.write.desiredCount, 2);
-  t.same(config.loadBalancer.tls, { mode: 'dns', domainName: 'api.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ' });
+  t.same(config.loadBalancer.tls, {
+    mode: 'dns',
+    domainName: 'api.example.com',
+    hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+  });
   t.equal(config.loadBalancer.wafRateLimitPer5Minutes, 66_000, 'a WAF');
   t.same(PRESETS.production.waf, true);
 });
@@ -164,13 +205,24 @@ t.test('production refuses what it exists to prevent, each with the key to set',
   t.throws(() => readWith({ ...PRODUCTION, dbMultiAz: 'false' }), /requires dbMultiAz true/);
   t.throws(() => readWith({ ...PRODUCTION, cacheNodeCount: '1' }), /requires cacheNodeCount ≥ 2/);
   t.throws(() => readWith({ ...PRODUCTION, writeDesiredCount: '1' }), /requires writeDesiredCount ≥ 2/);
-  t.doesNotThrow(() => readWith({ ...PRODUCTION, dbInstanceClass: 'db.r7g.large', natGateways: 'OnePerAz' }), 'other classes are fine');
+  t.doesNotThrow(
+    () => readWith({ ...PRODUCTION, dbInstanceClass: 'db.r7g.large', natGateways: 'OnePerAz' }),
+    'other classes are fine',
+  );
 });
 
 t.test('TLS from config: a certificate ARN, or a domain with its hosted zone', async (t) => {
   const arn = 'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
-  t.same(readWith({ certificateArn: arn }).loadBalancer.tls, { mode: 'certificate', certificateArn: arn, domainName: undefined });
-  t.same(readWith({ certificateArn: arn, domainName: 'api.example.com' }).loadBalancer.tls.mode, 'certificate', 'the ARN wins');
+  t.same(readWith({ certificateArn: arn }).loadBalancer.tls, {
+    mode: 'certificate',
+    certificateArn: arn,
+    domainName: undefined,
+  });
+  t.same(
+    readWith({ certificateArn: arn, domainName: 'api.example.com' }).loadBalancer.tls.mode,
+    'certificate',
+    'the ARN wins',
+  );
   t.throws(() => readWith({ domainName: 'api.example.com' }), /domainName and hostedZoneId go together/);
   t.throws(() => readWith({ certificateArn: 'not-an-arn' }), /certificateArn/);
   t.throws(() => readWith({ domainName: 'not a domain', hostedZoneId: 'Z0123' }), /domainName/);
@@ -181,7 +233,10 @@ t.test('the rate limits are on by default, from what one client sends, and the W
   t.same(app.rateLimitMaxRequests, { 'todo-read': 6_000, 'todo-write': 600 });
   t.equal(app.rateLimitWindowSeconds, 60);
   // One IP running the practical at any scale: at most 3,870 reads and 240 writes a minute (docs/results/2026-12-06-hostile-clients.md).
-  t.ok(3_870 * 1.5 < DEFAULT_RATE_LIMITS['todo-read'] && 240 * 2.5 <= DEFAULT_RATE_LIMITS['todo-write'], 'with a margin over the practical');
+  t.ok(
+    3_870 * 1.5 < DEFAULT_RATE_LIMITS['todo-read'] && 240 * 2.5 <= DEFAULT_RATE_LIMITS['todo-write'],
+    'with a margin over the practical',
+  );
   t.equal(defaultWafRateLimit(app), 2 * (6_000 + 600) * 5, "twice both services' limits over WAF's 5 minutes");
   t.equal(
     defaultWafRateLimit({ rateLimitMaxRequests: { 'todo-read': 0, 'todo-write': 0 }, rateLimitWindowSeconds: 60 }),
@@ -205,5 +260,8 @@ t.test('the rate limits are on by default, from what one client sends, and the W
 
 t.test('the stack output says whether TLS is on and how to turn it on', async (t) => {
   t.match(tlsSummary({ mode: 'off' }), /^off — .*set domainName \+ hostedZoneId \(or certificateArn\)/);
-  t.match(tlsSummary({ mode: 'dns', domainName: 'api.example.com', hostedZoneId: 'Z1' }), /^on — HTTPS on 443 for api\.example\.com/);
+  t.match(
+    tlsSummary({ mode: 'dns', domainName: 'api.example.com', hostedZoneId: 'Z1' }),
+    /^on — HTTPS on 443 for api\.example\.com/,
+  );
 });

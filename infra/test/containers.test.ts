@@ -13,7 +13,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MIGRATION_PASSWORD_VARIABLE, MIGRATION_ROLE, ROLE_PASSWORD_VARIABLES, SERVICE_ROLES } from '@taskoverflow/db/roles';
+import {
+  MIGRATION_PASSWORD_VARIABLE,
+  MIGRATION_ROLE,
+  ROLE_PASSWORD_VARIABLES,
+  SERVICE_ROLES,
+} from '@taskoverflow/db/roles';
 import { HEALTH_PATH, SERVICES, type ServiceName } from '@taskoverflow/routing';
 import { LOCAL_ROLE_PASSWORDS } from '@taskoverflow/stack';
 import t, { type Test } from 'tap';
@@ -89,7 +94,8 @@ function checkImageStage(t: Test, label: string, stage: Instruction[]): void {
 }
 
 /** A FROM instruction's base and stage name: `node:24 AS build` → ['node:24', 'build']. */
-const fromParts = (args: string) => /^(\S+)\s+AS\s+(\S+)$/i.exec(args)?.slice(1) as [base: string, stage: string] | undefined;
+const fromParts = (args: string) =>
+  /^(\S+)\s+AS\s+(\S+)$/i.exec(args)?.slice(1) as [base: string, stage: string] | undefined;
 
 /** Each stage's name and instructions, in order, a stage built FROM another starting with that one's (it inherits its USER, CMD…). */
 function stagesOf(dockerfile: string): [string, Instruction[]][] {
@@ -160,9 +166,14 @@ const withoutCommand = (args: string[], command: string) => args.filter((arg) =>
 
 /** The workspace packages pnpm selects with these options (--filter, --filter-prod…), asked of the real workspace. */
 function selectedProjects(filterArgs: string[]): string[] {
-  const selection = filterArgs.flatMap((arg, index) => (/^--filter(-prod)?$/.test(arg) ? [arg, filterArgs[index + 1]!] : []));
+  const selection = filterArgs.flatMap((arg, index) =>
+    /^--filter(-prod)?$/.test(arg) ? [arg, filterArgs[index + 1]!] : [],
+  );
   if (selection.length === 0) return [];
-  const output = execFileSync('pnpm', ['ls', '--depth', '-1', '--json', ...selection], { cwd: repoRoot, encoding: 'utf8' });
+  const output = execFileSync('pnpm', ['ls', '--depth', '-1', '--json', ...selection], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
   return (JSON.parse(output) as { name: string }[]).map((project) => project.name);
 }
 
@@ -181,15 +192,23 @@ const workspaceDir = (name: string) => workspaceDirs.get(name) ?? name;
 function productionClosure(name: string, found = new Set<string>()): Set<string> {
   if (found.has(name)) return found;
   found.add(name);
-  const { dependencies = {} } = JSON.parse(read(`${workspaceDir(name)}/package.json`)) as { dependencies?: Record<string, string> };
-  for (const [dependency, range] of Object.entries(dependencies)) if (range.startsWith('workspace:')) productionClosure(dependency, found);
+  const { dependencies = {} } = JSON.parse(read(`${workspaceDir(name)}/package.json`)) as {
+    dependencies?: Record<string, string>;
+  };
+  for (const [dependency, range] of Object.entries(dependencies))
+    if (range.startsWith('workspace:')) productionClosure(dependency, found);
   return found;
 }
 
 /** The projects `tsc -b <args>` builds, as directories relative to the repository root (asked with --dry --force: nothing is written). */
 function builtProjects(tscArgs: string[]): string[] {
-  const tsc = spawnSync(join(repoRoot, 'node_modules/.bin/tsc'), [...tscArgs, '--dry', '--force'], { cwd: repoRoot, encoding: 'utf8' });
-  return [...tsc.stdout.matchAll(/would build project '([^']+)'/g)].map((match) => relative(repoRoot, dirname(resolve(match[1]!))));
+  const tsc = spawnSync(join(repoRoot, 'node_modules/.bin/tsc'), [...tscArgs, '--dry', '--force'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
+  return [...tsc.stdout.matchAll(/would build project '([^']+)'/g)].map((match) =>
+    relative(repoRoot, dirname(resolve(match[1]!))),
+  );
 }
 
 /** Runs a command with only `env` (and a PATH to node), resolving to its exit code. */
@@ -213,7 +232,15 @@ const ignored = read('.dockerignore')
 
 t.test('.dockerignore keeps local builds out and what the build needs in', async (t) => {
   for (const pattern of ['**/node_modules', '**/dist', '.git']) t.ok(ignored.includes(pattern), `ignores ${pattern}`);
-  for (const needed of ['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml', '.npmrc', 'tsconfig.base.json', 'packages', 'services']) {
+  for (const needed of [
+    'package.json',
+    'pnpm-lock.yaml',
+    'pnpm-workspace.yaml',
+    '.npmrc',
+    'tsconfig.base.json',
+    'packages',
+    'services',
+  ]) {
     t.notOk(ignored.includes(needed), `keeps ${needed}`);
   }
 });
@@ -223,7 +250,10 @@ t.test('the Dockerfile builds one server package, named by its build arguments',
   const all = instructions(dockerfile);
   const stages = checkDockerfile(t, 'Dockerfile', dockerfile, ignored);
   const buildArgs = all.filter((instruction) => instruction.keyword === 'ARG').map((instruction) => instruction.args);
-  t.ok(buildArgs.includes('PACKAGE_DIR') && buildArgs.includes('PORT'), 'PACKAGE_DIR and PORT are build arguments, without defaults');
+  t.ok(
+    buildArgs.includes('PACKAGE_DIR') && buildArgs.includes('PORT'),
+    'PACKAGE_DIR and PORT are build arguments, without defaults',
+  );
 
   t.same(
     [...stages.keys()],
@@ -235,15 +265,25 @@ t.test('the Dockerfile builds one server package, named by its build arguments',
   checkImageStage(t, `stage ${COMPOSE_IMAGE_STAGE}`, composeImage);
   checkImageStage(t, `stage ${AWS_IMAGE_STAGE}`, awsImage);
 
-  t.same(composeImage.filter(touchesRdsCaBundle), [], `stage ${COMPOSE_IMAGE_STAGE}: no RDS CA bundle, so no checksum to pass`);
+  t.same(
+    composeImage.filter(touchesRdsCaBundle),
+    [],
+    `stage ${COMPOSE_IMAGE_STAGE}: no RDS CA bundle, so no checksum to pass`,
+  );
   t.same(
     awsImage.slice(0, composeImage.length),
     composeImage,
     `stage ${AWS_IMAGE_STAGE}: built FROM ${COMPOSE_IMAGE_STAGE}, the same image underneath`,
   );
-  const addBundle = awsImage.find((instruction) => instruction.keyword === 'ADD' && instruction.args.endsWith(` ${RDS_CA_BUNDLE_PATH}`));
+  const addBundle = awsImage.find(
+    (instruction) => instruction.keyword === 'ADD' && instruction.args.endsWith(` ${RDS_CA_BUNDLE_PATH}`),
+  );
   t.ok(addBundle, `stage ${AWS_IMAGE_STAGE}: adds the RDS CA bundle where DATABASE_URL (infra) expects it`);
-  t.match(addBundle?.args, /^--checksum=sha256:\$\{RDS_CA_BUNDLE_SHA256\} /, 'verified against the RDS_CA_BUNDLE_SHA256 build argument');
+  t.match(
+    addBundle?.args,
+    /^--checksum=sha256:\$\{RDS_CA_BUNDLE_SHA256\} /,
+    'verified against the RDS_CA_BUNDLE_SHA256 build argument',
+  );
   t.ok(
     awsImage.some((instruction) => instruction.keyword === 'ARG' && instruction.args === 'RDS_CA_BUNDLE_SHA256'),
     'which has no default',
@@ -254,73 +294,88 @@ t.test('the Dockerfile builds one server package, named by its build arguments',
     t.not(run.status, 0, `stage ${AWS_IMAGE_STAGE}: RDS_CA_BUNDLE_SHA256="${checksum}" fails the build`);
     t.match(run.stderr, 'RDS_CA_BUNDLE_SHA256 must be the SHA-256 (64 hex digits)', 'saying what to pass');
   }
-  t.equal(runSteps(awsChecks, { RDS_CA_BUNDLE_SHA256: '0123456789abcdef'.repeat(4) }).status, 0, 'a checksum of 64 hex digits passes');
+  t.equal(
+    runSteps(awsChecks, { RDS_CA_BUNDLE_SHA256: '0123456789abcdef'.repeat(4) }).status,
+    0,
+    'a checksum of 64 hex digits passes',
+  );
 });
 
-t.test('the build stage installs what the package needs for production, compiles it with its references and deploys it', async (t) => {
-  const stages = new Map(stagesOf(read('Dockerfile')));
-  const build = stages.get('build') ?? [];
-  const runtimeCopy = stages.get(COMPOSE_IMAGE_STAGE)?.find((instruction) => /^--from=build\s/.test(instruction.args));
-  const recorder = commandRecorder(t);
-  const steps = build.filter((instruction) => instruction.keyword === 'RUN');
-  const environment = Object.fromEntries(
-    build.filter((instruction) => instruction.keyword === 'ENV').map((instruction) => instruction.args.split('=') as [string, string]),
-  );
-
-  const wrongDir = runSteps(steps, { ...environment, ...recorder.env, PACKAGE_DIR: 'services/todo-nothing' });
-  t.not(wrongDir.status, 0, 'a PACKAGE_DIR that is no workspace package fails the build');
-  t.match(
-    wrongDir.stderr,
-    "PACKAGE_DIR must name the workspace package to build (services/todo-read, services/todo-write or packages/edge), got 'services/todo-nothing'",
-  );
-  t.same(
-    recorder.calls().filter(([tool]) => tool === 'pnpm'),
-    [],
-    'before anything is installed',
-  );
-
-  const rootPackage = JSON.parse(read('package.json'));
-  for (const packageDir of ['services/todo-read', 'services/todo-write', 'packages/edge']) {
-    const name: string = JSON.parse(read(`${packageDir}/package.json`)).name;
-    const run = runSteps(steps, { ...environment, ...recorder.env, PACKAGE_DIR: packageDir });
-    t.equal(run.status, 0, `${packageDir}: every step runs`, { stderr: run.stderr });
-    const calls = recorder.calls();
-    t.same(
-      calls.find(([tool]) => tool === 'npm'),
-      ['npm', 'install', '--global', '--no-fund', '--no-audit', `pnpm@${rootPackage.packageManager.split('@')[1]}`],
-      `${packageDir}: installs the pnpm package.json pins`,
-    );
-    const pnpm = calls.filter(([tool]) => tool === 'pnpm').map(([, ...args]) => args);
-
-    const install = pnpm.find((args) => args.includes('install'));
-    t.ok(install?.includes('--frozen-lockfile'), `${packageDir}: installs what the lockfile says`);
-    const installed = selectedProjects(withoutCommand(install ?? [], 'install'));
-    t.same(
-      installed.sort(),
-      [...productionClosure(name)].sort(),
-      `${packageDir}: installs the package and the workspace packages it needs in production, no others`,
+t.test(
+  'the build stage installs what the package needs for production, compiles it with its references and deploys it',
+  async (t) => {
+    const stages = new Map(stagesOf(read('Dockerfile')));
+    const build = stages.get('build') ?? [];
+    const runtimeCopy = stages
+      .get(COMPOSE_IMAGE_STAGE)
+      ?.find((instruction) => /^--from=build\s/.test(instruction.args));
+    const recorder = commandRecorder(t);
+    const steps = build.filter((instruction) => instruction.keyword === 'RUN');
+    const environment = Object.fromEntries(
+      build
+        .filter((instruction) => instruction.keyword === 'ENV')
+        .map((instruction) => instruction.args.split('=') as [string, string]),
     );
 
-    const compile = pnpm.find((args) => args[0] === 'exec' && args[1] === 'tsc');
-    const compiled = builtProjects(compile?.slice(2) ?? []);
-    t.ok(compiled.includes(packageDir), `${packageDir}: tsc compiles it (its dist/server.js)`);
-    const installedDirs = installed.map(workspaceDir);
+    const wrongDir = runSteps(steps, { ...environment, ...recorder.env, PACKAGE_DIR: 'services/todo-nothing' });
+    t.not(wrongDir.status, 0, 'a PACKAGE_DIR that is no workspace package fails the build');
+    t.match(
+      wrongDir.stderr,
+      "PACKAGE_DIR must name the workspace package to build (services/todo-read, services/todo-write or packages/edge), got 'services/todo-nothing'",
+    );
     t.same(
-      compiled.filter((dir) => !installedDirs.includes(dir)),
+      recorder.calls().filter(([tool]) => tool === 'pnpm'),
       [],
-      `${packageDir}: and only projects whose dependencies were installed`,
+      'before anything is installed',
     );
 
-    const deploy = pnpm.find((args) => args.includes('deploy'));
-    t.ok(deploy?.includes('--prod'), `${packageDir}: deploys its production dependencies only`);
-    t.same(
-      selectedProjects(withoutCommand(deploy ?? [], 'deploy').filter((arg) => !arg.startsWith('/'))),
-      [name],
-      `${packageDir}: deploys this package`,
-    );
-    t.equal(deploy?.at(-1), runtimeCopy?.args.split(/\s+/)[1], `${packageDir}: into the directory the ${COMPOSE_IMAGE_STAGE} stage copies`);
-  }
-});
+    const rootPackage = JSON.parse(read('package.json'));
+    for (const packageDir of ['services/todo-read', 'services/todo-write', 'packages/edge']) {
+      const name: string = JSON.parse(read(`${packageDir}/package.json`)).name;
+      const run = runSteps(steps, { ...environment, ...recorder.env, PACKAGE_DIR: packageDir });
+      t.equal(run.status, 0, `${packageDir}: every step runs`, { stderr: run.stderr });
+      const calls = recorder.calls();
+      t.same(
+        calls.find(([tool]) => tool === 'npm'),
+        ['npm', 'install', '--global', '--no-fund', '--no-audit', `pnpm@${rootPackage.packageManager.split('@')[1]}`],
+        `${packageDir}: installs the pnpm package.json pins`,
+      );
+      const pnpm = calls.filter(([tool]) => tool === 'pnpm').map(([, ...args]) => args);
+
+      const install = pnpm.find((args) => args.includes('install'));
+      t.ok(install?.includes('--frozen-lockfile'), `${packageDir}: installs what the lockfile says`);
+      const installed = selectedProjects(withoutCommand(install ?? [], 'install'));
+      t.same(
+        installed.sort(),
+        [...productionClosure(name)].sort(),
+        `${packageDir}: installs the package and the workspace packages it needs in production, no others`,
+      );
+
+      const compile = pnpm.find((args) => args[0] === 'exec' && args[1] === 'tsc');
+      const compiled = builtProjects(compile?.slice(2) ?? []);
+      t.ok(compiled.includes(packageDir), `${packageDir}: tsc compiles it (its dist/server.js)`);
+      const installedDirs = installed.map(workspaceDir);
+      t.same(
+        compiled.filter((dir) => !installedDirs.includes(dir)),
+        [],
+        `${packageDir}: and only projects whose dependencies were installed`,
+      );
+
+      const deploy = pnpm.find((args) => args.includes('deploy'));
+      t.ok(deploy?.includes('--prod'), `${packageDir}: deploys its production dependencies only`);
+      t.same(
+        selectedProjects(withoutCommand(deploy ?? [], 'deploy').filter((arg) => !arg.startsWith('/'))),
+        [name],
+        `${packageDir}: deploys this package`,
+      );
+      t.equal(
+        deploy?.at(-1),
+        runtimeCopy?.args.split(/\s+/)[1],
+        `${packageDir}: into the directory the ${COMPOSE_IMAGE_STAGE} stage copies`,
+      );
+    }
+  },
+);
 
 t.test('an image stage refuses to build without PORT', async (t) => {
   const runtime = stagesOf(read('Dockerfile')).find(([name]) => name === COMPOSE_IMAGE_STAGE)?.[1] ?? [];
@@ -364,30 +419,41 @@ const composeServices: Record<string, any> = compose.services;
 t.test('docker-compose.yml is interpolation-safe', async (t) => {
   // Compose replaces $VAR and ${VAR…} in every value; `$$` is a literal $.
   const strings = (value: unknown): string[] =>
-    typeof value === 'string' ? [value] : value && typeof value === 'object' ? Object.values(value).flatMap(strings) : [];
+    typeof value === 'string'
+      ? [value]
+      : value && typeof value === 'object'
+        ? Object.values(value).flatMap(strings)
+        : [];
   for (const value of strings(compose)) {
-    t.same(value.match(/(?<!\$)\$(?!\$|\{[A-Z_0-9]+(:[-?][^}]*)?\})/g) ?? [], [], `every $ is $$ or \${VARIABLE}: ${value.slice(0, 40)}`);
+    t.same(
+      value.match(/(?<!\$)\$(?!\$|\{[A-Z_0-9]+(:[-?][^}]*)?\})/g) ?? [],
+      [],
+      `every $ is $$ or \${VARIABLE}: ${value.slice(0, 40)}`,
+    );
   }
 });
 
-t.test('docker-compose.yml runs postgres, redis, the migration, both services (read twice) and the edge on :8080', async (t) => {
-  t.same(Object.keys(composeServices).sort(), [
-    'edge',
-    'migrate',
-    'migrate-bootstrap',
-    'postgres',
-    'redis',
-    'todo-read-1',
-    'todo-read-2',
-    'todo-write',
-  ]);
-  const published = Object.entries(composeServices).filter(([, definition]) => definition.ports);
-  t.same(
-    published.map(([name, definition]) => [name, definition.ports]),
-    [['edge', ['8080:8080']]],
-    'only the edge is published',
-  );
-});
+t.test(
+  'docker-compose.yml runs postgres, redis, the migration, both services (read twice) and the edge on :8080',
+  async (t) => {
+    t.same(Object.keys(composeServices).sort(), [
+      'edge',
+      'migrate',
+      'migrate-bootstrap',
+      'postgres',
+      'redis',
+      'todo-read-1',
+      'todo-read-2',
+      'todo-write',
+    ]);
+    const published = Object.entries(composeServices).filter(([, definition]) => definition.ports);
+    t.same(
+      published.map(([name, definition]) => [name, definition.ports]),
+      [['edge', ['8080:8080']]],
+      'only the edge is published',
+    );
+  },
+);
 
 /** The image compose builds for a workspace package (services/todo-read…). */
 const imageOf = (packageDir: string) =>
@@ -395,40 +461,74 @@ const imageOf = (packageDir: string) =>
 
 /** The compose services that run a service's image as that service (not the migrate job), by routing-table name. */
 function replicasOf(service: ServiceName): [string, any][] {
-  return Object.entries(composeServices).filter(([, definition]) => definition.image === imageOf(`services/${service}`) && !definition.command);
+  return Object.entries(composeServices).filter(
+    ([, definition]) => definition.image === imageOf(`services/${service}`) && !definition.command,
+  );
 }
 
 t.test('each image is built once; the services that share it run the built image', async (t) => {
   const builders = Object.entries(composeServices).filter(([, definition]) => definition.build);
   const images = builders.map(([, definition]) => definition.image);
   t.same(images.length, new Set(images).size, 'no two services build the same image');
-  const sharing = Object.entries(composeServices).filter(([, definition]) => !definition.build && images.includes(definition.image));
+  const sharing = Object.entries(composeServices).filter(
+    ([, definition]) => !definition.build && images.includes(definition.image),
+  );
   t.same(sharing.map(([name]) => name).sort(), ['migrate', 'migrate-bootstrap', 'todo-read-2']);
-  for (const [name, definition] of sharing) t.equal(definition.pull_policy, 'never', `${name}: never pulled, always the local build`);
+  for (const [name, definition] of sharing)
+    t.equal(definition.pull_policy, 'never', `${name}: never pulled, always the local build`);
 });
 
-t.test("every image compose builds is one of the workspace's servers, built by the Dockerfile for its port", async (t) => {
-  const built = Object.entries(composeServices).filter(([, definition]) => definition.build);
-  t.same(built.map(([name]) => name).sort(), ['edge', 'todo-read-1', 'todo-write']);
-  for (const [name, { build, environment }] of built) {
-    t.same(Object.keys(build).sort(), ['args', 'context', 'target'], `${name}: the root Dockerfile, the repository as context`);
-    t.equal(build.target, COMPOSE_IMAGE_STAGE, `${name}: the image without the RDS CA bundle`);
-    t.same(Object.keys(build.args).sort(), ['PACKAGE_DIR', 'PORT'], `${name}: the Dockerfile's build arguments, no checksum among them`);
-    t.equal(build.context, '.', `${name}: context`);
-    const packageDir: string = build.args.PACKAGE_DIR;
-    const packageJson = JSON.parse(read(`${packageDir}/package.json`));
-    t.equal(packageJson.scripts?.start, 'node dist/server.js', `${name}: ${packageDir} starts as the image's CMD does`);
-    t.ok(existsSync(join(repoRoot, packageDir, 'src/server.ts')), `${name}: dist/server.js is compiled from ${packageDir}/src/server.ts`);
-    t.equal(String(build.args.PORT), String(environment.PORT), `${name}: the image exposes the port it is told to listen on`);
-  }
-  t.equal(composeServices.edge.build.args.PACKAGE_DIR, 'packages/edge');
-  t.notMatch(read('docker-compose.yml'), 'RDS_CA_BUNDLE_SHA256', '`docker compose up --build` needs no RDS_CA_BUNDLE_SHA256 from the shell');
-});
+t.test(
+  "every image compose builds is one of the workspace's servers, built by the Dockerfile for its port",
+  async (t) => {
+    const built = Object.entries(composeServices).filter(([, definition]) => definition.build);
+    t.same(built.map(([name]) => name).sort(), ['edge', 'todo-read-1', 'todo-write']);
+    for (const [name, { build, environment }] of built) {
+      t.same(
+        Object.keys(build).sort(),
+        ['args', 'context', 'target'],
+        `${name}: the root Dockerfile, the repository as context`,
+      );
+      t.equal(build.target, COMPOSE_IMAGE_STAGE, `${name}: the image without the RDS CA bundle`);
+      t.same(
+        Object.keys(build.args).sort(),
+        ['PACKAGE_DIR', 'PORT'],
+        `${name}: the Dockerfile's build arguments, no checksum among them`,
+      );
+      t.equal(build.context, '.', `${name}: context`);
+      const packageDir: string = build.args.PACKAGE_DIR;
+      const packageJson = JSON.parse(read(`${packageDir}/package.json`));
+      t.equal(
+        packageJson.scripts?.start,
+        'node dist/server.js',
+        `${name}: ${packageDir} starts as the image's CMD does`,
+      );
+      t.ok(
+        existsSync(join(repoRoot, packageDir, 'src/server.ts')),
+        `${name}: dist/server.js is compiled from ${packageDir}/src/server.ts`,
+      );
+      t.equal(
+        String(build.args.PORT),
+        String(environment.PORT),
+        `${name}: the image exposes the port it is told to listen on`,
+      );
+    }
+    t.equal(composeServices.edge.build.args.PACKAGE_DIR, 'packages/edge');
+    t.notMatch(
+      read('docker-compose.yml'),
+      'RDS_CA_BUNDLE_SHA256',
+      '`docker compose up --build` needs no RDS_CA_BUNDLE_SHA256 from the shell',
+    );
+  },
+);
 
 t.test('the edge routes to every replica of each service, as the routing table names them', async (t) => {
   const edge = composeServices.edge.environment;
   t.equal(edge.HOST, '0.0.0.0', 'the edge listens beyond its container');
-  const upstreams = { 'todo-read': edge.READ_UPSTREAMS, 'todo-write': edge.WRITE_UPSTREAMS } satisfies Record<ServiceName, string>;
+  const upstreams = { 'todo-read': edge.READ_UPSTREAMS, 'todo-write': edge.WRITE_UPSTREAMS } satisfies Record<
+    ServiceName,
+    string
+  >;
   for (const service of SERVICES) {
     const replicas = replicasOf(service);
     t.ok(replicas.length >= (service === 'todo-read' ? 2 : 1), `${service}: ${replicas.length} replica(s)`);
@@ -463,39 +563,61 @@ t.test('services get the database as their own role, the cache and their setting
   }
 });
 
-t.test('as on AWS, the superuser bootstraps the migration role, which migrates; todo-write waits for both', async (t) => {
-  const bootstrap = composeServices['migrate-bootstrap'];
-  t.same(bootstrap.command, BOOTSTRAP_COMMAND, "the same command as the AWS migration task's bootstrap container");
-  t.equal(new URL(bootstrap.environment.DATABASE_URL).username, MASTER_USER, "as the image's superuser");
-  const migrationPassword = bootstrap.environment[MIGRATION_PASSWORD_VARIABLE];
-  t.ok(migrationPassword, "with the migration role's password to set");
+t.test(
+  'as on AWS, the superuser bootstraps the migration role, which migrates; todo-write waits for both',
+  async (t) => {
+    const bootstrap = composeServices['migrate-bootstrap'];
+    t.same(bootstrap.command, BOOTSTRAP_COMMAND, "the same command as the AWS migration task's bootstrap container");
+    t.equal(new URL(bootstrap.environment.DATABASE_URL).username, MASTER_USER, "as the image's superuser");
+    const migrationPassword = bootstrap.environment[MIGRATION_PASSWORD_VARIABLE];
+    t.ok(migrationPassword, "with the migration role's password to set");
 
-  const migrate = composeServices.migrate;
-  t.same(migrate.command, MIGRATE_COMMAND, "the same command as the AWS migration task's migrate container");
-  const url = new URL(migrate.environment.DATABASE_URL);
-  t.same([url.username, url.password], [MIGRATION_ROLE, migrationPassword], 'as the migration role, with that password');
-  for (const service of SERVICES) {
-    t.equal(migrate.environment[ROLE_PASSWORD_VARIABLES[service]], LOCAL_ROLE_PASSWORDS[service], `sets ${SERVICE_ROLES[service]}'s password`);
-  }
-  t.same(migrate.depends_on['migrate-bootstrap'], { condition: 'service_completed_successfully' });
-  t.same(composeServices['todo-write'].depends_on.migrate, { condition: 'service_completed_successfully' });
-  for (const job of [bootstrap, migrate]) {
-    t.match(job.restart, /^on-failure(:\d+)?$/, `${job.command.at(-1)}: a refused connection on a first start is retried by a restart`);
-  }
-});
+    const migrate = composeServices.migrate;
+    t.same(migrate.command, MIGRATE_COMMAND, "the same command as the AWS migration task's migrate container");
+    const url = new URL(migrate.environment.DATABASE_URL);
+    t.same(
+      [url.username, url.password],
+      [MIGRATION_ROLE, migrationPassword],
+      'as the migration role, with that password',
+    );
+    for (const service of SERVICES) {
+      t.equal(
+        migrate.environment[ROLE_PASSWORD_VARIABLES[service]],
+        LOCAL_ROLE_PASSWORDS[service],
+        `sets ${SERVICE_ROLES[service]}'s password`,
+      );
+    }
+    t.same(migrate.depends_on['migrate-bootstrap'], { condition: 'service_completed_successfully' });
+    t.same(composeServices['todo-write'].depends_on.migrate, { condition: 'service_completed_successfully' });
+    for (const job of [bootstrap, migrate]) {
+      t.match(
+        job.restart,
+        /^on-failure(:\d+)?$/,
+        `${job.command.at(-1)}: a refused connection on a first start is retried by a restart`,
+      );
+    }
+  },
+);
 
-t.test("postgres's health check asks over TCP, which the image's temporary init server does not listen on", async (t) => {
-  const test: string[] = composeServices.postgres.healthcheck.test;
-  t.equal(test[1], 'pg_isready');
-  t.ok(test.includes('-h') && test[test.indexOf('-h') + 1] === '127.0.0.1', 'pg_isready -h 127.0.0.1 (docker-library/postgres#146)');
-});
+t.test(
+  "postgres's health check asks over TCP, which the image's temporary init server does not listen on",
+  async (t) => {
+    const test: string[] = composeServices.postgres.healthcheck.test;
+    t.equal(test[1], 'pg_isready');
+    t.ok(
+      test.includes('-h') && test[test.indexOf('-h') + 1] === '127.0.0.1',
+      'pg_isready -h 127.0.0.1 (docker-library/postgres#146)',
+    );
+  },
+);
 
 t.test('everything starts in order: each dependency must be healthy first, and can tell', async (t) => {
   const hasHealthcheck = (name: string) => {
     const definition = composeServices[name];
     if (definition.healthcheck) return true;
     const builtHere =
-      Boolean(definition.build) || Object.values(composeServices).some((other) => other.build && other.image === definition.image);
+      Boolean(definition.build) ||
+      Object.values(composeServices).some((other) => other.build && other.image === definition.image);
     return builtHere && instructions(read('Dockerfile')).some((instruction) => instruction.keyword === 'HEALTHCHECK');
   };
   for (const [name, definition] of Object.entries(composeServices)) {

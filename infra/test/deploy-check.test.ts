@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { describedServiceOf, judgeDeployment, type DescribeServicesEntry } from '../src/deployment-check.js';
 
-const TASK_DEFINITION = (revision: number) => `arn:aws:ecs:eu-west-1:123456789012:task-definition/taskoverflow-todo-write-prod:${revision}`;
+const TASK_DEFINITION = (revision: number) =>
+  `arn:aws:ecs:eu-west-1:123456789012:task-definition/taskoverflow-todo-write-prod:${revision}`;
 const STARTED_AT = new Date('2026-12-06T09:00:00Z');
 
 function recorded(name: string) {
@@ -36,7 +37,10 @@ t.test('rolled back: the circuit breaker returned the service to the previous ta
     verdict.message,
     `the deployment was rolled back: the service runs ${TASK_DEFINITION(7)}, not ${TASK_DEFINITION(8)} registered by this update; 2 of 2 tasks run`,
   );
-  t.match(verdict.message, /Recent events: .*has reached a steady state\. \| .*deployment completed\. \| .*rolling back to deployment/);
+  t.match(
+    verdict.message,
+    /Recent events: .*has reached a steady state\. \| .*deployment completed\. \| .*rolling back to deployment/,
+  );
 });
 
 t.test('rolled back to the same task definition: a failed service-level change is caught too', async (t) => {
@@ -60,10 +64,18 @@ t.test('in progress: a rollout ECS is still completing passes with a warning, no
   const service = recorded('healthy');
   const primary = service.deployments[0]!;
   primary.rolloutState = 'IN_PROGRESS';
-  service.deployments.push({ ...primary, id: 'ecs-svc/4019364880227151921', status: 'ACTIVE', taskDefinition: TASK_DEFINITION(7) });
+  service.deployments.push({
+    ...primary,
+    id: 'ecs-svc/4019364880227151921',
+    status: 'ACTIVE',
+    taskDefinition: TASK_DEFINITION(7),
+  });
   const verdict = judgeDeployment(service, { registeredTaskDefinition: TASK_DEFINITION(8), startedAt: STARTED_AT });
   t.equal(verdict.kind, 'in-progress');
-  t.match(verdict.message, /^deployment ecs-svc\/6671958431937208470 is still rolling out \(2 of 2 tasks run, 2 deployments\)/);
+  t.match(
+    verdict.message,
+    /^deployment ecs-svc\/6671958431937208470 is still rolling out \(2 of 2 tasks run, 2 deployments\)/,
+  );
 });
 
 t.test('first deploy failed: nothing to roll back to, and the check says so', async (t) => {
@@ -88,7 +100,10 @@ t.test('a failed deployment still listed beside the PRIMARY one counts as rolled
   });
   const verdict = judgeDeployment(service, { registeredTaskDefinition: TASK_DEFINITION(8), startedAt: STARTED_AT });
   t.equal(verdict.kind, 'rolled-back');
-  t.match(verdict.message, /^the deployment was rolled back \(ECS deployment circuit breaker: tasks failed to start\.\)/);
+  t.match(
+    verdict.message,
+    /^the deployment was rolled back \(ECS deployment circuit breaker: tasks failed to start\.\)/,
+  );
   t.match(verdict.message, /Recent events: none since this update started$/);
 });
 

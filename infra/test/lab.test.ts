@@ -20,9 +20,16 @@ t.test('a lab stack without a certificate serves plain HTTP on port 80 and says 
   t.match(listeners[0]!.inputs, { port: 80, protocol: 'HTTP' });
   t.same(deployment.ofType(TYPES.certificate), [], 'no certificate');
   const alb = deployment.named(TYPES.loadBalancer, 'taskoverflow');
-  t.match(alb.inputs, { loadBalancerType: 'application', internal: false, subnets: ['subnet-public-a', 'subnet-public-b'] });
+  t.match(alb.inputs, {
+    loadBalancerType: 'application',
+    internal: false,
+    subnets: ['subnet-public-a', 'subnet-public-b'],
+  });
   t.equal(deployment.outputs.url, `http://${alb.state.dnsName}`, 'the url output is the ALB over http');
-  t.match(deployment.outputs.tls, /^off — plain HTTP on port 80; set domainName \+ hostedZoneId \(or certificateArn\) for HTTPS$/);
+  t.match(
+    deployment.outputs.tls,
+    /^off — plain HTTP on port 80; set domainName \+ hostedZoneId \(or certificateArn\) for HTTPS$/,
+  );
   t.equal(deployment.outputs.preset, 'lab');
 });
 
@@ -44,7 +51,12 @@ t.test('RDS: single-AZ, burstable, changes applied at once', async (t) => {
 
 t.test('Redis: one node, no failover', async (t) => {
   const [redis] = deployment.ofType(TYPES.replicationGroup);
-  t.match(redis!.inputs, { numCacheClusters: 1, automaticFailoverEnabled: false, multiAzEnabled: false, applyImmediately: true });
+  t.match(redis!.inputs, {
+    numCacheClusters: 1,
+    automaticFailoverEnabled: false,
+    multiAzEnabled: false,
+    applyImmediately: true,
+  });
 });
 
 t.test('one NAT gateway; one todo-write task; todo-read autoscales from two', async (t) => {

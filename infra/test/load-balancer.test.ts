@@ -1,6 +1,14 @@
 import { SHUTDOWN_GRACE_MS } from '@taskoverflow/http-kit';
 import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS } from '@taskoverflow/routing';
-import { apiOperations, defaultService, routeRequest, routingRules, SERVICES, serviceOf, type ServiceName } from '@taskoverflow/routing';
+import {
+  apiOperations,
+  defaultService,
+  routeRequest,
+  routingRules,
+  SERVICES,
+  serviceOf,
+  type ServiceName,
+} from '@taskoverflow/routing';
 import t from 'tap';
 import { ALB_VALUES_PER_CONDITION, ALB_VALUES_PER_RULE, albListenerRules } from '../src/listener-rules.js';
 import { CONTAINER_PORTS } from '../src/ports.js';
@@ -18,18 +26,21 @@ const serviceOfTargetGroup = (arn: string): ServiceName => {
 };
 
 /** The listener rules as deployed, read back from their resources. */
-const deployedRules: (RouteRule & { name: string; conditions: any[] })[] = deployment.ofType(TYPES.listenerRule).map((rule) => {
-  const { conditions, actions, priority } = rule.inputs;
-  if (actions.length !== 1 || actions[0].type !== 'forward') throw new Error(`${rule.name}: expected one forward action`);
-  return {
-    name: rule.name,
-    conditions,
-    priority,
-    service: serviceOfTargetGroup(actions[0].targetGroupArn),
-    methods: conditions.flatMap((condition: any) => condition.httpRequestMethod?.values ?? []),
-    pathPatterns: conditions.flatMap((condition: any) => condition.pathPattern?.values ?? []),
-  };
-});
+const deployedRules: (RouteRule & { name: string; conditions: any[] })[] = deployment
+  .ofType(TYPES.listenerRule)
+  .map((rule) => {
+    const { conditions, actions, priority } = rule.inputs;
+    if (actions.length !== 1 || actions[0].type !== 'forward')
+      throw new Error(`${rule.name}: expected one forward action`);
+    return {
+      name: rule.name,
+      conditions,
+      priority,
+      service: serviceOfTargetGroup(actions[0].targetGroupArn),
+      methods: conditions.flatMap((condition: any) => condition.httpRequestMethod?.values ?? []),
+      pathPatterns: conditions.flatMap((condition: any) => condition.pathPattern?.values ?? []),
+    };
+  });
 
 t.test('the listener rules are the routing table', async (t) => {
   const expected = albListenerRules(routingRules).map(({ priority, service, methods, pathPatterns }) => ({
@@ -47,7 +58,11 @@ t.test('the listener rules are the routing table', async (t) => {
 t.test('each listener rule has one method and one path condition within the ALB limits', async (t) => {
   for (const rule of deployedRules) {
     t.equal(rule.conditions.length, 2, `${rule.name}: two conditions`);
-    t.equal(rule.conditions.filter((condition) => condition.httpRequestMethod).length, 1, `${rule.name}: one method condition`);
+    t.equal(
+      rule.conditions.filter((condition) => condition.httpRequestMethod).length,
+      1,
+      `${rule.name}: one method condition`,
+    );
     t.equal(rule.conditions.filter((condition) => condition.pathPattern).length, 1, `${rule.name}: one path condition`);
     t.ok(
       rule.methods.length <= ALB_VALUES_PER_CONDITION && rule.pathPatterns.length <= ALB_VALUES_PER_CONDITION,
@@ -66,7 +81,11 @@ t.test('the deployed ALB sends reads to todo-read and writes to todo-write', asy
 
   for (const operation of apiOperations) {
     const path = operation.url.replace(/:[^/]+/g, '7');
-    t.equal(routeLikeAlb(deployedRules, albDefault, operation.method, path), serviceOf(operation), `${operation.method} ${operation.url}`);
+    t.equal(
+      routeLikeAlb(deployedRules, albDefault, operation.method, path),
+      serviceOf(operation),
+      `${operation.method} ${operation.url}`,
+    );
   }
   for (const method of SAMPLE_METHODS) {
     for (const path of SAMPLE_PATHS) {
@@ -107,7 +126,11 @@ t.test('ALB access logs go to a private, encrypted bucket whose objects expire',
     },
     "the region's ELB account and the log-delivery service may write this account's logs, nothing else",
   );
-  t.match(tlsOnly, { Effect: 'Deny', Principal: '*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }, 'TLS only');
+  t.match(
+    tlsOnly,
+    { Effect: 'Deny', Principal: '*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+    'TLS only',
+  );
 });
 
 t.test("the ALB closes idle connections before the services' keep-alive does", async (t) => {
@@ -133,7 +156,13 @@ t.test('one target group per service, health-checked on the health route', async
       service,
     );
     // Long enough for in-flight requests, short enough that a deploy does not wait minutes.
-    t.ok(group.inputs.deregistrationDelay <= 30, `${service}: deregistration delay ${group.inputs.deregistrationDelay} s`);
-    t.ok(group.inputs.deregistrationDelay * 1000 >= SHUTDOWN_GRACE_MS, `${service}: drains at least as long as the shutdown grace`);
+    t.ok(
+      group.inputs.deregistrationDelay <= 30,
+      `${service}: deregistration delay ${group.inputs.deregistrationDelay} s`,
+    );
+    t.ok(
+      group.inputs.deregistrationDelay * 1000 >= SHUTDOWN_GRACE_MS,
+      `${service}: drains at least as long as the shutdown grace`,
+    );
   }
 });

@@ -1,6 +1,12 @@
 import { SERVICES } from '@taskoverflow/routing';
 import t from 'tap';
-import { errorRate, REQUEST_ID_PLACEHOLDER, requestTimeline, serviceStats, slowestEndpoints } from '../src/log-queries.js';
+import {
+  errorRate,
+  REQUEST_ID_PLACEHOLDER,
+  requestTimeline,
+  serviceStats,
+  slowestEndpoints,
+} from '../src/log-queries.js';
 import { peakConnections, readStackConfig } from '../src/config.js';
 import { deployWithMocks, MOCK_ACCOUNT, MOCK_REGION, TYPES } from './helpers/mock-deployment.js';
 
@@ -20,13 +26,18 @@ t.test('the Logs Insights queries are saved against the log group', async (t) =>
     'taskoverflow/service-stats',
     'taskoverflow/slowest-endpoints',
   ]);
-  for (const definition of definitions) t.same(definition.inputs.logGroupNames, ['taskoverflow-test'], definition.inputs.name);
+  for (const definition of definitions)
+    t.same(definition.inputs.logGroupNames, ['taskoverflow-test'], definition.inputs.name);
 });
 
 t.test('the queries read the fields the services log', async (t) => {
   t.match(requestTimeline.query, `filter request_id = "${REQUEST_ID_PLACEHOLDER}"`, 'timeline: one request');
   t.match(requestTimeline.query, /sort time asc/, 'timeline: in order');
-  t.match(requestTimeline.query, 'cache, cache_tier, cache_ms, db_queries, db_ms', "timeline: the canonical line's figures");
+  t.match(
+    requestTimeline.query,
+    'cache, cache_tier, cache_ms, db_queries, db_ms',
+    "timeline: the canonical line's figures",
+  );
 
   t.match(slowestEndpoints.query, /filter msg = "request finished"/, 'slowest: the request-finished lines');
   for (const percentile of [50, 95, 99]) {
@@ -34,7 +45,11 @@ t.test('the queries read the fields the services log', async (t) => {
   }
   t.match(slowestEndpoints.query, /by service, method, endpoint/, 'slowest: per endpoint of each service');
   t.match(slowestEndpoints.query, 'coalesce(route, path) as endpoint', 'slowest: endpoints are route patterns');
-  t.match(slowestEndpoints.query, 'avg(db_ms) as avg_db_ms, avg(cache_ms) as avg_cache_ms', 'slowest: with their db and cache time');
+  t.match(
+    slowestEndpoints.query,
+    'avg(db_ms) as avg_db_ms, avg(cache_ms) as avg_cache_ms',
+    'slowest: with their db and cache time',
+  );
 
   t.match(serviceStats.query, /^filter msg = "stats"\n/, 'stats: the periodic stats lines');
   for (const field of [
@@ -81,7 +96,9 @@ t.test('the alarms: four per service, the load balancer, RDS and ElastiCache', a
       'database-cpu-credits',
       'database-free-storage',
       'load-balancer-5xx-rate',
-      ...SERVICES.flatMap((service) => ['5xx-rate', 'no-healthy-hosts', 'p95-latency', 'unhealthy-hosts'].map((kind) => `${service}-${kind}`)),
+      ...SERVICES.flatMap((service) =>
+        ['5xx-rate', 'no-healthy-hosts', 'p95-latency', 'unhealthy-hosts'].map((kind) => `${service}-${kind}`),
+      ),
     ].sort(),
   );
 });
@@ -91,7 +108,11 @@ t.test('every alarm notifies the alarm topic, with or without an address subscri
   t.equal(others.length, 0, 'one topic');
   t.same(deployment.ofType(TYPES.snsSubscription), [], 'without alarmEmail, nobody is subscribed yet');
   for (const candidate of alarms) {
-    t.same([candidate.inputs.alarmActions, candidate.inputs.okActions], [[topic!.state.arn], [topic!.state.arn]], candidate.name);
+    t.same(
+      [candidate.inputs.alarmActions, candidate.inputs.okActions],
+      [[topic!.state.arn], [topic!.state.arn]],
+      candidate.name,
+    );
   }
   t.equal(deployment.outputs.alarmTopicArn, topic!.state.arn, 'exported');
 });
@@ -129,14 +150,21 @@ t.test('each service has alarms on 5xx share, p95 latency and unhealthy tasks', 
     const errors = alarm(`${service}-5xx-rate`);
     t.match(errors, { comparisonOperator: 'GreaterThanThreshold', threshold: 1 }, `${service}: 5xx share above 1 %`);
     t.same(
-      errors.metricQueries.filter((query: any) => query.metric).map((query: any) => [query.metric.metricName, query.metric.dimensions]),
+      errors.metricQueries
+        .filter((query: any) => query.metric)
+        .map((query: any) => [query.metric.metricName, query.metric.dimensions]),
       [
         ['HTTPCode_Target_5XX_Count', dimensions],
         ['RequestCount', dimensions],
       ],
       `${service}: 5xx over requests of its target group`,
     );
-    t.match(alarm(`${service}-p95-latency`), { metricName: 'TargetResponseTime', extendedStatistic: 'p95', threshold: 0.5, dimensions });
+    t.match(alarm(`${service}-p95-latency`), {
+      metricName: 'TargetResponseTime',
+      extendedStatistic: 'p95',
+      threshold: 0.5,
+      dimensions,
+    });
     t.match(alarm(`${service}-unhealthy-hosts`), { metricName: 'UnHealthyHostCount', threshold: 0, dimensions });
   }
 });
@@ -162,7 +190,9 @@ t.test('a total outage alarms: no healthy task, or the load balancer answering 5
   }
   const elb = alarm('load-balancer-5xx-rate');
   t.same(
-    elb.metricQueries.filter((query: any) => query.metric).map((query: any) => [query.metric.metricName, query.metric.dimensions]),
+    elb.metricQueries
+      .filter((query: any) => query.metric)
+      .map((query: any) => [query.metric.metricName, query.metric.dimensions]),
     [
       ['HTTPCode_ELB_5XX_Count', { LoadBalancer: alb.state.arnSuffix }],
       ['RequestCount', { LoadBalancer: alb.state.arnSuffix }],
@@ -185,7 +215,10 @@ t.test('RDS and ElastiCache alarm before they run out', async (t) => {
     threshold: 67,
     dimensions: db,
   });
-  t.match(alarm('database-connections').alarmDescription, /more than 67 connections, all the services may open even during a deploy/);
+  t.match(
+    alarm('database-connections').alarmDescription,
+    /more than 67 connections, all the services may open even during a deploy/,
+  );
   t.match(alarm('database-free-storage'), {
     namespace: 'AWS/RDS',
     metricName: 'FreeStorageSpace',
@@ -201,7 +234,12 @@ t.test('RDS and ElastiCache alarm before they run out', async (t) => {
     dimensions: db,
   });
   const cache = { CacheClusterId: `${deployment.ofType(TYPES.replicationGroup)[0]!.name}-001` };
-  t.match(alarm('cache-engine-cpu'), { namespace: 'AWS/ElastiCache', metricName: 'EngineCPUUtilization', threshold: 80, dimensions: cache });
+  t.match(alarm('cache-engine-cpu'), {
+    namespace: 'AWS/ElastiCache',
+    metricName: 'EngineCPUUtilization',
+    threshold: 80,
+    dimensions: cache,
+  });
   t.match(alarm('cache-evictions'), {
     namespace: 'AWS/ElastiCache',
     metricName: 'Evictions',
@@ -216,5 +254,9 @@ t.test('the dashboard is valid JSON in the stack region', async (t) => {
   const body = JSON.parse(dashboard!.inputs.dashboardBody);
   t.ok(body.widgets.length > 0);
   for (const widget of body.widgets) t.equal(widget.properties.region, MOCK_REGION, widget.properties.title);
-  t.ok(body.widgets.some((widget: any) => widget.type === 'log' && widget.properties.query.startsWith("SOURCE 'taskoverflow-test'")));
+  t.ok(
+    body.widgets.some(
+      (widget: any) => widget.type === 'log' && widget.properties.query.startsWith("SOURCE 'taskoverflow-test'"),
+    ),
+  );
 });

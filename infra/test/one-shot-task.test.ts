@@ -76,7 +76,9 @@ t.test('runs the task on Fargate in the private subnets and waits until it stopp
     taskDefinition: INPUT.taskDefinition,
     launchType: 'FARGATE',
     count: 1,
-    networkConfiguration: { awsvpcConfiguration: { subnets: INPUT.subnets, securityGroups: INPUT.securityGroups, assignPublicIp: 'DISABLED' } },
+    networkConfiguration: {
+      awsvpcConfiguration: { subnets: INPUT.subnets, securityGroups: INPUT.securityGroups, assignPublicIp: 'DISABLED' },
+    },
   });
   t.same(
     ecs.sent.map((command) => command.constructor.name),
@@ -109,11 +111,17 @@ t.test('a bootstrap that fails leaves migrate never run, and says so', async (t)
       { name: 'migrate', reason: 'CannotStartContainerError: dependency bootstrap did not succeed' },
     ],
   );
-  await t.rejects(runToCompletion(ecs, INPUT, clock()), /bootstrap exited 1: .*; migrate never ran \(CannotStartContainerError/);
+  await t.rejects(
+    runToCompletion(ecs, INPUT, clock()),
+    /bootstrap exited 1: .*; migrate never ran \(CannotStartContainerError/,
+  );
 });
 
 t.test('a task ECS cannot start fails at once with its reasons', async (t) => {
-  const ecs = fakeEcs([], [], { tasks: [], failures: [{ reason: 'RESOURCE:ENI', detail: 'no free IP addresses in subnet-a' }] });
+  const ecs = fakeEcs([], [], {
+    tasks: [],
+    failures: [{ reason: 'RESOURCE:ENI', detail: 'no free IP addresses in subnet-a' }],
+  });
   await t.rejects(runToCompletion(ecs, INPUT, clock()), {
     message: `ECS did not start ${INPUT.taskDefinition}: RESOURCE:ENI (no free IP addresses in subnet-a)`,
   });

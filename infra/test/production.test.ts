@@ -33,7 +33,10 @@ t.test('HTTPS on 443 with a certificate ACM issues for the domain, validated by 
     records: [option.resourceRecordValue],
   });
   const validation = deployment.named(TYPES.certificateValidation, 'taskoverflow-certificate');
-  t.same(validation.inputs, { certificateArn: certificate!.state.arn, validationRecordFqdns: [validationRecord.state.fqdn] });
+  t.same(validation.inputs, {
+    certificateArn: certificate!.state.arn,
+    validationRecordFqdns: [validationRecord.state.fqdn],
+  });
 
   const https = deployment.named(TYPES.listener, 'taskoverflow-https');
   t.match(https.inputs, {
@@ -42,7 +45,10 @@ t.test('HTTPS on 443 with a certificate ACM issues for the domain, validated by 
     sslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
     certificateArn: validation.state.certificateArn,
   });
-  t.ok(https.registeredAt > validation.finishedAt, 'the listener is created once the certificate is issued (validated)');
+  t.ok(
+    https.registeredAt > validation.finishedAt,
+    'the listener is created once the certificate is issued (validated)',
+  );
   const rules = deployment.ofType(TYPES.listenerRule);
   t.ok(rules.length > 0);
   for (const rule of rules) t.equal(rule.inputs.listenerArn, https.state.arn, `${rule.name}: on the HTTPS listener`);
@@ -51,7 +57,9 @@ t.test('HTTPS on 443 with a certificate ACM issues for the domain, validated by 
 t.test('port 80 only redirects to HTTPS (301)', async (t) => {
   const http = deployment.named(TYPES.listener, 'taskoverflow-http');
   t.match(http.inputs, { port: HTTP_PORT, protocol: 'HTTP' });
-  t.same(http.inputs.defaultActions, [{ type: 'redirect', redirect: { protocol: 'HTTPS', port: '443', statusCode: 'HTTP_301' } }]);
+  t.same(http.inputs.defaultActions, [
+    { type: 'redirect', redirect: { protocol: 'HTTPS', port: '443', statusCode: 'HTTP_301' } },
+  ]);
   t.equal(deployment.ofType(TYPES.listener).length, 2, 'two listeners');
 });
 
@@ -71,7 +79,10 @@ t.test('the domain points at the ALB, and the outputs say HTTPS is on', async (t
 t.test('443, and 80 for the redirect, are the only ports open to the internet', async (t) => {
   const fromAnywhere = deployment
     .ofType(TYPES.ingressRule)
-    .filter((rule) => rule.inputs.cidrIpv4 === '0.0.0.0/0' || rule.inputs.cidrIpv6 === '::/0' || rule.inputs.ipProtocol === '-1');
+    .filter(
+      (rule) =>
+        rule.inputs.cidrIpv4 === '0.0.0.0/0' || rule.inputs.cidrIpv6 === '::/0' || rule.inputs.ipProtocol === '-1',
+    );
   const loadBalancerGroup = deployment.named(TYPES.securityGroup, 'taskoverflow-load-balancer').id;
   t.same(fromAnywhere.map((rule) => [rule.inputs.securityGroupId, rule.inputs.fromPort, rule.inputs.toPort]).sort(), [
     [loadBalancerGroup, HTTPS_PORT, HTTPS_PORT],
@@ -92,18 +103,33 @@ t.test('a WAF web ACL on the ALB blocks an IP over its rate, with 429', async (t
   });
   const [body] = webAcl.inputs.customResponseBodies;
   t.match(body, { key: 'rate-limited', contentType: 'APPLICATION_JSON' });
-  t.match(JSON.parse(body.content), { error: /^rate limit exceeded: at most 66000 requests per 5 minutes/ }, "in the API's error shape");
+  t.match(
+    JSON.parse(body.content),
+    { error: /^rate limit exceeded: at most 66000 requests per 5 minutes/ },
+    "in the API's error shape",
+  );
   const alb = deployment.named(TYPES.loadBalancer, 'taskoverflow');
-  t.same(deployment.named(TYPES.webAclAssociation, 'taskoverflow-waf').inputs, { resourceArn: alb.state.arn, webAclArn: webAcl.state.arn });
+  t.same(deployment.named(TYPES.webAclAssociation, 'taskoverflow-waf').inputs, {
+    resourceArn: alb.state.arn,
+    webAclArn: webAcl.state.arn,
+  });
   t.equal(deployment.outputs.webAclArn, webAcl.state.arn);
 });
 
 t.test('the services rate-limit too, by default', async (t) => {
-  for (const taskDefinition of deployment.ofType(TYPES.taskDefinition).filter((candidate) => candidate.name !== 'taskoverflow-migration')) {
+  for (const taskDefinition of deployment
+    .ofType(TYPES.taskDefinition)
+    .filter((candidate) => candidate.name !== 'taskoverflow-migration')) {
     const [container] = JSON.parse(taskDefinition.inputs.containerDefinitions);
-    const environment = Object.fromEntries(container.environment.map(({ name, value }: { name: string; value: string }) => [name, value]));
+    const environment = Object.fromEntries(
+      container.environment.map(({ name, value }: { name: string; value: string }) => [name, value]),
+    );
     const expected = taskDefinition.name === 'taskoverflow-todo-write' ? '600' : '6000';
-    t.same([environment.RATE_LIMIT_MAX_REQUESTS, environment.RATE_LIMIT_WINDOW_S], [expected, '60'], taskDefinition.name);
+    t.same(
+      [environment.RATE_LIMIT_MAX_REQUESTS, environment.RATE_LIMIT_WINDOW_S],
+      [expected, '60'],
+      taskDefinition.name,
+    );
   }
 });
 
@@ -120,7 +146,12 @@ t.test('RDS: Multi-AZ, a non-burstable class, changes in the maintenance window'
 
 t.test('Redis: a replica with automatic failover, in another AZ', async (t) => {
   const [redis] = deployment.ofType(TYPES.replicationGroup);
-  t.match(redis!.inputs, { numCacheClusters: 2, automaticFailoverEnabled: true, multiAzEnabled: true, applyImmediately: false });
+  t.match(redis!.inputs, {
+    numCacheClusters: 2,
+    automaticFailoverEnabled: true,
+    multiAzEnabled: true,
+    applyImmediately: false,
+  });
   const cacheAlarms = deployment
     .ofType(TYPES.metricAlarm)
     .filter((alarm) => alarm.inputs.namespace === 'AWS/ElastiCache')
@@ -134,7 +165,10 @@ t.test('Redis: a replica with automatic failover, in another AZ', async (t) => {
 });
 
 t.test('a NAT gateway per AZ', async (t) => {
-  t.match(deployment.ofType(TYPES.vpc)[0]!.inputs, { numberOfAvailabilityZones: 2, natGateways: { strategy: 'OnePerAz' } });
+  t.match(deployment.ofType(TYPES.vpc)[0]!.inputs, {
+    numberOfAvailabilityZones: 2,
+    natGateways: { strategy: 'OnePerAz' },
+  });
 });
 
 t.test('two todo-write tasks; todo-read autoscales from two', async (t) => {
@@ -158,9 +192,14 @@ t.test('every alarm and every failed deployment reaches the required address', a
   );
 });
 
-t.test('in a region without an ELB account, the log-delivery service principal alone may write the access logs', async (t) => {
-  const bucket = deployment.named(TYPES.bucket, 'taskoverflow-access-logs');
-  const [delivery] = JSON.parse(deployment.named(TYPES.bucketPolicy, 'taskoverflow-access-logs').inputs.policy).Statement;
-  t.same(delivery.Principal, { Service: 'logdelivery.elasticloadbalancing.amazonaws.com' });
-  t.equal(delivery.Resource, `${bucket.state.arn}/AWSLogs/${MOCK_ACCOUNT}/*`);
-});
+t.test(
+  'in a region without an ELB account, the log-delivery service principal alone may write the access logs',
+  async (t) => {
+    const bucket = deployment.named(TYPES.bucket, 'taskoverflow-access-logs');
+    const [delivery] = JSON.parse(
+      deployment.named(TYPES.bucketPolicy, 'taskoverflow-access-logs').inputs.policy,
+    ).Statement;
+    t.same(delivery.Principal, { Service: 'logdelivery.elasticloadbalancing.amazonaws.com' });
+    t.equal(delivery.Resource, `${bucket.state.arn}/AWSLogs/${MOCK_ACCOUNT}/*`);
+  },
+);

@@ -1,7 +1,13 @@
 import { SERVICES } from '@taskoverflow/routing';
 import t from 'tap';
 import { CONTAINER_PORTS, HTTP_PORT, POSTGRES_PORT, REDIS_PORT } from '../src/ports.js';
-import { deployWithMocks, MOCK_MASTER_SECRET_ARN, mockPassword, TYPES, type RecordedResource } from './helpers/mock-deployment.js';
+import {
+  deployWithMocks,
+  MOCK_MASTER_SECRET_ARN,
+  mockPassword,
+  TYPES,
+  type RecordedResource,
+} from './helpers/mock-deployment.js';
 
 const deployment = await deployWithMocks();
 
@@ -15,7 +21,8 @@ const roleOf = (groupId: string) =>
 
 /** Every opening, in words: "ingress load-balancer tcp/80 from 0.0.0.0/0". */
 function describeRule(direction: 'ingress' | 'egress', rule: RecordedResource): string {
-  const { securityGroupId, ipProtocol, fromPort, toPort, cidrIpv4, cidrIpv6, referencedSecurityGroupId, prefixListId } = rule.inputs;
+  const { securityGroupId, ipProtocol, fromPort, toPort, cidrIpv4, cidrIpv6, referencedSecurityGroupId, prefixListId } =
+    rule.inputs;
   const peer = cidrIpv4 ?? cidrIpv6 ?? prefixListId ?? roleOf(referencedSecurityGroupId);
   const ports = fromPort === toPort ? `${fromPort}` : `${fromPort}-${toPort}`;
   return `${direction} ${roleOf(securityGroupId)} ${ipProtocol}/${ports} ${direction === 'ingress' ? 'from' : 'to'} ${peer}`;
@@ -46,7 +53,10 @@ t.test('security groups carry no inline rules (every opening is a rule resource 
 t.test('without a certificate (a lab stack), only the ALB HTTP port is open to the internet', async (t) => {
   const fromAnywhere = deployment
     .ofType(TYPES.ingressRule)
-    .filter((rule) => rule.inputs.cidrIpv4 === '0.0.0.0/0' || rule.inputs.cidrIpv6 === '::/0' || rule.inputs.ipProtocol === '-1');
+    .filter(
+      (rule) =>
+        rule.inputs.cidrIpv4 === '0.0.0.0/0' || rule.inputs.cidrIpv6 === '::/0' || rule.inputs.ipProtocol === '-1',
+    );
   t.same(
     fromAnywhere.map((rule) => describeRule('ingress', rule)),
     [`ingress load-balancer tcp/${HTTP_PORT} from 0.0.0.0/0`],
@@ -83,7 +93,11 @@ t.test('outbound traffic is as narrow: the database and the cache send nothing',
 t.test('PostgreSQL is private, encrypted and behind its own security group', async (t) => {
   const [db, ...others] = deployment.ofType(TYPES.rdsInstance);
   t.equal(others.length, 0, 'one instance');
-  t.match(db!.inputs, { publiclyAccessible: false, storageEncrypted: true, vpcSecurityGroupIds: [groupIdOf('database')] });
+  t.match(db!.inputs, {
+    publiclyAccessible: false,
+    storageEncrypted: true,
+    vpcSecurityGroupIds: [groupIdOf('database')],
+  });
   const subnetGroup = deployment.ofType('aws:rds/subnetGroup:SubnetGroup')[0]!;
   t.same(subnetGroup.inputs.subnetIds, ['subnet-private-a', 'subnet-private-b'], 'in the private subnets');
   t.equal(db!.inputs.dbSubnetGroupName, subnetGroup.state.name);
@@ -91,7 +105,11 @@ t.test('PostgreSQL is private, encrypted and behind its own security group', asy
 
 t.test('PostgreSQL keeps its data: deletion protection, a final snapshot, storage autoscaling', async (t) => {
   const [db] = deployment.ofType(TYPES.rdsInstance);
-  t.match(db!.inputs, { deletionProtection: true, skipFinalSnapshot: false, finalSnapshotIdentifier: 'taskoverflow-test-final-a1b2c3d4' });
+  t.match(db!.inputs, {
+    deletionProtection: true,
+    skipFinalSnapshot: false,
+    finalSnapshotIdentifier: 'taskoverflow-test-final-a1b2c3d4',
+  });
   t.match(db!.inputs, { allocatedStorage: 20, maxAllocatedStorage: 100 });
 });
 
@@ -100,7 +118,11 @@ t.test('Redis is private, behind its own security group, encrypted in transit an
   t.equal(others.length, 0, 'one replication group');
   t.same(redis!.inputs.securityGroupIds, [groupIdOf('cache')]);
   t.match(redis!.inputs, { transitEncryptionEnabled: true, atRestEncryptionEnabled: true });
-  t.equal(unwrapSecret(redis!.inputs.authToken), mockPassword('taskoverflow-cache-auth-token'), 'the generated AUTH token');
+  t.equal(
+    unwrapSecret(redis!.inputs.authToken),
+    mockPassword('taskoverflow-cache-auth-token'),
+    'the generated AUTH token',
+  );
   t.ok(isPulumiSecret(redis!.inputs.authToken), 'marked secret in the Pulumi state');
   const version = deployment.named(TYPES.secretVersion, 'taskoverflow-cache-url');
   t.equal(version.inputs.secretId, deployment.named(TYPES.secret, 'taskoverflow-cache-url').id);
@@ -133,7 +155,9 @@ const GENERATED = [...LOGINS.map((login) => `taskoverflow-db-${login}`), 'taskov
 
 /** A task definition's containers, by name. */
 const containersOf = (taskDefinition: RecordedResource): Record<string, any> =>
-  Object.fromEntries(JSON.parse(taskDefinition.inputs.containerDefinitions).map((container: any) => [container.name, container]));
+  Object.fromEntries(
+    JSON.parse(taskDefinition.inputs.containerDefinitions).map((container: any) => [container.name, container]),
+  );
 const secretArn = (name: string) => deployment.named(TYPES.secret, name).state.arn;
 
 t.test('each database login has its own generated password, kept in Secrets Manager', async (t) => {
@@ -160,8 +184,12 @@ t.test('each database login has its own generated password, kept in Secrets Mana
 
 t.test('each container gets exactly the secrets it needs, and no plain variable holds one', async (t) => {
   const expected: Record<string, Record<string, string[]>> = {
-    'taskoverflow-todo-read': { 'todo-read': ['PGPASSWORD=taskoverflow-db-todo-read', 'REDIS_URL=taskoverflow-cache-url'] },
-    'taskoverflow-todo-write': { 'todo-write': ['PGPASSWORD=taskoverflow-db-todo-write', 'REDIS_URL=taskoverflow-cache-url'] },
+    'taskoverflow-todo-read': {
+      'todo-read': ['PGPASSWORD=taskoverflow-db-todo-read', 'REDIS_URL=taskoverflow-cache-url'],
+    },
+    'taskoverflow-todo-write': {
+      'todo-write': ['PGPASSWORD=taskoverflow-db-todo-write', 'REDIS_URL=taskoverflow-cache-url'],
+    },
     'taskoverflow-migration': {
       bootstrap: ['PGPASSWORD=RDS master secret:password', 'TASKOVERFLOW_MIGRATE_PASSWORD=taskoverflow-db-migration'],
       migrate: [
@@ -172,7 +200,11 @@ t.test('each container gets exactly the secrets it needs, and no plain variable 
     },
   };
   const taskDefinitions = deployment.ofType(TYPES.taskDefinition);
-  t.same(taskDefinitions.map((taskDefinition) => taskDefinition.name).sort(), Object.keys(expected).sort(), 'both task definitions');
+  t.same(
+    taskDefinitions.map((taskDefinition) => taskDefinition.name).sort(),
+    Object.keys(expected).sort(),
+    'both task definitions',
+  );
   const secretNameOf = (arn: string) =>
     arn === `${MOCK_MASTER_SECRET_ARN}:password::`
       ? 'RDS master secret:password'
@@ -182,7 +214,9 @@ t.test('each container gets exactly the secrets it needs, and no plain variable 
     const actual = Object.fromEntries(
       Object.entries(containers).map(([name, container]) => [
         name,
-        container.secrets.map((secret: { name: string; valueFrom: string }) => `${secret.name}=${secretNameOf(secret.valueFrom)}`),
+        container.secrets.map(
+          (secret: { name: string; valueFrom: string }) => `${secret.name}=${secretNameOf(secret.valueFrom)}`,
+        ),
       ]),
     );
     t.same(actual, expected[taskDefinition.name], taskDefinition.name);
@@ -237,8 +271,12 @@ t.test('tasks have no task role; each execution role may touch only its own imag
   for (const taskDefinition of taskDefinitions) {
     const name = taskDefinition.name;
     t.notOk(taskDefinition.inputs.taskRoleArn, `${name}: no task role`);
-    const role = deployment.ofType(TYPES.iamRole).find((candidate) => candidate.state.arn === taskDefinition.inputs.executionRoleArn)!;
-    t.match(parsePolicy(role.inputs.assumeRolePolicy), { Statement: [{ Principal: { Service: 'ecs-tasks.amazonaws.com' } }] });
+    const role = deployment
+      .ofType(TYPES.iamRole)
+      .find((candidate) => candidate.state.arn === taskDefinition.inputs.executionRoleArn)!;
+    t.match(parsePolicy(role.inputs.assumeRolePolicy), {
+      Statement: [{ Principal: { Service: 'ecs-tasks.amazonaws.com' } }],
+    });
 
     const policy = deployment.ofType(TYPES.iamRolePolicy).find((candidate) => candidate.inputs.role === role.id)!;
     const repository = deployment.named('aws:ecr/repository:Repository', repositoryOf[name] ?? name);
@@ -250,7 +288,10 @@ t.test('tasks have no task role; each execution role may touch only its own imag
       statements,
       [
         { actions: ['ecr:GetAuthorizationToken'], resource: '*' },
-        { actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], resource: repository.state.arn },
+        {
+          actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+          resource: repository.state.arn,
+        },
         { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resource: `${logGroup!.state.arn}:log-stream:*` },
         ...secretsOf[name]!.map((secret) => ({ actions: ['secretsmanager:GetSecretValue'], resource: secret })),
       ],
@@ -282,7 +323,9 @@ function parsePolicy(policy: unknown): any {
 const SPECIAL_SIG_KEY = '4dabf18193072939515e22adb298388d';
 const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
 function isPulumiSecret(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && (value as Record<string, unknown>)[SPECIAL_SIG_KEY] === SECRET_SIG;
+  return (
+    typeof value === 'object' && value !== null && (value as Record<string, unknown>)[SPECIAL_SIG_KEY] === SECRET_SIG
+  );
 }
 function unwrapSecret(value: unknown): unknown {
   return isPulumiSecret(value) ? (value as { value: unknown }).value : value;

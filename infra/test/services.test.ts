@@ -3,7 +3,12 @@ import { existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
-import { MIGRATION_PASSWORD_VARIABLE, MIGRATION_ROLE, ROLE_PASSWORD_VARIABLES, SERVICE_ROLES } from '@taskoverflow/db/roles';
+import {
+  MIGRATION_PASSWORD_VARIABLE,
+  MIGRATION_ROLE,
+  ROLE_PASSWORD_VARIABLES,
+  SERVICE_ROLES,
+} from '@taskoverflow/db/roles';
 import { SHUTDOWN_GRACE_MS } from '@taskoverflow/http-kit';
 import { SERVICES, type ServiceName } from '@taskoverflow/routing';
 import t from 'tap';
@@ -79,8 +84,16 @@ function taskOf(service: ServiceName) {
 const secretArnOf = (name: string) => deployment.named(TYPES.secret, name).state.arn;
 
 t.test('task sizes come from config', async (t) => {
-  t.match(taskOf('todo-read').taskDefinition.inputs, { cpu: '4096', memory: '8192', requiresCompatibilities: ['FARGATE'] });
-  t.match(taskOf('todo-write').taskDefinition.inputs, { cpu: '2048', memory: '4096', requiresCompatibilities: ['FARGATE'] });
+  t.match(taskOf('todo-read').taskDefinition.inputs, {
+    cpu: '4096',
+    memory: '8192',
+    requiresCompatibilities: ['FARGATE'],
+  });
+  t.match(taskOf('todo-write').taskDefinition.inputs, {
+    cpu: '2048',
+    memory: '4096',
+    requiresCompatibilities: ['FARGATE'],
+  });
 });
 
 t.test('todo-read scales between the configured bounds on CPU and on requests per task', async (t) => {
@@ -102,7 +115,10 @@ t.test('todo-read scales between the configured bounds on CPU and on requests pe
       t.equal(policy.inputs.policyType, 'TargetTrackingScaling');
       t.equal(policy.inputs.resourceId, target!.inputs.resourceId, `${policy.name} scales todo-read`);
       const { predefinedMetricSpecification, targetValue } = policy.inputs.targetTrackingScalingPolicyConfiguration;
-      return [predefinedMetricSpecification.predefinedMetricType, { targetValue, label: predefinedMetricSpecification.resourceLabel }];
+      return [
+        predefinedMetricSpecification.predefinedMetricType,
+        { targetValue, label: predefinedMetricSpecification.resourceLabel },
+      ];
     }),
   );
   const alb = deployment.named(TYPES.loadBalancer, 'taskoverflow');
@@ -186,7 +202,10 @@ t.test('both services get the variables their config reads, each its own databas
       `${service}: its role's password and the cache URL (with the AUTH token) come from Secrets Manager`,
     );
     t.notOk('MIGRATE_ON_START' in environment, `${service}: does not migrate itself (its role may not)`);
-    t.notOk('CLOUDWATCH_LOG_GROUP' in environment, `${service}: awslogs ships stdout, so the in-process CloudWatch transport stays off`);
+    t.notOk(
+      'CLOUDWATCH_LOG_GROUP' in environment,
+      `${service}: awslogs ships stdout, so the in-process CloudWatch transport stays off`,
+    );
   }
 });
 
@@ -196,7 +215,8 @@ function migrationContainers(): Record<string, Container> {
   const containers: Container[] = JSON.parse(taskDefinition.inputs.containerDefinitions);
   return Object.fromEntries(containers.map((container) => [container.name, container]));
 }
-const environmentOf = (container: Container) => Object.fromEntries(container.environment.map(({ name, value }) => [name, value]));
+const environmentOf = (container: Container) =>
+  Object.fromEntries(container.environment.map(({ name, value }) => [name, value]));
 
 t.test('no service task migrates: todo-read and todo-write run their service alone', async (t) => {
   for (const service of SERVICES) {
@@ -213,9 +233,21 @@ t.test('a one-shot task migrates: bootstrap (the master user) first, then migrat
   t.same(Object.keys(others), [], 'two containers');
   const image = taskOf('todo-write').container.image;
   t.match(bootstrap, { essential: false, command: BOOTSTRAP_COMMAND, image, readonlyRootFilesystem: true });
-  t.match(migrate, { essential: true, command: MIGRATE_COMMAND, image, readonlyRootFilesystem: true }, "todo-write's image");
-  t.same(migrate!.dependsOn, [{ containerName: 'bootstrap', condition: 'SUCCESS' }], 'migrate runs only after a successful bootstrap');
-  t.equal(new URL(environmentOf(bootstrap!).DATABASE_URL!).username, MASTER_USER, 'bootstrap logs in as the RDS master user');
+  t.match(
+    migrate,
+    { essential: true, command: MIGRATE_COMMAND, image, readonlyRootFilesystem: true },
+    "todo-write's image",
+  );
+  t.same(
+    migrate!.dependsOn,
+    [{ containerName: 'bootstrap', condition: 'SUCCESS' }],
+    'migrate runs only after a successful bootstrap',
+  );
+  t.equal(
+    new URL(environmentOf(bootstrap!).DATABASE_URL!).username,
+    MASTER_USER,
+    'bootstrap logs in as the RDS master user',
+  );
   t.same(
     bootstrap!.secrets,
     [
@@ -224,7 +256,11 @@ t.test('a one-shot task migrates: bootstrap (the master user) first, then migrat
     ],
     "RDS's managed master password (its JSON key), and the migration role's password to set",
   );
-  t.equal(new URL(environmentOf(migrate!).DATABASE_URL!).username, MIGRATION_ROLE, 'migrate logs in as the migration role');
+  t.equal(
+    new URL(environmentOf(migrate!).DATABASE_URL!).username,
+    MIGRATION_ROLE,
+    'migrate logs in as the migration role',
+  );
   t.same(
     migrate!.secrets,
     [
@@ -235,13 +271,23 @@ t.test('a one-shot task migrates: bootstrap (the master user) first, then migrat
     "its own password, and the service roles' to set",
   );
   for (const container of [bootstrap!, migrate!]) {
-    t.equal(container.logConfiguration.options['awslogs-stream-prefix'], MIGRATION_STREAM_PREFIX, `${container.name}: logs as migration/…`);
+    t.equal(
+      container.logConfiguration.options['awslogs-stream-prefix'],
+      MIGRATION_STREAM_PREFIX,
+      `${container.name}: logs as migration/…`,
+    );
   }
 
   // The commands run @taskoverflow/db's migrate CLI, which todo-write's image contains.
   t.equal(MIGRATE_COMMAND[1], 'node_modules/@taskoverflow/db/dist/cli/migrate.js');
-  const writePackage = JSON.parse(readFileSync(new URL('../../services/todo-write/package.json', import.meta.url), 'utf8'));
-  t.equal(writePackage.dependencies['@taskoverflow/db'], 'workspace:*', 'todo-write depends on @taskoverflow/db (pnpm deploy ships it)');
+  const writePackage = JSON.parse(
+    readFileSync(new URL('../../services/todo-write/package.json', import.meta.url), 'utf8'),
+  );
+  t.equal(
+    writePackage.dependencies['@taskoverflow/db'],
+    'workspace:*',
+    'todo-write depends on @taskoverflow/db (pnpm deploy ships it)',
+  );
   const cli = readFileSync(new URL('../../packages/db/src/cli/migrate.ts', import.meta.url), 'utf8');
   t.match(cli, /args\.includes\('--bootstrap'\)/, 'the CLI takes --bootstrap');
 });
@@ -281,7 +327,10 @@ t.test('pulumi up runs the migration task once per deploy, before todo-write cha
       [['ecs:RunTask'], `${taskDefinition.state.arnWithoutRevision}:*`],
       [['ecs:DescribeTasks'], '*'],
       [['iam:PassRole'], deployment.named(TYPES.iamRole, 'taskoverflow-migration-execution').state.arn],
-      [['logs:CreateLogStream', 'logs:PutLogEvents'], `${deployment.ofType(TYPES.logGroup)[0]!.state.arn}:log-stream:*`],
+      [
+        ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        `${deployment.ofType(TYPES.logGroup)[0]!.state.arn}:log-stream:*`,
+      ],
     ],
     'the runner may run this task family (in this cluster), read its tasks and pass its execution role, nothing else',
   );
@@ -290,14 +339,22 @@ t.test('pulumi up runs the migration task once per deploy, before todo-write cha
 t.test('a new password changes every task definition that reads it (rotation redeploys)', async (t) => {
   const versionOf = (name: string) => deployment.named(TYPES.secretVersion, name);
   for (const version of deployment.ofType(TYPES.secretVersion)) {
-    t.equal(version.state.versionId, mockVersionId(version.inputs.secretString), `${version.name}: a version per value`);
+    t.equal(
+      version.state.versionId,
+      mockVersionId(version.inputs.secretString),
+      `${version.name}: a version per value`,
+    );
   }
   const expected = (names: string[]) =>
     createHash('sha256')
       .update(names.map((name) => versionOf(name).state.versionId).join('\n'))
       .digest('hex')
       .slice(0, 16);
-  t.equal(taskOf('todo-read').environment.CREDENTIALS_REVISION, expected(['taskoverflow-db-todo-read', 'taskoverflow-cache-url']), 'todo-read');
+  t.equal(
+    taskOf('todo-read').environment.CREDENTIALS_REVISION,
+    expected(['taskoverflow-db-todo-read', 'taskoverflow-cache-url']),
+    'todo-read',
+  );
   t.equal(
     taskOf('todo-write').environment.CREDENTIALS_REVISION,
     expected(['taskoverflow-db-todo-write', 'taskoverflow-cache-url']),
@@ -308,14 +365,22 @@ t.test('a new password changes every task definition that reads it (rotation red
     expected(['taskoverflow-db-migration', 'taskoverflow-db-todo-read', 'taskoverflow-db-todo-write']),
     'the migration task, which sets the new passwords first',
   );
-  const passwords = deployment.ofType(TYPES.randomPassword).filter((candidate) => candidate.name.startsWith('taskoverflow-db-'));
+  const passwords = deployment
+    .ofType(TYPES.randomPassword)
+    .filter((candidate) => candidate.name.startsWith('taskoverflow-db-'));
   t.equal(passwords.length, 3);
-  for (const password of passwords) t.same(password.inputs.keepers, { generation: '3' }, `${password.name}: dbPasswordGeneration renews it`);
+  for (const password of passwords)
+    t.same(password.inputs.keepers, { generation: '3' }, `${password.name}: dbPasswordGeneration renews it`);
 });
 
 t.test('HTTPS with the configured certificate; port 80 redirects; the URL is the domain', async (t) => {
   const https = deployment.named(TYPES.listener, 'taskoverflow-https');
-  t.match(https.inputs, { port: 443, protocol: 'HTTPS', certificateArn: CERTIFICATE_ARN, sslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06' });
+  t.match(https.inputs, {
+    port: 443,
+    protocol: 'HTTPS',
+    certificateArn: CERTIFICATE_ARN,
+    sslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+  });
   t.same(deployment.named(TYPES.listener, 'taskoverflow-http').inputs.defaultActions, [
     { type: 'redirect', redirect: { protocol: 'HTTPS', port: '443', statusCode: 'HTTP_301' } },
   ]);
@@ -327,12 +392,15 @@ t.test('HTTPS with the configured certificate; port 80 redirects; the URL is the
   for (const rule of rules) t.equal(rule.inputs.listenerArn, https.state.arn, `${rule.name}: on the HTTPS listener`);
 });
 
-t.test("waf=true puts the rate-limiting WAF in front of a lab stack too, sized from the services' own limit", async (t) => {
-  const webAcl = deployment.named(TYPES.webAcl, 'taskoverflow-waf');
-  // 600 and 300 per 30 s = 1,200 + 600 a minute; × 5 minutes × 2 = 18,000.
-  t.equal(webAcl.inputs.rules[0].statement.rateBasedStatement.limit, 18_000);
-  t.equal(deployment.outputs.webAclArn, webAcl.state.arn);
-});
+t.test(
+  "waf=true puts the rate-limiting WAF in front of a lab stack too, sized from the services' own limit",
+  async (t) => {
+    const webAcl = deployment.named(TYPES.webAcl, 'taskoverflow-waf');
+    // 600 and 300 per 30 s = 1,200 + 600 a minute; × 5 minutes × 2 = 18,000.
+    t.equal(webAcl.inputs.rules[0].statement.rateBasedStatement.limit, 18_000);
+    t.equal(deployment.outputs.webAclArn, webAcl.state.arn);
+  },
+);
 
 t.test('a deploy counts only once ECS runs what it registered', async (t) => {
   for (const service of SERVICES) {
@@ -357,7 +425,9 @@ t.test("logs go to the stack's log group through awslogs, non-blocking with an e
   const [logGroup, ...others] = deployment.ofType(TYPES.logGroup);
   t.equal(others.length, 0, 'one log group');
   t.match(logGroup!.inputs, { name: 'taskoverflow-test', retentionInDays: 30 });
-  const containers = SERVICES.flatMap((service) => taskOf(service).containers.map((container) => ({ service, container })));
+  const containers = SERVICES.flatMap((service) =>
+    taskOf(service).containers.map((container) => ({ service, container })),
+  );
   t.equal(containers.length, 2, 'todo-read and todo-write');
   for (const { service, container } of containers) {
     t.same(
@@ -382,18 +452,33 @@ t.test("each image is built from the repository's Dockerfile, for the service, a
   for (const service of SERVICES) {
     const image = deployment.named(TYPES.image, `taskoverflow-${service}`);
     const repository = deployment.named('aws:ecr/repository:Repository', `taskoverflow-${service}`);
-    t.equal(resolvePath(infraDir, image.inputs.context), resolvePath(repoRoot), `${service}: context is the repository root`);
+    t.equal(
+      resolvePath(infraDir, image.inputs.context),
+      resolvePath(repoRoot),
+      `${service}: context is the repository root`,
+    );
     const dockerfile = resolvePath(infraDir, image.inputs.dockerfile);
     t.equal(dockerfile, resolvePath(repoRoot, 'Dockerfile'), `${service}: the root Dockerfile`);
     t.ok(existsSync(dockerfile), `${service}: the Dockerfile exists`);
     t.same(
       image.inputs.args,
-      { PACKAGE_DIR: `services/${service}`, PORT: String(CONTAINER_PORTS[service]), RDS_CA_BUNDLE_SHA256: MOCK_RDS_CA_BUNDLE_SHA256 },
+      {
+        PACKAGE_DIR: `services/${service}`,
+        PORT: String(CONTAINER_PORTS[service]),
+        RDS_CA_BUNDLE_SHA256: MOCK_RDS_CA_BUNDLE_SHA256,
+      },
       `${service}: built for this service and its port, checking the CA bundle against the configured SHA-256`,
     );
-    t.ok(existsSync(resolvePath(repoRoot, image.inputs.args.PACKAGE_DIR, 'package.json')), `${service}: PACKAGE_DIR is a workspace package`);
+    t.ok(
+      existsSync(resolvePath(repoRoot, image.inputs.args.PACKAGE_DIR, 'package.json')),
+      `${service}: PACKAGE_DIR is a workspace package`,
+    );
     t.match(image.inputs, { repositoryUrl: repository.state.repositoryUrl, platform: 'linux/amd64' });
-    t.equal(image.inputs.target, AWS_IMAGE_STAGE, `${service}: the Dockerfile's stage with the verified RDS CA bundle (containers.test.ts)`);
+    t.equal(
+      image.inputs.target,
+      AWS_IMAGE_STAGE,
+      `${service}: the Dockerfile's stage with the verified RDS CA bundle (containers.test.ts)`,
+    );
     t.equal(taskOf(service).container.image, image.state.imageUri, `${service}: the task runs the built image`);
   }
 });

@@ -46,13 +46,22 @@ export async function runBench(options: BenchOptions, { progress, signal }: Benc
         if (isStackScenario(name)) {
           const stack = await servers.startStack();
           stackScenarios.push(
-            await measureStackScenario(name, stack, { settings: options, output, redisStats, postgresStats, progress, signal }),
+            await measureStackScenario(name, stack, {
+              settings: options,
+              output,
+              redisStats,
+              postgresStats,
+              progress,
+              signal,
+            }),
           );
           continue;
         }
         const scenario = buildScenario(name, { listEtag: list.etag, todoIds });
         const server = servers.server(scenario.server);
-        measurements.push(await measureScenario(scenario, server, { settings: options, output, redisStats, progress, signal }));
+        measurements.push(
+          await measureScenario(scenario, server, { settings: options, output, redisStats, progress, signal }),
+        );
       }
     } finally {
       redisStats.close();
@@ -64,7 +73,15 @@ export async function runBench(options: BenchOptions, { progress, signal }: Benc
     return {
       date,
       machine: describeMachine(loadAverageBefore),
-      options: { todos, warmupSeconds, durationSeconds, connections, pipelining, logLevel, scenarios: options.scenarios },
+      options: {
+        todos,
+        warmupSeconds,
+        durationSeconds,
+        connections,
+        pipelining,
+        logLevel,
+        scenarios: options.scenarios,
+      },
       payload: { todos: options.todos, listBytes: list.body.length },
       scenarios,
       stackScenarios,

@@ -39,7 +39,10 @@ async function main(): Promise<number> {
   }
 
   try {
-    const report = await runBench(options, { progress: (text) => process.stdout.write(text), signal: interrupted.signal });
+    const report = await runBench(options, {
+      progress: (text) => process.stdout.write(text),
+      signal: interrupted.signal,
+    });
     const written = await writeResults(report, options.resultsDir);
     console.log(`\n${formatReport(report)}\n`);
     console.log(`results: ${shownPath(written.file)} (copied to ${shownPath(written.latest)})`);
@@ -47,7 +50,9 @@ async function main(): Promise<number> {
     const invalid = report.scenarios.filter((result) => result.errors > 0 || result.unexpectedStatuses > 0);
     if (invalid.length === 0) return 0;
     const names = invalid.map((result) => result.label).join(', ');
-    console.error(`✗ ${names}: errors or unexpected statuses, so those figures do not measure the path they name (statusCounts in the JSON)`);
+    console.error(
+      `✗ ${names}: errors or unexpected statuses, so those figures do not measure the path they name (statusCounts in the JSON)`,
+    );
     return 1;
   } catch (error) {
     if (stoppedBy) return SIGNAL_EXIT_CODES[stoppedBy];

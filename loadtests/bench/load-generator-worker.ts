@@ -42,7 +42,9 @@ process.on('message', (run: LoadRun) => {
             result: {
               responses: result.requests.total,
               seconds: result.duration,
-              statusCounts: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, { count }]) => [status, count ?? 0])),
+              statusCounts: Object.fromEntries(
+                Object.entries(result.statusCodeStats ?? {}).map(([status, { count }]) => [status, count ?? 0]),
+              ),
               errors: result.errors,
               timeouts: result.timeouts,
               latencyMs: { p50: result.latency.p50, p99: result.latency.p99 },

@@ -94,7 +94,11 @@ interface Counters {
   redis: RedisCounters;
 }
 
-export async function measureScenario(scenario: Scenario, server: BenchServer, context: MeasureContext): Promise<ScenarioMeasurement> {
+export async function measureScenario(
+  scenario: Scenario,
+  server: BenchServer,
+  context: MeasureContext,
+): Promise<ScenarioMeasurement> {
   const { progress, signal } = context;
   progress(`${scenario.label}: `);
   const rss = new PeakRssSampler(server.pid);
@@ -109,7 +113,9 @@ export async function measureScenario(scenario: Scenario, server: BenchServer, c
   }
 
   const measurement = summarize(scenario, server, readings, peakRssBytes);
-  progress(`${Math.round(measurement.requestsPerSecond).toLocaleString('en-US')} req/s, p99 ${measurement.latencyMs.p99} ms\n`);
+  progress(
+    `${Math.round(measurement.requestsPerSecond).toLocaleString('en-US')} req/s, p99 ${measurement.latencyMs.p99} ms\n`,
+  );
   return measurement;
 }
 
@@ -148,7 +154,9 @@ function summarize(
   { result, before, after, logBefore, logAfter }: Readings,
   peakRssBytes: number | undefined,
 ): ScenarioMeasurement {
-  const statusCounts = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, { count }]) => [status, count ?? 0]));
+  const statusCounts = Object.fromEntries(
+    Object.entries(result.statusCodeStats ?? {}).map(([status, { count }]) => [status, count ?? 0]),
+  );
   const responses = result.requests.total;
   const wallSeconds = after.wallSeconds - before.wallSeconds;
   const percentOfWall = (start: number | undefined, end: number | undefined): number | null =>
@@ -168,7 +176,12 @@ function summarize(
     server: server.instance,
     expectedStatus: scenario.expectedStatus,
     requestsPerSecond: round(result.requests.average, 1),
-    latencyMs: { p50: result.latency.p50, p99: result.latency.p99, average: round(result.latency.average, 2), max: result.latency.max },
+    latencyMs: {
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      average: round(result.latency.average, 2),
+      max: result.latency.max,
+    },
     responses,
     statusCounts,
     errors: result.errors,
@@ -212,7 +225,10 @@ async function readCounters(server: BenchServer, context: MeasureContext): Promi
 /** Requests every path of the scenario once, one after the other. */
 async function primeCache(url: string, scenario: Scenario): Promise<void> {
   for (const path of scenario.paths) {
-    const response = await fetchPastLoadShedding(`${url}${path}`, { method: scenario.method, headers: scenario.headers });
+    const response = await fetchPastLoadShedding(`${url}${path}`, {
+      method: scenario.method,
+      headers: scenario.headers,
+    });
     await response.arrayBuffer();
   }
 }

@@ -60,7 +60,9 @@ export class OutputDrain {
   /** What the process has printed so far (stdout and stderr). */
   count(instance: string): OutputCount {
     const count = this.#counts.get(instance);
-    return count ? { ...count, cacheOutcomes: { ...count.cacheOutcomes } } : { lines: 0, bytes: 0, cacheOutcomes: {}, dbQueries: 0 };
+    return count
+      ? { ...count, cacheOutcomes: { ...count.cacheOutcomes } }
+      : { lines: 0, bytes: 0, cacheOutcomes: {}, dbQueries: 0 };
   }
 
   recentLines(instance: string): string[] {

@@ -27,7 +27,9 @@ export function formatReport(report: BenchReport): string {
     ...report.stackScenarios.flatMap(stackTable),
     '',
     'Targets (figures from this run, not assertions):',
-    ...report.targets.map(({ target, met, measured }) => `  ${met === null ? '–' : met ? '✓' : '✗'} ${target}: ${measured}`),
+    ...report.targets.map(
+      ({ target, met, measured }) => `  ${met === null ? '–' : met ? '✓' : '✗'} ${target}: ${measured}`,
+    ),
   ].join('\n');
 }
 
@@ -43,7 +45,9 @@ function throughputTable(results: ScenarioResult[]): string {
       String(result.latencyMs.p99),
       String(result.errors),
       // Non-2xx where 2xx was expected; the 304 run expects 304s and counts anything else.
-      result.unexpectedStatuses === 0 ? `0 (${result.expectedStatus})` : `${result.unexpectedStatuses} ≠ ${result.expectedStatus}`,
+      result.unexpectedStatuses === 0
+        ? `0 (${result.expectedStatus})`
+        : `${result.unexpectedStatuses} ≠ ${result.expectedStatus}`,
       (result.bytesPerSecond / MEBIBYTE).toFixed(1),
     ]),
   );
@@ -52,7 +56,18 @@ function throughputTable(results: ScenarioResult[]): string {
 function costTable(results: ScenarioResult[]): string {
   return table(
     1,
-    ['scenario', 'CPU server', 'bench', 'redis', 'machine', 'server µs/req', 'RSS peak MB', 'cache hits', 'log lines/req', 'redis cmds/req'],
+    [
+      'scenario',
+      'CPU server',
+      'bench',
+      'redis',
+      'machine',
+      'server µs/req',
+      'RSS peak MB',
+      'cache hits',
+      'log lines/req',
+      'redis cmds/req',
+    ],
     results.map(({ label, cpuPercent, peakRssBytes, cacheHitShare, perRequest }) => [
       label,
       percent(cpuPercent.server),
@@ -74,7 +89,8 @@ function costTable(results: ScenarioResult[]): string {
  */
 function stackTable(result: StackScenarioResult): string[] {
   const processes = Object.keys(result.phases[0].cpuMicrosecondsPerRequest);
-  const microseconds = (value: number | null | undefined): string => (value === null || value === undefined ? 'n/a' : String(value));
+  const microseconds = (value: number | null | undefined): string =>
+    value === null || value === undefined ? 'n/a' : String(value);
   const perThousand = (value: number | null): string => (value === null ? 'n/a' : value.toFixed(2));
   return [
     '',
@@ -82,7 +98,17 @@ function stackTable(result: StackScenarioResult): string[] {
       '(all its responses, whichever process served them, so that a row adds up to what one request cost):',
     table(
       1,
-      ['phase', 'req/s', '× alone', 'failed', 'p99 ms', ...processes, 'cache bypass', 'queries/1000', 'transactions/1000'],
+      [
+        'phase',
+        'req/s',
+        '× alone',
+        'failed',
+        'p99 ms',
+        ...processes,
+        'cache bypass',
+        'queries/1000',
+        'transactions/1000',
+      ],
       result.phases.map((phase) => [
         `${phase.label} (${phase.targets.join(', ')})`,
         Math.round(phase.requestsPerSecond).toLocaleString('en-US'),

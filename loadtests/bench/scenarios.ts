@@ -57,9 +57,23 @@ export function buildScenario(name: ServerScenarioName, inputs: ScenarioInputs):
   const get = { method: 'GET' as const, headers: {}, expectedStatus: 200 };
   switch (name) {
     case 'ceiling':
-      return { name, label: 'ceiling (node:http)', server: 'ceiling', ...get, paths: [LIST_PATH], request: 'the list bytes, pre-serialized' };
+      return {
+        name,
+        label: 'ceiling (node:http)',
+        server: 'ceiling',
+        ...get,
+        paths: [LIST_PATH],
+        request: 'the list bytes, pre-serialized',
+      };
     case 'cached-list':
-      return { name, label: 'cached list', server: 'cached-read', ...get, paths: [LIST_PATH], request: `GET ${LIST_PATH}` };
+      return {
+        name,
+        label: 'cached list',
+        server: 'cached-read',
+        ...get,
+        paths: [LIST_PATH],
+        request: `GET ${LIST_PATH}`,
+      };
     case 'cached-by-id':
       return {
         name,
@@ -71,7 +85,14 @@ export function buildScenario(name: ServerScenarioName, inputs: ScenarioInputs):
         request: `GET ${LIST_PATH}/:id, ids ${inputs.todoIds[0]}…${inputs.todoIds.at(-1)} in turn`,
       };
     case 'uncached-list':
-      return { name, label: 'uncached list', server: 'uncached-read', ...get, paths: [LIST_PATH], request: `GET ${LIST_PATH}, no cache` };
+      return {
+        name,
+        label: 'uncached list',
+        server: 'uncached-read',
+        ...get,
+        paths: [LIST_PATH],
+        request: `GET ${LIST_PATH}, no cache`,
+      };
     case 'not-modified':
       return {
         name,

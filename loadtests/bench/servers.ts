@@ -101,7 +101,9 @@ export class BenchServers {
     if (this.#stack) return this.#stack;
     const env = { DATABASE_URL: this.#databaseUrl, REDIS_URL: this.#redisUrl, LOG_LEVEL: this.options.logLevel };
     const replicas = await Promise.all(
-      ['todo-read-1', 'todo-read-2'].map((instance) => this.#startProcess(undefined, instance, serviceEntry('todo-read'), env)),
+      ['todo-read-1', 'todo-read-2'].map((instance) =>
+        this.#startProcess(undefined, instance, serviceEntry('todo-read'), env),
+      ),
     );
     const startedAt = Date.now();
     const edge = await startEdgeProcess({
@@ -112,8 +114,13 @@ export class BenchServers {
       onLine: this.options.output.sink(EDGE_INSTANCE),
     });
     this.#cleanup.push(() => edge.stop());
-    this.options.progress(`${EDGE_INSTANCE}: ${edge.url} (pid ${edge.pid}) → todo-read-1, todo-read-2 ✓ ${since(startedAt)}`);
-    this.#stack = { edge: { instance: EDGE_INSTANCE, url: edge.url, pid: edge.pid }, replicas: replicas as [BenchServer, BenchServer] };
+    this.options.progress(
+      `${EDGE_INSTANCE}: ${edge.url} (pid ${edge.pid}) → todo-read-1, todo-read-2 ✓ ${since(startedAt)}`,
+    );
+    this.#stack = {
+      edge: { instance: EDGE_INSTANCE, url: edge.url, pid: edge.pid },
+      replicas: replicas as [BenchServer, BenchServer],
+    };
     return this.#stack;
   }
 
@@ -135,7 +142,8 @@ export class BenchServers {
     this.#stopping ??= (async () => {
       const errors: unknown[] = [];
       for (const undo of [...this.#cleanup].reverse()) await undo().catch((error: unknown) => errors.push(error));
-      if (errors.length > 0) throw new AggregateError(errors, `stopping the bench's processes failed: ${errors.map(String).join('; ')}`);
+      if (errors.length > 0)
+        throw new AggregateError(errors, `stopping the bench's processes failed: ${errors.map(String).join('; ')}`);
     })();
     return this.#stopping;
   }
@@ -159,7 +167,9 @@ export class BenchServers {
     const starting = [
       this.#startService('write', 'todo-write', 'todo-write', withCache),
       this.#startService('cached-read', 'todo-read', 'todo-read-cached', withCache),
-      ...(this.options.uncachedRead ? [this.#startService('uncached-read', 'todo-read', 'todo-read-uncached', serviceEnv)] : []),
+      ...(this.options.uncachedRead
+        ? [this.#startService('uncached-read', 'todo-read', 'todo-read-uncached', serviceEnv)]
+        : []),
     ];
     const failure = (await Promise.allSettled(starting)).find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
@@ -186,12 +196,22 @@ export class BenchServers {
     this.options.progress(`redis-server: port ${redis.port} (throwaway, no persistence) ✓`);
   }
 
-  async #startService(role: ServerRole, service: ServiceName, instance: string, env: Record<string, string>): Promise<void> {
+  async #startService(
+    role: ServerRole,
+    service: ServiceName,
+    instance: string,
+    env: Record<string, string>,
+  ): Promise<void> {
     await this.#startProcess(role, instance, serviceEntry(service), env);
   }
 
   /** Starts a server process; `role` undefined: one of the stack's, which startStack() keeps. */
-  async #startProcess(role: ServerRole | undefined, instance: string, entry: string, env: Record<string, string>): Promise<BenchServer> {
+  async #startProcess(
+    role: ServerRole | undefined,
+    instance: string,
+    entry: string,
+    env: Record<string, string>,
+  ): Promise<BenchServer> {
     const startedAt = Date.now();
     const [port] = await findFreePorts(1, HOST);
     const url = `http://${HOST}:${port}`;

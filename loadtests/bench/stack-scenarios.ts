@@ -106,7 +106,8 @@ export async function measureStackScenario(
   const generators = await Promise.all(phases[1].targets.map(() => LoadGenerator.start()));
   try {
     // Load every replica's cache before any load, so that each run measures hits from its start.
-    for (const replica of stack.replicas) await (await fetchPastLoadShedding(`${replica.url}${LIST_PATH}`)).arrayBuffer();
+    for (const replica of stack.replicas)
+      await (await fetchPastLoadShedding(`${replica.url}${LIST_PATH}`)).arrayBuffer();
     const measured: PhaseMeasurement[] = [];
     for (const phase of phases) {
       context.progress(`${label}, ${phase.label}: `);
@@ -118,7 +119,8 @@ export async function measureStackScenario(
       label,
       request: `GET ${LIST_PATH}`,
       phases: [alone, underTest],
-      ratioToOneReplica: alone.requestsPerSecond > 0 ? round(underTest.requestsPerSecond / alone.requestsPerSecond, 2) : null,
+      ratioToOneReplica:
+        alone.requestsPerSecond > 0 ? round(underTest.requestsPerSecond / alone.requestsPerSecond, 2) : null,
     };
   } finally {
     await Promise.all(generators.map((generator) => generator.stop()));
@@ -146,7 +148,13 @@ async function measurePhase(
     Promise.all(
       phase.targets.map((target, index) =>
         generators[index]!.run(
-          { url: target.url, seconds, connections: settings.connections, pipelining: settings.pipelining, paths: [LIST_PATH] },
+          {
+            url: target.url,
+            seconds,
+            connections: settings.connections,
+            pipelining: settings.pipelining,
+            paths: [LIST_PATH],
+          },
           signal,
         ),
       ),
@@ -165,7 +173,9 @@ async function measurePhase(
       wallSeconds: performance.now() / 1000,
       cpuSeconds: {
         ...Object.fromEntries(processes.map((server) => [server.instance, readCpuSeconds(server.pid)])),
-        [LOAD_GENERATORS]: generatorSeconds.some((seconds) => seconds === undefined) ? undefined : generatorSeconds.reduce((a, b) => a! + b!, 0),
+        [LOAD_GENERATORS]: generatorSeconds.some((seconds) => seconds === undefined)
+          ? undefined
+          : generatorSeconds.reduce((a, b) => a! + b!, 0),
       },
       redis,
       postgres,
@@ -184,20 +194,30 @@ async function measurePhase(
       );
   }
   const measurement = summarize(phase, stack, results, before, after);
-  progress(`${Math.round(measurement.requestsPerSecond).toLocaleString('en-US')} req/s, ${measurement.failed} failed\n`);
+  progress(
+    `${Math.round(measurement.requestsPerSecond).toLocaleString('en-US')} req/s, ${measurement.failed} failed\n`,
+  );
   return measurement;
 }
 
-function summarize(phase: Phase, stack: BenchStack, results: LoadResult[], before: Counters, after: Counters): PhaseMeasurement {
+function summarize(
+  phase: Phase,
+  stack: BenchStack,
+  results: LoadResult[],
+  before: Counters,
+  after: Counters,
+): PhaseMeasurement {
   const responses = sum(results.map((result) => result.responses));
   const statusCounts: Record<string, number> = {};
   for (const result of results)
-    for (const [status, count] of Object.entries(result.statusCounts)) statusCounts[status] = (statusCounts[status] ?? 0) + count;
+    for (const [status, count] of Object.entries(result.statusCounts))
+      statusCounts[status] = (statusCounts[status] ?? 0) + count;
   const reads = statusCounts['200'] ?? 0;
   const wallSeconds = after.wallSeconds - before.wallSeconds;
 
   const cpuSeconds: Record<string, number | undefined> = {};
-  for (const name of Object.keys(after.cpuSeconds)) cpuSeconds[name] = difference(before.cpuSeconds[name], after.cpuSeconds[name]);
+  for (const name of Object.keys(after.cpuSeconds))
+    cpuSeconds[name] = difference(before.cpuSeconds[name], after.cpuSeconds[name]);
   cpuSeconds.redis = difference(before.redis.cpuSeconds, after.redis.cpuSeconds);
   cpuSeconds.postgres = difference(before.postgres.cpuSeconds, after.postgres.cpuSeconds);
 
@@ -224,7 +244,9 @@ function summarize(phase: Phase, stack: BenchStack, results: LoadResult[], befor
     statusCounts,
     failed: responses - reads + sum(results.map((result) => result.errors + result.timeouts)),
     latencyMs: results.map((result, index) => ({ target: phase.targets[index]!.instance, ...result.latencyMs })),
-    cpuPercent: mapValues(cpuSeconds, (seconds) => (seconds === undefined ? null : round((seconds / wallSeconds) * 100, 1))),
+    cpuPercent: mapValues(cpuSeconds, (seconds) =>
+      seconds === undefined ? null : round((seconds / wallSeconds) * 100, 1),
+    ),
     cpuMicrosecondsPerRequest: mapValues(cpuSeconds, (seconds) =>
       seconds === undefined || responses === 0 ? null : Math.round((seconds * 1e6) / responses),
     ),

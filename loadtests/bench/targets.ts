@@ -36,13 +36,20 @@ export function withCeilingRatios(measurements: ScenarioMeasurement[]): Scenario
   return measurements.map((measurement) => ({
     ...measurement,
     ratioToCeiling:
-      ceiling && ceiling.requestsPerSecond > 0 ? Math.round((measurement.requestsPerSecond / ceiling.requestsPerSecond) * 100) / 100 : null,
+      ceiling && ceiling.requestsPerSecond > 0
+        ? Math.round((measurement.requestsPerSecond / ceiling.requestsPerSecond) * 100) / 100
+        : null,
   }));
 }
 
-export function checkTargets(results: ScenarioResult[], stackResults: StackScenarioResult[], connections: number): TargetCheck[] {
+export function checkTargets(
+  results: ScenarioResult[],
+  stackResults: StackScenarioResult[],
+  connections: number,
+): TargetCheck[] {
   const find = (name: ServerScenarioName): ScenarioResult | undefined => results.find((result) => result.name === name);
-  const findStack = (name: StackScenarioName): StackScenarioResult | undefined => stackResults.find((result) => result.name === name);
+  const findStack = (name: StackScenarioName): StackScenarioResult | undefined =>
+    stackResults.find((result) => result.name === name);
   const cachedList = find('cached-list');
   const saturated = findStack('saturation')?.phases[1];
   return [
@@ -61,29 +68,46 @@ export function checkTargets(results: ScenarioResult[], stackResults: StackScena
 }
 
 /** CPU efficiency against the ceiling: its server µs per request ÷ the scenario's (1 = as lean as bare node:http). */
-function cpuRatioCheck(label: string, ceiling: ScenarioResult | undefined, result: ScenarioResult | undefined, minimum: number): TargetCheck {
+function cpuRatioCheck(
+  label: string,
+  ceiling: ScenarioResult | undefined,
+  result: ScenarioResult | undefined,
+  minimum: number,
+): TargetCheck {
   const target = `${label}: server CPU per request, ceiling µs ÷ ${label} µs ≥ ${minimum.toFixed(2)}`;
   const ceilingMicroseconds = ceiling?.perRequest.serverCpuMicroseconds;
   const microseconds = result?.perRequest.serverCpuMicroseconds;
   if (!ceilingMicroseconds || !microseconds)
     return { target, met: null, measured: 'not measured: needs the ceiling scenario and this one, and /proc' };
   const ratio = ceilingMicroseconds / microseconds;
-  return { target, met: ratio >= minimum, measured: `${ratio.toFixed(2)} (${ceilingMicroseconds} µs ÷ ${microseconds} µs)` };
+  return {
+    target,
+    met: ratio >= minimum,
+    measured: `${ratio.toFixed(2)} (${ceilingMicroseconds} µs ÷ ${microseconds} µs)`,
+  };
 }
 
 function oneReplicaRatioCheck(label: string, result: StackScenarioResult | undefined, minimum: number): TargetCheck {
   const target = `${label} ≥ ${minimum.toFixed(2)}× one replica alone (req/s)`;
-  if (!result || result.ratioToOneReplica === null) return { target, met: null, measured: 'not measured: needs that scenario' };
+  if (!result || result.ratioToOneReplica === null)
+    return { target, met: null, measured: 'not measured: needs that scenario' };
   const [alone, loaded] = result.phases;
   const rates = `${Math.round(loaded.requestsPerSecond).toLocaleString('en-US')} vs ${Math.round(alone.requestsPerSecond).toLocaleString('en-US')} req/s`;
-  return { target, met: result.ratioToOneReplica >= minimum, measured: `${result.ratioToOneReplica.toFixed(2)}× (${rates})` };
+  return {
+    target,
+    met: result.ratioToOneReplica >= minimum,
+    measured: `${result.ratioToOneReplica.toFixed(2)}× (${rates})`,
+  };
 }
 
 function transactionsCheck(saturated: PhaseMeasurement | undefined): TargetCheck {
   const target = `saturation: ≤ ${TRANSACTIONS_PER_1000_READS_TARGET} PostgreSQL transactions per 1000 cached reads`;
   if (saturated?.dbTransactionsPer1000Reads == null)
     return { target, met: null, measured: 'not measured: needs the saturation scenario, with reads answered' };
-  const queries = saturated.dbQueriesPer1000Reads === null ? '' : `; the replicas logged ${saturated.dbQueriesPer1000Reads} queries per 1000`;
+  const queries =
+    saturated.dbQueriesPer1000Reads === null
+      ? ''
+      : `; the replicas logged ${saturated.dbQueriesPer1000Reads} queries per 1000`;
   return {
     target,
     met: saturated.dbTransactionsPer1000Reads <= TRANSACTIONS_PER_1000_READS_TARGET,
@@ -94,13 +118,18 @@ function transactionsCheck(saturated: PhaseMeasurement | undefined): TargetCheck
 function failedCheck(saturated: PhaseMeasurement | undefined): TargetCheck {
   const target = 'saturation: no failed request';
   if (!saturated) return { target, met: null, measured: 'not measured: needs the saturation scenario' };
-  return { target, met: saturated.failed === 0, measured: `${saturated.failed} of ${saturated.responses.toLocaleString('en-US')} failed` };
+  return {
+    target,
+    met: saturated.failed === 0,
+    measured: `${saturated.failed} of ${saturated.responses.toLocaleString('en-US')} failed`,
+  };
 }
 
 function ratioCheck(label: string, result: ScenarioResult | undefined, minimum: number): TargetCheck {
   const target = `${label} ≥ ${minimum.toFixed(2)}× the ceiling`;
   const ratio = result?.ratioToCeiling;
-  if (ratio === undefined || ratio === null) return { target, met: null, measured: 'not measured: needs the ceiling scenario and this one' };
+  if (ratio === undefined || ratio === null)
+    return { target, met: null, measured: 'not measured: needs the ceiling scenario and this one' };
   return { target, met: ratio >= minimum, measured: `${ratio.toFixed(2)}×` };
 }
 

@@ -87,7 +87,10 @@ function parseOptions(argv: string[]): EdgeCostOptions | 'help' {
     seconds: wholeNumber('--seconds', values.seconds, 1, 3_600),
     edges: (values.edge ?? []).map((spec) => {
       const [name, entry] = spec.split('=', 2);
-      if (!name || !entry) throw new EdgeBenchUsageError(`--edge takes NAME=PATH, e.g. --edge mine=packages/edge/src/server.ts (got "${spec}")`);
+      if (!name || !entry)
+        throw new EdgeBenchUsageError(
+          `--edge takes NAME=PATH, e.g. --edge mine=packages/edge/src/server.ts (got "${spec}")`,
+        );
       return { name, entry };
     }),
   };
@@ -150,7 +153,8 @@ backend replicas
       const running = { pid: child.pid!, stop: () => stopChild(child, exited) };
       try {
         await waitUntil(`haproxy answering on ${HOST}:${port}`, async () => {
-          if (child.exitCode !== null) throw new Error(`haproxy exited with code ${child.exitCode}: its output above says why`);
+          if (child.exitCode !== null)
+            throw new Error(`haproxy exited with code ${child.exitCode}: its output above says why`);
           return (await answersOk(`http://${HOST}:${port}${HEALTH_PATH}`)) ? true : undefined;
         });
       } catch (error) {
@@ -180,7 +184,12 @@ function load(url: string, seconds: number): Promise<autocannon.Result> {
   });
 }
 
-async function measure(candidate: Candidate, upstream: { url: string; pid: number }, dir: string, seconds: number): Promise<Round> {
+async function measure(
+  candidate: Candidate,
+  upstream: { url: string; pid: number },
+  dir: string,
+  seconds: number,
+): Promise<Round> {
   const port = await findFreePort(HOST);
   const running = await candidate.start(port, upstream.url, dir);
   try {
@@ -221,7 +230,11 @@ async function measureEdgeCost({ rounds, seconds, edges }: EdgeCostOptions): Pro
     const upstream = await startServiceProcess({
       instance: 'ceiling',
       entry: CEILING_ENTRY,
-      env: { HOST, PORT: String(upstreamPort), ...ceilingServerEnv(bodyFile, { 'content-type': 'application/json; charset=utf-8' }) },
+      env: {
+        HOST,
+        PORT: String(upstreamPort),
+        ...ceilingServerEnv(bodyFile, { 'content-type': 'application/json; charset=utf-8' }),
+      },
       healthUrl: `${upstreamUrl}${HEALTH_PATH}`,
       onLine: (line) => process.stderr.write(`ceiling: ${line}\n`),
     });
@@ -249,7 +262,9 @@ async function measureEdgeCost({ rounds, seconds, edges }: EdgeCostOptions): Pro
   for (const [name, measured] of results) {
     const cpu = measured.map((round) => round.lbMicroseconds).sort((a, b) => a - b);
     const rate = measured.map((round) => round.requestsPerSecond).sort((a, b) => b - a);
-    console.log(`  ${name.padEnd(10)} best ${cpu[0]} µs (all: ${cpu.join(', ')})  req/s best ${rate[0]} (all: ${rate.join(', ')})`);
+    console.log(
+      `  ${name.padEnd(10)} best ${cpu[0]} µs (all: ${cpu.join(', ')})  req/s best ${rate[0]} (all: ${rate.join(', ')})`,
+    );
   }
 }
 

@@ -48,7 +48,10 @@ function parseOptions(argv: string[]): OverloadOptions | 'help' {
     }),
   );
   if (values.help) return 'help';
-  return { todos: wholeNumber('--todos', values.todos, 1, 100_000), requests: wholeNumber('--requests', values.requests, 1, 20_000) };
+  return {
+    todos: wholeNumber('--todos', values.todos, 1, 100_000),
+    requests: wholeNumber('--requests', values.requests, 1, 20_000),
+  };
 }
 
 /** One GET on a connection of its own; resolves with its status (0: no response) and milliseconds to the last byte. */
@@ -84,10 +87,14 @@ async function measureOverload({ todos, requests }: OverloadOptions): Promise<vo
     const url = `${stack.url}${LIST_PATH}`;
     const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
     const outcomes = await Promise.all(Array.from({ length: requests }, () => timedGet(url, agent)));
-    console.log(`${requests.toLocaleString('en-US')} list requests at once through the edge, ${todos.toLocaleString('en-US')} todos:`);
+    console.log(
+      `${requests.toLocaleString('en-US')} list requests at once through the edge, ${todos.toLocaleString('en-US')} todos:`,
+    );
     for (const [status, times] of byStatus(outcomes)) {
       const ms = (p: number): string => percentile(times, p).toFixed(0);
-      console.log(`  ${status || 'no response'}: ${times.length}, p50 ${ms(50)} ms, p99 ${ms(99)} ms, max ${times.at(-1)!.toFixed(0)} ms`);
+      console.log(
+        `  ${status || 'no response'}: ${times.length}, p50 ${ms(50)} ms, p99 ${ms(99)} ms, max ${times.at(-1)!.toFixed(0)} ms`,
+      );
     }
     // Stopped first, so that every line is in the edge's file.
     await stack.stop();
@@ -97,7 +104,9 @@ async function measureOverload({ todos, requests }: OverloadOptions): Promise<vo
       .map((line) => JSON.parse(line) as EdgeRequestFinished)
       .filter((line) => line.method === 'GET' && line.url === LIST_PATH); // not the seeding's
     for (const [status, times] of byStatus(listLines.map((line) => ({ status: line.status, ms: line.duration_ms })))) {
-      console.log(`  inside the edge, ${status}: p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms`);
+      console.log(
+        `  inside the edge, ${status}: p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms`,
+      );
     }
   } finally {
     await stack.stop();

@@ -19,7 +19,16 @@
 import { check, sleep } from 'k6';
 import http from 'k6/http';
 import { isTodo, isTodoList, jsonBody, requireHealthy } from './lib/responses.js';
-import { describeStages, duration, endpoint, resultsDir, scalePreset, seconds, stages, wholeNumber } from './lib/settings.js';
+import {
+  describeStages,
+  duration,
+  endpoint,
+  resultsDir,
+  scalePreset,
+  seconds,
+  stages,
+  wholeNumber,
+} from './lib/settings.js';
 import { FAILURE_CAUSE_THRESHOLDS, SUMMARY_TREND_STATS, summaryFiles } from './lib/summary.js';
 
 const PRESETS = {
@@ -73,7 +82,12 @@ const SETTINGS = {
 
 const TODOS = `${ENDPOINT}/api/v1/todos`;
 /** The original's todo, typo included. */
-const NEW_TODO = { title: 'CSSE6400 Clout Assignment', completed: false, description: '', deadline_at: '2025-09-05T15:00:00' };
+const NEW_TODO = {
+  title: 'CSSE6400 Clout Assignment',
+  completed: false,
+  description: '',
+  deadline_at: '2025-09-05T15:00:00',
+};
 /** Request names: one per endpoint, so that ids do not make a metric series per todo. */
 const LIST = 'GET /api/v1/todos';
 const CREATE = 'POST /api/v1/todos';
@@ -146,7 +160,8 @@ function deleteAndConfirm(id) {
   const list = http.get(TODOS, { tags: { name: LIST } });
   const todos = jsonBody(list);
   check(list, {
-    'planner: deleted todo is no longer listed': (r) => r.status === 200 && isTodoList(todos) && !todos.some((t) => t.id === id),
+    'planner: deleted todo is no longer listed': (r) =>
+      r.status === 200 && isTodoList(todos) && !todos.some((t) => t.id === id),
   });
 }
 

@@ -18,7 +18,9 @@ import { createServer } from 'node:http';
 function requiredEnv(name) {
   const value = process.env[name];
   if (!value) {
-    process.stderr.write(`ceiling server: ${name} is not set; it is started by pnpm bench, pnpm loadtest and pnpm edge-cost, which set it\n`);
+    process.stderr.write(
+      `ceiling server: ${name} is not set; it is started by pnpm bench, pnpm loadtest and pnpm edge-cost, which set it\n`,
+    );
     process.exit(1);
   }
   return value;

@@ -31,7 +31,10 @@ export function readParentPid(pid: number): number | undefined {
 export function readProcessTreeCpuSeconds(rootPid: number): number | undefined {
   const table = readProcessTable();
   if (!table?.some((process) => process.pid === rootPid)) return undefined;
-  return descendantsOf(rootPid, table).reduce((sum, process) => sum + process.cpuSeconds + process.reapedChildrenCpuSeconds, 0);
+  return descendantsOf(rootPid, table).reduce(
+    (sum, process) => sum + process.cpuSeconds + process.reapedChildrenCpuSeconds,
+    0,
+  );
 }
 
 /** One line of the process table, from /proc/<pid>/stat. */
@@ -106,7 +109,16 @@ export function readMachineBusySeconds(): number | undefined {
   // user nice system idle iowait irq softirq steal …; guest time is already counted in user.
   const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
   if (ticks.length < 8 || ticks.some((value) => !Number.isFinite(value))) return undefined;
-  const [user, nice, system, , , irq, softirq, steal] = ticks as [number, number, number, number, number, number, number, number];
+  const [user, nice, system, , , irq, softirq, steal] = ticks as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   return (user + nice + system + irq + softirq + steal) / TICKS_PER_SECOND;
 }
 

@@ -31,7 +31,11 @@ export interface SeedOptions {
 }
 
 /** Creates `count` todos through todo-write; resolves with their ids, in creation order. */
-export async function seedTodos(writeUrl: string, count: number, { todo = seedTodo, headers }: SeedOptions = {}): Promise<number[]> {
+export async function seedTodos(
+  writeUrl: string,
+  count: number,
+  { todo = seedTodo, headers }: SeedOptions = {},
+): Promise<number[]> {
   const ids = new Array<number>(count);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -43,14 +47,19 @@ export async function seedTodos(writeUrl: string, count: number, { todo = seedTo
   return ids;
 }
 
-async function createTodo(writeUrl: string, todo: Record<string, unknown>, headers?: Record<string, string>): Promise<number> {
+async function createTodo(
+  writeUrl: string,
+  todo: Record<string, unknown>,
+  headers?: Record<string, string>,
+): Promise<number> {
   const response = await fetchPastLoadShedding(`${writeUrl}${TODOS_PATH}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(todo),
   });
   const text = await response.text();
-  if (response.status !== 201) throw new Error(`seeding: POST ${TODOS_PATH} answered ${response.status} instead of 201: ${text.slice(0, 300)}`);
+  if (response.status !== 201)
+    throw new Error(`seeding: POST ${TODOS_PATH} answered ${response.status} instead of 201: ${text.slice(0, 300)}`);
   return (JSON.parse(text) as { id: number }).id;
 }
 
@@ -81,7 +90,9 @@ export async function captureList(readUrl: string, expectedCount?: number): Prom
   }
   const listed = (JSON.parse(body.toString()) as unknown[]).length;
   if (expectedCount !== undefined && listed !== expectedCount) {
-    throw new Error(`todo-read lists ${listed} todos right after ${expectedCount} were seeded: it is not serving what was written`);
+    throw new Error(
+      `todo-read lists ${listed} todos right after ${expectedCount} were seeded: it is not serving what was written`,
+    );
   }
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => {

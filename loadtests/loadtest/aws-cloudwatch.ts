@@ -40,7 +40,11 @@ export function awsOption(
 }
 
 /** Reads the run's window from CloudWatch into runDir, saying what it read and where it went. */
-export async function readRunFromCloudWatch(runDir: string, settings: AwsReadSettings, progress: (line: string) => void): Promise<void> {
+export async function readRunFromCloudWatch(
+  runDir: string,
+  settings: AwsReadSettings,
+  progress: (line: string) => void,
+): Promise<void> {
   progress(`\nCloudWatch (${settings.resources.region}): reading the run's logs and metrics…`);
   let run;
   try {
@@ -53,6 +57,8 @@ export async function readRunFromCloudWatch(runDir: string, settings: AwsReadSet
   }
   if (run.logs && run.logs.events > 0) {
     const logs = shown(`${runDir}/logs`);
-    progress(`  logs     ${logs}/<instance>.log (one per stream): pnpm trace --logs ${logs} --slowest 10, or <request-id>`);
+    progress(
+      `  logs     ${logs}/<instance>.log (one per stream): pnpm trace --logs ${logs} --slowest 10, or <request-id>`,
+    );
   }
 }

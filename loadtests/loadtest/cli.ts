@@ -2,7 +2,14 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { compareUsage, isCompareCommand, previousRunOf, runCompareCommand, verdictLines, writeBottleneckReport } from '@taskoverflow/trace';
+import {
+  compareUsage,
+  isCompareCommand,
+  previousRunOf,
+  runCompareCommand,
+  verdictLines,
+  writeBottleneckReport,
+} from '@taskoverflow/trace';
 import { AWS_CLI_OPTIONS, AWS_CLI_USAGE, type AwsReadSettings } from '@taskoverflow/trace/cloudwatch';
 import { LOADTEST_USAGE_CODE, LoadTestUsageError } from '../errors.js';
 import { awsOption, readRunFromCloudWatch } from './aws-cloudwatch.js';
@@ -146,12 +153,16 @@ function readOptions(
   if (script !== undefined) {
     for (const option of ['scenario', 'scale', 'target'] as const) {
       if (values[option] !== undefined) {
-        throw new LoadTestUsageError(`--${option} is for the built-in scenarios, not a script of your own (${positionals[0]})`);
+        throw new LoadTestUsageError(
+          `--${option} is for the built-in scenarios, not a script of your own (${positionals[0]})`,
+        );
       }
     }
     if (!existsSync(script)) throw new LoadTestUsageError(`no such script: ${script}`);
   } else if (k6Args.length > 0) {
-    throw new LoadTestUsageError('flags after -- go to k6 with a script of your own (pnpm loadtest my-test.js -- --vus 10)');
+    throw new LoadTestUsageError(
+      'flags after -- go to k6 with a script of your own (pnpm loadtest my-test.js -- --vus 10)',
+    );
   }
 
   const scale = values.scale ?? (env.SCALE || 'local');
@@ -170,7 +181,9 @@ function readOptions(
   }
   const endpoint = env.ENDPOINT?.replace(/\/+$/, '') || undefined;
   if (endpoint && !/^https?:\/\/[^/]+$/.test(endpoint)) {
-    throw new LoadTestUsageError(`ENDPOINT must be the API's base URL, such as http://127.0.0.1:8080 (got "${env.ENDPOINT}")`);
+    throw new LoadTestUsageError(
+      `ENDPOINT must be the API's base URL, such as http://127.0.0.1:8080 (got "${env.ENDPOINT}")`,
+    );
   }
   return {
     scenario: scenario as ScenarioName,
@@ -197,7 +210,9 @@ function wholeNumber(name: string, text: string, min: number, max: number): numb
 
 /** Where everything went and what to do next, after k6's own summary. */
 function report(result: LoadTestResult): string {
-  const verdict = result.passed ? `PASSED: all ${result.thresholds.length} thresholds met` : `FAILED: ${result.failure}`;
+  const verdict = result.passed
+    ? `PASSED: all ${result.thresholds.length} thresholds met`
+    : `FAILED: ${result.failure}`;
   const { figures } = result;
   const lines = [
     `pnpm loadtest (${result.target}): ${verdict}`,
@@ -226,8 +241,12 @@ function comparison(ceiling: LoadTestResult, stack: LoadTestResult): string {
   const row = (name: string, result: LoadTestResult): string =>
     `  ${name.padEnd(7)} ${milliseconds(result.figures.p95Ms).padStart(9)}  ${rate(result.figures.requestsPerSecond).padStart(7)}  ${share(result.figures.checksPassed).padStart(7)}  ` +
     `${share(result.figures.requestsFailed).padStart(7)}  ${crossingText(result)}`;
-  const ratio = ceiling.figures.p95Ms && stack.figures.p95Ms !== undefined ? stack.figures.p95Ms / ceiling.figures.p95Ms : undefined;
-  const verdict = ratio === undefined ? '– not measured' : `${ratio <= MAX_P95_TO_CEILING ? '✓' : '✗'} ${ratio.toFixed(2)}×`;
+  const ratio =
+    ceiling.figures.p95Ms && stack.figures.p95Ms !== undefined
+      ? stack.figures.p95Ms / ceiling.figures.p95Ms
+      : undefined;
+  const verdict =
+    ratio === undefined ? '– not measured' : `${ratio <= MAX_P95_TO_CEILING ? '✓' : '✗'} ${ratio.toFixed(2)}×`;
   return [
     `Side by side (${stack.figures.maxVus ?? '?'} VUs at most):`,
     `  target        p95    req/s   checks   failed  p95 above ${stack.figures.p95BoundMs ?? '?'} ms from`,
@@ -289,15 +308,26 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const results = await runLoadTest({ ...options, echoK6: true, progress: (line) => console.log(line), abort: interrupt.signal });
+  const results = await runLoadTest({
+    ...options,
+    echoK6: true,
+    progress: (line) => console.log(line),
+    abort: interrupt.signal,
+  });
   for (const result of results) {
     console.log(`\n${report(result)}`);
-    if (options.aws && result.target === 'stack') await readRunFromCloudWatch(result.runDir, options.aws, (line) => console.log(line));
+    if (options.aws && result.target === 'stack')
+      await readRunFromCloudWatch(result.runDir, options.aws, (line) => console.log(line));
     // Once the stack has stopped: its log files are complete, with each service's last stats line.
     const bottlenecks = await writeBottleneckReport(result.runDir);
-    console.log(`\n${verdictLines(bottlenecks.verdict).join('\n')}\n  details  ${shown(bottlenecks.files.html)} (and .json)`);
+    console.log(
+      `\n${verdictLines(bottlenecks.verdict).join('\n')}\n  details  ${shown(bottlenecks.files.html)} (and .json)`,
+    );
     const previous = await previousRunOf(result.runDir);
-    if (previous) console.log(`  compare  pnpm loadtest --compare ${shown(previous)} ${shown(result.runDir)}  (with the run before)`);
+    if (previous)
+      console.log(
+        `  compare  pnpm loadtest --compare ${shown(previous)} ${shown(result.runDir)}  (with the run before)`,
+      );
   }
   const ceiling = results.find((result) => result.target === 'ceiling');
   const stack = results.find((result) => result.target === 'stack');

@@ -32,6 +32,7 @@ function reasonOf(error: unknown): string {
     return `GET ${HEALTH_PATH} got no answer within ${PROBE_TIMEOUT_MS / 1000} s`;
   }
   const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-  const said = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : String(error);
+  const said =
+    typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : String(error);
   return `GET ${HEALTH_PATH} failed: ${said}`;
 }

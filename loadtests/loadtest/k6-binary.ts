@@ -28,11 +28,14 @@ export interface K6Binary {
 export function findK6(env: NodeJS.ProcessEnv = process.env): K6Binary {
   const searched = [...(env.PATH ?? '').split(delimiter).filter(Boolean), goBinDirectory(env)];
   const path = searched.map((directory) => join(directory, 'k6')).find(isExecutable);
-  if (!path) throw new K6MissingError(`k6 is not installed (looked on PATH and in ${goBinDirectory(env)}): ${K6_INSTALL_HINT}`);
+  if (!path)
+    throw new K6MissingError(`k6 is not installed (looked on PATH and in ${goBinDirectory(env)}): ${K6_INSTALL_HINT}`);
   const version = k6Version(path);
   const major = Number(version.slice(1).split('.')[0]);
   if (!(major >= MIN_MAJOR_VERSION)) {
-    throw new K6MissingError(`${path} is k6 ${version}; the scenarios need k6 v${MIN_MAJOR_VERSION} or later: ${K6_INSTALL_HINT}`);
+    throw new K6MissingError(
+      `${path} is k6 ${version}; the scenarios need k6 v${MIN_MAJOR_VERSION} or later: ${K6_INSTALL_HINT}`,
+    );
   }
   return { path, version };
 }
@@ -46,7 +49,10 @@ function goBinDirectory(env: NodeJS.ProcessEnv): string {
 
 function goEnv(name: string, env: NodeJS.ProcessEnv): string | undefined {
   try {
-    return execFileSync('go', ['env', name], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+    return (
+      execFileSync('go', ['env', name], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() ||
+      undefined
+    );
   } catch {
     return undefined; // no Go: fall back to its default GOPATH
   }
@@ -64,6 +70,7 @@ function isExecutable(path: string): boolean {
 function k6Version(path: string): string {
   const output = execFileSync(path, ['version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const version = /\bv\d+\.\d+\.\d+\S*/.exec(output)?.[0];
-  if (!version) throw new K6MissingError(`${path} does not look like k6: \`${path} version\` printed "${output.trim()}"`);
+  if (!version)
+    throw new K6MissingError(`${path} does not look like k6: \`${path} version\` printed "${output.trim()}"`);
   return version;
 }

@@ -12,7 +12,12 @@ import { descendantsOf, readMachineBusySeconds, readProcessTable, readRssBytes }
 const DEFAULT_INTERVAL_MS = 1000;
 /** The services and the edge are started with their instance's name (todo-read-2, edge). */
 const INSTANCE_VARIABLE = 'SERVICE_INSTANCE=';
-const NAMES_BY_COMMAND: Record<string, string> = { k6: 'k6', 'redis-server': 'redis', postgres: 'postgres', postmaster: 'postgres' };
+const NAMES_BY_COMMAND: Record<string, string> = {
+  k6: 'k6',
+  'redis-server': 'redis',
+  postgres: 'postgres',
+  postmaster: 'postgres',
+};
 
 interface Tracked {
   name: string;
@@ -43,7 +48,12 @@ export class ProcessSampler {
   stop(): ProcessSamples {
     clearInterval(this.#timer);
     this.#sample();
-    return { startedAtMs: this.#startedAtMs, cores: availableParallelism(), intervalMs: this.intervalMs, samples: this.#samples };
+    return {
+      startedAtMs: this.#startedAtMs,
+      cores: availableParallelism(),
+      intervalMs: this.intervalMs,
+      samples: this.#samples,
+    };
   }
 
   #sample(): void {
@@ -56,11 +66,19 @@ export class ProcessSampler {
       alive.add(process.pid);
       let tracked = this.#tracked.get(process.pid);
       if (!tracked) {
-        tracked = { name: this.#nameOf(process.pid, process.command), baseline: first ? process.cpuSeconds : 0, last: process.cpuSeconds };
+        tracked = {
+          name: this.#nameOf(process.pid, process.command),
+          baseline: first ? process.cpuSeconds : 0,
+          last: process.cpuSeconds,
+        };
         this.#tracked.set(process.pid, tracked);
       }
       tracked.last = process.cpuSeconds;
-      const figures = (processes[tracked.name] ??= { cpuSeconds: this.#exited.get(tracked.name) ?? 0, rssBytes: 0, count: 0 });
+      const figures = (processes[tracked.name] ??= {
+        cpuSeconds: this.#exited.get(tracked.name) ?? 0,
+        rssBytes: 0,
+        count: 0,
+      });
       figures.cpuSeconds += tracked.last - tracked.baseline;
       figures.rssBytes += readRssBytes(process.pid) ?? 0;
       figures.count += 1;
@@ -73,7 +91,8 @@ export class ProcessSampler {
     const machine = readMachineBusySeconds();
     this.#samples.push({
       atMs: Date.now(),
-      machineCpuSeconds: machine === undefined || this.#machineStart === undefined ? undefined : machine - this.#machineStart,
+      machineCpuSeconds:
+        machine === undefined || this.#machineStart === undefined ? undefined : machine - this.#machineStart,
       processes,
     });
   }

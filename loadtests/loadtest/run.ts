@@ -39,7 +39,11 @@ export const DEFAULT_RESULTS_ROOT = fileURLToPath(new URL('../results/', import.
  * list) can run it too; the planners' writes have no such stand-in.
  */
 export const SCENARIOS = {
-  'planners-and-studiers': { script: join(K6_DIR, 'planners-and-studiers.js'), name: 'planners-and-studiers', readOnly: false },
+  'planners-and-studiers': {
+    script: join(K6_DIR, 'planners-and-studiers.js'),
+    name: 'planners-and-studiers',
+    readOnly: false,
+  },
   stress: { script: join(K6_DIR, 'studiers-stress.js'), name: 'studiers-stress', readOnly: true },
 } as const;
 export type ScenarioName = keyof typeof SCENARIOS;
@@ -165,7 +169,9 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
         title: `${scenario.name} · ${options.scale} scale`,
       };
   if (loadTarget !== 'stack' && !workload.readOnly) {
-    throw new Error(`the ceiling answers every request with the list, so it runs read-only scenarios only (stress), not ${workload.label}`);
+    throw new Error(
+      `the ceiling answers every request with the list, so it runs read-only scenarios only (stress), not ${workload.label}`,
+    );
   }
   // Fails fast, before anything starts, when nothing answers there.
   if (options.endpoint) options.progress(`endpoint: ${await requireReachable(options.endpoint)}`);
@@ -176,7 +182,9 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   try {
     if (!endpoint) {
       const startedAt = Date.now();
-      options.progress('local stack: building (tsc -b) and starting (embedded PostgreSQL, Redis, todo-write, todo-read replicas, edge)…');
+      options.progress(
+        'local stack: building (tsc -b) and starting (embedded PostgreSQL, Redis, todo-write, todo-read replicas, edge)…',
+      );
       target = await startLocalTarget({
         ...(options.databaseUrl && { databaseUrl: options.databaseUrl }),
         ...(options.redisUrl && { redisUrl: options.redisUrl }),
@@ -200,12 +208,20 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
         `ceiling: bare node:http on ${ceiling.url}, sending ${endpoint}'s list (${ceiling.listBytes.toLocaleString('en-US')} bytes) ✓`,
       );
       results.push(
-        await runK6Against('ceiling', ceiling.url, { options, workload, k6, runDir: `${runDir}-ceiling`, logDir: undefined, runStartedAt }),
+        await runK6Against('ceiling', ceiling.url, {
+          options,
+          workload,
+          k6,
+          runDir: `${runDir}-ceiling`,
+          logDir: undefined,
+          runStartedAt,
+        }),
       );
       await ceiling.stop();
       ceiling = undefined;
     }
-    if (loadTarget !== 'ceiling') results.push(await runK6Against('stack', endpoint, { options, workload, k6, runDir, logDir, runStartedAt }));
+    if (loadTarget !== 'ceiling')
+      results.push(await runK6Against('stack', endpoint, { options, workload, k6, runDir, logDir, runStartedAt }));
     return results;
   } finally {
     await ceiling?.stop();
@@ -218,15 +234,34 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
 }
 
 /** The user's script: its entry module written into runDir and loaded once by k6 inspect (fails fast when it does not parse). */
-async function scriptWorkload(k6: K6Binary, script: string, runDir: string, options: LoadTestOptions): Promise<Workload> {
+async function scriptWorkload(
+  k6: K6Binary,
+  script: string,
+  runDir: string,
+  options: LoadTestOptions,
+): Promise<Workload> {
   const k6Args = options.k6Args ?? [];
   await mkdir(runDir, { recursive: true });
-  const entry = await writeEntryModule(script, runDir, [`script: ${script}`, ...(k6Args.length > 0 ? [`k6 flags: ${k6Args.join(' ')}`] : [])]);
+  const entry = await writeEntryModule(script, runDir, [
+    `script: ${script}`,
+    ...(k6Args.length > 0 ? [`k6 flags: ${k6Args.join(' ')}`] : []),
+  ]);
   const env = { ...options.overrides };
   // ENDPOINT is not known yet for the local stack: any base URL lets the init code run.
-  await inspectScript(k6, entry, script, { ...env, ENDPOINT: options.endpoint ?? 'http://127.0.0.1:8080', RESULTS_DIR: runDir });
+  await inspectScript(k6, entry, script, {
+    ...env,
+    ENDPOINT: options.endpoint ?? 'http://127.0.0.1:8080',
+    RESULTS_DIR: runDir,
+  });
   options.progress(`script: ${shown(script)} loads in k6 ✓ (entry module ${shown(entry)})`);
-  return { label: `the script ${shown(script)}`, entry, summaryBase: scriptRunName(script), readOnly: false, env, title: scriptRunName(script) };
+  return {
+    label: `the script ${shown(script)}`,
+    entry,
+    summaryBase: scriptRunName(script),
+    readOnly: false,
+    env,
+    title: scriptRunName(script),
+  };
 }
 
 interface RunContext {
@@ -281,7 +316,9 @@ async function runK6Against(
   const summary = await readSummary(files.summaryJson, files.summaryText);
   if (!summary) {
     const tail = outcome.outputTail.length > 0 ? `; its last output:\n  ${outcome.outputTail.join('\n  ')}` : '';
-    throw new Error(`k6 wrote no summary of the ${runTarget} run (${outcome.meaning}, exit code ${outcome.exitCode})${tail}`);
+    throw new Error(
+      `k6 wrote no summary of the ${runTarget} run (${outcome.meaning}, exit code ${outcome.exitCode})${tail}`,
+    );
   }
   const p95BoundMs = p95TargetOf(summary.thresholds);
   const series = existsSync(report)
@@ -290,7 +327,8 @@ async function runK6Against(
         options.progress(`plot: not written: ${error.message}`);
         return undefined;
       })
-    : (options.progress('plot: not written: k6 exported no report (it does not when the run stops in setup)'), undefined);
+    : (options.progress('plot: not written: k6 exported no report (it does not when the run stops in setup)'),
+      undefined);
   if (series) {
     const plotTitle = `${workload.title} · ${runTarget} · ${endpoint} · ${runStartedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
     files.plot = join(runDir, REPORT_INPUT_FILES.latencyPlot);
@@ -305,7 +343,9 @@ async function runK6Against(
       ? [`k6 failed: ${outcome.meaning} (exit code ${outcome.exitCode})`]
       : []),
     ...(breached.length > 0
-      ? [`thresholds breached: ${breached.map((threshold) => `${threshold.metric} ${threshold.expression}`).join('; ')}`]
+      ? [
+          `thresholds breached: ${breached.map((threshold) => `${threshold.metric} ${threshold.expression}`).join('; ')}`,
+        ]
       : []),
   ];
   const failure = failures.length > 0 ? failures.join('; ') : undefined;

@@ -79,7 +79,12 @@ const run = promisify(execFile);
  * error, a missing module or an exception in the init code throws K6ScriptInvalidError with
  * k6's message.
  */
-export async function inspectScript(k6: K6Binary, entry: string, scriptPath: string, env: Record<string, string>): Promise<void> {
+export async function inspectScript(
+  k6: K6Binary,
+  entry: string,
+  scriptPath: string,
+  env: Record<string, string>,
+): Promise<void> {
   try {
     await run(k6.path, ['inspect', entry], { env: { ...process.env, ...env }, timeout: 60_000 });
   } catch (error) {

@@ -58,7 +58,11 @@ t.test('a tiny run measures every scenario, without errors, and records it', asy
   }
   const notModified = report.scenarios.find((scenario) => scenario.name === 'not-modified');
   t.equal(notModified?.statusCounts['304'], notModified?.responses, 'the 304 run got 304s only');
-  t.equal(report.scenarios.find((scenario) => scenario.name === 'ceiling')?.ratioToCeiling, 1, 'ratios are to the ceiling');
+  t.equal(
+    report.scenarios.find((scenario) => scenario.name === 'ceiling')?.ratioToCeiling,
+    1,
+    'ratios are to the ceiling',
+  );
   t.equal(report.targets.length, 11, 'every target is reported on');
   t.match(output, /stack \(load balancer, 2 replicas\): GET \/api\/v1\/todos/, 'it prints the stack table');
   t.match(
@@ -73,8 +77,15 @@ t.test('a tiny run measures every scenario, without errors, and records it', asy
     'both stack scenarios ran',
   );
   for (const scenario of report.stackScenarios) {
-    t.same(scenario.phases.map((phase) => phase.label)[0], 'one replica alone', `${scenario.name}: one replica alone first`);
-    t.equal(scenario.ratioToOneReplica, Math.round((scenario.phases[1].requestsPerSecond / scenario.phases[0].requestsPerSecond) * 100) / 100);
+    t.same(
+      scenario.phases.map((phase) => phase.label)[0],
+      'one replica alone',
+      `${scenario.name}: one replica alone first`,
+    );
+    t.equal(
+      scenario.ratioToOneReplica,
+      Math.round((scenario.phases[1].requestsPerSecond / scenario.phases[0].requestsPerSecond) * 100) / 100,
+    );
     for (const phase of scenario.phases) {
       const name = `${scenario.name}, ${phase.label}`;
       t.ok(phase.responses > 0, `${name}: answered`);
@@ -100,7 +111,11 @@ t.test('a tiny run measures every scenario, without errors, and records it', asy
     }
   }
   t.same(report.stackScenarios[0]!.phases[1].targets, ['edge'], 'stack: through the load balancer');
-  t.same(report.stackScenarios[1]!.phases[1].targets, ['todo-read-1', 'todo-read-2'], 'saturation: both replicas, a generator each');
+  t.same(
+    report.stackScenarios[1]!.phases[1].targets,
+    ['todo-read-1', 'todo-read-2'],
+    'saturation: both replicas, a generator each',
+  );
   t.equal(report.stackScenarios[1]!.phases[1].latencyMs.length, 2, 'saturation: each generator reports its latency');
 });
 
@@ -130,7 +145,13 @@ t.test('bad usage exits 2, as in the other CLIs, with the problem and the usage'
 
 t.test('options: scenarios run in their fixed order; a bad value is refused with the choices', async (t) => {
   const options = parseBenchOptions(['--scenarios', 'create,ceiling', '--log-level', 'warn']);
-  t.match(options, { scenarios: ['ceiling', 'create'], logLevel: 'warn', connections: 100, durationSeconds: 10, warmupSeconds: 3 });
+  t.match(options, {
+    scenarios: ['ceiling', 'create'],
+    logLevel: 'warn',
+    connections: 100,
+    durationSeconds: 10,
+    warmupSeconds: 3,
+  });
   t.throws(() => parseBenchOptions(['--scenarios', 'cached-list,warp-speed']), {
     message: /^--scenarios: unknown warp-speed; choose from ceiling, cached-list, /,
   });

@@ -25,7 +25,11 @@ t.test('the ceiling server runs under plain Node and sends the bytes and headers
   const ceiling = await startServiceProcess({
     instance: 'ceiling',
     entry: CEILING_ENTRY,
-    env: { HOST, PORT: String(port), ...ceilingServerEnv(bodyFile, { 'content-type': 'application/json', etag: '"v1"' }) },
+    env: {
+      HOST,
+      PORT: String(port),
+      ...ceilingServerEnv(bodyFile, { 'content-type': 'application/json', etag: '"v1"' }),
+    },
     healthUrl: `${url}${HEALTH_PATH}`,
     onLine: (line) => t.comment(line),
   });

@@ -15,7 +15,11 @@ const TOOLS = {
 };
 
 /** Runs one tool to its end, as `pnpm <tool>` does; resolves with its exit code and everything it printed. */
-async function runTool(t: Test, tool: keyof typeof TOOLS, args: string[]): Promise<{ code: number | null; output: string }> {
+async function runTool(
+  t: Test,
+  tool: keyof typeof TOOLS,
+  args: string[],
+): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', TOOLS[tool], ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -61,7 +65,10 @@ t.test('pnpm edge-overload: every request of the burst answered or counted, by s
   const { code, output } = await runTool(t, 'edge-overload', ['--todos', '5', '--requests', '20']);
   t.equal(code, 0, 'it exits 0', { output });
   t.match(output, '20 list requests at once through the edge, 5 todos:');
-  const counted = [...output.matchAll(/^ {2}(?:\d+|no response): (\d+), p50 \d+ ms/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+  const counted = [...output.matchAll(/^ {2}(?:\d+|no response): (\d+), p50 \d+ ms/gm)].reduce(
+    (sum, match) => sum + Number(match[1]),
+    0,
+  );
   t.equal(counted, 20, 'the statuses add up to the burst');
   t.match(output, /^ {2}inside the edge, \d+: p50 [\d.]+ ms, p99 [\d.]+ ms$/m, "the edge's own times");
 });

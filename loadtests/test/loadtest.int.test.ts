@@ -46,9 +46,14 @@ t.test('smoke scale against the local stack: every check passes, every threshold
   if (!result) throw new Error('runLoadTest returned no result');
   t.same(others, [], 'one run: the stack, the default target');
   t.equal(result.target, 'stack');
-  t.ok(result.passed, `the run passes: ${result.failure ?? 'every threshold met'}`, { summary: result.summaryText, k6: result.k6OutputTail });
+  t.ok(result.passed, `the run passes: ${result.failure ?? 'every threshold met'}`, {
+    summary: result.summaryText,
+    k6: result.k6OutputTail,
+  });
   t.same(
-    result.thresholds.filter((threshold) => !threshold.ok).map((threshold) => `${threshold.metric} ${threshold.expression}`),
+    result.thresholds
+      .filter((threshold) => !threshold.ok)
+      .map((threshold) => `${threshold.metric} ${threshold.expression}`),
     [],
     'no threshold breached',
   );
@@ -58,11 +63,22 @@ t.test('smoke scale against the local stack: every check passes, every threshold
     metrics: Record<string, { values: Record<string, number> }>;
   };
   t.ok(summary.metrics['http_req_duration{scenario:studiers}']!.values.count! > 100, 'studiers listed todos');
-  t.ok(summary.metrics['http_req_duration{scenario:planners}']!.values.count! >= 120, 'planners created, deleted and re-listed 40 todos');
+  t.ok(
+    summary.metrics['http_req_duration{scenario:planners}']!.values.count! >= 120,
+    'planners created, deleted and re-listed 40 todos',
+  );
   t.match(result.summaryText, /PASSED: all \d+ thresholds met/, 'the text summary gives the verdict');
   t.match(await readFile(result.files.report, 'utf8'), /<script id="data"/, 'k6 exported its HTML report');
-  t.match(await readFile(result.files.plot!, 'utf8'), /^<svg[\s\S]*<path d="M[\s\S]*<\/svg>\n$/, 'the latency plot was drawn');
-  t.match(await readFile(join(result.files.logs!, 'todo-read-1.log'), 'utf8'), /"msg":"request finished"/, 'the services logged for pnpm trace');
+  t.match(
+    await readFile(result.files.plot!, 'utf8'),
+    /^<svg[\s\S]*<path d="M[\s\S]*<\/svg>\n$/,
+    'the latency plot was drawn',
+  );
+  t.match(
+    await readFile(join(result.files.logs!, 'todo-read-1.log'), 'utf8'),
+    /"msg":"request finished"/,
+    'the services logged for pnpm trace',
+  );
   t.match(progress.join('\n'), /seed: 50 todos created ✓/, 'the progress says what was seeded');
 });
 
@@ -70,7 +86,9 @@ t.test('a breached threshold fails the run and is named', async (t) => {
   // A stand-in API whose creates fail: the planners' checks and requests fail, the studiers' pass.
   const server = await listen((request, response) => {
     const status = request.method === 'POST' ? 500 : 200;
-    response.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '[]' : '{"error":"broken on purpose"}');
+    response
+      .writeHead(status, { 'content-type': 'application/json' })
+      .end(status === 200 ? '[]' : '{"error":"broken on purpose"}');
   });
   t.teardown(() => void server.close());
 
@@ -78,86 +96,114 @@ t.test('a breached threshold fails the run and is named', async (t) => {
   if (!result) throw new Error('runLoadTest returned no result');
 
   t.notOk(result.passed, 'the run fails');
-  t.match(result.failure, /thresholds breached: .*checks\{scenario:planners\} rate==1/, 'the failure names the planners’ checks');
+  t.match(
+    result.failure,
+    /thresholds breached: .*checks\{scenario:planners\} rate==1/,
+    'the failure names the planners’ checks',
+  );
   t.match(result.failure, /http_req_failed\{scenario:planners\} rate==0/, 'and their failed requests');
   t.notMatch(result.failure, /scenario:studiers/, 'but not the studiers, who were answered');
   t.match(result.summaryText, /✗ planner: create is 201 {2}\(1 of 1 failed\)/, 'the summary shows the failed check');
 });
 
-t.test('--target both: the ceiling, then the stack, each with its figures and where p95 crossed the threshold', async (t) => {
-  // A stand-in stack whose list takes 300 ms; the ceiling sends the same bytes at once. With a
-  // p95 threshold of 250 ms, the stack's p95 is above it from the first requests on, whatever
-  // the machine's load (nothing here depends on how fast anything is, only on that delay).
-  const list = Buffer.from(JSON.stringify([{ id: 1, title: 'the stand-in list' }]));
-  const server = await listen((request, response) => {
-    const send = (): void => void response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', etag: '"v1"' }).end(list);
-    if (request.url === '/api/v1/health') send();
-    else setTimeout(send, 300);
-  });
-  t.teardown(() => void server.close());
+t.test(
+  '--target both: the ceiling, then the stack, each with its figures and where p95 crossed the threshold',
+  async (t) => {
+    // A stand-in stack whose list takes 300 ms; the ceiling sends the same bytes at once. With a
+    // p95 threshold of 250 ms, the stack's p95 is above it from the first requests on, whatever
+    // the machine's load (nothing here depends on how fast anything is, only on that delay).
+    const list = Buffer.from(JSON.stringify([{ id: 1, title: 'the stand-in list' }]));
+    const server = await listen((request, response) => {
+      const send = (): void =>
+        void response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', etag: '"v1"' }).end(list);
+      if (request.url === '/api/v1/health') send();
+      else setTimeout(send, 300);
+    });
+    t.teardown(() => void server.close());
 
-  const results = await runLoadTest({
-    scenario: 'stress',
-    scale: 'smoke',
-    target: 'both',
-    endpoint: `http://127.0.0.1:${portOf(server)}`,
-    readReplicas: 1,
-    seedTodos: 0,
-    resultsRoot: t.testdir(),
-    overrides: { TARGET_VUS: '5', RAMP: '2s', HOLD: '5s', STUDIER_SLEEP: '0.1', P95_MS: '250' },
-    echoK6: false,
-    progress: () => undefined,
-  });
+    const results = await runLoadTest({
+      scenario: 'stress',
+      scale: 'smoke',
+      target: 'both',
+      endpoint: `http://127.0.0.1:${portOf(server)}`,
+      readReplicas: 1,
+      seedTodos: 0,
+      resultsRoot: t.testdir(),
+      overrides: { TARGET_VUS: '5', RAMP: '2s', HOLD: '5s', STUDIER_SLEEP: '0.1', P95_MS: '250' },
+      echoK6: false,
+      progress: () => undefined,
+    });
 
-  t.same(
-    results.map((result) => result.target),
-    ['ceiling', 'stack'],
-    'the ceiling ran first, then the stack',
-  );
-  const [ceiling, stack] = results as [LoadTestResult, LoadTestResult];
-  t.not(ceiling.runDir, stack.runDir, 'each run has its own directory');
-  t.not(ceiling.endpoint, stack.endpoint, 'the ceiling is a server of its own');
-  t.match(ceiling.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/, 'on loopback');
-  for (const result of results) {
-    t.match(result.figures, { p95BoundMs: 250, checksPassed: 1, requestsFailed: 0, maxVus: 5 }, `${result.target}: the summary's figures`);
-    t.ok(result.figures.requestsPerSecond! > 0 && result.figures.p95Ms! > 0, `${result.target}: req/s and p95 measured`);
-  }
-  t.notOk(stack.passed, 'the slow stack breaches p95 < 250 ms');
-  t.ok(stack.figures.p95Ms! >= 300, "the stack's p95 includes its 300 ms");
-  // The VU gauge is sampled once a second, so the first period may still read 0 VUs.
-  t.type(stack.figures.vusAtP95Crossing, 'number', `the stack's p95 crossed 250 ms (at ${stack.figures.vusAtP95Crossing} VUs)`);
-  t.ok(stack.figures.vusAtP95Crossing! <= 5, 'within the VUs the run had');
-});
+    t.same(
+      results.map((result) => result.target),
+      ['ceiling', 'stack'],
+      'the ceiling ran first, then the stack',
+    );
+    const [ceiling, stack] = results as [LoadTestResult, LoadTestResult];
+    t.not(ceiling.runDir, stack.runDir, 'each run has its own directory');
+    t.not(ceiling.endpoint, stack.endpoint, 'the ceiling is a server of its own');
+    t.match(ceiling.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/, 'on loopback');
+    for (const result of results) {
+      t.match(
+        result.figures,
+        { p95BoundMs: 250, checksPassed: 1, requestsFailed: 0, maxVus: 5 },
+        `${result.target}: the summary's figures`,
+      );
+      t.ok(
+        result.figures.requestsPerSecond! > 0 && result.figures.p95Ms! > 0,
+        `${result.target}: req/s and p95 measured`,
+      );
+    }
+    t.notOk(stack.passed, 'the slow stack breaches p95 < 250 ms');
+    t.ok(stack.figures.p95Ms! >= 300, "the stack's p95 includes its 300 ms");
+    // The VU gauge is sampled once a second, so the first period may still read 0 VUs.
+    t.type(
+      stack.figures.vusAtP95Crossing,
+      'number',
+      `the stack's p95 crossed 250 ms (at ${stack.figures.vusAtP95Crossing} VUs)`,
+    );
+    t.ok(stack.figures.vusAtP95Crossing! <= 5, 'within the VUs the run had');
+  },
+);
 
-t.test('the VUs where p95 crosses a bound: the first of 3 periods in a row above it, a single slow period aside', async (t) => {
-  const point = (vus: number, p95Ms: number | undefined): PeriodPoint => ({
-    atSeconds: vus,
-    vus,
-    requestsPerSecond: 1,
-    failedShare: 0,
-    medianMs: p95Ms,
-    p95Ms,
-    maxMs: p95Ms,
-  });
-  const series = [
-    point(10, 50),
-    point(20, 900),
-    point(30, 60),
-    point(40, 250),
-    point(50, undefined),
-    point(60, 210),
-    point(70, 300),
-    point(80, 400),
-  ];
-  t.equal(vusWhereP95Crosses(series, 200), 60, 'the blip at 20 VUs and the run broken by a period without requests do not count');
-  t.equal(vusWhereP95Crosses(series, 1000), undefined, 'never crossed');
-});
+t.test(
+  'the VUs where p95 crosses a bound: the first of 3 periods in a row above it, a single slow period aside',
+  async (t) => {
+    const point = (vus: number, p95Ms: number | undefined): PeriodPoint => ({
+      atSeconds: vus,
+      vus,
+      requestsPerSecond: 1,
+      failedShare: 0,
+      medianMs: p95Ms,
+      p95Ms,
+      maxMs: p95Ms,
+    });
+    const series = [
+      point(10, 50),
+      point(20, 900),
+      point(30, 60),
+      point(40, 250),
+      point(50, undefined),
+      point(60, 210),
+      point(70, 300),
+      point(80, 400),
+    ];
+    t.equal(
+      vusWhereP95Crosses(series, 200),
+      60,
+      'the blip at 20 VUs and the run broken by a period without requests do not count',
+    );
+    t.equal(vusWhereP95Crosses(series, 1000), undefined, 'never crossed');
+  },
+);
 
 t.test('every scenario at every scale is a valid k6 configuration; bad overrides are refused by name', async (t) => {
   const k6 = findK6();
   // k6 inspect reads the options without running anything; -e sets the script's __ENV.
   const inspect = async (script: string, ...env: string[]) =>
-    JSON.parse((await run(k6.path, ['inspect', ...env.flatMap((pair) => ['-e', pair]), script])).stdout) as { scenarios: unknown };
+    JSON.parse((await run(k6.path, ['inspect', ...env.flatMap((pair) => ['-e', pair]), script])).stdout) as {
+      scenarios: unknown;
+    };
   for (const [name, { script }] of Object.entries(SCENARIOS)) {
     for (const scale of SCALES) t.ok((await inspect(script, `SCALE=${scale}`)).scenarios, `${name} at ${scale} scale`);
   }
@@ -211,7 +257,13 @@ function tinyRun(endpoint: string, resultsRoot: string): LoadTestOptions {
     readReplicas: 1,
     seedTodos: 0,
     resultsRoot,
-    overrides: { STUDIER_STAGES: '2s:2', STUDIER_SLEEP: '0.2', PLANNER_VUS: '1', PLANNER_ITERATIONS: '1', PLANNER_SLEEP: '0' },
+    overrides: {
+      STUDIER_STAGES: '2s:2',
+      STUDIER_SLEEP: '0.2',
+      PLANNER_VUS: '1',
+      PLANNER_ITERATIONS: '1',
+      PLANNER_SLEEP: '0',
+    },
     echoK6: false,
     progress: () => undefined,
   };

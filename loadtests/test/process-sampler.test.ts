@@ -16,7 +16,10 @@ t.test('records when sampling began, then this process as the runner', async (t)
   await delay(3 * INTERVAL_MS);
   const recorded = sampler.stop();
 
-  t.ok(recorded.startedAtMs !== undefined && recorded.startedAtMs >= before && recorded.startedAtMs <= Date.now(), 'when sampling began');
+  t.ok(
+    recorded.startedAtMs !== undefined && recorded.startedAtMs >= before && recorded.startedAtMs <= Date.now(),
+    'when sampling began',
+  );
   t.ok(recorded.samples.length >= 2, `${recorded.samples.length} samples (Linux)`);
   t.ok(recorded.startedAtMs! <= recorded.samples[0]!.atMs, 'no later than the first sample');
   t.ok(

@@ -24,7 +24,12 @@ const PRACTICAL_MISTAKES = fileURLToPath(new URL('../k6/examples/practical-mista
 /** Planner iterations, set through a k6 flag (-e) to show that flags after -- reach k6. */
 const PLANNER_ITERATIONS = 4;
 
-function scriptRun(script: string, resultsRoot: string, progress: string[], extra: Partial<LoadTestOptions> = {}): LoadTestOptions {
+function scriptRun(
+  script: string,
+  resultsRoot: string,
+  progress: string[],
+  extra: Partial<LoadTestOptions> = {},
+): LoadTestOptions {
   return {
     scenario: 'planners-and-studiers',
     scale: 'smoke',
@@ -42,75 +47,99 @@ function scriptRun(script: string, resultsRoot: string, progress: string[], extr
   };
 }
 
-t.test("the practical's mistakes: the verdict names the failed checks, the unmatched path and the todos left behind", async (t) => {
-  const database = await createTestDatabase();
-  t.teardown(() => database.drop());
-  const progress: string[] = [];
-  const [result] = await runLoadTest(
-    scriptRun(PRACTICAL_MISTAKES, t.testdir(), progress, {
-      databaseUrl: database.url,
-      ...(process.env.TEST_REDIS_URL && { redisUrl: process.env.TEST_REDIS_URL }),
-    }),
-  );
-  if (!result) throw new Error('runLoadTest returned no result');
-  t.notOk(result.passed, 'the script’s own threshold on checks is breached');
-  t.match(progress.join('\n'), /script: .*practical-mistakes\.js loads in k6 ✓/, 'k6 loaded the script before the stack started');
+t.test(
+  "the practical's mistakes: the verdict names the failed checks, the unmatched path and the todos left behind",
+  async (t) => {
+    const database = await createTestDatabase();
+    t.teardown(() => database.drop());
+    const progress: string[] = [];
+    const [result] = await runLoadTest(
+      scriptRun(PRACTICAL_MISTAKES, t.testdir(), progress, {
+        databaseUrl: database.url,
+        ...(process.env.TEST_REDIS_URL && { redisUrl: process.env.TEST_REDIS_URL }),
+      }),
+    );
+    if (!result) throw new Error('runLoadTest returned no result');
+    t.notOk(result.passed, 'the script’s own threshold on checks is breached');
+    t.match(
+      progress.join('\n'),
+      /script: .*practical-mistakes\.js loads in k6 ✓/,
+      'k6 loaded the script before the stack started',
+    );
 
-  const { verdict, outcomes } = await writeBottleneckReport(result.runDir);
-  const writeLog = await readFile(join(result.files.logs!, 'todo-write-1.log'), 'utf8');
-  const deletes = writeLog
-    .split('\n')
-    .filter((line) => line.includes('"msg":"request finished"') && line.includes('"method":"DELETE"'))
-    .map((line) => JSON.parse(line) as { url: string; status: number; request_id: string });
-  t.equal(deletes.length, PLANNER_ITERATIONS, `the logs: ${PLANNER_ITERATIONS} deletes, one per planner iteration (the -e flag reached k6)`);
-  t.ok(
-    deletes.every((line) => line.url === '/api/v1/todos/undefined' && line.status === 404),
-    'the logs: each went to /api/v1/todos/undefined and was answered 404',
-  );
+    const { verdict, outcomes } = await writeBottleneckReport(result.runDir);
+    const writeLog = await readFile(join(result.files.logs!, 'todo-write-1.log'), 'utf8');
+    const deletes = writeLog
+      .split('\n')
+      .filter((line) => line.includes('"msg":"request finished"') && line.includes('"method":"DELETE"'))
+      .map((line) => JSON.parse(line) as { url: string; status: number; request_id: string });
+    t.equal(
+      deletes.length,
+      PLANNER_ITERATIONS,
+      `the logs: ${PLANNER_ITERATIONS} deletes, one per planner iteration (the -e flag reached k6)`,
+    );
+    t.ok(
+      deletes.every((line) => line.url === '/api/v1/todos/undefined' && line.status === 404),
+      'the logs: each went to /api/v1/todos/undefined and was answered 404',
+    );
 
-  t.match(
-    verdict.headline,
-    new RegExp(
-      `^FAILED: 2 of 3 checks failed; ${PLANNER_ITERATIONS} requests failed \\(DELETE /api/v1/todos/undefined → 404 × ${PLANNER_ITERATIONS}\\)`,
-    ),
-  );
-  const checks = verdict.findings.find((finding) => finding.rule === 'failed checks');
-  t.match(checks?.sentence, /“create status is 200” passed 0 % \(0 of 4\)/);
-  t.match(checks?.sentence, /“delete status is 200” passed 0 % \(0 of 4\)/);
+    t.match(
+      verdict.headline,
+      new RegExp(
+        `^FAILED: 2 of 3 checks failed; ${PLANNER_ITERATIONS} requests failed \\(DELETE /api/v1/todos/undefined → 404 × ${PLANNER_ITERATIONS}\\)`,
+      ),
+    );
+    const checks = verdict.findings.find((finding) => finding.rule === 'failed checks');
+    t.match(checks?.sentence, /“create status is 200” passed 0 % \(0 of 4\)/);
+    t.match(checks?.sentence, /“delete status is 200” passed 0 % \(0 of 4\)/);
 
-  const group = verdict.findings.find((finding) => finding.rule === 'failed request group');
-  t.match(group?.evidence, { method: 'DELETE', path: '/api/v1/todos/undefined', status: 404, count: PLANNER_ITERATIONS });
-  t.ok(
-    deletes.some((line) => line.request_id === group?.evidence.exampleRequestId),
-    `its example request id (${group?.evidence.exampleRequestId}) is one of the deletes, for pnpm trace`,
-  );
-  t.match(group?.sentence, /because the id in the path is “undefined”, not a number/);
-  t.ok(
-    outcomes.requests.some(
-      (row) => row.method === 'POST' && row.path === '/api/v1/todos' && row.status === 201 && row.count === PLANNER_ITERATIONS,
-    ),
-    'the requests table has the creates, answered 201',
-  );
+    const group = verdict.findings.find((finding) => finding.rule === 'failed request group');
+    t.match(group?.evidence, {
+      method: 'DELETE',
+      path: '/api/v1/todos/undefined',
+      status: 404,
+      count: PLANNER_ITERATIONS,
+    });
+    t.ok(
+      deletes.some((line) => line.request_id === group?.evidence.exampleRequestId),
+      `its example request id (${group?.evidence.exampleRequestId}) is one of the deletes, for pnpm trace`,
+    );
+    t.match(group?.sentence, /because the id in the path is “undefined”, not a number/);
+    t.ok(
+      outcomes.requests.some(
+        (row) =>
+          row.method === 'POST' &&
+          row.path === '/api/v1/todos' &&
+          row.status === 201 &&
+          row.count === PLANNER_ITERATIONS,
+      ),
+      'the requests table has the creates, answered 201',
+    );
 
-  const explained = verdict.findings.filter((finding) => finding.rule === 'check explained').map((finding) => finding.sentence);
-  t.match(
-    explained.find((sentence) => sentence.includes('create status is 200')),
-    /were answered 201: the check expects 200, and the API answers 201 to this request when it succeeds/,
-    'the failed create check is tied to the 201s',
-  );
-  t.match(
-    explained.find((sentence) => sentence.includes('delete status is 200')),
-    /DELETE \/api\/v1\/todos\/undefined were answered 404/,
-    'the failed delete check is tied to the unmatched path',
-  );
-  const left = verdict.findings.find((finding) => finding.rule === 'todos left behind');
-  t.match(left?.evidence, { before: 10, after: 10 + PLANNER_ITERATIONS, change: PLANNER_ITERATIONS });
-  t.match(left?.sentence, new RegExp(`^The run left ${PLANNER_ITERATIONS} todos behind`));
-});
+    const explained = verdict.findings
+      .filter((finding) => finding.rule === 'check explained')
+      .map((finding) => finding.sentence);
+    t.match(
+      explained.find((sentence) => sentence.includes('create status is 200')),
+      /were answered 201: the check expects 200, and the API answers 201 to this request when it succeeds/,
+      'the failed create check is tied to the 201s',
+    );
+    t.match(
+      explained.find((sentence) => sentence.includes('delete status is 200')),
+      /DELETE \/api\/v1\/todos\/undefined were answered 404/,
+      'the failed delete check is tied to the unmatched path',
+    );
+    const left = verdict.findings.find((finding) => finding.rule === 'todos left behind');
+    t.match(left?.evidence, { before: 10, after: 10 + PLANNER_ITERATIONS, change: PLANNER_ITERATIONS });
+    t.match(left?.sentence, new RegExp(`^The run left ${PLANNER_ITERATIONS} todos behind`));
+  },
+);
 
 t.test('a script’s own handleSummary and thresholds stay its own, beside the files the report reads', async (t) => {
   const server = createHttpServer((request, response) => {
-    response.writeHead(200, { 'content-type': 'application/json' }).end(request.url === '/api/v1/health' ? '{"status":"ok"}' : '[]');
+    response
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(request.url === '/api/v1/health' ? '{"status":"ok"}' : '[]');
   }).listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.teardown(() => void server.close());
@@ -128,7 +157,9 @@ t.test('a script’s own handleSummary and thresholds stay its own, beside the f
     ].join('\n'),
   );
   const { port } = server.address() as { port: number };
-  const [result] = await runLoadTest(scriptRun(script, dir, [], { endpoint: `http://127.0.0.1:${port}`, k6Args: [], seedTodos: 0 }));
+  const [result] = await runLoadTest(
+    scriptRun(script, dir, [], { endpoint: `http://127.0.0.1:${port}`, k6Args: [], seedTodos: 0 }),
+  );
   if (!result) throw new Error('runLoadTest returned no result');
   t.ok(result.passed, `its own threshold held: ${result.failure ?? ''}`);
   t.same(
@@ -136,9 +167,16 @@ t.test('a script’s own handleSummary and thresholds stay its own, beside the f
     ['http_req_duration p(99)<60000'],
     'its thresholds are judged, and only they (the failure-cause counters are not thresholds of the run)',
   );
-  t.same(JSON.parse(await readFile(join(result.runDir, 'mine.json'), 'utf8')), { requests: 3 }, 'its handleSummary wrote its file');
+  t.same(
+    JSON.parse(await readFile(join(result.runDir, 'mine.json'), 'utf8')),
+    { requests: 3 },
+    'its handleSummary wrote its file',
+  );
   t.match(result.files.summaryJson, /own-summary-summary\.json$/);
-  const summary = JSON.parse(await readFile(result.files.summaryJson, 'utf8')) as { run: { script: string }; root_group: unknown };
+  const summary = JSON.parse(await readFile(result.files.summaryJson, 'utf8')) as {
+    run: { script: string };
+    root_group: unknown;
+  };
   t.equal(summary.run.script, script, 'and the summary the report reads names the script');
   t.ok(summary.root_group, 'with its checks');
 });
@@ -146,11 +184,16 @@ t.test('a script’s own handleSummary and thresholds stay its own, beside the f
 t.test('a script k6 cannot load fails before anything starts, with k6’s message', async (t) => {
   const dir = t.testdir();
   const broken = join(dir, 'broken.js');
-  await writeFile(broken, "import http from 'k6/http';\nexport default function () {\n  http.get(`${__ENV.ENDPOINT}/api/v1/todos`;\n}\n");
+  await writeFile(
+    broken,
+    "import http from 'k6/http';\nexport default function () {\n  http.get(`${__ENV.ENDPOINT}/api/v1/todos`;\n}\n",
+  );
   const progress: string[] = [];
   await t.rejects(runLoadTest(scriptRun(broken, dir, progress)), {
     code: K6_SCRIPT_INVALID_CODE,
-    message: new RegExp(`^k6 cannot load ${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*broken\\.js: Line 3:\\d+ .*k6 inspect`),
+    message: new RegExp(
+      `^k6 cannot load ${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*broken\\.js: Line 3:\\d+ .*k6 inspect`,
+    ),
   });
   t.notOk(
     progress.some((line) => line.startsWith('local stack')),

@@ -56,9 +56,17 @@ for (const [name, url] of Object.entries(targets)) {
   t.test(`${name}: hostile requests get a JSON 4xx and change nothing`, async (t) => {
     const before = await todoCount();
     const cases: Array<[string, Buffer | string, number]> = [
-      ['a 20 KB header', `GET /api/v1/health HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${'x'.repeat(20_000)}\r\nConnection: close\r\n\r\n`, 431],
+      [
+        'a 20 KB header',
+        `GET /api/v1/health HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${'x'.repeat(20_000)}\r\nConnection: close\r\n\r\n`,
+        431,
+      ],
       ['JSON nested 30 000 deep', post('/api/v1/todos', '['.repeat(30_000) + ']'.repeat(30_000)), 400],
-      ['an object nested 5 000 deep', post('/api/v1/todos', `{"title":"x","a":${'{"b":'.repeat(5_000)}1${'}'.repeat(5_000)}}`), 400],
+      [
+        'an object nested 5 000 deep',
+        post('/api/v1/todos', `{"title":"x","a":${'{"b":'.repeat(5_000)}1${'}'.repeat(5_000)}}`),
+        400,
+      ],
       [
         'a header line folded (CRLF injection)',
         `GET /api/v1/health HTTP/1.1\r\nHost: ${host}\r\nX-Request-Id: a\r\n b\r\nConnection: close\r\n\r\n`,
@@ -68,7 +76,10 @@ for (const [name, url] of Object.entries(targets)) {
       ['a NUL inside the JSON', post('/api/v1/todos', '{"title":"a\\u0000b"}'), 400],
       [
         'invalid UTF-8 in the body',
-        post('/api/v1/todos', Buffer.from([0x7b, 0x22, 0x74, 0x69, 0x74, 0x6c, 0x65, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d])),
+        post(
+          '/api/v1/todos',
+          Buffer.from([0x7b, 0x22, 0x74, 0x69, 0x74, 0x6c, 0x65, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+        ),
         400,
       ],
       [

@@ -76,7 +76,12 @@ t.test('all fields given are stored as sent', async (t) => {
     { title, description: 'some words', completed: true, deadline_at: '2025-09-05T15:00:00' },
     'title, description, completed, deadline_at',
   );
-  const explicitNulls = await createTodo(t, api, { title: unique('nulls'), description: null, deadline_at: null, completed: false });
+  const explicitNulls = await createTodo(t, api, {
+    title: unique('nulls'),
+    description: null,
+    deadline_at: null,
+    completed: false,
+  });
   t.equal(explicitNulls.description, null, 'explicit null description');
   t.equal(explicitNulls.deadline_at, null, 'explicit null deadline_at');
   t.equal(explicitNulls.completed, false, 'explicit completed false');
@@ -139,13 +144,21 @@ t.test('a valid request with Expect: 100-continue (standard HTTP/1.1) is served'
   t.equal(res.status, 201, `POST with Expect: 100-continue → 201 (${res.status}: ${res.text.slice(0, 150)})`);
   t.equal(field(res.json, 'title'), title, 'the todo as sent');
   if (res.status === 201) {
-    const put = await conn.request('PUT', `/api/v1/todos/${todoOf(res).id}`, raw('{"completed":true}'), { expect: '100-continue' });
+    const put = await conn.request('PUT', `/api/v1/todos/${todoOf(res).id}`, raw('{"completed":true}'), {
+      expect: '100-continue',
+    });
     t.equal(put.status, 200, `PUT with Expect: 100-continue → 200 (${put.status}: ${put.text.slice(0, 150)})`);
     t.equal(field(put.json, 'completed'), true, 'the update applied');
   }
   const big = raw(JSON.stringify({ title, description: 'x'.repeat(1024 * 1024) }));
   const tooBig = await conn.request('POST', '/api/v1/todos', big, { expect: '100-continue' });
-  assertError(t, tooBig, 413, undefined, `POST 1 MiB with Expect: 100-continue (${tooBig.status}: ${tooBig.text.slice(0, 120)})`);
+  assertError(
+    t,
+    tooBig,
+    413,
+    undefined,
+    `POST 1 MiB with Expect: 100-continue (${tooBig.status}: ${tooBig.text.slice(0, 120)})`,
+  );
 });
 
 t.test('Content-Type application/json with a charset is accepted', async (t) => {
@@ -181,7 +194,11 @@ t.test('rejected creates: the right error, and nothing is created', async (t) =>
   });
 
   t.test('missing title → 400 {"error":"missing title"}', async (t) => {
-    for (const body of [{}, { description: marker }, { description: marker, completed: true, deadline_at: '2025-09-05' }]) {
+    for (const body of [
+      {},
+      { description: marker },
+      { description: marker, completed: true, deadline_at: '2025-09-05' },
+    ]) {
       assertError(t, await post(body), 400, 'missing title', `POST ${JSON.stringify(body)}`);
     }
   });
@@ -234,7 +251,13 @@ t.test('rejected creates: the right error, and nothing is created', async (t) =>
     for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'text/html', 'application/xml']) {
       assertError(t, await post(raw(body, contentType)), 415, undefined, `POST as ${contentType}`);
     }
-    assertError(t, await post(raw(`title=${encodeURIComponent(marker)}`, 'application/x-www-form-urlencoded')), 415, undefined, 'POST a form');
+    assertError(
+      t,
+      await post(raw(`title=${encodeURIComponent(marker)}`, 'application/x-www-form-urlencoded')),
+      415,
+      undefined,
+      'POST a form',
+    );
   });
 
   t.test('a body over the limit (1 MiB) → 413 every time, and the connection stays usable', async (t) => {
@@ -247,7 +270,9 @@ t.test('rejected creates: the right error, and nothing is created', async (t) =>
   t.test('afterwards: no todo carries the marker, and (when the database is ours) the list is unchanged', async (t) => {
     const listAfter = await api('GET', '/api/v1/todos');
     t.equal(listAfter.status, 200, 'list after');
-    const leaked = todosOf(listAfter).filter((todo) => todo.title.includes(marker) || (todo.description ?? '').includes(marker));
+    const leaked = todosOf(listAfter).filter(
+      (todo) => todo.title.includes(marker) || (todo.description ?? '').includes(marker),
+    );
     t.strictSame(leaked, [], 'no rejected create left a todo behind');
     if (target.exclusive) t.strictSame(listAfter.json, listBefore.json, 'the whole list is unchanged');
   });
@@ -324,7 +349,11 @@ t.test('filters: completed and window', async (t) => {
     ['?window=0', { window: 0 }, ['overdue3d', 'overdue1h', 'doneOverdue']],
     ['?window=-1', { window: -1 }, ['overdue3d', 'doneOverdue']],
     ['?window=-4', { window: -4 }, []],
-    ['?window=30', { window: 30 }, ['overdue3d', 'overdue1h', 'in12h', 'in3d', 'in10d', 'doneIn3d', 'doneOverdue', 'doneIn10d']],
+    [
+      '?window=30',
+      { window: 30 },
+      ['overdue3d', 'overdue1h', 'in12h', 'in3d', 'in10d', 'doneIn3d', 'doneOverdue', 'doneIn10d'],
+    ],
     ['?completed=true&window=7', { completed: true, window: 7 }, ['doneIn3d', 'doneOverdue']],
     ['?window=7&completed=false', { completed: false, window: 7 }, ['overdue3d', 'overdue1h', 'in12h', 'in3d']],
     ['?completed=false&window=0', { completed: false, window: 0 }, ['overdue3d', 'overdue1h']],
@@ -382,7 +411,8 @@ t.test('odd list queries never cause a 5xx', async (t) => {
   ]) {
     const res = await api('GET', `/api/v1/todos?${query}`);
     t.ok(
-      (res.status === 200 && Array.isArray(res.json)) || (res.status === 400 && typeof field(res.json, 'error') === 'string'),
+      (res.status === 200 && Array.isArray(res.json)) ||
+        (res.status === 400 && typeof field(res.json, 'error') === 'string'),
       `GET ?${query}: a 200 array or a 400 JSON error (got ${res.status} ${res.text.slice(0, 100)})`,
     );
   }
@@ -424,7 +454,10 @@ async function update(t: Test, before: WireTodo, body: unknown, changes: Record<
   const { updated_at: _u2, ...restBefore } = before;
   t.strictSame(restAfter, { ...restBefore, ...changes }, `${label}: exactly ${JSON.stringify(changes)} changed`);
   t.equal(after.created_at, before.created_at, `${label}: created_at unchanged`);
-  t.ok(micros(after.updated_at) > micros(before.updated_at), `${label}: updated_at moved forward (${before.updated_at} → ${after.updated_at})`);
+  t.ok(
+    micros(after.updated_at) > micros(before.updated_at),
+    `${label}: updated_at moved forward (${before.updated_at} → ${after.updated_at})`,
+  );
   const got = await api('GET', `/api/v1/todos/${before.id}`);
   t.strictSame(got.json, after, `${label}: GET returns the updated todo`);
   return after;
@@ -449,7 +482,12 @@ t.test('PUT: partial updates keep absent fields', async (t) => {
   todo = await update(t, todo, { deadline_at: '2026-03-04' }, { deadline_at: '2026-03-04T00:00:00' });
   todo = await update(t, todo, { deadline_at: null }, { deadline_at: null });
   todo = await update(t, todo, { deadline_at: '2031-05-06T07:08:09' }, { deadline_at: '2031-05-06T07:08:09' });
-  const all = { title: unique('put all'), description: 'all at once', completed: false, deadline_at: '2032-01-01T12:00:00' };
+  const all = {
+    title: unique('put all'),
+    description: 'all at once',
+    completed: false,
+    deadline_at: '2032-01-01T12:00:00',
+  };
   todo = await update(t, todo, all, all);
   const boundary = { title: 'B'.repeat(80), description: 'b'.repeat(120) };
   await update(t, todo, boundary, boundary);
@@ -525,7 +563,13 @@ t.test('PUT errors: the right status, and the todo is unchanged', async (t) => {
     await unchanged(`PUT body ${label}`);
   }
 
-  assertError(t, await api('PUT', path, raw(JSON.stringify({ title: 'x' }), 'text/plain')), 415, undefined, 'PUT text/plain');
+  assertError(
+    t,
+    await api('PUT', path, raw(JSON.stringify({ title: 'x' }), 'text/plain')),
+    415,
+    undefined,
+    'PUT text/plain',
+  );
   await unchanged('PUT text/plain');
   const conn = connection();
   t.teardown(() => conn.close());
@@ -535,7 +579,13 @@ t.test('PUT errors: the right status, and the todo is unchanged', async (t) => {
 });
 
 t.test('PUT: extra fields are checked before existence; unknown ids → 404', async (t) => {
-  assertError(t, await api('PUT', `/api/v1/todos/${UNKNOWN_ID}`, { foo: 1 }), 400, 'extra fields', 'PUT extra field, unknown id');
+  assertError(
+    t,
+    await api('PUT', `/api/v1/todos/${UNKNOWN_ID}`, { foo: 1 }),
+    400,
+    'extra fields',
+    'PUT extra field, unknown id',
+  );
   assertError(
     t,
     await api('PUT', `/api/v1/todos/${UNKNOWN_ID}`, { title: 'x', foo: 1 }),
@@ -543,7 +593,13 @@ t.test('PUT: extra fields are checked before existence; unknown ids → 404', as
     'extra fields',
     'PUT title + extra field, unknown id',
   );
-  assertError(t, await api('PUT', `/api/v1/todos/${UNKNOWN_ID}`, { title: 'x' }), 404, 'Todo not found', 'PUT unknown id');
+  assertError(
+    t,
+    await api('PUT', `/api/v1/todos/${UNKNOWN_ID}`, { title: 'x' }),
+    404,
+    'Todo not found',
+    'PUT unknown id',
+  );
   assertError(t, await api('PUT', `/api/v1/todos/${UNKNOWN_ID}`, {}), 404, 'Todo not found', 'PUT {} unknown id');
   for (const id of ['abc', '1.5', '-1', '0', '99999999999999999999', '2147483648']) {
     assertError(t, await api('PUT', `/api/v1/todos/${id}`, { title: 'x' }), 404, undefined, `PUT /api/v1/todos/${id}`);

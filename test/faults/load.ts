@@ -53,7 +53,8 @@ export interface RunningLoad {
 
 export function startLoad(options: LoadOptions): RunningLoad {
   const host = new URL(options.url).hostname;
-  if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) throw new Error(`load tests target loopback only, not ${host}`);
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(host))
+    throw new Error(`load tests target loopback only, not ${host}`);
   const outcomes: Outcome[] = [];
   const deadline = performance.now() + options.maxMs;
   const readPaths = options.readPaths ?? ['/api/v1/todos'];
@@ -78,7 +79,10 @@ export function startLoad(options: LoadOptions): RunningLoad {
         kind === 'create'
           ? await fetch(`${options.url}/api/v1/todos`, {
               method: 'POST',
-              headers: { 'content-type': 'application/json', ...(idempotencyKey && { 'idempotency-key': idempotencyKey }) },
+              headers: {
+                'content-type': 'application/json',
+                ...(idempotencyKey && { 'idempotency-key': idempotencyKey }),
+              },
               body: JSON.stringify({ title }),
             })
           : await fetch(`${options.url}${readPath}`);
@@ -96,11 +100,19 @@ export function startLoad(options: LoadOptions): RunningLoad {
         outcome.answer = `${text.slice(0, 200)} (retry-after ${response.headers.get('retry-after')})`;
       }
       if (kind === 'create' && response.status === 201) outcome.id = (JSON.parse(body as string) as { id: number }).id;
-      if (checkList && response.status === 200) outcome.listed = (JSON.parse(body as string) as Array<{ id: number }>).map((todo) => todo.id);
+      if (checkList && response.status === 200)
+        outcome.listed = (JSON.parse(body as string) as Array<{ id: number }>).map((todo) => todo.id);
       return outcome;
     } catch (error) {
       const cause = String((error as Error).cause ?? error);
-      return { kind, status: 0, error: cause, latencyMs: performance.now() - started, startedMs: started, ...createFields };
+      return {
+        kind,
+        status: 0,
+        error: cause,
+        latencyMs: performance.now() - started,
+        startedMs: started,
+        ...createFields,
+      };
     }
   };
 
@@ -167,7 +179,9 @@ export function staleReads(outcomes: readonly Outcome[]): StaleRead[] {
   for (const read of outcomes) {
     if (!read.listed) continue;
     const listed = new Set(read.listed);
-    const missing = acknowledged.filter((create) => create.atMs < read.startedMs && !listed.has(create.id)).map((create) => create.id);
+    const missing = acknowledged
+      .filter((create) => create.atMs < read.startedMs && !listed.has(create.id))
+      .map((create) => create.id);
     if (missing.length > 0) stale.push({ read, missing });
   }
   return stale;

@@ -17,13 +17,20 @@ const stack = await startTestStack(t, {
   serviceEnv: { REDIS_URL: '', SHED_EVENT_LOOP_DELAY_MS: '30', SHED_MAX_CONCURRENT_REQUESTS: '4' },
 });
 followLogLines(t, stack, (line, instance) => {
-  if (instance.startsWith('todo-read') && line.msg === 'request finished' && line.status === 503 && typeof line.duration_ms === 'number') {
+  if (
+    instance.startsWith('todo-read') &&
+    line.msg === 'request finished' &&
+    line.status === 503 &&
+    typeof line.duration_ms === 'number'
+  ) {
     shedDurationsMs.push(line.duration_ms);
   }
 });
 // 1000 todos, uncached: every list request queries and serializes ~200 KB, so one replica saturates.
 const pool = new pg.Pool({ connectionString: stack.databaseUrl });
-await pool.query(`insert into todos (title, description) select 'todo ' || n, repeat('x', 120) from generate_series(1, 1000) as n`);
+await pool.query(
+  `insert into todos (title, description) select 'todo ' || n, repeat('x', 120) from generate_series(1, 1000) as n`,
+);
 await pool.end();
 
 /** Connections autocannon keeps busy: 8 times what the replica admits at once. */
@@ -42,9 +49,16 @@ t.test('an overloaded replica sheds with fast 503s and recovers', async (t) => {
   const latenciesByStatus = new Map<number, number[]>();
   // The callback form: its instance emits each response (the promise form's type does not).
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const options = { url: `${replica}/api/v1/todos`, connections: CONNECTIONS, duration: LOAD_SECONDS, maxOverallRequests: MAX_REQUESTS };
+    const options = {
+      url: `${replica}/api/v1/todos`,
+      connections: CONNECTIONS,
+      duration: LOAD_SECONDS,
+      maxOverallRequests: MAX_REQUESTS,
+    };
     // autocannon calls back with an Error (a bad option, a worker's failure) or null.
-    const run = autocannon(options, (error: Error | null, result: autocannon.Result) => (error ? reject(error) : resolve(result)));
+    const run = autocannon(options, (error: Error | null, result: autocannon.Result) =>
+      error ? reject(error) : resolve(result),
+    );
     run.on('response', (_client, status, _bytes, latencyMs) => {
       let latencies = latenciesByStatus.get(status);
       if (!latencies) latenciesByStatus.set(status, (latencies = []));

@@ -18,7 +18,16 @@ import { TEST_SERVICE_ENV } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t from 'tap';
 import { startDedicatedPostgres } from './dedicated-postgres.js';
-import { describe, percentile, recoveredSince, seedTodos, servedSince, startLoad, succeeded, type Outcome } from './load.js';
+import {
+  describe,
+  percentile,
+  recoveredSince,
+  seedTodos,
+  servedSince,
+  startLoad,
+  succeeded,
+  type Outcome,
+} from './load.js';
 
 /** The services' statement timeout here; their query deadline is 1 s more. */
 const STATEMENT_TIMEOUT_MS = 1_000;
@@ -44,7 +53,11 @@ const stack = await startLocalStack({
   readReplicas: 2,
   port: 0,
   quiet: true,
-  serviceEnv: { ...TEST_SERVICE_ENV, PG_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS), PG_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS) },
+  serviceEnv: {
+    ...TEST_SERVICE_ENV,
+    PG_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
+    PG_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+  },
 });
 t.teardown(() => stack.stop());
 
@@ -116,14 +129,21 @@ t.test('a frozen PostgreSQL hangs no request, and retried creates are applied ex
   await sleep(FREEZE_MS);
   thaw();
   const thawedAt = performance.now();
-  await load.until(`recovered: ${SERVED} requests in a row succeeded after the thaw`, recoveredSince(thawedAt, SERVED), WAIT_MS);
+  await load.until(
+    `recovered: ${SERVED} requests in a row succeeded after the thaw`,
+    recoveredSince(thawedAt, SERVED),
+    WAIT_MS,
+  );
   const outcomes = await load.stop();
   t.comment(`PostgreSQL frozen (${frozen.length} processes) for ${FREEZE_MS} ms: ${describe(outcomes)}`);
 
   const unexpected = outcomes.filter((o) => ![200, 201, 503].includes(o.status));
   t.same(unexpected.slice(0, 5), [], `no request failed other than with a 503 (${unexpected.length})`);
   const slowest = Math.max(...outcomes.map((o) => o.latencyMs));
-  t.ok(slowest < MAX_LATENCY_MS, `no request hung: the slowest took ${slowest.toFixed(0)} ms (limit ${MAX_LATENCY_MS})`);
+  t.ok(
+    slowest < MAX_LATENCY_MS,
+    `no request hung: the slowest took ${slowest.toFixed(0)} ms (limit ${MAX_LATENCY_MS})`,
+  );
   const failedCreates = outcomes.filter((o) => o.kind === 'create' && o.status !== 201);
   t.ok(failedCreates.length > 0, `creates during the freeze failed (${failedCreates.length} × 503)`);
   // Only a figure: the last write before the freeze invalidated every cached response, so a
@@ -148,10 +168,15 @@ t.test('a frozen PostgreSQL hangs no request, and retried creates are applied ex
   );
 
   const intended = new Set(outcomes.filter((o) => o.kind === 'create').map((o) => o.title!));
-  const acknowledged = new Set([...outcomes.filter((o) => o.status === 201).map((o) => o.id!), ...retries.map((r) => r.id)]);
+  const acknowledged = new Set([
+    ...outcomes.filter((o) => o.status === 201).map((o) => o.id!),
+    ...retries.map((r) => r.id),
+  ]);
   const pool = new pg.Pool({ connectionString: databaseUrl });
   t.teardown(() => pool.end());
-  const rows = (await pool.query<{ id: number; title: string }>("select id, title from todos where title like 'load %'")).rows;
+  const rows = (
+    await pool.query<{ id: number; title: string }>("select id, title from todos where title like 'load %'")
+  ).rows;
   const copies = new Map<string, number>();
   for (const row of rows) copies.set(row.title, (copies.get(row.title) ?? 0) + 1);
   const duplicated = [...copies].filter(([, n]) => n > 1).map(([title]) => title);

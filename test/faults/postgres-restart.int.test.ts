@@ -23,7 +23,13 @@ const RECOVERED_RUN = 50;
 const postgres = await startDedicatedPostgres(t, 'pg-restart');
 const { databaseUrl } = postgres;
 // Not a test of shedding: a 503 shed on a busy machine would pass for an outage 503.
-const stack = await startLocalStack({ databaseUrl, readReplicas: 2, port: 0, quiet: true, serviceEnv: { ...TEST_SERVICE_ENV } });
+const stack = await startLocalStack({
+  databaseUrl,
+  readReplicas: 2,
+  port: 0,
+  quiet: true,
+  serviceEnv: { ...TEST_SERVICE_ENV },
+});
 t.teardown(() => stack.stop());
 
 t.test('a PostgreSQL restart loses no acknowledged write and creates no phantom', async (t) => {
@@ -62,10 +68,14 @@ t.test('a PostgreSQL restart loses no acknowledged write and creates no phantom'
   const acknowledged = new Set(outcomes.filter((o) => o.status === 201).map((o) => o.id!));
   const pool = new pg.Pool({ connectionString: databaseUrl });
   t.teardown(() => pool.end());
-  const stored = new Set((await pool.query<{ id: number }>("select id from todos where title like 'load %'")).rows.map((row) => row.id));
+  const stored = new Set(
+    (await pool.query<{ id: number }>("select id from todos where title like 'load %'")).rows.map((row) => row.id),
+  );
   const lost = [...acknowledged].filter((id) => !stored.has(id));
   const phantoms = [...stored].filter((id) => !acknowledged.has(id));
-  t.comment(`writes acknowledged: ${acknowledged.size}, found: ${stored.size}, lost: ${lost.length}, phantoms: ${phantoms.length}`);
+  t.comment(
+    `writes acknowledged: ${acknowledged.size}, found: ${stored.size}, lost: ${lost.length}, phantoms: ${phantoms.length}`,
+  );
   t.same(lost, [], 'every acknowledged write is stored');
   t.same(phantoms, [], 'nothing is stored that was not acknowledged');
 });

@@ -8,7 +8,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startRedisServer } from '@taskoverflow/stack';
 import { startTestStack } from '@taskoverflow/stack/testing';
 import t, { type Test } from 'tap';
-import { describe, percentile, seedTodos, servedSince, staleReads, startLoad, succeeded, type Outcome } from './load.js';
+import {
+  describe,
+  percentile,
+  seedTodos,
+  servedSince,
+  staleReads,
+  startLoad,
+  succeeded,
+  type Outcome,
+} from './load.js';
 
 /** Reads the load must have served before a fault and again after it. */
 const SERVED = 100;
@@ -23,11 +32,21 @@ let redis = await startRedisServer();
 t.teardown(() => redis.stop());
 const stack = await startTestStack(t, { redisUrl: redis.url, readReplicas: 2 });
 /** Mostly reads, a few creates for them to see; every list answer checked for staleness. */
-const READ_LOAD = { url: stack.url, workers: 8, createShare: 0.05, maxRequests: 30_000, maxMs: 60_000, checkLists: true };
+const READ_LOAD = {
+  url: stack.url,
+  workers: 8,
+  createShare: 0.05,
+  maxRequests: 30_000,
+  maxMs: 60_000,
+  checkLists: true,
+};
 
 t.test('killing Redis under read load fails no read', async (t) => {
   await seedTodos(stack.url, 20);
-  const load = startLoad({ ...READ_LOAD, readPaths: ['/api/v1/todos', '/api/v1/todos?completed=false', '/api/v1/todos/1', '/api/v1/todos/2'] });
+  const load = startLoad({
+    ...READ_LOAD,
+    readPaths: ['/api/v1/todos', '/api/v1/todos?completed=false', '/api/v1/todos/1', '/api/v1/todos/2'],
+  });
   await load.until(`${SERVED} requests served before the fault`, servedSince(0, SERVED), WAIT_MS);
   const down = performance.now();
   await redis.stop();
@@ -66,30 +85,36 @@ const FREEZE_MS = 6_000;
  */
 const READ_BOUND_MS = 4_000;
 
-t.test('freezing Redis (SIGSTOP) under read load: every read is answered, none waits much past the backstop', async (t) => {
-  const load = startLoad({ ...READ_LOAD, readPaths: ['/api/v1/todos', '/api/v1/todos/1'] });
-  await load.until(`${SERVED} requests served before the freeze`, servedSince(0, SERVED), WAIT_MS);
-  const frozen = performance.now();
-  // Connected but silent: only the backstop notices. Thawed in a finally, so a failed test
-  // leaves no frozen process behind.
-  process.kill(redis.pid, 'SIGSTOP');
-  try {
-    await sleep(FREEZE_MS);
-  } finally {
-    process.kill(redis.pid, 'SIGCONT');
-  }
-  const thawed = performance.now();
-  await load.until(`${SERVED} requests served after the thaw`, servedSince(thawed, SERVED), WAIT_MS);
-  const outcomes = await load.stop();
-  const reads = outcomes.filter((o) => o.kind === 'read').map((o) => o.latencyMs);
-  const slowest = Math.max(...reads);
-  t.comment(
-    `Redis frozen ${FREEZE_MS / 1000} s: ${describe(outcomes)}; reads p99 ${percentile(reads, 99).toFixed(0)} ms, slowest ${slowest.toFixed(0)} ms`,
-  );
+t.test(
+  'freezing Redis (SIGSTOP) under read load: every read is answered, none waits much past the backstop',
+  async (t) => {
+    const load = startLoad({ ...READ_LOAD, readPaths: ['/api/v1/todos', '/api/v1/todos/1'] });
+    await load.until(`${SERVED} requests served before the freeze`, servedSince(0, SERVED), WAIT_MS);
+    const frozen = performance.now();
+    // Connected but silent: only the backstop notices. Thawed in a finally, so a failed test
+    // leaves no frozen process behind.
+    process.kill(redis.pid, 'SIGSTOP');
+    try {
+      await sleep(FREEZE_MS);
+    } finally {
+      process.kill(redis.pid, 'SIGCONT');
+    }
+    const thawed = performance.now();
+    await load.until(`${SERVED} requests served after the thaw`, servedSince(thawed, SERVED), WAIT_MS);
+    const outcomes = await load.stop();
+    const reads = outcomes.filter((o) => o.kind === 'read').map((o) => o.latencyMs);
+    const slowest = Math.max(...reads);
+    t.comment(
+      `Redis frozen ${FREEZE_MS / 1000} s: ${describe(outcomes)}; reads p99 ${percentile(reads, 99).toFixed(0)} ms, slowest ${slowest.toFixed(0)} ms`,
+    );
 
-  const failed = outcomes.filter((o) => !succeeded(o));
-  t.same(failed.slice(0, 5), [], `failed requests: ${failed.length}`);
-  t.ok(servedBetween(outcomes, frozen, thawed) > 0, 'the load ran throughout: requests were served while Redis was frozen');
-  t.ok(slowest < READ_BOUND_MS, `no read hung on the frozen Redis (slowest ${slowest.toFixed(0)} ms)`);
-  assertNoStaleRead(t, outcomes);
-});
+    const failed = outcomes.filter((o) => !succeeded(o));
+    t.same(failed.slice(0, 5), [], `failed requests: ${failed.length}`);
+    t.ok(
+      servedBetween(outcomes, frozen, thawed) > 0,
+      'the load ran throughout: requests were served while Redis was frozen',
+    );
+    t.ok(slowest < READ_BOUND_MS, `no read hung on the frozen Redis (slowest ${slowest.toFixed(0)} ms)`);
+    assertNoStaleRead(t, outcomes);
+  },
+);

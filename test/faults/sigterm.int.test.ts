@@ -38,5 +38,9 @@ t.test('SIGTERM to a read replica and a rolling restart of todo-write lose no re
   t.teardown(() => pool.end());
   const { rows } = await pool.query<{ id: number }>('select id from todos where id = any($1)', [created]);
   t.equal(rows.length, created.length, `all ${created.length} acknowledged writes are stored`);
-  t.same(stack.services.map((service) => service.instance).sort(), ['todo-read-2', replacement.instance].sort(), 'the stack runs what is left');
+  t.same(
+    stack.services.map((service) => service.instance).sort(),
+    ['todo-read-2', replacement.instance].sort(),
+    'the stack runs what is left',
+  );
 });

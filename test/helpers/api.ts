@@ -41,16 +41,28 @@ export class RawBody {
   ) {}
 }
 
-export const raw = (body: string | Uint8Array, contentType: string | null = 'application/json'): RawBody => new RawBody(body, contentType);
+export const raw = (body: string | Uint8Array, contentType: string | null = 'application/json'): RawBody =>
+  new RawBody(body, contentType);
 
-export type Api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<ApiResponse>;
+export type Api = (
+  method: string,
+  path: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+) => Promise<ApiResponse>;
 
 export interface Connection {
   /**
    * One request on this connection, with a deadline. A transport failure or timeout comes back
    * as status 0 with the error in `text`, and is not recorded.
    */
-  request(method: string, path: string, body?: RawBody, headers?: Record<string, string>, timeoutMs?: number): Promise<ApiResponse>;
+  request(
+    method: string,
+    path: string,
+    body?: RawBody,
+    headers?: Record<string, string>,
+    timeoutMs?: number,
+  ): Promise<ApiResponse>;
   /** Drops the connection; the next request opens a new one. */
   reset(): void;
   close(): void;
@@ -250,7 +262,8 @@ export function isTodo(value: unknown): value is WireTodo {
 
 /** The body as a todo; throws, naming the request and showing the body, when it is not one. */
 export function todoOf(res: ApiResponse): WireTodo {
-  if (!isTodo(res.json)) throw new Error(`${res.method} ${res.url} → ${res.status}: not a todo: ${res.text.slice(0, 200)}`);
+  if (!isTodo(res.json))
+    throw new Error(`${res.method} ${res.url} → ${res.status}: not a todo: ${res.text.slice(0, 200)}`);
   return res.json;
 }
 
@@ -267,7 +280,10 @@ export function todosOf(res: ApiResponse): WireTodo[] {
 
 /** The exact todo shape of the contract: keys, types and wire formats (isTodo). */
 export function assertTodoShape(t: Test, value: unknown, label = 'todo'): void {
-  t.ok(isTodo(value), `${label}: exactly the contract's keys, with their types and wire formats: ${JSON.stringify(value)}`);
+  t.ok(
+    isTodo(value),
+    `${label}: exactly the contract's keys, with their types and wire formats: ${JSON.stringify(value)}`,
+  );
 }
 
 /** A JSON 4xx error: the status, a JSON content type, an `error` string, and the exact body when given. */
@@ -290,9 +306,15 @@ export function assertEveryResponse(t: Test, responses: ApiResponse[]): void {
   const show = (r: ApiResponse): string => `${r.method} ${new URL(r.url).pathname} → ${r.status}`;
   t.ok(responses.length > 0, `checked ${responses.length} responses`);
   t.strictSame(responses.filter((r) => r.status >= 500).map(show), [], 'no response is a 5xx');
-  t.strictSame(responses.filter((r) => !r.headers.get('x-request-id')).map(show), [], 'every response carries x-request-id');
   t.strictSame(
-    responses.filter((r) => /html/i.test(r.contentType) && !(r.method === 'GET' && new URL(r.url).pathname === '/')).map(show),
+    responses.filter((r) => !r.headers.get('x-request-id')).map(show),
+    [],
+    'every response carries x-request-id',
+  );
+  t.strictSame(
+    responses
+      .filter((r) => /html/i.test(r.contentType) && !(r.method === 'GET' && new URL(r.url).pathname === '/'))
+      .map(show),
     [],
     'no response other than GET / is HTML',
   );
@@ -335,7 +357,13 @@ export async function assertOversizedRejected(
     const size = `${bytes / (1024 * 1024)} MiB`;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const res = await conn.request(method, path, body);
-      assertError(t, res, 413, undefined, `${method} ${path} ${size} #${attempt} (${res.status}: ${res.text.slice(0, 120)})`);
+      assertError(
+        t,
+        res,
+        413,
+        undefined,
+        `${method} ${path} ${size} #${attempt} (${res.status}: ${res.text.slice(0, 120)})`,
+      );
       if (connectionBroken) {
         // Already reported once: start afresh rather than wait on a connection that hangs.
         if (res.status !== 413) conn.reset();

@@ -27,5 +27,9 @@ export async function getTarget(test: Test = t): Promise<Target> {
   // Imported lazily, so that running against TASKOVERFLOW_URL needs none of it.
   const { startTestStack } = await import('@taskoverflow/stack/testing');
   const stack = await startTestStack(test, { readReplicas: 2 });
-  return { url: stack.url.replace(/\/+$/, ''), readUrls: stack.readUrls.map((u) => u.replace(/\/+$/, '')), exclusive: true };
+  return {
+    url: stack.url.replace(/\/+$/, ''),
+    readUrls: stack.readUrls.map((u) => u.replace(/\/+$/, '')),
+    exclusive: true,
+  };
 }

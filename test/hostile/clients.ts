@@ -20,9 +20,10 @@ export const LARGE_LIST_TODOS = 600;
 export async function seedTodos(databaseUrl: string, count: number): Promise<void> {
   const pool = new pg.Pool({ connectionString: databaseUrl });
   try {
-    await pool.query(`insert into todos (title, description) select 'todo ' || n, repeat('x', 120) from generate_series(1, $1::int) as n`, [
-      count,
-    ]);
+    await pool.query(
+      `insert into todos (title, description) select 'todo ' || n, repeat('x', 120) from generate_series(1, $1::int) as n`,
+      [count],
+    );
   } finally {
     await pool.end();
   }
@@ -87,9 +88,13 @@ export async function startSlowReaders(
   groups: Array<{ count: number; depth: number }>,
 ): Promise<SlowReaders> {
   const { hostname, port } = new URL(baseUrl);
-  const child = spawn('python3', [SLOW_READER, hostname, port, path, ...groups.map(({ count, depth }) => `${count}x${depth}`)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    'python3',
+    [SLOW_READER, hostname, port, path, ...groups.map(({ count, depth }) => `${count}x${depth}`)],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   t.teardown(() => {
     if (child.exitCode === null) child.kill();
   });
@@ -127,12 +132,18 @@ export async function rawConnection(t: Test, baseUrl: string, localAddress?: str
 }
 
 /** Everything `socket` receives until it closes, and when (ms after the call); at most `timeoutMs`. */
-export function readUntilClosed(socket: Socket, timeoutMs: number): Promise<{ data: string; closedAfterMs: number | undefined }> {
+export function readUntilClosed(
+  socket: Socket,
+  timeoutMs: number,
+): Promise<{ data: string; closedAfterMs: number | undefined }> {
   const startedAt = performance.now();
   const chunks: Buffer[] = [];
   socket.on('data', (chunk: Buffer) => chunks.push(chunk));
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve({ data: Buffer.concat(chunks).toString('latin1'), closedAfterMs: undefined }), timeoutMs);
+    const timer = setTimeout(
+      () => resolve({ data: Buffer.concat(chunks).toString('latin1'), closedAfterMs: undefined }),
+      timeoutMs,
+    );
     socket.once('close', () => {
       clearTimeout(timer);
       resolve({ data: Buffer.concat(chunks).toString('latin1'), closedAfterMs: performance.now() - startedAt });

@@ -15,61 +15,77 @@ process.env.EDGE_CLIENT_DRAIN_TIMEOUT_MS = String(DRAIN_BOUND_MS);
 /** The bound, plus the sweeps' period, plus scheduling on a busy machine. */
 const ENFORCED_WITHIN_MS = DRAIN_BOUND_MS + 5_000;
 
-const stack = await startTestStack(t, { readReplicas: 2, serviceEnv: { CLIENT_DRAIN_TIMEOUT_MS: String(DRAIN_BOUND_MS) } });
+const stack = await startTestStack(t, {
+  readReplicas: 2,
+  serviceEnv: { CLIENT_DRAIN_TIMEOUT_MS: String(DRAIN_BOUND_MS) },
+});
 await seedTodos(stack.databaseUrl, 2_000);
 // Warm the cache: the attacks are about connections, not the first uncached query.
 await wellBehavedReads(stack.url, 2);
 
-t.test('at the edge: slow readers, pipelining or not, do not take the reads away, and those that stall are closed', async (t) => {
-  // The issue's attack (150 connections with one list request each, 8 with 100 pipelined),
-  // and 20 pipelining 16, as many as may wait on a connection.
-  const attack = await startSlowReaders(t, stack.url, '/api/v1/todos', [
-    { count: 150, depth: 1 },
-    { count: 8, depth: 100 },
-    { count: 20, depth: 16 },
-  ]);
-  const reads = await wellBehavedReads(stack.url);
-  assertWellServed(t, reads, 'during 178 slow readers at the edge');
-  let stalled = 0;
-  await waitUntil(
-    '20 stalled exchanges in the edge log',
-    async () => {
-      stalled = (await readLogLines(stack, 'edge')).filter((line) => line.stalled === true).length;
-      return stalled >= 20 || undefined;
-    },
-    ENFORCED_WITHIN_MS,
-    200,
-  ).catch(() => undefined); // asserted below, with the count found
-  const [, tooDeep, stalling] = await attack.stop();
-  t.equal(tooDeep, 8, 'each connection pipelining 100 was closed (more than 16 waiting)');
-  t.equal(stalling, 20, 'each connection pipelining 16 was closed once it stopped taking its answers');
-  t.ok(stalled >= 20, `their exchanges are logged as stalled (${stalled})`);
-});
+t.test(
+  'at the edge: slow readers, pipelining or not, do not take the reads away, and those that stall are closed',
+  async (t) => {
+    // The issue's attack (150 connections with one list request each, 8 with 100 pipelined),
+    // and 20 pipelining 16, as many as may wait on a connection.
+    const attack = await startSlowReaders(t, stack.url, '/api/v1/todos', [
+      { count: 150, depth: 1 },
+      { count: 8, depth: 100 },
+      { count: 20, depth: 16 },
+    ]);
+    const reads = await wellBehavedReads(stack.url);
+    assertWellServed(t, reads, 'during 178 slow readers at the edge');
+    let stalled = 0;
+    await waitUntil(
+      '20 stalled exchanges in the edge log',
+      async () => {
+        stalled = (await readLogLines(stack, 'edge')).filter((line) => line.stalled === true).length;
+        return stalled >= 20 || undefined;
+      },
+      ENFORCED_WITHIN_MS,
+      200,
+    ).catch(() => undefined); // asserted below, with the count found
+    const [, tooDeep, stalling] = await attack.stop();
+    t.equal(tooDeep, 8, 'each connection pipelining 100 was closed (more than 16 waiting)');
+    t.equal(stalling, 20, 'each connection pipelining 16 was closed once it stopped taking its answers');
+    t.ok(stalled >= 20, `their exchanges are logged as stalled (${stalled})`);
+  },
+);
 
-t.test('straight at a replica: what stalled readers hold is let go after CLIENT_DRAIN_TIMEOUT_MS, and reads are served again', async (t) => {
-  const replica = stack.readUrls[0]!;
-  // Each connection's answers past what the OS takes stay in the replica's memory, counted
-  // against SHED_MAX_MB_IN_FLIGHT (16 MB): 40 of them overflow it, and the replica sheds.
-  const attack = await startSlowReaders(t, replica, '/api/v1/todos', [{ count: 40, depth: 10 }]);
-  /** A read straight at the replica answered `status`, or undefined. */
-  const answered = async (status: number): Promise<true | undefined> => {
-    const response = await fetch(`${replica}/api/v1/todos`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
-    await response?.arrayBuffer();
-    return response?.status === status || undefined;
-  };
-  await waitUntil('the replica shedding while their answers are held for them (SHED_MAX_MB_IN_FLIGHT)', () => answered(503), 5_000, 200);
-  t.pass('the replica sheds while their answers are held for them (SHED_MAX_MB_IN_FLIGHT)');
-  await waitUntil(
-    'the replica serving reads again while the attacker still holds its sockets',
-    () => answered(200),
-    ENFORCED_WITHIN_MS + 5_000,
-    200,
-  );
-  t.pass('the replica serves reads again while the attacker still holds its sockets');
-  const reads = await wellBehavedReads(replica);
-  assertWellServed(t, reads, 'straight at the replica, once the stalled connections are closed');
-  // Those whose answers (503s among them, once it shed) all fit in the OS's buffers hold
-  // nothing of the replica's: they stay open, idle, until the keep-alive timeout.
-  const [closed] = await attack.stop();
-  t.ok(closed! > 0, `the replica reset the connections whose answers waited in its memory (${closed} of 40)`);
-});
+t.test(
+  'straight at a replica: what stalled readers hold is let go after CLIENT_DRAIN_TIMEOUT_MS, and reads are served again',
+  async (t) => {
+    const replica = stack.readUrls[0]!;
+    // Each connection's answers past what the OS takes stay in the replica's memory, counted
+    // against SHED_MAX_MB_IN_FLIGHT (16 MB): 40 of them overflow it, and the replica sheds.
+    const attack = await startSlowReaders(t, replica, '/api/v1/todos', [{ count: 40, depth: 10 }]);
+    /** A read straight at the replica answered `status`, or undefined. */
+    const answered = async (status: number): Promise<true | undefined> => {
+      const response = await fetch(`${replica}/api/v1/todos`, { signal: AbortSignal.timeout(5_000) }).catch(
+        () => undefined,
+      );
+      await response?.arrayBuffer();
+      return response?.status === status || undefined;
+    };
+    await waitUntil(
+      'the replica shedding while their answers are held for them (SHED_MAX_MB_IN_FLIGHT)',
+      () => answered(503),
+      5_000,
+      200,
+    );
+    t.pass('the replica sheds while their answers are held for them (SHED_MAX_MB_IN_FLIGHT)');
+    await waitUntil(
+      'the replica serving reads again while the attacker still holds its sockets',
+      () => answered(200),
+      ENFORCED_WITHIN_MS + 5_000,
+      200,
+    );
+    t.pass('the replica serves reads again while the attacker still holds its sockets');
+    const reads = await wellBehavedReads(replica);
+    assertWellServed(t, reads, 'straight at the replica, once the stalled connections are closed');
+    // Those whose answers (503s among them, once it shed) all fit in the OS's buffers hold
+    // nothing of the replica's: they stay open, idle, until the keep-alive timeout.
+    const [closed] = await attack.stop();
+    t.ok(closed! > 0, `the replica reset the connections whose answers waited in its memory (${closed} of 40)`);
+  },
+);

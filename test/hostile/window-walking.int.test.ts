@@ -63,9 +63,10 @@ await stats.connect();
 t.teardown(() => stats.end());
 const databaseName = decodeURIComponent(new URL(stack.databaseUrl).pathname.slice(1));
 async function transactions(): Promise<number> {
-  const { rows } = await stats.query<{ count: string }>('SELECT xact_commit + xact_rollback AS count FROM pg_stat_database WHERE datname = $1', [
-    databaseName,
-  ]);
+  const { rows } = await stats.query<{ count: string }>(
+    'SELECT xact_commit + xact_rollback AS count FROM pg_stat_database WHERE datname = $1',
+    [databaseName],
+  );
   return Number(rows[0]!.count);
 }
 
@@ -80,9 +81,13 @@ const replicaPids = readdirSync('/proc')
       return false; // gone, or not ours
     }
     const databaseUrl = environment.find((variable) => variable.startsWith('DATABASE_URL='));
-    return databaseUrl?.includes(`/${databaseName}`) === true && stack.readUrls.some((url) => environment.includes(`PORT=${new URL(url).port}`));
+    return (
+      databaseUrl?.includes(`/${databaseName}`) === true &&
+      stack.readUrls.some((url) => environment.includes(`PORT=${new URL(url).port}`))
+    );
   });
-if (replicaPids.length !== stack.readUrls.length) throw new Error(`found ${replicaPids.length} replica processes, not ${stack.readUrls.length}`);
+if (replicaPids.length !== stack.readUrls.length)
+  throw new Error(`found ${replicaPids.length} replica processes, not ${stack.readUrls.length}`);
 /** CPU time (user + system) the replicas have used, in ms: /proc/<pid>/stat's utime and stime, in 10 ms ticks. */
 function replicasCpuMs(): number {
   return replicaPids.reduce((sum, pid) => {
@@ -100,9 +105,13 @@ interface WalkerSummary {
 
 /** Starts window-walker.mjs; once it is ready, `go()` sets it off and `stop()` ends it and resolves with its summary. */
 async function startWalkers(mode: 'walk' | 'plain', rate: number, firstWindow: number) {
-  const child = spawn(process.execPath, [WALKER, stack.url, WALKER_ADDRESS, String(WALKERS), mode, String(rate), String(firstWindow), '60'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [WALKER, stack.url, WALKER_ADDRESS, String(WALKERS), mode, String(rate), String(firstWindow), '60'],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   t.teardown(() => void child.kill());
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const ready = await lines.next();
@@ -192,7 +201,8 @@ t.test('20 connections walking window=1,2,3… cost PostgreSQL nothing and take 
   const paced = await phase('walk', ISSUE_WALKING_RATE, walked.nextWindow);
 
   // The count covers the walk and whatever came after it: with the fix, nothing queries.
-  while (performance.now() < walkEndedAt + STATS_PUBLISHED_WITHIN_MS) await new Promise((resolve) => setTimeout(resolve, 250));
+  while (performance.now() < walkEndedAt + STATS_PUBLISHED_WITHIN_MS)
+    await new Promise((resolve) => setTimeout(resolve, 250));
   const walkingRequests = walked.requests + paced.walkers.requests;
   const used = (await transactions()) - before;
   const perThousand = (used * 1000) / walkingRequests;

@@ -30,7 +30,12 @@ interface Answer {
 }
 
 /** One request through the stand-in, sent from the loopback address `client`. */
-function send(client: string, method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}) {
+function send(
+  client: string,
+  method: string,
+  path: string,
+  options: { body?: unknown; headers?: Record<string, string> } = {},
+) {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   return new Promise<Answer>((resolve, reject) => {
     const req = httpRequest(
@@ -47,7 +52,9 @@ function send(client: string, method: string, path: string, options: { body?: un
       (res) => {
         let text = '';
         res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : {} }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : {} }),
+        );
       },
     );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path} from ${client}: no answer within 10 s`)));
@@ -70,7 +77,11 @@ t.test('a client gets its budget across both read replicas, then 429 with Retry-
   const refused = await send(client, 'GET', '/api/v1/todos/1');
   t.equal(refused.status, 429, 'over the limit: 429');
   t.match(refused.body, { error: /rate limit exceeded: at most 6 requests per 300 s/ }, 'a JSON error that says why');
-  t.match(refused.headers['retry-after'], /^[1-9][0-9]*$/, `Retry-After in seconds (${refused.headers['retry-after']})`);
+  t.match(
+    refused.headers['retry-after'],
+    /^[1-9][0-9]*$/,
+    `Retry-After in seconds (${refused.headers['retry-after']})`,
+  );
   t.ok(refused.headers['x-request-id'], 'with its x-request-id');
 
   const spoofed = await send(client, 'GET', '/api/v1/todos', { headers: { 'x-forwarded-for': '198.51.100.23' } });
@@ -85,7 +96,9 @@ t.test('each client and each service has its own budget', async (t) => {
   t.equal(other.status, 200, 'another client is served');
   t.equal(other.headers['x-ratelimit-remaining'], String(LIMIT - 1), 'from a full budget');
 
-  const write = await send('127.0.0.2', 'POST', '/api/v1/todos', { body: { title: 'written by a client its reads exhausted' } });
+  const write = await send('127.0.0.2', 'POST', '/api/v1/todos', {
+    body: { title: 'written by a client its reads exhausted' },
+  });
   t.equal(write.status, 201, 'todo-write counts separately from todo-read');
 });
 

@@ -26,4 +26,7 @@ export function runToCompletion(
   clock: RunnerClock,
 ): Promise<OneShotResult>;
 
-export function handler(event: OneShotInput, context: { getRemainingTimeInMillis: () => number }): Promise<OneShotResult>;
+export function handler(
+  event: OneShotInput,
+  context: { getRemainingTimeInMillis: () => number },
+): Promise<OneShotResult>;

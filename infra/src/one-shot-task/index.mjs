@@ -36,14 +36,22 @@ export async function runToCompletion(ecs, input, clock) {
       count: 1,
       startedBy: 'pulumi-up',
       networkConfiguration: {
-        awsvpcConfiguration: { subnets: input.subnets, securityGroups: input.securityGroups, assignPublicIp: 'DISABLED' },
+        awsvpcConfiguration: {
+          subnets: input.subnets,
+          securityGroups: input.securityGroups,
+          assignPublicIp: 'DISABLED',
+        },
       },
     }),
   );
   const taskArn = started.tasks?.[0]?.taskArn;
   if (!taskArn) {
-    const failures = (started.failures ?? []).map((failure) => `${failure.reason}${failure.detail ? ` (${failure.detail})` : ''}`);
-    throw new Error(`ECS did not start ${input.taskDefinition}: ${failures.join('; ') || 'no task and no failure reported'}`);
+    const failures = (started.failures ?? []).map(
+      (failure) => `${failure.reason}${failure.detail ? ` (${failure.detail})` : ''}`,
+    );
+    throw new Error(
+      `ECS did not start ${input.taskDefinition}: ${failures.join('; ') || 'no task and no failure reported'}`,
+    );
   }
   const taskId = taskArn.split('/').at(-1);
   for (;;) {

@@ -9,10 +9,18 @@ export interface RouteRule {
 }
 
 /** Routes `method path` as an ALB does: the lowest-priority matching rule, else the default action. */
-export function routeLikeAlb(rules: readonly RouteRule[], defaultService: ServiceName, method: string, path: string): ServiceName {
+export function routeLikeAlb(
+  rules: readonly RouteRule[],
+  defaultService: ServiceName,
+  method: string,
+  path: string,
+): ServiceName {
   const match = [...rules]
     .sort((a, b) => a.priority - b.priority)
-    .find((rule) => rule.methods.includes(method) && rule.pathPatterns.some((pattern) => pathPatternToRegExp(pattern).test(path)));
+    .find(
+      (rule) =>
+        rule.methods.includes(method) && rule.pathPatterns.some((pattern) => pathPatternToRegExp(pattern).test(path)),
+    );
   return match?.service ?? defaultService;
 }
 

@@ -94,10 +94,15 @@ export const MOCK_ELB_ACCOUNT_ARN = 'arn:aws:iam::156460612806:root';
 export const MOCK_MASTER_SECRET_ARN = `arn:aws:secretsmanager:${MOCK_REGION}:${ACCOUNT}:secret:rds!db-mock`;
 
 /** A secret version's id, as AWS would give a new one for each value: derived from the value here. */
-export const mockVersionId = (secretString: unknown) => createHash('sha256').update(JSON.stringify(secretString)).digest('hex').slice(0, 32);
+export const mockVersionId = (secretString: unknown) =>
+  createHash('sha256').update(JSON.stringify(secretString)).digest('hex').slice(0, 32);
 
 /** Outputs a real deployment would compute, for the resources whose outputs the program reads. */
-function mockOutputs({ type, name, inputs }: Pick<RecordedResource, 'type' | 'name' | 'inputs'>): Record<string, unknown> {
+function mockOutputs({
+  type,
+  name,
+  inputs,
+}: Pick<RecordedResource, 'type' | 'name' | 'inputs'>): Record<string, unknown> {
   const arn = `arn:aws:mock:${MOCK_REGION}:${ACCOUNT}:${type.split(':')[1]}/${name}`;
   const common = { arn, name: inputs.name ?? name };
   switch (type) {
@@ -136,7 +141,9 @@ function mockOutputs({ type, name, inputs }: Pick<RecordedResource, 'type' | 'na
         address: `${name}.mock.${MOCK_REGION}.rds.amazonaws.com`,
         port: inputs.port,
         identifier: name,
-        masterUserSecrets: inputs.manageMasterUserPassword ? [{ secretArn: MOCK_MASTER_SECRET_ARN, secretStatus: 'active', kmsKeyId: '' }] : [],
+        masterUserSecrets: inputs.manageMasterUserPassword
+          ? [{ secretArn: MOCK_MASTER_SECRET_ARN, secretStatus: 'active', kmsKeyId: '' }]
+          : [],
       };
     case TYPES.secretVersion:
       return { ...common, versionId: mockVersionId(inputs.secretString) };
@@ -202,7 +209,10 @@ export interface MockOptions {
  * The program's failure (a rejected export) rejects this, with the resources recorded so far in
  * `error.resources`.
  */
-export async function deployWithMocks(config: Record<string, string> = {}, options: MockOptions = {}): Promise<MockDeployment> {
+export async function deployWithMocks(
+  config: Record<string, string> = {},
+  options: MockOptions = {},
+): Promise<MockDeployment> {
   pulumi.runtime.setAllConfig({
     'aws:region': MOCK_REGION,
     'taskoverflow:rdsCaBundleSha256': MOCK_RDS_CA_BUNDLE_SHA256,
@@ -216,7 +226,12 @@ export async function deployWithMocks(config: Record<string, string> = {}, optio
       async newResource(args) {
         const recorded = { type: args.type, name: args.name, id: `${args.name}-id`, inputs: args.inputs };
         const state = { ...args.inputs, ...mockOutputs(recorded) };
-        const resource: RecordedResource = { ...recorded, state, registeredAt: ++events, finishedAt: Number.POSITIVE_INFINITY };
+        const resource: RecordedResource = {
+          ...recorded,
+          state,
+          registeredAt: ++events,
+          finishedAt: Number.POSITIVE_INFINITY,
+        };
         resources.push(resource);
         // The migration and ACM's validation take minutes on AWS: here a moment, so that what
         // does not wait for them registers before they finish.
@@ -225,8 +240,10 @@ export async function deployWithMocks(config: Record<string, string> = {}, optio
         return { id: recorded.id, state };
       },
       call(args) {
-        if (args.token === 'aws:index/getRegion:getRegion') return { region: MOCK_REGION, name: MOCK_REGION, id: MOCK_REGION };
-        if (args.token === 'aws:index/getCallerIdentity:getCallerIdentity') return { accountId: ACCOUNT, arn: '', userId: '', id: ACCOUNT };
+        if (args.token === 'aws:index/getRegion:getRegion')
+          return { region: MOCK_REGION, name: MOCK_REGION, id: MOCK_REGION };
+        if (args.token === 'aws:index/getCallerIdentity:getCallerIdentity')
+          return { accountId: ACCOUNT, arn: '', userId: '', id: ACCOUNT };
         if (args.token === 'aws:elb/getServiceAccount:getServiceAccount') {
           if (options.noElbAccount) throw new Error('unsupported AWS Region');
           return { arn: MOCK_ELB_ACCOUNT_ARN, id: '156460612806' };
@@ -242,7 +259,9 @@ export async function deployWithMocks(config: Record<string, string> = {}, optio
   const program: Record<string, unknown> = await import('../../index.js');
   let outputs: Record<string, unknown>;
   try {
-    outputs = Object.fromEntries(await Promise.all(Object.entries(program).map(async ([key, value]) => [key, await resolve(value)] as const)));
+    outputs = Object.fromEntries(
+      await Promise.all(Object.entries(program).map(async ([key, value]) => [key, await resolve(value)] as const)),
+    );
   } catch (error) {
     await pulumi.runtime.disconnect().catch(() => undefined);
     throw Object.assign(error as Error, { resources });
@@ -268,9 +287,16 @@ export async function deployWithMocks(config: Record<string, string> = {}, optio
  * steady state: its deployment of the task definition it was given completed, or, when rolled
  * back, a rollback to the previous one did (test/fixtures/describe-services/ has recorded shapes).
  */
-function describeService(resources: RecordedResource[], { service: serviceName }: ServiceLocation, options: MockOptions): DescribedService {
-  const service = resources.find((resource) => resource.type === TYPES.ecsService && resource.state.name === serviceName);
-  if (!service) throw new Error(`DescribeServices: no ECS service named ${serviceName} was registered before it was described`);
+function describeService(
+  resources: RecordedResource[],
+  { service: serviceName }: ServiceLocation,
+  options: MockOptions,
+): DescribedService {
+  const service = resources.find(
+    (resource) => resource.type === TYPES.ecsService && resource.state.name === serviceName,
+  );
+  if (!service)
+    throw new Error(`DescribeServices: no ECS service named ${serviceName} was registered before it was described`);
   const rolledBack = options.rolledBack?.some((name) => serviceName.endsWith(name)) ?? false;
   const taskDefinition = rolledBack ? PREVIOUS_TASK_DEFINITION : service.inputs.taskDefinition;
   const count = service.inputs.desiredCount;
@@ -294,7 +320,10 @@ function describeService(resources: RecordedResource[], { service: serviceName }
     ],
     events: rolledBack
       ? [
-          { message: `(service ${serviceName}) rolling back to deployment ecs-svc/1111111111111111111.`, createdAt: now },
+          {
+            message: `(service ${serviceName}) rolling back to deployment ecs-svc/1111111111111111111.`,
+            createdAt: now,
+          },
           {
             message: `(service ${serviceName}) (deployment ecs-svc/2222222222222222222) deployment failed: tasks failed to start.`,
             createdAt: now,

@@ -33,7 +33,8 @@ export function wholeNumber(name, fallback, min = 0) {
   const text = __ENV[name];
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number ≥ ${min} (got "${text}")`);
+  if (!Number.isInteger(value) || value < min)
+    throw new Error(`${name} must be a whole number ≥ ${min} (got "${text}")`);
   return value;
 }
 
@@ -42,7 +43,8 @@ export function seconds(name, fallback) {
   const text = __ENV[name];
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number of seconds ≥ 0, e.g. 120 or 0.5 (got "${text}")`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new Error(`${name} must be a number of seconds ≥ 0, e.g. 120 or 0.5 (got "${text}")`);
   return value;
 }
 

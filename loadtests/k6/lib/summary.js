@@ -21,7 +21,9 @@ export const SUMMARY_TREND_STATS = ['avg', 'min', ...TREND_STATS];
 const FAILURE_CAUSES = ['status:0', 'error_code:1050', 'status:429', 'status:502', 'status:503', 'status:504'];
 const COUNTED = 'count>=0';
 /** Spread into a scenario's thresholds. */
-export const FAILURE_CAUSE_THRESHOLDS = Object.fromEntries(FAILURE_CAUSES.map((tag) => [`http_reqs{${tag}}`, [COUNTED]]));
+export const FAILURE_CAUSE_THRESHOLDS = Object.fromEntries(
+  FAILURE_CAUSES.map((tag) => [`http_reqs{${tag}}`, [COUNTED]]),
+);
 
 /**
  * handleSummary's return value.
@@ -47,8 +49,13 @@ function withoutCountingThresholds(data) {
   const metrics = Object.fromEntries(
     Object.entries(data.metrics).map(([name, metric]) => {
       if (!metric.thresholds) return [name, metric];
-      const thresholds = Object.fromEntries(Object.entries(metric.thresholds).filter(([expression]) => expression !== COUNTED));
-      return [name, Object.keys(thresholds).length > 0 ? { ...metric, thresholds } : { ...metric, thresholds: undefined }];
+      const thresholds = Object.fromEntries(
+        Object.entries(metric.thresholds).filter(([expression]) => expression !== COUNTED),
+      );
+      return [
+        name,
+        Object.keys(thresholds).length > 0 ? { ...metric, thresholds } : { ...metric, thresholds: undefined },
+      ];
     }),
   );
   return { ...data, metrics };
@@ -78,7 +85,9 @@ function summaryText(data, run) {
     ),
     '',
     'thresholds',
-    ...thresholds.map((threshold) => `  ${threshold.ok ? '✓' : '✗'} ${threshold.metric} ${threshold.expression}  (${threshold.actual})`),
+    ...thresholds.map(
+      (threshold) => `  ${threshold.ok ? '✓' : '✗'} ${threshold.metric} ${threshold.expression}  (${threshold.actual})`,
+    ),
     '',
     breached.length === 0
       ? `PASSED: all ${thresholds.length} thresholds met`
@@ -130,7 +139,9 @@ function thresholdResults(data) {
 }
 
 function formatNumber(metric, value) {
-  return metric.startsWith('http_req_duration') || metric.startsWith('iteration_duration') ? formatMs(value) : String(value);
+  return metric.startsWith('http_req_duration') || metric.startsWith('iteration_duration')
+    ? formatMs(value)
+    : String(value);
 }
 
 function formatMs(ms) {

@@ -42,7 +42,10 @@ export const responseCachePlugin = fp(
   async function responseCachePlugin(app: FastifyInstance, settings: CacheSettings) {
     const redis = connect(app, settings, 'todo-read');
     if (!redis) app.log.warn('REDIS_URL is not set: todo-read runs uncached, every read queries PostgreSQL');
-    app.decorate('responseCache', redis && new ResponseCache({ redis, log: app.log, memoryMaxBytes: settings.memoryMaxBytes }));
+    app.decorate(
+      'responseCache',
+      redis && new ResponseCache({ redis, log: app.log, memoryMaxBytes: settings.memoryMaxBytes }),
+    );
   },
   { fastify: '5.x', name: 'taskoverflow-response-cache' },
 );
@@ -74,7 +77,10 @@ export const cacheInvalidationPlugin = fp(
         await version.bump();
         const durationMs = performance.now() - started;
         recordTiming('cache', durationMs);
-        currentLogger(app.log).info({ cache: 'invalidate', key: DATASET_VERSION_KEY, duration_ms: roundMs(durationMs) }, 'cache');
+        currentLogger(app.log).info(
+          { cache: 'invalidate', key: DATASET_VERSION_KEY, duration_ms: roundMs(durationMs) },
+          'cache',
+        );
         if (retry) {
           clearInterval(retry);
           retry = undefined;

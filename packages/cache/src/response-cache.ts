@@ -76,7 +76,12 @@ export class ResponseCache {
    * The response for `key`, from a tier that is current, or from `load`. `ttlSeconds` bounds
    * how long an entry may serve even if an invalidation was lost.
    */
-  async get(key: string, ttlSeconds: number, load: () => Promise<CachedResponse>, options: LookupOptions = {}): Promise<CachedResponse> {
+  async get(
+    key: string,
+    ttlSeconds: number,
+    load: () => Promise<CachedResponse>,
+    options: LookupOptions = {},
+  ): Promise<CachedResponse> {
     const started = performance.now();
     if (started < this.unavailableUntil) return this.bypass(key, started, load);
     let version: string;
@@ -98,7 +103,9 @@ export class ResponseCache {
     const loadKey = `${version}:${key}`;
     let shared = this.loads.get(loadKey);
     if (!shared) {
-      shared = this.fill(memory, version, key, ttlSeconds, load, local ? 'stale' : 'miss', started).finally(() => this.loads.delete(loadKey));
+      shared = this.fill(memory, version, key, ttlSeconds, load, local ? 'stale' : 'miss', started).finally(() =>
+        this.loads.delete(loadKey),
+      );
       this.loads.set(loadKey, shared);
     } else {
       this.logLookup(key, local ? 'stale' : 'miss', 'shared-load', started);
@@ -187,7 +194,10 @@ export class ResponseCache {
     // otherwise log once per read.
     if (now < this.refusalLoggedUntil) return;
     this.refusalLoggedUntil = now + this.outageBackoffMs;
-    this.options.log.warn({ err: error }, 'cache: Redis refused a command; the read went to PostgreSQL. Check the Redis server log');
+    this.options.log.warn(
+      { err: error },
+      'cache: Redis refused a command; the read went to PostgreSQL. Check the Redis server log',
+    );
   }
 
   private markUnavailable(error: unknown): void {

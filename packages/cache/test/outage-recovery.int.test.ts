@@ -15,7 +15,9 @@ import { connectRedis } from '../src/redis.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 if (!redisUrl) {
-  throw new Error('TEST_REDIS_URL is not set. Run this test with `pnpm test` (it starts a throwaway redis-server and sets it).');
+  throw new Error(
+    'TEST_REDIS_URL is not set. Run this test with `pnpm test` (it starts a throwaway redis-server and sets it).',
+  );
 }
 const redis = new URL(redisUrl);
 /** A database no other test uses: the dataset version key is the same in every one. */
@@ -50,43 +52,46 @@ class Hop {
   }
 }
 
-t.test('a reader that gets Redis back before the pending invalidation does not serve what it cached before the outage', async (t) => {
-  const hop = new Hop();
-  await hop.restore();
-  t.teardown(() => hop.cut());
-  const app = Fastify();
-  const client = connectRedis(`redis://127.0.0.1:${hop.port}/${DATABASE}`, {
-    name: 'outage-recovery-test',
-    commandBackstopMs: 1_000,
-    log: app.log,
-  });
-  t.teardown(() => client.disconnect());
-  await once(client, 'ready');
-  // No back-off after a failure: the first read after Redis is back goes to Redis.
-  const cache = new ResponseCache({ redis: client, log: app.log, memoryMaxBytes: 1_000_000, outageBackoffMs: 0 });
+t.test(
+  'a reader that gets Redis back before the pending invalidation does not serve what it cached before the outage',
+  async (t) => {
+    const hop = new Hop();
+    await hop.restore();
+    t.teardown(() => hop.cut());
+    const app = Fastify();
+    const client = connectRedis(`redis://127.0.0.1:${hop.port}/${DATABASE}`, {
+      name: 'outage-recovery-test',
+      commandBackstopMs: 1_000,
+      log: app.log,
+    });
+    t.teardown(() => client.disconnect());
+    await once(client, 'ready');
+    // No back-off after a failure: the first read after Redis is back goes to Redis.
+    const cache = new ResponseCache({ redis: client, log: app.log, memoryMaxBytes: 1_000_000, outageBackoffMs: 0 });
 
-  let stored = ['before the outage'];
-  let loads = 0;
-  const load = async () => {
-    loads += 1;
-    return jsonResponse(200, stored);
-  };
-  const read = async () => JSON.parse(String((await cache.get('todos', 60, load)).body)) as string[];
+    let stored = ['before the outage'];
+    let loads = 0;
+    const load = async () => {
+      loads += 1;
+      return jsonResponse(200, stored);
+    };
+    const read = async () => JSON.parse(String((await cache.get('todos', 60, load)).body)) as string[];
 
-  t.same(await read(), ['before the outage'], 'cached before the outage');
-  t.same(await read(), ['before the outage'], 'and served from the cache');
-  t.equal(loads, 1);
+    t.same(await read(), ['before the outage'], 'cached before the outage');
+    t.same(await read(), ['before the outage'], 'and served from the cache');
+    t.equal(loads, 1);
 
-  await hop.cut();
-  // A write answers while Redis is out: committed, its invalidation still pending.
-  stored = ['before the outage', 'written during the outage'];
-  t.same(await read(), stored, 'during the outage, reads go to the database');
+    await hop.cut();
+    // A write answers while Redis is out: committed, its invalidation still pending.
+    stored = ['before the outage', 'written during the outage'];
+    t.same(await read(), stored, 'during the outage, reads go to the database');
 
-  const ready = once(client, 'ready');
-  await hop.restore();
-  await ready;
-  t.same(await read(), stored, 'back: the write that answered during the outage is read');
-  const loadsAfterRecovery = loads;
-  t.same(await read(), stored, 'and the cache serves again');
-  t.equal(loads, loadsAfterRecovery, 'from the cache, without a load');
-});
+    const ready = once(client, 'ready');
+    await hop.restore();
+    await ready;
+    t.same(await read(), stored, 'back: the write that answered during the outage is read');
+    const loadsAfterRecovery = loads;
+    t.same(await read(), stored, 'and the cache serves again');
+    t.equal(loads, loadsAfterRecovery, 'from the cache, without a load');
+  },
+);

@@ -10,7 +10,9 @@ import { connectRedis } from '../src/redis.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 if (!redisUrl) {
-  throw new Error('TEST_REDIS_URL is not set. Run this test with `pnpm test` (it starts a throwaway redis-server and sets it).');
+  throw new Error(
+    'TEST_REDIS_URL is not set. Run this test with `pnpm test` (it starts a throwaway redis-server and sets it).',
+  );
 }
 
 interface LogLine {
@@ -22,7 +24,9 @@ const WARN = 40;
 /** A client as the services make it, with the lines it logs. */
 async function connect(t: Test): Promise<{ redis: Redis; lines: LogLine[] }> {
   const lines: LogLine[] = [];
-  const app = Fastify({ logger: { level: 'debug', stream: { write: (line: string) => lines.push(JSON.parse(line) as LogLine) } } });
+  const app = Fastify({
+    logger: { level: 'debug', stream: { write: (line: string) => lines.push(JSON.parse(line) as LogLine) } },
+  });
   const redis = connectRedis(redisUrl!, { name: 'connect-redis-test', commandBackstopMs: 1_000, log: app.log });
   t.teardown(() => redis.disconnect());
   await once(redis, 'ready');

@@ -9,7 +9,11 @@ import { ensureMigrationRole, handOverSchema } from './roles.js';
  * `postgres` database every server has, where concurrent bootstraps of several databases (test
  * files in parallel) take one lock; the grants and the hand-over run in the app's database.
  */
-export async function bootstrapMigrationRole(adminUrl: string, password: string, applicationName = 'taskoverflow-migrate'): Promise<void> {
+export async function bootstrapMigrationRole(
+  adminUrl: string,
+  password: string,
+  applicationName = 'taskoverflow-migrate',
+): Promise<void> {
   const serverUrl = new URL(adminUrl);
   serverUrl.pathname = '/postgres';
   const steps: Array<[string, (db: Db) => Promise<void>]> = [

@@ -59,7 +59,9 @@ export function poolConfig(settings: PoolSettings): pg.PoolConfig {
     // process's time zone to a naive UTC value.
     types: {
       getTypeParser: (oid, format) =>
-        oid === pg.types.builtins.TIMESTAMP ? keepText : (pg.types.getTypeParser(oid, format) as (value: string) => unknown),
+        oid === pg.types.builtins.TIMESTAMP
+          ? keepText
+          : (pg.types.getTypeParser(oid, format) as (value: string) => unknown),
     },
   };
 }

@@ -30,7 +30,10 @@ export const DatabaseUnreachableError = createError<
  * A migration failed. kysely runs a batch in one transaction on PostgreSQL, so none of it is
  * applied; kysely's error (often PostgreSQL's, with its SQLSTATE) is the `cause`.
  */
-export const MigrationError = createError<'TASKOVERFLOW_MIGRATION_FAILED', [migration: string, reason: string, options: { cause: unknown }]>(
+export const MigrationError = createError<
+  'TASKOVERFLOW_MIGRATION_FAILED',
+  [migration: string, reason: string, options: { cause: unknown }]
+>(
   'TASKOVERFLOW_MIGRATION_FAILED',
   'migration %s failed: %s. Nothing of this run was applied (one transaction): fix the migration, ' +
     'or the database state it stumbled on, and run pnpm migrate again',
@@ -43,7 +46,10 @@ export const MigrationError = createError<'TASKOVERFLOW_MIGRATION_FAILED', [migr
  * so nothing is applied. A database that is merely ahead (every migration of this code applied,
  * plus newer ones) is no error: the code runs on the expanded schema (docs/deploy.md).
  */
-export const MigrationsDivergedError = createError<'TASKOVERFLOW_MIGRATIONS_DIVERGED', [pending: string, applied: string]>(
+export const MigrationsDivergedError = createError<
+  'TASKOVERFLOW_MIGRATIONS_DIVERGED',
+  [pending: string, applied: string]
+>(
   'TASKOVERFLOW_MIGRATIONS_DIVERGED',
   "cannot migrate: this code's migration(s) %s are not applied, but the database has applied %s, which come after them " +
     'or which this code lacks. Nothing was applied. A new migration must sort after every migration applied anywhere: ' +

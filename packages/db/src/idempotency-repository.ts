@@ -12,7 +12,9 @@ export interface IdempotencyKey {
 }
 
 export type IdempotentCreate =
-  { outcome: 'created'; todo: Todo } | { outcome: 'replayed'; status: number; body: string } | { outcome: 'key-reused' };
+  | { outcome: 'created'; todo: Todo }
+  | { outcome: 'replayed'; status: number; body: string }
+  | { outcome: 'key-reused' };
 
 /**
  * Creates a todo at most once per idempotency key. The key is claimed and the todo inserted
@@ -20,7 +22,11 @@ export type IdempotentCreate =
  * for the retry. A concurrent request with the same key waits on the key's unique index until
  * the first commits, then replays its outcome. Keys older than the window are taken over.
  */
-export async function insertTodoOnce(db: Kysely<Database>, idempotency: IdempotencyKey, values: NewTodoRow): Promise<IdempotentCreate> {
+export async function insertTodoOnce(
+  db: Kysely<Database>,
+  idempotency: IdempotencyKey,
+  values: NewTodoRow,
+): Promise<IdempotentCreate> {
   return db.transaction().execute(async (trx) => {
     const expiredBefore = sql<string>`(statement_timestamp() at time zone 'utc') - make_interval(secs => ${idempotency.windowSeconds})`;
     const claimed = await trx

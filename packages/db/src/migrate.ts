@@ -54,7 +54,10 @@ export function describeSchemaAhead(ahead: readonly string[]): string {
  * reading the history to the end of the Migrator's run (which takes kysely's own lock too), so
  * no run reads a history another is changing.
  */
-export async function migrateToLatest(db: Db, migrations: Readonly<Record<string, Migration>> = MIGRATIONS): Promise<MigrationRun> {
+export async function migrateToLatest(
+  db: Db,
+  migrations: Readonly<Record<string, Migration>> = MIGRATIONS,
+): Promise<MigrationRun> {
   return db.connection().execute(async (connection) => {
     await sql`SELECT pg_advisory_lock(${MIGRATION_RUN_LOCK})`.execute(connection);
     try {
@@ -84,12 +87,17 @@ async function migrateHoldingLock(db: Db, migrations: Readonly<Record<string, Mi
     const failed = results?.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
     throw new MigrationError(failed, error instanceof Error ? error.message : inspect(error), { cause: error });
   }
-  return { applied: (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName), ahead: [] };
+  return {
+    applied: (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName),
+    ahead: [],
+  };
 }
 
 /** The names of the migrations the database has applied, sorted; none before kysely's table exists. */
 async function appliedMigrations(db: Db): Promise<string[]> {
-  const { rows: table } = await sql<{ exists: boolean }>`SELECT to_regclass(${DEFAULT_MIGRATION_TABLE}) IS NOT NULL AS exists`.execute(db);
+  const { rows: table } = await sql<{
+    exists: boolean;
+  }>`SELECT to_regclass(${DEFAULT_MIGRATION_TABLE}) IS NOT NULL AS exists`.execute(db);
   if (!table[0]?.exists) return [];
   const { rows } = await sql<{ name: string }>`SELECT name FROM ${sql.table(DEFAULT_MIGRATION_TABLE)}`.execute(db);
   return rows.map((row) => row.name).sort();

@@ -21,7 +21,9 @@ export const databasePlugin = fp(
     await app.register(fastifyPostgres, poolConfig(options));
     // An idle connection dies when PostgreSQL restarts; the pool reports it here and opens a
     // new one on demand. Without a listener the 'error' event would crash the process.
-    app.pg.pool.on('error', (error) => app.log.warn({ err: error }, 'idle PostgreSQL connection lost; the pool replaces it'));
+    app.pg.pool.on('error', (error) =>
+      app.log.warn({ err: error }, 'idle PostgreSQL connection lost; the pool replaces it'),
+    );
     const queryLog = new QueryLog(app.log);
     app.decorate('db', createDb(app.pg.pool, { log: queryLog.log, plugins: [queryLog] }));
   },

@@ -43,7 +43,9 @@ const ROLE_CHANGES_LOCK = 7_316_200_415;
  * (duplicate_object once committed, unique_violation while both are in flight).
  */
 export function createRoleIfMissing(db: QueryExecutorProvider, role: string) {
-  return sql`DO $$ BEGIN CREATE ROLE ${sql.id(role)}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`.execute(db);
+  return sql`DO $$ BEGIN CREATE ROLE ${sql.id(role)}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`.execute(
+    db,
+  );
 }
 
 /**
@@ -84,7 +86,9 @@ export async function ensureMigrationRole(db: Db, password: string): Promise<voi
       WHERE service.rolname IN (${sql.join(Object.values(SERVICE_ROLES))})
         AND NOT EXISTS (
           SELECT 1 FROM pg_auth_members membership JOIN pg_roles member ON member.oid = membership.member
-          WHERE membership.roleid = service.oid AND member.rolname = ${MIGRATION_ROLE} AND membership.admin_option)`.execute(trx);
+          WHERE membership.roleid = service.oid AND member.rolname = ${MIGRATION_ROLE} AND membership.admin_option)`.execute(
+      trx,
+    );
     for (const { rolname } of rows) await sql`GRANT ${sql.id(rolname)} TO ${role} WITH ADMIN OPTION`.execute(trx);
   });
 }
@@ -113,9 +117,9 @@ export async function handOverSchema(db: Db): Promise<void> {
     );
     if (rows.length === 0) return;
     // Giving an object away takes membership in the new owner (a superuser needs none).
-    const { rows: member } = await sql<{ member: boolean }>`SELECT pg_has_role(current_user, ${MIGRATION_ROLE}, 'MEMBER') AS member`.execute(
-      trx,
-    );
+    const { rows: member } = await sql<{
+      member: boolean;
+    }>`SELECT pg_has_role(current_user, ${MIGRATION_ROLE}, 'MEMBER') AS member`.execute(trx);
     if (!member[0]?.member) await sql`GRANT ${role} TO CURRENT_USER`.execute(trx);
     for (const { relation } of rows) await sql`ALTER TABLE ${sql.raw(relation)} OWNER TO ${role}`.execute(trx);
   });

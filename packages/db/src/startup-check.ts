@@ -15,7 +15,9 @@ export async function checkDatabaseConnection(settings: PoolSettings): Promise<v
     await client.connect();
     await client.query('SELECT 1');
   } catch (error) {
-    throw new DatabaseUnreachableError(describeTarget(settings.connectionString), (error as Error).message, { cause: error });
+    throw new DatabaseUnreachableError(describeTarget(settings.connectionString), (error as Error).message, {
+      cause: error,
+    });
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -30,7 +30,11 @@ export async function listTodos(db: Executor, filter: TodoFilter = {}): Promise<
   let query = db.selectFrom('todos').selectAll();
   if (filter.completed !== undefined) query = query.where('completed', '=', filter.completed);
   if (filter.windowDays !== undefined) {
-    query = query.where('deadline_at', '<=', sql<string>`(now() at time zone 'utc') + make_interval(days => ${filter.windowDays})`);
+    query = query.where(
+      'deadline_at',
+      '<=',
+      sql<string>`(now() at time zone 'utc') + make_interval(days => ${filter.windowDays})`,
+    );
   }
   const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
   return rows.map(toTodo);
@@ -47,7 +51,11 @@ export async function insertTodo(db: Executor, values: NewTodoRow): Promise<Todo
 }
 
 /** Applies a partial update and bumps updated_at; undefined when no such todo exists. */
-export async function updateTodo(db: Executor, id: number, changes: Omit<TodoRowUpdate, 'id' | 'updated_at'>): Promise<Todo | undefined> {
+export async function updateTodo(
+  db: Executor,
+  id: number,
+  changes: Omit<TodoRowUpdate, 'id' | 'updated_at'>,
+): Promise<Todo | undefined> {
   const row = await db
     .updateTable('todos')
     .set({ ...changes, updated_at: utcNow })

@@ -33,7 +33,8 @@ const InputDate = Type.Unsafe<string | null>({
   // documentation, and http-kit checks it with parseInputDate (the offset edge cases).
   pattern: INPUT_DATE_PATTERN,
   format: INPUT_DATE_FORMAT,
-  description: 'ISO 8601 date or date-time: naive (taken as UTC), with Z, or with an offset (converted to UTC); null clears it.',
+  description:
+    'ISO 8601 date or date-time: naive (taken as UTC), with Z, or with an offset (converted to UTC); null clears it.',
   examples: ['2025-09-05T15:00:00', '2025-09-05T15:00:00+10:00', '2025-09-05'],
 });
 const WIRE_DATE = 'UTC, ISO 8601 without offset; microseconds only when non-zero, e.g. 2026-04-18T05:46:10.381173';
@@ -47,7 +48,11 @@ export const Todo = Type.Object(
     title: Type.String({ maxLength: TITLE_MAX }),
     description: Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: DESCRIPTION_MAX }),
     completed: Type.Boolean(),
-    deadline_at: Type.Unsafe<string | null>({ type: ['string', 'null'], pattern: WIRE_DATE_PATTERN, description: WIRE_DATE }),
+    deadline_at: Type.Unsafe<string | null>({
+      type: ['string', 'null'],
+      pattern: WIRE_DATE_PATTERN,
+      description: WIRE_DATE,
+    }),
     created_at: WireDate,
     updated_at: WireDate,
   },
@@ -82,7 +87,13 @@ export type UpdateTodoBody = Type.Static<typeof UpdateTodoBody>;
 export const WINDOW_MAX_DAYS = 1_000_000;
 
 export const ListTodosQuery = Type.Object({
-  completed: Type.Optional(Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'], description: 'Keep todos in this state.' })),
+  completed: Type.Optional(
+    Type.Unsafe<'true' | 'false'>({
+      type: 'string',
+      enum: ['true', 'false'],
+      description: 'Keep todos in this state.',
+    }),
+  ),
   window: Type.Optional(
     Type.Unsafe<string>({
       type: 'string',
@@ -126,7 +137,8 @@ export const DrainingBody = Type.Object(
 export const fieldErrorMessages: Readonly<Record<string, string>> = {
   completed: 'completed must be true or false',
   window: `window must be a whole number of days between -${WINDOW_MAX_DAYS} and ${WINDOW_MAX_DAYS}, e.g. 7 or -3`,
-  deadline_at: 'deadline_at must be an ISO 8601 date or date-time (e.g. 2025-09-05T15:00:00 or 2025-09-05T15:00:00Z) or null',
+  deadline_at:
+    'deadline_at must be an ISO 8601 date or date-time (e.g. 2025-09-05T15:00:00 or 2025-09-05T15:00:00Z) or null',
   title: `title must be a string of at most ${TITLE_MAX} characters without NUL characters`,
   description: `description must be a string of at most ${DESCRIPTION_MAX} characters without NUL characters, or null`,
   'idempotency-key': 'Idempotency-Key must be 1 to 255 visible ASCII characters, e.g. a UUID',

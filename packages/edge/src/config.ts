@@ -37,8 +37,14 @@ export function readEdgeConfig(env: Env): EdgeConfig {
       'todo-write': readUpstreams(reader, env, 'WRITE_UPSTREAMS', 'http://127.0.0.1:3201'),
     },
     queue: {
-      connections: reader.integer('EDGE_REPLICA_CONNECTIONS', DEFAULT_REPLICA_QUEUE.connections, { min: 1, max: 10_000 }),
-      maxQueueWaitMs: reader.integer('EDGE_MAX_QUEUE_WAIT_MS', DEFAULT_REPLICA_QUEUE.maxQueueWaitMs, { min: 1, max: 600_000 }),
+      connections: reader.integer('EDGE_REPLICA_CONNECTIONS', DEFAULT_REPLICA_QUEUE.connections, {
+        min: 1,
+        max: 10_000,
+      }),
+      maxQueueWaitMs: reader.integer('EDGE_MAX_QUEUE_WAIT_MS', DEFAULT_REPLICA_QUEUE.maxQueueWaitMs, {
+        min: 1,
+        max: 600_000,
+      }),
       minQueueLimit: DEFAULT_REPLICA_QUEUE.minQueueLimit,
       retryAfterSeconds: DEFAULT_REPLICA_QUEUE.retryAfterSeconds,
     },
@@ -59,9 +65,15 @@ function readClientLimits(reader: EnvReader): ClientLimits {
     headersTimeoutMs: reader.integer('EDGE_HEADERS_TIMEOUT_MS', defaults.headersTimeoutMs, { min: 100, max: 600_000 }),
     requestTimeoutMs: reader.integer('EDGE_REQUEST_TIMEOUT_MS', defaults.requestTimeoutMs, { min: 100, max: 600_000 }),
     drainTimeoutMs: reader.integer('EDGE_CLIENT_DRAIN_TIMEOUT_MS', defaults.drainTimeoutMs, { min: 100, max: 600_000 }),
-    maxBufferedBytes: reader.integer('EDGE_MAX_BUFFERED_MB', defaults.maxBufferedBytes / 1024 / 1024, { min: 0, max: 65_536 }) * 1024 * 1024,
+    maxBufferedBytes:
+      reader.integer('EDGE_MAX_BUFFERED_MB', defaults.maxBufferedBytes / 1024 / 1024, { min: 0, max: 65_536 }) *
+      1024 *
+      1024,
     maxConnections: reader.integer('EDGE_MAX_CONNECTIONS', defaults.maxConnections, { min: 1, max: 1_000_000 }),
-    maxConnectionsPerClient: reader.integer('EDGE_MAX_CONNECTIONS_PER_CLIENT', defaults.maxConnectionsPerClient, { min: 1, max: 1_000_000 }),
+    maxConnectionsPerClient: reader.integer('EDGE_MAX_CONNECTIONS_PER_CLIENT', defaults.maxConnectionsPerClient, {
+      min: 1,
+      max: 1_000_000,
+    }),
   };
   // Node refuses a headers timeout longer than the request's: the request's includes its headers.
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
@@ -88,7 +100,9 @@ function readAllowedHosts(reader: EnvReader, host: string): string[] | undefined
     .filter(Boolean);
   for (const name of hosts) {
     if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(name)) {
-      reader.check(`EDGE_ALLOWED_HOSTS must list Host names, comma-separated (e.g. localhost,todo.test:8080), or be *; "${name}" is not one`);
+      reader.check(
+        `EDGE_ALLOWED_HOSTS must list Host names, comma-separated (e.g. localhost,todo.test:8080), or be *; "${name}" is not one`,
+      );
     }
   }
   return hosts;
@@ -104,7 +118,8 @@ function readUpstreams(reader: EnvReader, env: Env, variable: string, example: s
     .filter(Boolean);
   if (urls.length === 0) reader.check(`${expected} (it is ${value === undefined ? 'unset' : 'empty'})`);
   for (const url of urls) {
-    if (!URL.canParse(url) || new URL(url).protocol !== 'http:') reader.check(`${expected} ("${url}" is not an http:// URL)`);
+    if (!URL.canParse(url) || new URL(url).protocol !== 'http:')
+      reader.check(`${expected} ("${url}" is not an http:// URL)`);
   }
   return urls;
 }

@@ -71,7 +71,11 @@ export interface Edge {
 
 /** How often the edge health-checks each replica by default: a draining replica leaves the rotation at its next check. */
 export const HEALTH_CHECK_INTERVAL_MS = 500;
-const DEFAULT_HEALTH_CHECK: HealthCheckSettings = { path: HEALTH_PATH, intervalMs: HEALTH_CHECK_INTERVAL_MS, timeoutMs: 1_000 };
+const DEFAULT_HEALTH_CHECK: HealthCheckSettings = {
+  path: HEALTH_PATH,
+  intervalMs: HEALTH_CHECK_INTERVAL_MS,
+  timeoutMs: 1_000,
+};
 
 const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
 
@@ -106,7 +110,14 @@ const REQUEST_HOP_HEADERS = new Set([
   'trailer',
   'content-length',
 ]);
-const RESPONSE_HOP_HEADERS = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer'] as const;
+const RESPONSE_HOP_HEADERS = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'trailer',
+] as const;
 
 /**
  * The local stand-in for the AWS ALB, lean: a `node:http` server and an undici pool per
@@ -131,7 +142,8 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
   ) as Record<ServiceName, TargetGroup>;
 
   // The line is at info: below that level nothing is counted.
-  const stats = options.statsIntervalMs && log.isLevelEnabled('info') ? new LoadBalancerStats(options.statsIntervalMs) : undefined;
+  const stats =
+    options.statsIntervalMs && log.isLevelEnabled('info') ? new LoadBalancerStats(options.statsIntervalMs) : undefined;
   const context: EdgeContext = {
     targetGroups,
     log,
@@ -186,7 +198,9 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
     // No request line for these (no request was read): the stats line counts them as shed 503s.
     () => stats?.add(503, 0, true),
   );
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, connections.of(socket)));
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
+    answerClientError(error, socket, connections.of(socket)),
+  );
   let closed: Promise<void> | undefined;
 
   return {
@@ -234,7 +248,10 @@ function replicaCount(targetGroups: Record<ServiceName, TargetGroup>): number {
 /** The Host values served: each entry as given, with the edge's port added to those without one. */
 function hostsAt(hosts: readonly string[], port: number): AllowedHosts {
   const names = new Set(hosts.map((host) => (/:\d+$/.test(host) ? host : `${host}:${port}`).toLowerCase()));
-  return { names, refusal: `this edge serves only the Host names ${[...names].join(', ')}; add others to EDGE_ALLOWED_HOSTS` };
+  return {
+    names,
+    refusal: `this edge serves only the Host names ${[...names].join(', ')}; add others to EDGE_ALLOWED_HOSTS`,
+  };
 }
 
 function replicaOrigins(service: ServiceName, baseUrls: string[] | undefined): string[] {
@@ -329,7 +346,10 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
   start(): void {
     const { request } = this;
     if (this.context.logStarted) {
-      this.context.log.debug({ request_id: this.#requestId, method: request.method, url: request.url }, 'request started');
+      this.context.log.debug(
+        { request_id: this.#requestId, method: request.method, url: request.url },
+        'request started',
+      );
     }
     const hosts = this.context.allowedHosts;
     if (hosts && !hostAllowed(hosts, request.headers.host)) {
@@ -402,12 +422,17 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
     const service = this.#service;
     if (this.#sawFullQueue) {
       this.context.saturatedUntil = performance.now() + SATURATION_HOLD_MS;
-      this.#refuse(`every ${service} replica has more requests waiting than it serves in ${this.context.queue.maxQueueWaitMs} ms`);
+      this.#refuse(
+        `every ${service} replica has more requests waiting than it serves in ${this.context.queue.maxQueueWaitMs} ms`,
+      );
     } else if (this.#order.replicas.length === 0) {
       this.#sendError(502, `${service} is unavailable: no replica is registered`);
     } else {
       // Which replicas and why go to the log, not to the client.
-      this.context.log.warn({ request_id: this.#requestId, failures: this.#failures }, `${service}: no replica answered`);
+      this.context.log.warn(
+        { request_id: this.#requestId, failures: this.#failures },
+        `${service}: no replica answered`,
+      );
       this.#sendError(502, `${service} is unavailable: no replica answered`);
     }
   }
@@ -434,7 +459,9 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
   waitedTooLong(): void {
     this.#queued = false;
     this.#replica = undefined;
-    this.#refuse(`no connection to a ${this.#service} replica came free within ${this.context.queue.maxQueueWaitMs} ms`);
+    this.#refuse(
+      `no connection to a ${this.#service} replica came free within ${this.context.queue.maxQueueWaitMs} ms`,
+    );
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -524,7 +551,10 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
     if (code && NOT_CONNECTED_CODES.has(code)) {
       (this.#failures ??= []).push(`${replica}: ${code}`);
       if (replicaAt(this.#order, this.#start, this.#attempt)) {
-        this.context.log.warn({ request_id: this.#requestId, replica, code }, `${service} replica unreachable, trying the next one`);
+        this.context.log.warn(
+          { request_id: this.#requestId, replica, code },
+          `${service} replica unreachable, trying the next one`,
+        );
       }
       this.#next();
     } else if (code === 'UND_ERR_HEADERS_TIMEOUT') {
@@ -532,7 +562,10 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
       this.#sendError(504, `${service} did not answer within ${this.context.timeoutMs / 1000} s`);
     } else {
       // The replica's address and undici's wording stay in the log.
-      this.context.log.warn({ request_id: this.#requestId, replica, code, err: error.message }, `${service} replica failed`);
+      this.context.log.warn(
+        { request_id: this.#requestId, replica, code, err: error.message },
+        `${service} replica failed`,
+      );
       this.#sendError(502, `${service} failed to answer`);
     }
   }
@@ -566,7 +599,9 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
   #refuse(reason: string): void {
     const seconds = this.context.queue.retryAfterSeconds;
     this.#shed = true;
-    this.#sendError(503, `${this.#service} is at capacity: ${reason}; retry after ${seconds} s`, { 'retry-after': String(seconds) });
+    this.#sendError(503, `${this.#service} is at capacity: ${reason}; retry after ${seconds} s`, {
+      'retry-after': String(seconds),
+    });
   }
 
   #sendError(status: number, message: string, extraHeaders?: OutgoingHttpHeaders): void {
@@ -631,7 +666,11 @@ function hostAllowed(hosts: AllowedHosts, host: string | undefined): boolean {
  * receiving, it would be read as part of that one. Then that answer is finished and the
  * connection closed after it, with nothing more.
  */
-function answerClientError(error: NodeJS.ErrnoException, socket: Socket, connection: ClientConnection | undefined): void {
+function answerClientError(
+  error: NodeJS.ErrnoException,
+  socket: Socket,
+  connection: ClientConnection | undefined,
+): void {
   if (error.code !== 'ECONNRESET' && socket.writable && connection && !connection.answerable) {
     connection.closeAfterActive();
     return;
@@ -640,7 +679,10 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket, connect
     socket.destroy();
     return;
   }
-  const [status, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'malformed HTTP request: send a well-formed HTTP/1.1 request'];
+  const [status, message] = CLIENT_ERRORS[error.code ?? ''] ?? [
+    400,
+    'malformed HTTP request: send a well-formed HTTP/1.1 request',
+  ];
   socket.end(rawResponse(status, message));
 }
 

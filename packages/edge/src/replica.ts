@@ -35,7 +35,11 @@ export const DEFAULT_REPLICA_QUEUE: ReplicaQueueSettings = {
  * `completionsPerSecond`, drains what is ahead of it within the wait bound (at least
  * `minQueueLimit` may always wait).
  */
-export function admitsToQueue(queueLength: number, completionsPerSecond: number, settings: ReplicaQueueSettings): boolean {
+export function admitsToQueue(
+  queueLength: number,
+  completionsPerSecond: number,
+  settings: ReplicaQueueSettings,
+): boolean {
   return queueLength < Math.max(settings.minQueueLimit, (completionsPerSecond * settings.maxQueueWaitMs) / 1_000);
 }
 

@@ -44,7 +44,8 @@ async function main(): Promise<void> {
 
 async function control(edge: Edge, { id, op, service, url }: EdgeControlRequest): Promise<void> {
   try {
-    if (!SERVICES.includes(service)) throw new Error(`no target group for "${service}"; the services are ${SERVICES.join(', ')}`);
+    if (!SERVICES.includes(service))
+      throw new Error(`no target group for "${service}"; the services are ${SERVICES.join(', ')}`);
     const group = edge.targetGroups[service];
     const origin = new URL(url).origin;
     await (op === 'register' ? group.register(origin) : group.deregister(origin));
@@ -65,6 +66,7 @@ main().catch((error: unknown) => {
     message = `failed to start: ${(error as Error).stack ?? String(error)}`;
   }
   console.error(`edge: ${message}`);
-  if (process.send) process.send({ type: 'failed', message, ...(code && { code }) } satisfies EdgeMessage, () => process.exit(1));
+  if (process.send)
+    process.send({ type: 'failed', message, ...(code && { code }) } satisfies EdgeMessage, () => process.exit(1));
   else process.exit(1);
 });

@@ -7,7 +7,10 @@ t.test('admitsToQueue: the queue holds what the replica drains within the wait b
   t.ok(admitsToQueue(1_199, 1_200, settings), 'at 1,200 completions/s, 1,199 waiting drain within 1 s');
   t.notOk(admitsToQueue(1_200, 1_200, settings), 'the 1,201st would wait past 1 s: refused at arrival');
   t.notOk(admitsToQueue(64, 20, settings), 'large responses at 20/s: 64 waiting already take over 1 s');
-  t.ok(admitsToQueue(499, 1_000, { ...settings, maxQueueWaitMs: 500 }), 'the bound is a time: half the wait, half the queue');
+  t.ok(
+    admitsToQueue(499, 1_000, { ...settings, maxQueueWaitMs: 500 }),
+    'the bound is a time: half the wait, half the queue',
+  );
   t.notOk(admitsToQueue(500, 1_000, { ...settings, maxQueueWaitMs: 500 }));
 });
 

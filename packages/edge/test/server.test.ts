@@ -35,7 +35,8 @@ t.test('readEdgeConfig reads host, port, both upstream lists, the logging and th
     },
   );
   t.equal(
-    readEdgeConfig({ READ_UPSTREAMS: 'http://127.0.0.1:3101', WRITE_UPSTREAMS: 'http://127.0.0.1:3201' }).statsIntervalMs,
+    readEdgeConfig({ READ_UPSTREAMS: 'http://127.0.0.1:3101', WRITE_UPSTREAMS: 'http://127.0.0.1:3201' })
+      .statsIntervalMs,
     5000,
     'every 5 s by default, as the services',
   );
@@ -60,7 +61,9 @@ t.test('readEdgeConfig reads the bounds of the queue in front of each replica', 
     connections: 8,
     maxQueueWaitMs: 20,
   });
-  t.same(problems({ ...valid, EDGE_REPLICA_CONNECTIONS: '0' }), ['EDGE_REPLICA_CONNECTIONS must be an integer from 1 to 10000, got "0"']);
+  t.same(problems({ ...valid, EDGE_REPLICA_CONNECTIONS: '0' }), [
+    'EDGE_REPLICA_CONNECTIONS must be an integer from 1 to 10000, got "0"',
+  ]);
   t.match(problems({ ...valid, EDGE_MAX_QUEUE_WAIT_MS: '1.5' }), [/^EDGE_MAX_QUEUE_WAIT_MS must be an integer/]);
 });
 
@@ -87,22 +90,27 @@ t.test('readEdgeConfig reads what a client may hold: timeouts and connection cap
   t.same(problems({ ...valid, EDGE_HEADERS_TIMEOUT_MS: '20000' }), [
     'EDGE_HEADERS_TIMEOUT_MS (20000) must not exceed EDGE_REQUEST_TIMEOUT_MS (10000), which bounds the whole request, headers included: lower the first or raise the second',
   ]);
-  t.match(problems({ ...valid, EDGE_CLIENT_DRAIN_TIMEOUT_MS: '0' }), [/^EDGE_CLIENT_DRAIN_TIMEOUT_MS must be an integer from 100/]);
+  t.match(problems({ ...valid, EDGE_CLIENT_DRAIN_TIMEOUT_MS: '0' }), [
+    /^EDGE_CLIENT_DRAIN_TIMEOUT_MS must be an integer from 100/,
+  ]);
 });
 
-t.test('readEdgeConfig: on loopback only the loopback Host names are served, elsewhere any; EDGE_ALLOWED_HOSTS says otherwise', async (t) => {
-  t.same(readEdgeConfig(valid).allowedHosts, ['127.0.0.1', 'localhost', '[::1]']);
-  t.equal(readEdgeConfig({ ...valid, HOST: '0.0.0.0' }).allowedHosts, undefined, 'in a container: any Host');
-  t.equal(readEdgeConfig({ ...valid, EDGE_ALLOWED_HOSTS: '*' }).allowedHosts, undefined);
-  t.same(readEdgeConfig({ ...valid, EDGE_ALLOWED_HOSTS: 'localhost, todo.test:8080,[::1]' }).allowedHosts, [
-    'localhost',
-    'todo.test:8080',
-    '[::1]',
-  ]);
-  t.same(problems({ ...valid, EDGE_ALLOWED_HOSTS: 'http://evil/' }), [
-    'EDGE_ALLOWED_HOSTS must list Host names, comma-separated (e.g. localhost,todo.test:8080), or be *; "http://evil/" is not one',
-  ]);
-});
+t.test(
+  'readEdgeConfig: on loopback only the loopback Host names are served, elsewhere any; EDGE_ALLOWED_HOSTS says otherwise',
+  async (t) => {
+    t.same(readEdgeConfig(valid).allowedHosts, ['127.0.0.1', 'localhost', '[::1]']);
+    t.equal(readEdgeConfig({ ...valid, HOST: '0.0.0.0' }).allowedHosts, undefined, 'in a container: any Host');
+    t.equal(readEdgeConfig({ ...valid, EDGE_ALLOWED_HOSTS: '*' }).allowedHosts, undefined);
+    t.same(readEdgeConfig({ ...valid, EDGE_ALLOWED_HOSTS: 'localhost, todo.test:8080,[::1]' }).allowedHosts, [
+      'localhost',
+      'todo.test:8080',
+      '[::1]',
+    ]);
+    t.same(problems({ ...valid, EDGE_ALLOWED_HOSTS: 'http://evil/' }), [
+      'EDGE_ALLOWED_HOSTS must list Host names, comma-separated (e.g. localhost,todo.test:8080), or be *; "http://evil/" is not one',
+    ]);
+  },
+);
 
 t.test('readEdgeConfig reports every bad value at once, each naming the variable and a valid value', async (t) => {
   t.same(problems({ PORT: 'eighty', WRITE_UPSTREAMS: '127.0.0.1:3201', LOG_LEVEL: 'loud' }), [

@@ -104,7 +104,8 @@ export function createServiceApp(options: ServiceAppOptions) {
   // On the base instance: the helpers take a plain FastifyInstance, which the type-provided one is not.
   installStrictJsonParser(base);
   base.register(observabilityPlugin, { stats });
-  if (options.loadShedding) base.register(loadSheddingPlugin, { settings: options.loadShedding, healthPath: HEALTH_PATH });
+  if (options.loadShedding)
+    base.register(loadSheddingPlugin, { settings: options.loadShedding, healthPath: HEALTH_PATH });
   // After the plugins: the 404 handler gets only the hooks added before it (x-request-id…).
   installErrorHandler(base);
   installNotFoundHandler(base, options.service);

@@ -1,6 +1,11 @@
 import { EnvReader, LOG_LEVELS, type LogLevel } from '@taskoverflow/config';
 import { hostname } from 'node:os';
-import { cloudWatchTransportTarget, LOG_FORMATS, readStatsIntervalMs, type LogFormat } from '@taskoverflow/observability';
+import {
+  cloudWatchTransportTarget,
+  LOG_FORMATS,
+  readStatsIntervalMs,
+  type LogFormat,
+} from '@taskoverflow/observability';
 import type { ServiceName } from '@taskoverflow/routing';
 import type { TransportTargetOptions } from 'pino';
 import type { LoadSheddingSettings } from './load-shedding.js';

@@ -4,14 +4,17 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { describeValidationFailure } from './validation.js';
 
 /** A JSON body whose bytes are not UTF-8 (JSON must be, RFC 8259). */
-export const BodyNotUtf8Error = createError('TASKOVERFLOW_BODY_NOT_UTF8', 'body is not valid UTF-8: send JSON encoded as UTF-8', 400);
+export const BodyNotUtf8Error = createError(
+  'TASKOVERFLOW_BODY_NOT_UTF8',
+  'body is not valid UTF-8: send JSON encoded as UTF-8',
+  400,
+);
 
 /** Over the rate limit (RATE_LIMIT_MAX_REQUESTS); thrown so that the shared handler words it like every other 4xx. */
-export const RateLimitedError = createError<'TASKOVERFLOW_RATE_LIMITED', [max: number, window: string, retryIn: string]>(
+export const RateLimitedError = createError<
   'TASKOVERFLOW_RATE_LIMITED',
-  'rate limit exceeded: at most %d requests per %s; retry in %s',
-  429,
-);
+  [max: number, window: string, retryIn: string]
+>('TASKOVERFLOW_RATE_LIMITED', 'rate limit exceeded: at most %d requests per %s; retry in %s', 429);
 
 /**
  * REDIS_URL is set but Redis rejects the service in a way no restart can fix: its AUTH token

@@ -42,7 +42,10 @@ const EVENT_LOOP_SAMPLE_INTERVAL_MS = 250;
  * below the detector's deadline. Returns the problem, or undefined when the relation holds
  * (or event-loop shedding is off).
  */
-export function describeLateShedding(settings: LoadSheddingSettings, detector: { setting: string; ms: number }): string | undefined {
+export function describeLateShedding(
+  settings: LoadSheddingSettings,
+  detector: { setting: string; ms: number },
+): string | undefined {
   const { maxEventLoopDelayMs } = settings;
   if (maxEventLoopDelayMs === 0 || maxEventLoopDelayMs + EVENT_LOOP_SAMPLE_INTERVAL_MS < detector.ms) return undefined;
   return (
@@ -59,8 +62,12 @@ export function describeLateShedding(settings: LoadSheddingSettings, detector: {
  * exactly when it is needed.
  */
 export const loadSheddingPlugin = fp(
-  async function loadSheddingPlugin(app: FastifyInstance, { settings, healthPath }: { settings: LoadSheddingSettings; healthPath: string }) {
-    if (settings.maxConcurrentRequests > 0 || settings.maxBytesInFlight > 0) limitWorkInFlight(app, settings, healthPath);
+  async function loadSheddingPlugin(
+    app: FastifyInstance,
+    { settings, healthPath }: { settings: LoadSheddingSettings; healthPath: string },
+  ) {
+    if (settings.maxConcurrentRequests > 0 || settings.maxBytesInFlight > 0)
+      limitWorkInFlight(app, settings, healthPath);
     if (settings.maxEventLoopDelayMs === 0 && settings.maxEventLoopUtilization === 0) return;
     await app.register(underPressure, {
       maxEventLoopDelay: settings.maxEventLoopDelayMs,

@@ -14,7 +14,8 @@ export function installNotFoundHandler(app: FastifyInstance, service: ServiceNam
   const answer = (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?', 1)[0] ?? '/';
     const allowed = allowedMethods(path);
-    const send = (status: number, error: string) => reply.code(status).type('application/json; charset=utf-8').send({ error });
+    const send = (status: number, error: string) =>
+      reply.code(status).type('application/json; charset=utf-8').send({ error });
     if (allowed.length === 0) return send(404, `Not found: ${request.method} ${path}`);
     if (!(allowed as string[]).includes(request.method)) {
       reply.header('allow', allowed.join(', '));
@@ -22,7 +23,10 @@ export function installNotFoundHandler(app: FastifyInstance, service: ServiceNam
     }
     const owner = routeRequest(request.method, path);
     if (owner === service) return send(404, `Not found: ${request.method} ${path}`);
-    return send(421, `${request.method} ${path} is served by ${owner}, not ${service}: send it through the load balancer`);
+    return send(
+      421,
+      `${request.method} ${path} is served by ${owner}, not ${service}: send it through the load balancer`,
+    );
   };
   // A callback hook, not an async one: it runs on every request, and a promise each is not free.
   app.addHook('onRequest', (request, reply, done) => {

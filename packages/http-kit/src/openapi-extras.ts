@@ -65,7 +65,8 @@ const ERROR_CONTENT = {
 
 const RETRYABLE_RESPONSES: Record<string, ResponseObject> = {
   '429': {
-    description: 'Too many requests from this client (only where RATE_LIMIT_MAX_REQUESTS is set); retry after Retry-After seconds.',
+    description:
+      'Too many requests from this client (only where RATE_LIMIT_MAX_REQUESTS is set); retry after Retry-After seconds.',
     headers: {
       'retry-after': RETRY_AFTER,
       'x-ratelimit-limit': { description: 'Requests a client may make per window.', schema: { type: 'string' } },
@@ -128,7 +129,8 @@ function documentOperation(operation: OperationObject): void {
   // Health is never shed nor rate limited, and touches no database; its 503 is its own (draining).
   if (operation.operationId !== 'health') Object.assign(operation.responses, RETRYABLE_RESPONSES);
   for (const [status, response] of Object.entries(operation.responses)) {
-    if (response.description === 'Default Response') response.description = STATUS_DESCRIPTIONS[status] ?? response.description;
+    if (response.description === 'Default Response')
+      response.description = STATUS_DESCRIPTIONS[status] ?? response.description;
     response.headers = { ...EVERY_RESPONSE_HEADERS, ...response.headers };
     if (conditional && (status === '200' || status === '304')) response.headers.etag = ETAG_HEADER;
     if (operation.operationId === 'createTodo' && status === '201') {

@@ -48,5 +48,7 @@ export async function buildOpenApiDocument(version: string): Promise<unknown> {
 /** Serves the OpenAPI document at /api/v1/openapi.json. */
 export async function openApiRoute(app: FastifyInstance, { version }: { version: string }): Promise<void> {
   const body = JSON.stringify(await buildOpenApiDocument(version));
-  app.get(OPENAPI_PATH, { schema: { hide: true } }, (_request, reply) => reply.type('application/json; charset=utf-8').send(body));
+  app.get(OPENAPI_PATH, { schema: { hide: true } }, (_request, reply) =>
+    reply.type('application/json; charset=utf-8').send(body),
+  );
 }

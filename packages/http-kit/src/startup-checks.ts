@@ -61,7 +61,12 @@ export async function checkRedisConnection(url: string, timeoutMs = REDIS_STARTU
  * The line a service logs (warn) when it starts without the Redis at `url`: the reason, and
  * what it does `meanwhile`. It also shows in every `stats` line as `redis_connected: 0`.
  */
-export function warnRedisUnavailable(log: Pick<FastifyBaseLogger, 'warn'>, url: string, reason: string, meanwhile: string): void {
+export function warnRedisUnavailable(
+  log: Pick<FastifyBaseLogger, 'warn'>,
+  url: string,
+  reason: string,
+  meanwhile: string,
+): void {
   log.warn(
     { redis: redactPassword(url), reason },
     `Redis unavailable at start-up (${reason}): ${meanwhile} until it answers; the client keeps reconnecting`,

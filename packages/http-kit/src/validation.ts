@@ -6,7 +6,10 @@ import type { FastifySchemaValidationError } from 'fastify';
  * the original API: unknown body keys ("extra fields") are reported before anything else,
  * then a missing title, then the first field-level problem.
  */
-export function describeValidationFailure(errors: readonly FastifySchemaValidationError[], context: string | undefined): string {
+export function describeValidationFailure(
+  errors: readonly FastifySchemaValidationError[],
+  context: string | undefined,
+): string {
   if (context === 'body') {
     if (errors.some((e) => e.keyword === 'additionalProperties' && e.instancePath === '')) return 'extra fields';
     if (errors.some((e) => e.keyword === 'type' && e.instancePath === '')) return 'body must be a JSON object';

@@ -12,41 +12,56 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5_000):
   await waitUntil(what, () => condition() || undefined, timeoutMs, 5);
 }
 
-t.test('an overloaded service sheds requests with 503 + Retry-After, keeps its health check, and recovers', async (t) => {
-  const app = createServiceApp({
-    service: 'todo-read',
-    logLevel: 'silent',
-    loadShedding: { maxEventLoopDelayMs: 50, maxEventLoopUtilization: 0, maxConcurrentRequests: 0, maxBytesInFlight: 0, retryAfterSeconds: 2 },
-  });
-  app.get('/api/v1/todos', async () => ({ ok: true }));
-  const base = await app.listen({ host: '127.0.0.1', port: 0 });
-  t.teardown(() => app.close());
+t.test(
+  'an overloaded service sheds requests with 503 + Retry-After, keeps its health check, and recovers',
+  async (t) => {
+    const app = createServiceApp({
+      service: 'todo-read',
+      logLevel: 'silent',
+      loadShedding: {
+        maxEventLoopDelayMs: 50,
+        maxEventLoopUtilization: 0,
+        maxConcurrentRequests: 0,
+        maxBytesInFlight: 0,
+        retryAfterSeconds: 2,
+      },
+    });
+    app.get('/api/v1/todos', async () => ({ ok: true }));
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    t.teardown(() => app.close());
 
-  t.equal((await fetch(`${base}/api/v1/todos`)).status, 200, 'not overloaded yet');
+    t.equal((await fetch(`${base}/api/v1/todos`)).status, 200, 'not overloaded yet');
 
-  // Block the loop across several samples: the sample taken right after sees the delay
-  // (and the one after that, 250 ms later, sees a loop that keeps up again).
-  busyWait(800);
-  await until(() => app.isUnderPressure(), 'under pressure');
-  const shed = await fetch(`${base}/api/v1/todos`);
-  t.equal(shed.status, 503, 'shed while the event loop lags');
-  t.equal(shed.headers.get('retry-after'), '2');
-  t.same(await shed.json(), { error: 'service overloaded, retry shortly' });
-  t.equal((await fetch(`${base}${HEALTH_PATH}`)).status, 200, 'the health check is never shed');
+    // Block the loop across several samples: the sample taken right after sees the delay
+    // (and the one after that, 250 ms later, sees a loop that keeps up again).
+    busyWait(800);
+    await until(() => app.isUnderPressure(), 'under pressure');
+    const shed = await fetch(`${base}/api/v1/todos`);
+    t.equal(shed.status, 503, 'shed while the event loop lags');
+    t.equal(shed.headers.get('retry-after'), '2');
+    t.same(await shed.json(), { error: 'service overloaded, retry shortly' });
+    t.equal((await fetch(`${base}${HEALTH_PATH}`)).status, 200, 'the health check is never shed');
 
-  let recovered = false;
-  for (let i = 0; i < 20 && !recovered; i += 1) {
-    await sleep(250);
-    recovered = (await fetch(`${base}/api/v1/todos`)).status === 200;
-  }
-  t.ok(recovered, 'serves again once the loop keeps up');
-});
+    let recovered = false;
+    for (let i = 0; i < 20 && !recovered; i += 1) {
+      await sleep(250);
+      recovered = (await fetch(`${base}/api/v1/todos`)).status === 200;
+    }
+    t.ok(recovered, 'serves again once the loop keeps up');
+  },
+);
 
 t.test('a cap on requests in progress sheds the ones over it at once', async (t) => {
   const app = createServiceApp({
     service: 'todo-read',
     logLevel: 'silent',
-    loadShedding: { maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0, maxConcurrentRequests: 2, maxBytesInFlight: 0, retryAfterSeconds: 1 },
+    loadShedding: {
+      maxEventLoopDelayMs: 0,
+      maxEventLoopUtilization: 0,
+      maxConcurrentRequests: 2,
+      maxBytesInFlight: 0,
+      retryAfterSeconds: 1,
+    },
   });
   let release: () => void = () => {};
   const released = new Promise<void>((resolve) => (release = resolve));
@@ -73,7 +88,55 @@ t.test('a cap on requests in progress sheds the ones over it at once', async (t)
   t.equal((await fetch(`${base}/api/v1/todos`)).status, 200, 'capacity is given back when requests finish');
 });
 
-t.test('a cap on response bytes in flight sheds new requests while a large response is still being written', async (t) => {
+t.test(
+  'a cap on response bytes in flight sheds new requests while a large response is still being written',
+  async (t) => {
+    const app = createServiceApp({
+      service: 'todo-read',
+      logLevel: 'silent',
+      loadShedding: {
+        maxEventLoopDelayMs: 0,
+        maxEventLoopUtilization: 0,
+        maxConcurrentRequests: 0,
+        maxBytesInFlight: 1024 * 1024,
+        retryAfterSeconds: 1,
+      },
+    });
+    // Larger than what loopback's socket buffers absorb, so it stays in flight until read.
+    const large = Buffer.alloc(64 * 1024 * 1024, 'x');
+    app.get('/large', async (_request, reply) => reply.type('application/json').send(large));
+    app.get('/small', async () => ({ ok: true }));
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    t.teardown(() => app.close());
+    t.equal((await fetch(`${base}/small`)).status, 200, 'small responses do not add up to the cap');
+
+    // A client that asks for the large response and does not read it.
+    const { port } = new URL(base);
+    const stalled = connect({ host: '127.0.0.1', port: Number(port) });
+    await once(stalled, 'connect');
+    stalled.pause();
+    stalled.write('GET /large HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    let shed: Response | undefined;
+    for (let attempt = 0; attempt < 100 && shed?.status !== 503; attempt += 1) {
+      shed = await fetch(`${base}/small`);
+      await shed.arrayBuffer();
+    }
+    t.equal(shed?.status, 503, 'a small request is shed while the large response is not drained');
+    t.equal(shed?.headers.get('retry-after'), '1');
+    t.equal((await fetch(`${base}${HEALTH_PATH}`)).status, 200, 'the health check is never shed');
+
+    stalled.destroy();
+    let recovered = false;
+    for (let attempt = 0; attempt < 100 && !recovered; attempt += 1) {
+      const response = await fetch(`${base}/small`);
+      recovered = response.status === 200;
+      await response.arrayBuffer();
+    }
+    t.ok(recovered, 'the bytes are given back once the response is done (here: its client went away)');
+  },
+);
+
+t.test('a response whose client went away before it was sent counts no bytes in flight', async (t) => {
   const app = createServiceApp({
     service: 'todo-read',
     logLevel: 'silent',
@@ -81,48 +144,9 @@ t.test('a cap on response bytes in flight sheds new requests while a large respo
       maxEventLoopDelayMs: 0,
       maxEventLoopUtilization: 0,
       maxConcurrentRequests: 0,
-      maxBytesInFlight: 1024 * 1024,
+      maxBytesInFlight: 1024,
       retryAfterSeconds: 1,
     },
-  });
-  // Larger than what loopback's socket buffers absorb, so it stays in flight until read.
-  const large = Buffer.alloc(64 * 1024 * 1024, 'x');
-  app.get('/large', async (_request, reply) => reply.type('application/json').send(large));
-  app.get('/small', async () => ({ ok: true }));
-  const base = await app.listen({ host: '127.0.0.1', port: 0 });
-  t.teardown(() => app.close());
-  t.equal((await fetch(`${base}/small`)).status, 200, 'small responses do not add up to the cap');
-
-  // A client that asks for the large response and does not read it.
-  const { port } = new URL(base);
-  const stalled = connect({ host: '127.0.0.1', port: Number(port) });
-  await once(stalled, 'connect');
-  stalled.pause();
-  stalled.write('GET /large HTTP/1.1\r\nHost: localhost\r\n\r\n');
-  let shed: Response | undefined;
-  for (let attempt = 0; attempt < 100 && shed?.status !== 503; attempt += 1) {
-    shed = await fetch(`${base}/small`);
-    await shed.arrayBuffer();
-  }
-  t.equal(shed?.status, 503, 'a small request is shed while the large response is not drained');
-  t.equal(shed?.headers.get('retry-after'), '1');
-  t.equal((await fetch(`${base}${HEALTH_PATH}`)).status, 200, 'the health check is never shed');
-
-  stalled.destroy();
-  let recovered = false;
-  for (let attempt = 0; attempt < 100 && !recovered; attempt += 1) {
-    const response = await fetch(`${base}/small`);
-    recovered = response.status === 200;
-    await response.arrayBuffer();
-  }
-  t.ok(recovered, 'the bytes are given back once the response is done (here: its client went away)');
-});
-
-t.test('a response whose client went away before it was sent counts no bytes in flight', async (t) => {
-  const app = createServiceApp({
-    service: 'todo-read',
-    logLevel: 'silent',
-    loadShedding: { maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0, maxConcurrentRequests: 0, maxBytesInFlight: 1024, retryAfterSeconds: 1 },
   });
   let clientGone: Promise<unknown> | undefined;
   app.get('/slow', async (_request, reply) => {

@@ -8,7 +8,9 @@ import { CreateTodoBody, ListTodosQuery, operationSchemas } from '@taskoverflow/
  */
 async function buildEchoApp() {
   const app = createServiceApp({ service: 'todo-write', logLevel: 'silent' });
-  app.post('/api/v1/todos', { schema: { body: CreateTodoBody } }, async (request, reply) => reply.code(201).send(request.body));
+  app.post('/api/v1/todos', { schema: { body: CreateTodoBody } }, async (request, reply) =>
+    reply.code(201).send(request.body),
+  );
   app.get('/api/v1/todos', { schema: { querystring: ListTodosQuery } }, async (request) => request.query);
   await app.ready();
   return app;
@@ -28,7 +30,11 @@ t.test('body validation follows the contract', async (t) => {
   };
 
   t.same(await post({ title: 'x', priority: 1 }), { status: 400, body: { error: 'extra fields' } });
-  t.same(await post({ priority: 1 }), { status: 400, body: { error: 'extra fields' } }, 'extra fields before missing title');
+  t.same(
+    await post({ priority: 1 }),
+    { status: 400, body: { error: 'extra fields' } },
+    'extra fields before missing title',
+  );
   t.same(await post({ description: 'd' }), { status: 400, body: { error: 'missing title' } });
   t.same(await post([]), { status: 400, body: { error: 'body must be a JSON object' } });
   t.same(await post('null'), { status: 400, body: { error: 'body must be a JSON object' } });
@@ -41,7 +47,10 @@ t.test('body validation follows the contract', async (t) => {
   t.match(await post({ title: 'a\u0000b' }), { status: 400, body: { error: /NUL/ } });
   t.match(await post({ title: 'x', completed: 'true' }), { status: 400, body: { error: /completed/ } });
   t.match(await post({ title: 'x', description: 'd'.repeat(121) }), { status: 400, body: { error: /at most 120/ } });
-  t.match(await post({ title: 'x', deadline_at: '2025-02-30' }), { status: 400, body: { error: /^deadline_at must be an ISO 8601/ } });
+  t.match(await post({ title: 'x', deadline_at: '2025-02-30' }), {
+    status: 400,
+    body: { error: /^deadline_at must be an ISO 8601/ },
+  });
   t.match(await post({ title: 'x', deadline_at: 5 }), { status: 400, body: { error: /^deadline_at/ } });
   t.match(await post('{"title":"x","__proto__":{"a":1}}'), { status: 400 });
 
@@ -70,11 +79,21 @@ t.test('query validation follows the contract', async (t) => {
     const response = await app.inject({ method: 'GET', url: `/api/v1/todos${query}` });
     return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
   };
-  t.same(await get('?completed=true&window=-3&other=1'), { status: 200, body: { completed: 'true', window: '-3', other: '1' } });
+  t.same(await get('?completed=true&window=-3&other=1'), {
+    status: 200,
+    body: { completed: 'true', window: '-3', other: '1' },
+  });
   t.same(await get('?completed=yes'), { status: 400, body: { error: 'completed must be true or false' } });
-  t.same(await get('?completed=true&completed=false'), { status: 400, body: { error: 'completed must be true or false' } });
+  t.same(await get('?completed=true&completed=false'), {
+    status: 400,
+    body: { error: 'completed must be true or false' },
+  });
   for (const window of ['abc', '1.5', '', '1000001', '--1', '1e3']) {
-    t.match(await get(`?window=${window}`), { status: 400, body: { error: /^window must be a whole number of days/ } }, window);
+    t.match(
+      await get(`?window=${window}`),
+      { status: 400, body: { error: /^window must be a whole number of days/ } },
+      window,
+    );
   }
   t.equal((await get('?window=1000000')).status, 200);
 });

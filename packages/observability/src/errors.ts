@@ -7,7 +7,10 @@ import createError from '@fastify/error';
 
 export const LOG_GROUP_MISSING_CODE = 'TASKOVERFLOW_CLOUDWATCH_LOG_GROUP_MISSING';
 /** The log group does not exist and the shipper was not asked to create it (createLogGroup). */
-export const LogGroupMissingError = createError<typeof LOG_GROUP_MISSING_CODE, [logGroupName: string, logGroupName: string]>(
+export const LogGroupMissingError = createError<
+  typeof LOG_GROUP_MISSING_CODE,
+  [logGroupName: string, logGroupName: string]
+>(
   LOG_GROUP_MISSING_CODE,
   'the log group "%s" does not exist, and this service creates none unless asked: ' +
     "create it (pulumi up creates the stack's group; elsewhere aws logs create-log-group --log-group-name %s), " +

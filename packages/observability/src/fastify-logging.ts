@@ -18,7 +18,10 @@ export interface FastifyLoggingSettings extends LoggerSettings {
  */
 export function fastifyLogging(
   settings: FastifyLoggingSettings,
-): Pick<FastifyServerOptions, 'loggerInstance' | 'logController' | 'genReqId' | 'requestIdHeader' | 'childLoggerFactory'> {
+): Pick<
+  FastifyServerOptions,
+  'loggerInstance' | 'logController' | 'genReqId' | 'requestIdHeader' | 'childLoggerFactory'
+> {
   return {
     loggerInstance: createLogger(settings),
     requestIdHeader: false,

@@ -1,4 +1,12 @@
-export { currentLogger, recordCacheLookup, recordQuery, recordShed, recordTiming, RequestRecord, roundMs } from './context.js';
+export {
+  currentLogger,
+  recordCacheLookup,
+  recordQuery,
+  recordShed,
+  recordTiming,
+  RequestRecord,
+  roundMs,
+} from './context.js';
 export {
   CACHE_OUTCOMES,
   EDGE_SERVICE,

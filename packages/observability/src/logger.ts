@@ -64,7 +64,10 @@ export function createLogger(settings: LoggerSettings): Logger {
       : { target: 'pino/file', options: { destination: 1 } };
   const file: TransportTargetOptions[] =
     settings.file === undefined ? [] : [{ target: 'pino/file', options: { destination: settings.file, mkdir: true } }];
-  return pino(options, pino.transport({ targets: [console, ...file, ...extra].map((target) => ({ level: settings.level, ...target })) }));
+  return pino(
+    options,
+    pino.transport({ targets: [console, ...file, ...extra].map((target) => ({ level: settings.level, ...target })) }),
+  );
 }
 
 /**

@@ -1,7 +1,13 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { BaseLogger } from 'pino';
 import { roundMs, type RequestRecord } from './context.js';
-import { STATS_MESSAGE, type EdgeCountedFields, type ServiceCountedFields, type StatsFields, type StatsGauge } from './log-schema.js';
+import {
+  STATS_MESSAGE,
+  type EdgeCountedFields,
+  type ServiceCountedFields,
+  type StatsFields,
+  type StatsGauge,
+} from './log-schema.js';
 
 /**
  * Durations are counted in buckets a quarter of a doubling wide (a percentile is known to

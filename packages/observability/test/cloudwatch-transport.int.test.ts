@@ -3,7 +3,12 @@
  * 127.0.0.1 port (all traffic stays on this machine). Without moto the file fails, never skips:
  * `python3 -m pip install 'moto[server]==5.2.1'` provides it.
  */
-import { CloudWatchLogsClient, CreateLogGroupCommand, DescribeLogGroupsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  DescribeLogGroupsCommand,
+  GetLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -27,18 +32,35 @@ const HOST = hostname();
 t.test('cloudWatchTransportTarget: on exactly when CLOUDWATCH_LOG_GROUP is set', async (t) => {
   const where = { service: 'todo-read', hostname: 'host-1', createLogGroup: false };
   t.equal(cloudWatchTransportTarget({ AWS_REGION: REGION }, where), undefined, 'unset: stdout only');
-  t.equal(cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: ' ', AWS_REGION: REGION }, where), undefined, 'blank: stdout only');
+  t.equal(
+    cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: ' ', AWS_REGION: REGION }, where),
+    undefined,
+    'blank: stdout only',
+  );
 
   const target = cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP, AWS_DEFAULT_REGION: 'eu-west-1' }, where);
-  t.same(target?.options, { logGroupName: GROUP, logStreamName: 'todo-read/host-1', region: 'eu-west-1', createLogGroup: false });
+  t.same(target?.options, {
+    logGroupName: GROUP,
+    logStreamName: 'todo-read/host-1',
+    region: 'eu-west-1',
+    createLogGroup: false,
+  });
   t.equal(
-    cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP, AWS_REGION: REGION }, { ...where, createLogGroup: true })?.options.createLogGroup,
+    cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP, AWS_REGION: REGION }, { ...where, createLogGroup: true })
+      ?.options.createLogGroup,
     true,
   );
-  t.match(target?.target, /src\/cloudwatch\/transport\.dev\.mjs$/, 'from source: the entry that registers tsx in the worker');
+  t.match(
+    target?.target,
+    /src\/cloudwatch\/transport\.dev\.mjs$/,
+    'from source: the entry that registers tsx in the worker',
+  );
   t.ok(target && existsSync(target.target));
   t.equal(
-    cloudWatchTransportTarget({ CLOUDWATCH_LOG_GROUP: GROUP, AWS_REGION: 'us-west-2', AWS_DEFAULT_REGION: 'eu-west-1' }, where)?.options.region,
+    cloudWatchTransportTarget(
+      { CLOUDWATCH_LOG_GROUP: GROUP, AWS_REGION: 'us-west-2', AWS_DEFAULT_REGION: 'eu-west-1' },
+      where,
+    )?.options.region,
     'us-west-2',
   );
 
@@ -164,7 +186,9 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
     )!;
     const stdout = join(dir, `${service}-${host}.log`);
     const stdoutTarget: TransportTargetOptions = { target: 'pino/file', options: { destination: stdout } };
-    const transport = pino.transport({ targets: [{ ...target, options: { ...target.options, ...overrides } }, stdoutTarget] });
+    const transport = pino.transport({
+      targets: [{ ...target, options: { ...target.options, ...overrides } }, stdoutTarget],
+    });
     return {
       logger: pino(loggerOptions(service, host), transport),
       ready: once(transport, 'ready'),
@@ -188,7 +212,12 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
   }
 
   /** Polls the stream until `done` holds or the time is up; returns what was there last. */
-  async function waitFor(stream: string, done: (lines: string[]) => boolean, timeoutMs: number, logGroupName = GROUP): Promise<string[]> {
+  async function waitFor(
+    stream: string,
+    done: (lines: string[]) => boolean,
+    timeoutMs: number,
+    logGroupName = GROUP,
+  ): Promise<string[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const lines = await messages(stream, logGroupName);
@@ -201,7 +230,11 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
     // A close timeout with room for a slow CI machine: here close() must deliver everything.
     const { logger, stream, close } = startLogger('todo-read', HOST, { closeTimeoutMs: 8000 });
     t.equal(stream, `todo-read/${HOST}`);
-    const payload = { text: 'ünïcødé ✓ "quoted" \\ back\nslash', nested: { list: [1, null, true] }, pad: 'p'.repeat(1000) };
+    const payload = {
+      text: 'ünïcødé ✓ "quoted" \\ back\nslash',
+      nested: { list: [1, null, true] },
+      pad: 'p'.repeat(1000),
+    };
     const count = 1500; // ≈ 1.7 MB: two PutLogEvents calls
     for (let seq = 0; seq < count; seq++) logger.info({ seq, payload }, 'line %d', seq);
     logger.info({ seq: count, big: 'b'.repeat(300 * 1024) }, 'oversized');
@@ -210,18 +243,25 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
 
     const lines = await messages(stream);
     t.equal(lines.length, count + 1, `${count + 1} lines written, ${lines.length} received`);
-    const parsed = lines.slice(0, count).map((line) => JSON.parse(line) as { seq: number; payload: unknown; msg: string });
+    const parsed = lines
+      .slice(0, count)
+      .map((line) => JSON.parse(line) as { seq: number; payload: unknown; msg: string });
     t.same(
       parsed.map((line) => line.seq),
       [...Array(count).keys()],
       'in order',
     );
     t.ok(
-      parsed.every((line) => line.msg === `line ${line.seq}` && JSON.stringify(line.payload) === JSON.stringify(payload)),
+      parsed.every(
+        (line) => line.msg === `line ${line.seq}` && JSON.stringify(line.payload) === JSON.stringify(payload),
+      ),
       'JSON intact',
     );
     const cut = lines[count]!;
-    t.ok(cut.startsWith('{"level":30,"time":"') && cut.endsWith(TRUNCATION_MARKER), 'the oversized line arrives cut and marked');
+    t.ok(
+      cut.startsWith('{"level":30,"time":"') && cut.endsWith(TRUNCATION_MARKER),
+      'the oversized line arrives cut and marked',
+    );
     t.ok(Buffer.byteLength(cut) + 26 <= 256 * 1024);
   });
 
@@ -294,16 +334,28 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
     const p99Ms = callMs[Math.floor(written * 0.99)]!;
     const slowestCallMs = callMs[written - 1]!;
     // The slowest calls are garbage collections of this burst's own strings; p99 tells blocking apart.
-    t.ok(p99Ms < 5, `${written} pino calls in ${Math.round(writingMs)} ms: p99 ${p99Ms.toFixed(2)} ms, slowest ${slowestCallMs.toFixed(1)} ms`);
-    t.same(workerErrors, [], `the worker kept within its ${heapLimitMb} MB heap while ${loggedMb.toFixed(0)} MB were logged`);
+    t.ok(
+      p99Ms < 5,
+      `${written} pino calls in ${Math.round(writingMs)} ms: p99 ${p99Ms.toFixed(2)} ms, slowest ${slowestCallMs.toFixed(1)} ms`,
+    );
+    t.same(
+      workerErrors,
+      [],
+      `the worker kept within its ${heapLimitMb} MB heap while ${loggedMb.toFixed(0)} MB were logged`,
+    );
     t.equal((await linesOf(stdout)).length, written + 1, 'the other destination (stdout) got every line');
-    t.equal(stderr.lines.filter((l) => l.includes('cannot send logs to CloudWatch Logs')).length, 1, 'the outage is reported once');
+    t.equal(
+      stderr.lines.filter((l) => l.includes('cannot send logs to CloudWatch Logs')).length,
+      1,
+      'the outage is reported once',
+    );
 
     await moto.start(); // same port, empty
     await createGroup(GROUP); // as Pulumi's would be; the transport re-creates its stream
     logger.info('after');
     // The drop notice goes out after the first delivered batch, so "after" may arrive before it.
-    const recovered = (found: string[]) => found.some((l) => l.includes('"msg":"after"')) && found.some((l) => l.includes('"dropped_events"'));
+    const recovered = (found: string[]) =>
+      found.some((l) => l.includes('"msg":"after"')) && found.some((l) => l.includes('"dropped_events"'));
     const lines = await waitFor(stream, recovered, 15_000);
     const received = lines.map((l) => JSON.parse(l) as { seq?: number; msg: string; dropped_events?: number });
     const outage = received.filter((l) => l.msg === 'during outage').map((l) => l.seq!);
@@ -319,7 +371,11 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
       'the newest, in order: the oldest were dropped',
     );
     t.equal(dropped + outage.length, written, `the drop notice in the stream counts ${dropped} dropped`);
-    t.equal(stderr.lines.filter((l) => l.includes('log events were dropped, the oldest first')).length, 1, 'the drops are reported once');
+    t.equal(
+      stderr.lines.filter((l) => l.includes('log events were dropped, the oldest first')).length,
+      1,
+      'the drops are reported once',
+    );
     t.comment(
       `outage: ${written} lines (${loggedMb.toFixed(0)} MB) logged, ${outage.length} delivered after recovery, ${dropped} dropped; ` +
         `worker heap limit ${heapLimitMb} MB; process RSS +${rssGrowthMb.toFixed(0)} MB at peak; ` +
@@ -328,34 +384,43 @@ t.test('shipping to a CloudWatch Logs emulator', async (t) => {
     await closeTransport(transport);
   });
 
-  await t.test('a missing log group is never created unless asked: the failure names the fix, delivery starts once it exists', async (t) => {
-    const group = 'taskoverflow-not-yet-deployed';
-    stderr.lines.length = 0;
-    const { logger, stream, close } = startLogger('todo-read', `${HOST}-no-group`, { logGroupName: group, maxRetryDelayMs: 500 });
-    logger.info('waiting for the group');
-    const reported = await waitUntil(
-      'the missing log group reported',
-      () => stderr.lines.find((line) => line.includes(LOG_GROUP_MISSING_CODE)),
-      10_000,
-      50,
-    );
-    t.ok(reported, `the failure is reported with its code, ${LOG_GROUP_MISSING_CODE}`);
-    t.match(reported, 'CLOUDWATCH_CREATE_LOG_GROUP=true', 'and names the fix');
-    t.notOk(await groupExists(group), 'the group was not created');
+  await t.test(
+    'a missing log group is never created unless asked: the failure names the fix, delivery starts once it exists',
+    async (t) => {
+      const group = 'taskoverflow-not-yet-deployed';
+      stderr.lines.length = 0;
+      const { logger, stream, close } = startLogger('todo-read', `${HOST}-no-group`, {
+        logGroupName: group,
+        maxRetryDelayMs: 500,
+      });
+      logger.info('waiting for the group');
+      const reported = await waitUntil(
+        'the missing log group reported',
+        () => stderr.lines.find((line) => line.includes(LOG_GROUP_MISSING_CODE)),
+        10_000,
+        50,
+      );
+      t.ok(reported, `the failure is reported with its code, ${LOG_GROUP_MISSING_CODE}`);
+      t.match(reported, 'CLOUDWATCH_CREATE_LOG_GROUP=true', 'and names the fix');
+      t.notOk(await groupExists(group), 'the group was not created');
 
-    await createGroup(group); // pulumi up, say
-    const lines = await waitFor(stream, (found) => found.length > 0, 10_000, group);
-    t.match(
-      lines.map((line) => JSON.parse(line) as unknown),
-      [{ msg: 'waiting for the group' }],
-      'the buffered line arrives once the group exists',
-    );
-    await close();
-  });
+      await createGroup(group); // pulumi up, say
+      const lines = await waitFor(stream, (found) => found.length > 0, 10_000, group);
+      t.match(
+        lines.map((line) => JSON.parse(line) as unknown),
+        [{ msg: 'waiting for the group' }],
+        'the buffered line arrives once the group exists',
+      );
+      await close();
+    },
+  );
 
   await t.test('CLOUDWATCH_CREATE_LOG_GROUP=true: the transport creates the missing group', async (t) => {
     const group = 'taskoverflow-lab';
-    const { logger, stream, close } = startLogger('todo-read', `${HOST}-create`, { logGroupName: group, createLogGroup: true });
+    const { logger, stream, close } = startLogger('todo-read', `${HOST}-create`, {
+      logGroupName: group,
+      createLogGroup: true,
+    });
     logger.info('first line');
     const lines = await waitFor(stream, (found) => found.length > 0, 10_000, group);
     t.equal(lines.length, 1);

@@ -20,7 +20,8 @@ t.test('the canonical line names a failed request’s error code and cause, and 
   const lines: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -30,10 +31,14 @@ t.test('the canonical line names a failed request’s error code and cause, and 
     throw new Unavailable({ cause: new Error('Query read timeout') });
   });
   app.get('/refused', async () => {
-    throw new Unavailable({ cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }) });
+    throw new Unavailable({
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+    });
   });
   app.get('/ok', async () => ({ ok: true }));
-  app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => reply.code(error.statusCode ?? 500).send({ error: 'x' }));
+  app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) =>
+    reply.code(error.statusCode ?? 500).send({ error: 'x' }),
+  );
   t.teardown(() => app.close());
 
   for (const [path, status] of [
@@ -45,8 +50,16 @@ t.test('the canonical line names a failed request’s error code and cause, and 
     t.equal(response.statusCode, status, path);
   }
   const finished = (url: string) => lines.find((line) => line.msg === 'request finished' && line.url === url);
-  t.match(finished('/timeout'), { status: 503, error_code: 'TASKOVERFLOW_DATABASE_UNAVAILABLE', error_cause: 'Query read timeout' });
-  t.match(finished('/refused'), { status: 503, error_code: 'TASKOVERFLOW_DATABASE_UNAVAILABLE', error_cause: 'ECONNREFUSED' });
+  t.match(finished('/timeout'), {
+    status: 503,
+    error_code: 'TASKOVERFLOW_DATABASE_UNAVAILABLE',
+    error_cause: 'Query read timeout',
+  });
+  t.match(finished('/refused'), {
+    status: 503,
+    error_code: 'TASKOVERFLOW_DATABASE_UNAVAILABLE',
+    error_cause: 'ECONNREFUSED',
+  });
   const ok = finished('/ok');
   t.equal(ok?.status, 200);
   t.notOk('error_code' in ok! || 'error_cause' in ok!, 'a success carries neither field');

@@ -13,8 +13,12 @@ const burstEntry = fileURLToPath(new URL('./fixtures/log-burst.ts', import.meta.
 /** Enough lines (≈ 2 MB) that the file destination still holds some when the process exits. */
 const INFO_LINES = 20_000;
 
-async function runBurst(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdoutLines: Array<{ msg: string; level: string }> }> {
-  const { code, stdout } = await runEntry(burstEntry, [], { env: { ...process.env, INFO_LINES: String(INFO_LINES), ...env } });
+async function runBurst(
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdoutLines: Array<{ msg: string; level: string }> }> {
+  const { code, stdout } = await runEntry(burstEntry, [], {
+    env: { ...process.env, INFO_LINES: String(INFO_LINES), ...env },
+  });
   return { code, stdoutLines: parseLines(stdout) };
 }
 

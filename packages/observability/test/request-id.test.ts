@@ -15,7 +15,8 @@ t.test('x-request-id: kept when 1-64 safe characters, else the trace Root, else 
   const lines: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -40,11 +41,27 @@ t.test('x-request-id: kept when 1-64 safe characters, else the trace Root, else 
     await idOf({ 'x-request-id': '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }),
     '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
   );
-  for (const hostile of [`${longest}x`, 'x'.repeat(10_000), 'a b', 'id"quoted"', 'semi;colon', 'slash/path', 'percent%0a', '']) {
-    t.match(await idOf({ 'x-request-id': hostile }), UUID, `"${hostile.slice(0, 20)}" (${hostile.length} characters) is replaced`);
+  for (const hostile of [
+    `${longest}x`,
+    'x'.repeat(10_000),
+    'a b',
+    'id"quoted"',
+    'semi;colon',
+    'slash/path',
+    'percent%0a',
+    '',
+  ]) {
+    t.match(
+      await idOf({ 'x-request-id': hostile }),
+      UUID,
+      `"${hostile.slice(0, 20)}" (${hostile.length} characters) is replaced`,
+    );
   }
   t.equal(
-    await idOf({ 'x-request-id': 'x'.repeat(65), 'x-amzn-trace-id': 'Root=1-67891233-abcdef012345678912345678;Sampled=1' }),
+    await idOf({
+      'x-request-id': 'x'.repeat(65),
+      'x-amzn-trace-id': 'Root=1-67891233-abcdef012345678912345678;Sampled=1',
+    }),
     '1-67891233-abcdef012345678912345678',
     "else the ALB trace id's Root",
   );

@@ -35,8 +35,20 @@ export interface RoutingRule {
 }
 
 export const routingRules: readonly RoutingRule[] = [
-  { name: 'writes', priority: 10, service: 'todo-write', methods: ['POST', 'PUT', 'DELETE'], pathPatterns: ['/api/v1/*'] },
-  { name: 'reads', priority: 20, service: 'todo-read', methods: ['GET', 'HEAD'], pathPatterns: ['/api/v1/*', '/', '/assets/*'] },
+  {
+    name: 'writes',
+    priority: 10,
+    service: 'todo-write',
+    methods: ['POST', 'PUT', 'DELETE'],
+    pathPatterns: ['/api/v1/*'],
+  },
+  {
+    name: 'reads',
+    priority: 20,
+    service: 'todo-read',
+    methods: ['GET', 'HEAD'],
+    pathPatterns: ['/api/v1/*', '/', '/assets/*'],
+  },
 ];
 
 /**

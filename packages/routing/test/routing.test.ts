@@ -1,5 +1,12 @@
 import t from 'tap';
-import { allowedMethods, apiOperations, operationsServedBy, routeRequest, routingRules, serviceOf } from '../src/index.js';
+import {
+  allowedMethods,
+  apiOperations,
+  operationsServedBy,
+  routeRequest,
+  routingRules,
+  serviceOf,
+} from '../src/index.js';
 
 t.test('reads go to todo-read and writes to todo-write', async (t) => {
   t.equal(routeRequest('GET', '/api/v1/todos'), 'todo-read');

@@ -12,7 +12,9 @@ export interface DetachedChildOptions extends Omit<SpawnOptions, 'detached'> {
 }
 
 /** This module's sibling orphan-reaper, as source (.ts, from src/) or compiled (.js, from dist/). */
-const REAPER_ENTRY = fileURLToPath(new URL(`./orphan-reaper${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+const REAPER_ENTRY = fileURLToPath(
+  new URL(`./orphan-reaper${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
 
 /** Children not yet exited, with their orphan signal. */
 const running = new Map<ChildProcess, NodeJS.Signals>();
@@ -30,7 +32,11 @@ process.on('exit', () => {
  * with its parent: it gets `orphanSignal` when this process exits, and from the orphan reaper
  * (orphan-reaper.ts) should this process die without an exit (SIGKILL, a fatal signal).
  */
-export function spawnDetachedChild(command: string, args: readonly string[], options: DetachedChildOptions): ChildProcess {
+export function spawnDetachedChild(
+  command: string,
+  args: readonly string[],
+  options: DetachedChildOptions,
+): ChildProcess {
   const { orphanSignal, ...spawnOptions } = options;
   const child = spawn(command, args, { ...spawnOptions, detached: true });
   if (child.pid === undefined) return child; // it failed to spawn: its 'error' event says why
@@ -50,7 +56,10 @@ function tellReaper(message: ReaperMessage): void {
 }
 
 function startReaper(): ChildProcess {
-  const started = spawn(process.execPath, [REAPER_ENTRY], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  const started = spawn(process.execPath, [REAPER_ENTRY], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+  });
   // Neither the reaper nor its channel keeps this process alive.
   started.unref();
   started.channel?.unref();

@@ -74,7 +74,12 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
 
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new EdgeStartError(`did not start listening within ${READY_TIMEOUT_MS / 1000} s: the edge's own output says why`)),
+      () =>
+        reject(
+          new EdgeStartError(
+            `did not start listening within ${READY_TIMEOUT_MS / 1000} s: the edge's own output says why`,
+          ),
+        ),
       READY_TIMEOUT_MS,
     );
     child.on('message', (message: EdgeMessage) => {
@@ -88,7 +93,9 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
       }
     });
     child.once('error', reject);
-    void exited.then((how) => reject(new EdgeStartError(`${how} before it was listening: the edge's own output says why`)));
+    void exited.then((how) =>
+      reject(new EdgeStartError(`${how} before it was listening: the edge's own output says why`)),
+    );
     void exited.finally(() => clearTimeout(timer));
   }).catch(async (error: unknown) => {
     await stopChild(child, exited);

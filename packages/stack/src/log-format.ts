@@ -1,5 +1,12 @@
 /** pino's numeric levels, for lines logged without a level formatter. */
-const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
 
 /** Fields every line has, or that the prefix already shows: left out of the readable form. */
 const HIDDEN_FIELDS = new Set(['time', 'level', 'msg', 'service', 'hostname', 'pid', 'instance']);

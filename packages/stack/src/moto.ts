@@ -29,14 +29,18 @@ export class MotoServer {
 
   async start(): Promise<void> {
     const [file, ...args] = this.command as [string, ...string[]];
-    const child = spawn(file, [...args, '-H', '127.0.0.1', '-p', String(this.port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(file, [...args, '-H', '127.0.0.1', '-p', String(this.port)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     this.#child = child;
     let output = '';
     child.stderr.on('data', (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-2000)));
     const deadline = Date.now() + MOTO_START_MS;
     while (!(await this.#answers())) {
-      if (child.exitCode !== null) throw new Error(`moto server exited with code ${child.exitCode} (install: ${MOTO_INSTALL}):\n${output}`);
-      if (Date.now() > deadline) throw new Error(`moto server did not answer on ${this.url} within ${MOTO_START_MS / 1000} s:\n${output}`);
+      if (child.exitCode !== null)
+        throw new Error(`moto server exited with code ${child.exitCode} (install: ${MOTO_INSTALL}):\n${output}`);
+      if (Date.now() > deadline)
+        throw new Error(`moto server did not answer on ${this.url} within ${MOTO_START_MS / 1000} s:\n${output}`);
       await sleep(100);
     }
   }
@@ -62,8 +66,11 @@ export class MotoServer {
 export function motoCommand(): string[] {
   const onPath = (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, 'moto_server')));
   if (onPath) return ['moto_server'];
-  if (spawnSync('python3', ['-c', 'import moto.server'], { stdio: 'ignore' }).status === 0) return ['python3', '-m', 'moto.server'];
-  throw new Error(`the AWS emulator is missing: neither moto_server nor python3 -m moto.server works. Install it: ${MOTO_INSTALL}`);
+  if (spawnSync('python3', ['-c', 'import moto.server'], { stdio: 'ignore' }).status === 0)
+    return ['python3', '-m', 'moto.server'];
+  throw new Error(
+    `the AWS emulator is missing: neither moto_server nor python3 -m moto.server works. Install it: ${MOTO_INSTALL}`,
+  );
 }
 
 /** A moto server on a free port, stopped by the owner's clean-up. */

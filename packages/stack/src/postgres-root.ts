@@ -8,7 +8,12 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { PostgresBinariesUnreachableError, PostgresCopyFailedError, PostgresDirectoryUnsafeError, PostgresUserMissingError } from './errors.js';
+import {
+  PostgresBinariesUnreachableError,
+  PostgresCopyFailedError,
+  PostgresDirectoryUnsafeError,
+  PostgresUserMissingError,
+} from './errors.js';
 
 /** The user and group PostgreSQL runs as. */
 export interface PostgresUser {

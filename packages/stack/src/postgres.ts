@@ -8,7 +8,13 @@ import { createInterface } from 'node:readline';
 import { spawnDetachedChild } from './detached-child.js';
 import { PostgresExitedError, PostgresNotInstalledError, PostgresStartError } from './errors.js';
 import { findFreePort } from './free-port.js';
-import { postgresUser, reachableBinaries, reachableDataDir, type PostgresBinaries, type PostgresUser } from './postgres-root.js';
+import {
+  postgresUser,
+  reachableBinaries,
+  reachableDataDir,
+  type PostgresBinaries,
+  type PostgresUser,
+} from './postgres-root.js';
 
 export interface EmbeddedPostgresOptions {
   /**

@@ -44,12 +44,16 @@ const OUTPUT_TAIL_LINES = 20;
 /** Starts `entry` as a child process and resolves once its health URL answers 200. */
 export async function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
   // Should this process die without stopping it, it dies with it.
-  const child = spawnDetachedChild(process.execPath, [...(options.entry.endsWith('.ts') ? TSX_ARGUMENTS : []), options.entry], {
-    cwd: repoRoot,
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    orphanSignal: 'SIGKILL',
-  });
+  const child = spawnDetachedChild(
+    process.execPath,
+    [...(options.entry.endsWith('.ts') ? TSX_ARGUMENTS : []), options.entry],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      orphanSignal: 'SIGKILL',
+    },
+  );
   // 'close' rather than 'exit': by then every line it printed has been passed on.
   const exited = new Promise<string>((resolve) => {
     child.once('close', (code, signal) => resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`));
@@ -75,14 +79,19 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   const problem = await waitUntilReady(options.healthUrl, exited, options.readyTimeoutMs ?? READY_TIMEOUT_MS);
   if (problem) {
     await service.stop();
-    const output = recentOutput.length > 0 ? `; its last output:\n  ${recentOutput.join('\n  ')}` : ' without any output';
+    const output =
+      recentOutput.length > 0 ? `; its last output:\n  ${recentOutput.join('\n  ')}` : ' without any output';
     throw new ServiceStartError(options.instance, problem, output);
   }
   return service;
 }
 
 /** Polls the health URL; resolves with what went wrong, or undefined once it answered 200. */
-async function waitUntilReady(healthUrl: string, exited: Promise<string>, timeoutMs: number): Promise<string | undefined> {
+async function waitUntilReady(
+  healthUrl: string,
+  exited: Promise<string>,
+  timeoutMs: number,
+): Promise<string | undefined> {
   let exit: string | undefined;
   void exited.then((description) => (exit = description));
   const deadline = Date.now() + timeoutMs;

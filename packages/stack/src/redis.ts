@@ -29,7 +29,8 @@ export function findRedisServer(): string | undefined {
 }
 
 /** What to tell someone who has no redis-server. */
-export const REDIS_INSTALL_HINT = 'install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL';
+export const REDIS_INSTALL_HINT =
+  'install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL';
 
 /**
  * Starts a throwaway redis-server on loopback: a cache, so no persistence (`--save ''`, no
@@ -39,10 +40,14 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
   const binary = findRedisServer();
   if (!binary) throw new RedisNotFoundError(REDIS_INSTALL_HINT);
   const port = options.port ?? (await findFreePorts(1, HOST))[0]!;
-  const child = spawnDetachedChild(binary, ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    orphanSignal: 'SIGKILL', // a cache: nothing to save
-  });
+  const child = spawnDetachedChild(
+    binary,
+    ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      orphanSignal: 'SIGKILL', // a cache: nothing to save
+    },
+  );
   const output: string[] = [];
   for (const stream of [child.stdout!, child.stderr!]) {
     stream.setEncoding('utf8').on('data', (chunk: string) => {

@@ -47,7 +47,11 @@ export class ServiceFleet {
     return [...this.#running.values()]
       .map((entry) => entry.instance)
       .sort((a, b) =>
-        a.service === b.service ? a.instance.localeCompare(b.instance, undefined, { numeric: true }) : a.service === 'todo-write' ? -1 : 1,
+        a.service === b.service
+          ? a.instance.localeCompare(b.instance, undefined, { numeric: true })
+          : a.service === 'todo-write'
+            ? -1
+            : 1,
       );
   }
 

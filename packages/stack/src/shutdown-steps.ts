@@ -19,6 +19,7 @@ export class ShutdownSteps {
     for (const step of [...this.#steps].reverse()) {
       await step().catch((error: unknown) => errors.push(error));
     }
-    if (errors.length > 0) throw new StackStopError(errors.map(String).join('; '), { cause: new AggregateError(errors) });
+    if (errors.length > 0)
+      throw new StackStopError(errors.map(String).join('; '), { cause: new AggregateError(errors) });
   }
 }

@@ -186,7 +186,9 @@ export function formatStatsTable(rows: StatsRows, at: Date): string[] {
     const stats = rows.get(instance);
     return stats ? COLUMNS.map(([, cell]) => cell(stats)) : ['idle', ...COLUMNS.slice(1).map(() => '–')];
   });
-  const widths = COLUMNS.map(([heading], column) => Math.max(heading.length, ...cells.map((row) => row[column]!.length)));
+  const widths = COLUMNS.map(([heading], column) =>
+    Math.max(heading.length, ...cells.map((row) => row[column]!.length)),
+  );
   const row = (name: string, values: string[]): string =>
     `${name.padEnd(INSTANCE_WIDTH)}${values.map((value, column) => `  ${value.padStart(widths[column]!)}`).join('')}`;
   const intervals = [...rows.values()].flatMap((stats) => (stats ? [stats.interval_ms] : []));

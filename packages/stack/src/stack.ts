@@ -3,7 +3,14 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { redactPassword } from '@taskoverflow/config';
-import { checkConnection, databaseUrlFor, describeMigrationRun, ensureDatabase, ensureLocalServiceRoles, migrateDatabase } from './database.js';
+import {
+  checkConnection,
+  databaseUrlFor,
+  describeMigrationRun,
+  ensureDatabase,
+  ensureLocalServiceRoles,
+  migrateDatabase,
+} from './database.js';
 import { startEdgeProcess } from './edge-process.js';
 import { NotBuiltError, ReadReplicasError } from './errors.js';
 import { assertPortFree } from './free-port.js';
@@ -109,7 +116,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const shutdown = new ShutdownSteps();
   const logDir = options.logDir ?? temporaryDirectory('taskoverflow-logs-', shutdown);
   const output = stackOutput(
-    { logDir, quiet: options.quiet ?? false, everyLine: options.everyLine ?? false, console: options.console ?? process.stdout },
+    {
+      logDir,
+      quiet: options.quiet ?? false,
+      everyLine: options.everyLine ?? false,
+      console: options.console ?? process.stdout,
+    },
     shutdown,
   );
 
@@ -132,7 +144,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     options.signal?.throwIfAborted();
     const fleet = new ServiceFleet({ host: HOST, databaseUrl, redisUrl, extraEnv: options.serviceEnv ?? {} }, output);
     shutdown.add(() => fleet.stopAll());
-    const starting = [fleet.start('todo-write'), ...Array.from({ length: readReplicas }, () => fleet.start('todo-read'))];
+    const starting = [
+      fleet.start('todo-write'),
+      ...Array.from({ length: readReplicas }, () => fleet.start('todo-read')),
+    ];
     const failure = (await Promise.allSettled(starting)).find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
     options.signal?.throwIfAborted();
@@ -185,7 +200,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 }
 
 /** Starts the embedded PostgreSQL and creates the app's database; returns its URL. */
-async function startDatabase(options: LocalStackOptions, output: StackOutput, shutdown: ShutdownSteps): Promise<string> {
+async function startDatabase(
+  options: LocalStackOptions,
+  output: StackOutput,
+  shutdown: ShutdownSteps,
+): Promise<string> {
   const dataDir = options.dataDir ?? join(repoRoot, '.data', 'postgres');
   const startedAt = Date.now();
   // Its log is left out: on the console it would bury the services' lines.
@@ -194,14 +213,20 @@ async function startDatabase(options: LocalStackOptions, output: StackOutput, sh
   await ensureDatabase(postgres.adminUrl, DATABASE_NAME);
 
   // As root, it may have moved to where the postgres user can reach it: say where it is.
-  const shownDir = relative(repoRoot, postgres.dataDir).startsWith('..') ? postgres.dataDir : relative(repoRoot, postgres.dataDir);
+  const shownDir = relative(repoRoot, postgres.dataDir).startsWith('..')
+    ? postgres.dataDir
+    : relative(repoRoot, postgres.dataDir);
   const created = postgres.created ? ' (new)' : '';
   output.progress(`postgres: embedded, data in ${shownDir}${created}, port ${postgres.port} ✓ ${since(startedAt)}`);
   return databaseUrlFor(postgres.adminUrl, DATABASE_NAME);
 }
 
 /** The cache's Redis: the given one, a throwaway redis-server, or none (the stack runs uncached). */
-async function startCache(options: LocalStackOptions, output: StackOutput, shutdown: ShutdownSteps): Promise<string | undefined> {
+async function startCache(
+  options: LocalStackOptions,
+  output: StackOutput,
+  shutdown: ShutdownSteps,
+): Promise<string | undefined> {
   if (options.redisUrl) {
     output.progress(`redis: ${redactPassword(options.redisUrl)} (given) ✓`);
     return options.redisUrl;

@@ -41,7 +41,9 @@ export async function startSupervisedRedis(report: (line: string) => void): Prom
     try {
       current = await startRedisServer({ port });
     } catch (error) {
-      report(`redis: could not restart redis-server on port ${port} (${(error as Error).message}): running WITHOUT the read cache`);
+      report(
+        `redis: could not restart redis-server on port ${port} (${(error as Error).message}): running WITHOUT the read cache`,
+      );
       return;
     }
     if (stopping) return;

@@ -134,7 +134,8 @@ class LogReader {
       const complete = (position.partial + position.decoder.write(added)).split('\n');
       this.#read.set(name, { ...position, offset: position.offset + added.length, partial: complete.pop()! });
       const instance = name.slice(0, -'.log'.length);
-      for (const line of complete) if (line.startsWith('{')) lines.push({ instance, line: JSON.parse(line) as LogLine });
+      for (const line of complete)
+        if (line.startsWith('{')) lines.push({ instance, line: JSON.parse(line) as LogLine });
     }
     return lines;
   }
@@ -175,7 +176,11 @@ export async function readLogLines(stack: LogFiles, instance?: string): Promise<
 export async function waitForLogLine(
   stack: LogFiles,
   matches: (line: LogLine) => boolean,
-  { instance, timeoutMs = 5_000, description = 'the line' }: { instance?: string; timeoutMs?: number; description?: string } = {},
+  {
+    instance,
+    timeoutMs = 5_000,
+    description = 'the line',
+  }: { instance?: string; timeoutMs?: number; description?: string } = {},
 ): Promise<LogLine> {
   const reader = new LogReader(stack, instance);
   const deadline = Date.now() + timeoutMs;
@@ -195,7 +200,11 @@ export async function waitForLogLine(
  * Hands each JSON line the stack's instances write to their log files to `onLine`, soon after
  * it is written, until the owner's clean-up: for a test that collects lines as it goes.
  */
-export function followLogLines(owner: TestStackOwner, stack: LogFiles, onLine: (line: LogLine, instance: string) => void): void {
+export function followLogLines(
+  owner: TestStackOwner,
+  stack: LogFiles,
+  onLine: (line: LogLine, instance: string) => void,
+): void {
   const reader = new LogReader(stack);
   // Widened: the clean-up sets it, which TypeScript's narrowing (and so the lint) cannot see.
   let following = true as boolean;
@@ -270,13 +279,22 @@ export async function runServiceToExit(
   const entry = join(repoRoot, 'services', service, 'src', 'server.ts');
   const { DATABASE_URL: _database, REDIS_URL: _redis, ...inherited } = process.env;
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--conditions=development', entry], {
-      env: { ...inherited, HOST: '127.0.0.1', PORT: '0', ...env },
-      timeout: SERVICE_EXIT_TIMEOUT_MS,
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=development', entry],
+      {
+        env: { ...inherited, HOST: '127.0.0.1', PORT: '0', ...env },
+        timeout: SERVICE_EXIT_TIMEOUT_MS,
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
-    const { code, signal, stdout, stderr } = error as { code?: number; signal?: string; stdout: string; stderr: string };
+    const { code, signal, stdout, stderr } = error as {
+      code?: number;
+      signal?: string;
+      stdout: string;
+      stderr: string;
+    };
     return { code: code ?? signal ?? 'unknown', stdout, stderr };
   }
 }

@@ -72,20 +72,23 @@ t.test('a port in use exits 1 saying how to pick another', async (t) => {
   );
 });
 
-t.test('a DATABASE_URL where nothing answers exits 1 naming the problem and the fix, without a stack trace', async (t) => {
-  const closedPort = await findFreePort(); // free: nothing listens there
-  const url = `postgres://someone:secret@127.0.0.1:${closedPort}/taskoverflow`;
-  const { code, output } = await runStart(['--port', '0', '--logs', await temporaryLogDir(t)], { DATABASE_URL: url });
-  t.equal(code, 1);
-  t.match(
-    output,
-    `✗ pnpm start: cannot connect to PostgreSQL at postgres://someone:***@127.0.0.1:${closedPort}/taskoverflow: ` +
-      `connect ECONNREFUSED 127.0.0.1:${closedPort}. Check that the server runs and that the URL names it, its user and password; ` +
-      'or unset DATABASE_URL to use the embedded PostgreSQL\n',
-  );
-  t.notMatch(output, /^\s+at /m, 'no stack trace');
-  t.notMatch(output, /secret/, 'no password');
-});
+t.test(
+  'a DATABASE_URL where nothing answers exits 1 naming the problem and the fix, without a stack trace',
+  async (t) => {
+    const closedPort = await findFreePort(); // free: nothing listens there
+    const url = `postgres://someone:secret@127.0.0.1:${closedPort}/taskoverflow`;
+    const { code, output } = await runStart(['--port', '0', '--logs', await temporaryLogDir(t)], { DATABASE_URL: url });
+    t.equal(code, 1);
+    t.match(
+      output,
+      `✗ pnpm start: cannot connect to PostgreSQL at postgres://someone:***@127.0.0.1:${closedPort}/taskoverflow: ` +
+        `connect ECONNREFUSED 127.0.0.1:${closedPort}. Check that the server runs and that the URL names it, its user and password; ` +
+        'or unset DATABASE_URL to use the embedded PostgreSQL\n',
+    );
+    t.notMatch(output, /^\s+at /m, 'no stack trace');
+    t.notMatch(output, /secret/, 'no password');
+  },
+);
 
 t.test('runs the stack on DATABASE_URL, prints where, and stops cleanly on SIGINT, exiting 130', async (t) => {
   const database = await createTestDatabase();
@@ -104,11 +107,23 @@ t.test('runs the stack on DATABASE_URL, prints where, and stops cleanly on SIGIN
   });
   t.equal(await health, 200, 'the API answered through the edge');
   t.equal(code, 130, 'exit code 130 (128 + SIGINT) when run without pnpm');
-  t.match(output, /^build: tsc -b \(services and load balancer\)…\nbuild: compiled to dist\/ ✓ \(\d+\.\d s\)\n/, 'it built first, saying so');
+  t.match(
+    output,
+    /^build: tsc -b \(services and load balancer\)…\nbuild: compiled to dist\/ ✓ \(\d+\.\d s\)\n/,
+    'it built first, saying so',
+  );
   t.match(output, /migrations: up to date ✓/, 'createTestDatabase migrated it already');
   t.match(output, /│ {3}todo-read-1 +http:\/\/127\.0\.0\.1:\d+ +│/);
-  t.match(output, /postgres +postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/test_/, 'the given URL is shown without its password');
+  t.match(
+    output,
+    /postgres +postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/test_/,
+    'the given URL is shown without its password',
+  );
   t.match(output, /SIGINT: stopping… \(again to exit at once\)\nstopped ✓\n$/);
   t.match(output, `Logs: ${logDir}/<instance>.log; follow a request with: pnpm trace --logs ${logDir} <x-request-id>`);
-  t.same((await readdir(logDir)).sort(), ['edge.log', 'todo-read-1.log', 'todo-write-1.log'], 'the log files went to --logs');
+  t.same(
+    (await readdir(logDir)).sort(),
+    ['edge.log', 'todo-read-1.log', 'todo-write-1.log'],
+    'the log files went to --logs',
+  );
 });

@@ -35,7 +35,8 @@ async function startEdge(t: Test, upstreams: { read: string[]; write: string[] }
 /** Which replicas served `count` reads in a row. */
 async function readers(url: string, count: number): Promise<string[]> {
   const names = [];
-  for (let i = 0; i < count; i += 1) names.push(((await (await fetch(`${url}/api/v1/todos`)).json()) as { replica: string }).replica);
+  for (let i = 0; i < count; i += 1)
+    names.push(((await (await fetch(`${url}/api/v1/todos`)).json()) as { replica: string }).replica);
   return names;
 }
 

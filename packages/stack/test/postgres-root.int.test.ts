@@ -22,31 +22,35 @@ async function unreachableDirectory(t: Test): Promise<string> {
   return dir;
 }
 
-t.test('a data directory the postgres user cannot reach moves where it can, the same one on every start', { skip }, async (t) => {
-  const requested = join(await unreachableDirectory(t), 'data');
-  t.notOk(canReach(postgresUser()!, join(requested, '..')), 'the postgres user cannot enter the directory asked for');
+t.test(
+  'a data directory the postgres user cannot reach moves where it can, the same one on every start',
+  { skip },
+  async (t) => {
+    const requested = join(await unreachableDirectory(t), 'data');
+    t.notOk(canReach(postgresUser()!, join(requested, '..')), 'the postgres user cannot enter the directory asked for');
 
-  const first = await startEmbeddedPostgres({ dataDir: requested });
-  t.teardown(async () => {
+    const first = await startEmbeddedPostgres({ dataDir: requested });
+    t.teardown(async () => {
+      await first.stop();
+      await rm(first.dataDir, { recursive: true, force: true });
+    });
+    t.equal(first.created, true);
+    t.equal(join(first.dataDir, '..'), ROOT_REACHABLE_DIR, 'moved into ROOT_REACHABLE_DIR');
+    const client = new pg.Client({ connectionString: first.adminUrl });
+    await client.connect();
+    await client.query(`CREATE TABLE kept (note text); INSERT INTO kept VALUES ('still here')`);
+    await client.end();
     await first.stop();
-    await rm(first.dataDir, { recursive: true, force: true });
-  });
-  t.equal(first.created, true);
-  t.equal(join(first.dataDir, '..'), ROOT_REACHABLE_DIR, 'moved into ROOT_REACHABLE_DIR');
-  const client = new pg.Client({ connectionString: first.adminUrl });
-  await client.connect();
-  await client.query(`CREATE TABLE kept (note text); INSERT INTO kept VALUES ('still here')`);
-  await client.end();
-  await first.stop();
 
-  const second = await startEmbeddedPostgres({ dataDir: requested });
-  t.teardown(() => second.stop());
-  t.same({ dataDir: second.dataDir, created: second.created }, { dataDir: first.dataDir, created: false });
-  const again = new pg.Client({ connectionString: second.adminUrl });
-  await again.connect();
-  t.same((await again.query('SELECT note FROM kept')).rows, [{ note: 'still here' }]);
-  await again.end();
-});
+    const second = await startEmbeddedPostgres({ dataDir: requested });
+    t.teardown(() => second.stop());
+    t.same({ dataDir: second.dataDir, created: second.created }, { dataDir: first.dataDir, created: false });
+    const again = new pg.Client({ connectionString: second.adminUrl });
+    await again.connect();
+    t.same((await again.query('SELECT note FROM kept')).rows, [{ note: 'still here' }]);
+    await again.end();
+  },
+);
 
 t.test('binaries the postgres user cannot execute where they are installed run from a copy', { skip }, async (t) => {
   const user = postgresUser()!;
@@ -61,5 +65,9 @@ t.test('binaries the postgres user cannot execute where they are installed run f
   t.equal((await stat(copyDir)).mode & 0o777, 0o755);
   const postgres = spawnSync(join(copyDir, 'bin', 'postgres'), ['--version'], { ...user, encoding: 'utf8' });
   t.match(postgres.stdout, /^postgres \(PostgreSQL\) \d+/, 'the postgres user runs the copy, its libraries found');
-  t.equal(await reachableBinaries(user, { version, nativeDir: unreachable }), copyDir, 'a second start reuses the copy');
+  t.equal(
+    await reachableBinaries(user, { version, nativeDir: unreachable }),
+    copyDir,
+    'a second start reuses the copy',
+  );
 });

@@ -43,7 +43,11 @@ t.test('initialises a new data directory, then reuses it with its data', async (
   t.equal(second.created, false);
   t.not(second.port, first.port, 'each start picks a free port');
   t.same((await query(second.adminUrl, 'SELECT note FROM kept')).rows, [{ note: 'still here' }]);
-  t.same((await query(second.adminUrl, 'SHOW max_connections')).rows, [{ max_connections: '42' }], 'settings are applied');
+  t.same(
+    (await query(second.adminUrl, 'SHOW max_connections')).rows,
+    [{ max_connections: '42' }],
+    'settings are applied',
+  );
 });
 
 t.test('stop() returns at once when the server is gone already, as after a Ctrl-C', async (t) => {

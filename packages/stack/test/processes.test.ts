@@ -28,7 +28,11 @@ t.test('resolves once the health URL answers 200, and stop() ends the process', 
   t.equal((await fetch(healthUrl)).status, 200);
 
   await service.stop();
-  t.match(JSON.parse(lines[0]!), { msg: 'listening', instance: 'fixture-1' }, 'the environment reached it, its output reached us');
+  t.match(
+    JSON.parse(lines[0]!),
+    { msg: 'listening', instance: 'fixture-1' },
+    'the environment reached it, its output reached us',
+  );
   t.equal(lines[1], 'closing', 'it was asked to stop with SIGTERM');
   await t.rejects(fetch(healthUrl), 'nothing listens any more');
   await service.stop();
@@ -47,7 +51,10 @@ t.test('fails, and stops the process, when it is not ready in time', async (t) =
   const { options, lines, healthUrl } = await fixtureService('health-server.ts', { HEALTH_STATUS: '503' });
   // Long enough for it to start listening (and answer 503) even on a busy machine.
   const error = await startServiceProcess({ ...options, readyTimeoutMs: 3_000 }).catch((error: Error) => error);
-  t.equal((error as Error).message, `fixture-1 did not answer GET ${healthUrl} with 200 within 3 s; its last output:\n  ${lines.join('\n  ')}`);
+  t.equal(
+    (error as Error).message,
+    `fixture-1 did not answer GET ${healthUrl} with 200 within 3 s; its last output:\n  ${lines.join('\n  ')}`,
+  );
   t.equal(lines.at(-1), 'closing', 'it was stopped');
 });
 

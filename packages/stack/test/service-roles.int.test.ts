@@ -56,11 +56,28 @@ t.test('todo-read cannot write', async (t) => {
 });
 
 t.test('todo-write changes rows but not the schema', async (t) => {
-  t.equal(await outcome(writeUrl, "INSERT INTO todos (title) VALUES ('from the write role')"), 'ok', 'inserts (and uses the id sequence)');
-  t.equal(await outcome(writeUrl, "UPDATE todos SET completed = true WHERE title = 'from the write role'"), 'ok', 'updates');
-  t.equal(await outcome(writeUrl, "INSERT INTO idempotency_keys (key, request_hash) VALUES ('k', 'h')"), 'ok', 'records idempotency keys');
+  t.equal(
+    await outcome(writeUrl, "INSERT INTO todos (title) VALUES ('from the write role')"),
+    'ok',
+    'inserts (and uses the id sequence)',
+  );
+  t.equal(
+    await outcome(writeUrl, "UPDATE todos SET completed = true WHERE title = 'from the write role'"),
+    'ok',
+    'updates',
+  );
+  t.equal(
+    await outcome(writeUrl, "INSERT INTO idempotency_keys (key, request_hash) VALUES ('k', 'h')"),
+    'ok',
+    'records idempotency keys',
+  );
   t.equal(await outcome(writeUrl, "DELETE FROM todos WHERE title = 'from the write role'"), 'ok', 'deletes');
-  const ddl = ['CREATE TABLE write_role_table (id int)', 'DROP TABLE todos', 'ALTER TABLE todos ADD COLUMN extra int', 'TRUNCATE todos'];
+  const ddl = [
+    'CREATE TABLE write_role_table (id int)',
+    'DROP TABLE todos',
+    'ALTER TABLE todos ADD COLUMN extra int',
+    'TRUNCATE todos',
+  ];
   const outcomes = await Promise.all(ddl.map((statement) => outcome(writeUrl, statement)));
   t.same(
     outcomes,

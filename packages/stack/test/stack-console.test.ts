@@ -38,10 +38,13 @@ function collector(isTTY: boolean): ConsoleStream & { text: string } {
   };
 }
 
-t.test('one row per instance from its stats line: rates, latencies, errors, cache shares, event loop, CPU, memory', async (t) => {
-  const rows = new Map(Object.entries(RECORDED).map(([instance, line]) => [instance, parseStatsLine(line)]));
-  t.same(formatStatsTable(rows, new Date(AT)), TABLE);
-});
+t.test(
+  'one row per instance from its stats line: rates, latencies, errors, cache shares, event loop, CPU, memory',
+  async (t) => {
+    const rows = new Map(Object.entries(RECORDED).map(([instance, line]) => [instance, parseStatsLine(line)]));
+    t.same(formatStatsTable(rows, new Date(AT)), TABLE);
+  },
+);
 
 t.test('an idle instance (no stats line lately) says so', async (t) => {
   const rows = new Map([
@@ -73,39 +76,52 @@ t.test('only stats lines are stats', async (t) => {
   t.equal(parseStatsLine(RECORDED['todo-write-1'])?.requests, 2);
 });
 
-t.test('piped: warnings at once, readable; the summary appended once per stats interval, only after news', async (t) => {
-  const out = collector(false);
-  const stackConsole = new StackConsole(out, false);
-  t.teardown(() => stackConsole.close());
+t.test(
+  'piped: warnings at once, readable; the summary appended once per stats interval, only after news',
+  async (t) => {
+    const out = collector(false);
+    const stackConsole = new StackConsole(out, false);
+    t.teardown(() => stackConsole.close());
 
-  stackConsole.instanceLine('todo-read-1', WARNING, AT - 500);
-  t.equal(out.text, 'todo-read-1    │ 15:14:32.673 WARN  REDIS_URL is not set: todo-read runs uncached, every read queries PostgreSQL\n');
-  out.text = '';
-  for (const [instance, line] of Object.entries(RECORDED)) stackConsole.instanceLine(instance, line, AT - 100);
-  t.equal(out.text, '', 'stats lines are not printed as lines');
-  stackConsole.refresh(AT);
-  t.equal(out.text, `${TABLE.join('\n')}\n`);
+    stackConsole.instanceLine('todo-read-1', WARNING, AT - 500);
+    t.equal(
+      out.text,
+      'todo-read-1    │ 15:14:32.673 WARN  REDIS_URL is not set: todo-read runs uncached, every read queries PostgreSQL\n',
+    );
+    out.text = '';
+    for (const [instance, line] of Object.entries(RECORDED)) stackConsole.instanceLine(instance, line, AT - 100);
+    t.equal(out.text, '', 'stats lines are not printed as lines');
+    stackConsole.refresh(AT);
+    t.equal(out.text, `${TABLE.join('\n')}\n`);
 
-  out.text = '';
-  stackConsole.instanceLine('todo-read-1', RECORDED['todo-read-1'], AT + 200);
-  stackConsole.refresh(AT + 500);
-  t.equal(out.text, '', 'not again within the interval');
-  stackConsole.instanceStopped('todo-read-2');
-  stackConsole.refresh(AT + 1_100);
-  t.match(out.text, /^── 15:14:41 .*\n.*\ntodo-read-1 .*\ntodo-write-1 .*\n$/, 'an interval later, without the stopped instance');
-  out.text = '';
-  stackConsole.refresh(AT + 5_000);
-  t.equal(out.text, '', 'nothing new, nothing appended');
-});
+    out.text = '';
+    stackConsole.instanceLine('todo-read-1', RECORDED['todo-read-1'], AT + 200);
+    stackConsole.refresh(AT + 500);
+    t.equal(out.text, '', 'not again within the interval');
+    stackConsole.instanceStopped('todo-read-2');
+    stackConsole.refresh(AT + 1_100);
+    t.match(
+      out.text,
+      /^── 15:14:41 .*\n.*\ntodo-read-1 .*\ntodo-write-1 .*\n$/,
+      'an interval later, without the stopped instance',
+    );
+    out.text = '';
+    stackConsole.refresh(AT + 5_000);
+    t.equal(out.text, '', 'nothing new, nothing appended');
+  },
+);
 
-t.test('piped: a table appended late (a busy machine delays the timer) shows the stats that made it, not idle rows', async (t) => {
-  const out = collector(false);
-  const stackConsole = new StackConsole(out, false);
-  t.teardown(() => stackConsole.close());
-  stackConsole.instanceLine('todo-read-1', RECORDED['todo-read-1'], AT);
-  stackConsole.refresh(AT + 5_000);
-  t.match(out.text, /\ntodo-read-1 +162 /);
-});
+t.test(
+  'piped: a table appended late (a busy machine delays the timer) shows the stats that made it, not idle rows',
+  async (t) => {
+    const out = collector(false);
+    const stackConsole = new StackConsole(out, false);
+    t.teardown(() => stackConsole.close());
+    stackConsole.instanceLine('todo-read-1', RECORDED['todo-read-1'], AT);
+    stackConsole.refresh(AT + 5_000);
+    t.match(out.text, /\ntodo-read-1 +162 /);
+  },
+);
 
 t.test('on a terminal: the summary stays at the bottom, redrawn in place', async (t) => {
   const out = collector(true);
@@ -129,8 +145,16 @@ t.test('on a terminal: the summary stays at the bottom, redrawn in place', async
   stackConsole.refresh(AT + 500);
   t.equal(out.text, '', 'no news, no redraw');
   stackConsole.refresh(AT + 2_500);
-  t.equal(out.text.slice(0, ERASE_SUMMARY.length), ERASE_SUMMARY, 'after two intervals without stats, the summary is erased');
-  t.match(out.text.slice(ERASE_SUMMARY.length), /^(.*\n){2}(todo-\S+ +idle .*\n){3}$/, 'and every instance is redrawn as idle');
+  t.equal(
+    out.text.slice(0, ERASE_SUMMARY.length),
+    ERASE_SUMMARY,
+    'after two intervals without stats, the summary is erased',
+  );
+  t.match(
+    out.text.slice(ERASE_SUMMARY.length),
+    /^(.*\n){2}(todo-\S+ +idle .*\n){3}$/,
+    'and every instance is redrawn as idle',
+  );
 });
 
 t.test('on a terminal: text someone else wrote below the summary is never erased', async (t) => {

@@ -38,10 +38,14 @@ t.test("each request's lines go to the instance's own file, not through the stac
     t.equal(response.status, 200);
     await response.body?.cancel();
   }
-  const finished = await waitForLogLine(stack, (line) => line.request_id === 'stack-logs-4' && line.msg === 'request finished', {
-    instance: 'todo-read-1',
-    description: 'the read’s "request finished" line',
-  });
+  const finished = await waitForLogLine(
+    stack,
+    (line) => line.request_id === 'stack-logs-4' && line.msg === 'request finished',
+    {
+      instance: 'todo-read-1',
+      description: 'the read’s "request finished" line',
+    },
+  );
   t.match(finished, { service: 'todo-read', hostname: 'todo-read-1', status: 200 });
   const proxied = await waitForLogLine(stack, (line) => line.request_id === 'stack-logs-4', {
     instance: 'edge',
@@ -49,7 +53,9 @@ t.test("each request's lines go to the instance's own file, not through the stac
   });
   t.match(proxied, { service: 'edge' }, 'the edge writes its own file too');
   t.ok(
-    (await readLogLines(stack, 'todo-write-1')).some((line) => line.msg === 'REDIS_URL is not set: todo-write does not invalidate a cache'),
+    (await readLogLines(stack, 'todo-write-1')).some(
+      (line) => line.msg === 'REDIS_URL is not set: todo-write does not invalidate a cache',
+    ),
     'todo-write-1 has a file of its own, warnings included',
   );
 
@@ -57,7 +63,15 @@ t.test("each request's lines go to the instance's own file, not through the stac
   t.ok(await consoleShows(/^── .* per instance, last \d+ s ──$/m), 'the console shows a summary');
   t.ok(await consoleShows(/^todo-read-1 +\d/m), 'with a row for todo-read-1');
   t.ok(await consoleShows(/^edge +\d/m), 'and one for the edge, from its own stats line');
-  t.match(consoleText, /^todo-read-1 +│ \S+ WARN {2}REDIS_URL is not set: todo-read runs uncached/m, 'and its warning, readable');
-  t.match(consoleText, /^edge: http:\/\/127\.0\.0\.1:\d+ → todo-read ×1, todo-write ×1 ✓$/m, 'and the start-up progress');
+  t.match(
+    consoleText,
+    /^todo-read-1 +│ \S+ WARN {2}REDIS_URL is not set: todo-read runs uncached/m,
+    'and its warning, readable',
+  );
+  t.match(
+    consoleText,
+    /^edge: http:\/\/127\.0\.0\.1:\d+ → todo-read ×1, todo-write ×1 ✓$/m,
+    'and the start-up progress',
+  );
   t.notMatch(consoleText, /stack-logs-|request finished|"level":/, 'but no request line, and nothing raw');
 });

@@ -46,7 +46,10 @@ t.test('serves the API through the edge: a write, then reads on both replicas', 
   const readOf = (line: LogLine): boolean => line.url === `/api/v1/todos/${todo.id}`;
   t.ok(await logged('todo-read-1', readOf), 'todo-read-1 served one of the reads');
   t.ok(await logged('todo-read-2', readOf), 'todo-read-2 served the other');
-  t.ok(await logged('todo-write-1', (line) => line.request_id === 'stack-test-write'), 'the request id reached the write service and its logs');
+  t.ok(
+    await logged('todo-write-1', (line) => line.request_id === 'stack-test-write'),
+    'the request id reached the write service and its logs',
+  );
 });
 
 t.test('stop() stops everything, and again is harmless', async (t) => {

@@ -58,7 +58,10 @@ async function startInGroup(t: Test, command: string, args: string[]): Promise<S
     child.stderr.on('data', collect);
     child.once('exit', () => reject(new Error(`it exited before it was running:\n${output}`)));
   });
-  const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exit = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
   return { child, output: () => output, url, exit, logDir };
 }
 
@@ -139,40 +142,53 @@ async function useTheApi(t: Test, url: string): Promise<void> {
   });
   t.equal(created.status, 201, 'a write through the edge');
   const { id } = (await created.json()) as { id: number };
-  for (let read = 0; read < 2; read += 1) t.equal((await fetch(`${url}/api/v1/todos/${id}`)).status, 200, 'a read through the edge');
+  for (let read = 0; read < 2; read += 1)
+    t.equal((await fetch(`${url}/api/v1/todos/${id}`)).status, 200, 'a read through the edge');
 }
 
-t.test('Ctrl-C on pnpm start: one stopping line, no stack trace, exit 0 without ELIFECYCLE, nothing left', async (t) => {
-  const started = await startInGroup(t, 'pnpm', ['start']);
-  const url = await started.url;
-  const processes = await stackProcesses(t, started.child);
-  await useTheApi(t, url);
+t.test(
+  'Ctrl-C on pnpm start: one stopping line, no stack trace, exit 0 without ELIFECYCLE, nothing left',
+  async (t) => {
+    const started = await startInGroup(t, 'pnpm', ['start']);
+    const url = await started.url;
+    const processes = await stackProcesses(t, started.child);
+    await useTheApi(t, url);
 
-  // What a terminal does on Ctrl-C: SIGINT to every process of the foreground group.
-  process.kill(-started.child.pid!, 'SIGINT');
-  const { code, signal } = await started.exit;
-  const output = started.output();
-  const afterSignal = output.slice(output.indexOf('TaskOverflow is running'));
+    // What a terminal does on Ctrl-C: SIGINT to every process of the foreground group.
+    process.kill(-started.child.pid!, 'SIGINT');
+    const { code, signal } = await started.exit;
+    const output = started.output();
+    const afterSignal = output.slice(output.indexOf('TaskOverflow is running'));
 
-  t.same({ code, signal }, { code: 0, signal: null }, 'pnpm exits 0, not by the signal');
-  t.equal(afterSignal.match(/stopping…/g)?.length, 1, 'one "stopping…" line');
-  // Between the two, the summary may show the last stats lines, written as the instances close.
-  t.match(afterSignal, /\nSIGINT: stopping… \(again to exit at once\)\n(.*\n)*stopped ✓\n$/, 'at the end, "stopped ✓"');
-  t.notMatch(output, /^\s+at /m, 'no stack trace');
-  t.notMatch(output, /second SIG/, 'no service was signalled twice');
-  t.notMatch(output, /ELIFECYCLE|Command failed/, 'pnpm reports no failure');
-  await allGone(processes);
+    t.same({ code, signal }, { code: 0, signal: null }, 'pnpm exits 0, not by the signal');
+    t.equal(afterSignal.match(/stopping…/g)?.length, 1, 'one "stopping…" line');
+    // Between the two, the summary may show the last stats lines, written as the instances close.
+    t.match(
+      afterSignal,
+      /\nSIGINT: stopping… \(again to exit at once\)\n(.*\n)*stopped ✓\n$/,
+      'at the end, "stopped ✓"',
+    );
+    t.notMatch(output, /^\s+at /m, 'no stack trace');
+    t.notMatch(output, /second SIG/, 'no service was signalled twice');
+    t.notMatch(output, /ELIFECYCLE|Command failed/, 'pnpm reports no failure');
+    await allGone(processes);
 
-  for (const file of await readdir(started.logDir)) {
-    const lines = (await readFile(join(started.logDir, file), 'utf8')).split('\n').filter(Boolean);
-    const problems = lines.filter((line) => /"level":"(warn|error|fatal)"/.test(line));
-    // PostgreSQL and Redis stop after the services: no connection of theirs is cut under them.
-    t.same(problems, [], `${file}: no warning or error while stopping`);
-  }
-});
+    for (const file of await readdir(started.logDir)) {
+      const lines = (await readFile(join(started.logDir, file), 'utf8')).split('\n').filter(Boolean);
+      const problems = lines.filter((line) => /"level":"(warn|error|fatal)"/.test(line));
+      // PostgreSQL and Redis stop after the services: no connection of theirs is cut under them.
+      t.same(problems, [], `${file}: no warning or error while stopping`);
+    }
+  },
+);
 
 t.test('the runner killed outright (SIGKILL) takes the processes it started with it', async (t) => {
-  const started = await startInGroup(t, process.execPath, ['--import', 'tsx', '--conditions=development', 'packages/stack/src/cli/start.ts']);
+  const started = await startInGroup(t, process.execPath, [
+    '--import',
+    'tsx',
+    '--conditions=development',
+    'packages/stack/src/cli/start.ts',
+  ]);
   await started.url;
   const processes = await stackProcesses(t, started.child);
 

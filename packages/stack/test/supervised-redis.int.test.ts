@@ -18,7 +18,10 @@ async function command(port: number, text: string): Promise<string> {
   try {
     await once(socket, 'connect');
     socket.write(`${text}\r\n`);
-    const reply = await Promise.race([once(socket, 'data').then(([data]) => String(data)), once(socket, 'close').then(() => '(closed)')]);
+    const reply = await Promise.race([
+      once(socket, 'data').then(([data]) => String(data)),
+      once(socket, 'close').then(() => '(closed)'),
+    ]);
     return reply;
   } catch (error) {
     return (error as { code?: string }).code ?? String(error);
@@ -32,7 +35,8 @@ async function waitForReport(reports: string[], fragment: string, from: number):
   for (;;) {
     const found = reports.slice(from).find((line) => line.includes(fragment));
     if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no report with "${fragment}" within ${WAIT_MS} ms; reports: ${reports.join(' | ')}`);
+    if (Date.now() > deadline)
+      throw new Error(`no report with "${fragment}" within ${WAIT_MS} ms; reports: ${reports.join(' | ')}`);
     await sleep(20);
   }
 }

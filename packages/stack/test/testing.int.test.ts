@@ -26,7 +26,11 @@ t.test('createTestDatabase creates a migrated database of its own, and drop() re
   t.match(name, new RegExp(`^test_${process.pid}_[0-9a-f]{8}$`));
   t.not(other.url, database.url);
 
-  t.same((await query(database.url, 'SELECT count(*)::int AS todos FROM todos')).rows, [{ todos: 0 }], 'table todos exists');
+  t.same(
+    (await query(database.url, 'SELECT count(*)::int AS todos FROM todos')).rows,
+    [{ todos: 0 }],
+    'table todos exists',
+  );
 
   // Drops even while a connection is open, as a test that forgot to close its pool leaves one.
   const lingering = new pg.Client({ connectionString: database.url });
@@ -37,18 +41,21 @@ t.test('createTestDatabase creates a migrated database of its own, and drop() re
   t.equal(await databaseExists(name), false);
 });
 
-t.test('startTestStack: a stack over a database of its own; the clean-up stops it, then drops the database', async (t) => {
-  const cleanUps: Array<() => Promise<void>> = [];
-  const stack = await startTestStack({ teardown: (cleanUp) => void cleanUps.push(cleanUp) }, { readReplicas: 1 });
-  t.equal(cleanUps.length, 1, 'one clean-up, so the order is certain');
-  const name = new URL(stack.databaseUrl).pathname.slice(1);
-  t.match(name, new RegExp(`^test_${process.pid}_`), 'a test database');
-  t.equal((await fetch(`${stack.url}/api/v1/todos`)).status, 200, 'serving');
+t.test(
+  'startTestStack: a stack over a database of its own; the clean-up stops it, then drops the database',
+  async (t) => {
+    const cleanUps: Array<() => Promise<void>> = [];
+    const stack = await startTestStack({ teardown: (cleanUp) => void cleanUps.push(cleanUp) }, { readReplicas: 1 });
+    t.equal(cleanUps.length, 1, 'one clean-up, so the order is certain');
+    const name = new URL(stack.databaseUrl).pathname.slice(1);
+    t.match(name, new RegExp(`^test_${process.pid}_`), 'a test database');
+    t.equal((await fetch(`${stack.url}/api/v1/todos`)).status, 200, 'serving');
 
-  await cleanUps[0]!();
-  await t.rejects(fetch(`${stack.url}/api/v1/todos`), 'stopped');
-  t.equal(await databaseExists(name), false, 'and its database dropped');
-});
+    await cleanUps[0]!();
+    await t.rejects(fetch(`${stack.url}/api/v1/todos`), 'stopped');
+    t.equal(await databaseExists(name), false, 'and its database dropped');
+  },
+);
 
 t.test('ensureDatabase creates a database once and leaves it alone after', async (t) => {
   const name = `ensure_${process.pid}`;

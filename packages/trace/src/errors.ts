@@ -10,7 +10,10 @@ export const TraceUsageError = createError<typeof TRACE_USAGE_CODE, [problem: st
 
 export const TRACE_NOTHING_FOUND_CODE = 'TASKOVERFLOW_TRACE_NOTHING_FOUND';
 /** Nothing to read: no log files, no such run directory; the message says where to look instead. Exit 1. */
-export const TraceNothingFoundError = createError<typeof TRACE_NOTHING_FOUND_CODE, [problem: string]>(TRACE_NOTHING_FOUND_CODE, '%s');
+export const TraceNothingFoundError = createError<typeof TRACE_NOTHING_FOUND_CODE, [problem: string]>(
+  TRACE_NOTHING_FOUND_CODE,
+  '%s',
+);
 
 export const RUN_NOT_FOUND_CODE = 'TASKOVERFLOW_TRACE_RUN_NOT_FOUND';
 /** A directory given as a load-test run is none (pnpm loadtest/trace --compare). Exit 1. */

@@ -1,7 +1,14 @@
 import { REQUEST_FINISHED_MESSAGE } from '@taskoverflow/observability';
 
 /** pino's numeric levels, for logs written without the level-label formatter. */
-const LEVEL_LABELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+const LEVEL_LABELS: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
 
 /**
  * One log line in the schema of docs/design.md ("Observability"), its fields checked and typed. Fields a
@@ -40,7 +47,10 @@ export function parseLogLine(line: string): LogEntry | undefined {
   if (timeMs === undefined) return undefined;
   return {
     timeMs,
-    level: typeof fields.level === 'number' ? (LEVEL_LABELS[fields.level] ?? String(fields.level)) : (text(fields.level) ?? 'info'),
+    level:
+      typeof fields.level === 'number'
+        ? (LEVEL_LABELS[fields.level] ?? String(fields.level))
+        : (text(fields.level) ?? 'info'),
     service: text(fields.service) ?? 'unknown',
     hostname: text(fields.hostname) ?? '',
     msg: text(fields.msg) ?? '',
@@ -113,5 +123,7 @@ export function eventKind(entry: LogEntry): EventKind {
  * its duration back; any other line when it is written. (`request started` is at debug only.)
  */
 export function receivedAtMs(entry: LogEntry): number {
-  return eventKind(entry) === 'finished' && entry.durationMs !== undefined ? entry.timeMs - entry.durationMs : entry.timeMs;
+  return eventKind(entry) === 'finished' && entry.durationMs !== undefined
+    ? entry.timeMs - entry.durationMs
+    : entry.timeMs;
 }

@@ -56,7 +56,9 @@ export function buildTimeline(requestId: string, entries: LogEntry[]): Timeline 
   // Array.prototype.sort is stable, so lines of one file and millisecond keep file order.
   const sorted = [...entries].sort((a, b) => a.timeMs - b.timeMs || nestingRank(a) - nestingRank(b));
   if (sorted.length === 0) throw new Error(`buildTimeline: no lines for request ${requestId}`);
-  const startedAtMs = Math.floor(sorted.reduce((earliest, entry) => Math.min(earliest, receivedAtMs(entry)), Number.POSITIVE_INFINITY));
+  const startedAtMs = Math.floor(
+    sorted.reduce((earliest, entry) => Math.min(earliest, receivedAtMs(entry)), Number.POSITIVE_INFINITY),
+  );
   const events = sorted.map((entry) => ({ offsetMs: entry.timeMs - startedAtMs, kind: eventKind(entry), entry }));
   const edgeFinished = events.find((event) => event.kind === 'finished' && event.entry.service === EDGE_SERVICE);
   const serviceFinished = events.find((event) => event.kind === 'finished' && event.entry.service !== EDGE_SERVICE);

@@ -28,7 +28,11 @@ const RESOURCES: AwsResources = {
   clusterName: 'taskoverflow-1a2b',
   services: {
     'todo-read': { serviceName: 'taskoverflow-todo-read-9f', targetGroupArnSuffix: 'targetgroup/read/1', maxTasks: 10 },
-    'todo-write': { serviceName: 'taskoverflow-todo-write-3c', targetGroupArnSuffix: 'targetgroup/write/2', maxTasks: 2 },
+    'todo-write': {
+      serviceName: 'taskoverflow-todo-write-3c',
+      targetGroupArnSuffix: 'targetgroup/write/2',
+      maxTasks: 2,
+    },
   },
   loadBalancerArnSuffix: 'app/taskoverflow/3',
   databaseInstanceId: 'taskoverflow-db',
@@ -42,7 +46,14 @@ function runWith(values: Record<string, number[]>, overrides: Partial<CloudWatch
     const planted = values[`${request.subject}/${request.metric}/${request.stat}`] ?? [];
     return { ...request, timestamps: planted.map((_, index) => START + index * MINUTE), values: planted };
   });
-  return { resources: RESOURCES, window: { startMs: START, endMs: START + 3 * MINUTE }, logs: undefined, metrics, problems: [], ...overrides };
+  return {
+    resources: RESOURCES,
+    window: { startMs: START, endMs: START + 3 * MINUTE },
+    logs: undefined,
+    metrics,
+    problems: [],
+    ...overrides,
+  };
 }
 
 const CALM = {
@@ -66,20 +77,29 @@ const CALM = {
   'cache/CurrConnections/Maximum': [8, 10, 10],
 };
 
-t.test('a stream names its service and instance: the awslogs driver, the init container, the project transport', async (t) => {
-  t.same(streamSource('todo-read/todo-read/0123456789abcdef0123456789abcdef'), {
-    service: 'todo-read',
-    instance: 'todo-read-0123456789abcdef0123456789abcdef',
-  });
-  t.same(streamSource('todo-write/migrate/abc'), { service: 'todo-write', instance: 'todo-write-migrate-abc' });
-  t.same(streamSource('todo-read/todo-read-2'), { service: 'todo-read', instance: 'todo-read-2' });
-  t.same(streamSource('todo-read/ip-10-0-3-17.ec2.internal'), { service: 'todo-read', instance: 'todo-read-ip-10-0-3-17.ec2.internal' });
-  t.same(streamSource('odd name'), { service: 'odd name', instance: 'odd_name' });
-});
+t.test(
+  'a stream names its service and instance: the awslogs driver, the init container, the project transport',
+  async (t) => {
+    t.same(streamSource('todo-read/todo-read/0123456789abcdef0123456789abcdef'), {
+      service: 'todo-read',
+      instance: 'todo-read-0123456789abcdef0123456789abcdef',
+    });
+    t.same(streamSource('todo-write/migrate/abc'), { service: 'todo-write', instance: 'todo-write-migrate-abc' });
+    t.same(streamSource('todo-read/todo-read-2'), { service: 'todo-read', instance: 'todo-read-2' });
+    t.same(streamSource('todo-read/ip-10-0-3-17.ec2.internal'), {
+      service: 'todo-read',
+      instance: 'todo-read-ip-10-0-3-17.ec2.internal',
+    });
+    t.same(streamSource('odd name'), { service: 'odd name', instance: 'odd_name' });
+  },
+);
 
 t.test('the resources: the stack outputs file, each flag over it, the region from the environment last', async (t) => {
   const dir = t.testdir({
-    'outputs.json': JSON.stringify({ url: 'http://alb', cloudWatchResources: { ...RESOURCES, region: 'ap-southeast-2' } }),
+    'outputs.json': JSON.stringify({
+      url: 'http://alb',
+      cloudWatchResources: { ...RESOURCES, region: 'ap-southeast-2' },
+    }),
     'empty.json': JSON.stringify({ url: 'http://alb' }),
   });
   t.equal(awsReadSettings({}, {}, dir), undefined, 'no flag: CloudWatch is not read');
@@ -115,7 +135,10 @@ t.test('the resources: the stack outputs file, each flag over it, the region fro
     },
     'flags alone, the region from AWS_REGION',
   );
-  t.throws(() => awsReadSettings({ 'aws-log-group': 'g' }, {}, dir), { code: 'TASKOVERFLOW_TRACE_USAGE', message: /needs a region/ });
+  t.throws(() => awsReadSettings({ 'aws-log-group': 'g' }, {}, dir), {
+    code: 'TASKOVERFLOW_TRACE_USAGE',
+    message: /needs a region/,
+  });
   t.throws(() => awsReadSettings({ 'aws-service': ['todo-reed=x'] }, { AWS_REGION: 'r' }, dir), {
     message: /--aws-service takes SERVICE=VALUE/,
   });
@@ -125,13 +148,19 @@ t.test('the resources: the stack outputs file, each flag over it, the region fro
   t.throws(() => awsReadSettings({ 'aws-outputs': 'missing.json' }, {}, dir), {
     message: /no such file; write it with: cd infra && pulumi stack output --json/,
   });
-  t.throws(() => awsReadSettings({ 'aws-outputs': 'empty.json' }, {}, dir), { message: /has no cloudWatchResources: deploy the current infra/ });
+  t.throws(() => awsReadSettings({ 'aws-outputs': 'empty.json' }, {}, dir), {
+    message: /has no cloudWatchResources: deploy the current infra/,
+  });
 });
 
 t.test('the metrics asked for: the namespaces and dimensions AWS publishes them under, in whole minutes', async (t) => {
   const requests = metricRequests(RESOURCES);
-  const find = (subject: string, metric: string) => requests.find((request) => request.subject === subject && request.metric === metric);
-  t.same(find('todo-read', 'CPUUtilization')?.dimensions, { ClusterName: 'taskoverflow-1a2b', ServiceName: 'taskoverflow-todo-read-9f' });
+  const find = (subject: string, metric: string) =>
+    requests.find((request) => request.subject === subject && request.metric === metric);
+  t.same(find('todo-read', 'CPUUtilization')?.dimensions, {
+    ClusterName: 'taskoverflow-1a2b',
+    ServiceName: 'taskoverflow-todo-read-9f',
+  });
   t.equal(find('todo-read', 'RunningTaskCount')?.namespace, 'ECS/ContainerInsights');
   t.same(find('todo-write', 'HTTPCode_Target_5XX_Count')?.dimensions, {
     LoadBalancer: 'app/taskoverflow/3',
@@ -151,8 +180,16 @@ t.test('the metrics asked for: the namespaces and dimensions AWS publishes them 
     [],
     'nothing named, nothing asked',
   );
-  t.same(metricWindow(START + 5_000, START + 45_000), { startMs: START, endMs: START + MINUTE }, 'a 40 s run: its minute');
-  t.same(metricWindow(START + 50_000, START + 70_000), { startMs: START, endMs: START + 2 * MINUTE }, 'across a minute boundary: both');
+  t.same(
+    metricWindow(START + 5_000, START + 45_000),
+    { startMs: START, endMs: START + MINUTE },
+    'a 40 s run: its minute',
+  );
+  t.same(
+    metricWindow(START + 50_000, START + 70_000),
+    { startMs: START, endMs: START + 2 * MINUTE },
+    'across a minute boundary: both',
+  );
 });
 
 t.test('a service at 90 % CPU or more at its autoscaling maximum needs more tasks or bigger ones', async (t) => {
@@ -172,11 +209,23 @@ t.test('a service at 90 % CPU or more at its autoscaling maximum needs more task
     /^todo-read needs more tasks or bigger ones: its CPU averaged 96 % over the minute from 12:01:00 UTC while it ran 10 of its 10 tasks/,
   );
   t.match(saturated!.sentence, /2 such minutes\. Raise readMaxCount, or the task size \(readCpu \/ readMemory\)\./);
-  t.same(saturated!.evidence, { resource: 'todo-read on ECS (10 of 10 tasks)', cpuPercent: 96, tasks: 10, maxTasks: 10, minutes: 2 });
+  t.same(saturated!.evidence, {
+    resource: 'todo-read on ECS (10 of 10 tasks)',
+    cpuPercent: 96,
+    tasks: 10,
+    maxTasks: 10,
+    minutes: 2,
+  });
   t.notOk(findings.some((finding) => finding.rule === 'aws nothing saturated'));
 
   const below = awsFindings(
-    awsFiguresOf(runWith({ ...CALM, 'todo-read/CPUUtilization/Average': [60, 95, 70], 'todo-read/RunningTaskCount/Maximum': [2, 4, 6] })),
+    awsFiguresOf(
+      runWith({
+        ...CALM,
+        'todo-read/CPUUtilization/Average': [60, 95, 70],
+        'todo-read/RunningTaskCount/Maximum': [2, 4, 6],
+      }),
+    ),
   );
   t.notOk(
     below.some((finding) => finding.rule === 'aws service saturated'),
@@ -189,26 +238,29 @@ t.test('a service at 90 % CPU or more at its autoscaling maximum needs more task
   );
 });
 
-t.test('without Container Insights the tasks are counted by the target group, and the report says how to turn it on', async (t) => {
-  const figures = awsFiguresOf(
-    runWith({
-      ...CALM,
-      'todo-read/RunningTaskCount/Maximum': [],
-      'todo-read/HealthyHostCount/Maximum': [10, 10, 10],
-      'todo-read/CPUUtilization/Average': [91, 92, 93],
-    }),
-  );
-  const read = figures.services.find((service) => service.service === 'todo-read')!;
-  t.same(read.tasks, { peak: 10, countedBy: 'HealthyHostCount' });
-  t.match(
-    figures.missing.join('\n'),
-    /no RunningTaskCount of todo-read \(ECS\/ContainerInsights\): Container Insights is off.*update-cluster-settings --cluster taskoverflow-1a2b.*HealthyHostCount instead/,
-  );
-  t.ok(
-    awsFindings(figures).some((finding) => finding.rule === 'aws service saturated'),
-    'and the rule works on that count',
-  );
-});
+t.test(
+  'without Container Insights the tasks are counted by the target group, and the report says how to turn it on',
+  async (t) => {
+    const figures = awsFiguresOf(
+      runWith({
+        ...CALM,
+        'todo-read/RunningTaskCount/Maximum': [],
+        'todo-read/HealthyHostCount/Maximum': [10, 10, 10],
+        'todo-read/CPUUtilization/Average': [91, 92, 93],
+      }),
+    );
+    const read = figures.services.find((service) => service.service === 'todo-read')!;
+    t.same(read.tasks, { peak: 10, countedBy: 'HealthyHostCount' });
+    t.match(
+      figures.missing.join('\n'),
+      /no RunningTaskCount of todo-read \(ECS\/ContainerInsights\): Container Insights is off.*update-cluster-settings --cluster taskoverflow-1a2b.*HealthyHostCount instead/,
+    );
+    t.ok(
+      awsFindings(figures).some((finding) => finding.rule === 'aws service saturated'),
+      'and the rule works on that count',
+    );
+  },
+);
 
 t.test('the load balancer, RDS and ElastiCache rules', async (t) => {
   const findings = awsFindings(
@@ -227,7 +279,8 @@ t.test('the load balancer, RDS and ElastiCache rules', async (t) => {
       }),
     ),
   );
-  const sentence = (rule: string) => findings.filter((finding) => finding.rule === rule).map((finding) => finding.sentence);
+  const sentence = (rule: string) =>
+    findings.filter((finding) => finding.rule === rule).map((finding) => finding.sentence);
   t.match(
     sentence('aws load balancer errors')[0],
     /answered 35 requests with its own 5xx.*rejected 12 connections.*passed on 3 5xx from the services \(todo-write 3\) of 6,300 requests/,
@@ -237,7 +290,10 @@ t.test('the load balancer, RDS and ElastiCache rules', async (t) => {
     /^PostgreSQL \(RDS taskoverflow-db\) was saturated: its CPU averaged 97 % over its busiest minute.*dbInstanceClass/,
   );
   t.match(sentence('aws database saturated')[1], /95 of max_connections 100/);
-  t.match(sentence('aws cache saturated')[0], /Redis's engine thread \(ElastiCache taskoverflow-cache-001\) was saturated: 91 %/);
+  t.match(
+    sentence('aws cache saturated')[0],
+    /Redis's engine thread \(ElastiCache taskoverflow-cache-001\) was saturated: 91 %/,
+  );
   t.match(sentence('aws cache evictions')[0], /Redis evicted 12 entries/);
   t.match(sentence('aws no healthy task')[0], /no todo-read task was healthy/);
   t.match(sentence('aws service memory')[0], /todo-read's memory reached 94 %/);
@@ -260,13 +316,17 @@ t.test('a calm run says nothing saturated, with the figures; what could not be r
     "On AWS nothing saturated: todo-read peaked at 35 % CPU over a minute with up to 3 of 10 tasks, todo-write peaked at 6 % CPU over a minute with up to 1 of 2 tasks, PostgreSQL at 12 % CPU, 14 of 100 connections, Redis's engine at 3 %.",
   );
 
-  const denied = Object.assign(new Error('User is not authorized to perform: cloudwatch:GetMetricData'), { name: 'AccessDeniedException' });
+  const denied = Object.assign(new Error('User is not authorized to perform: cloudwatch:GetMetricData'), {
+    name: 'AccessDeniedException',
+  });
   const problem = awsProblem(denied, 'the metrics', 'cloudwatch:GetMetricData', 'eu-west-1');
   t.match(
     problem,
     /^the metrics could not be read: access denied \(AccessDeniedException\)\. It needs the read-only permission cloudwatch:GetMetricData \(docs\/deploy\.md/,
   );
-  const noCredentials = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+  const noCredentials = Object.assign(new Error('Could not load credentials from any providers'), {
+    name: 'CredentialsProviderError',
+  });
   t.match(awsProblem(noCredentials, 'x', 'p', 'r'), /no valid AWS credentials.*AWS_PROFILE/);
   const figures = awsFiguresOf(runWith({}, { problems: [problem] }));
   t.equal(figures.missing[0], problem, 'the problem leads what is missing');
@@ -284,7 +344,10 @@ t.test('the report: the AWS section, and its saturation heads the verdict', asyn
   const run = runWith({ ...CALM, 'database/CPUUtilization/Average': [50, 97, 80] });
   await writeFile(
     join(runDir, REPORT_INPUT_FILES.cloudWatch),
-    JSON.stringify({ ...run, logs: { logGroupName: 'taskoverflow-dev', events: 120, pages: 1, streams: [], stopped: undefined } }),
+    JSON.stringify({
+      ...run,
+      logs: { logGroupName: 'taskoverflow-dev', events: 120, pages: 1, streams: [], stopped: undefined },
+    }),
   );
   const report = await writeBottleneckReport(runDir);
   t.equal(report.verdict.saturated, 'PostgreSQL (RDS taskoverflow-db)', 'the headline names RDS');
@@ -301,7 +364,11 @@ t.test('the report: the AWS section, and its saturation heads the verdict', asyn
   );
   t.match(html, /<h3>PostgreSQL \(RDS taskoverflow-db\)<\/h3>.*<td>97 %<\/td>/s);
   t.match(html, /120 log lines from 0 streams of taskoverflow-dev/);
-  t.match(report.figures.processes.missing.join('\n'), /the services ran elsewhere/, 'the services are not among the sampled processes');
+  t.match(
+    report.figures.processes.missing.join('\n'),
+    /the services ran elsewhere/,
+    'the services are not among the sampled processes',
+  );
 });
 
 t.test('pnpm trace: the --aws-* flags go with --report, and a bad one is bad usage', async (t) => {
@@ -317,7 +384,10 @@ t.test('pnpm trace: the --aws-* flags go with --report, and a bad one is bad usa
     code: 2,
     stderr: /the --aws-\* flags read a run back from CloudWatch: they go with --report DIR/,
   });
-  t.match(await usage('--report', '.', '--aws-max-tasks', 'todo-read=lots'), { code: 2, stderr: /--aws-max-tasks takes a whole number/ });
+  t.match(await usage('--report', '.', '--aws-max-tasks', 'todo-read=lots'), {
+    code: 2,
+    stderr: /--aws-max-tasks takes a whole number/,
+  });
 });
 
 t.test("the run's window: from k6's start to the last sample, or k6's duration where /proc gave none", async (t) => {
@@ -345,13 +415,20 @@ t.test("the run's window: from k6's start to the last sample, or k6's duration w
   t.same(run.window, { startMs: START, endMs: START + 9200 });
   t.match(run.problems.join('\n'), /no log group named.*\n.*no metrics were read/, 'nothing named: said, nothing read');
   t.match(progress.join('\n'), /CloudWatch: no log group named/);
-  t.same(JSON.parse(await readFile(join(sampled, 'cloudwatch.json'), 'utf8')), JSON.parse(JSON.stringify(run)), 'saved for the report');
+  t.same(
+    JSON.parse(await readFile(join(sampled, 'cloudwatch.json'), 'utf8')),
+    JSON.parse(JSON.stringify(run)),
+    'saved for the report',
+  );
 
   const unsampled = t.testdir({
     'process-samples.json': JSON.stringify({ startedAtMs: START, cores: 2, intervalMs: 1000, samples: [] }),
     'run-summary.json': JSON.stringify({ metrics: {}, state: { testRunDurationMs: 42_000 } }),
   });
-  t.same((await readCloudWatch(unsampled, nothingNamed, () => undefined)).window, { startMs: START, endMs: START + 42_000 });
+  t.same((await readCloudWatch(unsampled, nothingNamed, () => undefined)).window, {
+    startMs: START,
+    endMs: START + 42_000,
+  });
   await t.rejects(
     readCloudWatch(t.testdir({}), nothingNamed, () => undefined),
     { code: 'TASKOVERFLOW_TRACE_NOTHING_FOUND', message: /the run's time window is unknown/ },

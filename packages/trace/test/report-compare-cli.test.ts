@@ -49,7 +49,11 @@ for (const command of Object.keys(ENTRIES) as Array<keyof typeof ENTRIES>) {
       /^failures: B better on 5, A on 1; latency: B better on 8; throughput: A better on 2; CPU per request: A better on 8, the same on 1; peak memory: B better on 6, the same on 3; cache: the same on 2 \(lines within 2 % of each other count as the same\)\.$/m,
       'where each run did better, section by section, failures first',
     );
-    t.match(stdout, /^ {2}page {2}quiet\/compare\.html \(and compare\.json\)$/m, 'says where it wrote the page, relative to where it ran');
+    t.match(
+      stdout,
+      /^ {2}page {2}quiet\/compare\.html \(and compare\.json\)$/m,
+      'says where it wrote the page, relative to where it ran',
+    );
     const json = JSON.parse(await readFile(join(results, 'quiet', 'compare.json'), 'utf8')) as Comparison;
     t.equal(json.lines.find((line) => line.name === 'k6 p95')!.ratio, 57.202542 / 801.2369657999997);
     t.match(await readFile(join(results, 'quiet', 'compare.html'), 'utf8'), /<h2>B: quiet<\/h2>/);
@@ -65,7 +69,10 @@ for (const command of Object.keys(ENTRIES) as Array<keyof typeof ENTRIES>) {
 
     const one = await run(command, ['--compare', 'quiet'], results);
     t.equal(one.code, 2);
-    t.match(one.stderr, /--compare takes two run directories, the one before a change and the one after: --compare A B \(got 1\)/);
+    t.match(
+      one.stderr,
+      /--compare takes two run directories, the one before a change and the one after: --compare A B \(got 1\)/,
+    );
     const missing = await run(command, ['--compare', 'quiet', 'no-such-run'], results);
     t.equal(missing.code, 1);
     t.match(
@@ -74,7 +81,10 @@ for (const command of Object.keys(ENTRIES) as Array<keyof typeof ENTRIES>) {
     );
     const empty = await run(command, ['--compare', 'quiet', 'comparisons'], results);
     t.equal(empty.code, 1);
-    t.match(empty.stderr, /comparisons is not a load-test run's directory \(no k6 summary, logs or process samples in it\)/);
+    t.match(
+      empty.stderr,
+      /comparisons is not a load-test run's directory \(no k6 summary, logs or process samples in it\)/,
+    );
     const mixed = await run(command, ['--compare', 'quiet', 'stress-local', '--slowest'], results);
     t.equal(mixed.code, 2);
     t.match(mixed.stderr, /--compare takes two run directories, and --out DIR only/);

@@ -7,7 +7,14 @@
 import { cp, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { compareRuns, comparisonLine, formatRatio, readComparedRun, SAME_WITHIN, type ComparisonLine } from '../src/report/compare.js';
+import {
+  compareRuns,
+  comparisonLine,
+  formatRatio,
+  readComparedRun,
+  SAME_WITHIN,
+  type ComparisonLine,
+} from '../src/report/compare.js';
 import type { AwsFigures } from '../src/report/aws-figures.js';
 import { isCompareCommand, previousRunOf } from '../src/report/compare-cli.js';
 import { renderComparisonHtml } from '../src/report/compare-html.js';
@@ -44,11 +51,16 @@ t.test('every ratio is B ÷ A and every better run follows from the two figures 
             : 'A';
     t.equal(winner, expected, `${name}: ${better} is better`);
   }
-  const counted = (side: ComparisonLine['winner'], lines = comparison.lines) => lines.filter((candidate) => candidate.winner === side).length;
+  const counted = (side: ComparisonLine['winner'], lines = comparison.lines) =>
+    lines.filter((candidate) => candidate.winner === side).length;
   t.same(comparison.tally, { a: counted('A'), b: counted('B'), same: counted('same') });
   for (const { section, a, b, same } of comparison.bySection) {
     const inSection = comparison.lines.filter((candidate) => candidate.section === section);
-    t.same({ a, b, same }, { a: counted('A', inSection), b: counted('B', inSection), same: counted('same', inSection) }, section);
+    t.same(
+      { a, b, same },
+      { a: counted('A', inSection), b: counted('B', inSection), same: counted('same', inSection) },
+      section,
+    );
   }
   t.equal(comparison.bySection[0]!.section, 'failures', 'failures first');
 });
@@ -85,7 +97,9 @@ t.test("CPU per request and peak memory are each run's, from its /proc samples",
       const cpuSeconds = Math.max(...samples.samples.map((sample) => sample.processes[process]?.cpuSeconds ?? 0));
       const rssMb = Math.max(...samples.samples.map((sample) => sample.processes[process]?.rssBytes ?? 0)) / 2 ** 20;
       t.equal(
-        comparison.lines.find((candidate) => candidate.section === 'CPU per request' && candidate.name === process)![side]!.toFixed(6),
+        comparison.lines
+          .find((candidate) => candidate.section === 'CPU per request' && candidate.name === process)!
+          [side]!.toFixed(6),
         ((cpuSeconds * 1e6) / requests).toFixed(6),
         `${name} ${process}: its CPU over k6's ${requests} requests`,
       );
@@ -96,12 +110,18 @@ t.test("CPU per request and peak memory are each run's, from its /proc samples",
       );
     }
   }
-  const stack = comparison.lines.find((candidate) => candidate.section === 'CPU per request' && candidate.name.startsWith('the stack'))!;
+  const stack = comparison.lines.find(
+    (candidate) => candidate.section === 'CPU per request' && candidate.name.startsWith('the stack'),
+  )!;
   const stackOf = (run: typeof before) =>
     run.figures.processes.list
       .filter((process) => ['edge', 'replica', 'redis', 'postgres'].includes(process.kind))
       .reduce((sum, process) => sum + process.cpuPerRequestUs!, 0);
-  t.same([stack.a, stack.b], [stackOf(before), stackOf(after)], "the stack's line sums the edge's, the replicas', Redis's and PostgreSQL's");
+  t.same(
+    [stack.a, stack.b],
+    [stackOf(before), stackOf(after)],
+    "the stack's line sums the edge's, the replicas', Redis's and PostgreSQL's",
+  );
 });
 
 t.test("cache outcomes and the verdicts are each run's own report's", async (t) => {
@@ -135,7 +155,9 @@ t.test("each check and each kind of failed request, from each run's outcomes", a
     ['b', after],
   ] as const) {
     const summary = await readJson<K6Summary>(`${run.runDir}/studiers-stress-local-summary.json`);
-    const { passes, fails } = summary.root_group!.groups.flatMap((group) => group.checks).concat(summary.root_group!.checks)[0]!;
+    const { passes, fails } = summary
+      .root_group!.groups.flatMap((group) => group.checks)
+      .concat(summary.root_group!.checks)[0]!;
     t.equal(check[side], passes / (passes + fails), `${run.name}: the check's passes over its runs`);
     const group = run.outcomes.requests.find((candidate) => candidate.method === 'GET' && candidate.status === 503);
     t.equal(line('failed: GET /api/v1/todos → 503')[side], group?.count ?? 0, `${run.name}: the 503s its logs hold`);
@@ -181,33 +203,52 @@ t.test('the page: both runs, their verdicts and every line with its ratio', asyn
   t.match(html, /<h2>B: quiet<\/h2>/);
   t.match(html, /<h3>Bottleneck: the machine \(2 cores\) saturated<\/h3>/);
   t.match(html, /<h3>Bottleneck: nothing saturated<\/h3>/);
-  t.match(html, new RegExp(`<h3>${comparison.b.verdict.headline.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}</h3>`), "B's headline");
-  for (const candidate of comparison.lines) t.ok(html.includes(`<td>${candidate.name.replace(/&/g, '&amp;')}`), candidate.name);
+  t.match(
+    html,
+    new RegExp(`<h3>${comparison.b.verdict.headline.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}</h3>`),
+    "B's headline",
+  );
+  for (const candidate of comparison.lines)
+    t.ok(html.includes(`<td>${candidate.name.replace(/&/g, '&amp;')}`), candidate.name);
   t.ok(html.includes(`<td>${formatRatio(line('k6 p95').ratio)}</td>`), "k6 p95's ratio");
 });
 
-t.test('the run before, to compare a new run with: the latest earlier run of the same test beside it with a report', async (t) => {
-  const reported = () => ({ 'bottlenecks.json': '{}' });
-  const results = t.testdir({
-    '2026-12-01T10-00-00-planners-and-studiers-smoke': reported(),
-    '2026-12-01T11-00-00-planners-and-studiers-smoke': reported(),
-    '2026-12-01T11-15-00-planners-and-studiers-smoke': { 'k6-entry.js': '' }, // stopped before k6: no report
-    '2026-12-01T11-30-00-planners-and-studiers-local': reported(),
-    '2026-12-01T11-45-00-my-test': reported(),
-    '2026-12-01T12-00-00-planners-and-studiers-smoke': reported(),
-    '2026-12-01T13-00-00-planners-and-studiers-smoke': reported(),
-    'README.md': '',
-  });
-  const run = (name: string) => `${results}/${name}`;
-  t.equal(await previousRunOf(run('2026-12-01T12-00-00-planners-and-studiers-smoke')), run('2026-12-01T11-00-00-planners-and-studiers-smoke'));
-  t.equal(await previousRunOf(run('2026-12-01T10-00-00-planners-and-studiers-smoke')), undefined, 'the first of its kind');
-  t.equal(await previousRunOf(run('2026-12-01T11-45-00-my-test')), undefined, 'no earlier run of that script');
-  t.equal(await previousRunOf(fixture('quiet')), undefined, 'not a run directory pnpm loadtest named');
-});
+t.test(
+  'the run before, to compare a new run with: the latest earlier run of the same test beside it with a report',
+  async (t) => {
+    const reported = () => ({ 'bottlenecks.json': '{}' });
+    const results = t.testdir({
+      '2026-12-01T10-00-00-planners-and-studiers-smoke': reported(),
+      '2026-12-01T11-00-00-planners-and-studiers-smoke': reported(),
+      '2026-12-01T11-15-00-planners-and-studiers-smoke': { 'k6-entry.js': '' }, // stopped before k6: no report
+      '2026-12-01T11-30-00-planners-and-studiers-local': reported(),
+      '2026-12-01T11-45-00-my-test': reported(),
+      '2026-12-01T12-00-00-planners-and-studiers-smoke': reported(),
+      '2026-12-01T13-00-00-planners-and-studiers-smoke': reported(),
+      'README.md': '',
+    });
+    const run = (name: string) => `${results}/${name}`;
+    t.equal(
+      await previousRunOf(run('2026-12-01T12-00-00-planners-and-studiers-smoke')),
+      run('2026-12-01T11-00-00-planners-and-studiers-smoke'),
+    );
+    t.equal(
+      await previousRunOf(run('2026-12-01T10-00-00-planners-and-studiers-smoke')),
+      undefined,
+      'the first of its kind',
+    );
+    t.equal(await previousRunOf(run('2026-12-01T11-45-00-my-test')), undefined, 'no earlier run of that script');
+    t.equal(await previousRunOf(fixture('quiet')), undefined, 'not a run directory pnpm loadtest named');
+  },
+);
 
 /** What CloudWatch held for a run against AWS (aws-figures.ts), cut to the figures compared. */
 function awsFigures(readCpu: number, responseMs: number, target5xx: number): AwsFigures {
-  const utilization = (percent: number) => ({ averagePercent: percent * 0.8, peakMinutePercent: percent, maxPercent: percent + 5 });
+  const utilization = (percent: number) => ({
+    averagePercent: percent * 0.8,
+    peakMinutePercent: percent,
+    maxPercent: percent + 5,
+  });
   return {
     region: 'eu-west-1',
     window: { startMs: 0, endMs: 300_000 },
@@ -222,7 +263,14 @@ function awsFigures(readCpu: number, responseMs: number, target5xx: number): Aws
         tasks: { peak: 10, countedBy: 'RunningTaskCount' },
         maxTasks: 10,
         periods: [],
-        targetGroup: { requests: 60_000, responseTimeAverageMs: responseMs, responseTimeMaxMs: 900, target5xx, healthyMin: 10, healthyMax: 10 },
+        targetGroup: {
+          requests: 60_000,
+          responseTimeAverageMs: responseMs,
+          responseTimeMaxMs: 900,
+          target5xx,
+          healthyMin: 10,
+          healthyMax: 10,
+        },
       },
     ],
     loadBalancer: { requests: 60_500, elb5xx: 0, rejectedConnections: 0 },
@@ -239,34 +287,51 @@ function awsFigures(readCpu: number, responseMs: number, target5xx: number): Aws
   };
 }
 
-t.test("runs against AWS: each service's CPU, tasks, response time and 5xx, the load balancer's and RDS's, from CloudWatch", async (t) => {
-  // The practical's last fix: todo-read at its 10 tasks' maximum and 95 % CPU, then bigger tasks.
-  const onAws = (run: typeof before, aws: AwsFigures) => ({ ...run, figures: { ...run.figures, aws } });
-  const aws = compareRuns(onAws(after, awsFigures(95, 120, 40)), onAws(after, awsFigures(60, 20, 0))).lines.filter(
-    (candidate) => candidate.section === 'AWS (CloudWatch)',
-  );
-  const get = (name: string) => aws.find((candidate) => candidate.name === name)!;
-  t.same(
-    [get('todo-read CPU, busiest minute').a, get('todo-read CPU, busiest minute').b, get('todo-read CPU, busiest minute').winner],
-    [95, 60, 'B'],
-  );
-  t.equal(get('todo-read CPU, busiest minute').ratio, 60 / 95);
-  t.equal(get('todo-read CPU, average').ratio, (60 * 0.8) / (95 * 0.8));
-  t.same([get('todo-read tasks at the peak').ratio, get('todo-read tasks at the peak').winner], [1, undefined], 'tasks describe the run');
-  t.same([get('todo-read response time at the ALB, average').ratio, get('todo-read response time at the ALB, average').winner], [20 / 120, 'B']);
-  t.same([get('todo-read 5xx from its tasks').ratio, get('todo-read 5xx from its tasks').winner], [0, 'B']);
-  t.equal(get("load balancer's own 5xx").winner, 'same');
-  t.equal(get('RDS CPU, busiest minute').winner, 'same');
-  t.notOk(
-    aws.some((candidate) => candidate.name.startsWith('ElastiCache')),
-    'no line for what neither run has',
-  );
-  t.same(
-    compareRuns(before, after).lines.filter((candidate) => candidate.section === 'AWS (CloudWatch)'),
-    [],
-    'local runs: no AWS lines',
-  );
-});
+t.test(
+  "runs against AWS: each service's CPU, tasks, response time and 5xx, the load balancer's and RDS's, from CloudWatch",
+  async (t) => {
+    // The practical's last fix: todo-read at its 10 tasks' maximum and 95 % CPU, then bigger tasks.
+    const onAws = (run: typeof before, aws: AwsFigures) => ({ ...run, figures: { ...run.figures, aws } });
+    const aws = compareRuns(onAws(after, awsFigures(95, 120, 40)), onAws(after, awsFigures(60, 20, 0))).lines.filter(
+      (candidate) => candidate.section === 'AWS (CloudWatch)',
+    );
+    const get = (name: string) => aws.find((candidate) => candidate.name === name)!;
+    t.same(
+      [
+        get('todo-read CPU, busiest minute').a,
+        get('todo-read CPU, busiest minute').b,
+        get('todo-read CPU, busiest minute').winner,
+      ],
+      [95, 60, 'B'],
+    );
+    t.equal(get('todo-read CPU, busiest minute').ratio, 60 / 95);
+    t.equal(get('todo-read CPU, average').ratio, (60 * 0.8) / (95 * 0.8));
+    t.same(
+      [get('todo-read tasks at the peak').ratio, get('todo-read tasks at the peak').winner],
+      [1, undefined],
+      'tasks describe the run',
+    );
+    t.same(
+      [
+        get('todo-read response time at the ALB, average').ratio,
+        get('todo-read response time at the ALB, average').winner,
+      ],
+      [20 / 120, 'B'],
+    );
+    t.same([get('todo-read 5xx from its tasks').ratio, get('todo-read 5xx from its tasks').winner], [0, 'B']);
+    t.equal(get("load balancer's own 5xx").winner, 'same');
+    t.equal(get('RDS CPU, busiest minute').winner, 'same');
+    t.notOk(
+      aws.some((candidate) => candidate.name.startsWith('ElastiCache')),
+      'no line for what neither run has',
+    );
+    t.same(
+      compareRuns(before, after).lines.filter((candidate) => candidate.section === 'AWS (CloudWatch)'),
+      [],
+      'local runs: no AWS lines',
+    );
+  },
+);
 
 t.test("a comparison is asked for by --compare before any --, after which the flags are k6's", async (t) => {
   t.ok(isCompareCommand(['--compare', 'a', 'b']));

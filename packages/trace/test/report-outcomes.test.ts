@@ -8,7 +8,13 @@ import { parseLogLine, type LogEntry } from '../src/log-entry.js';
 import { explainCheck, headlineOf, noResponseFinding } from '../src/report/functional-verdict.js';
 import type { Figures } from '../src/report/figures.js';
 import type { K6Summary, LogSource, ReportInputs } from '../src/report/inputs.js';
-import { collectOutcomes, iterationsOf, LOADTEST_REQUEST_ID_PREFIX, type Iterations, type RequestGroup } from '../src/report/outcomes.js';
+import {
+  collectOutcomes,
+  iterationsOf,
+  LOADTEST_REQUEST_ID_PREFIX,
+  type Iterations,
+  type RequestGroup,
+} from '../src/report/outcomes.js';
 import { throughputFinding } from '../src/report/verdict.js';
 
 const START_MS = Date.parse('2026-12-06T12:00:00Z');
@@ -55,36 +61,81 @@ function inputs(entries: LogEntry[], summary?: K6Summary): ReportInputs {
   };
 }
 
-t.test('requests are grouped by method, route and status; paths that are not the route’s are shown as sent', async (t) => {
-  const entries = [
-    ...Array.from({ length: 3 }, () => line({ method: 'DELETE', url: '/api/v1/todos/undefined', route: '/api/v1/todos/:id', status: 404 })),
-    line({ method: 'DELETE', url: '/api/v1/todos/12', route: '/api/v1/todos/:id', status: 200 }),
-    line({ method: 'DELETE', url: '/api/v1/todos/13', route: '/api/v1/todos/:id', status: 200 }),
-    line({ method: 'GET', url: '/api/v1/nothing?x=1', status: 404, service: 'todo-read', hostname: 'todo-read-1' }),
-    ...Array.from({ length: 25 }, (_, index) =>
-      line({ method: 'PUT', url: `/api/v1/todos/x${index}`, route: '/api/v1/todos/:id', status: 404 }),
-    ),
-    // pnpm loadtest's own request, the edge passing an answer on, and the edge's own refusal.
-    line({ method: 'GET', url: '/api/v1/todos', route: '/api/v1/todos', status: 200, request_id: `${LOADTEST_REQUEST_ID_PREFIX}count-todos` }),
-    line({ method: 'GET', url: '/api/v1/todos', status: 200, service: 'edge', hostname: 'edge', upstream: 'http://127.0.0.1:3101' }),
-    line({ method: 'GET', url: '/api/v1/todos', status: 503, service: 'edge', hostname: 'edge' }),
-    line({ method: 'POST', url: '/api/v1/todos', status: 413, service: 'edge', hostname: 'edge' }),
-    line({ method: 'GET', url: '/api/v1/todos', status: 200, service: 'edge', hostname: 'edge', aborted: true }),
-  ];
-  const { requests } = await collectOutcomes(inputs(entries));
-  const find = (method: string, path: string, status: number): RequestGroup | undefined =>
-    requests.find((group) => group.method === method && group.path === path && group.status === status);
-  t.match(find('DELETE', '/api/v1/todos/undefined', 404), { asSent: true, count: 3, answeredBy: 'todo-write', exampleRequestId: 'r1' });
-  t.match(find('DELETE', '/api/v1/todos/:id', 200), { asSent: false, count: 2 }, 'numeric ids add up under the route');
-  t.match(find('GET', '/api/v1/nothing', 404), { asSent: true, count: 1 }, 'no route: the path as sent, without its query');
-  const puts = requests.filter((group) => group.method === 'PUT');
-  t.equal(puts.filter((group) => !group.path.endsWith('(other paths)')).length, 20, 'at most 20 paths as sent per route and status');
-  t.equal(find('PUT', '/api/v1/todos/:id (other paths)', 404)?.count, 5, 'the rest under the route');
-  t.notOk(find('GET', '/api/v1/todos', 200), "pnpm loadtest's own request and the edge's forwarded answer are not counted");
-  t.match(find('GET', '/api/v1/todos', 503), { answeredBy: 'edge', count: 1 }, "the edge's own answers are: its queue's 503…");
-  t.match(find('POST', '/api/v1/todos', 413), { answeredBy: 'edge', count: 1 }, '…and a body it refused');
-  t.ok(requests.findIndex((group) => group.status === 200) > requests.findLastIndex((group) => group.status >= 400), 'failures come first');
-});
+t.test(
+  'requests are grouped by method, route and status; paths that are not the route’s are shown as sent',
+  async (t) => {
+    const entries = [
+      ...Array.from({ length: 3 }, () =>
+        line({ method: 'DELETE', url: '/api/v1/todos/undefined', route: '/api/v1/todos/:id', status: 404 }),
+      ),
+      line({ method: 'DELETE', url: '/api/v1/todos/12', route: '/api/v1/todos/:id', status: 200 }),
+      line({ method: 'DELETE', url: '/api/v1/todos/13', route: '/api/v1/todos/:id', status: 200 }),
+      line({ method: 'GET', url: '/api/v1/nothing?x=1', status: 404, service: 'todo-read', hostname: 'todo-read-1' }),
+      ...Array.from({ length: 25 }, (_, index) =>
+        line({ method: 'PUT', url: `/api/v1/todos/x${index}`, route: '/api/v1/todos/:id', status: 404 }),
+      ),
+      // pnpm loadtest's own request, the edge passing an answer on, and the edge's own refusal.
+      line({
+        method: 'GET',
+        url: '/api/v1/todos',
+        route: '/api/v1/todos',
+        status: 200,
+        request_id: `${LOADTEST_REQUEST_ID_PREFIX}count-todos`,
+      }),
+      line({
+        method: 'GET',
+        url: '/api/v1/todos',
+        status: 200,
+        service: 'edge',
+        hostname: 'edge',
+        upstream: 'http://127.0.0.1:3101',
+      }),
+      line({ method: 'GET', url: '/api/v1/todos', status: 503, service: 'edge', hostname: 'edge' }),
+      line({ method: 'POST', url: '/api/v1/todos', status: 413, service: 'edge', hostname: 'edge' }),
+      line({ method: 'GET', url: '/api/v1/todos', status: 200, service: 'edge', hostname: 'edge', aborted: true }),
+    ];
+    const { requests } = await collectOutcomes(inputs(entries));
+    const find = (method: string, path: string, status: number): RequestGroup | undefined =>
+      requests.find((group) => group.method === method && group.path === path && group.status === status);
+    t.match(find('DELETE', '/api/v1/todos/undefined', 404), {
+      asSent: true,
+      count: 3,
+      answeredBy: 'todo-write',
+      exampleRequestId: 'r1',
+    });
+    t.match(
+      find('DELETE', '/api/v1/todos/:id', 200),
+      { asSent: false, count: 2 },
+      'numeric ids add up under the route',
+    );
+    t.match(
+      find('GET', '/api/v1/nothing', 404),
+      { asSent: true, count: 1 },
+      'no route: the path as sent, without its query',
+    );
+    const puts = requests.filter((group) => group.method === 'PUT');
+    t.equal(
+      puts.filter((group) => !group.path.endsWith('(other paths)')).length,
+      20,
+      'at most 20 paths as sent per route and status',
+    );
+    t.equal(find('PUT', '/api/v1/todos/:id (other paths)', 404)?.count, 5, 'the rest under the route');
+    t.notOk(
+      find('GET', '/api/v1/todos', 200),
+      "pnpm loadtest's own request and the edge's forwarded answer are not counted",
+    );
+    t.match(
+      find('GET', '/api/v1/todos', 503),
+      { answeredBy: 'edge', count: 1 },
+      "the edge's own answers are: its queue's 503…",
+    );
+    t.match(find('POST', '/api/v1/todos', 413), { answeredBy: 'edge', count: 1 }, '…and a body it refused');
+    t.ok(
+      requests.findIndex((group) => group.status === 200) > requests.findLastIndex((group) => group.status >= 400),
+      'failures come first',
+    );
+  },
+);
 
 t.test("a script that states no think time: it is estimated from k6's iterations", async (t) => {
   const metrics = (think?: Record<string, number>): K6Summary => ({
@@ -96,8 +147,17 @@ t.test("a script that states no think time: it is estimated from k6's iterations
       http_req_duration: { values: { avg: 5 } },
     },
   });
-  t.match(iterationsOf(metrics()), { requestsPerIteration: 2, requestMsPerIteration: 10, thinkSeconds: 2, thinkSource: 'estimated' });
-  t.match(iterationsOf(metrics({ studiers: 120, planners: 20 })), { thinkSeconds: 120, thinkSource: 'script' }, 'the studiers set the pace');
+  t.match(iterationsOf(metrics()), {
+    requestsPerIteration: 2,
+    requestMsPerIteration: 10,
+    thinkSeconds: 2,
+    thinkSource: 'estimated',
+  });
+  t.match(
+    iterationsOf(metrics({ studiers: 120, planners: 20 })),
+    { thinkSeconds: 120, thinkSource: 'script' },
+    'the studiers set the pace',
+  );
   t.equal(iterationsOf({ metrics: {} }), undefined, 'nothing to go by');
 });
 
@@ -120,10 +180,18 @@ t.test('a failed check is tied to requests only when their method, status and co
     shed: undefined,
   });
   const check = { name: 'create status is 200', passes: 0, fails: 40, passRate: 0 };
-  t.match(explainCheck(check, [group('GET', 200, 40), group('POST', 201, 40)])?.evidence, { method: 'POST', status: 201, count: 40 });
+  t.match(explainCheck(check, [group('GET', 200, 40), group('POST', 201, 40)])?.evidence, {
+    method: 'POST',
+    status: 201,
+    count: 40,
+  });
   t.equal(explainCheck(check, [group('POST', 201, 10)]), undefined, 'a count far from the failures explains nothing');
   t.equal(explainCheck(check, [group('POST', 200, 40)]), undefined, 'nor does the status it expects');
-  t.equal(explainCheck({ ...check, fails: 0, passes: 40, passRate: 1 }, [group('POST', 201, 40)]), undefined, 'a check that passed');
+  t.equal(
+    explainCheck({ ...check, fails: 0, passes: 40, passRate: 1 }, [group('POST', 201, 40)]),
+    undefined,
+    'a check that passed',
+  );
 });
 
 t.test('the headline: failures first, else the saturated resource, else healthy', async (t) => {
@@ -133,7 +201,11 @@ t.test('the headline: failures first, else the saturated resource, else healthy'
   t.match(headlineOf(passed, figures, undefined), /^Healthy: every threshold met \(1\)/);
   t.equal(headlineOf(passed, figures, 'edge (one core)'), 'Bottleneck: edge (one core) saturated.');
   const breached = { ...passed, thresholds: [{ metric: 'checks', expression: 'rate==1', ok: false }] };
-  t.equal(headlineOf(breached, figures, 'edge (one core)'), 'FAILED: 1 of 1 thresholds breached.', 'a failure comes before saturation');
+  t.equal(
+    headlineOf(breached, figures, 'edge (one core)'),
+    'FAILED: 1 of 1 thresholds breached.',
+    'a failure comes before saturation',
+  );
 });
 
 t.test('requests that got no response at all: sent elsewhere than ENDPOINT, or nothing answered there', async (t) => {
@@ -158,7 +230,9 @@ t.test('requests that got no response at all: sent elsewhere than ENDPOINT, or n
 
 t.test('a throughput plateau against VUs × requests per iteration ÷ (think time + request time)', async (t) => {
   const plateau = (vus: number, rps: number) =>
-    ({ throughput: { peakRps: rps, peakVus: vus * 1.3, plateau: { atSeconds: 190, vus, rps, vusLater: vus * 1.3 } } }) as unknown as Figures;
+    ({
+      throughput: { peakRps: rps, peakVus: vus * 1.3, plateau: { atSeconds: 190, vus, rps, vusLater: vus * 1.3 } },
+    }) as unknown as Figures;
   const iterations = (thinkSeconds: number, requestMsPerIteration: number): Iterations => ({
     count: 1000,
     meanMs: thinkSeconds * 1000 + requestMsPerIteration,
@@ -168,7 +242,11 @@ t.test('a throughput plateau against VUs × requests per iteration ÷ (think tim
     thinkSource: 'script',
   });
   const thinkBound = throughputFinding(plateau(6000, 60), iterations(120, 3));
-  t.equal(thinkBound?.rule, 'rate set by think time', '120 s of think, 3 ms of requests, k6 at or above the bound: not a plateau');
+  t.equal(
+    thinkBound?.rule,
+    'rate set by think time',
+    '120 s of think, 3 ms of requests, k6 at or above the bound: not a plateau',
+  );
   t.equal(thinkBound?.evidence.boundRps, 50, '6,000 ÷ 120.003 s');
   const behind = throughputFinding(plateau(6000, 20), iterations(120, 3));
   t.equal(behind?.rule, 'throughput plateau', 'k6 far below what its VUs would send: something held them');
@@ -176,5 +254,9 @@ t.test('a throughput plateau against VUs × requests per iteration ÷ (think tim
   const slow = throughputFinding(plateau(300, 200), iterations(1, 500));
   t.equal(slow?.rule, 'throughput plateau', 'requests a third of each iteration: their latency held the rate');
   t.match(slow?.sentence, /requests take 33 % of each iteration/);
-  t.equal(throughputFinding(plateau(300, 200), undefined)?.rule, 'throughput plateau', 'no iterations to judge by: the plateau as it is');
+  t.equal(
+    throughputFinding(plateau(300, 200), undefined)?.rule,
+    'throughput plateau',
+    'no iterations to judge by: the plateau as it is',
+  );
 });

@@ -33,24 +33,31 @@ async function inputsOf(fixture: string, t: Test): Promise<ReportInputs> {
 
 const k6Count = (inputs: ReportInputs): number => inputs.k6Summary!.metrics.http_reqs!.values!.count!;
 
-t.test('CPU per request: CPU over the sampled time by the requests k6 sent in it, however short the logs are cut', async (t) => {
-  for (const fixture of ['stress-local', 'quiet', 'uncached-seed-2000']) {
-    const inputs = await inputsOf(fixture, t);
-    const figures = await collectFigures(inputs, noWaterfall);
-    const samples = inputs.processes!.samples;
-    const requests = k6Count(inputs);
-    t.same(
-      figures.processes.perRequest,
-      { fromMs: samples[0]!.atMs, toMs: samples[samples.length - 1]!.atMs, requests, counted: 'k6' },
-      `${fixture}: the window is the sampled time, the requests k6's ${requests}`,
-    );
-    t.ok(figures.requests < requests / 2, `${fixture}: the logs hold ${figures.requests} of them (cut)`);
-    for (const process of figures.processes.list) {
-      const wholeRun = Math.max(...samples.map((sample) => sample.processes[process.name]?.cpuSeconds ?? 0));
-      t.equal(process.cpuPerRequestUs!.toFixed(6), ((wholeRun * 1e6) / requests).toFixed(6), `${fixture}: ${process.name}`);
+t.test(
+  'CPU per request: CPU over the sampled time by the requests k6 sent in it, however short the logs are cut',
+  async (t) => {
+    for (const fixture of ['stress-local', 'quiet', 'uncached-seed-2000']) {
+      const inputs = await inputsOf(fixture, t);
+      const figures = await collectFigures(inputs, noWaterfall);
+      const samples = inputs.processes!.samples;
+      const requests = k6Count(inputs);
+      t.same(
+        figures.processes.perRequest,
+        { fromMs: samples[0]!.atMs, toMs: samples[samples.length - 1]!.atMs, requests, counted: 'k6' },
+        `${fixture}: the window is the sampled time, the requests k6's ${requests}`,
+      );
+      t.ok(figures.requests < requests / 2, `${fixture}: the logs hold ${figures.requests} of them (cut)`);
+      for (const process of figures.processes.list) {
+        const wholeRun = Math.max(...samples.map((sample) => sample.processes[process.name]?.cpuSeconds ?? 0));
+        t.equal(
+          process.cpuPerRequestUs!.toFixed(6),
+          ((wholeRun * 1e6) / requests).toFixed(6),
+          `${fixture}: ${process.name}`,
+        );
+      }
     }
-  }
-});
+  },
+);
 
 t.test('the page says what CPU per request divides', async (t) => {
   const runDir = await runDirOf('stress-local', t);
@@ -61,28 +68,41 @@ t.test('the page says what CPU per request divides', async (t) => {
   );
 });
 
-t.test('CPU per request without k6 summary: the CPU of the stretch the logs cover, by the requests in it', async (t) => {
-  const inputs = await inputsOf('stress-local', t);
-  const withoutSummary = await collectFigures({ ...inputs, k6Summary: undefined }, noWaterfall);
-  const window = withoutSummary.processes.perRequest!;
-  const samples = inputs.processes!.samples;
-  t.equal(window.counted, 'edge');
-  t.equal(window.requests, withoutSummary.requests, 'every edge line of the cut logs lies in the sampled time');
-  t.ok(window.toMs - window.fromMs < 1000, `the logs cover ${window.toMs - window.fromMs} ms of the ${samples.length} s sampled`);
-  const whole = await collectFigures(inputs, noWaterfall);
-  for (const process of withoutSummary.processes.list.filter((candidate) => candidate.name === 'k6' || candidate.name === 'edge')) {
-    const inWindow = cpuSecondsAt(samples, process.name, window.toMs) - cpuSecondsAt(samples, process.name, window.fromMs);
-    t.equal(process.cpuPerRequestUs, (inWindow * 1e6) / window.requests, `${process.name}: its CPU in those ${window.toMs - window.fromMs} ms`);
-    // The same processes doing the same work: the half second at the peak costs what the whole
-    // run does per request, give or take the ramp (the whole run's CPU by the cut logs' count was 95× it).
-    const wholeRunUs = whole.processes.list.find((candidate) => candidate.name === process.name)!.cpuPerRequestUs!;
-    const ratio = process.cpuPerRequestUs! / wholeRunUs;
+t.test(
+  'CPU per request without k6 summary: the CPU of the stretch the logs cover, by the requests in it',
+  async (t) => {
+    const inputs = await inputsOf('stress-local', t);
+    const withoutSummary = await collectFigures({ ...inputs, k6Summary: undefined }, noWaterfall);
+    const window = withoutSummary.processes.perRequest!;
+    const samples = inputs.processes!.samples;
+    t.equal(window.counted, 'edge');
+    t.equal(window.requests, withoutSummary.requests, 'every edge line of the cut logs lies in the sampled time');
     t.ok(
-      ratio > 0.5 && ratio < 2,
-      `${process.name}: ${Math.round(process.cpuPerRequestUs!)} µs in the window, ${Math.round(wholeRunUs)} µs over the run`,
+      window.toMs - window.fromMs < 1000,
+      `the logs cover ${window.toMs - window.fromMs} ms of the ${samples.length} s sampled`,
     );
-  }
-});
+    const whole = await collectFigures(inputs, noWaterfall);
+    for (const process of withoutSummary.processes.list.filter(
+      (candidate) => candidate.name === 'k6' || candidate.name === 'edge',
+    )) {
+      const inWindow =
+        cpuSecondsAt(samples, process.name, window.toMs) - cpuSecondsAt(samples, process.name, window.fromMs);
+      t.equal(
+        process.cpuPerRequestUs,
+        (inWindow * 1e6) / window.requests,
+        `${process.name}: its CPU in those ${window.toMs - window.fromMs} ms`,
+      );
+      // The same processes doing the same work: the half second at the peak costs what the whole
+      // run does per request, give or take the ramp (the whole run's CPU by the cut logs' count was 95× it).
+      const wholeRunUs = whole.processes.list.find((candidate) => candidate.name === process.name)!.cpuPerRequestUs!;
+      const ratio = process.cpuPerRequestUs! / wholeRunUs;
+      t.ok(
+        ratio > 0.5 && ratio < 2,
+        `${process.name}: ${Math.round(process.cpuPerRequestUs!)} µs in the window, ${Math.round(wholeRunUs)} µs over the run`,
+      );
+    }
+  },
+);
 
 t.test("the seeding's stats lines stay out: the quiet run only read, so todo-write served nothing in it", async (t) => {
   const inputs = await inputsOf('quiet', t);
@@ -92,7 +112,10 @@ t.test("the seeding's stats lines stay out: the quiet run only read, so todo-wri
   const write = figures.readPath.replicas.find((replica) => replica.instance === 'todo-write-1');
   t.equal(write?.requests ?? 0, 0, 'todo-write: no request of the run');
   const counted = figures.readPath.replicas.reduce((sum, replica) => sum + replica.requests, 0);
-  t.ok(counted <= k6Count(inputs), `the replicas' stats lines count ${counted} requests, of the ${k6Count(inputs)} k6 sent`);
+  t.ok(
+    counted <= k6Count(inputs),
+    `the replicas' stats lines count ${counted} requests, of the ${k6Count(inputs)} k6 sent`,
+  );
 });
 
 t.test('the seeding stays out without /proc samples too (macOS): k6 start is recorded on its own', async (t) => {
@@ -120,7 +143,10 @@ t.test('the seeding stays out without /proc samples too (macOS): k6 start is rec
       join(runDir, 'logs', 'todo-write-1.log'),
       `${JSON.stringify({ ...line, service: 'todo-write', hostname: 'todo-write-1', route: '/api/v1/todos' })}\n`,
     );
-    await appendFile(join(runDir, 'logs', 'edge.log'), `${JSON.stringify({ ...line, service: 'edge', hostname: 'edge', duration_ms: 5 })}\n`);
+    await appendFile(
+      join(runDir, 'logs', 'edge.log'),
+      `${JSON.stringify({ ...line, service: 'edge', hostname: 'edge', duration_ms: 5 })}\n`,
+    );
   }
   const figures = await collectFigures(await readReportInputs(runDir), noWaterfall);
   t.equal(figures.failures.serviceStatuses['201'], undefined, 'no 201 among the services’ answers');
@@ -136,9 +162,16 @@ t.test("pnpm loadtest's own requests stay out, whenever they came: counting the 
   const runDir = await runDirOf('quiet', t);
   const before = await collectFigures(await readReportInputs(runDir), noWaterfall);
   const afterRunMs = before.window!.endMs + 1000;
-  const line = { level: 'info', time: new Date(afterRunMs).toISOString(), request_id: `${LOADTEST_REQUEST_ID_PREFIX}count-todos` };
+  const line = {
+    level: 'info',
+    time: new Date(afterRunMs).toISOString(),
+    request_id: `${LOADTEST_REQUEST_ID_PREFIX}count-todos`,
+  };
   const request = { ...line, method: 'GET', url: '/api/v1/todos', status: 200, msg: 'request finished' };
-  await appendFile(join(runDir, 'logs', 'edge.log'), `${JSON.stringify({ ...request, service: 'edge', hostname: 'edge', duration_ms: 3 })}\n`);
+  await appendFile(
+    join(runDir, 'logs', 'edge.log'),
+    `${JSON.stringify({ ...request, service: 'edge', hostname: 'edge', duration_ms: 3 })}\n`,
+  );
   await appendFile(
     join(runDir, 'logs', 'todo-read-1.log'),
     `${JSON.stringify({ ...request, service: 'todo-read', hostname: 'todo-read-1', route: '/api/v1/todos', duration_ms: 2, cache: 'hit' })}\n`,
@@ -150,25 +183,35 @@ t.test("pnpm loadtest's own requests stay out, whenever they came: counting the 
   t.same(after.window, before.window, 'the window');
 });
 
-t.test("the run's VUs: the most it had, from the summary's gauge, else the series, else the VUs k6 allocated", async (t) => {
-  const inputs = await inputsOf('quiet', t);
-  const summary = inputs.k6Summary!;
-  const vus = summary.metrics.vus!.values!;
-  t.ok(vus.value! < vus.max!, `the gauge's last value (${vus.value}) is not its peak (${vus.max}): k6 was ramping down`);
-  const series = inputs.k6Series;
-  const peakOf = async (k6Summary: K6Summary | undefined, k6Series: PeriodPoint[] | undefined) =>
-    (await collectFigures({ ...inputs, k6Summary, k6Series }, noWaterfall)).run.peakVus;
-  t.equal(await peakOf(summary, series), vus.max, "the gauge's peak");
-  t.equal(
-    await peakOf({ ...summary, metrics: { ...summary.metrics, vus: { values: { value: 0 } } } }, series),
-    20,
-    'a last value of 0: the series peak',
-  );
-  const { vus: _gauge, ...withoutGauge } = summary.metrics;
-  t.equal(await peakOf({ ...summary, metrics: withoutGauge }, series), 20, 'no gauge: the series peak');
-  t.equal(await peakOf({ ...summary, metrics: withoutGauge }, undefined), summary.metrics.vus_max!.values!.max, 'no series either: vus_max');
-  t.equal(await peakOf(undefined, undefined), undefined, 'nothing from k6: unknown, not 0');
-});
+t.test(
+  "the run's VUs: the most it had, from the summary's gauge, else the series, else the VUs k6 allocated",
+  async (t) => {
+    const inputs = await inputsOf('quiet', t);
+    const summary = inputs.k6Summary!;
+    const vus = summary.metrics.vus!.values!;
+    t.ok(
+      vus.value! < vus.max!,
+      `the gauge's last value (${vus.value}) is not its peak (${vus.max}): k6 was ramping down`,
+    );
+    const series = inputs.k6Series;
+    const peakOf = async (k6Summary: K6Summary | undefined, k6Series: PeriodPoint[] | undefined) =>
+      (await collectFigures({ ...inputs, k6Summary, k6Series }, noWaterfall)).run.peakVus;
+    t.equal(await peakOf(summary, series), vus.max, "the gauge's peak");
+    t.equal(
+      await peakOf({ ...summary, metrics: { ...summary.metrics, vus: { values: { value: 0 } } } }, series),
+      20,
+      'a last value of 0: the series peak',
+    );
+    const { vus: _gauge, ...withoutGauge } = summary.metrics;
+    t.equal(await peakOf({ ...summary, metrics: withoutGauge }, series), 20, 'no gauge: the series peak');
+    t.equal(
+      await peakOf({ ...summary, metrics: withoutGauge }, undefined),
+      summary.metrics.vus_max!.values!.max,
+      'no series either: vus_max',
+    );
+    t.equal(await peakOf(undefined, undefined), undefined, 'nothing from k6: unknown, not 0');
+  },
+);
 
 /** A k6 web-dashboard export holding `snapshots`: [elapsed s, requests, p95 ms, VUs or none]. */
 function dashboardExport(snapshots: Array<[number, number, number, number | undefined]>): string {
@@ -177,7 +220,10 @@ function dashboardExport(snapshots: Array<[number, number, number, number | unde
   const events: Array<{ event: string; data: unknown }> = [
     {
       event: 'param',
-      data: { period: 1000, aggregates: { counter: ['count', 'rate'], gauge: ['value'], rate: ['rate'], trend: ['med', 'p(95)', 'max'] } },
+      data: {
+        period: 1000,
+        aggregates: { counter: ['count', 'rate'], gauge: ['value'], rate: ['rate'], trend: ['med', 'p(95)', 'max'] },
+      },
     },
     { event: 'start', data: [[startMs]] },
     {

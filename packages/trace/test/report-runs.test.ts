@@ -20,20 +20,37 @@ async function reportOn(fixture: string, t: Test) {
   return writeBottleneckReport(runDir);
 }
 
-t.test('cache off, 2000 todos: the verdict names the uncached read path, database time and serialization in todo-read', async (t) => {
-  const { figures, verdict } = await reportOn('uncached-seed-2000', t);
-  const { reads, cache, uncached } = figures.readPath;
-  t.ok(reads > 0 && cache.none === reads, `the figures: no read looked at a cache (${reads} reads)`);
-  t.ok(uncached.reads / reads >= 0.5 && uncached.atService, `the figures: ${uncached.reads} of ${reads} reads went to PostgreSQL`);
-  const finding = verdict.findings.find((candidate) => candidate.rule === 'uncached read path');
-  t.ok(finding, 'the verdict has the uncached read path');
-  const total = uncached.dbMs + uncached.cacheMs + uncached.otherMs;
-  t.equal(finding!.evidence.dbShare, Number((uncached.dbMs / total).toFixed(2)), 'database share: db_ms over duration_ms');
-  t.equal(finding!.evidence.serializationShare, Number((uncached.otherMs / total).toFixed(2)), 'serialization share: duration − db − cache');
-  t.ok(uncached.otherMs > 0 && uncached.dbMs > 0, 'both took time');
-  t.match(finding!.sentence, /the cache was off \(todo-read ran without Redis\)/);
-  t.match(finding!.sentence, /\d+ % of that time in the database and \d+ % in todo-read itself \(serializing the list to JSON/);
-});
+t.test(
+  'cache off, 2000 todos: the verdict names the uncached read path, database time and serialization in todo-read',
+  async (t) => {
+    const { figures, verdict } = await reportOn('uncached-seed-2000', t);
+    const { reads, cache, uncached } = figures.readPath;
+    t.ok(reads > 0 && cache.none === reads, `the figures: no read looked at a cache (${reads} reads)`);
+    t.ok(
+      uncached.reads / reads >= 0.5 && uncached.atService,
+      `the figures: ${uncached.reads} of ${reads} reads went to PostgreSQL`,
+    );
+    const finding = verdict.findings.find((candidate) => candidate.rule === 'uncached read path');
+    t.ok(finding, 'the verdict has the uncached read path');
+    const total = uncached.dbMs + uncached.cacheMs + uncached.otherMs;
+    t.equal(
+      finding!.evidence.dbShare,
+      Number((uncached.dbMs / total).toFixed(2)),
+      'database share: db_ms over duration_ms',
+    );
+    t.equal(
+      finding!.evidence.serializationShare,
+      Number((uncached.otherMs / total).toFixed(2)),
+      'serialization share: duration − db − cache',
+    );
+    t.ok(uncached.otherMs > 0 && uncached.dbMs > 0, 'both took time');
+    t.match(finding!.sentence, /the cache was off \(todo-read ran without Redis\)/);
+    t.match(
+      finding!.sentence,
+      /\d+ % of that time in the database and \d+ % in todo-read itself \(serializing the list to JSON/,
+    );
+  },
+);
 
 t.test('cache off: k6 failures beyond what the cut logs hold are said to be in no log', async (t) => {
   const { figures, verdict } = await reportOn('uncached-seed-2000', t);
@@ -47,7 +64,10 @@ t.test('cache off: k6 failures beyond what the cut logs hold are said to be in n
 t.test('a quiet run: nothing saturated among its own processes, on a machine busy with other work', async (t) => {
   const { figures, verdict } = await reportOn('quiet', t);
   const { list, run, machine, cores } = figures.processes;
-  t.ok(run && cores && run.peakCores < SATURATED_SHARE * cores, `the figures: this run's processes at ${run?.peakCores.toFixed(2)} cores`);
+  t.ok(
+    run && cores && run.peakCores < SATURATED_SHARE * cores,
+    `the figures: this run's processes at ${run?.peakCores.toFixed(2)} cores`,
+  );
   t.ok(
     list.every((process) => process.peakCores < SATURATED_SHARE),
     'no process of the run at 90 % of a core',
@@ -59,7 +79,9 @@ t.test('a quiet run: nothing saturated among its own processes, on a machine bus
   );
   t.equal(verdict.saturated, undefined);
   // Its 3 shed requests failed checks: those findings come first, then the speed ones.
-  const speed = verdict.findings.filter((finding) => !['failed checks', 'failed request group', 'check explained'].includes(finding.rule));
+  const speed = verdict.findings.filter(
+    (finding) => !['failed checks', 'failed request group', 'check explained'].includes(finding.rule),
+  );
   t.equal(speed[0]!.rule, 'nothing saturated');
   t.equal(speed[0]!.evidence.busiestProcess, list[0]!.name);
   const busy = machine !== undefined && machine.peakCores >= SATURATED_SHARE * cores!;

@@ -31,7 +31,13 @@ function processFigures(name: string, peakCores: number, averageCores = peakCore
 
 /** A quiet run: 2 cores, little CPU, every read a hit, the client close to the services. */
 function quiet(): Figures {
-  const percentiles = (p95Ms: number) => ({ count: 1000, p50Ms: p95Ms / 2, p95Ms, p99Ms: p95Ms * 1.5, maxMs: p95Ms * 3 });
+  const percentiles = (p95Ms: number) => ({
+    count: 1000,
+    p50Ms: p95Ms / 2,
+    p95Ms,
+    p99Ms: p95Ms * 1.5,
+    maxMs: p95Ms * 3,
+  });
   return {
     runDir: '/tmp/run',
     run: { name: 'studiers-stress', scale: 'smoke', endpoint: 'http://127.0.0.1:1', p95TargetMs: 200, peakVus: 50 },
@@ -115,26 +121,37 @@ t.test(
   },
 );
 
-t.test('the machine busy with other work while the run met its target: nothing saturated in this run, and the busy machine said', async (t) => {
-  const figures = quiet();
-  figures.processes.machine = { averageCores: 1.9, peakCores: 2 };
-  figures.processes.run = { averageCores: 0.1, peakCores: 0.2 };
-  const verdict = verdictOf(figures);
-  t.equal(verdict.saturated, undefined);
-  t.same(
-    verdict.findings.map((finding) => finding.rule),
-    ['nothing saturated', 'machine busy with other work'],
-  );
-  t.match(
-    verdict.findings[1]!.sentence,
-    /^The machine was busy with other work: 2\.0 of its 2 cores at the peak, this run's processes 0\.2 of them/,
-  );
-  figures.processes.run = { averageCores: 1.5, peakCores: 1.8 };
-  t.equal(verdictOf(figures).saturated, 'the machine (2 cores)', 'this run filled the cores itself: saturated, target met or not');
-  figures.processes.run = { averageCores: 0.1, peakCores: 0.2 };
-  figures.run.p95TargetMs = undefined;
-  t.equal(verdictOf(figures).saturated, 'the machine (2 cores)', 'no target to judge the latency by: the busy machine counts');
-});
+t.test(
+  'the machine busy with other work while the run met its target: nothing saturated in this run, and the busy machine said',
+  async (t) => {
+    const figures = quiet();
+    figures.processes.machine = { averageCores: 1.9, peakCores: 2 };
+    figures.processes.run = { averageCores: 0.1, peakCores: 0.2 };
+    const verdict = verdictOf(figures);
+    t.equal(verdict.saturated, undefined);
+    t.same(
+      verdict.findings.map((finding) => finding.rule),
+      ['nothing saturated', 'machine busy with other work'],
+    );
+    t.match(
+      verdict.findings[1]!.sentence,
+      /^The machine was busy with other work: 2\.0 of its 2 cores at the peak, this run's processes 0\.2 of them/,
+    );
+    figures.processes.run = { averageCores: 1.5, peakCores: 1.8 };
+    t.equal(
+      verdictOf(figures).saturated,
+      'the machine (2 cores)',
+      'this run filled the cores itself: saturated, target met or not',
+    );
+    figures.processes.run = { averageCores: 0.1, peakCores: 0.2 };
+    figures.run.p95TargetMs = undefined;
+    t.equal(
+      verdictOf(figures).saturated,
+      'the machine (2 cores)',
+      'no target to judge the latency by: the busy machine counts',
+    );
+  },
+);
 
 t.test('no CPU samples: the verdict says saturation cannot be judged and why', async (t) => {
   const figures = quiet();
@@ -148,7 +165,10 @@ t.test('no CPU samples: the verdict says saturation cannot be judged and why', a
     series: [],
   };
   const [finding] = saturationFindings(figures);
-  t.match(finding!.sentence, /^CPU was not sampled, so saturation cannot be judged: the services ran elsewhere \(ENDPOINT\)\.$/);
+  t.match(
+    finding!.sentence,
+    /^CPU was not sampled, so saturation cannot be judged: the services ran elsewhere \(ENDPOINT\)\.$/,
+  );
 });
 
 t.test('queueing: the share of k6 p95 the services did not see, split at the edge', async (t) => {
@@ -189,7 +209,10 @@ t.test('the uncached read path: database time and serialization in todo-read', a
     finding.sentence,
     /100 % of reads went to PostgreSQL \(the cache was off \(todo-read ran without Redis\); 2000 queries per 1000 reads\)/,
   );
-  t.match(finding.sentence, /40 % of that time in the database and 60 % in todo-read itself \(serializing the list to JSON/);
+  t.match(
+    finding.sentence,
+    /40 % of that time in the database and 60 % in todo-read itself \(serializing the list to JSON/,
+  );
   figures.readPath.uncached.reads = 499;
   t.equal(uncachedFinding(figures), undefined, 'fewer than half the reads went to PostgreSQL');
 });
@@ -257,7 +280,10 @@ t.test('throughput stops rising while VUs keep rising', async (t) => {
   // Three-period mean: the first at 95 % of the peak is 8 s, (600 + 600 + 600) / 3, not 7 s, (500 + 600 + 600) / 3.
   const flat = [...rising, ...[7, 8, 9, 10].map((second) => period(second, second * 100, 600))];
   const plateau = throughputOf(flat)!.plateau!;
-  t.same({ atSeconds: plateau.atSeconds, vus: plateau.vus, vusLater: plateau.vusLater }, { atSeconds: 8, vus: 800, vusLater: 1000 });
+  t.same(
+    { atSeconds: plateau.atSeconds, vus: plateau.vus, vusLater: plateau.vusLater },
+    { atSeconds: 8, vus: 800, vusLater: 1000 },
+  );
 });
 
 t.test('a peak is the busiest stretch of 3 samples, not one busy sample', async (t) => {

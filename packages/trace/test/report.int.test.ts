@@ -23,7 +23,10 @@ const { figures, verdict } = report;
 
 t.test('the stress run: the machine saturated, by other work more than by this run', async (t) => {
   const { machine, cores, list } = figures.processes;
-  t.ok(machine && cores && machine.peakCores >= SATURATED_SHARE * cores, 'the figures: the machine at 90 % or more of its cores');
+  t.ok(
+    machine && cores && machine.peakCores >= SATURATED_SHARE * cores,
+    'the figures: the machine at 90 % or more of its cores',
+  );
   t.equal(verdict.saturated, 'the machine (2 cores)');
   // Its 9 % failed requests come first (the headline and the functional findings), then the speed.
   t.match(verdict.headline, /^FAILED: /);
@@ -56,12 +59,24 @@ t.test('bottlenecks.json holds the figures and the verdict', async (t) => {
 });
 
 t.test('the page renders in headless Chromium, with the latency, CPU and cache plots and the waterfalls', async (t) => {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
+  });
   t.teardown(() => browser.close());
   const page = await browser.newPage();
   await page.goto(`file://${report.files.html}`);
-  t.match(await page.locator('#verdict h2').innerText(), /^Verdict: FAILED: /, 'the heading says first that requests failed');
-  t.match(await page.locator('#verdict').innerText(), /Bottleneck: the machine \(2 cores\) saturated/, 'then what saturated');
+  t.match(
+    await page.locator('#verdict h2').innerText(),
+    /^Verdict: FAILED: /,
+    'the heading says first that requests failed',
+  );
+  t.match(
+    await page.locator('#verdict').innerText(),
+    /Bottleneck: the machine \(2 cores\) saturated/,
+    'then what saturated',
+  );
   for (const section of ['latency', 'cpu', 'read-path']) {
     const box = await page.locator(`#${section} svg`).first().boundingBox();
     t.ok(box && box.width > 300 && box.height > 100, `#${section} has a plot drawn on the page`);

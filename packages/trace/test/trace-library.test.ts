@@ -18,7 +18,9 @@ import { truncate } from '../src/render/text.js';
 const TIME = '2026-11-28T12:35:23.622Z';
 
 function entry(fields: Record<string, unknown>): LogEntry {
-  const parsed = parseLogLine(JSON.stringify({ level: 'info', time: TIME, service: 'todo-read', hostname: 'vm', ...fields }));
+  const parsed = parseLogLine(
+    JSON.stringify({ level: 'info', time: TIME, service: 'todo-read', hostname: 'vm', ...fields }),
+  );
   if (!parsed) throw new Error('fixture line did not parse');
   return parsed;
 }
@@ -38,9 +40,24 @@ t.test('parseLogLine: typed fields, or nothing for a line that is no log entry',
     status: 200,
     durationMs: 17.196,
   });
-  t.equal(parseLogLine('{"level":50,"time":1795867200000,"msg":"x"}')?.level, 'error', "pino's numeric levels and epoch times");
-  t.equal(parseLogLine('{"time":1795867200000,"status":"200","duration_ms":"3"}')?.status, undefined, 'wrongly typed fields are left out');
-  for (const bad of ['Server listening', '{"level":"info","time":"2026-', '[1,2]', 'null', '{"msg":"no time"}', '{"time":"not a time"}']) {
+  t.equal(
+    parseLogLine('{"level":50,"time":1795867200000,"msg":"x"}')?.level,
+    'error',
+    "pino's numeric levels and epoch times",
+  );
+  t.equal(
+    parseLogLine('{"time":1795867200000,"status":"200","duration_ms":"3"}')?.status,
+    undefined,
+    'wrongly typed fields are left out',
+  );
+  for (const bad of [
+    'Server listening',
+    '{"level":"info","time":"2026-',
+    '[1,2]',
+    'null',
+    '{"msg":"no time"}',
+    '{"time":"not a time"}',
+  ]) {
     t.equal(parseLogLine(bad), undefined, bad);
   }
 });
@@ -72,7 +89,8 @@ t.test('parseSince: a time back from now, or an ISO time (UTC without an offset)
   t.equal(parseSince('2026-11-28 11:30:15.5', now), Date.parse('2026-11-28T11:30:15.500Z'));
   t.equal(parseSince('2026-11-28T11:30+01:00', now), Date.parse('2026-11-28T10:30:00Z'));
   t.equal(parseSince('2026-11-28', now), Date.parse('2026-11-28T00:00:00Z'));
-  for (const bad of ['', '10', '10 m', '-5m', 'yesterday', '2026-13-45', '1700000000']) t.equal(parseSince(bad, now), undefined, bad);
+  for (const bad of ['', '10', '10 m', '-5m', 'yesterday', '2026-13-45', '1700000000'])
+    t.equal(parseSince(bad, now), undefined, bad);
 });
 
 t.test('percentile: nearest rank, always a measured value', async (t) => {
@@ -111,7 +129,9 @@ t.test('SlowestRequests: keeps the N slowest, slowest first; equal durations in 
   const slowest = new SlowestRequests(3, {});
   const durations = [5, 9, 1, 9, 7, 3, 8];
   durations.forEach((duration_ms, index) => {
-    slowest.add(entry({ request_id: `r${index}`, method: 'GET', url: '/api/v1/todos', msg: 'query', duration_ms: 0.5 }));
+    slowest.add(
+      entry({ request_id: `r${index}`, method: 'GET', url: '/api/v1/todos', msg: 'query', duration_ms: 0.5 }),
+    );
     const finished = { msg: 'request finished', status: 200, duration_ms, db_queries: 1, db_ms: 0.5 };
     slowest.add(entry({ request_id: `r${index}`, method: 'GET', url: '/api/v1/todos', ...finished }));
   });
@@ -125,35 +145,40 @@ t.test('SlowestRequests: keeps the N slowest, slowest first; equal durations in 
   );
 });
 
-t.test("SlowestRequests: the figures of each request are its canonical line's, replicas sharing an id apart", async (t) => {
-  const slowest = new SlowestRequests(5, {});
-  const finished = (hostname: string, duration_ms: number, db_ms: number) =>
-    slowest.add(
-      entry({
-        hostname,
-        request_id: 'same',
-        method: 'GET',
-        url: '/api/v1/todos',
-        msg: 'request finished',
-        status: 200,
-        duration_ms,
-        db_queries: 1,
-        db_ms,
-        cache: 'miss',
-        cache_tier: 'none',
-        cache_ms: 0.25,
-      }),
+t.test(
+  "SlowestRequests: the figures of each request are its canonical line's, replicas sharing an id apart",
+  async (t) => {
+    const slowest = new SlowestRequests(5, {});
+    const finished = (hostname: string, duration_ms: number, db_ms: number) =>
+      slowest.add(
+        entry({
+          hostname,
+          request_id: 'same',
+          method: 'GET',
+          url: '/api/v1/todos',
+          msg: 'request finished',
+          status: 200,
+          duration_ms,
+          db_queries: 1,
+          db_ms,
+          cache: 'miss',
+          cache_tier: 'none',
+          cache_ms: 0.25,
+        }),
+      );
+    finished('todo-read-1', 10, 4);
+    finished('todo-read-2', 20, 6);
+    t.same(
+      slowest
+        .result()
+        .map((request) => [request.hostname, request.dbMs, request.cacheMs, request.otherMs, request.queries]),
+      [
+        ['todo-read-2', 6, 0.25, 13.75, 1],
+        ['todo-read-1', 4, 0.25, 5.75, 1],
+      ],
     );
-  finished('todo-read-1', 10, 4);
-  finished('todo-read-2', 20, 6);
-  t.same(
-    slowest.result().map((request) => [request.hostname, request.dbMs, request.cacheMs, request.otherMs, request.queries]),
-    [
-      ['todo-read-2', 6, 0.25, 13.75, 1],
-      ['todo-read-1', 4, 0.25, 5.75, 1],
-    ],
-  );
-});
+  },
+);
 
 t.test('buildTimeline: a client that reused an id gets the figures added up, and is told', async (t) => {
   const lines = [1, 2].flatMap((n) => [
@@ -161,7 +186,15 @@ t.test('buildTimeline: a client that reused an id gets the figures added up, and
     entry({ request_id: 'reused', msg: 'request finished', status: 200, duration_ms: 10 * n, db_queries: 1, db_ms: n }),
   ]);
   const { breakdown } = buildTimeline('reused', lines);
-  t.match(breakdown, { serviceRequests: 2, serviceMs: 30, dbMs: 3, queries: 2, otherMs: 27, totalMs: 30, edgeOverheadMs: undefined });
+  t.match(breakdown, {
+    serviceRequests: 2,
+    serviceMs: 30,
+    dbMs: 3,
+    queries: 2,
+    otherMs: 27,
+    totalMs: 30,
+    edgeOverheadMs: undefined,
+  });
 });
 
 t.test('shortId: a UUID to its first 12 hex digits; other ids whole', async (t) => {

@@ -64,18 +64,29 @@ const files: Record<'edge' | 'todo-read' | 'todo-write', Line[]> = { edge: [], '
  * finished` is its canonical line, with the request's cache and database figures; `request
  * started` is at debug.
  */
-function requestOn(service: keyof typeof files, hostname: string, requestId: string, method: string, url: string, startMs: number) {
+function requestOn(
+  service: keyof typeof files,
+  hostname: string,
+  requestId: string,
+  method: string,
+  url: string,
+  startMs: number,
+) {
   const log = (offsetMs: number, msg: string, fields: Fields = {}, level = 'info'): void => {
     const atMs = startMs + offsetMs;
     const time = new Date(atMs).toISOString();
-    files[service].push({ atMs, fields: { level, time, service, hostname, request_id: requestId, method, url, ...fields, msg } });
+    files[service].push({
+      atMs,
+      fields: { level, time, service, hostname, request_id: requestId, method, url, ...fields, msg },
+    });
   };
   return {
     startedAtDebug: (at: number) => log(at, 'request started', {}, 'debug'),
     finished: (at: number, status: number, duration_ms: number, extra: Fields = {}, level = 'info') =>
       log(at, 'request finished', { status, duration_ms, ...extra }, level),
     query: (at: number, sql: string, duration_ms: number, rows: number) => log(at, 'query', { sql, duration_ms, rows }),
-    queryFailed: (at: number, sql: string, duration_ms: number, err: Fields) => log(at, 'query failed', { sql, duration_ms, err }, 'warn'),
+    queryFailed: (at: number, sql: string, duration_ms: number, err: Fields) =>
+      log(at, 'query failed', { sql, duration_ms, err }, 'warn'),
     other: log,
   };
 }
@@ -100,7 +111,12 @@ function canonical(
   const edge = requestOn('edge', 'edge', A, 'GET', '/api/v1/todos?completed=false', BASE_MS);
   const read = requestOn('todo-read', 'todo-read-1', A, 'GET', '/api/v1/todos?completed=false', BASE_MS);
   read.query(10, LIST_SQL, 6.2, 2);
-  read.finished(32, 200, 30, canonical('/api/v1/todos', 512, { queries: 1, ms: 6.2 }, { outcome: 'miss', tier: 'none', ms: 0.8 }));
+  read.finished(
+    32,
+    200,
+    30,
+    canonical('/api/v1/todos', 512, { queries: 1, ms: 6.2 }, { outcome: 'miss', tier: 'none', ms: 0.8 }),
+  );
   edge.finished(33, 200, 32.7, { bytes: 512, upstream: 'http://127.0.0.1:3101' });
 }
 {
@@ -113,15 +129,30 @@ function canonical(
 {
   const edge = requestOn('edge', 'edge', C, 'GET', '/api/v1/todos/42', BASE_MS);
   const read = requestOn('todo-read', 'todo-read-2', C, 'GET', '/api/v1/todos/42', BASE_MS);
-  read.finished(10, 200, 1.2, canonical('/api/v1/todos/:id', 230, { queries: 0, ms: 0 }, { outcome: 'hit', tier: 'memory', ms: 0.05 }));
+  read.finished(
+    10,
+    200,
+    1.2,
+    canonical('/api/v1/todos/:id', 230, { queries: 0, ms: 0 }, { outcome: 'hit', tier: 'memory', ms: 0.05 }),
+  );
   edge.finished(11, 200, 2.4, { bytes: 230, upstream: 'http://127.0.0.1:3102' });
 }
 {
   const edge = requestOn('edge', 'edge', D, 'GET', '/api/v1/todos/7', BASE_MS);
   const read = requestOn('todo-read', 'todo-read-1', D, 'GET', '/api/v1/todos/7', BASE_MS);
-  edge.other(40, 'todo-read replica unreachable, trying the next one', { replica: 'http://127.0.0.1:3102', code: 'ECONNREFUSED' }, 'warn');
+  edge.other(
+    40,
+    'todo-read replica unreachable, trying the next one',
+    { replica: 'http://127.0.0.1:3102', code: 'ECONNREFUSED' },
+    'warn',
+  );
   read.query(42, BY_ID_SQL, 0.9, 1);
-  read.finished(43, 200, 3, canonical('/api/v1/todos/:id', 230, { queries: 1, ms: 0.9 }, { outcome: 'miss', tier: 'none', ms: 0.3 }));
+  read.finished(
+    43,
+    200,
+    3,
+    canonical('/api/v1/todos/:id', 230, { queries: 1, ms: 0.9 }, { outcome: 'miss', tier: 'none', ms: 0.3 }),
+  );
   // The same millisecond as the service's finish, and written to a file read before its.
   edge.finished(43, 200, 3.4, { bytes: 230, upstream: 'http://127.0.0.1:3101' });
 }
@@ -144,7 +175,14 @@ function canonical(
 requestOn('todo-read', 'todo-read-2', H, 'GET', '/api/v1/health', BASE_MS).finished(70, 503, 500);
 // 18 reads of one todo on alternate replicas, 4 to 21 ms; the slowest one a 503.
 for (let n = 1; n <= 18; n++) {
-  const read = requestOn('todo-read', `todo-read-${1 + (n % 2)}`, fillerId(n), 'GET', `/api/v1/todos/${100 + n}`, FILLER_MS + n * 30);
+  const read = requestOn(
+    'todo-read',
+    `todo-read-${1 + (n % 2)}`,
+    fillerId(n),
+    'GET',
+    `/api/v1/todos/${100 + n}`,
+    FILLER_MS + n * 30,
+  );
   read.query(1, BY_ID_SQL, 1, 1);
   read.finished(
     n + 3,
@@ -189,7 +227,11 @@ t.test('a request id: the timeline across edge and replicas, in time order, and 
   t.match(stderr, SUMMARY, 'the summary of what was read goes to stderr');
   t.notOk(stdout.includes('\x1b['), 'no color when stdout is not a terminal');
   const lines = stdout.split('\n');
-  t.equal(lines[0], 'GET /api/v1/todos?completed=false  →  200 in 32.7 ms at the edge', 'header: the status and total the client got');
+  t.equal(
+    lines[0],
+    'GET /api/v1/todos?completed=false  →  200 in 32.7 ms at the edge',
+    'header: the status and total the client got',
+  );
   // Offsets count from when the edge got the request: its finished line's time, 32.7 ms back.
   t.equal(lines[1], `${A} · ${new Date(BASE_MS).toISOString()} · 3 log lines`);
   t.same(
@@ -221,7 +263,11 @@ t.test('the SQL is cut to the terminal width', async (t) => {
     stdout.split('\n').every((line) => line.length <= 80),
     'no line is wider than 80 columns',
   );
-  t.match(stdout, '\n+33 ms  edge       edge         finished 200 in 32.7 ms via http://127.0.0.1:31…\n', 'the upstream is cut too');
+  t.match(
+    stdout,
+    '\n+33 ms  edge       edge         finished 200 in 32.7 ms via http://127.0.0.1:31…\n',
+    'the upstream is cut too',
+  );
 });
 
 t.test('lines of one millisecond keep their nesting: the edge finishes after the service it waited for', async (t) => {
@@ -246,7 +292,10 @@ t.test('a failed query and an error: shown with their messages, counted as db ti
   t.equal(code, 0);
   t.match(stdout, /^POST \/api\/v1\/todos {2}→ {2}500 in 28\.0 ms at the edge\n/);
   // Offsets count from the request's first line, the edge's 5 ms into the fixture.
-  t.match(stdout, /\n\+22 ms {2}todo-write {2}todo-write-1 {2}query failed after 20\.5 ms: insert into "todos" \("title", /);
+  t.match(
+    stdout,
+    /\n\+22 ms {2}todo-write {2}todo-write-1 {2}query failed after 20\.5 ms: insert into "todos" \("title", /,
+  );
   t.match(
     stdout,
     /\n {34}↳ duplicate key value violates unique constraint "todos_pkey"\n\+26 ms {2}todo-write {2}todo-write-1 {2}finished 500 in 25\.0 ms\n {34}↳ duplicate key/,
@@ -297,7 +346,11 @@ t.test('--json: the timeline as data, each event its log line as written', async
     service_requests: 1,
   });
   t.same(
-    result.events.map((event: { offset_ms: number; kind: string; hostname: string }) => [event.offset_ms, event.kind, event.hostname]),
+    result.events.map((event: { offset_ms: number; kind: string; hostname: string }) => [
+      event.offset_ms,
+      event.kind,
+      event.hostname,
+    ]),
     [
       [10, 'query', 'todo-read-1'],
       [32, 'finished', 'todo-read-1'],
@@ -305,8 +358,16 @@ t.test('--json: the timeline as data, each event its log line as written', async
     ],
   );
   t.equal(result.events[0].sql, LIST_SQL, 'the SQL in full');
-  t.match(result.events[1], { cache: 'miss', cache_tier: 'none', cache_ms: 0.8, db_queries: 1, db_ms: 6.2 }, 'the canonical line as written');
-  t.same(result.read, { files: ['edge.log', 'todo-read.log', 'todo-write.log'].map((name) => join(logs, name)), lines: LINES, unparseable: 2 });
+  t.match(
+    result.events[1],
+    { cache: 'miss', cache_tier: 'none', cache_ms: 0.8, db_queries: 1, db_ms: 6.2 },
+    'the canonical line as written',
+  );
+  t.same(result.read, {
+    files: ['edge.log', 'todo-read.log', 'todo-write.log'].map((name) => join(logs, name)),
+    lines: LINES,
+    unparseable: 2,
+  });
 });
 
 t.test('a prefix of the id will do, when it is unique', async (t) => {
@@ -336,7 +397,10 @@ t.test('an unknown id says so, suggests --slowest and exits 1', async (t) => {
   const { code, stdout, stderr } = await trace(['0123456789', '--logs', logs]);
   t.equal(code, 1);
   t.equal(stdout, '');
-  t.match(stderr, /^✗ pnpm trace: no request id starts with "0123456789" in .+: list requests to follow with `pnpm trace --slowest`\n/);
+  t.match(
+    stderr,
+    /^✗ pnpm trace: no request id starts with "0123456789" in .+: list requests to follow with `pnpm trace --slowest`\n/,
+  );
   t.match(stderr, SUMMARY);
 });
 
@@ -357,7 +421,15 @@ t.test('--slowest N: the slowest requests by the service’s duration, health ch
   t.equal(code, 0);
   const { requests } = JSON.parse(stdout) as { requests: RequestRow[] };
   t.same(
-    requests.map((row) => [row.request_id, row.status, row.total_ms, row.db_ms, row.cache_ms, row.other_ms, row.queries]),
+    requests.map((row) => [
+      row.request_id,
+      row.status,
+      row.total_ms,
+      row.db_ms,
+      row.cache_ms,
+      row.other_ms,
+      row.queries,
+    ]),
     [
       [E, 200, 40, 25.5, 0, 14.5, 2],
       [A, 200, 30, 6.2, 0.8, 23, 1],
@@ -365,7 +437,13 @@ t.test('--slowest N: the slowest requests by the service’s duration, health ch
       [fillerId(18), 503, 21, 1, 0, 20, 1],
     ],
   );
-  t.match(requests[0], { method: 'GET', url: '/api/v1/todos', endpoint: 'GET /api/v1/todos', service: 'todo-read', hostname: 'todo-read-2' });
+  t.match(requests[0], {
+    method: 'GET',
+    url: '/api/v1/todos',
+    endpoint: 'GET /api/v1/todos',
+    service: 'todo-read',
+    hostname: 'todo-read-2',
+  });
   t.equal((requests[0] as unknown as { finished_at: string }).finished_at, new Date(BASE_MS + 85).toISOString());
 });
 
@@ -374,9 +452,15 @@ t.test('--slowest as a table, 10 rows by default, with a hint to trace one', asy
   t.equal(code, 0);
   t.match(stderr, SUMMARY);
   const lines = stdout.trimEnd().split('\n');
-  t.match(lines[0], /^request {8}endpoint {27}status {2}total ms {2}db ms {2}cache ms {2}other ms {2}queries {2}finished \(UTC\)$/);
+  t.match(
+    lines[0],
+    /^request {8}endpoint {27}status {2}total ms {2}db ms {2}cache ms {2}other ms {2}queries {2}finished \(UTC\)$/,
+  );
   t.equal(lines.length, 1 + 10 + 2, 'header, 10 rows, blank line, hint');
-  t.match(lines[1], /^e5e5e5e5-0000 {2}GET \/api\/v1\/todos {21}200 {6}40\.0 {3}25\.5 {7}0\.0 {6}14\.5 {8}2 {2}\d\d:\d\d:\d\d\.\d{3}$/);
+  t.match(
+    lines[1],
+    /^e5e5e5e5-0000 {2}GET \/api\/v1\/todos {21}200 {6}40\.0 {3}25\.5 {7}0\.0 {6}14\.5 {8}2 {2}\d\d:\d\d:\d\d\.\d{3}$/,
+  );
   t.match(lines[3], /^aaaa2222-6c7d {2}POST \/api\/v1\/todos {20}500 {6}25\.0 {3}20\.5 {7}0\.0 {7}4\.5 {8}1 {2}/);
   t.same(
     lines.slice(1, 11).map((line) => Number(line.split(/\s+/)[4])),
@@ -397,12 +481,28 @@ t.test('--slowest filters: --service and --since', async (t) => {
     return (JSON.parse(stdout) as { requests: RequestRow[] }).requests.map((row) => row.request_id);
   };
   t.same(await ids(['--slowest', '--service', 'todo-write']), [B, W]);
-  t.same(await ids(['--slowest', '2', '--since', '10m']), [fillerId(18), fillerId(17)], 'relative: the filler of 2 minutes ago');
+  t.same(
+    await ids(['--slowest', '2', '--since', '10m']),
+    [fillerId(18), fillerId(17)],
+    'relative: the filler of 2 minutes ago',
+  );
   // E, the last of the early requests, finished at +85 ms.
-  t.same(await ids(['--since', new Date(BASE_MS + 86).toISOString(), '--slowest', '3']), [fillerId(18), fillerId(17), fillerId(16)]);
-  t.same(await ids(['--since', new Date(BASE_MS + 85).toISOString(), '--slowest', '1']), [E], 'the time given is included');
+  t.same(await ids(['--since', new Date(BASE_MS + 86).toISOString(), '--slowest', '3']), [
+    fillerId(18),
+    fillerId(17),
+    fillerId(16),
+  ]);
+  t.same(
+    await ids(['--since', new Date(BASE_MS + 85).toISOString(), '--slowest', '1']),
+    [E],
+    'the time given is included',
+  );
   // B finished at +31 ms, W at +59 ms.
-  t.same(await ids(['--since', new Date(BASE_MS + 32).toISOString(), '--slowest', '3', '--service', 'todo-write']), [W], 'both');
+  t.same(
+    await ids(['--since', new Date(BASE_MS + 32).toISOString(), '--slowest', '3', '--service', 'todo-write']),
+    [W],
+    'both',
+  );
 });
 
 // ---- Endpoints ------------------------------------------------------------------------------
@@ -414,10 +514,46 @@ t.test('--endpoints: nearest-rank percentiles and 5xx share per endpoint, slowes
   // GET /api/v1/todos/:id: C 1.2, D 3.0 and the filler's 4…21 — 20 durations. Nearest rank:
   // p50 = 10th = 11, p95 = 19th = 20, p99 = 20th = 21; one 503 in 20.
   t.same(endpoints, [
-    { endpoint: 'GET /api/v1/todos', count: 2, p50_ms: 30, p95_ms: 40, p99_ms: 40, max_ms: 40, server_errors: 0, server_error_share: 0 },
-    { endpoint: 'POST /api/v1/todos', count: 1, p50_ms: 25, p95_ms: 25, p99_ms: 25, max_ms: 25, server_errors: 1, server_error_share: 1 },
-    { endpoint: 'GET /api/v1/todos/:id', count: 20, p50_ms: 11, p95_ms: 20, p99_ms: 21, max_ms: 21, server_errors: 1, server_error_share: 0.05 },
-    { endpoint: 'DELETE /api/v1/todos/:id', count: 1, p50_ms: 8, p95_ms: 8, p99_ms: 8, max_ms: 8, server_errors: 0, server_error_share: 0 },
+    {
+      endpoint: 'GET /api/v1/todos',
+      count: 2,
+      p50_ms: 30,
+      p95_ms: 40,
+      p99_ms: 40,
+      max_ms: 40,
+      server_errors: 0,
+      server_error_share: 0,
+    },
+    {
+      endpoint: 'POST /api/v1/todos',
+      count: 1,
+      p50_ms: 25,
+      p95_ms: 25,
+      p99_ms: 25,
+      max_ms: 25,
+      server_errors: 1,
+      server_error_share: 1,
+    },
+    {
+      endpoint: 'GET /api/v1/todos/:id',
+      count: 20,
+      p50_ms: 11,
+      p95_ms: 20,
+      p99_ms: 21,
+      max_ms: 21,
+      server_errors: 1,
+      server_error_share: 0.05,
+    },
+    {
+      endpoint: 'DELETE /api/v1/todos/:id',
+      count: 1,
+      p50_ms: 8,
+      p95_ms: 8,
+      p99_ms: 8,
+      max_ms: 8,
+      server_errors: 0,
+      server_error_share: 0,
+    },
   ]);
 
   const readsOnly = await trace(['--endpoints', '--logs', logs, '--json', '--service', 'todo-read', '--since', '10m']);
@@ -447,7 +583,15 @@ t.test('--help explains the modes with examples and exits 0', async (t) => {
   const { code, stdout } = await trace(['--help']);
   t.equal(code, 0);
   t.match(stdout, /^Usage: pnpm trace <request-id> \| --slowest \[N\] \| --endpoints \| --report DIR {2}\[options\]\n/);
-  for (const option of ['--report DIR', '--since WHEN', '--service NAME', '--logs DIR', '--json', 'Examples:', 'Exit status:'])
+  for (const option of [
+    '--report DIR',
+    '--since WHEN',
+    '--service NAME',
+    '--logs DIR',
+    '--json',
+    'Examples:',
+    'Exit status:',
+  ])
     t.match(stdout, option);
 });
 
@@ -456,10 +600,16 @@ t.test('bad usage exits 2 and names the fix', async (t) => {
     [[], /say what to show: a request id, --slowest \[N\], --endpoints or --report DIR/],
     [['--slowest', '0'], /--slowest takes a whole number of requests, 1 or more \(got "0"\)/],
     [['--slowest', '--endpoints'], /choose one of: a request id, --slowest, --endpoints, --report/],
-    [['--report', '.'], /--report DIR reads the run in DIR and writes bottlenecks.json beside it: leave out --logs and --json/],
+    [
+      ['--report', '.'],
+      /--report DIR reads the run in DIR and writes bottlenecks.json beside it: leave out --logs and --json/,
+    ],
     [[A, B], /one request id at a time/],
     [['--slowest', '--service', 'edge'], /--service is one of todo-read, todo-write \(got "edge"\)/],
-    [['--endpoints', '--since', 'yesterday'], /--since takes a time back from now \(90s, 10m, 1h, 2d\) or an ISO 8601 time/],
+    [
+      ['--endpoints', '--since', 'yesterday'],
+      /--since takes a time back from now \(90s, 10m, 1h, 2d\) or an ISO 8601 time/,
+    ],
     [[A, '--since', '1h'], /--since and --service filter --slowest and --endpoints/],
     [['--slowest', '--bogus'], /Unknown option '--bogus'/],
   ];
@@ -490,9 +640,14 @@ t.test('no log files: says how to get some, exits 1', async (t) => {
 });
 
 t.test('logs that are all pretty-printed: the summary says why nothing was found', async (t) => {
-  const pretty = t.testdir({ 'todo-read.log': '12:00:01.234 INFO  request started\n12:00:01.240 INFO  request finished status=200\n' });
+  const pretty = t.testdir({
+    'todo-read.log': '12:00:01.234 INFO  request started\n12:00:01.240 INFO  request finished status=200\n',
+  });
   const { code, stdout, stderr } = await trace(['--endpoints', '--logs', pretty]);
   t.equal(code, 0);
   t.match(stdout, /^no finished requests found/);
-  t.match(stderr, /: 2 lines, 2 unparseable \(skipped\)\nnone of the lines is a JSON log line: were the services run with LOG_FORMAT=pretty\?/);
+  t.match(
+    stderr,
+    /: 2 lines, 2 unparseable \(skipped\)\nnone of the lines is a JSON log line: were the services run with LOG_FORMAT=pretty\?/,
+  );
 });

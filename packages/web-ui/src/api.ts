@@ -39,10 +39,18 @@ async function call(url: string, init: RequestInit): Promise<Response> {
   return response;
 }
 
-async function write(method: 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Todo> {
+async function write(
+  method: 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Todo> {
   const response = await call(url, {
     method,
-    ...(body !== undefined && { headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    ...(body !== undefined && {
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }),
   });
   return (await response.json()) as Todo;
 }
@@ -54,7 +62,11 @@ export type ListResult = { changed: false } | { changed: true; todos: Todo[]; et
  * to download, parse or render). `cache: 'no-store'` keeps the browser's HTTP cache out of it:
  * otherwise the browser would revalidate with its own copy and turn every 304 into a 200.
  */
-export async function fetchTodoList(query: URLSearchParams, etag: string | undefined, signal: AbortSignal): Promise<ListResult> {
+export async function fetchTodoList(
+  query: URLSearchParams,
+  etag: string | undefined,
+  signal: AbortSignal,
+): Promise<ListResult> {
   const search = query.toString();
   const response = await call(search ? `${TODOS_URL}?${search}` : TODOS_URL, {
     cache: 'no-store',

@@ -17,7 +17,14 @@ const API_DATE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6})
 export function parseApiDate(text: string): Date | undefined {
   const match = API_DATE.exec(text);
   if (!match) return undefined;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const milliseconds = Number((match[7] ?? '').padEnd(3, '0').slice(0, 3));
   return new Date(Date.UTC(year, month - 1, day, hour, minute, second, milliseconds));
 }
@@ -57,7 +64,9 @@ const UNITS: ReadonlyArray<readonly [Unit, number]> = [
   ['hour', HOUR],
   ['minute', MINUTE],
 ];
-const durationFormats = new Map(UNITS.map(([unit]) => [unit, new Intl.NumberFormat('en', { style: 'unit', unit, unitDisplay: 'long' })]));
+const durationFormats = new Map(
+  UNITS.map(([unit]) => [unit, new Intl.NumberFormat('en', { style: 'unit', unit, unitDisplay: 'long' })]),
+);
 
 /** The largest unit that fits `milliseconds` (rounded), or undefined under a minute. */
 function roughly(milliseconds: number): { value: number; unit: Unit } | undefined {
@@ -82,9 +91,15 @@ export function describeDeadline(deadline: Date, now: Date, completed: boolean):
     return { relative: amount ? `due ${relativeFormat.format(amount.value, amount.unit)}` : 'due now', overdue: false };
   }
   if (completed) {
-    return { relative: amount ? `was due ${relativeFormat.format(-amount.value, amount.unit)}` : 'was due just now', overdue: false };
+    return {
+      relative: amount ? `was due ${relativeFormat.format(-amount.value, amount.unit)}` : 'was due just now',
+      overdue: false,
+    };
   }
-  return { relative: amount ? `${durationFormats.get(amount.unit)!.format(amount.value)} overdue` : 'due now', overdue: true };
+  return {
+    relative: amount ? `${durationFormats.get(amount.unit)!.format(amount.value)} overdue` : 'due now',
+    overdue: true,
+  };
 }
 
 /** `added 5 minutes ago`, `added just now`. */

@@ -116,7 +116,11 @@ function describeCount(total: number, filters: Filters): string {
   const noun = total === 1 ? 'todo' : 'todos';
   const days = Number(filters.window);
   const window =
-    filters.window === '' ? '' : days >= 0 ? ` due within ${days} ${days === 1 ? 'day' : 'days'}` : ` overdue by ${-days} days or more`;
+    filters.window === ''
+      ? ''
+      : days >= 0
+        ? ` due within ${days} ${days === 1 ? 'day' : 'days'}`
+        : ` overdue by ${-days} days or more`;
   return `${total.toLocaleString()} ${state}${noun}${window}`;
 }
 
@@ -143,7 +147,9 @@ filtersForm.addEventListener('submit', (event) => {
 
 const rowActions: RowActions = {
   setCompleted: (todo, completed) =>
-    write(`Could not mark “${todo.title}” as ${completed ? 'completed' : 'open'}`, () => updateTodo(todo.id, { completed })),
+    write(`Could not mark “${todo.title}” as ${completed ? 'completed' : 'open'}`, () =>
+      updateTodo(todo.id, { completed }),
+    ),
   rename: async (todo, title) => {
     const renamed = await write(`Could not rename “${todo.title}”`, () => updateTodo(todo.id, { title }));
     if (renamed) announce(`Renamed to “${renamed.title}”.`);
@@ -176,7 +182,8 @@ const LIVE_STATUS_TEXT: Record<Exclude<FeedState['name'], 'reconnecting'>, strin
 
 function showFeedState(state: FeedState): void {
   liveStatus.dataset.state = state.name;
-  liveStatus.textContent = state.name === 'reconnecting' ? `Reconnecting: ${state.reason}` : LIVE_STATUS_TEXT[state.name];
+  liveStatus.textContent =
+    state.name === 'reconnecting' ? `Reconnecting: ${state.reason}` : LIVE_STATUS_TEXT[state.name];
 }
 
 const feed = new LiveFeed({ list: showList, state: showFeedState });

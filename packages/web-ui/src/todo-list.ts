@@ -141,7 +141,13 @@ class TodoRow {
   #startEditing(): void {
     if (this.#editor) return;
     const inputId = `todo-${this.#todo.id}-new-title`;
-    const input = element('input', { id: inputId, value: this.#todo.title, required: true, maxLength: TITLE_MAX_LENGTH, autocomplete: 'off' });
+    const input = element('input', {
+      id: inputId,
+      value: this.#todo.title,
+      required: true,
+      maxLength: TITLE_MAX_LENGTH,
+      autocomplete: 'off',
+    });
     const save = element('button', { type: 'submit', className: 'primary', textContent: 'Save' });
     const cancel = element('button', { type: 'button', textContent: 'Cancel' });
     save.setAttribute('aria-label', `Save title of ${this.#todo.title}`);
@@ -149,7 +155,11 @@ class TodoRow {
     const editor = element(
       'form',
       { className: 'todo-editor' },
-      element('label', { htmlFor: inputId, className: 'visually-hidden', textContent: `New title for ${this.#todo.title}` }),
+      element('label', {
+        htmlFor: inputId,
+        className: 'visually-hidden',
+        textContent: `New title for ${this.#todo.title}`,
+      }),
       input,
       save,
       cancel,

@@ -21,7 +21,9 @@ const SCREENSHOT = fileURLToPath(new URL('../../../loadtests/results/web-ui.png'
 const BROWSER_CONTEXT = { locale: 'en-AU', timezoneId: 'Australia/Brisbane', viewport: { width: 960, height: 900 } };
 
 if (!existsSync(CHROMIUM)) {
-  throw new Error(`${CHROMIUM} not found: the web UI's browser tests need Debian's Chromium (apt-get install -y chromium)`);
+  throw new Error(
+    `${CHROMIUM} not found: the web UI's browser tests need Debian's Chromium (apt-get install -y chromium)`,
+  );
 }
 assertBuildIsCurrent();
 
@@ -30,7 +32,14 @@ const stack = await startTestStack(t);
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
 });
 t.teardown(() => browser.close());
 
@@ -45,7 +54,9 @@ function assertBuildIsCurrent(): void {
   const newer = sources.filter((file) => !built || statSync(join(packageDir, file)).mtimeMs > built.mtimeMs);
   if (newer.length > 0) {
     const state = built ? `older than ${newer.join(', ')}` : 'missing';
-    throw new Error(`packages/web-ui/dist is ${state}: run \`pnpm --filter @taskoverflow/web-ui build\` (pnpm install does it too)`);
+    throw new Error(
+      `packages/web-ui/dist is ${state}: run \`pnpm --filter @taskoverflow/web-ui build\` (pnpm install does it too)`,
+    );
   }
 }
 
@@ -66,7 +77,12 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
   return { status: response.status, body: await response.json() };
 }
 
-async function createTodo(fields: { title: string; description?: string; deadline_at?: string; completed?: boolean }): Promise<ApiTodo> {
+async function createTodo(fields: {
+  title: string;
+  description?: string;
+  deadline_at?: string;
+  completed?: boolean;
+}): Promise<ApiTodo> {
   const { status, body } = await api('POST', '/api/v1/todos', fields);
   if (status !== 201) throw new Error(`creating ${fields.title} answered ${status}: ${JSON.stringify(body)}`);
   return body as ApiTodo;
@@ -111,10 +127,12 @@ async function withPage(t: Test, body: (page: Page) => Promise<void>, options: P
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
     page.on('console', (message) => {
-      if (message.type() === 'error' && !options.expectedConsoleError?.test(message.text())) problems.push(`console: ${message.text()}`);
+      if (message.type() === 'error' && !options.expectedConsoleError?.test(message.text()))
+        problems.push(`console: ${message.text()}`);
     });
     page.on('request', (request) => {
-      if (new URL(request.url()).origin !== new URL(stack.url).origin) problems.push(`request off the origin: ${request.url()}`);
+      if (new URL(request.url()).origin !== new URL(stack.url).origin)
+        problems.push(`request off the origin: ${request.url()}`);
     });
     await page.goto(new URL(options.path ?? '/', stack.url).href);
     await page.locator('#todos[aria-busy="false"]').waitFor({ state: 'attached' });
@@ -128,8 +146,10 @@ async function withPage(t: Test, body: (page: Page) => Promise<void>, options: P
 const titleInput = (page: Page) => page.getByRole('textbox', { name: 'Title', exact: true });
 const row = (page: Page, title: string) =>
   page.getByRole('listitem').filter({ has: page.locator('.todo-title').getByText(title, { exact: true }) });
-const checkbox = (page: Page, title: string) => page.getByRole('checkbox', { name: `Completed: ${title}`, exact: true });
-const editButton = (page: Page, title: string) => page.getByRole('button', { name: `Edit title of ${title}`, exact: true });
+const checkbox = (page: Page, title: string) =>
+  page.getByRole('checkbox', { name: `Completed: ${title}`, exact: true });
+const editButton = (page: Page, title: string) =>
+  page.getByRole('button', { name: `Edit title of ${title}`, exact: true });
 const deleteButton = (page: Page, title: string) => page.getByRole('button', { name: `Delete ${title}`, exact: true });
 const text = async (page: Page, selector: string) => (await page.locator(selector).textContent())?.trim() ?? '';
 /** The focused element's accessible-name source and id, to say where the focus is. */
@@ -189,9 +209,17 @@ t.test('add with the mouse: title, description and a deadline in local time', as
 
     const todos = await listTodos();
     const stored = todos.find((todo) => todo.title === 'Mouse-added todo');
-    t.equal(stored?.deadline_at, '2030-01-01T23:30:00', '9:30 in Brisbane (UTC+10) is stored as 23:30 UTC the day before');
+    t.equal(
+      stored?.deadline_at,
+      '2030-01-01T23:30:00',
+      '9:30 in Brisbane (UTC+10) is stored as 23:30 UTC the day before',
+    );
     t.equal(stored?.description, 'typed, then clicked');
-    t.equal(await text(page, '#count'), `${todos.length} ${todos.length === 1 ? 'todo' : 'todos'}`, 'the count follows');
+    t.equal(
+      await text(page, '#count'),
+      `${todos.length} ${todos.length === 1 ? 'todo' : 'todos'}`,
+      'the count follows',
+    );
   });
 });
 
@@ -225,7 +253,10 @@ t.test('keyboard only: Tab to the title, Enter adds, Space completes, Enter edit
     t.equal((await focused(page)).id, `todo-${id}-new-title`, 'Enter on Edit puts the focus in the title field');
     await page.keyboard.type('Keyboard todo, renamed'); // the old title is selected, so it is replaced
     await page.keyboard.press('Enter');
-    await eventually('Enter saves the title', async () => (await fetchTodo(id!)).body.title === 'Keyboard todo, renamed');
+    await eventually(
+      'Enter saves the title',
+      async () => (await fetchTodo(id!)).body.title === 'Keyboard todo, renamed',
+    );
     await row(page, 'Keyboard todo, renamed').waitFor();
     t.equal((await focused(page)).label, 'Edit title of Keyboard todo, renamed', 'the focus returns to Edit');
 
@@ -234,7 +265,11 @@ t.test('keyboard only: Tab to the title, Enter adds, Space completes, Enter edit
     await page.keyboard.press('Enter');
     await row(page, 'Keyboard todo, renamed').waitFor({ state: 'detached' });
     t.equal((await fetchTodo(id!)).status, 404, 'deleted');
-    t.equal((await focused(page)).label, 'Completed: Neighbour of the keyboard todo', 'the focus moves to the todo that took its place');
+    t.equal(
+      (await focused(page)).label,
+      'Completed: Neighbour of the keyboard todo',
+      'the focus moves to the todo that took its place',
+    );
   });
 });
 
@@ -271,7 +306,11 @@ t.test('clicking again while a save is under way: one request at a time, the las
     await checkbox(page, 'Changed my mind').check();
     await eventually('the first save is sent', async () => sent.length === 1);
     await checkbox(page, 'Changed my mind').uncheck();
-    t.notMatch(await row(page, 'Changed my mind').getAttribute('class'), /is-completed/, 'the second click shows at once');
+    t.notMatch(
+      await row(page, 'Changed my mind').getAttribute('class'),
+      /is-completed/,
+      'the second click shows at once',
+    );
     releaseFirst();
 
     await eventually('both saves are done', async () => sent.length === 2 && inFlight === 0);
@@ -371,7 +410,11 @@ t.test('filters: completed and due-within, alone and combined, kept in the URL',
     t.equal(new URL(page.url()).search, '?completed=false&window=3', 'the URL keeps the filters');
 
     await page.getByLabel('Due within (days)').fill('1.5');
-    t.equal(await page.getByLabel('Due within (days)').getAttribute('aria-invalid'), 'true', 'a fractional window is marked invalid');
+    t.equal(
+      await page.getByLabel('Due within (days)').getAttribute('aria-invalid'),
+      'true',
+      'a fractional window is marked invalid',
+    );
     t.match(await text(page, '#window-hint'), /whole number of days/);
     await shows(['open, due tomorrow', 'open, overdue']);
 
@@ -455,7 +498,10 @@ t.test('adding again after an answer was lost creates the todo once (the same Id
       t.equal(await alert.textContent(), 'Could not add the todo: database unavailable, retry shortly');
 
       await page.getByRole('button', { name: 'Add todo' }).click();
-      await eventually('the form is cleared after the retry succeeds', async () => (await titleInput(page).inputValue()) === '');
+      await eventually(
+        'the form is cleared after the retry succeeds',
+        async () => (await titleInput(page).inputValue()) === '',
+      );
       t.equal(keys.length, 2, 'two POSTs were sent');
       t.match(keys[0], /^[0-9a-f]{32}$/, 'the first carried an Idempotency-Key');
       t.equal(keys[1], keys[0], 'the retry carried the same key');
@@ -481,9 +527,15 @@ t.test('a todo created through the API appears without a reload, its neighbours 
     const created = Date.now();
     await row(page, 'Created by another client').waitFor();
     const elapsed = Date.now() - created;
-    t.ok(elapsed < POLL_INTERVAL_MS + 2_000, `shown ${elapsed} ms after it was created (polling every ${POLL_INTERVAL_MS} ms)`);
+    t.ok(
+      elapsed < POLL_INTERVAL_MS + 2_000,
+      `shown ${elapsed} ms after it was created (polling every ${POLL_INTERVAL_MS} ms)`,
+    );
     t.ok(await page.evaluate(() => 'sameDocument' in window), 'without a reload');
-    t.ok(await existing.evaluate((element) => element.isConnected), 'the row already shown is the same element: not re-rendered');
+    t.ok(
+      await existing.evaluate((element) => element.isConnected),
+      'the row already shown is the same element: not re-rendered',
+    );
   });
 });
 
@@ -494,12 +546,20 @@ t.test('an unchanged list is polled with If-None-Match and answered 304', async 
       if (new URL(response.url()).pathname !== '/api/v1/todos') return;
       polls.push({ status: response.status(), ifNoneMatch: await response.request().headerValue('if-none-match') });
     });
-    await eventually('two polls are answered 304', async () => polls.filter((poll) => poll.status === 304).length >= 2, 4 * POLL_INTERVAL_MS);
+    await eventually(
+      'two polls are answered 304',
+      async () => polls.filter((poll) => poll.status === 304).length >= 2,
+      4 * POLL_INTERVAL_MS,
+    );
     t.ok(
       polls.every((poll) => poll.ifNoneMatch),
       'every poll sends the ETag of the list shown',
     );
-    t.strictSame([...new Set(polls.map((poll) => poll.status))], [304], `unchanged, every poll is a 304 (${polls.length} polls)`);
+    t.strictSame(
+      [...new Set(polls.map((poll) => poll.status))],
+      [304],
+      `unchanged, every poll is a 304 (${polls.length} polls)`,
+    );
   });
 });
 
@@ -544,7 +604,11 @@ t.test('screenshot for the README', async (t) => {
     deadline_at: deadlineIn(3 * 24),
   });
   await createTodo({ title: 'Load test the read path', deadline_at: deadlineIn(-26), completed: true });
-  await createTodo({ title: 'CSSE6400 Cloud Assignment', description: 'Split reads from writes, then scale them', deadline_at: deadlineIn(-2) });
+  await createTodo({
+    title: 'CSSE6400 Cloud Assignment',
+    description: 'Split reads from writes, then scale them',
+    deadline_at: deadlineIn(-2),
+  });
   await withPage(t, async (page) => {
     await titleInput(page).fill('Review the ALB listener rules');
     mkdirSync(dirname(SCREENSHOT), { recursive: true });

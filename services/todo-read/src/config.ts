@@ -13,7 +13,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TodoReadConfig
     const cache = readCacheSettings(reader);
     // A late Redis reply must meet shedding, not the backstop that sends reads to PostgreSQL.
     if (cache.redisUrl)
-      reader.check(describeLateShedding(base.loadShedding, { setting: 'REDIS_COMMAND_BACKSTOP_MS', ms: cache.commandBackstopMs }));
+      reader.check(
+        describeLateShedding(base.loadShedding, { setting: 'REDIS_COMMAND_BACKSTOP_MS', ms: cache.commandBackstopMs }),
+      );
     return { database: readPoolSettings(reader, 'todo-read'), cache };
   });
 }

@@ -55,7 +55,11 @@ export class TodoLists {
     }
     const selection = index.select(filter, Date.now());
     const etag = `${full.etag.slice(0, -1)}:${selection.name}"`;
-    return cache.derived(`${FULL_LIST_KEY}:${etag}`, () => ({ status: 200, body: index.join(selection.positions()), etag }));
+    return cache.derived(`${FULL_LIST_KEY}:${etag}`, () => ({
+      status: 200,
+      body: index.join(selection.positions()),
+      etag,
+    }));
   }
 }
 
@@ -87,14 +91,20 @@ export class TodoListIndex {
     this.starts = new Int32Array(todos.length);
     this.ends = new Int32Array(todos.length);
     this.findTodos();
-    const deadlines = Float64Array.from(todos, (todo) => (todo.deadline_at === null ? Number.NaN : deadlineKey(todo.deadline_at)));
+    const deadlines = Float64Array.from(todos, (todo) =>
+      todo.deadline_at === null ? Number.NaN : deadlineKey(todo.deadline_at),
+    );
     const group = (keep: (todo: Todo) => boolean): Group => {
       const inListOrder = Int32Array.from(todos.keys()).filter((position) => keep(todos[position]!));
       const byDeadline = inListOrder.filter((position) => !Number.isNaN(deadlines[position]!));
       byDeadline.sort((a, b) => deadlines[a]! - deadlines[b]!);
       return { inListOrder, byDeadline, deadlines: Float64Array.from(byDeadline, (position) => deadlines[position]!) };
     };
-    this.groups = { any: group(() => true), true: group((todo) => todo.completed), false: group((todo) => !todo.completed) };
+    this.groups = {
+      any: group(() => true),
+      true: group((todo) => todo.completed),
+      false: group((todo) => !todo.completed),
+    };
   }
 
   /**

@@ -58,43 +58,46 @@ t.test('an event loop blocked for 300 ms while Redis answers does not mark Redis
   );
 });
 
-t.test('with Redis gone, concurrent reads of one key share one load, and reads arriving during it the next one', async (t) => {
-  await redis.stop();
-  let loads = 0;
-  let release = (): void => {};
-  const firstLoadDone = new Promise<void>((resolve) => (release = resolve));
-  const load = async (): Promise<CachedResponse> => {
-    const number = ++loads;
-    if (number === 1) await firstLoadDone;
-    return jsonResponse(200, { load: number });
-  };
+t.test(
+  'with Redis gone, concurrent reads of one key share one load, and reads arriving during it the next one',
+  async (t) => {
+    await redis.stop();
+    let loads = 0;
+    let release = (): void => {};
+    const firstLoadDone = new Promise<void>((resolve) => (release = resolve));
+    const load = async (): Promise<CachedResponse> => {
+      const number = ++loads;
+      if (number === 1) await firstLoadDone;
+      return jsonResponse(200, { load: number });
+    };
 
-  const burst = Array.from({ length: 50 }, () => cache.get('outage', 60, load));
-  await waitUntil('the reads falling through to the loader', () => loads > 0 || undefined, 5_000, 0);
-  t.pass('the reads fall through to the loader');
-  // Turns for any read that did not join the first load to start its own.
-  for (let turn = 0; turn < 10; turn += 1) await nextTurn();
-  t.equal(loads, 1, '50 concurrent reads while Redis is down: one load');
+    const burst = Array.from({ length: 50 }, () => cache.get('outage', 60, load));
+    await waitUntil('the reads falling through to the loader', () => loads > 0 || undefined, 5_000, 0);
+    t.pass('the reads fall through to the loader');
+    // Turns for any read that did not join the first load to start its own.
+    for (let turn = 0; turn < 10; turn += 1) await nextTurn();
+    t.equal(loads, 1, '50 concurrent reads while Redis is down: one load');
 
-  const duringLoad = Array.from({ length: 20 }, () => cache.get('outage', 60, load));
-  for (let turn = 0; turn < 10; turn += 1) await nextTurn();
-  t.equal(loads, 1, 'reads arriving while it runs wait: one load per key at a time');
+    const duringLoad = Array.from({ length: 20 }, () => cache.get('outage', 60, load));
+    for (let turn = 0; turn < 10; turn += 1) await nextTurn();
+    t.equal(loads, 1, 'reads arriving while it runs wait: one load per key at a time');
 
-  release();
-  const served = await Promise.all(burst);
-  t.ok(
-    served.every((response) => response === served[0]),
-    'all 50 got the one response',
-  );
-  const later = await Promise.all(duringLoad);
-  t.equal(loads, 2, 'the later reads shared one load of their own');
-  // It started after they arrived, so it sees every write that answered before they were sent.
-  t.ok(
-    later.every((response) => JSON.parse(response.body.toString()).load === 2),
-    'they got the load that began after they arrived',
-  );
-  t.ok(
-    logged.some((line) => line.msg.startsWith('cache unavailable')),
-    'the outage is logged',
-  );
-});
+    release();
+    const served = await Promise.all(burst);
+    t.ok(
+      served.every((response) => response === served[0]),
+      'all 50 got the one response',
+    );
+    const later = await Promise.all(duringLoad);
+    t.equal(loads, 2, 'the later reads shared one load of their own');
+    // It started after they arrived, so it sees every write that answered before they were sent.
+    t.ok(
+      later.every((response) => JSON.parse(response.body.toString()).load === 2),
+      'they got the load that began after they arrived',
+    );
+    t.ok(
+      logged.some((line) => line.msg.startsWith('cache unavailable')),
+      'the outage is logged',
+    );
+  },
+);

@@ -59,7 +59,8 @@ const LOG_WAIT_MS = 5_000;
  * the services log after they answer, to their files. Fails after LOG_WAIT_MS.
  */
 async function finished(...requestIds: string[]): Promise<void> {
-  const done = (): boolean => requestIds.every((id) => lines.some((line) => line.request_id === id && line.msg === 'request finished'));
+  const done = (): boolean =>
+    requestIds.every((id) => lines.some((line) => line.request_id === id && line.msg === 'request finished'));
   const signal = AbortSignal.timeout(LOG_WAIT_MS);
   while (!done()) {
     await once(lineLogged, 'line', { signal }).catch(() => {
@@ -68,32 +69,39 @@ async function finished(...requestIds: string[]): Promise<void> {
   }
 }
 
-t.test('read-your-writes: a write is visible at once on every replica, even one that had cached the list', async (t) => {
-  for (let round = 0; round < 10; round += 1) {
-    // Both replicas hold the list in memory (and Redis has it) before the write.
-    await getJson(`${readA}/api/v1/todos`);
-    await getJson(`${readB}/api/v1/todos`);
-    // And the filtered lists derived from it.
-    await getJson(`${readB}/api/v1/todos?completed=false&window=3`);
-    const created = await create(`round ${round}`, { deadline_at: new Date(Date.now() + 86_400_000).toISOString() });
-    const fromB = await getJson(`${readB}/api/v1/todos`);
-    t.equal(fromB.body[0].id, created.id, `round ${round}: the other replica serves the new todo first`);
-    const filtered = await getJson(`${readB}/api/v1/todos?completed=false&window=3`);
-    t.equal(filtered.body[0].id, created.id, `round ${round}: in a filtered list too`);
-    const byId = await getJson(`${readA}/api/v1/todos/${created.id}`);
-    t.equal(byId.status, 200, `round ${round}: by id too (${byId.status} ${JSON.stringify(byId.body)})`);
-  }
-  const updatedId = (await create('to update')).id;
-  await getJson(`${readA}/api/v1/todos/${updatedId}`);
-  await fetch(`${stack.writeUrl}/api/v1/todos/${updatedId}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: '{"completed":true}',
-  });
-  t.equal((await getJson(`${readA}/api/v1/todos/${updatedId}`)).body.completed, true, 'an update replaces a cached todo');
-  await fetch(`${stack.writeUrl}/api/v1/todos/${updatedId}`, { method: 'DELETE' });
-  t.equal((await getJson(`${readB}/api/v1/todos/${updatedId}`)).status, 404, 'a delete removes it');
-});
+t.test(
+  'read-your-writes: a write is visible at once on every replica, even one that had cached the list',
+  async (t) => {
+    for (let round = 0; round < 10; round += 1) {
+      // Both replicas hold the list in memory (and Redis has it) before the write.
+      await getJson(`${readA}/api/v1/todos`);
+      await getJson(`${readB}/api/v1/todos`);
+      // And the filtered lists derived from it.
+      await getJson(`${readB}/api/v1/todos?completed=false&window=3`);
+      const created = await create(`round ${round}`, { deadline_at: new Date(Date.now() + 86_400_000).toISOString() });
+      const fromB = await getJson(`${readB}/api/v1/todos`);
+      t.equal(fromB.body[0].id, created.id, `round ${round}: the other replica serves the new todo first`);
+      const filtered = await getJson(`${readB}/api/v1/todos?completed=false&window=3`);
+      t.equal(filtered.body[0].id, created.id, `round ${round}: in a filtered list too`);
+      const byId = await getJson(`${readA}/api/v1/todos/${created.id}`);
+      t.equal(byId.status, 200, `round ${round}: by id too (${byId.status} ${JSON.stringify(byId.body)})`);
+    }
+    const updatedId = (await create('to update')).id;
+    await getJson(`${readA}/api/v1/todos/${updatedId}`);
+    await fetch(`${stack.writeUrl}/api/v1/todos/${updatedId}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{"completed":true}',
+    });
+    t.equal(
+      (await getJson(`${readA}/api/v1/todos/${updatedId}`)).body.completed,
+      true,
+      'an update replaces a cached todo',
+    );
+    await fetch(`${stack.writeUrl}/api/v1/todos/${updatedId}`, { method: 'DELETE' });
+    t.equal((await getJson(`${readB}/api/v1/todos/${updatedId}`)).status, 404, 'a delete removes it');
+  },
+);
 
 t.test('hits are served from memory, then Redis, and say so in the logs and Server-Timing', async (t) => {
   await create('warm-up');
@@ -148,7 +156,9 @@ t.test('a stampede of misses on one key runs one query per replica', async (t) =
   await create('invalidates everything');
   const burst = 60;
   const ids = Array.from({ length: burst }, (_, i) => `stampede-${i}`);
-  const responses = await Promise.all(ids.map((id, i) => getJson(`${i % 2 ? readB : readA}/api/v1/todos?window=30`, { 'x-request-id': id })));
+  const responses = await Promise.all(
+    ids.map((id, i) => getJson(`${i % 2 ? readB : readA}/api/v1/todos?window=30`, { 'x-request-id': id })),
+  );
   await finished(...ids);
   t.ok(
     responses.every((r) => r.status === 200),
@@ -165,27 +175,30 @@ t.test('a stampede of misses on one key runs one query per replica', async (t) =
   );
 });
 
-t.test('a window list follows the clock: a todo is listed in window=0 once its deadline has passed, with no write', async (t) => {
-  // Due in 1.5 s: outside window=0 now, inside it once the deadline has passed.
-  const dueAt = new Date(Date.now() + 1_500);
-  const due = await create('due very soon', { deadline_at: dueAt.toISOString() });
-  for (const replica of [readA, readB]) {
-    const before = await getJson(`${replica}/api/v1/todos?window=0`);
-    t.notOk(
-      before.body.some((todo: { id: number }) => todo.id === due.id),
-      `${replica}: not due yet`,
-    );
-  }
-  // The replicas share this clock: a read sent after the deadline is answered after it.
-  await sleep(dueAt.getTime() + 1 - Date.now());
-  for (const replica of [readA, readB]) {
-    const after = await getJson(`${replica}/api/v1/todos?window=0`);
-    t.ok(
-      after.body.some((todo: { id: number }) => todo.id === due.id),
-      `${replica}: due now, and listed`,
-    );
-  }
-});
+t.test(
+  'a window list follows the clock: a todo is listed in window=0 once its deadline has passed, with no write',
+  async (t) => {
+    // Due in 1.5 s: outside window=0 now, inside it once the deadline has passed.
+    const dueAt = new Date(Date.now() + 1_500);
+    const due = await create('due very soon', { deadline_at: dueAt.toISOString() });
+    for (const replica of [readA, readB]) {
+      const before = await getJson(`${replica}/api/v1/todos?window=0`);
+      t.notOk(
+        before.body.some((todo: { id: number }) => todo.id === due.id),
+        `${replica}: not due yet`,
+      );
+    }
+    // The replicas share this clock: a read sent after the deadline is answered after it.
+    await sleep(dueAt.getTime() + 1 - Date.now());
+    for (const replica of [readA, readB]) {
+      const after = await getJson(`${replica}/api/v1/todos?window=0`);
+      t.ok(
+        after.body.some((todo: { id: number }) => todo.id === due.id),
+        `${replica}: due now, and listed`,
+      );
+    }
+  },
+);
 
 t.test('Redis down: reads stay 200 and current; the cache comes back by itself', async (t) => {
   await getJson(`${readA}/api/v1/todos`);

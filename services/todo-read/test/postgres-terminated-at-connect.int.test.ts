@@ -117,33 +117,37 @@ const app = await buildTodoReadApp(
 const base = await app.listen({ host: '127.0.0.1', port: 0 });
 t.teardown(() => app.close());
 
-t.test('a connection terminated in the read that completes it fails its request with 503, and the replica lives on', async (t) => {
-  // An idle connection would serve the read without a new one.
-  t.equal(hop.opened(), 0, 'the service has opened no connection yet');
-  const heldConnection = hop.holdNext();
-  const read = fetch(`${base}/api/v1/todos`);
-  const held = await heldConnection;
+t.test(
+  'a connection terminated in the read that completes it fails its request with 503, and the replica lives on',
+  async (t) => {
+    // An idle connection would serve the read without a new one.
+    t.equal(hop.opened(), 0, 'the service has opened no connection yet');
+    const heldConnection = hop.holdNext();
+    const read = fetch(`${base}/api/v1/todos`);
+    const held = await heldConnection;
 
-  // 'idle': the backend has sent ReadyForQuery (held back) and waits for a query.
-  const backend = await waitUntil(
-    'the backend waiting for a query',
-    async () => {
-      const { rows } = await admin.query<{ pid: number }>("select pid from pg_stat_activity where client_port = $1 and state = 'idle'", [
-        held.upstreamPort,
-      ]);
-      return rows[0]?.pid;
-    },
-    WAIT_MS,
-    20,
-  );
-  await admin.query('select pg_terminate_backend($1)', [backend]);
-  await held.serverClosed;
-  held.release();
+    // 'idle': the backend has sent ReadyForQuery (held back) and waits for a query.
+    const backend = await waitUntil(
+      'the backend waiting for a query',
+      async () => {
+        const { rows } = await admin.query<{ pid: number }>(
+          "select pid from pg_stat_activity where client_port = $1 and state = 'idle'",
+          [held.upstreamPort],
+        );
+        return rows[0]?.pid;
+      },
+      WAIT_MS,
+      20,
+    );
+    await admin.query('select pg_terminate_backend($1)', [backend]);
+    await held.serverClosed;
+    held.release();
 
-  const response = await read;
-  t.equal(response.status, 503, 'the read that got the dead connection is answered 503, not cut off');
-  t.equal(response.headers.get('retry-after'), '1', 'with Retry-After');
-  const next = await fetch(`${base}/api/v1/todos`);
-  t.equal(next.status, 200, 'the next read gets a fresh connection');
-  t.same(await next.json(), [], 'and answers it');
-});
+    const response = await read;
+    t.equal(response.status, 503, 'the read that got the dead connection is answered 503, not cut off');
+    t.equal(response.headers.get('retry-after'), '1', 'with Retry-After');
+    const next = await fetch(`${base}/api/v1/todos`);
+    t.equal(next.status, 200, 'the next read gets a fresh connection');
+    t.same(await next.json(), [], 'and answers it');
+  },
+);

@@ -38,10 +38,14 @@ async function list(requestId: string): Promise<{ ids: number[]; line: LogLine }
   const response = await fetch(`${stack.url}/api/v1/todos`, { headers: { 'x-request-id': requestId } });
   if (response.status !== 200) throw new Error(`list answered ${response.status}`);
   const ids = ((await response.json()) as Array<{ id: number }>).map((todo) => todo.id);
-  const line = await waitForLogLine(stack, (candidate) => candidate.request_id === requestId && candidate.msg === 'request finished', {
-    instance: reader,
-    description: `the line of ${requestId}`,
-  });
+  const line = await waitForLogLine(
+    stack,
+    (candidate) => candidate.request_id === requestId && candidate.msg === 'request finished',
+    {
+      instance: reader,
+      description: `the line of ${requestId}`,
+    },
+  );
   return { ids, line };
 }
 
@@ -49,7 +53,11 @@ const isStats = (line: LogLine) => line.msg === 'stats';
 
 t.test('both services start without Redis, and say so', async (t) => {
   for (const instance of [reader, writer]) {
-    const warning = await waitForLogLine(stack, (line) => String(line.msg).startsWith('Redis unavailable at start-up'), { instance });
+    const warning = await waitForLogLine(
+      stack,
+      (line) => String(line.msg).startsWith('Redis unavailable at start-up'),
+      { instance },
+    );
     t.equal(warning.level, 'warn', `${instance}: a warning`);
     t.match(warning.reason, /ECONNREFUSED/, `${instance}: with the reason`);
     t.equal(warning.redis, redis.url, `${instance}: and where`);

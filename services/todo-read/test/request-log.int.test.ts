@@ -54,7 +54,13 @@ await pool.query("insert into todos (title) values ('first'), ('second')");
 async function startTodoRead(name: string, env: Record<string, string>) {
   const logFile = join(logDir, `${name}.log`);
   const app = await buildTodoReadApp(
-    loadConfig({ DATABASE_URL: database.url, SHED_EVENT_LOOP_DELAY_MS: '0', LOG_FILE: logFile, STATS_INTERVAL_MS: '60000', ...env }),
+    loadConfig({
+      DATABASE_URL: database.url,
+      SHED_EVENT_LOOP_DELAY_MS: '0',
+      LOG_FILE: logFile,
+      STATS_INTERVAL_MS: '60000',
+      ...env,
+    }),
   );
   t.teardown(() => app.close());
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -129,7 +135,10 @@ t.test('one canonical line per request: miss, memory hit, 404; the stats line co
     db_queries: missQueries.length,
     db_ms: Number,
   });
-  t.ok(missQueries.length > 0 && (missLine!.db_ms as number) > 0, 'a miss queries PostgreSQL, and says how long it took');
+  t.ok(
+    missQueries.length > 0 && (missLine!.db_ms as number) > 0,
+    'a miss queries PostgreSQL, and says how long it took',
+  );
 
   t.match(finishedLine(lines, 'log-hit'), {
     route: '/api/v1/todos',
@@ -167,7 +176,10 @@ t.test('one canonical line per request: miss, memory hit, 404; the stats line co
     cache_bypass: 0,
     db_queries: missQueries.length,
   });
-  t.ok((stats[0]!.p99_ms as number) >= (stats[0]!.p50_ms as number) && (stats[0]!.p50_ms as number) > 0, 'percentiles in order');
+  t.ok(
+    (stats[0]!.p99_ms as number) >= (stats[0]!.p50_ms as number) && (stats[0]!.p50_ms as number) > 0,
+    'percentiles in order',
+  );
 });
 
 t.test('a shed request has its canonical line, and the stats line counts it', async (t) => {
@@ -187,7 +199,15 @@ t.test('a shed request has its canonical line, and the stats line counts it', as
   if (shedId === undefined) throw new Error('no request was shed within 5 s of blocking the event loop');
   const lines = await service.closeAndReadLines();
   t.match(linesOf(lines, shedId), [
-    { msg: 'request finished', level: 'info', route: '/api/v1/todos', status: 503, shed: 'eventLoopDelay', db_queries: 0, bytes: Number },
+    {
+      msg: 'request finished',
+      level: 'info',
+      route: '/api/v1/todos',
+      status: 503,
+      shed: 'eventLoopDelay',
+      db_queries: 0,
+      bytes: Number,
+    },
   ]);
   t.match(
     lines.filter((line) => line.msg === 'stats'),

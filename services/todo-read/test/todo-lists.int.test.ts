@@ -34,14 +34,24 @@ t.teardown(async () => {
 });
 
 /** Titles whose JSON holds quotes, backslashes, braces, brackets and multi-byte characters. */
-const TITLES = ['plain', 'a "quoted" title', 'back\\slash\\', 'braces {} [] },{"id":1}', 'ünïcödé 😀 \u2028 line', 'ends with \\"}'];
+const TITLES = [
+  'plain',
+  'a "quoted" title',
+  'back\\slash\\',
+  'braces {} [] },{"id":1}',
+  'ünïcödé 😀 \u2028 line',
+  'ends with \\"}',
+];
 
 // 200 todos: created in 50 distinct instants (ties broken by id), a third completed, a fifth
 // without a deadline, the others due from 30 days ago to 49 days ahead, 6 h (plus some
 // microseconds) past a whole day from now, so that no window's edge falls within seconds of one.
 for (let i = 0; i < 200; i += 1) {
   const days = ((i * 7) % 80) - 30;
-  const deadline = i % 5 === 0 ? 'null' : `(now() at time zone 'utc') + interval '${days} days 6 hours ${(i * 37) % 1_000_000} microseconds'`;
+  const deadline =
+    i % 5 === 0
+      ? 'null'
+      : `(now() at time zone 'utc') + interval '${days} days 6 hours ${(i * 37) % 1_000_000} microseconds'`;
   await pool.query(
     `insert into todos (title, description, completed, deadline_at, created_at, updated_at)
      values ($1, $2, $3, ${deadline}, '2021-01-01'::timestamp + make_interval(mins => $4), '2021-06-01 12:00:00.5')`,
@@ -53,7 +63,13 @@ for (let i = 0; i < 200; i += 1) {
 async function startTodoRead(t: Test, name: string, env: Record<string, string>) {
   const logFile = join(logDir, `${name}.log`);
   const app = await buildTodoReadApp(
-    loadConfig({ ...TEST_SERVICE_ENV, DATABASE_URL: database.url, LOG_FILE: logFile, STATS_INTERVAL_MS: '60000', ...env }),
+    loadConfig({
+      ...TEST_SERVICE_ENV,
+      DATABASE_URL: database.url,
+      LOG_FILE: logFile,
+      STATS_INTERVAL_MS: '60000',
+      ...env,
+    }),
   );
   t.teardown(() => app.close());
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -81,7 +97,26 @@ async function startTodoRead(t: Test, name: string, env: Record<string, string>)
   };
 }
 
-const WINDOWS = ['-1000000', '-31', '-30', '-29', '-5', '-1', '-0', '0', '1', '2', '007', '10', '48', '49', '50', '51', '365', '1000000'];
+const WINDOWS = [
+  '-1000000',
+  '-31',
+  '-30',
+  '-29',
+  '-5',
+  '-1',
+  '-0',
+  '0',
+  '1',
+  '2',
+  '007',
+  '10',
+  '48',
+  '49',
+  '50',
+  '51',
+  '365',
+  '1000000',
+];
 const QUERIES = [undefined, 'true', 'false'].flatMap((completed) =>
   [undefined, ...WINDOWS].map((window) => {
     const params = new URLSearchParams();
@@ -100,7 +135,10 @@ t.test('every filtered list has the bytes PostgreSQL filtering gives, and an ETa
     const expected = await sql.get(path);
     const actual = await cached.get(path);
     t.equal(actual.status, 200, path);
-    t.ok(actual.body.equals(expected.body), `${path}: the same bytes (${actual.body.length} vs ${expected.body.length})`);
+    t.ok(
+      actual.body.equals(expected.body),
+      `${path}: the same bytes (${actual.body.length} vs ${expected.body.length})`,
+    );
     t.equal(actual.headers.get('content-type'), expected.headers.get('content-type'));
     if (expected.body.length > 2) nonEmpty += 1;
     const etag = actual.headers.get('etag')!;
@@ -138,11 +176,14 @@ t.test('any number of query strings: no query and no Redis entry per query strin
   );
   const lines = await service.closeAndReadLines();
   const walking = lines.filter(
-    (line) => line.msg === 'request finished' && line.request_id?.startsWith('walk-') && line.request_id !== 'walk-first',
+    (line) =>
+      line.msg === 'request finished' && line.request_id?.startsWith('walk-') && line.request_id !== 'walk-first',
   );
   t.equal(walking.length, 2 * 441 * 3, 'every walking request logged');
   t.same(
-    walking.filter((line) => line.db_queries !== 0 || line.cache !== 'hit' || line.cache_tier !== 'memory').map((line) => line.request_id),
+    walking
+      .filter((line) => line.db_queries !== 0 || line.cache !== 'hit' || line.cache_tier !== 'memory')
+      .map((line) => line.request_id),
     [],
     'each a memory hit without a query',
   );

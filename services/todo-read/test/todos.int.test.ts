@@ -4,7 +4,9 @@ import t from 'tap';
 import { buildTodoReadApp, loadConfig } from '../src/app.js';
 
 const database = await createTestDatabase();
-const app = await buildTodoReadApp(loadConfig({ ...TEST_SERVICE_ENV, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }));
+const app = await buildTodoReadApp(
+  loadConfig({ ...TEST_SERVICE_ENV, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }),
+);
 const pool = new pg.Pool({ connectionString: database.url });
 t.teardown(async () => {
   await app.close();
@@ -90,7 +92,11 @@ t.test('the OpenAPI document describes the whole API, writes included', async (t
       }
       if (operation.operationId === 'health') continue;
       for (const status of ['429', '503']) {
-        t.equal(operation.responses[status]?.headers?.['retry-after']?.required, true, `${name} ${status} with Retry-After`);
+        t.equal(
+          operation.responses[status]?.headers?.['retry-after']?.required,
+          true,
+          `${name} ${status} with Retry-After`,
+        );
       }
     }
   }
@@ -110,7 +116,11 @@ t.test('the web UI is served at /, its hashed assets cached for a year, with sec
   t.equal(page.headers['cache-control'], 'no-cache', 'the page is revalidated on every load');
   t.match(page.headers['content-security-policy'], /script-src 'self'/);
   t.equal(page.headers['x-content-type-options'], 'nosniff');
-  const revalidated = await app.inject({ method: 'GET', url: '/', headers: { 'if-none-match': String(page.headers.etag) } });
+  const revalidated = await app.inject({
+    method: 'GET',
+    url: '/',
+    headers: { 'if-none-match': String(page.headers.etag) },
+  });
   t.equal(revalidated.statusCode, 304, 'an unchanged page is a 304');
 
   const assets = [...page.body.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((match) => match[1]!);
@@ -125,7 +135,11 @@ t.test('the web UI is served at /, its hashed assets cached for a year, with sec
   }
   const missing = await app.inject({ method: 'GET', url: '/assets/index-missing.js' });
   t.equal(missing.statusCode, 404);
-  t.match(missing.headers['content-type'], /^application\/json/, 'a missing asset is a JSON 404, like any unknown path');
+  t.match(
+    missing.headers['content-type'],
+    /^application\/json/,
+    'a missing asset is a JSON 404, like any unknown path',
+  );
 
   const api = await app.inject({ method: 'GET', url: '/api/v1/todos' });
   t.notOk(api.headers['content-security-policy'], 'the JSON API has no page headers');
@@ -134,7 +148,10 @@ t.test('the web UI is served at /, its hashed assets cached for a year, with sec
 t.test('configuration errors name the variable and the fix', async (t) => {
   t.throws(() => loadConfig({}), /DATABASE_URL is not set/);
   t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x@y/z' }), /DATABASE_URL is not a postgres URL/);
-  t.throws(() => loadConfig({ DATABASE_URL: database.url, PORT: 'eighty' }), /PORT must be an integer from 0 to 65535, got "eighty"/);
+  t.throws(
+    () => loadConfig({ DATABASE_URL: database.url, PORT: 'eighty' }),
+    /PORT must be an integer from 0 to 65535, got "eighty"/,
+  );
   t.throws(() => loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'loud' }), /LOG_LEVEL must be one of/);
   t.throws(() => loadConfig({ DATABASE_URL: database.url, REDIS_URL: 'http://x' }), /REDIS_URL is not a redis URL/);
   t.throws(
@@ -148,7 +165,14 @@ t.test('configuration errors name the variable and the fix', async (t) => {
     SERVICE_INSTANCE: 'todo-read-7',
   });
   t.match(shipping.logTargets, [
-    { options: { logGroupName: 'taskoverflow', logStreamName: 'todo-read/todo-read-7', region: 'eu-west-1', createLogGroup: false } },
+    {
+      options: {
+        logGroupName: 'taskoverflow',
+        logStreamName: 'todo-read/todo-read-7',
+        region: 'eu-west-1',
+        createLogGroup: false,
+      },
+    },
   ]);
   const creating = loadConfig({
     DATABASE_URL: database.url,
@@ -156,7 +180,11 @@ t.test('configuration errors name the variable and the fix', async (t) => {
     AWS_REGION: 'eu-west-1',
     CLOUDWATCH_CREATE_LOG_GROUP: 'true',
   });
-  t.match(creating.logTargets, [{ options: { createLogGroup: true } }], 'a missing group is created only when CLOUDWATCH_CREATE_LOG_GROUP=true');
+  t.match(
+    creating.logTargets,
+    [{ options: { createLogGroup: true } }],
+    'a missing group is created only when CLOUDWATCH_CREATE_LOG_GROUP=true',
+  );
   t.throws(
     () => loadConfig({ DATABASE_URL: database.url, CLOUDWATCH_CREATE_LOG_GROUP: 'yes' }),
     /CLOUDWATCH_CREATE_LOG_GROUP must be true or false, got "yes"/,

@@ -17,7 +17,11 @@ const STATEMENT_TIMEOUT_MS = 200;
 const database = await createTestDatabase();
 t.teardown(() => database.drop());
 const pool = new pg.Pool(
-  poolConfig({ connectionString: database.url, applicationName: 'connection-faults', statementTimeoutMillis: STATEMENT_TIMEOUT_MS }),
+  poolConfig({
+    connectionString: database.url,
+    applicationName: 'connection-faults',
+    statementTimeoutMillis: STATEMENT_TIMEOUT_MS,
+  }),
 );
 pool.on('error', () => {}); // idle connections killed below: what the database plugin logs
 t.teardown(() => pool.end());
@@ -52,7 +56,11 @@ t.test('a connection that dies between two statements of a transaction fails it,
       return backendPid(trx);
     })
     .then(() => ({ code: 'committed', cause: '' }), failure);
-  t.equal(outcome.code, DATABASE_UNAVAILABLE_CODE, `the transaction failed with a database-unavailable error (cause: ${outcome.cause})`);
+  t.equal(
+    outcome.code,
+    DATABASE_UNAVAILABLE_CODE,
+    `the transaction failed with a database-unavailable error (cause: ${outcome.cause})`,
+  );
   const next = await backendPid(db);
   t.not(next, firstPid, 'the next query runs on a fresh connection');
 });
@@ -73,27 +81,39 @@ t.test('a query the server never answers fails at its deadline, and its connecti
     .then(() => ({ code: 'answered', cause: '' }), failure)
     .finally(() => frozenPid > 0 && process.kill(frozenPid, 'SIGCONT'));
   const waitedMs = performance.now() - started;
-  t.equal(outcome.code, DATABASE_UNAVAILABLE_CODE, `the query failed with a database-unavailable error (cause: ${outcome.cause})`);
-  t.ok(waitedMs >= deadline - 50 && waitedMs < deadline + 2_000, `after ${waitedMs.toFixed(0)} ms (deadline ${deadline} ms)`);
+  t.equal(
+    outcome.code,
+    DATABASE_UNAVAILABLE_CODE,
+    `the query failed with a database-unavailable error (cause: ${outcome.cause})`,
+  );
+  t.ok(
+    waitedMs >= deadline - 50 && waitedMs < deadline + 2_000,
+    `after ${waitedMs.toFixed(0)} ms (deadline ${deadline} ms)`,
+  );
   const next = await backendPid(db);
   t.not(next, frozenPid, 'the next query runs on a fresh connection, not behind the lost answer');
 });
 
-t.test('a database nobody listens for fails with a database-unavailable error, and the service answers 503', async (t) => {
-  const url = new URL(database.url);
-  url.port = String(await findFreePort()); // nothing listens there: PostgreSQL there refuses every connection
-  const unreachable = new pg.Pool(poolConfig({ connectionString: url.href, applicationName: 'connection-faults' }));
-  t.teardown(() => unreachable.end());
-  const outcome = await backendPid(createDb(unreachable)).then(() => ({ code: 'answered', cause: '' }), failure);
-  t.equal(outcome.code, DATABASE_UNAVAILABLE_CODE, `refused (cause: ${outcome.cause})`);
+t.test(
+  'a database nobody listens for fails with a database-unavailable error, and the service answers 503',
+  async (t) => {
+    const url = new URL(database.url);
+    url.port = String(await findFreePort()); // nothing listens there: PostgreSQL there refuses every connection
+    const unreachable = new pg.Pool(poolConfig({ connectionString: url.href, applicationName: 'connection-faults' }));
+    t.teardown(() => unreachable.end());
+    const outcome = await backendPid(createDb(unreachable)).then(() => ({ code: 'answered', cause: '' }), failure);
+    t.equal(outcome.code, DATABASE_UNAVAILABLE_CODE, `refused (cause: ${outcome.cause})`);
 
-  const app = await buildTodoWriteApp(loadConfig({ ...TEST_SERVICE_ENV, DATABASE_URL: url.href, LOG_LEVEL: 'silent' }));
-  t.teardown(() => app.close());
-  const response = await app.inject({ method: 'POST', url: '/api/v1/todos', payload: { title: 'no database' } });
-  t.equal(response.statusCode, 503);
-  t.equal(response.headers['retry-after'], '1');
-  t.same(response.json(), { error: 'database unavailable, retry shortly' });
-});
+    const app = await buildTodoWriteApp(
+      loadConfig({ ...TEST_SERVICE_ENV, DATABASE_URL: url.href, LOG_LEVEL: 'silent' }),
+    );
+    t.teardown(() => app.close());
+    const response = await app.inject({ method: 'POST', url: '/api/v1/todos', payload: { title: 'no database' } });
+    t.equal(response.statusCode, 503);
+    t.equal(response.headers['retry-after'], '1');
+    t.same(response.json(), { error: 'database unavailable, retry shortly' });
+  },
+);
 
 t.test("PostgreSQL's answer to a wrong query stays its own error, not an outage", async (t) => {
   const error: unknown = await db

@@ -19,7 +19,9 @@ t.teardown(async () => {
 
 t.test('a create, its replay and a reuse with another body log no Idempotency-Key value', async (t) => {
   const logFile = join(logDir, 'todo-write.log');
-  const app = await buildTodoWriteApp(loadConfig({ ...TEST_SERVICE_ENV, DATABASE_URL: database.url, LOG_FILE: logFile, LOG_LEVEL: 'debug' }));
+  const app = await buildTodoWriteApp(
+    loadConfig({ ...TEST_SERVICE_ENV, DATABASE_URL: database.url, LOG_FILE: logFile, LOG_LEVEL: 'debug' }),
+  );
   t.teardown(() => app.close());
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   const key = 'secret-key-5f0c2a9e-0d4b-4c1e-9a57-3c2f1b7e8d60';

@@ -41,7 +41,8 @@ function startCli(args: string[], env: Record<string, string>) {
     timeout: CLI_TIMEOUT_MS,
   });
   let output = '';
-  for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  for (const stream of [child.stdout, child.stderr])
+    stream.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const exited = once(child, 'close').then(([code]) => ({ code: code as number | null, output }));
   return { output: () => output, exited };
 }
@@ -97,14 +98,27 @@ t.test('taskoverflow_migrate migrates and administers the service roles, and is 
   // As the migrate CLI does with TASKOVERFLOW_*_PASSWORD, but in the `postgres` database, where
   // every test file's changes to these server-wide roles take one lock.
   const pool = new pg.Pool({ connectionString: databaseUrlFor(migrationUrl, 'postgres'), max: 1 });
-  await t.resolves(ensureServiceRoles(createDb(pool), LOCAL_ROLE_PASSWORDS), "sets the service roles' passwords").finally(() => pool.end());
+  await t
+    .resolves(ensureServiceRoles(createDb(pool), LOCAL_ROLE_PASSWORDS), "sets the service roles' passwords")
+    .finally(() => pool.end());
   t.same(
-    await query(databaseUrl, `SELECT rolsuper, rolcreatedb, rolcreaterole, rolcanlogin FROM pg_roles WHERE rolname = '${MIGRATION_ROLE}'`),
+    await query(
+      databaseUrl,
+      `SELECT rolsuper, rolcreatedb, rolcreaterole, rolcanlogin FROM pg_roles WHERE rolname = '${MIGRATION_ROLE}'`,
+    ),
     [{ rolsuper: false, rolcreatedb: false, rolcreaterole: true, rolcanlogin: true }],
     'LOGIN and CREATEROLE only',
   );
-  t.equal(await outcome(migrationUrl, 'CREATE DATABASE made_by_the_migration_role'), '42501', 'cannot create a database');
-  t.equal(await outcome(migrationUrl, 'ALTER ROLE postgres NOLOGIN'), '42501', 'cannot alter a role it does not administer');
+  t.equal(
+    await outcome(migrationUrl, 'CREATE DATABASE made_by_the_migration_role'),
+    '42501',
+    'cannot create a database',
+  );
+  t.equal(
+    await outcome(migrationUrl, 'ALTER ROLE postgres NOLOGIN'),
+    '42501',
+    'cannot alter a role it does not administer',
+  );
 });
 
 t.test('migrate waits for a database that does not accept connections yet', async (t) => {
@@ -122,7 +136,9 @@ t.test('migrate waits for a database that does not accept connections yet', asyn
     await new Promise((resolve) => setTimeout(resolve, 50));
   t.match(
     cli.output(),
-    new RegExp(`PostgreSQL at 127.0.0.1:${port}/${name} is not accepting connections yet \\(.*ECONNREFUSED.*\\); retrying for \\d+ s more`),
+    new RegExp(
+      `PostgreSQL at 127.0.0.1:${port}/${name} is not accepting connections yet \\(.*ECONNREFUSED.*\\); retrying for \\d+ s more`,
+    ),
   );
 
   const postgres = new URL(databaseUrl);

@@ -22,7 +22,12 @@ t.teardown(async () => {
 t.test('a write: one canonical line with its route pattern and its SQL statements counted and timed', async (t) => {
   const logFile = join(logDir, 'todo-write.log');
   const app = await buildTodoWriteApp(
-    loadConfig({ DATABASE_URL: database.url, SHED_EVENT_LOOP_DELAY_MS: '0', LOG_FILE: logFile, STATS_INTERVAL_MS: '60000' }),
+    loadConfig({
+      DATABASE_URL: database.url,
+      SHED_EVENT_LOOP_DELAY_MS: '0',
+      LOG_FILE: logFile,
+      STATS_INTERVAL_MS: '60000',
+    }),
   );
   t.teardown(() => app.close());
   const base = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -58,7 +58,9 @@ async function query<Row>(text: string, values: unknown[] = []): Promise<Row[]> 
 }
 
 t.test('the database is migrated to N+1 by the code of N+1', async (t) => {
-  const run = await withDb(database.migrationUrl, (db) => migrateToLatest(db, { ...MIGRATIONS, [NEXT_MIGRATION]: EXPAND }));
+  const run = await withDb(database.migrationUrl, (db) =>
+    migrateToLatest(db, { ...MIGRATIONS, [NEXT_MIGRATION]: EXPAND }),
+  );
   t.same(run, { applied: [NEXT_MIGRATION], ahead: [] });
 });
 
@@ -68,7 +70,10 @@ t.test("the code of N's pnpm migrate accepts it and says so", async (t) => {
     env: { ...process.env, DATABASE_URL: database.migrationUrl },
     timeout: 60_000,
   });
-  t.match(stdout, `database schema is ahead of this code: 1 newer migration (${NEXT_MIGRATION}); running on the expanded schema ✓`);
+  t.match(
+    stdout,
+    `database schema is ahead of this code: 1 newer migration (${NEXT_MIGRATION}); running on the expanded schema ✓`,
+  );
 });
 
 t.test('the code of N starts on it and serves a create and a list', async (t) => {
@@ -82,7 +87,10 @@ t.test('the code of N starts on it and serves a create and a list', async (t) =>
     console: { write: (text: string) => (console += text) },
   });
   t.teardown(() => stack.stop());
-  t.match(console, `migrations: database schema is ahead of this code: 1 newer migration (${NEXT_MIGRATION}); running on the expanded schema ✓`);
+  t.match(
+    console,
+    `migrations: database schema is ahead of this code: 1 newer migration (${NEXT_MIGRATION}); running on the expanded schema ✓`,
+  );
 
   const created = await fetch(`${stack.url}/api/v1/todos`, {
     method: 'POST',
@@ -101,7 +109,11 @@ t.test('the code of N starts on it and serves a create and a list', async (t) =>
     'the new todo is listed',
   );
 
-  t.same(await query('SELECT priority FROM todos WHERE id = $1', [todo.id]), [{ priority: 0 }], "N's insert got N+1's default");
+  t.same(
+    await query('SELECT priority FROM todos WHERE id = $1', [todo.id]),
+    [{ priority: 0 }],
+    "N's insert got N+1's default",
+  );
 });
 
 t.test('a history that does not extend the code is refused, and nothing applied', async (t) => {
@@ -111,10 +123,14 @@ t.test('a history that does not extend the code is refused, and nothing applied'
       await db.schema.createTable('diverged').addColumn('id', 'integer').execute();
     },
   };
-  const error = await withDb(database.migrationUrl, (db) => migrateToLatest(db, { ...MIGRATIONS, '0004_diverged': CREATE_TABLE })).catch(
-    (failure: unknown) => failure as Error & { code?: string },
-  );
+  const error = await withDb(database.migrationUrl, (db) =>
+    migrateToLatest(db, { ...MIGRATIONS, '0004_diverged': CREATE_TABLE }),
+  ).catch((failure: unknown) => failure as Error & { code?: string });
   t.equal((error as { code?: string }).code, 'TASKOVERFLOW_MIGRATIONS_DIVERGED');
   t.match((error as Error).message, `0004_diverged are not applied, but the database has applied ${NEXT_MIGRATION}`);
-  t.same(await query("SELECT to_regclass('diverged') IS NOT NULL AS exists"), [{ exists: false }], 'the pending migration did not run');
+  t.same(
+    await query("SELECT to_regclass('diverged') IS NOT NULL AS exists"),
+    [{ exists: false }],
+    'the pending migration did not run',
+  );
 });

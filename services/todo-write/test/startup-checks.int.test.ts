@@ -23,7 +23,8 @@ t.teardown(() => database.drop());
 await ensureLocalServiceRoles(process.env.TEST_DATABASE_URL!);
 
 /** Runs a service until it exits, logging warnings and worse: its exit code and stderr. */
-const start = (service: ServiceName, env: Record<string, string>) => runServiceToExit(service, { LOG_LEVEL: 'warn', ...env });
+const start = (service: ServiceName, env: Record<string, string>) =>
+  runServiceToExit(service, { LOG_LEVEL: 'warn', ...env });
 
 /** A redis-server that requires a password: started without one, then given it (CONFIG SET requirepass). */
 const REDIS_PASSWORD = 'the-right-token';
@@ -60,7 +61,9 @@ await promisify(execFile)('openssl', [
   '-out',
   certificateFile,
 ]);
-const selfSigned = createTlsServer({ key: await readFile(keyFile), cert: await readFile(certificateFile) }, (socket) => socket.destroy());
+const selfSigned = createTlsServer({ key: await readFile(keyFile), cert: await readFile(certificateFile) }, (socket) =>
+  socket.destroy(),
+);
 await new Promise<void>((resolve) => selfSigned.listen(0, '127.0.0.1', resolve));
 t.teardown(() => new Promise((resolve) => selfSigned.close(resolve)));
 const selfSignedPort = (selfSigned.address() as { port: number }).port;
@@ -85,10 +88,17 @@ for (const service of SERVICES) {
   for (const [problem, redisUrl, reply] of [
     ['a wrong Redis password', `redis://:wrong-token@127.0.0.1:${redis.port}`, 'WRONGPASS'],
     ['no password for a Redis that requires one', `redis://127.0.0.1:${redis.port}`, 'NOAUTH'],
-    ['a Redis whose TLS certificate does not verify', `rediss://127.0.0.1:${selfSignedPort}`, 'self-signed certificate'],
+    [
+      'a Redis whose TLS certificate does not verify',
+      `rediss://127.0.0.1:${selfSignedPort}`,
+      'self-signed certificate',
+    ],
   ] as const) {
     t.test(`${service} with ${problem} exits with one clear line`, async (t) => {
-      const { code, stderr } = await start(service, { DATABASE_URL: serviceDatabaseUrl(database.url, service), REDIS_URL: redisUrl });
+      const { code, stderr } = await start(service, {
+        DATABASE_URL: serviceDatabaseUrl(database.url, service),
+        REDIS_URL: redisUrl,
+      });
       t.equal(code, 1, 'exits 1');
       const lines = stderr.trimEnd().split('\n');
       t.equal(lines.length, 1, `one line: ${stderr}`);

@@ -6,7 +6,9 @@ import { buildTodoWriteApp, loadConfig } from '../src/app.js';
 const WIRE_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?$/;
 
 const database = await createTestDatabase();
-const app = await buildTodoWriteApp(loadConfig({ ...TEST_SERVICE_ENV, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }));
+const app = await buildTodoWriteApp(
+  loadConfig({ ...TEST_SERVICE_ENV, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }),
+);
 const pool = new pg.Pool({ connectionString: database.url });
 t.teardown(async () => {
   await app.close();
@@ -36,29 +38,60 @@ t.test('POST creates a todo and answers 201 with the wire format', async (t) => 
     deadline_at: '2025-09-06T01:00:00+10:00',
   });
   t.equal(status, 201);
-  t.same(Object.keys(body).sort(), ['completed', 'created_at', 'deadline_at', 'description', 'id', 'title', 'updated_at']);
-  t.match(body, { title: 'CSSE6400 Clout Assignment', completed: false, description: '', deadline_at: '2025-09-05T15:00:00' });
+  t.same(Object.keys(body).sort(), [
+    'completed',
+    'created_at',
+    'deadline_at',
+    'description',
+    'id',
+    'title',
+    'updated_at',
+  ]);
+  t.match(body, {
+    title: 'CSSE6400 Clout Assignment',
+    completed: false,
+    description: '',
+    deadline_at: '2025-09-05T15:00:00',
+  });
   t.match(body.created_at, WIRE_TIMESTAMP);
   t.equal(body.updated_at, body.created_at, 'a new todo was last updated when it was created');
   const row = (await pool.query('select title, deadline_at::text from todos where id = $1', [body.id])).rows[0];
-  t.same(row, { title: 'CSSE6400 Clout Assignment', deadline_at: '2025-09-05 15:00:00' }, 'stored in PostgreSQL as naive UTC');
+  t.same(
+    row,
+    { title: 'CSSE6400 Clout Assignment', deadline_at: '2025-09-05 15:00:00' },
+    'stored in PostgreSQL as naive UTC',
+  );
 
   const minimal = await send('POST', '/api/v1/todos', { title: 'defaults' });
-  t.match(minimal, { status: 201, body: { title: 'defaults', completed: false, description: null, deadline_at: null } });
+  t.match(minimal, {
+    status: 201,
+    body: { title: 'defaults', completed: false, description: null, deadline_at: null },
+  });
 });
 
 t.test('PUT updates only the fields it is given', async (t) => {
-  const created = (await send('POST', '/api/v1/todos', { title: 'before', description: 'keep me', deadline_at: '2030-01-01' })).body;
+  const created = (
+    await send('POST', '/api/v1/todos', { title: 'before', description: 'keep me', deadline_at: '2030-01-01' })
+  ).body;
   const renamed = await send('PUT', `/api/v1/todos/${created.id}`, { title: 'after', completed: true });
   t.equal(renamed.status, 200);
-  t.match(renamed.body, { id: created.id, title: 'after', completed: true, description: 'keep me', deadline_at: '2030-01-01T00:00:00' });
+  t.match(renamed.body, {
+    id: created.id,
+    title: 'after',
+    completed: true,
+    description: 'keep me',
+    deadline_at: '2030-01-01T00:00:00',
+  });
   t.equal(renamed.body.created_at, created.created_at);
   t.ok(renamed.body.updated_at > created.updated_at, 'updated_at moves forward');
 
   const cleared = await send('PUT', `/api/v1/todos/${created.id}`, { deadline_at: null, description: null });
   t.match(cleared.body, { title: 'after', deadline_at: null, description: null });
 
-  t.same(await send('PUT', '/api/v1/todos/2147483647', { title: 'x' }), { status: 404, body: { error: 'Todo not found' } });
+  t.same(await send('PUT', '/api/v1/todos/2147483647', { title: 'x' }), {
+    status: 404,
+    body: { error: 'Todo not found' },
+  });
   t.same(await send('PUT', '/api/v1/todos/abc', { title: 'x' }), { status: 404, body: { error: 'Todo not found' } });
   t.same(
     await send('PUT', '/api/v1/todos/2147483647', { title: 'x', colour: 'red' }),
@@ -108,7 +141,9 @@ t.test('SQL-looking and unicode input is stored verbatim', async (t) => {
 
 t.test('an unreachable database is a 503 with Retry-After, not a 500', async (t) => {
   // Port 1 on loopback refuses connections: a real, immediate connection failure.
-  const offline = await buildTodoWriteApp(loadConfig({ DATABASE_URL: 'postgres://nobody:secret@127.0.0.1:1/none', LOG_LEVEL: 'silent' }));
+  const offline = await buildTodoWriteApp(
+    loadConfig({ DATABASE_URL: 'postgres://nobody:secret@127.0.0.1:1/none', LOG_LEVEL: 'silent' }),
+  );
   t.teardown(() => offline.close());
   const response = await offline.inject({
     method: 'POST',
@@ -138,7 +173,11 @@ t.test('Idempotency-Key: retries return the first result and create nothing more
   t.equal(first.status, 201);
   t.equal(first.replayed, undefined);
   const retry = await post('retry-key-1', { completed: false, title: 'exactly once' });
-  t.same(retry, { status: 201, body: first.body, replayed: 'true' }, 'same key, same body (any key order): the first response');
+  t.same(
+    retry,
+    { status: 201, body: first.body, replayed: 'true' },
+    'same key, same body (any key order): the first response',
+  );
   t.equal(await countTitled('exactly once'), 1);
 
   t.same(await post('retry-key-1', { title: 'something else' }), {

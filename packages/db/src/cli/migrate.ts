@@ -2,7 +2,13 @@
 import { bootstrapMigrationRole } from '../bootstrap.js';
 import { describeDatabaseUrlProblem } from '../connection.js';
 import { describeSchemaAhead, migrateDatabaseAt } from '../migrate.js';
-import { MIGRATION_PASSWORD_VARIABLE, MIGRATION_ROLE, ROLE_PASSWORD_VARIABLES, SERVICE_ROLES, type ServiceWithRole } from '../roles.js';
+import {
+  MIGRATION_PASSWORD_VARIABLE,
+  MIGRATION_ROLE,
+  ROLE_PASSWORD_VARIABLES,
+  SERVICE_ROLES,
+  type ServiceWithRole,
+} from '../roles.js';
 import { waitForDatabase } from '../startup-check.js';
 
 /** How long either mode waits for PostgreSQL to accept connections (a first `docker compose up`). */
@@ -43,7 +49,11 @@ async function main(): Promise<number> {
   const unknown = args.filter((arg) => arg !== '--bootstrap');
   const url = process.env.DATABASE_URL?.trim();
   const problem =
-    unknown.length > 0 ? `unknown argument ${unknown.join(' ')}` : url ? describeDatabaseUrlProblem(url) : 'DATABASE_URL is not set';
+    unknown.length > 0
+      ? `unknown argument ${unknown.join(' ')}`
+      : url
+        ? describeDatabaseUrlProblem(url)
+        : 'DATABASE_URL is not set';
   if (!url || problem) {
     console.error(`pnpm migrate: ${problem}\n\n${USAGE}`);
     return 2;
@@ -70,7 +80,9 @@ async function migrate(url: string, target: string): Promise<number> {
   const { applied, ahead } = await migrateDatabaseAt(url, APPLICATION_NAME, passwords);
   if (ahead.length > 0) console.log(`${describeSchemaAhead(ahead)} ✓`);
   else console.log(applied.length > 0 ? `applied: ${applied.join(', ')} ✓` : 'already up to date ✓');
-  const roles = (Object.keys(passwords) as ServiceWithRole[]).filter((service) => passwords[service]).map((service) => SERVICE_ROLES[service]);
+  const roles = (Object.keys(passwords) as ServiceWithRole[])
+    .filter((service) => passwords[service])
+    .map((service) => SERVICE_ROLES[service]);
   if (roles.length > 0) console.log(`login enabled for: ${roles.join(', ')} ✓`);
   return 0;
 }

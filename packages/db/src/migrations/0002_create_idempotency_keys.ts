@@ -11,7 +11,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('request_hash', 'char(64)', (col) => col.notNull())
     .addColumn('response_status', 'smallint')
     .addColumn('response_body', 'text')
-    .addColumn('created_at', 'timestamp', (col) => col.notNull().defaultTo(sql`(statement_timestamp() at time zone 'utc')`))
+    .addColumn('created_at', 'timestamp', (col) =>
+      col.notNull().defaultTo(sql`(statement_timestamp() at time zone 'utc')`),
+    )
     .execute();
   await db.schema.createIndex('idempotency_keys_created_at_idx').on('idempotency_keys').column('created_at').execute();
 }

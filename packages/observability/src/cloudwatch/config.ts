@@ -14,7 +14,9 @@ export interface CloudWatchTransportTarget {
  * bare name from the caller's file). From source, a JS entry that registers tsx in the worker
  * first (see transport.dev.mjs); built, the compiled transport.
  */
-const TRANSPORT_ENTRY = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './transport.dev.mjs' : './transport.js', import.meta.url));
+const TRANSPORT_ENTRY = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? './transport.dev.mjs' : './transport.js', import.meta.url),
+);
 
 /** CloudWatch's rule for log group names. */
 const LOG_GROUP_NAME = /^[\w\-/.#]{1,512}$/;
@@ -40,7 +42,9 @@ export function cloudWatchTransportTarget(
   const logGroupName = env.CLOUDWATCH_LOG_GROUP?.trim();
   if (!logGroupName) return undefined;
   if (!LOG_GROUP_NAME.test(logGroupName)) {
-    throw new Error(`CLOUDWATCH_LOG_GROUP must be a CloudWatch log group name (1 to 512 of letters, digits, _ - / . #), got "${logGroupName}"`);
+    throw new Error(
+      `CLOUDWATCH_LOG_GROUP must be a CloudWatch log group name (1 to 512 of letters, digits, _ - / . #), got "${logGroupName}"`,
+    );
   }
   const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
   if (!region) {
@@ -49,5 +53,8 @@ export function cloudWatchTransportTarget(
         'or unset CLOUDWATCH_LOG_GROUP to log to stdout only',
     );
   }
-  return { target: TRANSPORT_ENTRY, options: { logGroupName, logStreamName: `${service}/${hostname}`, region, createLogGroup } };
+  return {
+    target: TRANSPORT_ENTRY,
+    options: { logGroupName, logStreamName: `${service}/${hostname}`, region, createLogGroup },
+  };
 }

@@ -32,7 +32,9 @@ export class LogBuffer {
       throw new Error(`maxBufferedEvents must be an integer ≥ 1, got ${limits.maxEvents}`);
     }
     if (!(limits.maxBytes >= PUT_LOG_EVENTS_LIMITS.eventBytes)) {
-      throw new Error(`maxBufferedBytes must be at least ${PUT_LOG_EVENTS_LIMITS.eventBytes} (one event), got ${limits.maxBytes}`);
+      throw new Error(
+        `maxBufferedBytes must be at least ${PUT_LOG_EVENTS_LIMITS.eventBytes} (one event), got ${limits.maxBytes}`,
+      );
     }
     this.#limits = limits;
   }
@@ -44,7 +46,9 @@ export class LogBuffer {
 
   /** Whether the queue holds a full PutLogEvents call, which is worth sending before the next tick. */
   get hasFullBatch(): boolean {
-    return this.#queue.length >= PUT_LOG_EVENTS_LIMITS.batchEvents || this.#queueBytes >= PUT_LOG_EVENTS_LIMITS.batchBytes;
+    return (
+      this.#queue.length >= PUT_LOG_EVENTS_LIMITS.batchEvents || this.#queueBytes >= PUT_LOG_EVENTS_LIMITS.batchBytes
+    );
   }
 
   push(event: LogEvent): void {

@@ -116,7 +116,9 @@ export class LogShipper {
         if (errorName(error) === 'InvalidParameterException') {
           // CloudWatch would refuse this batch forever; holding on to it would block every later line.
           this.#buffer.release();
-          this.#report(`CloudWatch Logs refused a batch of ${batch.length} events, which are dropped: ${describe(error)}`);
+          this.#report(
+            `CloudWatch Logs refused a batch of ${batch.length} events, which are dropped: ${describe(error)}`,
+          );
           continue;
         }
         this.#buffer.requeue();
@@ -146,7 +148,8 @@ export class LogShipper {
   /** The stream first: it usually is the only thing missing, and needs no CreateLogGroup permission. */
   async #createStream(): Promise<void> {
     const { logGroupName, logStreamName } = this.#settings;
-    const createStream = () => this.#client.send(new CreateLogStreamCommand({ logGroupName, logStreamName }), this.#requestOptions);
+    const createStream = () =>
+      this.#client.send(new CreateLogStreamCommand({ logGroupName, logStreamName }), this.#requestOptions);
     try {
       await ignoreAlreadyExists(createStream());
     } catch (error) {
@@ -219,7 +222,9 @@ function errorName(error: unknown): string | undefined {
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const code = (error as { code?: unknown }).code;
-  return [error.name, typeof code === 'string' && code !== error.name ? code : '', error.message].filter(Boolean).join(': ');
+  return [error.name, typeof code === 'string' && code !== error.name ? code : '', error.message]
+    .filter(Boolean)
+    .join(': ');
 }
 
 function reportOnStderr(message: string): void {

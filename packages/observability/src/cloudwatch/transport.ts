@@ -66,7 +66,10 @@ export default async function cloudWatchTransport(options: CloudWatchTransportOp
 
 function resolveSettings(options: CloudWatchTransportOptions): Required<CloudWatchTransportOptions> {
   for (const name of ['logGroupName', 'logStreamName', 'region'] as const) {
-    if (!options[name]) throw new Error(`CloudWatch transport: option ${name} is required (build the options with cloudWatchTransportTarget)`);
+    if (!options[name])
+      throw new Error(
+        `CloudWatch transport: option ${name} is required (build the options with cloudWatchTransportTarget)`,
+      );
   }
   return {
     ...options,

@@ -85,13 +85,18 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
 
   const databaseUrl = env.DATABASE_URL || undefined;
   const databaseProblem = databaseUrl && describeDatabaseUrlProblem(databaseUrl);
-  if (databaseProblem) throw new StartUsageError(`${databaseProblem}; or unset DATABASE_URL to use the embedded PostgreSQL`);
+  if (databaseProblem)
+    throw new StartUsageError(`${databaseProblem}; or unset DATABASE_URL to use the embedded PostgreSQL`);
   if (databaseUrl && values.data !== undefined) {
-    throw new StartUsageError('--data is for the embedded PostgreSQL, which does not run when DATABASE_URL is set: drop one of them');
+    throw new StartUsageError(
+      '--data is for the embedded PostgreSQL, which does not run when DATABASE_URL is set: drop one of them',
+    );
   }
   const redisUrl = env.REDIS_URL || undefined;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new StartUsageError(`REDIS_URL is not a redis URL: "${redactPassword(redisUrl)}". Expected redis://host:6379, or unset it`);
+    throw new StartUsageError(
+      `REDIS_URL is not a redis URL: "${redactPassword(redisUrl)}". Expected redis://host:6379, or unset it`,
+    );
   }
   const logFormat = env.LOG_FORMAT || 'json';
   if (logFormat !== 'json' && logFormat !== 'pretty') {
@@ -120,7 +125,10 @@ function wholeNumber(name: string, text: string, min: number, max: number): numb
 /** What is running where, framed so that it stands out from the log lines around it. */
 function summary(stack: LocalStack, databaseGiven: boolean, logDir: string): string {
   const routes: Array<[route: string, service: string]> = [
-    ...apiOperations.map((operation): [string, string] => [`${operation.method.padEnd(6)} ${operation.url}`, serviceOf(operation)]),
+    ...apiOperations.map((operation): [string, string] => [
+      `${operation.method.padEnd(6)} ${operation.url}`,
+      serviceOf(operation),
+    ]),
     [`GET    ${OPENAPI_PATH}`, routeRequest('GET', OPENAPI_PATH)],
     ['GET    /  (web UI)', routeRequest('GET', '/')],
   ];
@@ -150,7 +158,11 @@ function summary(stack: LocalStack, databaseGiven: boolean, logDir: string): str
 
 function box(lines: string[]): string {
   const width = Math.max(...lines.map((line) => line.length));
-  return [`┌${'─'.repeat(width + 2)}┐`, ...lines.map((line) => `│ ${line.padEnd(width)} │`), `└${'─'.repeat(width + 2)}┘`].join('\n');
+  return [
+    `┌${'─'.repeat(width + 2)}┐`,
+    ...lines.map((line) => `│ ${line.padEnd(width)} │`),
+    `└${'─'.repeat(width + 2)}┘`,
+  ].join('\n');
 }
 
 /**
@@ -160,7 +172,8 @@ function box(lines: string[]): string {
  */
 function explain(error: unknown): string {
   const code = (error as { code?: unknown } | undefined)?.code;
-  if (code === PORT_IN_USE_CODE) return `${(error as Error).message} (is another pnpm start running? --port N chooses another)`;
+  if (code === PORT_IN_USE_CODE)
+    return `${(error as Error).message} (is another pnpm start running? --port N chooses another)`;
   if (code === START_USAGE_CODE) return `${(error as Error).message}\n\n${USAGE}`;
   if (!(error instanceof Error)) return String(error);
   return String(code).startsWith('TASKOVERFLOW_') ? error.message : (error.stack ?? error.message);

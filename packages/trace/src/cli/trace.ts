@@ -15,8 +15,21 @@ import { candidateJson, endpointJson, readJson, requestJson, timelineJson } from
 import { renderCandidates, renderEndpoints, renderSlowest } from '../render/requests.js';
 import { styleFor, type Style } from '../render/style.js';
 import { renderTimeline } from '../render/timeline.js';
-import { AWS_CLI_OPTIONS, AWS_CLI_USAGE, awsReadSettings, readCloudWatch, type AwsReadSettings } from '../cloudwatch/index.js';
-import { compareUsage, isCompareCommand, runCompareCommand, runDirectoryOf, verdictLines, writeBottleneckReport } from '../report/index.js';
+import {
+  AWS_CLI_OPTIONS,
+  AWS_CLI_USAGE,
+  awsReadSettings,
+  readCloudWatch,
+  type AwsReadSettings,
+} from '../cloudwatch/index.js';
+import {
+  compareUsage,
+  isCompareCommand,
+  runCompareCommand,
+  runDirectoryOf,
+  verdictLines,
+  writeBottleneckReport,
+} from '../report/index.js';
 
 const USAGE = `Usage: pnpm trace <request-id> | --slowest [N] | --endpoints | --report DIR  [options]
        pnpm trace --compare RUN_A RUN_B [--out DIR]
@@ -127,9 +140,12 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv, nowMs: number): Tra
   if (values.help) return 'help';
 
   if (positionals.length > 1) throw new TraceUsageError(`one request id at a time (got ${positionals.join(', ')})`);
-  const modes = [positionals.length > 0, values.slowest !== undefined, values.endpoints === true, values.report !== undefined].filter(
-    Boolean,
-  ).length;
+  const modes = [
+    positionals.length > 0,
+    values.slowest !== undefined,
+    values.endpoints === true,
+    values.report !== undefined,
+  ].filter(Boolean).length;
   if (modes !== 1) {
     throw new TraceUsageError(
       modes === 0
@@ -140,15 +156,26 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv, nowMs: number): Tra
   const mode =
     values.report === undefined
       ? readMode(positionals[0], values.slowest)
-      : { kind: 'report' as const, dir: resolve(userDirectory(env), values.report), aws: awsReadSettings(values, env, userDirectory(env)) };
+      : {
+          kind: 'report' as const,
+          dir: resolve(userDirectory(env), values.report),
+          aws: awsReadSettings(values, env, userDirectory(env)),
+        };
   if (mode.kind !== 'report' && awsReadSettings(values, env, userDirectory(env))) {
     throw new TraceUsageError('the --aws-* flags read a run back from CloudWatch: they go with --report DIR');
   }
-  if ((mode.kind === 'trace' || mode.kind === 'report') && (values.since !== undefined || values.service !== undefined)) {
-    throw new TraceUsageError('--since and --service filter --slowest and --endpoints; a request id or a report needs neither');
+  if (
+    (mode.kind === 'trace' || mode.kind === 'report') &&
+    (values.since !== undefined || values.service !== undefined)
+  ) {
+    throw new TraceUsageError(
+      '--since and --service filter --slowest and --endpoints; a request id or a report needs neither',
+    );
   }
   if (mode.kind === 'report' && (values.logs !== undefined || values.json === true)) {
-    throw new TraceUsageError('--report DIR reads the run in DIR and writes bottlenecks.json beside it: leave out --logs and --json');
+    throw new TraceUsageError(
+      '--report DIR reads the run in DIR and writes bottlenecks.json beside it: leave out --logs and --json',
+    );
   }
   return {
     mode,
@@ -195,7 +222,8 @@ function shownPath(dir: string, env: NodeJS.ProcessEnv): string {
 }
 
 function readSummary(stats: ReadStats, logs: string): string {
-  const count = (n: number, one: string, many: string): string => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+  const count = (n: number, one: string, many: string): string =>
+    `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
   const summary = `read ${count(stats.files.length, 'file', 'files')} in ${logs}: ${count(stats.lines, 'line', 'lines')}, ${stats.unparseable.toLocaleString('en-US')} unparseable (skipped)`;
   if (stats.lines > 0 && stats.unparseable === stats.lines) {
     return `${summary}\nnone of the lines is a JSON log line: were the services run with LOG_FORMAT=pretty? pnpm trace reads JSON (LOG_FORMAT=json, the default)`;
@@ -228,7 +256,12 @@ function printerFor(options: TraceOptions, env: NodeJS.ProcessEnv): Printer {
   };
 }
 
-async function showSlowest(files: string[], limit: number, filter: RequestFilter, printer: Printer): Promise<ReadStats> {
+async function showSlowest(
+  files: string[],
+  limit: number,
+  filter: RequestFilter,
+  printer: Printer,
+): Promise<ReadStats> {
   const slowest = new SlowestRequests(limit, filter);
   const stats = await readLogEntries(files, (entry) => slowest.add(entry));
   if (printer.json) printer.object({ requests: slowest.result().map(requestJson) }, stats);
@@ -274,17 +307,26 @@ async function showRequest(files: string[], idOrPrefix: string, printer: Printer
 async function showReport(dir: string, aws: AwsReadSettings | undefined, env: NodeJS.ProcessEnv): Promise<void> {
   const runDir = runDirectoryOf(dir);
   if (!existsSync(runDir))
-    throw new TraceNothingFoundError(`no directory ${shownPath(runDir, env)}: give a run's directory under loadtests/results`);
+    throw new TraceNothingFoundError(
+      `no directory ${shownPath(runDir, env)}: give a run's directory under loadtests/results`,
+    );
   if (aws) await readCloudWatch(runDir, aws, (line) => console.error(line));
   const report = await writeBottleneckReport(runDir);
-  console.log([...verdictLines(report.verdict), '', `  report  ${shownPath(report.files.html, env).replace(/\/$/, '')} (and .json)`].join('\n'));
+  console.log(
+    [
+      ...verdictLines(report.verdict),
+      '',
+      `  report  ${shownPath(report.files.html, env).replace(/\/$/, '')} (and .json)`,
+    ].join('\n'),
+  );
 }
 
 async function run(options: TraceOptions, env: NodeJS.ProcessEnv): Promise<void> {
   if (options.mode.kind === 'report') return showReport(options.mode.dir, options.mode.aws, env);
   const printer = printerFor(options, env);
   const files = await listLogFiles(options.logsDir);
-  if (files.length === 0) throw new TraceNothingFoundError(`no log files in ${printer.logs}: run \`pnpm start\` first, or pass --logs DIR`);
+  if (files.length === 0)
+    throw new TraceNothingFoundError(`no log files in ${printer.logs}: run \`pnpm start\` first, or pass --logs DIR`);
   const { mode } = options;
   const stats =
     mode.kind === 'slowest'

@@ -11,7 +11,14 @@ import type { AwsReadSettings, AwsResources } from './resources.js';
 
 export { TRACE_NOTHING_FOUND_CODE, TRACE_USAGE_CODE } from '../errors.js';
 export { awsProblem } from './problems.js';
-export { AWS_CLI_OPTIONS, AWS_CLI_USAGE, awsReadSettings, STACK_OUTPUT, type AwsCliValues, type AwsReadSettings } from './resources.js';
+export {
+  AWS_CLI_OPTIONS,
+  AWS_CLI_USAGE,
+  awsReadSettings,
+  STACK_OUTPUT,
+  type AwsCliValues,
+  type AwsReadSettings,
+} from './resources.js';
 
 /** What `cloudwatch.json` holds: what was asked, of which window, and what came back. */
 export interface CloudWatchRun {
@@ -41,7 +48,11 @@ export interface CloudWatchRun {
  * @throws TraceNothingFoundError when the run's window is unknown (no process-samples.json) or
  *   the directory holds a local run's logs
  */
-export async function readCloudWatch(runDir: string, settings: AwsReadSettings, progress: (line: string) => void): Promise<CloudWatchRun> {
+export async function readCloudWatch(
+  runDir: string,
+  settings: AwsReadSettings,
+  progress: (line: string) => void,
+): Promise<CloudWatchRun> {
   const { readCloudWatchWindow } = await import('./read.js');
   return readCloudWatchWindow(runDir, settings, progress);
 }

@@ -26,7 +26,8 @@ export function streamSource(streamName: string): StreamSource {
   const parts = streamName.split('/');
   const [first = streamName, second, third] = parts;
   let instance: string;
-  if (parts.length === 3 && second && third) instance = second === first ? `${first}-${third}` : `${first}-${second}-${third}`;
+  if (parts.length === 3 && second && third)
+    instance = second === first ? `${first}-${third}` : `${first}-${second}-${third}`;
   else if (parts.length === 2 && second) instance = second.startsWith(first) ? second : `${first}-${second}`;
   else instance = parts.join('-');
   return { service: first, instance: instance.replace(/[^\w.-]/g, '_') };
@@ -60,7 +61,13 @@ const PAGE_EVENTS = 10_000;
 export const MAX_PAGES = 2_000;
 
 export async function readLogWindow(client: CloudWatchLogsClient, window: LogWindow): Promise<LogWindowRead> {
-  const read: LogWindowRead = { streams: new Map(), events: 0, pages: 0, stoppedAtMs: undefined, stoppedBecause: undefined };
+  const read: LogWindowRead = {
+    streams: new Map(),
+    events: 0,
+    pages: 0,
+    stoppedAtMs: undefined,
+    stoppedBecause: undefined,
+  };
   let nextToken: string | undefined;
   do {
     const page = await client.send(
@@ -82,8 +89,10 @@ export async function readLogWindow(client: CloudWatchLogsClient, window: LogWin
       read.stoppedAtMs = Math.max(read.stoppedAtMs ?? 0, event.timestamp);
     }
     nextToken = page.nextToken;
-    if (nextToken && read.events >= window.maxEvents) read.stoppedBecause = `the cap of ${window.maxEvents.toLocaleString('en-US')} events`;
-    else if (nextToken && read.pages >= MAX_PAGES) read.stoppedBecause = `the cap of ${MAX_PAGES.toLocaleString('en-US')} pages`;
+    if (nextToken && read.events >= window.maxEvents)
+      read.stoppedBecause = `the cap of ${window.maxEvents.toLocaleString('en-US')} events`;
+    else if (nextToken && read.pages >= MAX_PAGES)
+      read.stoppedBecause = `the cap of ${MAX_PAGES.toLocaleString('en-US')} pages`;
   } while (nextToken && !read.stoppedBecause);
   if (!read.stoppedBecause) read.stoppedAtMs = undefined;
   for (const lines of read.streams.values()) lines.sort((a, b) => a.timestamp - b.timestamp);
@@ -91,7 +100,10 @@ export async function readLogWindow(client: CloudWatchLogsClient, window: LogWin
 }
 
 /** A stream's lines as its instance's log file in `dir`, which is emptied first. */
-export async function writeStreamFiles(dir: string, read: LogWindowRead): Promise<Array<{ stream: string; file: string; events: number }>> {
+export async function writeStreamFiles(
+  dir: string,
+  read: LogWindowRead,
+): Promise<Array<{ stream: string; file: string; events: number }>> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const written: Array<{ stream: string; file: string; events: number }> = [];

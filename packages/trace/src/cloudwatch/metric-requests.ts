@@ -38,7 +38,13 @@ export const ELASTICACHE = 'AWS/ElastiCache';
 /** Every series the report reads, for the resources that are named. */
 export function metricRequests(resources: AwsResources): MetricRequest[] {
   const requests: MetricRequest[] = [];
-  const add = (subject: string, namespace: string, dimensions: Record<string, string>, metric: string, stats: MetricRequest['stat'][]): void => {
+  const add = (
+    subject: string,
+    namespace: string,
+    dimensions: Record<string, string>,
+    metric: string,
+    stats: MetricRequest['stat'][],
+  ): void => {
     for (const stat of stats) requests.push({ subject, namespace, metric, stat, dimensions });
   };
   for (const service of SERVICES) {

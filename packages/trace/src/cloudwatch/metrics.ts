@@ -6,7 +6,12 @@ import { METRIC_PERIOD_SECONDS, type MetricRequest, type MetricSeries } from './
 const QUERIES_PER_CALL = 500;
 
 /** The requested series over [startMs, endMs), whole periods; a series without data has no points. */
-export async function readMetrics(client: CloudWatchClient, requests: MetricRequest[], startMs: number, endMs: number): Promise<MetricSeries[]> {
+export async function readMetrics(
+  client: CloudWatchClient,
+  requests: MetricRequest[],
+  startMs: number,
+  endMs: number,
+): Promise<MetricSeries[]> {
   const series: MetricSeries[] = requests.map((request) => ({ ...request, timestamps: [], values: [] }));
   for (let first = 0; first < requests.length; first += QUERIES_PER_CALL) {
     const batch = requests.slice(first, first + QUERIES_PER_CALL);
@@ -52,7 +57,9 @@ export async function readMetrics(client: CloudWatchClient, requests: MetricRequ
 }
 
 function sortByTime(series: MetricSeries): void {
-  const order = series.timestamps.map((_, index) => index).sort((a, b) => series.timestamps[a]! - series.timestamps[b]!);
+  const order = series.timestamps
+    .map((_, index) => index)
+    .sort((a, b) => series.timestamps[a]! - series.timestamps[b]!);
   series.timestamps = order.map((index) => series.timestamps[index]!);
   series.values = order.map((index) => series.values[index]!);
 }

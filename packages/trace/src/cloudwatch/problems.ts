@@ -5,7 +5,11 @@ export function awsProblem(error: unknown, what: string, permission: string, reg
   if (/AccessDenied|UnauthorizedOperation|NotAuthorized/i.test(name)) {
     return `${what} could not be read: access denied (${name}). It needs the read-only permission ${permission} (docs/deploy.md, "Reading a run back from CloudWatch")`;
   }
-  if (/Credentials|UnrecognizedClient|InvalidClientTokenId|ExpiredToken|InvalidSignature|SignatureDoesNotMatch/i.test(name)) {
+  if (
+    /Credentials|UnrecognizedClient|InvalidClientTokenId|ExpiredToken|InvalidSignature|SignatureDoesNotMatch/i.test(
+      name,
+    )
+  ) {
     return `${what} could not be read: no valid AWS credentials (${name}: ${message}). Set them as for the AWS CLI (AWS_PROFILE, aws sso login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)`;
   }
   if (name === 'ResourceNotFoundException') {

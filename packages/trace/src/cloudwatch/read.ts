@@ -30,7 +30,11 @@ const MAX_LOG_WAIT_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /** index.ts's readCloudWatch. */
-export async function readCloudWatchWindow(runDir: string, settings: AwsReadSettings, progress: (line: string) => void): Promise<CloudWatchRun> {
+export async function readCloudWatchWindow(
+  runDir: string,
+  settings: AwsReadSettings,
+  progress: (line: string) => void,
+): Promise<CloudWatchRun> {
   const logsDir = join(runDir, REPORT_INPUT_FILES.logs);
   if (existsSync(logsDir) && !existsSync(join(runDir, REPORT_INPUT_FILES.cloudWatch))) {
     throw new TraceNothingFoundError(
@@ -60,19 +64,28 @@ export async function readCloudWatchWindow(runDir: string, settings: AwsReadSett
         events: read.events,
         pages: read.pages,
         streams,
-        stopped: read.stoppedBecause && read.stoppedAtMs !== undefined ? { because: read.stoppedBecause, atMs: read.stoppedAtMs } : undefined,
+        stopped:
+          read.stoppedBecause && read.stoppedAtMs !== undefined
+            ? { because: read.stoppedBecause, atMs: read.stoppedAtMs }
+            : undefined,
       };
       progress(
         `CloudWatch Logs: ${read.events.toLocaleString('en-US')} lines from ${streams.length} streams of ${resources.logGroupName} ✓` +
-          (run.logs.stopped ? ` (stopped at ${run.logs.stopped.because}, at ${new Date(run.logs.stopped.atMs).toISOString()})` : ''),
+          (run.logs.stopped
+            ? ` (stopped at ${run.logs.stopped.because}, at ${new Date(run.logs.stopped.atMs).toISOString()})`
+            : ''),
       );
     } catch (error) {
-      problems.push(awsProblem(error, `the log group ${resources.logGroupName}`, 'logs:FilterLogEvents', resources.region));
+      problems.push(
+        awsProblem(error, `the log group ${resources.logGroupName}`, 'logs:FilterLogEvents', resources.region),
+      );
     } finally {
       client.destroy();
     }
   } else {
-    problems.push("no log group named (--aws-log-group, or the stack's logGroupName): the services' lines were not read");
+    problems.push(
+      "no log group named (--aws-log-group, or the stack's logGroupName): the services' lines were not read",
+    );
   }
 
   const requests = metricRequests(resources);
@@ -89,7 +102,9 @@ export async function readCloudWatchWindow(runDir: string, settings: AwsReadSett
       client.destroy();
     }
   } else {
-    problems.push('no ECS cluster, load balancer, database or cache named: no metrics were read (--aws-outputs, or the --aws-* flags)');
+    problems.push(
+      'no ECS cluster, load balancer, database or cache named: no metrics were read (--aws-outputs, or the --aws-* flags)',
+    );
   }
   for (const problem of problems) progress(`CloudWatch: ${problem}`);
   await writeFile(join(runDir, REPORT_INPUT_FILES.cloudWatch), `${JSON.stringify(run, null, 2)}\n`);

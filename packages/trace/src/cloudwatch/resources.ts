@@ -58,7 +58,9 @@ export const AWS_CLI_OPTIONS = {
 
 /** The values parseArgs gives for AWS_CLI_OPTIONS. */
 export type AwsCliValues = {
-  [Name in keyof typeof AWS_CLI_OPTIONS]?: (typeof AWS_CLI_OPTIONS)[Name] extends { multiple: true } ? string[] : string;
+  [Name in keyof typeof AWS_CLI_OPTIONS]?: (typeof AWS_CLI_OPTIONS)[Name] extends { multiple: true }
+    ? string[]
+    : string;
 };
 
 /** The --help lines for AWS_CLI_OPTIONS, the same in both CLIs. */
@@ -85,9 +87,15 @@ export interface AwsReadSettings {
  * @param baseDir where relative paths start (the user's directory)
  * @throws TraceUsageError naming the flag and what it takes
  */
-export function awsReadSettings(values: AwsCliValues, env: NodeJS.ProcessEnv, baseDir: string): AwsReadSettings | undefined {
-  if (!(Object.keys(AWS_CLI_OPTIONS) as Array<keyof AwsCliValues>).some((name) => values[name] !== undefined)) return undefined;
-  const fromFile = values['aws-outputs'] === undefined ? undefined : readOutputsFile(resolve(baseDir, values['aws-outputs']));
+export function awsReadSettings(
+  values: AwsCliValues,
+  env: NodeJS.ProcessEnv,
+  baseDir: string,
+): AwsReadSettings | undefined {
+  if (!(Object.keys(AWS_CLI_OPTIONS) as Array<keyof AwsCliValues>).some((name) => values[name] !== undefined))
+    return undefined;
+  const fromFile =
+    values['aws-outputs'] === undefined ? undefined : readOutputsFile(resolve(baseDir, values['aws-outputs']));
   const services: Partial<Record<ServiceName, AwsServiceResources>> = {};
   for (const service of SERVICES) {
     const file = fromFile?.services[service];
@@ -105,7 +113,9 @@ export function awsReadSettings(values: AwsCliValues, env: NodeJS.ProcessEnv, ba
   }
   const region = values['aws-region'] ?? fromFile?.region ?? (env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim());
   if (!region) {
-    throw new TraceUsageError('reading CloudWatch needs a region: --aws-region, the stack outputs (--aws-outputs), or AWS_REGION');
+    throw new TraceUsageError(
+      'reading CloudWatch needs a region: --aws-region, the stack outputs (--aws-outputs), or AWS_REGION',
+    );
   }
   return {
     resources: {
@@ -116,7 +126,8 @@ export function awsReadSettings(values: AwsCliValues, env: NodeJS.ProcessEnv, ba
       loadBalancerArnSuffix: values['aws-load-balancer'] ?? fromFile?.loadBalancerArnSuffix,
       databaseInstanceId: values['aws-database'] ?? fromFile?.databaseInstanceId,
       databaseMaxConnections:
-        wholeNumber('--aws-database-max-connections', values['aws-database-max-connections']) ?? fromFile?.databaseMaxConnections,
+        wholeNumber('--aws-database-max-connections', values['aws-database-max-connections']) ??
+        fromFile?.databaseMaxConnections,
       cacheClusterId: values['aws-cache'] ?? fromFile?.cacheClusterId,
     },
     maxLogEvents: wholeNumber('--aws-max-log-events', values['aws-max-log-events']) ?? DEFAULT_MAX_LOG_EVENTS,
@@ -130,7 +141,9 @@ function perService(values: string[] | undefined, flag: string, service: Service
     const at = value.indexOf('=');
     const name = value.slice(0, at);
     if (at < 1 || !(SERVICES as readonly string[]).includes(name) || at === value.length - 1) {
-      throw new TraceUsageError(`${flag} takes SERVICE=VALUE with SERVICE one of ${SERVICES.join(', ')} (got "${value}")`);
+      throw new TraceUsageError(
+        `${flag} takes SERVICE=VALUE with SERVICE one of ${SERVICES.join(', ')} (got "${value}")`,
+      );
     }
     if (name === service) found = value.slice(at + 1);
   }
@@ -140,7 +153,8 @@ function perService(values: string[] | undefined, flag: string, service: Service
 function wholeNumber(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new TraceUsageError(`${flag} takes a whole number, 1 or more (got "${text}")`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new TraceUsageError(`${flag} takes a whole number, 1 or more (got "${text}")`);
   return value;
 }
 
@@ -196,7 +210,9 @@ function readOutputsFile(path: string): FileResources {
 }
 
 function objectOf(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 function text(value: unknown): string | undefined {

@@ -5,7 +5,8 @@ import { paintStatus, type Style } from './style.js';
 import { renderTable, type Column } from './table.js';
 import { compactTimes, formatMsCell, formatShare, isoTime } from './text.js';
 
-const NO_REQUESTS = 'no finished requests found (health checks do not count, nor requests outside --since and --service)';
+const NO_REQUESTS =
+  'no finished requests found (health checks do not count, nor requests outside --since and --service)';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -74,7 +75,11 @@ export function renderEndpoints(endpoints: EndpointSummary[], width: number, sty
       paint: (text, endpoint) => (endpoint.serverErrors > 0 ? style.red(text) : text),
     },
   ];
-  return [...renderTable(columns, endpoints, width, style), '', style.dim('percentiles by nearest rank; sorted by p95, slowest first')];
+  return [
+    ...renderTable(columns, endpoints, width, style),
+    '',
+    style.dim('percentiles by nearest rank; sorted by p95, slowest first'),
+  ];
 }
 
 /** The requests an ambiguous prefix matches, to pick one from. */

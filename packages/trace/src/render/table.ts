@@ -19,7 +19,9 @@ const MIN_SHRUNK_WIDTH = 16;
 /** Rows under a header, each column as wide as its widest cell, within `width` if it can. */
 export function renderTable<Row>(columns: Column<Row>[], rows: Row[], width: number, style: Style): string[] {
   const cells = rows.map((row) => columns.map((column) => column.cell(row)));
-  const widths = columns.map((column, index) => Math.max(column.header.length, ...cells.map((row) => row[index]!.length)));
+  const widths = columns.map((column, index) =>
+    Math.max(column.header.length, ...cells.map((row) => row[index]!.length)),
+  );
   const excess = widths.reduce((sum, columnWidth) => sum + columnWidth, GAP.length * (columns.length - 1)) - width;
   const shrinking = columns.findIndex((column) => column.shrinks);
   if (excess > 0 && shrinking !== -1) {

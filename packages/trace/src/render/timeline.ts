@@ -4,7 +4,18 @@ import { paintStatus, type Style } from './style.js';
 import { formatMs, formatShare, isoTime, truncate } from './text.js';
 
 /** Fields the timeline's columns and descriptions already show, left out of "other" lines. */
-const SHOWN_FIELDS = new Set(['time', 'level', 'service', 'hostname', 'msg', 'request_id', 'method', 'url', 'pid', 'err']);
+const SHOWN_FIELDS = new Set([
+  'time',
+  'level',
+  'service',
+  'hostname',
+  'msg',
+  'request_id',
+  'method',
+  'url',
+  'pid',
+  'err',
+]);
 
 /** The narrowest SQL worth showing, whatever the terminal width. */
 const MIN_SQL_WIDTH = 20;
@@ -41,7 +52,11 @@ function header(timeline: Timeline, style: Style): string[] {
     style.dim(`${timeline.requestId} · ${isoTime(timeline.startedAtMs)} · ${timeline.events.length} log lines`),
   ];
   if (breakdown.serviceRequests > 1) {
-    lines.push(style.yellow(`${breakdown.serviceRequests} requests carry this id (a client reused x-request-id): the figures add them up`));
+    lines.push(
+      style.yellow(
+        `${breakdown.serviceRequests} requests carry this id (a client reused x-request-id): the figures add them up`,
+      ),
+    );
   }
   return lines;
 }
@@ -55,7 +70,9 @@ function describe({ kind, entry }: TimelineEvent, width: number, style: Style): 
       const status = String(entry.status ?? '?');
       const duration = ` in ${formatMs(entry.durationMs)}`;
       const upstream = textField(entry, 'upstream');
-      const via = upstream ? truncate(` via ${upstream}`, width - 'finished '.length - status.length - duration.length) : '';
+      const via = upstream
+        ? truncate(` via ${upstream}`, width - 'finished '.length - status.length - duration.length)
+        : '';
       return [
         `finished ${paintStatus(style, entry.status, status)}${duration}${via ? style.dim(via) : ''}`,
         ...cacheDetail(entry),
@@ -69,7 +86,10 @@ function describe({ kind, entry }: TimelineEvent, width: number, style: Style): 
     }
     case 'query failed': {
       const label = `query failed after ${formatMs(entry.durationMs)}: `;
-      return [style.red(label) + truncate(textField(entry, 'sql') ?? '', width - label.length), ...errorDetail(entry, style)];
+      return [
+        style.red(label) + truncate(textField(entry, 'sql') ?? '', width - label.length),
+        ...errorDetail(entry, style),
+      ];
     }
     case 'other':
       return [otherLine(entry, style), ...errorDetail(entry, style)];
@@ -80,11 +100,18 @@ function describe({ kind, entry }: TimelineEvent, width: number, style: Style): 
 function otherLine(entry: LogEntry, style: Style): string {
   const fields = Object.entries(entry.record)
     .filter(([name]) => !SHOWN_FIELDS.has(name))
-    .map(([name, value]) => `${name}=${typeof value === 'string' && !/[\s"=]/.test(value) ? value : JSON.stringify(value)}`);
+    .map(
+      ([name, value]) =>
+        `${name}=${typeof value === 'string' && !/[\s"=]/.test(value) ? value : JSON.stringify(value)}`,
+    );
   const text = [entry.msg, ...fields].join(' ');
   if (entry.level === 'info') return text;
   const line = `${entry.level}: ${text}`;
-  return entry.level === 'warn' ? style.yellow(line) : entry.level === 'error' || entry.level === 'fatal' ? style.red(line) : line;
+  return entry.level === 'warn'
+    ? style.yellow(line)
+    : entry.level === 'error' || entry.level === 'fatal'
+      ? style.red(line)
+      : line;
 }
 
 /** A service's canonical line: what its cache lookup found, where, and how long it took. */
@@ -103,7 +130,8 @@ function errorDetail(entry: LogEntry, style: Style): string[] {
 /** Where the time went, each part with its share of the total. */
 export function renderBreakdown(breakdown: Breakdown, style: Style): string[] {
   const total = breakdown.totalMs;
-  const share = (ms: number | undefined): string => (ms === undefined || total === undefined ? '' : formatShare(ms, total));
+  const share = (ms: number | undefined): string =>
+    ms === undefined || total === undefined ? '' : formatShare(ms, total);
   const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
   const rows: Array<[label: string, ms: number | undefined, share: string, note: string]> = [
     ['total', total, '', totalNote(breakdown)],
@@ -129,5 +157,7 @@ export function renderBreakdown(breakdown: Breakdown, style: Style): string[] {
 
 function totalNote(breakdown: Breakdown): string {
   if (breakdown.edgeMs !== undefined) return 'as the edge saw it';
-  return breakdown.serviceMs !== undefined ? 'as the service saw it (no edge line)' : 'unknown: no "request finished" line';
+  return breakdown.serviceMs !== undefined
+    ? 'as the service saw it (no edge line)'
+    : 'unknown: no "request finished" line';
 }

@@ -75,16 +75,32 @@ export interface AwsFigures {
       }
     | undefined;
   cache:
-    { clusterId: string; engineCpu: Utilization | undefined; evictions: number | undefined; connectionsPeak: number | undefined } | undefined;
+    | {
+        clusterId: string;
+        engineCpu: Utilization | undefined;
+        evictions: number | undefined;
+        connectionsPeak: number | undefined;
+      }
+    | undefined;
   /** What could not be read or was not there, each with what would bring it. */
   missing: string[];
 }
 
 export function awsFiguresOf(run: CloudWatchRun): AwsFigures {
   const { resources } = run;
-  const series = (subject: string, namespace: string, metric: string, stat: MetricSeries['stat']): MetricSeries | undefined =>
+  const series = (
+    subject: string,
+    namespace: string,
+    metric: string,
+    stat: MetricSeries['stat'],
+  ): MetricSeries | undefined =>
     run.metrics.find(
-      (one) => one.subject === subject && one.namespace === namespace && one.metric === metric && one.stat === stat && one.values.length > 0,
+      (one) =>
+        one.subject === subject &&
+        one.namespace === namespace &&
+        one.metric === metric &&
+        one.stat === stat &&
+        one.values.length > 0,
     );
   const requested = (subject: string): boolean => run.metrics.some((one) => one.subject === subject);
   const missing = [...run.problems];
@@ -125,11 +141,18 @@ export function awsFiguresOf(run: CloudWatchRun): AwsFigures {
         service,
         ecsServiceName: names.serviceName,
         cpu: utilization(cpuAverage, series(service, ECS, 'CPUUtilization', 'Maximum')),
-        memory: utilization(series(service, ECS, 'MemoryUtilization', 'Average'), series(service, ECS, 'MemoryUtilization', 'Maximum')),
-        tasks: tasks ? { peak: Math.max(...tasks.values), countedBy: running ? 'RunningTaskCount' : 'HealthyHostCount' } : undefined,
+        memory: utilization(
+          series(service, ECS, 'MemoryUtilization', 'Average'),
+          series(service, ECS, 'MemoryUtilization', 'Maximum'),
+        ),
+        tasks: tasks
+          ? { peak: Math.max(...tasks.values), countedBy: running ? 'RunningTaskCount' : 'HealthyHostCount' }
+          : undefined,
         maxTasks: names.maxTasks,
         periods: [...byPeriod.values()].sort((a, b) => a.atMs - b.atMs),
-        targetGroup: run.metrics.some((one) => one.subject === service && one.namespace === ALB && one.values.length > 0)
+        targetGroup: run.metrics.some(
+          (one) => one.subject === service && one.namespace === ALB && one.values.length > 0,
+        )
           ? {
               requests: total(requests),
               // TargetResponseTime is in seconds; a period's average weighs by its requests.
@@ -152,9 +175,11 @@ export function awsFiguresOf(run: CloudWatchRun): AwsFigures {
   }
 
   const lbRequests = series(LOAD_BALANCER, ALB, 'RequestCount', 'Sum');
-  if (requested(LOAD_BALANCER) && !lbRequests) missing.push(`no ALB figures for load balancer ${resources.loadBalancerArnSuffix} ${when}`);
+  if (requested(LOAD_BALANCER) && !lbRequests)
+    missing.push(`no ALB figures for load balancer ${resources.loadBalancerArnSuffix} ${when}`);
   const dbCpu = series(DATABASE, RDS, 'CPUUtilization', 'Average');
-  if (requested(DATABASE) && !dbCpu) missing.push(`no RDS figures for instance ${resources.databaseInstanceId} ${when}`);
+  if (requested(DATABASE) && !dbCpu)
+    missing.push(`no RDS figures for instance ${resources.databaseInstanceId} ${when}`);
   const cacheCpu = series(CACHE, ELASTICACHE, 'EngineCPUUtilization', 'Average');
   if (requested(CACHE) && !cacheCpu) missing.push(`no ElastiCache figures for ${resources.cacheClusterId} ${when}`);
   const latestMs = Math.max(...run.metrics.flatMap((one) => one.timestamps));
@@ -171,7 +196,9 @@ export function awsFiguresOf(run: CloudWatchRun): AwsFigures {
     );
   }
   if (run.logs && run.logs.events === 0)
-    missing.push(`no log lines in ${run.logs.logGroupName} ${when}: a wrong group or region, or the lines had not arrived`);
+    missing.push(
+      `no log lines in ${run.logs.logGroupName} ${when}: a wrong group or region, or the lines had not arrived`,
+    );
 
   return {
     region: resources.region,
@@ -194,7 +221,10 @@ export function awsFiguresOf(run: CloudWatchRun): AwsFigures {
             connectionsPeak: optionalMax(series(DATABASE, RDS, 'DatabaseConnections', 'Maximum')),
             maxConnections: resources.databaseMaxConnections,
             readIops: iops(series(DATABASE, RDS, 'ReadIOPS', 'Average'), series(DATABASE, RDS, 'ReadIOPS', 'Maximum')),
-            writeIops: iops(series(DATABASE, RDS, 'WriteIOPS', 'Average'), series(DATABASE, RDS, 'WriteIOPS', 'Maximum')),
+            writeIops: iops(
+              series(DATABASE, RDS, 'WriteIOPS', 'Average'),
+              series(DATABASE, RDS, 'WriteIOPS', 'Maximum'),
+            ),
           }
         : undefined,
     cache:
@@ -202,7 +232,8 @@ export function awsFiguresOf(run: CloudWatchRun): AwsFigures {
         ? {
             clusterId: resources.cacheClusterId,
             engineCpu: utilization(cacheCpu, series(CACHE, ELASTICACHE, 'EngineCPUUtilization', 'Maximum')),
-            evictions: series(CACHE, ELASTICACHE, 'Evictions', 'Sum') && total(series(CACHE, ELASTICACHE, 'Evictions', 'Sum')),
+            evictions:
+              series(CACHE, ELASTICACHE, 'Evictions', 'Sum') && total(series(CACHE, ELASTICACHE, 'Evictions', 'Sum')),
             connectionsPeak: optionalMax(series(CACHE, ELASTICACHE, 'CurrConnections', 'Maximum')),
           }
         : undefined,
@@ -212,11 +243,20 @@ export function awsFiguresOf(run: CloudWatchRun): AwsFigures {
 
 function utilization(average: MetricSeries | undefined, maximum: MetricSeries | undefined): Utilization | undefined {
   if (!average) return undefined;
-  return { averagePercent: mean(average.values), peakMinutePercent: Math.max(...average.values), maxPercent: maximum && maxOf(maximum) };
+  return {
+    averagePercent: mean(average.values),
+    peakMinutePercent: Math.max(...average.values),
+    maxPercent: maximum && maxOf(maximum),
+  };
 }
 
-function iops(average: MetricSeries | undefined, maximum: MetricSeries | undefined): { average: number; max: number } | undefined {
-  return average ? { average: mean(average.values), max: maximum ? maxOf(maximum) : Math.max(...average.values) } : undefined;
+function iops(
+  average: MetricSeries | undefined,
+  maximum: MetricSeries | undefined,
+): { average: number; max: number } | undefined {
+  return average
+    ? { average: mean(average.values), max: maximum ? maxOf(maximum) : Math.max(...average.values) }
+    : undefined;
 }
 
 const mean = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;

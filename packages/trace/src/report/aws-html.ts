@@ -47,14 +47,29 @@ ${
   aws.loadBalancer
     ? table(
         ['load balancer', 'requests', 'its own 5xx', 'rejected connections'],
-        [['all', count(aws.loadBalancer.requests), count(aws.loadBalancer.elb5xx), count(aws.loadBalancer.rejectedConnections)]],
+        [
+          [
+            'all',
+            count(aws.loadBalancer.requests),
+            count(aws.loadBalancer.elb5xx),
+            count(aws.loadBalancer.rejectedConnections),
+          ],
+        ],
       )
     : ''
 }
 ${
   aws.database
     ? `<h3>PostgreSQL (RDS ${escapeHtml(aws.database.instance)})</h3>${table(
-        ['CPU avg', 'CPU peak', 'CPU max', 'connections peak', 'max_connections', 'read IOPS avg / max', 'write IOPS avg / max'],
+        [
+          'CPU avg',
+          'CPU peak',
+          'CPU max',
+          'connections peak',
+          'max_connections',
+          'read IOPS avg / max',
+          'write IOPS avg / max',
+        ],
         [
           [
             utilization(aws.database.cpu, 'averagePercent'),

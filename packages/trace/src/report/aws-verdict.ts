@@ -20,7 +20,11 @@ export type AwsRule =
   | 'aws nothing saturated';
 
 /** The rules whose findings name a saturated resource (evidence.resource). */
-export const AWS_SATURATION_RULES: readonly AwsRule[] = ['aws service saturated', 'aws database saturated', 'aws cache saturated'];
+export const AWS_SATURATION_RULES: readonly AwsRule[] = [
+  'aws service saturated',
+  'aws database saturated',
+  'aws cache saturated',
+];
 
 /** A minute's average CPU (or a pool's use) at which a resource counts as saturated, in percent. */
 const SATURATED_PERCENT = 90;
@@ -56,7 +60,8 @@ function cpuFinding(service: AwsServiceFigures): Finding | undefined {
   if (hot.length === 0) return undefined;
   const settings = SIZE_SETTINGS[service.service];
   const { maxTasks } = service;
-  const atMax = maxTasks === undefined ? [] : hot.filter((period) => period.tasks !== undefined && period.tasks >= maxTasks);
+  const atMax =
+    maxTasks === undefined ? [] : hot.filter((period) => period.tasks !== undefined && period.tasks >= maxTasks);
   if (atMax.length > 0 && maxTasks !== undefined) {
     const hottest = atMax.reduce((a, b) => ((b.cpuPercent ?? 0) > (a.cpuPercent ?? 0) ? b : a));
     return {
@@ -76,7 +81,10 @@ function cpuFinding(service: AwsServiceFigures): Finding | undefined {
     };
   }
   const hottest = hot.reduce((a, b) => ((b.cpuPercent ?? 0) > (a.cpuPercent ?? 0) ? b : a));
-  const tasks = hottest.tasks === undefined ? 'an unknown number of tasks' : `${hottest.tasks} task${hottest.tasks === 1 ? '' : 's'}`;
+  const tasks =
+    hottest.tasks === undefined
+      ? 'an unknown number of tasks'
+      : `${hottest.tasks} task${hottest.tasks === 1 ? '' : 's'}`;
   return {
     rule: 'aws service busy',
     sentence:
@@ -113,7 +121,10 @@ function healthFinding(service: AwsServiceFigures): Finding | undefined {
   return {
     rule: 'aws no healthy task',
     sentence: `In at least one minute no ${service.service} task was healthy at the load balancer: the ALB answered its requests 503 itself (the tasks' logs and stopped reasons say why).`,
-    evidence: { healthyMin: 0, ...(service.targetGroup.healthyMax !== undefined && { healthyMax: service.targetGroup.healthyMax }) },
+    evidence: {
+      healthyMin: 0,
+      ...(service.targetGroup.healthyMax !== undefined && { healthyMax: service.targetGroup.healthyMax }),
+    },
   };
 }
 
@@ -190,7 +201,10 @@ function cacheFindings(aws: AwsFigures): Finding[] {
       sentence:
         `Redis's engine thread (ElastiCache ${cache.clusterId}) was saturated: ${percent(cache.engineCpu.peakMinutePercent)} over its busiest minute. ` +
         'Redis runs commands on one thread: a faster node type (cacheNodeType), or read replicas to spread reads.',
-      evidence: { resource: `Redis (ElastiCache ${cache.clusterId}, one thread)`, engineCpuPercent: round(cache.engineCpu.peakMinutePercent) },
+      evidence: {
+        resource: `Redis (ElastiCache ${cache.clusterId}, one thread)`,
+        engineCpuPercent: round(cache.engineCpu.peakMinutePercent),
+      },
     });
   }
   if ((cache.evictions ?? 0) > 0) {
@@ -211,7 +225,9 @@ function nothingSaturated(aws: AwsFigures): Finding | undefined {
       .map(
         (service) =>
           `${service.service} peaked at ${percent(service.cpu!.peakMinutePercent)} CPU over a minute` +
-          (service.tasks ? ` with up to ${service.tasks.peak}${service.maxTasks === undefined ? '' : ` of ${service.maxTasks}`} tasks` : ''),
+          (service.tasks
+            ? ` with up to ${service.tasks.peak}${service.maxTasks === undefined ? '' : ` of ${service.maxTasks}`} tasks`
+            : ''),
       ),
     aws.database?.cpu ? `PostgreSQL at ${percent(aws.database.cpu.peakMinutePercent)} CPU` : '',
     aws.database?.connectionsPeak !== undefined
@@ -224,7 +240,9 @@ function nothingSaturated(aws: AwsFigures): Finding | undefined {
     rule: 'aws nothing saturated',
     sentence: `On AWS nothing saturated: ${parts.join(', ')}.`,
     evidence: Object.fromEntries(
-      aws.services.filter((service) => service.cpu).map((service) => [`${service.service}CpuPercent`, round(service.cpu!.peakMinutePercent)]),
+      aws.services
+        .filter((service) => service.cpu)
+        .map((service) => [`${service.service}CpuPercent`, round(service.cpu!.peakMinutePercent)]),
     ),
   };
 }

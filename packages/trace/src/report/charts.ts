@@ -10,7 +10,18 @@ const WIDTH = 900;
 const HEIGHT = 300;
 const MARGIN = { left: 60, right: 160, top: 30, bottom: 40 };
 const PLOT = { width: WIDTH - MARGIN.left - MARGIN.right, height: HEIGHT - MARGIN.top - MARGIN.bottom };
-const PALETTE = ['#2563eb', '#ea580c', '#059669', '#9333ea', '#dc2626', '#0891b2', '#ca8a04', '#4b5563', '#db2777', '#65a30d'];
+const PALETTE = [
+  '#2563eb',
+  '#ea580c',
+  '#059669',
+  '#9333ea',
+  '#dc2626',
+  '#0891b2',
+  '#ca8a04',
+  '#4b5563',
+  '#db2777',
+  '#65a30d',
+];
 
 interface Line {
   label: string;
@@ -27,7 +38,12 @@ export function cpuChart(series: CpuPeriod[], names: string[], cores: number | u
     values: series.map((period) => period.cores[name] ?? 0),
   }));
   if (series.every((period) => period.machineCores !== undefined)) {
-    lines.push({ label: 'machine (everything)', color: '#111827', values: series.map((period) => period.machineCores!), dashed: true });
+    lines.push({
+      label: 'machine (everything)',
+      color: '#111827',
+      values: series.map((period) => period.machineCores!),
+      dashed: true,
+    });
   }
   const top = Math.max(cores ?? 1, ...lines.flatMap((line) => line.values), 1);
   return chart(
@@ -83,7 +99,9 @@ function chart(
   const y = (value: number): number => MARGIN.top + PLOT.height - (value / top) * PLOT.height;
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((share) => share * top);
   const path = (values: number[]): string =>
-    values.map((value, index) => `${index === 0 ? 'M' : 'L'}${x(times[index]!).toFixed(1)},${y(value).toFixed(1)}`).join(' ');
+    values
+      .map((value, index) => `${index === 0 ? 'M' : 'L'}${x(times[index]!).toFixed(1)},${y(value).toFixed(1)}`)
+      .join(' ');
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" font-family="system-ui, sans-serif" font-size="12" role="img" aria-label="${escapeHtml(title)}">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,

@@ -64,7 +64,9 @@ export async function runCompareCommand(argv: string[], context: CompareContext)
   try {
     dirs = readCompareArgs(argv, userDir);
   } catch (error) {
-    context.stderr.write(`✗ ${context.command}: ${(error as Error).message}\n(${context.command} --help lists the options)\n`);
+    context.stderr.write(
+      `✗ ${context.command}: ${(error as Error).message}\n(${context.command} --help lists the options)\n`,
+    );
     return 2;
   }
   let comparison: Comparison;
@@ -81,7 +83,10 @@ export async function runCompareCommand(argv: string[], context: CompareContext)
   await writeFile(files.html, renderComparisonHtml(comparison));
   await writeFile(files.json, `${JSON.stringify(comparison, null, 2)}\n`);
   const style = styleFor(context.stdout, context.env);
-  const width = context.stdout.isTTY && context.stdout.columns ? context.stdout.columns : Number(context.env.COLUMNS) || DEFAULT_WIDTH;
+  const width =
+    context.stdout.isTTY && context.stdout.columns
+      ? context.stdout.columns
+      : Number(context.env.COLUMNS) || DEFAULT_WIDTH;
   const shown = (path: string) => {
     const fromUser = relative(userDir, path);
     return fromUser.startsWith('..') || isAbsolute(fromUser) ? path : fromUser;
@@ -106,9 +111,15 @@ export async function previousRunOf(runDir: string): Promise<string | undefined>
   if (!time) return undefined;
   const test = name.slice(time.length);
   const earlier = (await readdir(dirname(runDir), { withFileTypes: true }))
-    .filter((entry) => entry.isDirectory() && entry.name < name && RUN_TIME_PREFIX.exec(entry.name)?.[0].length === time.length)
+    .filter(
+      (entry) =>
+        entry.isDirectory() && entry.name < name && RUN_TIME_PREFIX.exec(entry.name)?.[0].length === time.length,
+    )
     .map((entry) => entry.name)
-    .filter((candidate) => candidate.slice(time.length) === test && existsSync(join(dirname(runDir), candidate, REPORT_FILES.json)))
+    .filter(
+      (candidate) =>
+        candidate.slice(time.length) === test && existsSync(join(dirname(runDir), candidate, REPORT_FILES.json)),
+    )
     .sort();
   const previous = earlier[earlier.length - 1];
   return previous === undefined ? undefined : join(dirname(runDir), previous);
@@ -117,7 +128,11 @@ export async function previousRunOf(runDir: string): Promise<string | undefined>
 function readCompareArgs(argv: string[], userDir: string): { a: string; b: string; out: string | undefined } {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { compare: { type: 'string' }, out: { type: 'string' } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { compare: { type: 'string' }, out: { type: 'string' } },
+    });
   } catch (error) {
     throw new Error(`${(error as Error).message}; --compare takes two run directories, and --out DIR only`);
   }
@@ -128,7 +143,11 @@ function readCompareArgs(argv: string[], userDir: string): { a: string; b: strin
     );
   }
   const runDir = (path: string) => runDirectoryOf(resolve(userDir, path));
-  return { a: runDir(values.compare), b: runDir(positionals[0]!), out: values.out === undefined ? undefined : resolve(userDir, values.out) };
+  return {
+    a: runDir(values.compare),
+    b: runDir(positionals[0]!),
+    out: values.out === undefined ? undefined : resolve(userDir, values.out),
+  };
 }
 
 type Row = { kind: 'section'; title: string } | { kind: 'line'; line: ComparisonLine };
@@ -148,9 +167,12 @@ export function comparisonLines(comparison: Comparison, width: number, style: St
   ];
   const rows: Row[] = COMPARISON_SECTIONS.flatMap((section) => {
     const lines = comparison.lines.filter((line) => line.section === section);
-    return lines.length === 0 ? [] : [{ kind: 'section' as const, title: section }, ...lines.map((line) => ({ kind: 'line' as const, line }))];
+    return lines.length === 0
+      ? []
+      : [{ kind: 'section' as const, title: section }, ...lines.map((line) => ({ kind: 'line' as const, line }))];
   });
-  const figure = (side: 'a' | 'b') => (row: Row) => (row.kind === 'line' ? formatFigure(row.line.unit, row.line[side]) : '');
+  const figure = (side: 'a' | 'b') => (row: Row) =>
+    row.kind === 'line' ? formatFigure(row.line.unit, row.line[side]) : '';
   const columns: Column<Row>[] = [
     {
       header: 'figure',
@@ -167,7 +189,13 @@ export function comparisonLines(comparison: Comparison, width: number, style: St
       align: 'left',
       cell: (row) => (row.kind === 'line' ? formatWinner(row.line) : ''),
       paint: (text, row) =>
-        row.kind !== 'line' ? text : row.line.winner === 'B' ? style.green(text) : row.line.winner === 'A' ? style.red(text) : style.dim(text),
+        row.kind !== 'line'
+          ? text
+          : row.line.winner === 'B'
+            ? style.green(text)
+            : row.line.winner === 'A'
+              ? style.red(text)
+              : style.dim(text),
     },
   ];
   return [

@@ -39,7 +39,9 @@ export function renderComparisonHtml(comparison: Comparison): string {
   const sections = [
     `<h1>Before and after: A against B</h1>`,
     `<p>${escapeHtml(formatTally(comparison))} A ratio is B ÷ A: below 1× B's figure is lower.</p>`,
-    comparison.notes.length > 0 ? `<ul class="notes">${comparison.notes.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>` : '',
+    comparison.notes.length > 0
+      ? `<ul class="notes">${comparison.notes.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>`
+      : '',
     `<section id="verdicts" class="runs">${runColumn('A', a)}${runColumn('B', b)}</section>`,
     `<section id="figures"><h2>Figures</h2><table><thead><tr><th></th><th>A</th><th>B</th><th>B ÷ A</th><th>better</th></tr></thead><tbody>${rows.join('')}</tbody></table>
 <p>CPU per request is each process's CPU over the requests k6 sent while it was sampled; peak memory its highest resident set (summed over a server's processes). Cache shares are of todo-read's reads.${

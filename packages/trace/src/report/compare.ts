@@ -28,10 +28,19 @@ export interface ComparedRun {
 }
 
 /** In the order shown: whether it worked comes before how fast. */
-export const COMPARISON_SECTIONS = ['failures', 'latency', 'throughput', 'CPU per request', 'peak memory', 'cache', 'AWS (CloudWatch)'] as const;
+export const COMPARISON_SECTIONS = [
+  'failures',
+  'latency',
+  'throughput',
+  'CPU per request',
+  'peak memory',
+  'cache',
+  'AWS (CloudWatch)',
+] as const;
 export type ComparisonSection = (typeof COMPARISON_SECTIONS)[number];
 
-export type Unit = 'ms' | 'req/s' | 'count' | 'share' | 'percent' | 'µs' | 'MB' | 'VUs' | 'tasks' | 'IOPS' | 'per 1000 reads';
+export type Unit =
+  'ms' | 'req/s' | 'count' | 'share' | 'percent' | 'µs' | 'MB' | 'VUs' | 'tasks' | 'IOPS' | 'per 1000 reads';
 
 export interface ComparisonLine {
   section: ComparisonSection;
@@ -79,15 +88,27 @@ export const SAME_WITHIN = 0.02;
 export async function readComparedRun(runDir: string): Promise<ComparedRun> {
   if (!existsSync(runDir)) throw new RunNotFoundError(runDir, 'no such directory');
   const inputs = await readReportInputs(runDir);
-  if (!inputs.k6Summary && !inputs.logs && !inputs.processes) throw new RunNotFoundError(runDir, 'no k6 summary, logs or process samples in it');
+  if (!inputs.k6Summary && !inputs.logs && !inputs.processes)
+    throw new RunNotFoundError(runDir, 'no k6 summary, logs or process samples in it');
   const figures = await collectFigures(inputs, () => []);
   const outcomes = await collectOutcomes(inputs);
-  return { runDir, name: basename(runDir), figures, outcomes, verdict: verdictOf(figures, outcomes), k6: k6Figures(inputs.k6Summary) };
+  return {
+    runDir,
+    name: basename(runDir),
+    figures,
+    outcomes,
+    verdict: verdictOf(figures, outcomes),
+    k6: k6Figures(inputs.k6Summary),
+  };
 }
 
 function k6Figures(summary: K6Summary | undefined): ComparedRun['k6'] {
   const checks = summary?.metrics.checks?.values;
-  return { requestsPerSecond: summary?.metrics.http_reqs?.values?.rate, checksPassed: checks?.rate, checksFailed: checks?.fails };
+  return {
+    requestsPerSecond: summary?.metrics.http_reqs?.values?.rate,
+    checksPassed: checks?.rate,
+    checksFailed: checks?.fails,
+  };
 }
 
 /** The two runs line by line; B is the one after the change. */
@@ -101,9 +122,10 @@ export function compareRuns(a: ComparedRun, b: ComparedRun): Comparison {
     ...cacheLines(a, b),
     ...awsLines(a, b),
   ];
-  const bySection = COMPARISON_SECTIONS.map((section) => ({ section, ...tallyOf(lines.filter((line) => line.section === section)) })).filter(
-    (tally) => tally.a + tally.b + tally.same > 0,
-  );
+  const bySection = COMPARISON_SECTIONS.map((section) => ({
+    section,
+    ...tallyOf(lines.filter((line) => line.section === section)),
+  })).filter((tally) => tally.a + tally.b + tally.same > 0);
   return { a: headline(a), b: headline(b), lines, tally: tallyOf(lines), bySection, notes: comparabilityNotes(a, b) };
 }
 
@@ -191,8 +213,22 @@ function latencyLines(a: ComparedRun, b: ComparedRun): ComparisonLine[] {
 
 function throughputLines(a: ComparedRun, b: ComparedRun): ComparisonLine[] {
   return [
-    comparisonLine('throughput', 'req/s (k6, whole run)', 'req/s', 'higher', a.k6.requestsPerSecond, b.k6.requestsPerSecond),
-    comparisonLine('throughput', 'req/s at the peak (3 s)', 'req/s', 'higher', a.figures.throughput?.peakRps, b.figures.throughput?.peakRps),
+    comparisonLine(
+      'throughput',
+      'req/s (k6, whole run)',
+      'req/s',
+      'higher',
+      a.k6.requestsPerSecond,
+      b.k6.requestsPerSecond,
+    ),
+    comparisonLine(
+      'throughput',
+      'req/s at the peak (3 s)',
+      'req/s',
+      'higher',
+      a.figures.throughput?.peakRps,
+      b.figures.throughput?.peakRps,
+    ),
     comparisonLine('throughput', 'peak VUs', 'VUs', 'neither', a.figures.run.peakVus, b.figures.run.peakVus),
   ].filter(present);
 }
@@ -210,7 +246,14 @@ function failureLines(a: ComparedRun, b: ComparedRun): ComparisonLine[] {
     comparisonLine('failures', 'checks failed', 'count', 'lower', a.k6.checksFailed, b.k6.checksFailed),
     ...checkLines(a, b),
     ...failedRequestLines(a, b),
-    comparisonLine('failures', 'todos the run left behind (after − before)', 'count', 'neither', todosLeft(a), todosLeft(b)),
+    comparisonLine(
+      'failures',
+      'todos the run left behind (after − before)',
+      'count',
+      'neither',
+      todosLeft(a),
+      todosLeft(b),
+    ),
   ].filter(present);
 }
 
@@ -221,7 +264,9 @@ function checkLines(a: ComparedRun, b: ComparedRun): ComparisonLine[] {
     if (!run.outcomes.checks) return undefined;
     return run.outcomes.checks.find((check) => check.name === name)?.passRate;
   };
-  return names.map((name) => comparisonLine('failures', `check “${name}” passed`, 'share', 'higher', rate(a, name), rate(b, name)));
+  return names.map((name) =>
+    comparisonLine('failures', `check “${name}” passed`, 'share', 'higher', rate(a, name), rate(b, name)),
+  );
 }
 
 /**
@@ -269,7 +314,9 @@ function processLines(
   };
   const stack = (run: ComparedRun) => {
     const values = run.figures.processes.list.filter((process) => STACK_KINDS.has(process.kind)).map(figure);
-    return values.length > 0 && values.every((value) => value !== undefined) ? values.reduce((sum, value) => sum + value, 0) : undefined;
+    return values.length > 0 && values.every((value) => value !== undefined)
+      ? values.reduce((sum, value) => sum + value, 0)
+      : undefined;
   };
   return [
     comparisonLine(section, 'the stack (edge, replicas, Redis, PostgreSQL)', unit, 'lower', stack(a), stack(b)),
@@ -294,7 +341,9 @@ function cacheLines(a: ComparedRun, b: ComparedRun): ComparisonLine[] {
     comparisonLine('cache', 'reads', 'count', 'neither', readsOf(a), readsOf(b)),
     ...outcomes
       .filter(([outcome]) => (share(a, outcome) ?? 0) > 0 || (share(b, outcome) ?? 0) > 0)
-      .map(([outcome, better, name]) => comparisonLine('cache', name, 'share', better, share(a, outcome), share(b, outcome))),
+      .map(([outcome, better, name]) =>
+        comparisonLine('cache', name, 'share', better, share(a, outcome), share(b, outcome)),
+      ),
     comparisonLine(
       'cache',
       'queries',
@@ -317,16 +366,30 @@ function awsLines(a: ComparedRun, b: ComparedRun): ComparisonLine[] {
   const [awsA, awsB] = [a.figures.aws, b.figures.aws];
   if (!awsA && !awsB) return [];
   const services = unique([...(awsA?.services ?? []), ...(awsB?.services ?? [])].map((service) => service.service));
-  const line = (name: string, unit: Unit, better: ComparisonLine['better'], figure: (aws: AwsFigures) => number | undefined) =>
-    comparisonLine(AWS, name, unit, better, awsA && figure(awsA), awsB && figure(awsB));
+  const line = (
+    name: string,
+    unit: Unit,
+    better: ComparisonLine['better'],
+    figure: (aws: AwsFigures) => number | undefined,
+  ) => comparisonLine(AWS, name, unit, better, awsA && figure(awsA), awsB && figure(awsB));
   const of = (aws: AwsFigures, service: string) => aws.services.find((candidate) => candidate.service === service);
   return [
     ...services.flatMap((service) => [
       line(`${service} CPU, average`, 'percent', 'lower', (aws) => of(aws, service)?.cpu?.averagePercent),
       line(`${service} CPU, busiest minute`, 'percent', 'lower', (aws) => of(aws, service)?.cpu?.peakMinutePercent),
-      line(`${service} memory, busiest minute`, 'percent', 'lower', (aws) => of(aws, service)?.memory?.peakMinutePercent),
+      line(
+        `${service} memory, busiest minute`,
+        'percent',
+        'lower',
+        (aws) => of(aws, service)?.memory?.peakMinutePercent,
+      ),
       line(`${service} tasks at the peak`, 'tasks', 'neither', (aws) => of(aws, service)?.tasks?.peak),
-      line(`${service} response time at the ALB, average`, 'ms', 'lower', (aws) => of(aws, service)?.targetGroup?.responseTimeAverageMs),
+      line(
+        `${service} response time at the ALB, average`,
+        'ms',
+        'lower',
+        (aws) => of(aws, service)?.targetGroup?.responseTimeAverageMs,
+      ),
       line(`${service} 5xx from its tasks`, 'count', 'lower', (aws) => of(aws, service)?.targetGroup?.target5xx),
     ]),
     line('load balancer requests', 'count', 'neither', (aws) => aws.loadBalancer?.requests),
@@ -336,7 +399,12 @@ function awsLines(a: ComparedRun, b: ComparedRun): ComparisonLine[] {
     line('RDS connections at the peak', 'count', 'neither', (aws) => aws.database?.connectionsPeak),
     line('RDS read IOPS, average', 'IOPS', 'neither', (aws) => aws.database?.readIops?.average),
     line('RDS write IOPS, average', 'IOPS', 'neither', (aws) => aws.database?.writeIops?.average),
-    line('ElastiCache engine CPU, busiest minute', 'percent', 'lower', (aws) => aws.cache?.engineCpu?.peakMinutePercent),
+    line(
+      'ElastiCache engine CPU, busiest minute',
+      'percent',
+      'lower',
+      (aws) => aws.cache?.engineCpu?.peakMinutePercent,
+    ),
     line('ElastiCache evictions', 'count', 'lower', (aws) => aws.cache?.evictions),
   ].filter(present);
 }

@@ -38,7 +38,8 @@ const DATA_ELEMENT = /<script id="data" type="application\/json; charset=utf-8; 
 export async function readDashboardSeries(reportPath: string): Promise<PeriodPoint[]> {
   const html = await readFile(reportPath, 'utf8');
   const encoded = DATA_ELEMENT.exec(html)?.[1];
-  if (!encoded) throw new Error(`${reportPath} has no embedded dashboard data: was it exported by k6 v1's web dashboard?`);
+  if (!encoded)
+    throw new Error(`${reportPath} has no embedded dashboard data: was it exported by k6 v1's web dashboard?`);
   const events = gunzipSync(Buffer.from(encoded.trim(), 'base64'))
     .toString('utf8')
     .split('\n')

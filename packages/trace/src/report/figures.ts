@@ -211,7 +211,10 @@ export function processKind(name: string): ProcessKind {
 export const RUNNER_PROCESS = 'pnpm loadtest';
 
 /** Everything the log files say, in one pass (plus one for the slowest requests' lines). */
-export async function collectFigures(inputs: ReportInputs, waterfall: (entries: LogEntry[], requestId: string) => string[]): Promise<Figures> {
+export async function collectFigures(
+  inputs: ReportInputs,
+  waterfall: (entries: LogEntry[], requestId: string) => string[],
+): Promise<Figures> {
   const logs = new LogFigures(inputs.processes?.startedAtMs ?? inputs.processes?.samples[0]?.atMs);
   await inputs.logs?.forEach((entry) => logs.add(entry));
   const slowest = logs.slowest.result();
@@ -241,14 +244,19 @@ export async function collectFigures(inputs: ReportInputs, waterfall: (entries: 
     client: clientGroups(inputs.k6Summary),
     edge: percentiles(logs.edge),
     services: percentiles(logs.all),
-    byService: Object.fromEntries([...logs.byService].map(([service, durations]) => [service, percentiles(durations)!])),
+    byService: Object.fromEntries(
+      [...logs.byService].map(([service, durations]) => [service, percentiles(durations)!]),
+    ),
     endpoints: logs.endpointFigures(),
     requests,
     throughput: inputs.k6Series ? throughputOf(inputs.k6Series) : undefined,
     processes: processFigures(inputs, served),
     readPath: logs.readPath(),
     failures: logs.failures(inputs.k6Summary),
-    slowest: slowest.map((request) => ({ ...request, waterfall: waterfall(wanted.get(request.requestId) ?? [], request.requestId) })),
+    slowest: slowest.map((request) => ({
+      ...request,
+      waterfall: waterfall(wanted.get(request.requestId) ?? [], request.requestId),
+    })),
     aws: inputs.cloudWatch && awsFiguresOf(inputs.cloudWatch),
   };
 }
@@ -272,7 +280,10 @@ const CLIENT_METRIC = 'http_req_duration';
 function clientGroups(summary: K6Summary | undefined): ClientGroup[] {
   if (!summary) return [];
   return Object.entries(summary.metrics)
-    .filter(([metric]) => metric === CLIENT_METRIC || (metric.startsWith(`${CLIENT_METRIC}{`) && !metric.includes('expected_response')))
+    .filter(
+      ([metric]) =>
+        metric === CLIENT_METRIC || (metric.startsWith(`${CLIENT_METRIC}{`) && !metric.includes('expected_response')),
+    )
     .map(([metric, value]) => ({
       name: metric === CLIENT_METRIC ? 'all requests' : metric.slice(CLIENT_METRIC.length + 1, -1),
       count: value?.values?.count,
@@ -378,21 +389,39 @@ function processFigures(inputs: ReportInputs, served: ServedRequests | undefined
         ? "no /proc samples (not Linux, or the run was too short): CPU per process is the services' stats lines' cpu_ms only"
         : "the services ran elsewhere (ENDPOINT): their CPU and memory are in CloudWatch (ECS CPUUtilization, MemoryUtilization per service) and in their stats lines (cpu_ms, rss_mb) in CloudWatch Logs; the load balancer's and the database's are in CloudWatch only",
     );
-    return { missing, cores: samples?.cores, list: [], perRequest: undefined, run: undefined, machine: undefined, series: [] };
+    return {
+      missing,
+      cores: samples?.cores,
+      list: [],
+      perRequest: undefined,
+      run: undefined,
+      machine: undefined,
+      series: [],
+    };
   }
   if (!inputs.logs?.local)
-    missing.push('only k6 and this machine were sampled: the services ran elsewhere (ENDPOINT), see CloudWatch for theirs');
+    missing.push(
+      'only k6 and this machine were sampled: the services ran elsewhere (ENDPOINT), see CloudWatch for theirs',
+    );
   const list = samples.samples;
   const first = list[0]!;
   const last = list[list.length - 1]!;
   const seconds = (last.atMs - first.atMs) / 1000;
   const names = [...new Set(list.flatMap((sample) => Object.keys(sample.processes)))];
-  const perRequest = perRequestWindow(first.atMs, last.atMs, served, inputs.k6Summary?.metrics.http_reqs?.values?.count);
+  const perRequest = perRequestWindow(
+    first.atMs,
+    last.atMs,
+    served,
+    inputs.k6Summary?.metrics.http_reqs?.values?.count,
+  );
   const series: CpuPeriod[] = list.slice(1).map((sample, index) => {
     const before = list[index]!;
     const span = (sample.atMs - before.atMs) / 1000;
     const cores = Object.fromEntries(
-      names.map((name) => [name, Math.max(0, ((sample.processes[name]?.cpuSeconds ?? 0) - (before.processes[name]?.cpuSeconds ?? 0)) / span)]),
+      names.map((name) => [
+        name,
+        Math.max(0, ((sample.processes[name]?.cpuSeconds ?? 0) - (before.processes[name]?.cpuSeconds ?? 0)) / span),
+      ]),
     );
     const machineCores =
       sample.machineCpuSeconds !== undefined && before.machineCpuSeconds !== undefined
@@ -410,7 +439,8 @@ function processFigures(inputs: ReportInputs, served: ServedRequests | undefined
         averageCores: cpuSeconds / seconds,
         peakCores: peakOf(series.map((period) => period.cores[name] ?? 0)),
         cpuPerRequestUs: perRequest
-          ? ((cpuSecondsAt(list, name, perRequest.toMs) - cpuSecondsAt(list, name, perRequest.fromMs)) * 1e6) / perRequest.requests
+          ? ((cpuSecondsAt(list, name, perRequest.toMs) - cpuSecondsAt(list, name, perRequest.fromMs)) * 1e6) /
+            perRequest.requests
           : undefined,
         peakRssMb: Math.max(...list.map((sample) => sample.processes[name]?.rssBytes ?? 0)) / 2 ** 20,
         count: Math.max(...list.map((sample) => sample.processes[name]?.count ?? 0)),
@@ -418,7 +448,10 @@ function processFigures(inputs: ReportInputs, served: ServedRequests | undefined
     })
     .sort((a, b) => b.cpuSeconds - a.cpuSeconds);
   const runCores = series.map((period) => Object.values(period.cores).reduce((sum, cores) => sum + cores, 0));
-  const run = { averageCores: processes.reduce((sum, process) => sum + process.cpuSeconds, 0) / seconds, peakCores: peakOf(runCores) };
+  const run = {
+    averageCores: processes.reduce((sum, process) => sum + process.cpuSeconds, 0) / seconds,
+    peakCores: peakOf(runCores),
+  };
   const machine = series.every((period) => period.machineCores !== undefined)
     ? {
         averageCores: last.machineCpuSeconds! / seconds,
@@ -457,7 +490,9 @@ export function cpuSecondsAt(samples: ProcessSample[], name: string, atMs: numbe
     const cpuSeconds = Math.max(before.cpuSeconds, sample.processes[name]?.cpuSeconds ?? 0);
     if (sample.atMs >= atMs) {
       if (sample.atMs === before.atMs) return cpuSeconds;
-      return before.cpuSeconds + ((cpuSeconds - before.cpuSeconds) * (atMs - before.atMs)) / (sample.atMs - before.atMs);
+      return (
+        before.cpuSeconds + ((cpuSeconds - before.cpuSeconds) * (atMs - before.atMs)) / (sample.atMs - before.atMs)
+      );
     }
     before = { atMs: sample.atMs, cpuSeconds };
   }
@@ -516,7 +551,13 @@ class LogFigures {
     }
     // pnpm loadtest's own requests (the seeding, counting the todos after the run) are not the load's.
     if (!this.isRunTime(entry.timeMs) || entry.requestId?.startsWith(LOADTEST_REQUEST_ID_PREFIX)) return;
-    if (eventKind(entry) !== 'finished' || entry.url === undefined || entry.durationMs === undefined || isHealthCheck(entry.url)) return;
+    if (
+      eventKind(entry) !== 'finished' ||
+      entry.url === undefined ||
+      entry.durationMs === undefined ||
+      isHealthCheck(entry.url)
+    )
+      return;
     const endpoint = this.endpoint(entry.method ?? '?', entry.url);
     if (entry.service === EDGE_SERVICE) {
       this.edge.push(entry.durationMs);
@@ -544,7 +585,8 @@ class LogFigures {
     if (entry.status === 503 && textField(entry, 'shed') !== undefined) this.shed += 1;
     if (entry.status === 429) this.rateLimited += 1;
     if (entry.status !== undefined && entry.status >= 500) this.serverErrors += 1;
-    if (entry.service === READ_SERVICE && (entry.method === 'GET' || entry.method === 'HEAD')) this.addRead(entry, entry.durationMs);
+    if (entry.service === READ_SERVICE && (entry.method === 'GET' || entry.method === 'HEAD'))
+      this.addRead(entry, entry.durationMs);
   }
 
   private isRunTime(atMs: number): boolean {
@@ -586,7 +628,10 @@ class LogFigures {
       this.replicas.set(instance, replica);
     }
     replica.requests += numberField(entry, 'requests') ?? 0;
-    replica.eventLoopDelayP99MaxMs = maxOf(replica.eventLoopDelayP99MaxMs, numberField(entry, 'event_loop_delay_p99_ms'));
+    replica.eventLoopDelayP99MaxMs = maxOf(
+      replica.eventLoopDelayP99MaxMs,
+      numberField(entry, 'event_loop_delay_p99_ms'),
+    );
     replica.peakRssMb = maxOf(replica.peakRssMb, numberField(entry, 'rss_mb'));
     const cpuMs = numberField(entry, 'cpu_ms');
     if (cpuMs !== undefined) replica.cpuMs = (replica.cpuMs ?? 0) + cpuMs;
@@ -622,12 +667,21 @@ class LogFigures {
       reads: this.reads,
       cache: { ...this.cache },
       queriesPer1000Reads: this.reads > 0 ? (this.queries * 1000) / this.reads : undefined,
-      uncached: { reads: durations.length, atService: percentiles(durations), dbMs, cacheMs, otherMs: totalMs - dbMs - cacheMs },
+      uncached: {
+        reads: durations.length,
+        atService: percentiles(durations),
+        dbMs,
+        cacheMs,
+        otherMs: totalMs - dbMs - cacheMs,
+      },
       shed: this.shed,
       rateLimited: this.rateLimited,
       serverErrors: this.serverErrors,
       replicas: [...this.replicas.values()].sort((a, b) => a.instance.localeCompare(b.instance)),
-      series: periods.map((period) => ({ atSeconds: ((period - firstPeriod + 1) * PERIOD_MS) / 1000, ...this.cacheByPeriod.get(period)! })),
+      series: periods.map((period) => ({
+        atSeconds: ((period - firstPeriod + 1) * PERIOD_MS) / 1000,
+        ...this.cacheByPeriod.get(period)!,
+      })),
     };
   }
 }

@@ -9,10 +9,23 @@
 import { EDGE_SERVICE } from '@taskoverflow/observability';
 import type { Figures } from './figures.js';
 import { formatMs as ms } from './format.js';
-import { isFailure, type CheckResult, type InstanceActivity, type Outcomes, type RequestGroup, type UnreachableReplica } from './outcomes.js';
+import {
+  isFailure,
+  type CheckResult,
+  type InstanceActivity,
+  type Outcomes,
+  type RequestGroup,
+  type UnreachableReplica,
+} from './outcomes.js';
 
 export type FunctionalRule =
-  'no response' | 'failed checks' | 'failed request group' | 'check explained' | 'instance stopped' | 'redis unusable' | 'todos left behind';
+  | 'no response'
+  | 'failed checks'
+  | 'failed request group'
+  | 'check explained'
+  | 'instance stopped'
+  | 'redis unusable'
+  | 'todos left behind';
 
 export interface FunctionalFinding {
   rule: FunctionalRule;
@@ -86,7 +99,10 @@ export function failedChecksFinding(outcomes: Outcomes): FunctionalFinding[] {
       sentence:
         `${failed.length} of ${checks.length} checks failed: ` +
         failed
-          .map((check) => `“${check.name}” passed ${percent(check.passRate)} (${n(check.passes)} of ${n(check.passes + check.fails)})`)
+          .map(
+            (check) =>
+              `“${check.name}” passed ${percent(check.passRate)} (${n(check.passes)} of ${n(check.passes + check.fails)})`,
+          )
           .join('; ') +
         '.',
       evidence: Object.fromEntries(failed.map((check) => [check.name, Number(check.passRate.toFixed(4))])),
@@ -109,7 +125,9 @@ export function failureGroupFindings(outcomes: Outcomes): FunctionalFinding[] {
         rule: 'failed request group' as const,
         sentence:
           `${n(group.count)} ${requestName(group)} answered ${group.status}${took} because ${causeOf(group, outcomes)}${span}` +
-          (group.exampleRequestId ? `, e.g. request ${group.exampleRequestId} (pnpm trace ${group.exampleRequestId}).` : '.'),
+          (group.exampleRequestId
+            ? `, e.g. request ${group.exampleRequestId} (pnpm trace ${group.exampleRequestId}).`
+            : '.'),
         evidence: {
           method: group.method,
           path: group.path,
@@ -137,7 +155,8 @@ function badId(path: string): string | undefined {
 /** What failed underneath a group of failed requests, from what their lines say. */
 export function causeOf(group: RequestGroup, outcomes: Outcomes): string {
   if (group.answeredBy === EDGE_SERVICE) return edgeCause(group, outcomes);
-  if (group.shed) return `${group.answeredBy} shed them: it was overloaded (${group.shed}), and answered at once rather than queue them`;
+  if (group.shed)
+    return `${group.answeredBy} shed them: it was overloaded (${group.shed}), and answered at once rather than queue them`;
   const code = group.errorCode;
   if (code === 'TASKOVERFLOW_DATABASE_UNAVAILABLE') {
     return `${databaseCause(group.errorCause)} (db_ms ${ms(group.dbMedianMs)}; ${code}${group.errorCause ? `: ${group.errorCause}` : ''})`;
@@ -154,7 +173,8 @@ export function causeOf(group: RequestGroup, outcomes: Outcomes): string {
     if (group.status === 404) return 'the todo did not exist (deleted already, or never created)';
   }
   if (group.status === 415) return 'the request had no Content-Type: application/json';
-  if (group.status >= 400 && group.status < 500) return `${group.answeredBy} refused the request as sent${code ? ` (${code})` : ''}`;
+  if (group.status >= 400 && group.status < 500)
+    return `${group.answeredBy} refused the request as sent${code ? ` (${code})` : ''}`;
   return code
     ? `${group.answeredBy} failed with ${code}${group.errorCause ? `: ${group.errorCause}` : ''}`
     : `${group.answeredBy} failed (its lines carry no error code; see its error lines)`;
@@ -163,7 +183,8 @@ export function causeOf(group: RequestGroup, outcomes: Outcomes): string {
 /** PostgreSQL's part, from the cause packages/db gave DatabaseUnavailableError. */
 export function databaseCause(cause: string | undefined): string {
   if (cause === undefined) return 'PostgreSQL was unavailable';
-  if (/query read timeout/i.test(cause)) return 'PostgreSQL did not answer within the query deadline (its statement timeout + 1 s)';
+  if (/query read timeout/i.test(cause))
+    return 'PostgreSQL did not answer within the query deadline (its statement timeout + 1 s)';
   if (/timeout exceeded when trying to connect|connection timeout/i.test(cause)) {
     return 'no PostgreSQL connection came free or opened within the connect timeout (PG_CONNECT_TIMEOUT_MS)';
   }
@@ -184,7 +205,8 @@ function edgeCause(group: RequestGroup, outcomes: Outcomes): string {
   if (stopped.length > 0) {
     return `the edge lost the replica it had sent them to: ${stopped
       .map(
-        (instance) => `${instance.instance} stopped at ${clock(instance.lastAtMs)} (killed or crashed)${unreachableText(instance.unreachable)}`,
+        (instance) =>
+          `${instance.instance} stopped at ${clock(instance.lastAtMs)} (killed or crashed)${unreachableText(instance.unreachable)}`,
       )
       .join('; ')}`;
   }
@@ -236,7 +258,9 @@ export function stoppedInstanceFindings(outcomes: Outcomes): FunctionalFinding[]
             `the edge found it unreachable ${times(count)} (${[...new Set(instance.unreachable.map((replica) => replica.code))].join(', ')}) and passed what it could to another replica`,
           ]
         : []),
-      ...(instance.outOfRotationAtMs !== undefined ? [`its health checks took it out of rotation at ${clock(instance.outOfRotationAtMs)}`] : []),
+      ...(instance.outOfRotationAtMs !== undefined
+        ? [`its health checks took it out of rotation at ${clock(instance.outOfRotationAtMs)}`]
+        : []),
     ];
     return {
       rule: 'instance stopped' as const,
@@ -247,7 +271,9 @@ export function stoppedInstanceFindings(outcomes: Outcomes): FunctionalFinding[]
         instance: instance.instance,
         lastLineAt: new Date(instance.lastAtMs).toISOString(),
         edgeFoundUnreachable: count,
-        ...(instance.outOfRotationAtMs !== undefined && { outOfRotationAt: new Date(instance.outOfRotationAtMs).toISOString() }),
+        ...(instance.outOfRotationAtMs !== undefined && {
+          outOfRotationAt: new Date(instance.outOfRotationAtMs).toISOString(),
+        }),
       },
     };
   });
@@ -264,11 +290,17 @@ export function redisFinding(outcomes: Outcomes, figures: Figures): FunctionalFi
       rule: 'redis unusable',
       sentence:
         `Redis could not be used from ${clock(bypass.lostAtMs ?? bypass.firstAtMs)}${toEnd ? ' to the end of the run' : ` to ${clock(bypass.lastAtMs)}`}` +
-        (bypass.lostAtMs !== undefined ? ` (the services lost their connection to it at ${clock(bypass.lostAtMs)})` : '') +
+        (bypass.lostAtMs !== undefined
+          ? ` (the services lost their connection to it at ${clock(bypass.lostAtMs)})`
+          : '') +
         ': ' +
         `${n(bypass.reads)} reads${reads > 0 ? ` (${percent(bypass.reads / reads)} of all)` : ''} bypassed the cache and went to PostgreSQL` +
         (bypass.exampleRequestId ? `, e.g. request ${bypass.exampleRequestId}.` : '.'),
-      evidence: { bypassed: bypass.reads, from: new Date(bypass.firstAtMs).toISOString(), to: new Date(bypass.lastAtMs).toISOString() },
+      evidence: {
+        bypassed: bypass.reads,
+        from: new Date(bypass.firstAtMs).toISOString(),
+        to: new Date(bypass.lastAtMs).toISOString(),
+      },
     },
   ];
 }
@@ -287,7 +319,9 @@ export function todosFinding(outcomes: Outcomes): FunctionalFinding[] {
       sentence:
         change > 0
           ? `The run left ${n(change)} todos behind: ${n(todos.before)} before it, ${n(todos.after)} after` +
-            (failedDeletes > 0 ? `; ${n(failedDeletes)} deletes failed, so the todos they were meant to remove stayed.` : '.')
+            (failedDeletes > 0
+              ? `; ${n(failedDeletes)} deletes failed, so the todos they were meant to remove stayed.`
+              : '.')
           : `The run removed ${n(-change)} todos: ${n(todos.before)} before it, ${n(todos.after)} after.`,
       evidence: { before: todos.before, after: todos.after, change, failedDeletes },
     },
@@ -312,7 +346,9 @@ export function explainCheck(check: CheckResult, groups: RequestGroup[]): Functi
   const expected = /\b([1-5]\d\d)\b/.exec(check.name)?.[1];
   const method = METHOD_WORDS.find(([words]) => words.test(check.name))?.[1];
   const candidates = groups.filter(
-    (group) => (expected ? group.status !== Number(expected) : isFailure(group)) && (method === undefined || group.method === method),
+    (group) =>
+      (expected ? group.status !== Number(expected) : isFailure(group)) &&
+      (method === undefined || group.method === method),
   );
   const best = candidates.sort((a, b) => Math.abs(a.count - check.fails) - Math.abs(b.count - check.fails))[0];
   if (!best || Math.abs(best.count - check.fails) > Math.max(1, check.fails / 10)) return undefined;
@@ -326,7 +362,14 @@ export function explainCheck(check: CheckResult, groups: RequestGroup[]): Functi
   return {
     rule: 'check explained',
     sentence: `The check “${check.name}” failed ${times(check.fails)}, and ${answered}${why}.`,
-    evidence: { check: check.name, fails: check.fails, method: best.method, path: best.path, status: best.status, count: best.count },
+    evidence: {
+      check: check.name,
+      fails: check.fails,
+      method: best.method,
+      path: best.path,
+      status: best.status,
+      count: best.count,
+    },
   };
 }
 
@@ -349,7 +392,10 @@ export function checkExplanations(outcomes: Outcomes): FunctionalFinding[] {
 }
 
 /** Whether anything failed: a check, a request (k6's count, or a failed status in the logs), a threshold. */
-export function failuresOf(outcomes: Outcomes, figures: Figures): { checks: number; requests: number; thresholds: number } {
+export function failuresOf(
+  outcomes: Outcomes,
+  figures: Figures,
+): { checks: number; requests: number; thresholds: number } {
   const logged = outcomes.requests.filter(isFailure).reduce((sum, group) => sum + group.count, 0);
   return {
     checks: (outcomes.checks ?? []).filter((check) => check.fails > 0).length,
@@ -382,7 +428,9 @@ export function headlineOf(outcomes: Outcomes, figures: Figures, saturated: stri
     return `FAILED: ${parts.join('; ')}.`;
   }
   if (saturated) return `Bottleneck: ${saturated} saturated.`;
-  const met = outcomes.thresholds.length > 0 ? `every threshold met (${outcomes.thresholds.length})` : 'no threshold to judge by';
-  const checks = outcomes.checks && outcomes.checks.length > 0 ? `, every check passed (${outcomes.checks.length})` : '';
+  const met =
+    outcomes.thresholds.length > 0 ? `every threshold met (${outcomes.thresholds.length})` : 'no threshold to judge by';
+  const checks =
+    outcomes.checks && outcomes.checks.length > 0 ? `, every check passed (${outcomes.checks.length})` : '';
   return `Healthy: ${met}${checks}, no failed request, nothing saturated.`;
 }

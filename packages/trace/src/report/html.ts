@@ -15,8 +15,15 @@ table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{padding:.25em .7em;bord
 th:first-child,td:first-child{text-align:left}ul.verdict li{margin:.4em 0}.evidence{color:#6b7280;font-size:.85em}
 pre{background:#f9fafb;padding:.8em;overflow-x:auto;font-size:12px}.missing{color:#b45309}`;
 
-export function renderHtml(figures: Figures, verdict: Verdict, latencySvg: string | undefined, outcomes?: Outcomes): string {
-  const title = [figures.run.name, figures.run.scale && `${figures.run.scale} scale`, figures.run.endpoint].filter(Boolean).join(' · ');
+export function renderHtml(
+  figures: Figures,
+  verdict: Verdict,
+  latencySvg: string | undefined,
+  outcomes?: Outcomes,
+): string {
+  const title = [figures.run.name, figures.run.scale && `${figures.run.scale} scale`, figures.run.endpoint]
+    .filter(Boolean)
+    .join(' · ');
   const { processes, readPath } = figures;
   const sections = [
     `<h1>Where the time and the CPU went</h1><p>${escapeHtml(title || figures.runDir)}</p>`,
@@ -71,7 +78,12 @@ ${table(
 ${table(
   ['', 'requests', 'failed', 'by cause or status'],
   [
-    ['k6', count(figures.failures.client?.requests), count(figures.failures.client?.failed), entries(figures.failures.client?.causes ?? {})],
+    [
+      'k6',
+      count(figures.failures.client?.requests),
+      count(figures.failures.client?.failed),
+      entries(figures.failures.client?.causes ?? {}),
+    ],
     [
       'edge',
       count(sum(figures.failures.edgeStatuses)),
@@ -140,9 +152,11 @@ ${readPath.series.length > 0 ? cacheChart(readPath.series) : '<p class="missing"
 function perRequestSentence(window: Figures['processes']['perRequest']): string {
   if (!window) return 'No request was counted while the processes were sampled, so there is no CPU per request.';
   const seconds = ((window.toMs - window.fromMs) / 1000).toFixed(1);
-  const whose = { k6: 'the requests k6 sent', edge: "the requests in the edge's log", services: "the requests in the services' logs" }[
-    window.counted
-  ];
+  const whose = {
+    k6: 'the requests k6 sent',
+    edge: "the requests in the edge's log",
+    services: "the requests in the services' logs",
+  }[window.counted];
   return `µs per request: each process's CPU over ${seconds} s by ${whose} in those seconds (${count(window.requests)}).`;
 }
 

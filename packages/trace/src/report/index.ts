@@ -48,7 +48,10 @@ export interface BottleneckReport {
 }
 
 /** @param overrides parts read from elsewhere than the run directory (the logs from CloudWatch Logs). */
-export async function writeBottleneckReport(runDir: string, overrides: ReportInputOverrides = {}): Promise<BottleneckReport> {
+export async function writeBottleneckReport(
+  runDir: string,
+  overrides: ReportInputOverrides = {},
+): Promise<BottleneckReport> {
   const inputs = await readReportInputs(runDir, overrides);
   const plain = styleFor({}, {});
   const waterfall = (entries: LogEntry[], requestId: string): string[] =>

@@ -56,7 +56,10 @@ export interface K6Summary {
    * each scenario's think time per iteration when the script states it.
    */
   run?: { name?: string; scale?: string; endpoint?: string; script?: string; thinkSeconds?: Record<string, number> };
-  metrics: Record<string, { values?: Record<string, number>; thresholds?: Record<string, { ok: boolean }> } | undefined>;
+  metrics: Record<
+    string,
+    { values?: Record<string, number>; thresholds?: Record<string, { ok: boolean }> } | undefined
+  >;
   /** The checks, in k6's groups. */
   root_group?: K6Group;
   state?: { testRunDurationMs?: number };
@@ -94,7 +97,11 @@ export function logDirectorySource(dir: string): LogSource {
 
 /** The lines of a run against AWS, read from CloudWatch Logs and saved in its `logs` directory. */
 function cloudWatchLogSource(dir: string, run: CloudWatchRun): LogSource {
-  return { ...logDirectorySource(dir), description: `CloudWatch Logs group ${run.logs?.logGroupName ?? '?'} (saved in ${dir})`, local: false };
+  return {
+    ...logDirectorySource(dir),
+    description: `CloudWatch Logs group ${run.logs?.logGroupName ?? '?'} (saved in ${dir})`,
+    local: false,
+  };
 }
 
 /**
@@ -130,14 +137,20 @@ export interface ReportInputOverrides {
 
 /** The run directory of a path that is either one or its `logs` directory. */
 export function runDirectoryOf(path: string): string {
-  return basename(path) === REPORT_INPUT_FILES.logs && !existsSync(join(path, REPORT_INPUT_FILES.logs)) ? dirname(path) : path;
+  return basename(path) === REPORT_INPUT_FILES.logs && !existsSync(join(path, REPORT_INPUT_FILES.logs))
+    ? dirname(path)
+    : path;
 }
 
 export async function readReportInputs(runDir: string, overrides: ReportInputOverrides = {}): Promise<ReportInputs> {
   const logsDir = join(runDir, REPORT_INPUT_FILES.logs);
   const summaryFile = (await readdir(runDir)).find((name) => name.endsWith('-summary.json'));
   const cloudWatch = await readJson<CloudWatchRun>(join(runDir, REPORT_INPUT_FILES.cloudWatch));
-  const saved = existsSync(logsDir) ? (cloudWatch ? cloudWatchLogSource(logsDir, cloudWatch) : logDirectorySource(logsDir)) : undefined;
+  const saved = existsSync(logsDir)
+    ? cloudWatch
+      ? cloudWatchLogSource(logsDir, cloudWatch)
+      : logDirectorySource(logsDir)
+    : undefined;
   return {
     runDir,
     logs: overrides.logs ?? saved,

@@ -19,7 +19,15 @@ const LOAD = { top: 410, height: 130 };
 const HEIGHT = 600;
 const PLOT_WIDTH = WIDTH - MARGIN.left - MARGIN.right;
 
-const COLORS = { p50: '#2563eb', p95: '#ea580c', max: '#9ca3af', target: '#dc2626', vus: '#c7d2fe', rps: '#059669', failed: '#dc2626' };
+const COLORS = {
+  p50: '#2563eb',
+  p95: '#ea580c',
+  max: '#9ca3af',
+  target: '#dc2626',
+  vus: '#c7d2fe',
+  rps: '#059669',
+  failed: '#dc2626',
+};
 
 export function renderLatencyPlot(points: PeriodPoint[], options: PlotOptions): string {
   if (points.length === 0) throw new Error('no periods to plot: the run recorded no metrics');
@@ -41,7 +49,8 @@ export function renderLatencyPlot(points: PeriodPoint[], options: PlotOptions): 
   const vusY = (vus: number): number => loadBottom - (vus / maxVus) * LOAD.height;
   const rpsY = (rps: number): number => loadBottom - (rps / maxRps) * LOAD.height;
 
-  const line = (value: (point: PeriodPoint) => number | undefined, y: (v: number) => number): string => pathOf(points, x, value, y);
+  const line = (value: (point: PeriodPoint) => number | undefined, y: (v: number) => number): string =>
+    pathOf(points, x, value, y);
   const vusArea = `M${x(0)},${loadBottom} ${points.map((p) => `L${fixed(x(p.atSeconds))},${fixed(vusY(p.vus))}`).join(' ')} L${fixed(x(endSeconds))},${loadBottom} Z`;
   const periodWidth = Math.max(PLOT_WIDTH / points.length, 1);
   const failedBars = points
@@ -59,7 +68,9 @@ export function renderLatencyPlot(points: PeriodPoint[], options: PlotOptions): 
       ['p50', COLORS.p50, false],
       ['p95', COLORS.p95, false],
       ['max', COLORS.max, false],
-      ...(options.p95TargetMs ? [[`p95 target ${options.p95TargetMs} ms`, COLORS.target, true] as [string, string, boolean]] : []),
+      ...(options.p95TargetMs
+        ? [[`p95 target ${options.p95TargetMs} ms`, COLORS.target, true] as [string, string, boolean]]
+        : []),
     ]),
     // Latency panel
     ...logTicks(lowMs, highMs).map(

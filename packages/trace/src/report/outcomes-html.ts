@@ -34,7 +34,18 @@ export function outcomesSection(outcomes: Outcomes): string {
       ? '<p class="missing">No request lines of the services: their logs were not read (a run against ENDPOINT keeps them in CloudWatch).</p>'
       : `<p>Requests by method, route and status, from the canonical <code>request finished</code> lines (the edge's for the answers it gave itself). A path that matched no route, or whose id was not a number, is shown as it was sent. Follow one with <code>pnpm trace &lt;request id&gt;</code>.</p>
 ${table(
-  ['request', 'status', 'answered by', 'count', 'p50', 'max', 'error code', 'cause', 'first – last', 'example request id'],
+  [
+    'request',
+    'status',
+    'answered by',
+    'count',
+    'p50',
+    'max',
+    'error code',
+    'cause',
+    'first – last',
+    'example request id',
+  ],
   shown.map((group) => [
     `${requestName(group)}${group.asSent ? ' (as sent)' : ''}`,
     String(group.status),

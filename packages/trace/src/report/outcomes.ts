@@ -253,7 +253,13 @@ class OutcomeLines {
     const instance = entry.hostname || entry.service;
     const activity = this.instances.get(instance);
     if (activity) activity.lastAtMs = Math.max(activity.lastAtMs, entry.timeMs);
-    else this.instances.set(instance, { instance, service: entry.service, firstAtMs: entry.timeMs, lastAtMs: entry.timeMs });
+    else
+      this.instances.set(instance, {
+        instance,
+        service: entry.service,
+        firstAtMs: entry.timeMs,
+        lastAtMs: entry.timeMs,
+      });
     this.lastAtMs = Math.max(this.lastAtMs ?? entry.timeMs, entry.timeMs);
   }
 
@@ -270,7 +276,13 @@ class OutcomeLines {
 
   private noteBypass(entry: LogEntry): void {
     if (!this.bypass)
-      this.bypass = { lostAtMs: undefined, reads: 0, firstAtMs: entry.timeMs, lastAtMs: entry.timeMs, exampleRequestId: entry.requestId };
+      this.bypass = {
+        lostAtMs: undefined,
+        reads: 0,
+        firstAtMs: entry.timeMs,
+        lastAtMs: entry.timeMs,
+        exampleRequestId: entry.requestId,
+      };
     this.bypass.reads += 1;
     this.bypass.firstAtMs = Math.min(this.bypass.firstAtMs, entry.timeMs);
     this.bypass.lastAtMs = Math.max(this.bypass.lastAtMs, entry.timeMs);
@@ -331,7 +343,8 @@ class OutcomeLines {
     const key = `${entry.service} ${method} ${route ?? ''} ${status}`;
     let paths = this.pathsAsSent.get(key);
     if (!paths) this.pathsAsSent.set(key, (paths = new Set()));
-    if (!paths.has(literal) && paths.size >= MAX_PATHS_AS_SENT) return { path: `${route ?? '(no route)'} (other paths)`, asSent: true };
+    if (!paths.has(literal) && paths.size >= MAX_PATHS_AS_SENT)
+      return { path: `${route ?? '(no route)'} (other paths)`, asSent: true };
     paths.add(literal);
     return { path: literal, asSent: true };
   }

@@ -72,7 +72,9 @@ export function verdictOf(figures: Figures, outcomes?: Outcomes): Verdict {
   const aws = awsFindings(figures.aws);
   // Against AWS the local samples are k6's machine only: its "nothing saturated" gives way to what CloudWatch found saturated.
   const awsSaturated = aws.some((finding) => SATURATION_RULES.has(finding.rule));
-  const saturation = saturationFindings(figures, context).filter((finding) => !(awsSaturated && finding.rule === 'nothing saturated'));
+  const saturation = saturationFindings(figures, context).filter(
+    (finding) => !(awsSaturated && finding.rule === 'nothing saturated'),
+  );
   const findings = [
     ...saturation,
     ...aws,
@@ -121,7 +123,8 @@ const THINK_BOUND_SHARE = 0.1;
 const KEPT_UP_SHARE = 0.8;
 
 /** A share as a whole percent. */
-const percent = (share: number): string => `${share > 0 && share < 0.01 ? (share * 100).toFixed(1) : Math.round(share * 100)} %`;
+const percent = (share: number): string =>
+  `${share > 0 && share < 0.01 ? (share * 100).toFixed(1) : Math.round(share * 100)} %`;
 const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
 
 /**
@@ -132,7 +135,10 @@ const round = (value: number, digits = 2): number => Number(value.toFixed(digits
  * verdict says the machine was busy instead. With neither, a sentence that says so with the
  * busiest figures. Without samples it says what is missing.
  */
-export function saturationFindings(figures: Figures, context: VerdictContext = { everyThresholdMet: false, iterations: undefined }): Finding[] {
+export function saturationFindings(
+  figures: Figures,
+  context: VerdictContext = { everyThresholdMet: false, iterations: undefined },
+): Finding[] {
   const { list, machine, cores, run } = figures.processes;
   if (list.length === 0) {
     return [
@@ -176,7 +182,9 @@ export function saturationFindings(figures: Figures, context: VerdictContext = {
         sentence:
           `The machine was saturated: ${machine.peakCores.toFixed(1)} of its ${cores} cores busy at the peak, ${whose}; ` +
           `${busiest.name} used the most (${busiest.averageCores.toFixed(2)} cores on average, ${busiest.cpuPerRequestUs === undefined ? '' : `${Math.round(busiest.cpuPerRequestUs)} µs per request, `}peak ${busiest.peakCores.toFixed(2)})` +
-          (latency ? `, and k6's p95 (${ms(latency.clientP95Ms)}) ${latency.met ? 'met' : 'missed'} its ${ms(latency.targetMs)} target.` : '.'),
+          (latency
+            ? `, and k6's p95 (${ms(latency.clientP95Ms)}) ${latency.met ? 'met' : 'missed'} its ${ms(latency.targetMs)} target.`
+            : '.'),
         evidence: {
           resource: `the machine (${cores} cores)`,
           ...evidence,
@@ -192,13 +200,19 @@ export function saturationFindings(figures: Figures, context: VerdictContext = {
       });
     }
   }
-  for (const process of list.filter((candidate) => ONE_CORE_KINDS.has(candidate.kind) && candidate.peakCores >= SATURATED_SHARE)) {
+  for (const process of list.filter(
+    (candidate) => ONE_CORE_KINDS.has(candidate.kind) && candidate.peakCores >= SATURATED_SHARE,
+  )) {
     findings.push({
       rule: 'process saturated',
       sentence:
         `${process.name} was saturated: ${percent(process.peakCores)} of a core at its busiest (its work runs on one thread), ` +
         `${process.averageCores.toFixed(2)} cores on average${process.cpuPerRequestUs === undefined ? '' : `, ${Math.round(process.cpuPerRequestUs)} µs of CPU per request`}.`,
-      evidence: { resource: `${process.name} (one core)`, peakCores: round(process.peakCores), averageCores: round(process.averageCores) },
+      evidence: {
+        resource: `${process.name} (one core)`,
+        peakCores: round(process.peakCores),
+        averageCores: round(process.averageCores),
+      },
     });
   }
   if (findings.length > 0) return [...findings, ...notes];
@@ -207,7 +221,9 @@ export function saturationFindings(figures: Figures, context: VerdictContext = {
       rule: 'nothing saturated',
       sentence:
         `Nothing saturated: this run's busiest process, ${busiest.name}, peaked at ${busiest.peakCores > 1 ? `${busiest.peakCores.toFixed(2)} cores` : `${percent(busiest.peakCores)} of a core`}` +
-        (cores !== undefined ? `, its processes together at ${runPeak.toFixed(1)} of the machine's ${cores} cores` : '') +
+        (cores !== undefined
+          ? `, its processes together at ${runPeak.toFixed(1)} of the machine's ${cores} cores`
+          : '') +
         (latency ? `, and k6's p95 (${ms(latency.clientP95Ms)}) met its ${ms(latency.targetMs)} target.` : '.'),
       evidence: {
         resource: 'none',
@@ -321,8 +337,12 @@ export function queueingFinding(figures: Figures): Finding | undefined {
 }
 
 /** What k6 calls each failure cause it counts (loadtests/k6/lib/summary.js). */
-const CAUSE_NAMES: Record<string, string> = { 'status:0': 'got no response', 'error_code:1050': "hit k6's request timeout" };
-const causeName = (cause: string): string => CAUSE_NAMES[cause] ?? `were answered ${cause.slice(cause.indexOf(':') + 1)}`;
+const CAUSE_NAMES: Record<string, string> = {
+  'status:0': 'got no response',
+  'error_code:1050': "hit k6's request timeout",
+};
+const causeName = (cause: string): string =>
+  CAUSE_NAMES[cause] ?? `were answered ${cause.slice(cause.indexOf(':') + 1)}`;
 
 /**
  * Requests k6 counted as failed, by its causes, and where the edge's and the services' lines
@@ -341,7 +361,11 @@ export function failuresFinding(figures: Figures): Finding | undefined {
     ['shed by the services (503, overloaded)', 'the services shedding load', shed],
     ['rate-limited by the services (429)', "the services' rate limit", rateLimited],
     ['other 5xx from the services', 'the services failing', count(serviceStatuses, (status) => status >= 500) - shed],
-    ["refused at once by the edge's bounded queue (503: every replica's queue full)", "the edge's bounded queue", edgeQueueFull],
+    [
+      "refused at once by the edge's bounded queue (503: every replica's queue full)",
+      "the edge's bounded queue",
+      edgeQueueFull,
+    ],
     ["refused by the edge's bounded queue after waiting in it (503)", "the edge's bounded queue", edgeQueueTimeout],
     [
       '502 or 504 from the edge (a replica failed or did not answer in time)',
@@ -370,8 +394,12 @@ export function failuresFinding(figures: Figures): Finding | undefined {
     rule: 'failed requests',
     sentence: [
       `k6 saw ${n(client.failed)} failed requests (${percent(client.failed / client.requests)} of ${n(client.requests)})` +
-        (causes.length > 0 ? `: ${causes.map(([cause, value]) => `${n(value)} ${causeName(cause)}`).join(', ')}.` : '.'),
-      placed.length > 0 ? `The logs place them: ${placed.map(([what, , value]) => `${n(value)} ${what}`).join('; ')}.` : '',
+        (causes.length > 0
+          ? `: ${causes.map(([cause, value]) => `${n(value)} ${causeName(cause)}`).join(', ')}.`
+          : '.'),
+      placed.length > 0
+        ? `The logs place them: ${placed.map(([what, , value]) => `${n(value)} ${what}`).join('; ')}.`
+        : '',
       main && main[1] * 2 >= client.failed ? `Most came from ${main[0]} (${percent(main[1] / client.failed)}).` : '',
       unplaced > 0
         ? `${n(unplaced)} are in no log: the logs are cut, or the requests never reached the edge (queued in the load generator or the kernel's accept queue).`

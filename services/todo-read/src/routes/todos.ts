@@ -56,7 +56,8 @@ export async function todoReadRoutes(app: ServiceApp, options: TodoReadRoutesOpt
  */
 function send(request: FastifyRequest, reply: FastifyReply, response: CachedResponse): FastifyReply {
   reply.header('cache-control', 'no-cache');
-  if (response.status !== 200) return reply.code(response.status).type('application/json; charset=utf-8').send(response.body);
+  if (response.status !== 200)
+    return reply.code(response.status).type('application/json; charset=utf-8').send(response.body);
   reply.header('etag', response.etag);
   if (etagMatches(request.headers['if-none-match'], response.etag)) return reply.code(304).send();
   return reply.code(200).type('application/json; charset=utf-8').send(response.body);

@@ -48,5 +48,7 @@ export async function webUi(app: FastifyInstance): Promise<void> {
 
   // The page names the current assets, so browsers must revalidate it on every load (a 304
   // when unchanged, by its ETag).
-  app.get('/', (_request, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html', distDir, { cacheControl: false }));
+  app.get('/', (_request, reply) =>
+    reply.header('cache-control', 'no-cache').sendFile('index.html', distDir, { cacheControl: false }),
+  );
 }

@@ -51,7 +51,11 @@ export async function todoWriteRoutes(app: ServiceApp, options: TodoWriteRoutesO
       await app.invalidateCachedReads();
       return reply.code(201).send(todo);
     }
-    const idempotency = { key, requestHash: requestHash(request.body), windowSeconds: options.idempotencyWindowSeconds };
+    const idempotency = {
+      key,
+      requestHash: requestHash(request.body),
+      windowSeconds: options.idempotencyWindowSeconds,
+    };
     const result = await insertTodoOnce(app.db, idempotency, values);
     switch (result.outcome) {
       case 'created':
