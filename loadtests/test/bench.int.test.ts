@@ -4,12 +4,11 @@
  * was recorded — never how fast anything was: speed is what the bench reports, not what a test
  * asserts.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '@taskoverflow/stack';
+import { runEntry, type CommandRun } from '@taskoverflow/stack/testing';
 import t, { type Test } from 'tap';
 import { parseBenchOptions } from '../bench/options.js';
 import type { BenchReport } from '../bench/results-file.js';
@@ -18,19 +17,9 @@ import { isStackScenario, SCENARIO_NAMES, STACK_SCENARIO_NAMES } from '../bench/
 
 const CLI = join(repoRoot, 'loadtests', 'bench', 'cli.ts');
 
-/** Runs the bench CLI to its end; resolves with its exit code and everything it printed. */
-async function runBenchCli(t: Test, args: string[]): Promise<{ code: number | null; output: string }> {
-  const bench = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', CLI, ...args], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // Should the test time out, the bench still stops every process it started.
-  t.teardown(() => void bench.kill('SIGTERM'));
-  let output = '';
-  bench.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  bench.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const [code] = (await once(bench, 'close')) as [number | null];
-  return { code, output };
+/** Runs the bench CLI to its end; should the test time out, the bench still stops every process it started. */
+function runBenchCli(t: Test, args: string[]): Promise<CommandRun> {
+  return runEntry(CLI, args, { cwd: repoRoot, owner: t });
 }
 
 t.test('a tiny run measures every scenario, without errors, and records it', async (t) => {

@@ -3,10 +3,9 @@
  * their own processes. They check that each runs to its summary and refuses bad usage — never
  * how fast anything was: that is what the tools print, not what a test asserts.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { repoRoot } from '@taskoverflow/stack';
+import { runEntry, type CommandRun } from '@taskoverflow/stack/testing';
 import t, { type Test } from 'tap';
 
 const TOOLS = {
@@ -14,22 +13,9 @@ const TOOLS = {
   'edge-overload': join(repoRoot, 'loadtests', 'edge', 'overload.ts'),
 };
 
-/** Runs one tool to its end, as `pnpm <tool>` does; resolves with its exit code and everything it printed. */
-async function runTool(
-  t: Test,
-  tool: keyof typeof TOOLS,
-  args: string[],
-): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', TOOLS[tool], ...args], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => void child.kill('SIGTERM'));
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, output };
+/** Runs one tool to its end, as `pnpm <tool>` does. */
+function runTool(t: Test, tool: keyof typeof TOOLS, args: string[]): Promise<CommandRun> {
+  return runEntry(TOOLS[tool], args, { cwd: repoRoot, owner: t });
 }
 
 t.test('--help prints the usage and exits 0; bad usage names the problem, prints the usage and exits 2', async (t) => {

@@ -1,9 +1,10 @@
 import { EventEmitter, once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type RequestListener } from 'node:http';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { HEALTH_PATH } from '@taskoverflow/routing';
 import t, { type Test } from 'tap';
 import { buildEdge, type EdgeOptions } from '../src/index.js';
+import { startUpstream } from '../src/testing.js';
 
 /** What an echo upstream saw. */
 interface Echo {
@@ -12,18 +13,6 @@ interface Echo {
   url: string;
   headers: IncomingHttpHeaders;
   body: string;
-}
-
-/** A real HTTP server on a free loopback port; closed when the test ends. */
-async function startUpstream(t: Test, handler: RequestListener): Promise<string> {
-  const server = createServer(handler);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 /** Answers with its name and everything it received; `x-reply-status` picks the status. */

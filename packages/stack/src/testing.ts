@@ -15,6 +15,7 @@ import { databaseUrlFor, dropDatabase, ensureDatabase, migrateDatabase, migratio
 import { repoRoot } from './paths.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from './stack.js';
 
+export { startUpstream } from '@taskoverflow/edge/testing';
 export { MOTO_INSTALL, MotoServer, motoEnvironment, startMoto } from './moto.js';
 
 export interface TestDatabase {
@@ -244,24 +245,44 @@ export interface CommandRun {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** stdout and stderr together, in the order they arrived: what a terminal would show. */
+  output: string;
 }
 
 /**
  * Runs a TypeScript entry (a CLI, a fixture) in a child process under tsx, as pnpm's scripts
- * run it, until it exits. `env` is the child's whole environment (default: this process's).
+ * run it, until it exits; its stdin is closed. `env` is the child's whole environment
+ * (default: this process's). With an `owner` (a tap test), the owner's clean-up sends it
+ * SIGTERM should the test end (time out) first, so a tool still stops what it started.
  */
 export async function runEntry(
   entry: string,
   args: readonly string[],
-  { env = process.env, cwd }: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  {
+    env = process.env,
+    cwd,
+    owner,
+  }: { env?: NodeJS.ProcessEnv; cwd?: string; owner?: { teardown(cleanUp: () => void): void } } = {},
 ): Promise<CommandRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', entry, ...args], { env, cwd });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', entry, ...args], {
+    env,
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  owner?.teardown(() => void child.kill('SIGTERM'));
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    output += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    output += chunk;
+  });
   const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
+  return { code, stdout, stderr, output };
 }
 
 /** How long a service run to its exit may take on a busy machine; it is killed past it. */

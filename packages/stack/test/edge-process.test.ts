@@ -7,17 +7,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import { startEdgeProcess, type EdgeProcess } from '../src/edge-process.js';
+import { startUpstream } from '../src/testing.js';
 
 /** A replica that answers every request with its name. */
-async function namedUpstream(t: Test, name: string): Promise<string> {
-  const server = createServer((_request, response) => response.end(JSON.stringify({ replica: name })));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+function namedUpstream(t: Test, name: string): Promise<string> {
+  return startUpstream(t, (_request, response) => response.end(JSON.stringify({ replica: name })));
 }
 
 async function startEdge(t: Test, upstreams: { read: string[]; write: string[] }, port = 0): Promise<EdgeProcess> {
