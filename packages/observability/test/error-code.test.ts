@@ -3,9 +3,9 @@
  * `request finished` line (so that the bottleneck report needs no second line to say why it
  * failed); a request answered without one carries neither.
  */
-import { Writable } from 'node:stream';
 import createError from '@fastify/error';
 import Fastify from 'fastify';
+import { jsonLinesDestination } from '@taskoverflow/stack/testing';
 import t from 'tap';
 import { fastifyLogging, observabilityPlugin } from '../src/index.js';
 
@@ -17,14 +17,7 @@ const Unavailable = createError<'TASKOVERFLOW_DATABASE_UNAVAILABLE', [options: {
 );
 
 t.test('the canonical line names a failed request’s error code and cause, and nothing on success', async (t) => {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
+  const { lines, destination } = jsonLinesDestination();
   const app = Fastify(fastifyLogging({ service: 'todo-write', hostname: 'test', level: 'info', destination }));
   await app.register(observabilityPlugin, {});
   app.get('/timeout', async () => {

@@ -4,22 +4,15 @@
  * the response and the request's log line carry the same one. The edge applies the same
  * function (correlationId), so one rule holds at both.
  */
-import { Writable } from 'node:stream';
 import Fastify from 'fastify';
+import { jsonLinesDestination } from '@taskoverflow/stack/testing';
 import t from 'tap';
 import { fastifyLogging, observabilityPlugin } from '../src/index.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 t.test('x-request-id: kept when 1-64 safe characters, else the trace Root, else a new UUID', async (t) => {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
+  const { lines, destination } = jsonLinesDestination();
   const app = Fastify(fastifyLogging({ service: 'todo-read', hostname: 'test', level: 'info', destination }));
   await app.register(observabilityPlugin, {});
   app.get('/', async () => ({}));

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { open, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -330,6 +331,21 @@ export function setEnv(owner: { teardown(cleanUp: () => void): void }, values: R
       else process.env[name] = saved;
     });
   }
+}
+
+/**
+ * A stream for a logger under test (pino's destination) that keeps each JSON line written to
+ * it, parsed, in `lines`, as soon as it is written.
+ */
+export function jsonLinesDestination(): { lines: LogLine[]; destination: Writable } {
+  const lines: LogLine[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as LogLine);
+      done();
+    },
+  });
+  return { lines, destination };
 }
 
 /** Blocks this process's event loop for `ms`, as CPU-bound work (an overload) would. */
