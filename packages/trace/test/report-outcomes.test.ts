@@ -6,7 +6,7 @@
 import t from 'tap';
 import { parseLogLine, type LogEntry } from '../src/log-entry.js';
 import { explainCheck, headlineOf, noResponseFinding } from '../src/report/functional-verdict.js';
-import type { Figures } from '../src/report/figures.js';
+import type { Figures } from '../src/report/figure-types.js';
 import type { K6Summary, LogSource, ReportInputs } from '../src/report/inputs.js';
 import {
   collectOutcomes,

@@ -4,7 +4,9 @@
  * carries the figures it rests on.
  */
 import t from 'tap';
-import { peakOf, processKind, throughputOf, type Figures, type ProcessFigures } from '../src/report/figures.js';
+import type { Figures, ProcessFigures } from '../src/report/figure-types.js';
+import { throughputOf } from '../src/report/k6-figures.js';
+import { peakOf, processKind } from '../src/report/process-figures.js';
 import type { PeriodPoint } from '../src/report/dashboard-data.js';
 import {
   bypassFinding,

@@ -3,7 +3,7 @@
  * outcomes over time (stacked shares). Latency over time is k6's latency.svg, drawn by
  * `pnpm loadtest`, which the page inlines as it is.
  */
-import type { CachePeriod, CpuPeriod } from './figures.js';
+import type { CachePeriod, CpuPeriod } from './figure-types.js';
 import { escapeHtml, formatClock } from './format.js';
 
 const WIDTH = 900;

@@ -7,7 +7,7 @@
  * failed. Pure functions of the outcomes (outcomes.ts) and the figures.
  */
 import { EDGE_SERVICE } from '@taskoverflow/observability';
-import type { Figures } from './figures.js';
+import type { Figures } from './figure-types.js';
 import { formatMs as ms } from './format.js';
 import {
   isFailure,

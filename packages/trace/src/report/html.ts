@@ -1,7 +1,7 @@
 /** bottlenecks.html: the verdict first, then the figures it rests on, the plots and the slowest requests. */
 import { awsSection } from './aws-html.js';
 import { cacheChart, cpuChart } from './charts.js';
-import type { Figures, Percentiles } from './figures.js';
+import type { Figures, Percentiles } from './figure-types.js';
 import { escapeHtml, formatMs as ms } from './format.js';
 import type { Outcomes } from './outcomes.js';
 import { outcomesSection } from './outcomes-html.js';

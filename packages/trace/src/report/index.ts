@@ -9,7 +9,8 @@ import type { LogEntry } from '../log-entry.js';
 import { renderTimeline } from '../render/timeline.js';
 import { styleFor } from '../render/style.js';
 import { buildTimeline } from '../timeline.js';
-import { collectFigures, type Figures } from './figures.js';
+import type { Figures } from './figure-types.js';
+import { collectFigures } from './figures.js';
 import { renderHtml } from './html.js';
 import { readReportInputs, type ReportInputOverrides } from './inputs.js';
 import { collectOutcomes, type Outcomes } from './outcomes.js';
@@ -31,7 +32,8 @@ export { compareRuns, readComparedRun, type ComparedRun, type Comparison, type C
 export { COMPARE_FILES, compareUsage, isCompareCommand, previousRunOf, runCompareCommand } from './compare-cli.js';
 export { renderComparisonHtml } from './compare-html.js';
 export { percentile } from '../endpoint-stats.js';
-export { p95TargetOf, RUNNER_PROCESS } from './figures.js';
+export { p95TargetOf } from './k6-figures.js';
+export { RUNNER_PROCESS } from './process-figures.js';
 export { LOADTEST_REQUEST_ID_PREFIX, type Outcomes, type RequestGroup } from './outcomes.js';
 
 export const REPORT_FILES = { html: 'bottlenecks.html', json: 'bottlenecks.json' } as const;

@@ -4,7 +4,7 @@
  * first finding names the saturated resource, or says that nothing saturated.
  */
 import { AWS_SATURATION_RULES, awsFindings, type AwsRule } from './aws-verdict.js';
-import type { Figures, ProcessFigures } from './figures.js';
+import type { Figures, ProcessFigures } from './figure-types.js';
 import { formatClock, formatMs as ms } from './format.js';
 import { functionalFindings, headlineOf, type FunctionalRule } from './functional-verdict.js';
 import type { Iterations, Outcomes } from './outcomes.js';
