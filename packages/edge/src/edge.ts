@@ -1,6 +1,5 @@
 import {
   createServer,
-  STATUS_CODES,
   type IncomingHttpHeaders,
   type IncomingMessage,
   type OutgoingHttpHeaders,
@@ -31,6 +30,7 @@ import {
   type ClientLimits,
   type ConnectionTurn,
 } from './client-limits.js';
+import { CLIENT_ERRORS, hostsAt, MALFORMED_REQUEST, rawResponse, type AllowedHosts } from './raw-responses.js';
 import { DEFAULT_REPLICA_QUEUE, Replica, type QueuedExchange, type ReplicaQueueSettings } from './replica.js';
 import { replicaAt, TargetGroup, type HealthCheckSettings, type TargetOrder } from './target-group.js';
 
@@ -71,13 +71,13 @@ export interface Edge {
 
 /** How often the edge health-checks each replica by default: a draining replica leaves the rotation at its next check. */
 export const HEALTH_CHECK_INTERVAL_MS = 500;
-const DEFAULT_HEALTH_CHECK: HealthCheckSettings = {
+export const DEFAULT_HEALTH_CHECK: HealthCheckSettings = {
   path: HEALTH_PATH,
   intervalMs: HEALTH_CHECK_INTERVAL_MS,
   timeoutMs: 1_000,
 };
 
-const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
 
 /**
  * Connections the kernel completes and queues for the edge to accept (capped by
@@ -85,7 +85,7 @@ const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
  * and a client retries a dropped SYN only after 1 s, then 3 s: 3,000 connections arriving at
  * once saw their 503s after 1-3 s though the edge answered each in under a millisecond.
  */
-const LISTEN_BACKLOG = 4_096;
+export const LISTEN_BACKLOG = 4_096;
 
 /**
  * Connection errors that mean the request never reached the replica, so another replica may
@@ -245,15 +245,6 @@ function replicaCount(targetGroups: Record<ServiceName, TargetGroup>): number {
   return count;
 }
 
-/** The Host values served: each entry as given, with the edge's port added to those without one. */
-function hostsAt(hosts: readonly string[], port: number): AllowedHosts {
-  const names = new Set(hosts.map((host) => (/:\d+$/.test(host) ? host : `${host}:${port}`).toLowerCase()));
-  return {
-    names,
-    refusal: `this edge serves only the Host names ${[...names].join(', ')}; add others to EDGE_ALLOWED_HOSTS`,
-  };
-}
-
 function replicaOrigins(service: ServiceName, baseUrls: string[] | undefined): string[] {
   if (!baseUrls?.length) {
     throw new Error(`edge: no replicas given for ${service}; pass at least one base URL, e.g. http://127.0.0.1:3101`);
@@ -281,13 +272,6 @@ interface EdgeContext {
   closing: boolean;
   /** Whether `request started` lines are logged (at debug). */
   readonly logStarted: boolean;
-}
-
-interface AllowedHosts {
-  /** `name:port`, lower case. */
-  names: ReadonlySet<string>;
-  /** The 421's message. */
-  refusal: string;
 }
 
 /**
@@ -679,25 +663,6 @@ function answerClientError(
     socket.destroy();
     return;
   }
-  const [status, message] = CLIENT_ERRORS[error.code ?? ''] ?? [
-    400,
-    'malformed HTTP request: send a well-formed HTTP/1.1 request',
-  ];
+  const [status, message] = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED_REQUEST;
   socket.end(rawResponse(status, message));
 }
-
-/** A whole JSON error response, written to a socket as it is; it closes the connection. */
-function rawResponse(status: number, message: string, headers: Record<string, string> = {}): string {
-  const body = JSON.stringify({ error: message });
-  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
-  return (
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n${extra.join('')}` +
-    `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
-  );
-}
-
-/** node:http's parser errors that have an answer of their own; any other is a 400. */
-const CLIENT_ERRORS: Readonly<Record<string, [number, string]>> = {
-  HPE_HEADER_OVERFLOW: [431, 'request headers too large: send at most 16 KB of headers'],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request not received in time: send the whole request at once'],
-};

@@ -1,2 +1,10 @@
 export { buildEdge, HEALTH_CHECK_INTERVAL_MS, type Edge, type EdgeOptions } from './edge.js';
 export type { EdgeControlRequest, EdgeMessage } from './control.js';
+export { readEdgeConfig, type EdgeConfig } from './config.js';
+export {
+  HAPROXY_LOG_FORMAT,
+  haproxySetup,
+  slotName,
+  type HaproxySetup,
+  type HaproxySetupOptions,
+} from './haproxy-config.js';

@@ -29,7 +29,7 @@ export {
 export { RequestLogController, REQUEST_ID_LOG_LABEL } from './log-controller.js';
 export { createLogger, LOG_FORMATS, loggerOptions, type LogFormat, type LoggerSettings } from './logger.js';
 export { observabilityPlugin, type ObservabilityOptions } from './plugin.js';
-export { LoadBalancerStats, readStatsIntervalMs, RequestStats } from './stats.js';
+export { LoadBalancerStats, readStatsIntervalMs, RequestStats, type MeasuredProcess, type StatsLog } from './stats.js';
 export { QueryLog } from './query-log.js';
 export { correlationId, SAFE_REQUEST_ID } from './request-id.js';
 export { fastifyLogging, type FastifyLoggingSettings } from './fastify-logging.js';

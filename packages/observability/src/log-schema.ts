@@ -80,7 +80,8 @@ export interface StatsFields {
   status_5xx: number;
   /** 503s of load shedding (the edge's: refused by its bounded queue). */
   shed: number;
-  event_loop_delay_p99_ms: number;
+  /** Absent from the line of a process without a Node event loop (HAProxy as the edge). */
+  event_loop_delay_p99_ms?: number;
   rss_mb: number;
   /** CPU time the process used over the interval. */
   cpu_ms: number;

@@ -1,5 +1,4 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import type { BaseLogger } from 'pino';
 import { roundMs, type RequestRecord } from './context.js';
 import {
   STATS_MESSAGE,
@@ -45,8 +44,31 @@ export function readStatsIntervalMs(reader: IntegerReader): number {
   return reader.integer('STATS_INTERVAL_MS', 5_000, { min: 0, max: 3_600_000 });
 }
 
-/** Where a `stats` line goes: a pino logger (a service's, the edge's). */
-type StatsLog = Pick<BaseLogger, 'info'>;
+/** Where a `stats` line goes: a pino logger (a service's, the edge's), or HAProxy's log (packages/stack). */
+export interface StatsLog {
+  info(fields: object, msg: string): void;
+}
+
+/**
+ * Whose CPU time and RSS a `stats` line reports: by default the process that counts the
+ * requests; the one that runs HAProxy counts HAProxy's requests and reads its figures from /proc.
+ * Without a Node event loop of its own (`eventLoop: false`) the line has no event-loop delay.
+ */
+export interface MeasuredProcess {
+  /** CPU time used since the process started, user and system, in µs. */
+  cpuMicros(): number;
+  rssBytes(): number;
+  eventLoop: boolean;
+}
+
+const THIS_PROCESS: MeasuredProcess = {
+  cpuMicros: () => {
+    const usage = process.cpuUsage();
+    return usage.user + usage.system;
+  },
+  rssBytes: () => process.memoryUsage.rss(),
+  eventLoop: true,
+};
 
 /**
  * A process's figures over an interval, written as one `stats` line (info) every
@@ -62,13 +84,16 @@ abstract class IntervalStats<Counted extends object> {
   private status5xx = 0;
   private shed = 0;
   private intervalStartedAt = 0;
-  private cpuAtStart: NodeJS.CpuUsage = { user: 0, system: 0 };
+  private cpuAtStartMicros = 0;
   private eventLoopDelay: ReturnType<typeof monitorEventLoopDelay> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private log: StatsLog | undefined;
   private readonly gauges = new Map<StatsGauge, () => number>();
 
-  constructor(readonly intervalMs: number) {}
+  constructor(
+    readonly intervalMs: number,
+    private readonly measured: MeasuredProcess = THIS_PROCESS,
+  ) {}
 
   /**
    * A state the line reports as it is when the line is written (not counted over the interval),
@@ -81,8 +106,10 @@ abstract class IntervalStats<Counted extends object> {
   /** Writes a `stats` line to `log` every interval from now on. */
   start(log: StatsLog): void {
     this.log = log;
-    this.eventLoopDelay = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
-    this.eventLoopDelay.enable();
+    if (this.measured.eventLoop) {
+      this.eventLoopDelay = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+      this.eventLoopDelay.enable();
+    }
     this.beginInterval();
     this.timer = setInterval(() => this.emit(), this.intervalMs);
     // The line is a report, not work that keeps a process alive.
@@ -110,7 +137,7 @@ abstract class IntervalStats<Counted extends object> {
 
   private beginInterval(): void {
     this.intervalStartedAt = performance.now();
-    this.cpuAtStart = process.cpuUsage();
+    this.cpuAtStartMicros = this.measured.cpuMicros();
     this.eventLoopDelay?.reset();
   }
 
@@ -120,7 +147,7 @@ abstract class IntervalStats<Counted extends object> {
       return;
     }
     const intervalMs = performance.now() - this.intervalStartedAt;
-    const cpu = process.cpuUsage(this.cpuAtStart);
+    const cpuMicros = this.measured.cpuMicros() - this.cpuAtStartMicros;
     const line: StatsFields & Counted & Partial<Record<StatsGauge, number>> = {
       interval_ms: Math.round(intervalMs),
       requests: this.requests,
@@ -132,12 +159,11 @@ abstract class IntervalStats<Counted extends object> {
       shed: this.shed,
       ...this.takeCountedFields(),
       ...Object.fromEntries([...this.gauges].map(([field, read]) => [field, read()])),
-      event_loop_delay_p99_ms: roundMs((this.eventLoopDelay?.percentile(99) ?? 0) / 1e6),
-      rss_mb: Math.round((process.memoryUsage.rss() / BYTES_PER_MB) * 10) / 10,
-      cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+      ...(this.eventLoopDelay && { event_loop_delay_p99_ms: roundMs(this.eventLoopDelay.percentile(99) / 1e6) }),
+      rss_mb: Math.round((this.measured.rssBytes() / BYTES_PER_MB) * 10) / 10,
+      cpu_ms: Math.round(cpuMicros / 1000),
     };
-    // Typed as a plain object: pino's overloads cannot tell a generic object from a string.
-    this.log.info<object>(line, STATS_MESSAGE);
+    this.log.info(line, STATS_MESSAGE);
     this.durations.fill(0);
     this.requests = 0;
     this.status5xx = 0;

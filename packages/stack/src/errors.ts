@@ -166,3 +166,9 @@ export const StackStopError = createError<
   'TASKOVERFLOW_STACK_STOP_FAILED',
   [failures: string, options: { cause: AggregateError }]
 >('TASKOVERFLOW_STACK_STOP_FAILED', 'stopping the local stack failed: %s');
+
+/** TASKOVERFLOW_BALANCER (or --balancer) names a balancer that cannot run here. */
+export const BalancerChoiceError = createError<'TASKOVERFLOW_BALANCER_INVALID', [problem: string]>(
+  'TASKOVERFLOW_BALANCER_INVALID',
+  '%s',
+);

@@ -20,3 +20,11 @@ export { findFreePort, findFreePorts } from './free-port.js';
 export { repoRoot, serviceEntry } from './paths.js';
 export { startServiceProcess, stopChild, type ServiceProcess, type ServiceProcessOptions } from './processes.js';
 export { EDGE_ENTRY, startEdgeProcess, type EdgeProcess, type EdgeProcessOptions } from './edge-process.js';
+export {
+  BALANCER_KINDS,
+  BALANCER_VARIABLE,
+  chooseBalancer,
+  startBalancer,
+  type Balancer,
+  type BalancerKind,
+} from './balancer.js';

@@ -171,7 +171,10 @@ const COLUMNS: Array<[heading: string, cell: (stats: AnyStatsLine) => string]> =
   ['503 shed', (stats) => String(stats.shed)],
   ['cache hit', (stats) => cacheShare(stats, stats.cache_hit)],
   ['bypass', (stats) => cacheShare(stats, stats.cache_bypass)],
-  ['loop p99 ms', (stats) => milliseconds(stats.event_loop_delay_p99_ms)],
+  [
+    'loop p99 ms',
+    (stats) => (stats.event_loop_delay_p99_ms === undefined ? '–' : milliseconds(stats.event_loop_delay_p99_ms)),
+  ],
   ['CPU', (stats) => `${Math.round((stats.cpu_ms / stats.interval_ms) * 100)}%`],
   ['RSS MB', (stats) => String(Math.round(stats.rss_mb))],
 ];

@@ -11,7 +11,7 @@ import {
   ensureLocalServiceRoles,
   migrateDatabase,
 } from './database.js';
-import { startEdgeProcess } from './edge-process.js';
+import { startBalancer, type BalancerKind } from './balancer.js';
 import { NotBuiltError, ReadReplicasError } from './errors.js';
 import { assertPortFree } from './free-port.js';
 import { logFilePath } from './log-files.js';
@@ -49,6 +49,11 @@ export interface LocalStackOptions {
   readReplicas?: number;
   /** The edge's port on 127.0.0.1. Default: 8080; 0 picks a free one. */
   port?: number;
+  /**
+   * Which balancer is the edge: `haproxy`, `node` or `auto` (HAProxy when on PATH). Default:
+   * TASKOVERFLOW_BALANCER, else `auto` (balancer.ts).
+   */
+  balancer?: string;
   /** Data directory of the embedded PostgreSQL. Default: <repo>/.data/postgres. */
   dataDir?: string;
   /** Print neither progress nor the services' warnings nor their summary. */
@@ -73,6 +78,8 @@ export interface LocalStack {
   url: string;
   /** The edge's process id (it runs as a child process), e.g. to read its CPU time. */
   edgePid: number;
+  /** Which balancer is the edge, and what ran: `HAProxy 2.6.12`, `Node edge`. */
+  balancer: { kind: BalancerKind; description: string };
   readUrls: string[];
   writeUrl: string;
   databaseUrl: string;
@@ -103,9 +110,10 @@ const DEFAULT_READ_REPLICAS = 2;
  * Runs the split stack on this machine: PostgreSQL (embedded unless a databaseUrl is given),
  * migrations, todo-write, the todo-read replicas and the edge in front of them.
  *
- * The edge runs as a child process of its own (edge-process.ts), as the services do: proxying
- * costs CPU on every request, and in this process it would share one core with whatever this
- * process does. Replicas are registered and deregistered over its IPC channel.
+ * The edge runs as a child process of its own (balancer.ts: HAProxy or the Node edge), as the
+ * services do: proxying costs CPU on every request, and in this process it would share one core
+ * with whatever this process does. Replicas are registered and deregistered over its control
+ * channel (the Node edge's IPC channel, HAProxy's runtime API).
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const readReplicas = options.readReplicas ?? DEFAULT_READ_REPLICAS;
@@ -153,7 +161,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     options.signal?.throwIfAborted();
     const upstreams = { 'todo-read': fleet.urls('todo-read'), 'todo-write': fleet.urls('todo-write') };
 
-    const edge = await startEdgeProcess({
+    const edge = await startBalancer({
+      ...(options.balancer !== undefined && { kind: options.balancer }),
       host: HOST,
       port: edgePort,
       upstreams,
@@ -163,11 +172,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     shutdown.add(() => edge.stop());
     const { url } = edge;
     const replicaCounts = `todo-read ×${upstreams['todo-read'].length}, todo-write ×${upstreams['todo-write'].length}`;
-    output.progress(`edge: ${url} → ${replicaCounts} ✓`);
+    output.progress(`edge (${edge.description}): ${url} → ${replicaCounts} ✓`);
 
     return {
       url,
       edgePid: edge.pid,
+      balancer: { kind: edge.kind, description: edge.description },
       readUrls: upstreams['todo-read'],
       writeUrl: upstreams['todo-write'][0]!,
       databaseUrl,

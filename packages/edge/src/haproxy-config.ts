@@ -1,0 +1,189 @@
+import { SAFE_REQUEST_ID } from '@taskoverflow/observability';
+import {
+  defaultService,
+  HEALTH_PATH,
+  KEEP_ALIVE_TIMEOUT_MS,
+  pathPatternToRegExp,
+  routingRules,
+  SERVICES,
+  type ServiceName,
+} from '@taskoverflow/routing';
+import type { EdgeConfig } from './config.js';
+import { DEFAULT_HEALTH_CHECK, DEFAULT_UPSTREAM_TIMEOUT_MS, LISTEN_BACKLOG } from './edge.js';
+import { CLIENT_ERRORS, hostsAt, MALFORMED_REQUEST, rawResponse } from './raw-responses.js';
+
+/**
+ * HAProxy as the edge: the same routing table, limits and answers as the Node edge
+ * (EdgeConfig, read from the same variables), at a fraction of its CPU per request. `pnpm start`
+ * runs it when `haproxy` is on PATH (packages/stack, haproxy-process.ts).
+ */
+export interface HaproxySetup {
+  /** The configuration file's text. */
+  config: string;
+  /** Files the configuration names, by file name in `dir`: the error answers, as raw HTTP. */
+  files: Record<string, string>;
+}
+
+export interface HaproxySetupOptions {
+  /** Where the caller writes `files` (and the configuration). */
+  dir: string;
+  /** The runtime API's UNIX socket (register and deregister replicas, read counters). */
+  adminSocket: string;
+  /** Server slots per backend beyond the replicas given: the replicas a rolling restart may add. */
+  spareSlots: number;
+  /** HAProxy's open-file limit (ulimit -n): it needs two per connection, client and replica. */
+  fileDescriptorLimit: number;
+}
+
+/** Descriptors HAProxy keeps for itself beyond two per connection: listeners, health checks, logs. */
+const RESERVED_FILE_DESCRIPTORS = 200;
+
+/** The server slot names of a backend: `replica-1`, `replica-2`… */
+export function slotName(index: number): string {
+  return `replica-${index + 1}`;
+}
+
+/**
+ * The log line of each request, in the edge's `request finished` schema (EdgeRequestFinished;
+ * `time` in ms since the epoch). `termination` is HAProxy's two-letter termination state (`--`
+ * a normal end; `sQ` refused after waiting in the queue; `cD` the client stopped reading…).
+ * `upstream` is `http://-:-` when no replica answered; the process that reads the line drops it.
+ */
+export const HAPROXY_LOG_FORMAT =
+  '{"level":"info","time":%Ts%ms,"service":"edge","hostname":"edge",' +
+  '"request_id":"%[var(txn.request_id),json(utf8s)]","method":"%HM","url":"%[capture.req.uri,json(utf8s)]",' +
+  '"status":%ST,"duration_ms":%Ta,"bytes":%B,"upstream":"http://%si:%sp","termination":"%ts","msg":"request finished"}';
+
+export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): HaproxySetup {
+  const { limits, queue } = edge;
+  // EDGE_MAX_CONNECTIONS, as far as the open-file limit allows (HAProxy refuses to start beyond it).
+  const maxConnections = Math.min(
+    limits.maxConnections,
+    Math.floor((options.fileDescriptorLimit - RESERVED_FILE_DESCRIPTORS) / 2),
+  );
+  const retryAfter = { 'retry-after': String(queue.retryAfterSeconds) };
+  const [timeoutStatus, timeoutMessage] = CLIENT_ERRORS.ERR_HTTP_REQUEST_TIMEOUT!;
+  const files: Record<string, string> = {
+    // HAProxy answers a request over its buffer (16 KB) 400, as any it cannot parse.
+    'malformed.http': rawResponse(MALFORMED_REQUEST[0], `${MALFORMED_REQUEST[1]}, with at most 16 KB of headers`),
+    'timeout.http': rawResponse(timeoutStatus, timeoutMessage),
+    'queue-full.http': rawResponse(
+      503,
+      `the replicas are at capacity: retry after ${queue.retryAfterSeconds} s`,
+      retryAfter,
+    ),
+  };
+  for (const service of SERVICES) {
+    files[`${service}-502.http`] = rawResponse(502, `${service} is unavailable: no replica answered`);
+    files[`${service}-504.http`] = rawResponse(
+      504,
+      `${service} did not answer within ${DEFAULT_UPSTREAM_TIMEOUT_MS / 1000} s`,
+    );
+  }
+  const file = (name: string): string => `${options.dir}/${name}`;
+  const tooMany = rawResponseParts(
+    `too many connections from this client: at most ${limits.maxConnectionsPerClient}; retry after ${queue.retryAfterSeconds} s`,
+  );
+
+  const lines = [
+    'global',
+    // One thread: one core's worth, as the Node edge it stands in for.
+    '  nbthread 1',
+    `  maxconn ${maxConnections}`,
+    '  log stdout format raw local0 info',
+    `  stats socket ${options.adminSocket} mode 600 level admin`,
+    '  hard-stop-after 30s',
+    'defaults',
+    '  mode http',
+    '  log global',
+    `  log-format '${HAPROXY_LOG_FORMAT}'`,
+    '  option forwardfor',
+    '  option http-buffer-request',
+    // A replica that refuses the connection never saw the request: another may take it.
+    '  retries 3',
+    '  retry-on conn-failure',
+    '  option redispatch 1',
+    '  timeout connect 5s',
+    // The whole request, body included (http-buffer-request), must arrive in time.
+    `  timeout http-request ${limits.requestTimeoutMs}`,
+    // A client that takes nothing of its response for this long has left: its connection closes.
+    `  timeout client ${limits.drainTimeoutMs}`,
+    `  timeout http-keep-alive ${KEEP_ALIVE_TIMEOUT_MS}`,
+    `  timeout server ${DEFAULT_UPSTREAM_TIMEOUT_MS}`,
+    `  timeout queue ${queue.maxQueueWaitMs}`,
+    `  timeout check ${DEFAULT_HEALTH_CHECK.timeoutMs}`,
+    `  errorfile 400 ${file('malformed.http')}`,
+    `  errorfile 408 ${file('timeout.http')}`,
+    `  errorfile 503 ${file('queue-full.http')}`,
+    'frontend edge',
+    `  bind ${edge.host.includes(':') ? `[${edge.host}]` : edge.host}:${edge.port} backlog ${LISTEN_BACKLOG}`,
+    `  maxconn ${maxConnections}`,
+    '  stick-table type ipv6 size 100k expire 60s store conn_cur',
+    '  tcp-request connection track-sc0 src',
+    `  http-request return status 503 content-type "${tooMany.contentType}" string '${tooMany.body}' hdr retry-after ${queue.retryAfterSeconds} if { sc0_conn_cur gt ${limits.maxConnectionsPerClient} }`,
+    ...allowedHostsRule(edge),
+    `  http-request set-header x-request-id %[uuid()] unless { req.hdr(x-request-id) -m reg '${SAFE_REQUEST_ID.source}' }`,
+    '  http-request set-var(txn.request_id) req.hdr(x-request-id)',
+    '  http-response set-header x-request-id %[var(txn.request_id)]',
+    ...routingLines(),
+    `  default_backend ${defaultService}`,
+  ];
+  for (const service of SERVICES) {
+    const replicas = edge.upstreams[service].map((url) => new URL(url).host);
+    lines.push(
+      `backend ${service}`,
+      '  balance roundrobin',
+      `  option httpchk GET ${HEALTH_PATH}`,
+      '  http-check expect status 200',
+      `  errorfile 502 ${file(`${service}-502.http`)}`,
+      `  errorfile 504 ${file(`${service}-504.http`)}`,
+      `  default-server check inter ${DEFAULT_HEALTH_CHECK.intervalMs} fall 1 rise 1 maxconn ${queue.connections}`,
+      ...replicas.map((address, index) => `  server ${slotName(index)} ${address}`),
+      // Spare slots, in maintenance until a replica is registered in one (set server … addr).
+      ...Array.from(
+        { length: options.spareSlots },
+        (_, spare) => `  server ${slotName(replicas.length + spare)} 127.0.0.1:1 disabled`,
+      ),
+    );
+  }
+  return { config: `${lines.join('\n')}\n`, files };
+}
+
+/** One `use_backend` per routing rule, in priority order, as the ALB evaluates them. */
+function routingLines(): string[] {
+  return [...routingRules]
+    .sort((a, b) => a.priority - b.priority)
+    .flatMap((rule) => {
+      const patterns = rule.pathPatterns.map((pattern) => singleQuoted(pathPatternToRegExp(pattern).source));
+      return [
+        `  acl ${rule.name}_method method ${rule.methods.join(' ')}`,
+        `  acl ${rule.name}_path path_reg ${patterns.join(' ')}`,
+        `  use_backend ${rule.service satisfies ServiceName} if ${rule.name}_method ${rule.name}_path`,
+      ];
+    });
+}
+
+/** EDGE_ALLOWED_HOSTS: any other Host is answered 421, as by the Node edge. */
+function allowedHostsRule(edge: EdgeConfig): string[] {
+  if (!edge.allowedHosts) return [];
+  const hosts = hostsAt(edge.allowedHosts, edge.port);
+  const refusal = rawResponseParts(hosts.refusal);
+  return [
+    `  http-request return status 421 content-type "${refusal.contentType}" string '${refusal.body}' unless { req.hdr(host) -i ${[...hosts.names].join(' ')} }`,
+  ];
+}
+
+/** A JSON error body (as rawResponse writes it) for an `http-request return` line. */
+function rawResponseParts(message: string): { contentType: string; body: string } {
+  return { contentType: 'application/json; charset=utf-8', body: singleQuotedBody(JSON.stringify({ error: message })) };
+}
+
+/** In single quotes HAProxy reads every character as it is, but a single quote cannot appear. */
+function singleQuoted(text: string): string {
+  return `'${singleQuotedBody(text)}'`;
+}
+
+function singleQuotedBody(text: string): string {
+  if (text.includes("'")) throw new Error(`cannot put ${text} in an HAProxy configuration: it holds a single quote`);
+  return text;
+}

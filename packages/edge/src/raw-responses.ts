@@ -1,0 +1,37 @@
+/** Answers the edge gives itself, as raw HTTP: the Node edge writes them to sockets, HAProxy serves them as error files. */
+import { STATUS_CODES } from 'node:http';
+
+/** The Host values served: each entry as given, with the edge's port added to those without one. */
+export function hostsAt(hosts: readonly string[], port: number): AllowedHosts {
+  const names = new Set(hosts.map((host) => (/:\d+$/.test(host) ? host : `${host}:${port}`).toLowerCase()));
+  return {
+    names,
+    refusal: `this edge serves only the Host names ${[...names].join(', ')}; add others to EDGE_ALLOWED_HOSTS`,
+  };
+}
+
+export interface AllowedHosts {
+  /** `name:port`, lower case. */
+  names: ReadonlySet<string>;
+  /** The 421's message. */
+  refusal: string;
+}
+
+/** A whole JSON error response, written to a socket as it is; it closes the connection. */
+export function rawResponse(status: number, message: string, headers: Record<string, string> = {}): string {
+  const body = JSON.stringify({ error: message });
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n${extra.join('')}` +
+    `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+  );
+}
+
+/** node:http's parser errors that have an answer of their own; any other is a 400. */
+export const CLIENT_ERRORS: Readonly<Record<string, [number, string]>> = {
+  HPE_HEADER_OVERFLOW: [431, 'request headers too large: send at most 16 KB of headers'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request not received in time: send the whole request at once'],
+};
+
+/** The answer to a request that cannot be parsed. */
+export const MALFORMED_REQUEST: [number, string] = [400, 'malformed HTTP request: send a well-formed HTTP/1.1 request'];

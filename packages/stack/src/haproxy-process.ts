@@ -1,0 +1,322 @@
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { haproxySetup, readEdgeConfig, slotName } from '@taskoverflow/edge';
+import { EDGE_SERVICE, LoadBalancerStats } from '@taskoverflow/observability';
+import { SERVICES, type ServiceName } from '@taskoverflow/routing';
+import { spawnDetachedChild } from './detached-child.js';
+import type { EdgeProcess, EdgeProcessOptions } from './edge-process.js';
+import { EdgeControlError, EdgeStartError, PortInUseError } from './errors.js';
+import { findFreePort } from './free-port.js';
+import { READY_TIMEOUT_MS, stopChild } from './processes.js';
+import { readCpuSeconds, readRssBytes } from './process-stats.js';
+
+/** The haproxy binary on PATH, or undefined. */
+export function findHaproxy(): string | undefined {
+  const found = spawnSync('sh', ['-c', 'command -v haproxy'], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : undefined;
+}
+
+/** `HAProxy 2.6.12`, for the progress line and the load test's description of the stack. */
+export function haproxyVersion(binary: string): string {
+  const version = /version (\S+)/.exec(spawnSync(binary, ['-v'], { encoding: 'utf8' }).stdout)?.[1];
+  return `HAProxy ${version ?? '(unknown version)'}`;
+}
+
+/** Server slots per backend beyond the replicas it starts with: the replacements of rolling restarts. */
+const SPARE_SLOTS = 8;
+/** How often the runtime API is polled while waiting for a replica's health or its last request. */
+const POLL_MS = 50;
+/** How long deregister waits for a replica's requests to finish: the edge's own upstream timeout. */
+const DRAIN_TIMEOUT_MS = 60_000;
+/** Where /proc/self/limits cannot be read (not Linux): the usual soft limit. */
+const DEFAULT_OPEN_FILE_LIMIT = 1024;
+/** HAProxy's `srv_op_state` for a server that is up. */
+const SERVER_UP = '2';
+/** A request no replica answered: its log line has no `upstream`. */
+const NO_UPSTREAM = ',"upstream":"http://-:-"';
+
+/**
+ * Runs HAProxy as the edge, with the interface of the Node edge's process (EdgeProcess): the
+ * configuration generated from the same routing table and EDGE_* settings (haproxySetup), its
+ * request lines in the edge's log schema, a `stats` line every STATS_INTERVAL_MS with HAProxy's
+ * own CPU and RSS, and replicas registered and deregistered through its runtime API.
+ */
+export async function startHaproxyProcess(options: EdgeProcessOptions & { binary: string }): Promise<EdgeProcess> {
+  const port = options.port === 0 ? await findFreePort(options.host) : options.port;
+  const config = readEdgeConfig({
+    ...process.env,
+    ...options.env,
+    HOST: options.host,
+    PORT: String(port),
+    READ_UPSTREAMS: options.upstreams['todo-read'].join(','),
+    WRITE_UPSTREAMS: options.upstreams['todo-write'].join(','),
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'taskoverflow-haproxy-'));
+  const adminSocket = join(dir, 'admin.sock');
+  const setup = haproxySetup(config, {
+    dir,
+    adminSocket,
+    spareSlots: SPARE_SLOTS,
+    fileDescriptorLimit: openFileLimit(),
+  });
+  writeFileSync(join(dir, 'haproxy.cfg'), setup.config);
+  for (const [name, content] of Object.entries(setup.files)) writeFileSync(join(dir, name), content);
+
+  const child = spawnDetachedChild(options.binary, ['-db', '-f', join(dir, 'haproxy.cfg')], {
+    // The load test's process sampler names a process by its SERVICE_INSTANCE.
+    env: { ...process.env, SERVICE_INSTANCE: EDGE_SERVICE },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    orphanSignal: 'SIGTERM',
+  });
+  const exited = new Promise<string>((resolve) => {
+    child.once('close', (code, signal) => resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`));
+  });
+  const logFile = options.env?.LOG_FILE;
+  const log = new EdgeLog(logFile ? createWriteStream(logFile, { flags: 'w' }) : undefined, options.onLine);
+  const stats =
+    config.statsIntervalMs > 0
+      ? new LoadBalancerStats(config.statsIntervalMs, {
+          cpuMicros: () => (readCpuSeconds(child.pid!) ?? 0) * 1e6,
+          rssBytes: () => readRssBytes(child.pid!) ?? 0,
+          eventLoop: false,
+        })
+      : undefined;
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    log.request(line);
+    if (stats) countRequest(stats, line);
+  });
+  // HAProxy's own messages (alerts, replicas going down and up): a warning line each.
+  let addressInUse = false;
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    if (line.includes('cannot bind socket (Address already in use)')) addressInUse = true;
+    log.message(line);
+  });
+
+  const admin = (command: string): Promise<string> => adminCommand(adminSocket, command);
+  const cleanUp = async (): Promise<void> => {
+    stats?.stop();
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntilAnswering(admin, exited);
+  } catch (error) {
+    await stopChild(child, exited);
+    await cleanUp();
+    throw addressInUse ? new PortInUseError(port, options.host) : error;
+  }
+  stats?.start(log);
+
+  const slots = Object.fromEntries(
+    SERVICES.map((service) => [
+      service,
+      [
+        ...options.upstreams[service].map((url) => new URL(url).host),
+        ...Array.from({ length: SPARE_SLOTS }, () => undefined),
+      ],
+    ]),
+  ) as Record<ServiceName, Array<string | undefined>>;
+  const slotOf = (service: ServiceName, host: string | undefined): string => {
+    if (!SERVICES.includes(service)) {
+      throw new EdgeControlError(`refused: no target group for "${service}"; the services are ${SERVICES.join(', ')}`);
+    }
+    const index = slots[service].indexOf(host);
+    if (index === -1) {
+      throw new EdgeControlError(
+        host === undefined
+          ? `has no free ${service} server slot in HAProxy (${slots[service].length}): restart the stack`
+          : `has no ${service} replica at ${host}`,
+      );
+    }
+    return slotName(index);
+  };
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${options.host}:${port}`,
+    pid: child.pid!,
+    async register(service, replicaUrl) {
+      const { hostname, port: replicaPort } = new URL(replicaUrl);
+      const slot = slotOf(service, undefined);
+      slots[service][slots[service].indexOf(undefined)] = new URL(replicaUrl).host;
+      await admin(`set server ${service}/${slot} addr ${hostname} port ${replicaPort}`);
+      await admin(`set server ${service}/${slot} state ready`);
+      // Resolves once health-checked, as the Node edge's does; a replica that fails stays out.
+      await pollUntil(
+        READY_TIMEOUT_MS,
+        async () => (await serverField(admin, service, slot, 'srv_op_state')) === SERVER_UP,
+      );
+    },
+    async deregister(service, replicaUrl) {
+      const host = new URL(replicaUrl).host;
+      const slot = slotOf(service, host);
+      await admin(`set server ${service}/${slot} state maint`);
+      // No new request goes to it; resolves once those it has (and those queued for it) are done.
+      await pollUntil(DRAIN_TIMEOUT_MS, async () => {
+        const [current, queued] = await serverStats(admin, service, slot, ['scur', 'qcur']);
+        return current === '0' && queued === '0';
+      });
+      slots[service][slots[service].indexOf(host)] = undefined;
+    },
+    stop: () =>
+      (stopping ??= (async () => {
+        // SIGUSR1: HAProxy's soft stop, as the Node edge's SIGTERM: no new connection, the requests under way finish.
+        child.kill('SIGUSR1');
+        const killTimer = setTimeout(() => child.kill('SIGKILL'), DRAIN_TIMEOUT_MS);
+        await exited;
+        clearTimeout(killTimer);
+        await cleanUp();
+      })()),
+  };
+}
+
+/** This process's open-file limit (ulimit -n), which HAProxy inherits. */
+function openFileLimit(): number {
+  try {
+    const limit = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+    if (limit !== undefined) return Number(limit);
+  } catch {
+    // Not Linux: the usual limit.
+  }
+  return DEFAULT_OPEN_FILE_LIMIT;
+}
+
+/** Counts a request line for the `stats` line: status, duration, and whether the queue refused it. */
+function countRequest(stats: LoadBalancerStats, line: string): void {
+  const match = /"status":(\d+),"duration_ms":(\d+),.*"termination":"(..)"/.exec(line);
+  if (!match) return;
+  // sQ: the request waited its whole `timeout queue` for a replica and was refused.
+  stats.add(Number(match[1]), Number(match[2]), match[3] === 'sQ');
+}
+
+/**
+ * The edge's log: the request lines HAProxy writes (to the log file, or in every-line mode to
+ * the console), its own messages as JSON warnings, and the `stats` lines.
+ */
+class EdgeLog {
+  constructor(
+    private readonly file: WriteStream | undefined,
+    private readonly onLine: (line: string) => void,
+  ) {}
+
+  request(line: string): void {
+    if (!line.startsWith('{')) return; // HAProxy's own messages: also on stderr, read there.
+    const cleaned = line.includes(NO_UPSTREAM) ? line.replace(NO_UPSTREAM, '') : line;
+    if (this.file) this.file.write(`${cleaned}\n`);
+    else this.onLine(cleaned);
+  }
+
+  /** `[WARNING]  (1234) : Server todo-read/replica-2 is DOWN, reason: …` */
+  message(line: string): void {
+    const match = /^\[(\w+)\]\s+\(\d+\) : (.*)$/.exec(line);
+    const kind = match?.[1];
+    const text = match?.[2] ?? line;
+    // Notices (its version, its path) go to the file only; warnings and alerts to the console too.
+    if (kind === 'NOTICE') this.write('info', { haproxy: true }, text, false);
+    else this.write(kind === 'ALERT' ? 'error' : 'warn', { haproxy: true }, text);
+  }
+
+  /** A `stats` line (LoadBalancerStats writes through this, as through a pino logger). */
+  info(fields: object, msg: string): void {
+    this.write('info', fields, msg);
+  }
+
+  async close(): Promise<void> {
+    await new Promise((resolve) => (this.file ? this.file.end(resolve) : resolve(undefined)));
+  }
+
+  private write(level: string, fields: object, msg: string, toConsole = true): void {
+    const line = JSON.stringify({
+      level,
+      time: new Date().toISOString(),
+      service: EDGE_SERVICE,
+      hostname: EDGE_SERVICE,
+      ...fields,
+      msg,
+    });
+    this.file?.write(`${line}\n`);
+    // The console shows warnings, errors and stats lines (StackConsole), as the Node edge prints them.
+    if (toConsole) this.onLine(line);
+  }
+}
+
+/** One command over HAProxy's runtime API (a UNIX socket; it closes after its answer). */
+function adminCommand(socketPath: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(socketPath);
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.once('error', reject);
+    socket.once('end', () => {
+      // The runtime API answers an error in words, e.g. "No such server."
+      if (/^(No such|Unknown command|Require|Permission denied)/m.test(answer)) {
+        reject(new EdgeControlError(`(HAProxy) refused "${command}": ${answer.trim()}`));
+      } else resolve(answer);
+    });
+    socket.end(`${command}\n`);
+  });
+}
+
+/** A field of one server in `show servers state`, e.g. `srv_op_state` (2: up). */
+async function serverField(
+  admin: (command: string) => Promise<string>,
+  backend: string,
+  server: string,
+  field: string,
+): Promise<string | undefined> {
+  const lines = (await admin(`show servers state ${backend}`)).split('\n');
+  const header = lines
+    .find((line) => line.startsWith('# be_id'))
+    ?.slice(2)
+    .split(' ');
+  const row = lines.find((line) => line.split(' ')[3] === server)?.split(' ');
+  return header && row ? row[header.indexOf(field)] : undefined;
+}
+
+/** Counters of one server in `show stat` (CSV), e.g. `scur` (its requests under way) and `qcur` (queued for it). */
+async function serverStats(
+  admin: (command: string) => Promise<string>,
+  backend: string,
+  server: string,
+  fields: string[],
+): Promise<Array<string | undefined>> {
+  const lines = (await admin(`show stat ${backend} 4 -1`)).split('\n');
+  const header = lines
+    .find((line) => line.startsWith('# '))
+    ?.slice(2)
+    .split(',');
+  const row = lines.find((line) => line.split(',')[1] === server)?.split(',');
+  return fields.map((field) => (header && row ? row[header.indexOf(field)] : undefined));
+}
+
+async function waitUntilAnswering(admin: (command: string) => Promise<string>, exited: Promise<string>): Promise<void> {
+  let how: string | undefined;
+  void exited.then((reason) => (how = reason));
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (how) throw new EdgeStartError(`HAProxy ${how} before it was listening: its output above says why`);
+    if (
+      await admin('show info').then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+    if (Date.now() > deadline) {
+      throw new EdgeStartError(`HAProxy did not answer within ${READY_TIMEOUT_MS / 1000} s: its output above says why`);
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+async function pollUntil(timeoutMs: number, done: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done()) && Date.now() < deadline) await sleep(POLL_MS);
+}
