@@ -1,13 +1,11 @@
 /** `pnpm bench`: see USAGE in options.ts, or run it with --help. */
 import { isAbsolute, relative } from 'node:path';
+import { Interruption } from '@taskoverflow/config';
 import { runBench } from './bench.js';
 import { BENCH_USAGE_CODE } from '../errors.js';
 import { parseBenchOptions, USAGE } from './options.js';
 import { formatReport } from './report.js';
 import { writeResults } from './results-file.js';
-
-const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
-type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
 
 async function main(): Promise<number> {
   let options;
@@ -23,25 +21,13 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  const interrupted = new AbortController();
-  let stoppedBy: StopSignal | undefined;
-  for (const signal of Object.keys(SIGNAL_EXIT_CODES) as StopSignal[]) {
-    process.on(signal, () => {
-      if (stoppedBy) {
-        // The stack's exit handlers still kill the child processes and PostgreSQL.
-        console.error(`${signal} again: exiting without waiting`);
-        process.exit(SIGNAL_EXIT_CODES[signal]);
-      }
-      stoppedBy = signal;
-      console.error(`\n${signal}: stopping the run and every process it started…`);
-      interrupted.abort(new Error(`interrupted by ${signal}`));
-    });
-  }
+  // A second signal exits at once; the stack's exit handlers still kill the processes it started.
+  const interruption = new Interruption('stopping the run and every process it started… (again to exit at once)');
 
   try {
     const report = await runBench(options, {
       progress: (text) => process.stdout.write(text),
-      signal: interrupted.signal,
+      signal: interruption.signal,
     });
     const written = await writeResults(report, options.resultsDir);
     console.log(`\n${formatReport(report)}\n`);
@@ -55,7 +41,8 @@ async function main(): Promise<number> {
     );
     return 1;
   } catch (error) {
-    if (stoppedBy) return SIGNAL_EXIT_CODES[stoppedBy];
+    const interrupted = interruption.exitCode('bench');
+    if (interrupted !== undefined) return interrupted;
     console.error(`\npnpm bench failed: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }

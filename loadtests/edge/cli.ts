@@ -1,17 +1,19 @@
-/** What pnpm edge-cost and pnpm edge-overload share: --help, bad usage (exit 2, as in the other CLIs), failures (exit 1). */
+/** What pnpm edge-cost and pnpm edge-overload share: --help, bad usage (exit 2, as in the other CLIs), failures (exit 1), Ctrl-C. */
+import { Interruption } from '@taskoverflow/config';
 import { EDGE_BENCH_USAGE_CODE, EdgeBenchUsageError } from '../errors.js';
 
 export const HOST = '127.0.0.1';
 
 /**
  * Parses the command line with `parse` (which throws an EdgeBenchUsageError on bad usage, or
- * returns 'help') and runs the tool; resolves with the process's exit code.
+ * returns 'help') and runs the tool as `pnpm <script>`; resolves with the process's exit code.
+ * Ctrl-C or SIGTERM aborts `signal`: the tool stops what it started and rejects.
  */
 export async function runCommand<Options>(
-  name: string,
+  script: string,
   usage: string,
   parse: (argv: string[]) => Options | 'help',
-  run: (options: Options) => Promise<void>,
+  run: (options: Options, signal: AbortSignal) => Promise<void>,
 ): Promise<number> {
   let options: Options | 'help';
   try {
@@ -25,11 +27,14 @@ export async function runCommand<Options>(
     console.log(usage);
     return 0;
   }
+  const interruption = new Interruption('stopping every process it started… (again to exit at once)');
   try {
-    await run(options);
+    await run(options, interruption.signal);
     return 0;
   } catch (error) {
-    console.error(`\n${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    const interrupted = interruption.exitCode(script);
+    if (interrupted !== undefined) return interrupted;
+    console.error(`\npnpm ${script} failed: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
 }

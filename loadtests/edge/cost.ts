@@ -176,11 +176,20 @@ async function answersOk(url: string): Promise<boolean> {
   }
 }
 
-function load(url: string, seconds: number): Promise<autocannon.Result> {
+/** autocannon for `seconds`; an abort stops it at once and rejects. */
+function load(url: string, seconds: number, signal: AbortSignal): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
-    autocannon({ url, connections: CONNECTIONS, duration: seconds }, (error: unknown, result: autocannon.Result) =>
-      error ? reject(new Error('autocannon failed', { cause: error })) : resolve(result),
+    const instance = autocannon(
+      { url, connections: CONNECTIONS, duration: seconds },
+      (error: unknown, result: autocannon.Result) => {
+        signal.removeEventListener('abort', stop);
+        if (signal.aborted) reject(signal.reason as Error);
+        else if (error) reject(new Error('autocannon failed', { cause: error }));
+        else resolve(result);
+      },
     );
+    const stop = (): void => instance.stop();
+    signal.addEventListener('abort', stop, { once: true });
   });
 }
 
@@ -189,15 +198,16 @@ async function measure(
   upstream: { url: string; pid: number },
   dir: string,
   seconds: number,
+  signal: AbortSignal,
 ): Promise<Round> {
   const port = await findFreePort(HOST);
   const running = await candidate.start(port, upstream.url, dir);
   try {
     const url = `http://${HOST}:${port}${LIST_PATH}`;
-    await load(url, WARM_UP_SECONDS);
+    await load(url, WARM_UP_SECONDS, signal);
     const lbBefore = readCpuSeconds(running.pid)!;
     const upstreamBefore = readCpuSeconds(upstream.pid)!;
-    const result = await load(url, seconds);
+    const result = await load(url, seconds, signal);
     const requests = result.requests.total;
     return {
       requestsPerSecond: Math.round(requests / seconds),
@@ -210,8 +220,9 @@ async function measure(
   }
 }
 
-async function measureEdgeCost({ rounds, seconds, edges }: EdgeCostOptions): Promise<void> {
+async function measureEdgeCost({ rounds, seconds, edges }: EdgeCostOptions, signal: AbortSignal): Promise<void> {
   await buildServices();
+  signal.throwIfAborted();
   const candidates: Candidate[] = [
     nodeEdge('edge', EDGE_ENTRY, 'info'),
     nodeEdge('edge-warn', EDGE_ENTRY, 'warn'),
@@ -241,7 +252,7 @@ async function measureEdgeCost({ rounds, seconds, edges }: EdgeCostOptions): Pro
     try {
       for (let round = 1; round <= rounds; round += 1) {
         for (const candidate of candidates) {
-          const measured = await measure(candidate, { url: upstreamUrl, pid: upstream.pid }, dir, seconds);
+          const measured = await measure(candidate, { url: upstreamUrl, pid: upstream.pid }, dir, seconds, signal);
           results.get(candidate.name)!.push(measured);
           console.log(
             `round ${round} ${candidate.name.padEnd(10)} ${String(measured.requestsPerSecond).padStart(6)} req/s  ` +
@@ -268,4 +279,4 @@ async function measureEdgeCost({ rounds, seconds, edges }: EdgeCostOptions): Pro
   }
 }
 
-process.exit(await runCommand('pnpm edge-cost', USAGE, parseOptions, measureEdgeCost));
+process.exit(await runCommand('edge-cost', USAGE, parseOptions, measureEdgeCost));

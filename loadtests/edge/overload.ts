@@ -55,10 +55,10 @@ function parseOptions(argv: string[]): OverloadOptions | 'help' {
 }
 
 /** One GET on a connection of its own; resolves with its status (0: no response) and milliseconds to the last byte. */
-function timedGet(url: string, agent: Agent): Promise<{ status: number; ms: number }> {
+function timedGet(url: string, agent: Agent, signal: AbortSignal): Promise<{ status: number; ms: number }> {
   const startedAt = performance.now();
   return new Promise((resolve) => {
-    httpRequest(url, { agent }, (response) => {
+    httpRequest(url, { agent, signal }, (response) => {
       response.resume();
       response.once('end', () => resolve({ status: response.statusCode!, ms: performance.now() - startedAt }));
     })
@@ -74,19 +74,22 @@ function byStatus(outcomes: Iterable<{ status: number; ms: number }>): Array<[nu
   return [...times].sort(([a], [b]) => a - b).map(([status, list]) => [status, list.sort((a, b) => a - b)]);
 }
 
-async function measureOverload({ todos, requests }: OverloadOptions): Promise<void> {
+async function measureOverload({ todos, requests }: OverloadOptions, signal: AbortSignal): Promise<void> {
   await buildServices();
+  signal.throwIfAborted();
   // A throwaway database too: the todos seeded here stay out of pnpm start's.
   const workDir = await mkdtemp(join(tmpdir(), 'edge-overload-'));
   const logDir = join(workDir, 'logs');
   await mkdir(logDir);
-  const stack = await startLocalStack({ port: 0, quiet: true, logDir, dataDir: join(workDir, 'postgres') });
+  const stack = await startLocalStack({ port: 0, quiet: true, logDir, dataDir: join(workDir, 'postgres'), signal });
   try {
     console.log(`stack: ${stack.url} ✓; seeding ${todos.toLocaleString('en-US')} todos…`);
     await seedTodos(stack.url, todos);
+    signal.throwIfAborted();
     const url = `${stack.url}${LIST_PATH}`;
     const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
-    const outcomes = await Promise.all(Array.from({ length: requests }, () => timedGet(url, agent)));
+    const outcomes = await Promise.all(Array.from({ length: requests }, () => timedGet(url, agent, signal)));
+    signal.throwIfAborted();
     console.log(
       `${requests.toLocaleString('en-US')} list requests at once through the edge, ${todos.toLocaleString('en-US')} todos:`,
     );
@@ -114,4 +117,4 @@ async function measureOverload({ todos, requests }: OverloadOptions): Promise<vo
   }
 }
 
-process.exit(await runCommand('pnpm edge-overload', USAGE, parseOptions, measureOverload));
+process.exit(await runCommand('edge-overload', USAGE, parseOptions, measureOverload));

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Interruption } from '@taskoverflow/config';
 import {
   compareUsage,
   isCompareCommand,
@@ -111,7 +112,8 @@ Examples:
   ENDPOINT=http://my-alb.example.com pnpm loadtest --scale full
 
 Exit status: 0 every threshold met, 1 a threshold breached or the run failed (a script k6
-cannot load, an ENDPOINT where nothing answers), 2 bad usage.
+cannot load, an ENDPOINT where nothing answers), 2 bad usage. Ctrl-C stops k6 (the run so
+far is reported), then the stack, and exits 0 (130 when run without pnpm).
 k6 must be installed: on PATH, or in $(go env GOPATH)/bin (go install go.k6.io/k6@v1.8.1).
 See docs/load-testing.md.`;
 
@@ -297,23 +299,24 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  // Ctrl-C: k6 stops as it would on its own (and still writes its summary), then the stack
-  // stops. A second one exits at once.
-  const interrupt = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (interrupt.signal.aborted) process.exit(130);
-    console.log(`\n${signal}: stopping k6, then the stack (again to exit at once)…`);
-    interrupt.abort(new Error(`interrupted by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Ctrl-C: k6 stops as it would on its own (and still writes its summary, which is reported),
+  // then the stack stops.
+  const interruption = new Interruption('stopping k6, then the stack (again to exit at once)…');
 
-  const results = await runLoadTest({
-    ...options,
-    echoK6: true,
-    progress: (line) => console.log(line),
-    abort: interrupt.signal,
-  });
+  let results: LoadTestResult[];
+  try {
+    results = await runLoadTest({
+      ...options,
+      echoK6: true,
+      progress: (line) => console.log(line),
+      abort: interruption.signal,
+    });
+  } catch (error) {
+    // Stopped before k6 ran: nothing to report.
+    const interrupted = interruption.exitCode('loadtest');
+    if (interrupted !== undefined) return interrupted;
+    throw error;
+  }
   for (const result of results) {
     console.log(`\n${report(result)}`);
     if (options.aws && result.target === 'stack')
@@ -332,7 +335,7 @@ async function main(): Promise<number> {
   const ceiling = results.find((result) => result.target === 'ceiling');
   const stack = results.find((result) => result.target === 'stack');
   if (ceiling && stack) console.log(`\n${comparison(ceiling, stack)}`);
-  return results.every((result) => result.passed) ? 0 : 1;
+  return interruption.exitCode('loadtest') ?? (results.every((result) => result.passed) ? 0 : 1);
 }
 
 main().then(

@@ -2,6 +2,8 @@
  * Reading configuration from the environment. Every problem is collected and reported at
  * once, each naming the variable, the bad value and what is expected.
  */
+export { interruptedExitCode, Interruption, onStopSignal, type StopSignal } from './stop-signals.js';
+
 export const INVALID_CONFIGURATION_CODE = 'TASKOVERFLOW_INVALID_CONFIGURATION';
 
 /** A class rather than @fastify/error's createError, for its `problems` list; callers check the code (docs/design.md, Errors). */

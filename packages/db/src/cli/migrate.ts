@@ -1,4 +1,5 @@
 /** `pnpm migrate`: applies pending migrations to the database at DATABASE_URL; `--bootstrap` creates the role that does it. */
+import { interruptedExitCode, onStopSignal } from '@taskoverflow/config';
 import { bootstrapMigrationRole } from '../bootstrap.js';
 import { describeDatabaseUrlProblem } from '../connection.js';
 import { describeSchemaAhead, migrateDatabaseAt } from '../migrate.js';
@@ -58,6 +59,9 @@ async function main(): Promise<number> {
     console.error(`pnpm migrate: ${problem}\n\n${USAGE}`);
     return 2;
   }
+  // Exiting part-way is safe: kysely runs the migrations in one transaction, which PostgreSQL
+  // rolls back when the connection closes, and --bootstrap may run again.
+  onStopSignal('stopped', (signal) => process.exit(interruptedExitCode('migrate', signal)));
   const target = `${new URL(url).host}${new URL(url).pathname}`;
   await waitForDatabase(
     { connectionString: url, applicationName: APPLICATION_NAME },

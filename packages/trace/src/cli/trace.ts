@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { interruptedExitCode, onStopSignal } from '@taskoverflow/config';
 import { SERVICES } from '@taskoverflow/routing';
 import { EndpointStats } from '../endpoint-stats.js';
 import { TRACE_NOTHING_FOUND_CODE, TRACE_USAGE_CODE, TraceNothingFoundError, TraceUsageError } from '../errors.js';
@@ -339,6 +340,8 @@ async function run(options: TraceOptions, env: NodeJS.ProcessEnv): Promise<void>
 }
 
 async function main(): Promise<void> {
+  // It only reads and writes files: nothing to stop but itself.
+  onStopSignal('stopped', (signal) => process.exit(interruptedExitCode('trace', signal)));
   const env = process.env;
   if (isCompareCommand(process.argv.slice(2))) {
     process.exitCode = await runCompareCommand(process.argv.slice(2), {
