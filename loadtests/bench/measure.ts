@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { lookupCount, type OutputCount, type OutputDrain } from './output-drain.js';
-import { isRunning, PeakRssSampler, readCpuSeconds, readMachineBusySeconds } from '../lib/process-stats.js';
+import { isRunning, PeakRssSampler, readCpuSeconds, readMachineBusySeconds } from '@taskoverflow/stack';
 import type { RedisCounters, RedisStats } from './redis-stats.js';
 import type { Scenario, ServerScenarioName } from './scenarios.js';
 import { fetchPastLoadShedding } from '../lib/shed-retry.js';

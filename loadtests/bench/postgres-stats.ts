@@ -9,7 +9,7 @@
  * the services' own `db_queries` counts (OutputDrain) are exact.
  */
 import pg from 'pg';
-import { readParentPid, readProcessTreeCpuSeconds } from '../lib/process-stats.js';
+import { readParentPid, readProcessTreeCpuSeconds } from '@taskoverflow/stack';
 
 export interface PostgresCounters {
   /** xact_commit + xact_rollback of the app database. */

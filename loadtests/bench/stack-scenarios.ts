@@ -19,7 +19,7 @@ import type { LoadResult } from './load-generator-worker.js';
 import { round, type LoadSettings } from './measure.js';
 import { lookupCount, type OutputCount, type OutputDrain } from './output-drain.js';
 import type { PostgresCounters, PostgresStats } from './postgres-stats.js';
-import { isRunning, readCpuSeconds } from '../lib/process-stats.js';
+import { isRunning, readCpuSeconds } from '@taskoverflow/stack';
 import type { RedisCounters, RedisStats } from './redis-stats.js';
 import { LIST_PATH, type StackScenarioName } from './scenarios.js';
 import { fetchPastLoadShedding } from '../lib/shed-retry.js';

@@ -10,10 +10,16 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { HEALTH_PATH } from '@taskoverflow/routing';
-import { buildServices, EDGE_ENTRY, findFreePort, startServiceProcess, stopChild } from '@taskoverflow/stack';
+import {
+  buildServices,
+  EDGE_ENTRY,
+  findFreePort,
+  readCpuSeconds,
+  startServiceProcess,
+  stopChild,
+} from '@taskoverflow/stack';
 import { waitUntil } from '@taskoverflow/stack/testing';
 import { CEILING_ENTRY, ceilingServerEnv } from '../lib/ceiling.js';
-import { readCpuSeconds } from '../lib/process-stats.js';
 import { EdgeBenchUsageError } from '../errors.js';
 import { asUsageError, HOST, runCommand, wholeNumber } from './cli.js';
 

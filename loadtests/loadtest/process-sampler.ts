@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { RUNNER_PROCESS, type ProcessSample, type ProcessSamples } from '@taskoverflow/trace';
-import { descendantsOf, readMachineBusySeconds, readProcessTable, readRssBytes } from '../lib/process-stats.js';
+import { descendantsOf, readMachineBusySeconds, readProcessTable, readRssBytes } from '@taskoverflow/stack';
 
 const DEFAULT_INTERVAL_MS = 1000;
 /** The services and the edge are started with their instance's name (todo-read-2, edge). */

@@ -20,6 +20,19 @@ export { findFreePort, findFreePorts } from './free-port.js';
 export { repoRoot, serviceEntry } from './paths.js';
 export { startServiceProcess, stopChild, type ServiceProcess, type ServiceProcessOptions } from './processes.js';
 export { EDGE_ENTRY, startEdgeProcess, type EdgeProcess, type EdgeProcessOptions } from './edge-process.js';
+// CPU and memory from /proc: the HAProxy edge's stats line, and the load tools' figures.
+export {
+  descendantsOf,
+  isRunning,
+  PeakRssSampler,
+  readCpuSeconds,
+  readMachineBusySeconds,
+  readParentPid,
+  readProcessTable,
+  readProcessTreeCpuSeconds,
+  readRssBytes,
+  type ProcessStat,
+} from './process-stats.js';
 export {
   BALANCER_KINDS,
   BALANCER_VARIABLE,
