@@ -5,7 +5,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { open, readdir } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
@@ -13,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { ServiceName } from '@taskoverflow/routing';
 import { databaseUrlFor, dropDatabase, ensureDatabase, migrateDatabase, migrationDatabaseUrl } from './database.js';
+import { logFilePath } from './log-files.js';
 import { repoRoot } from './paths.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from './stack.js';
 
@@ -103,8 +105,8 @@ export async function startTestStack(
   return stack;
 }
 
-/** One JSON log line, parsed. */
-export type LogLine = Record<string, unknown> & { msg?: string };
+/** One JSON log line, parsed; a request's lines carry its `request_id`. */
+export type LogLine = Record<string, unknown> & { msg?: string; request_id?: string };
 
 /** How often the log files are read again while waiting for or following their lines. */
 const LOG_POLL_MS = 20;
@@ -164,6 +166,17 @@ async function readFrom(file: string, offset: number): Promise<Buffer> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * A temporary directory for the log files of apps a test builds in-process: `logFile(name)` is
+ * the LOG_FILE to give one; read them with readLogLines and waitForLogLine, as a stack's. Removed
+ * at the owner's clean-up.
+ */
+export async function temporaryLogDir(owner: TestStackOwner): Promise<LogFiles> {
+  const logDir = await mkdtemp(join(tmpdir(), 'taskoverflow-logs-'));
+  owner.teardown(() => rm(logDir, { recursive: true, force: true }));
+  return { logDir, logFile: (instance) => logFilePath(logDir, instance) };
 }
 
 /** The JSON lines written so far to one instance's log file (`todo-read-1`, `edge`), or to all of the stack's. */

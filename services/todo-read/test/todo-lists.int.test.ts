@@ -6,31 +6,24 @@
  * PostgreSQL and redis-servers of this file's own, logging to LOG_FILE.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { jsonResponse } from '@taskoverflow/cache';
 import { formatWireTimestamp, type Todo } from '@taskoverflow/domain';
 import { startRedisServer } from '@taskoverflow/stack';
-import { createTestDatabase, TEST_SERVICE_ENV } from '@taskoverflow/stack/testing';
+import { createTestDatabase, temporaryLogDir } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t, { type Test } from 'tap';
-import { buildTodoReadApp, loadConfig } from '../src/app.js';
 import { TodoListIndex } from '../src/todo-lists.js';
-
-type LogLine = Record<string, unknown> & { msg: string; request_id?: string };
+import { listenTodoRead } from './in-process.js';
 
 const database = await createTestDatabase();
 const redis = await startRedisServer();
-const logDir = await mkdtemp(join(tmpdir(), 'taskoverflow-todo-lists-'));
+const logs = await temporaryLogDir(t);
 const pool = new pg.Pool({ connectionString: database.url });
 t.teardown(async () => {
   await pool.end();
   await redis.stop();
   await database.drop();
-  await rm(logDir, { recursive: true, force: true });
 });
 
 /** Titles whose JSON holds quotes, backslashes, braces, brackets and multi-byte characters. */
@@ -61,38 +54,12 @@ for (let i = 0; i < 200; i += 1) {
 
 /** A todo-read listening on loopback, logging to a file of its own; with REDIS_URL, ready once its client is. */
 async function startTodoRead(t: Test, name: string, env: Record<string, string>) {
-  const logFile = join(logDir, `${name}.log`);
-  const app = await buildTodoReadApp(
-    loadConfig({
-      ...TEST_SERVICE_ENV,
-      DATABASE_URL: database.url,
-      LOG_FILE: logFile,
-      STATS_INTERVAL_MS: '60000',
-      ...env,
-    }),
-  );
-  t.teardown(() => app.close());
-  const base = await app.listen({ host: '127.0.0.1', port: 0 });
-  const readLines = async (): Promise<LogLine[]> =>
-    (await readFile(logFile, 'utf8'))
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as LogLine);
-  // Until its client has connected, the cache is bypassed: not what these tests are about.
-  const deadline = Date.now() + 5_000;
-  while (env.REDIS_URL && !(await readLines()).some((line) => line.msg === 'redis connected')) {
-    if (Date.now() > deadline) throw new Error(`${name}: Redis not connected within 5 s`);
-    await sleep(20);
-  }
+  const service = await listenTodoRead(t, logs, name, { DATABASE_URL: database.url, ...env });
   return {
+    ...service,
     async get(path: string, headers: Record<string, string> = {}) {
-      const response = await fetch(`${base}${path}`, { headers });
+      const response = await fetch(`${service.base}${path}`, { headers });
       return { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()) };
-    },
-    /** Closes the app (which flushes its log file) and returns the file's lines. */
-    async closeAndReadLines(): Promise<LogLine[]> {
-      await app.close();
-      return readLines();
     },
   };
 }
