@@ -15,7 +15,7 @@ import {
   findFreePorts,
   migrateDatabase,
   serviceEntry,
-  startEdgeProcess,
+  startBalancer,
   startEmbeddedPostgres,
   startRedisServer,
   startServiceProcess,
@@ -94,7 +94,8 @@ export class BenchServers {
 
   /**
    * Starts (once) two more cached todo-read replicas, todo-read-1 and todo-read-2, and the load
-   * balancer (packages/edge, compiled, as pnpm start runs it) in front of them and todo-write.
+   * balancer pnpm start runs (HAProxy when installed, else packages/edge, compiled) in front of
+   * them and todo-write.
    * Everything logs to stdout, into the bench's drain, as the other servers do.
    */
   async startStack(): Promise<BenchStack> {
@@ -106,7 +107,7 @@ export class BenchServers {
       ),
     );
     const startedAt = Date.now();
-    const edge = await startEdgeProcess({
+    const edge = await startBalancer({
       host: HOST,
       port: 0,
       upstreams: { 'todo-read': replicas.map((replica) => replica.url), 'todo-write': [this.server('write').url] },
@@ -115,7 +116,7 @@ export class BenchServers {
     });
     this.#cleanup.push(() => edge.stop());
     this.options.progress(
-      `${EDGE_INSTANCE}: ${edge.url} (pid ${edge.pid}) → todo-read-1, todo-read-2 ✓ ${since(startedAt)}`,
+      `${EDGE_INSTANCE} (${edge.description}): ${edge.url} (pid ${edge.pid}) → todo-read-1, todo-read-2 ✓ ${since(startedAt)}`,
     );
     this.#stack = {
       edge: { instance: EDGE_INSTANCE, url: edge.url, pid: edge.pid },

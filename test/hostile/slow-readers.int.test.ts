@@ -3,54 +3,64 @@
  * nothing, at the edge and straight at a replica (as the ALB reaches one). 2,000 todos make a
  * list of ~560 KB: the OS takes up to 4 MB of answers per connection (tcp_wmem's maximum here)
  * before the rest waits in the process, so a client pipelining 16 stalls there. Bounds are
- * shortened to 2 s (5 and 10 s by default) so that the suite stays short.
+ * shortened to 2 s (5 and 10 s by default) so that the suite stays short. At the edge, each
+ * balancer it may be (HAProxy, the Node edge) faces the attack.
  */
+import { BALANCER_KINDS, type BalancerKind } from '@taskoverflow/stack';
 import { readLogLines, startTestStack, waitUntil } from '@taskoverflow/stack/testing';
 import t from 'tap';
 import { assertWellServed, seedTodos, startSlowReaders, wellBehavedReads } from './clients.js';
 
 const DRAIN_BOUND_MS = 2_000;
-// The edge process inherits this process's environment (startEdgeProcess).
+// The edge takes its settings from this process's environment (startBalancer).
 process.env.EDGE_CLIENT_DRAIN_TIMEOUT_MS = String(DRAIN_BOUND_MS);
 /** The bound, plus the sweeps' period, plus scheduling on a busy machine. */
 const ENFORCED_WITHIN_MS = DRAIN_BOUND_MS + 5_000;
 
-const stack = await startTestStack(t, {
-  readReplicas: 2,
-  serviceEnv: { CLIENT_DRAIN_TIMEOUT_MS: String(DRAIN_BOUND_MS) },
-});
-await seedTodos(stack.databaseUrl, 2_000);
-// Warm the cache: the attacks are about connections, not the first uncached query.
-await wellBehavedReads(stack.url, 2);
+/** A stack with 2,000 todos, its cache warm: the attacks are about connections, not the first uncached query. */
+async function startStack(balancer?: BalancerKind): Promise<Awaited<ReturnType<typeof startTestStack>>> {
+  const stack = await startTestStack(t, {
+    readReplicas: 2,
+    serviceEnv: { CLIENT_DRAIN_TIMEOUT_MS: String(DRAIN_BOUND_MS) },
+    ...(balancer && { balancer }),
+  });
+  await seedTodos(stack.databaseUrl, 2_000);
+  await wellBehavedReads(stack.url, 2);
+  return stack;
+}
 
-t.test(
-  'at the edge: slow readers, pipelining or not, do not take the reads away, and those that stall are closed',
-  async (t) => {
-    // The issue's attack (150 connections with one list request each, 8 with 100 pipelined),
-    // and 20 pipelining 16, as many as may wait on a connection.
-    const attack = await startSlowReaders(t, stack.url, '/api/v1/todos', [
-      { count: 150, depth: 1 },
-      { count: 8, depth: 100 },
-      { count: 20, depth: 16 },
-    ]);
-    const reads = await wellBehavedReads(stack.url);
-    assertWellServed(t, reads, 'during 178 slow readers at the edge');
-    let stalled = 0;
-    await waitUntil(
-      '20 stalled exchanges in the edge log',
-      async () => {
-        stalled = (await readLogLines(stack, 'edge')).filter((line) => line.stalled === true).length;
-        return stalled >= 20 || undefined;
-      },
-      ENFORCED_WITHIN_MS,
-      200,
-    ).catch(() => undefined); // asserted below, with the count found
-    const [, tooDeep, stalling] = await attack.stop();
-    t.equal(tooDeep, 8, 'each connection pipelining 100 was closed (more than 16 waiting)');
-    t.equal(stalling, 20, 'each connection pipelining 16 was closed once it stopped taking its answers');
-    t.ok(stalled >= 20, `their exchanges are logged as stalled (${stalled})`);
-  },
-);
+const stack = await startStack();
+
+for (const balancer of BALANCER_KINDS)
+  t.test(
+    `at the edge (${balancer}): slow readers, pipelining or not, do not take the reads away, and those that stall are closed`,
+    async (t) => {
+      const edgeStack = stack.balancer.kind === balancer ? stack : await startStack(balancer);
+      // The issue's attack (150 connections with one list request each, 8 with 100 pipelined),
+      // and 20 pipelining 16, as many as may wait on a connection.
+      const attack = await startSlowReaders(t, edgeStack.url, '/api/v1/todos', [
+        { count: 150, depth: 1 },
+        { count: 8, depth: 100 },
+        { count: 20, depth: 16 },
+      ]);
+      const reads = await wellBehavedReads(edgeStack.url);
+      assertWellServed(t, reads, 'during 178 slow readers at the edge');
+      let stalled = 0;
+      await waitUntil(
+        '20 stalled exchanges in the edge log',
+        async () => {
+          stalled = (await readLogLines(edgeStack, 'edge')).filter((line) => line.stalled === true).length;
+          return stalled >= 20 || undefined;
+        },
+        ENFORCED_WITHIN_MS,
+        200,
+      ).catch(() => undefined); // asserted below, with the count found
+      const [, tooDeep, stalling] = await attack.stop();
+      t.equal(tooDeep, 8, 'each connection pipelining 100 was closed (more than 16 waiting)');
+      t.equal(stalling, 20, 'each connection pipelining 16 was closed once it stopped taking its answers');
+      t.ok(stalled >= 20, `their exchanges are logged as stalled (${stalled})`);
+    },
+  );
 
 t.test(
   'straight at a replica: what stalled readers hold is let go after CLIENT_DRAIN_TIMEOUT_MS, and reads are served again',

@@ -10,7 +10,7 @@ import {
 } from '@taskoverflow/routing';
 import type { EdgeConfig } from './config.js';
 import { DEFAULT_HEALTH_CHECK, DEFAULT_UPSTREAM_TIMEOUT_MS, LISTEN_BACKLOG } from './edge.js';
-import { CLIENT_ERRORS, hostsAt, MALFORMED_REQUEST, rawResponse } from './raw-responses.js';
+import { CLIENT_ERRORS, hostsAt, MALFORMED_REQUEST, MAX_HEADER_BYTES, rawResponse } from './raw-responses.js';
 
 /**
  * HAProxy as the edge: the same routing table, limits and answers as the Node edge
@@ -63,9 +63,10 @@ export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): Ha
   );
   const retryAfter = { 'retry-after': String(queue.retryAfterSeconds) };
   const [timeoutStatus, timeoutMessage] = CLIENT_ERRORS.ERR_HTTP_REQUEST_TIMEOUT!;
+  const [tooLargeStatus, tooLargeMessage] = CLIENT_ERRORS.HPE_HEADER_OVERFLOW!;
+  const tooLarge = rawResponseParts(tooLargeMessage);
   const files: Record<string, string> = {
-    // HAProxy answers a request over its buffer (16 KB) 400, as any it cannot parse.
-    'malformed.http': rawResponse(MALFORMED_REQUEST[0], `${MALFORMED_REQUEST[1]}, with at most 16 KB of headers`),
+    'malformed.http': rawResponse(...MALFORMED_REQUEST),
     'timeout.http': rawResponse(timeoutStatus, timeoutMessage),
     'queue-full.http': rawResponse(
       503,
@@ -87,6 +88,9 @@ export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): Ha
 
   const lines = [
     'global',
+    // Twice the largest header block the edge takes, so that a larger one is answered 431 (below)
+    // rather than with HAProxy's own HTML 400 for a request over its buffer.
+    `  tune.bufsize ${2 * MAX_HEADER_BYTES}`,
     // One thread: one core's worth, as the Node edge it stands in for.
     '  nbthread 1',
     `  maxconn ${maxConnections}`,
@@ -120,11 +124,13 @@ export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): Ha
     `  maxconn ${maxConnections}`,
     '  stick-table type ipv6 size 100k expire 60s store conn_cur',
     '  tcp-request connection track-sc0 src',
-    `  http-request return status 503 content-type "${tooMany.contentType}" string '${tooMany.body}' hdr retry-after ${queue.retryAfterSeconds} if { sc0_conn_cur gt ${limits.maxConnectionsPerClient} }`,
-    ...allowedHostsRule(edge),
+    // The request id first: the edge's own answers below carry one too.
     `  http-request set-header x-request-id %[uuid()] unless { req.hdr(x-request-id) -m reg '${SAFE_REQUEST_ID.source}' }`,
     '  http-request set-var(txn.request_id) req.hdr(x-request-id)',
-    '  http-response set-header x-request-id %[var(txn.request_id)]',
+    '  http-after-response set-header x-request-id %[var(txn.request_id)]',
+    `  http-request return status 503 content-type "${tooMany.contentType}" string '${tooMany.body}' hdr retry-after ${queue.retryAfterSeconds} if { sc0_conn_cur gt ${limits.maxConnectionsPerClient} }`,
+    `  http-request return status ${tooLargeStatus} content-type "${tooLarge.contentType}" string '${tooLarge.body}' if { req.hdrs,length gt ${MAX_HEADER_BYTES} }`,
+    ...allowedHostsRule(edge),
     ...routingLines(),
     `  default_backend ${defaultService}`,
   ];

@@ -27,9 +27,12 @@ export function rawResponse(status: number, message: string, headers: Record<str
   );
 }
 
+/** The most header bytes a request may have: node:http's default, which HAProxy's configuration follows. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
 /** node:http's parser errors that have an answer of their own; any other is a 400. */
 export const CLIENT_ERRORS: Readonly<Record<string, [number, string]>> = {
-  HPE_HEADER_OVERFLOW: [431, 'request headers too large: send at most 16 KB of headers'],
+  HPE_HEADER_OVERFLOW: [431, `request headers too large: send at most ${MAX_HEADER_BYTES / 1024} KB of headers`],
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'request not received in time: send the whole request at once'],
 };
 

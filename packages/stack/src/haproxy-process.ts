@@ -196,6 +196,18 @@ function countRequest(stats: LoadBalancerStats, line: string): void {
 }
 
 /**
+ * A request line with the Node edge's fields where HAProxy's termination state says the same:
+ * `stalled` (cD: the client took nothing of its answer for `timeout client`), `aborted` (C…:
+ * the client went away first); and no `upstream` when no replica answered.
+ */
+function withEdgeFields(line: string): string {
+  let edited = line.includes(NO_UPSTREAM) ? line.replace(NO_UPSTREAM, '') : line;
+  if (edited.includes('"termination":"cD"')) edited = edited.replace('"termination":"cD"', '$&,"stalled":true');
+  else if (edited.includes('"termination":"C')) edited = edited.replace('"termination":"C', '"aborted":true,$&');
+  return edited;
+}
+
+/**
  * The edge's log: the request lines HAProxy writes (to the log file, or in every-line mode to
  * the console), its own messages as JSON warnings, and the `stats` lines.
  */
@@ -207,7 +219,7 @@ class EdgeLog {
 
   request(line: string): void {
     if (!line.startsWith('{')) return; // HAProxy's own messages: also on stderr, read there.
-    const cleaned = line.includes(NO_UPSTREAM) ? line.replace(NO_UPSTREAM, '') : line;
+    const cleaned = withEdgeFields(line);
     if (this.file) this.file.write(`${cleaned}\n`);
     else this.onLine(cleaned);
   }

@@ -1,9 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SERVICE_NODE_OPTIONS, SERVICES } from '@taskoverflow/routing';
 import { spawnDetachedChild } from './detached-child.js';
 import { ServiceStartError } from './errors.js';
-import { repoRoot } from './paths.js';
+import { repoRoot, serviceEntry } from './paths.js';
 
 export interface ServiceProcessOptions {
   /** Names the process in errors, e.g. `todo-read-2`. */
@@ -13,7 +14,10 @@ export interface ServiceProcessOptions {
    * through tsx, with workspace packages resolved to their src/.
    */
   entry: string;
-  /** Added to this process's environment. */
+  /**
+   * Added to this process's environment. A service's entry (serviceEntry) also gets the
+   * services' SERVICE_NODE_OPTIONS, before any NODE_OPTIONS of ours or of `env`, which win.
+   */
   env: Record<string, string>;
   /** Answers 200 once the process is ready for traffic. */
   healthUrl: string;
@@ -49,7 +53,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     [...(options.entry.endsWith('.ts') ? TSX_ARGUMENTS : []), options.entry],
     {
       cwd: repoRoot,
-      env: { ...process.env, ...options.env },
+      env: { ...process.env, ...options.env, ...nodeOptionsOf(options) },
       stdio: ['ignore', 'pipe', 'pipe'],
       orphanSignal: 'SIGKILL',
     },
@@ -84,6 +88,18 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     throw new ServiceStartError(options.instance, problem, output);
   }
   return service;
+}
+
+/**
+ * A service runs with the Node options it has in its container; an explicit NODE_OPTIONS
+ * (the caller's environment, or `env`) comes after them, so a V8 flag in it wins (the last of
+ * a flag counts), e.g. `NODE_OPTIONS=--max-semi-space-size=64` to measure without the limit.
+ * Other entries (the bench's ceiling server) run with Node's defaults.
+ */
+function nodeOptionsOf(options: ServiceProcessOptions): { NODE_OPTIONS?: string } {
+  if (!SERVICES.some((service) => serviceEntry(service) === options.entry)) return {};
+  const explicit = options.env.NODE_OPTIONS ?? process.env.NODE_OPTIONS;
+  return { NODE_OPTIONS: explicit ? `${SERVICE_NODE_OPTIONS} ${explicit}` : SERVICE_NODE_OPTIONS };
 }
 
 /** Polls the health URL; resolves with what went wrong, or undefined once it answered 200. */

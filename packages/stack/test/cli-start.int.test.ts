@@ -48,13 +48,22 @@ async function temporaryLogDir(t: Test): Promise<string> {
 t.test('--help prints the usage and exits 0', async (t) => {
   const { code, output } = await runStart(['--help']);
   t.equal(code, 0);
-  t.match(output, /^Usage: pnpm start \[--port N\] \[--read-replicas N\] \[--logs DIR\] \[--data DIR\] \[--pretty\]\n/);
+  t.match(
+    output,
+    /^Usage: pnpm start \[--port N\] \[--read-replicas N\] \[--balancer KIND\] \[--logs DIR\] \[--data DIR\] \[--pretty\]\n/,
+  );
 });
 
 t.test('a bad flag value exits 2 naming the flag, with the usage', async (t) => {
   const { code, output } = await runStart(['--read-replicas', '0']);
   t.equal(code, 2);
   t.match(output, /✗ pnpm start: --read-replicas must be a whole number from 1 to 32 \(got "0"\)\n\nUsage: pnpm start/);
+});
+
+t.test('a balancer it does not know exits 2 naming the choices', async (t) => {
+  const { code, output } = await runStart(['--balancer', 'nginx']);
+  t.equal(code, 2);
+  t.match(output, /✗ pnpm start: --balancer must be one of auto, haproxy, node \(it is "nginx"\)\n\nUsage: pnpm start/);
 });
 
 t.test('a port in use exits 1 saying how to pick another', async (t) => {
@@ -113,6 +122,11 @@ t.test('runs the stack on DATABASE_URL, prints where, and stops cleanly on SIGIN
     'it built first, saying so',
   );
   t.match(output, /migrations: up to date ✓/, 'createTestDatabase migrated it already');
+  t.match(
+    output,
+    /\nedge \(HAProxy \d[^)]*\): http:\/\/127\.0\.0\.1:\d+ → todo-read ×1, todo-write ×1 ✓\n/,
+    'HAProxy, installed, is the edge; the progress says so',
+  );
   t.match(output, /│ {3}todo-read-1 +http:\/\/127\.0\.0\.1:\d+ +│/);
   t.match(
     output,

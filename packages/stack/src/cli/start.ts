@@ -6,17 +6,19 @@ import { apiOperations, OPENAPI_PATH, routeRequest, serviceOf } from '@taskoverf
 import { join, resolve } from 'node:path';
 import { buildServices } from '../build.js';
 import { redactPassword } from '@taskoverflow/config';
+import { BALANCER_VARIABLE, chooseBalancer } from '../balancer.js';
 import { PORT_IN_USE_CODE, START_USAGE_CODE, StartUsageError } from '../errors.js';
 import { repoRoot } from '../paths.js';
 import { startLocalStack, type LocalStack } from '../stack.js';
 import { since } from '../stack-output.js';
 
-const USAGE = `Usage: pnpm start [--port N] [--read-replicas N] [--logs DIR] [--data DIR] [--pretty]
+const USAGE = `Usage: pnpm start [--port N] [--read-replicas N] [--balancer KIND] [--logs DIR] [--data DIR] [--pretty]
 
 Runs TaskOverflow locally: PostgreSQL, todo-write, N todo-read replicas and the load
-balancer stand-in in front of them, on 127.0.0.1. The services and the load balancer run
-as compiled JavaScript, as in their containers: it first builds them with tsc -b
-(incremental), so restart it to run what you have edited.
+balancer in front of them (the edge: HAProxy when installed, else the Node edge), on
+127.0.0.1. The services and the Node edge run as compiled JavaScript, as in their
+containers: it first builds them with tsc -b (incremental), so restart it to run what you
+have edited.
 
 The console shows the start-up, the services' warnings and errors, and every few seconds a
 summary per instance (each service and the edge) from its stats line: req/s, p50/p95/p99
@@ -29,6 +31,8 @@ that as a failure). Ctrl-C again exits at once.
 Options:
   --port N            the load balancer's port (default: $PORT, else 8080)
   --read-replicas N   how many todo-read replicas (default: 2)
+  --balancer KIND     the edge: haproxy, node (@taskoverflow/edge) or auto (default:
+                      $TASKOVERFLOW_BALANCER, else auto: HAProxy when haproxy is on PATH)
   --logs DIR          write the log files to DIR instead of the repository's logs/ (its
                       *.log files are deleted first); read them with pnpm trace --logs DIR
   --data DIR          keep the embedded PostgreSQL's data in DIR instead of .data/postgres
@@ -44,6 +48,7 @@ Environment:
   REDIS_URL      use this Redis for the read cache; unset, a throwaway redis-server from
                  PATH, or no cache when there is none
   PORT           the default for --port
+  TASKOVERFLOW_BALANCER  the default for --balancer
   LOG_LEVEL      the services' and the edge's log level (default: info)
   LOG_FORMAT     pretty: as --pretty; json (default): the summary
   STATS_INTERVAL_MS  how often each instance (services, edge) logs its stats line (default: 5000)
@@ -57,6 +62,7 @@ const DEFAULT_LOG_DIR = join(repoRoot, 'logs');
 interface StartOptions {
   port: number;
   readReplicas: number;
+  balancer: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
   logDir: string;
@@ -72,6 +78,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
       options: {
         port: { type: 'string' },
         'read-replicas': { type: 'string' },
+        balancer: { type: 'string' },
         logs: { type: 'string' },
         data: { type: 'string' },
         pretty: { type: 'boolean' },
@@ -98,6 +105,12 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
       `REDIS_URL is not a redis URL: "${redactPassword(redisUrl)}". Expected redis://host:6379, or unset it`,
     );
   }
+  const balancer = values.balancer ?? env[BALANCER_VARIABLE] ?? 'auto';
+  try {
+    chooseBalancer(balancer);
+  } catch (error) {
+    throw new StartUsageError((error as Error).message.replace(BALANCER_VARIABLE, '--balancer'));
+  }
   const logFormat = env.LOG_FORMAT || 'json';
   if (logFormat !== 'json' && logFormat !== 'pretty') {
     throw new StartUsageError(`LOG_FORMAT must be json or pretty (got "${logFormat}"), or unset it`);
@@ -105,6 +118,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
   return {
     port: wholeNumber(values.port ? '--port' : 'PORT', values.port ?? env.PORT ?? '8080', 0, 65_535),
     readReplicas: wholeNumber('--read-replicas', values['read-replicas'] ?? '2', 1, 32),
+    balancer,
     databaseUrl,
     redisUrl,
     // Relative to where the user ran pnpm from: pnpm runs scripts from the root, INIT_CWD keeps theirs.
