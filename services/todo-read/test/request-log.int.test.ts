@@ -5,11 +5,9 @@
  * and the `stats` line. Closing the app writes the last stats line and flushes the file, so
  * each test reads the file once, after closing.
  */
-import { startRedisServer } from '@taskoverflow/stack';
-import { busyWait, createTestDatabase, temporaryLogDir, type LogLine } from '@taskoverflow/stack/testing';
-import pg from 'pg';
+import { busyWait, type LogLine } from '@taskoverflow/stack/testing';
 import t from 'tap';
-import { listenTodoRead } from './in-process.js';
+import { startTestBed } from './in-process.js';
 
 /** Every field of the stats line, as the `pnpm start` console reads them. */
 const STATS_FIELDS = [
@@ -32,20 +30,12 @@ const STATS_FIELDS = [
   'cpu_ms',
 ];
 
-const database = await createTestDatabase();
-const redis = await startRedisServer();
-const logs = await temporaryLogDir(t);
-const pool = new pg.Pool({ connectionString: database.url });
-t.teardown(async () => {
-  await pool.end();
-  await redis.stop();
-  await database.drop();
-});
+const { pool, redisUrl, listen } = await startTestBed(t);
 await pool.query("insert into todos (title) values ('first'), ('second')");
 
 /** A todo-read listening on loopback, logging to its own file. */
 async function startTodoRead(name: string, env: Record<string, string>) {
-  const service = await listenTodoRead(t, logs, name, { DATABASE_URL: database.url, ...env });
+  const service = await listen(t, name, env);
   return {
     ...service,
     get: (path: string, requestId: string) =>
@@ -62,7 +52,7 @@ function finishedLine(lines: LogLine[], requestId: string): LogLine | undefined 
 }
 
 t.test('one canonical line per request: miss, memory hit, 404; the stats line counts them', async (t) => {
-  const service = await startTodoRead('todo-read-cached', { REDIS_URL: redis.url });
+  const service = await startTodoRead('todo-read-cached', { REDIS_URL: redisUrl });
   const miss = await service.get('/api/v1/todos', 'log-miss');
   const missBytes = (await miss.arrayBuffer()).byteLength;
   const hit = await service.get('/api/v1/todos', 'log-hit');

@@ -10,21 +10,11 @@ import { promisify } from 'node:util';
 import { jsonResponse } from '@taskoverflow/cache';
 import { formatWireTimestamp, type Todo } from '@taskoverflow/domain';
 import { startRedisServer } from '@taskoverflow/stack';
-import { createTestDatabase, temporaryLogDir } from '@taskoverflow/stack/testing';
-import pg from 'pg';
 import t, { type Test } from 'tap';
 import { TodoListIndex } from '../src/todo-lists.js';
-import { listenTodoRead } from './in-process.js';
+import { startTestBed } from './in-process.js';
 
-const database = await createTestDatabase();
-const redis = await startRedisServer();
-const logs = await temporaryLogDir(t);
-const pool = new pg.Pool({ connectionString: database.url });
-t.teardown(async () => {
-  await pool.end();
-  await redis.stop();
-  await database.drop();
-});
+const { pool, redisUrl, listen } = await startTestBed(t);
 
 /** Titles whose JSON holds quotes, backslashes, braces, brackets and multi-byte characters. */
 const TITLES = [
@@ -54,7 +44,7 @@ for (let i = 0; i < 200; i += 1) {
 
 /** A todo-read listening on loopback, logging to a file of its own; with REDIS_URL, ready once its client is. */
 async function startTodoRead(t: Test, name: string, env: Record<string, string>) {
-  const service = await listenTodoRead(t, logs, name, { DATABASE_URL: database.url, ...env });
+  const service = await listen(t, name, env);
   return {
     ...service,
     async get(path: string, headers: Record<string, string> = {}) {
@@ -95,7 +85,7 @@ const QUERIES = [undefined, 'true', 'false'].flatMap((completed) =>
 
 t.test('every filtered list has the bytes PostgreSQL filtering gives, and an ETag that names them', async (t) => {
   const sql = await startTodoRead(t, 'uncached', {});
-  const cached = await startTodoRead(t, 'cached', { REDIS_URL: redis.url });
+  const cached = await startTodoRead(t, 'cached', { REDIS_URL: redisUrl });
   const bodiesByEtag = new Map<string, Buffer>();
   let nonEmpty = 0;
   for (const path of QUERIES) {
@@ -119,7 +109,7 @@ t.test('every filtered list has the bytes PostgreSQL filtering gives, and an ETa
 });
 
 t.test('any number of query strings: no query and no Redis entry per query string, the same bytes twice', async (t) => {
-  const service = await startTodoRead(t, 'walked', { REDIS_URL: redis.url });
+  const service = await startTodoRead(t, 'walked', { REDIS_URL: redisUrl });
   const first = await service.get('/api/v1/todos', { 'x-request-id': 'walk-first' });
   t.equal(first.status, 200);
   const bodies = new Map<string, Buffer>();
@@ -135,7 +125,7 @@ t.test('any number of query strings: no query and no Redis entry per query strin
       }
     }
   }
-  const keys = await redisKeys(redis.url);
+  const keys = await redisKeys(redisUrl);
   t.same(
     keys.filter((key) => !key.endsWith(':dataset-version')).map((key) => key.endsWith(':todos:list')),
     [true],
