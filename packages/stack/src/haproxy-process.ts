@@ -92,9 +92,9 @@ export async function startHaproxyProcess(options: EdgeProcessOptions & { binary
     if (stats) countRequest(stats, line);
   });
   // HAProxy's own messages (alerts, replicas going down and up): a warning line each.
-  let addressInUse = false;
+  const startFailure = { addressInUse: false };
   createInterface({ input: child.stderr! }).on('line', (line) => {
-    if (line.includes('cannot bind socket (Address already in use)')) addressInUse = true;
+    if (line.includes('cannot bind socket (Address already in use)')) startFailure.addressInUse = true;
     log.message(line);
   });
 
@@ -109,7 +109,7 @@ export async function startHaproxyProcess(options: EdgeProcessOptions & { binary
   } catch (error) {
     await stopChild(child, exited);
     await cleanUp();
-    throw addressInUse ? new PortInUseError(port, options.host) : error;
+    throw startFailure.addressInUse ? new PortInUseError(port, options.host) : error;
   }
   stats?.start(log);
 
