@@ -1,6 +1,6 @@
 import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { HEALTH_PATH } from '@taskoverflow/routing';
 import t, { type Test } from 'tap';
 import { buildEdge, type EdgeOptions } from '../src/index.js';
@@ -45,6 +45,15 @@ async function startEdge(t: Test, options: EdgeOptions): Promise<string> {
   const edge = await buildEdge({ logging: { level: 'silent' }, ...options });
   t.teardown(() => edge.close());
   return edge.listen({ host: '127.0.0.1', port: 0 });
+}
+
+/** A raw TCP connection to `edge`, once connected (its errors ignored: the edge may close it); destroyed at the test's end. */
+async function openConnection(t: Test, edge: string): Promise<Socket> {
+  const socket = connect(Number(new URL(edge).port), '127.0.0.1');
+  socket.on('error', () => {});
+  t.teardown(() => socket.destroy());
+  await once(socket, 'connect');
+  return socket;
 }
 
 /** An edge over two echoing replicas per service. */
@@ -537,14 +546,7 @@ t.test(
       upstreams: { 'todo-read': [await echoUpstream(t, 'read-1')], 'todo-write': [await echoUpstream(t, 'write-1')] },
       limits: { maxConnections: 2 },
     });
-    const port = Number(new URL(edge).port);
-    const open = async () => {
-      const socket = connect(port, '127.0.0.1');
-      socket.on('error', () => {});
-      t.teardown(() => socket.destroy());
-      await once(socket, 'connect');
-      return socket;
-    };
+    const open = () => openConnection(t, edge);
     const held = [await open(), await open()];
     const extra = await open();
     const signal = AbortSignal.timeout(5_000);
@@ -564,14 +566,7 @@ t.test(
       upstreams: { 'todo-read': [busy.url], 'todo-write': [busy.url] },
       queue: { connections: 1, minQueueLimit: 0 },
     });
-    const port = Number(new URL(edge).port);
-    const open = async () => {
-      const socket = connect(port, '127.0.0.1');
-      socket.on('error', () => {});
-      t.teardown(() => socket.destroy());
-      await once(socket, 'connect');
-      return socket;
-    };
+    const open = () => openConnection(t, edge);
     const held = fetch(`${edge}/api/v1/todos`);
     await busy.holding(1);
     // More connections than twice the replicas' (2 replicas × 1): a burst.

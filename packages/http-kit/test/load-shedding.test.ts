@@ -6,6 +6,21 @@ import t from 'tap';
 import { HEALTH_PATH } from '@taskoverflow/routing';
 import { busyWait, waitUntil } from '@taskoverflow/stack/testing';
 import { createServiceApp, describeLateShedding } from '../src/index.js';
+import type { LoadSheddingSettings } from '../src/load-shedding.js';
+
+/** Every limit off: each test turns on the one it is about. */
+const NO_SHEDDING: LoadSheddingSettings = {
+  maxEventLoopDelayMs: 0,
+  maxEventLoopUtilization: 0,
+  maxConcurrentRequests: 0,
+  maxBytesInFlight: 0,
+  retryAfterSeconds: 1,
+};
+
+/** A service app shedding by `shedding` alone; its routes are the test's to add. */
+function sheddingApp(shedding: Partial<LoadSheddingSettings>) {
+  return createServiceApp({ service: 'todo-read', logLevel: 'silent', loadShedding: { ...NO_SHEDDING, ...shedding } });
+}
 
 /** Resolves once `condition` holds (checked every 5 ms); rejects after `timeoutMs`. */
 async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
@@ -15,17 +30,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5_000):
 t.test(
   'an overloaded service sheds requests with 503 + Retry-After, keeps its health check, and recovers',
   async (t) => {
-    const app = createServiceApp({
-      service: 'todo-read',
-      logLevel: 'silent',
-      loadShedding: {
-        maxEventLoopDelayMs: 50,
-        maxEventLoopUtilization: 0,
-        maxConcurrentRequests: 0,
-        maxBytesInFlight: 0,
-        retryAfterSeconds: 2,
-      },
-    });
+    const app = sheddingApp({ maxEventLoopDelayMs: 50, retryAfterSeconds: 2 });
     app.get('/api/v1/todos', async () => ({ ok: true }));
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     t.teardown(() => app.close());
@@ -52,17 +57,7 @@ t.test(
 );
 
 t.test('a cap on requests in progress sheds the ones over it at once', async (t) => {
-  const app = createServiceApp({
-    service: 'todo-read',
-    logLevel: 'silent',
-    loadShedding: {
-      maxEventLoopDelayMs: 0,
-      maxEventLoopUtilization: 0,
-      maxConcurrentRequests: 2,
-      maxBytesInFlight: 0,
-      retryAfterSeconds: 1,
-    },
-  });
+  const app = sheddingApp({ maxConcurrentRequests: 2 });
   let release: () => void = () => {};
   const released = new Promise<void>((resolve) => (release = resolve));
   let inHandler = 0;
@@ -91,17 +86,7 @@ t.test('a cap on requests in progress sheds the ones over it at once', async (t)
 t.test(
   'a cap on response bytes in flight sheds new requests while a large response is still being written',
   async (t) => {
-    const app = createServiceApp({
-      service: 'todo-read',
-      logLevel: 'silent',
-      loadShedding: {
-        maxEventLoopDelayMs: 0,
-        maxEventLoopUtilization: 0,
-        maxConcurrentRequests: 0,
-        maxBytesInFlight: 1024 * 1024,
-        retryAfterSeconds: 1,
-      },
-    });
+    const app = sheddingApp({ maxBytesInFlight: 1024 * 1024 });
     // Larger than what loopback's socket buffers absorb, so it stays in flight until read.
     const large = Buffer.alloc(64 * 1024 * 1024, 'x');
     app.get('/large', async (_request, reply) => reply.type('application/json').send(large));
@@ -137,17 +122,7 @@ t.test(
 );
 
 t.test('a response whose client went away before it was sent counts no bytes in flight', async (t) => {
-  const app = createServiceApp({
-    service: 'todo-read',
-    logLevel: 'silent',
-    loadShedding: {
-      maxEventLoopDelayMs: 0,
-      maxEventLoopUtilization: 0,
-      maxConcurrentRequests: 0,
-      maxBytesInFlight: 1024,
-      retryAfterSeconds: 1,
-    },
-  });
+  const app = sheddingApp({ maxBytesInFlight: 1024 });
   let clientGone: Promise<unknown> | undefined;
   app.get('/slow', async (_request, reply) => {
     clientGone = once(reply.raw, 'close');
@@ -175,13 +150,7 @@ t.test('a response whose client went away before it was sent counts no bytes in 
 });
 
 t.test('event-loop shedding must begin before the Redis backstop could fire', async (t) => {
-  const settings = (maxEventLoopDelayMs: number) => ({
-    maxEventLoopDelayMs,
-    maxEventLoopUtilization: 0,
-    maxConcurrentRequests: 0,
-    maxBytesInFlight: 0,
-    retryAfterSeconds: 1,
-  });
+  const settings = (maxEventLoopDelayMs: number) => ({ ...NO_SHEDDING, maxEventLoopDelayMs });
   const backstop = { setting: 'REDIS_COMMAND_BACKSTOP_MS', ms: 1_000 };
   t.equal(describeLateShedding(settings(500), backstop), undefined, 'the defaults: 500 ms + one 250 ms sample < 1 s');
   t.equal(describeLateShedding(settings(0), backstop), undefined, 'no event-loop shedding, nothing to order');
