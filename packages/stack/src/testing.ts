@@ -13,6 +13,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { ServiceName } from '@taskoverflow/routing';
+import pg from 'pg';
 import { databaseUrlFor, dropDatabase, ensureDatabase, migrateDatabase, migrationDatabaseUrl } from './database.js';
 import { logFilePath } from './log-files.js';
 import { repoRoot } from './paths.js';
@@ -65,6 +66,23 @@ export async function createTestDatabase(): Promise<TestDatabase> {
  * of their own or build a service in-process (spread it into serviceEnv or loadConfig).
  */
 export const TEST_SERVICE_ENV: Readonly<Record<string, string>> = { SHED_EVENT_LOOP_DELAY_MS: '0' };
+
+/**
+ * Runs one statement as `url`'s role, on a connection of its own: 'ok', or the SQLSTATE it
+ * failed with (its message when it has none, e.g. no connection): for tests of what a role may do.
+ */
+export async function sqlOutcome(url: string, statement: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    await client.query(statement);
+    return 'ok';
+  } catch (error) {
+    return (error as { code?: string }).code ?? (error as Error).message;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
 
 /** What owns a test stack and cleans up after it: a tap test (`t`). */
 export interface TestStackOwner {

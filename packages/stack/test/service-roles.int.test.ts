@@ -3,29 +3,14 @@
  * ensureServiceRoles run on AWS), against the real PostgreSQL `pnpm test` provides.
  */
 import { SERVICE_ROLES } from '@taskoverflow/db';
-import pg from 'pg';
 import t from 'tap';
 import { ensureLocalServiceRoles, serviceDatabaseUrl } from '../src/database.js';
-import { createTestDatabase } from '../src/testing.js';
+import { createTestDatabase, sqlOutcome } from '../src/testing.js';
 
 const adminUrl = process.env.TEST_DATABASE_URL!;
 const database = await createTestDatabase();
 t.teardown(() => database.drop());
 await ensureLocalServiceRoles(adminUrl);
-
-/** Runs one statement as `url`'s role; resolves to the SQLSTATE it failed with, or 'ok'. */
-async function outcome(url: string, statement: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  try {
-    await client.connect();
-    await client.query(statement);
-    return 'ok';
-  } catch (error) {
-    return (error as { code?: string }).code ?? (error as Error).message;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 const PERMISSION_DENIED = '42501';
 const INVALID_PASSWORD = '28P01';
@@ -34,7 +19,7 @@ const writeUrl = serviceDatabaseUrl(database.url, 'todo-write');
 
 t.test('todo-read connects as its own role', async (t) => {
   t.equal(new URL(readUrl).username, SERVICE_ROLES['todo-read']);
-  t.equal(await outcome(readUrl, 'SELECT id FROM todos'), 'ok', 'reads todos');
+  t.equal(await sqlOutcome(readUrl, 'SELECT id FROM todos'), 'ok', 'reads todos');
 });
 
 t.test('todo-read cannot write', async (t) => {
@@ -47,7 +32,7 @@ t.test('todo-read cannot write', async (t) => {
     'CREATE TABLE read_role_table (id int)',
     'DROP TABLE todos',
   ];
-  const outcomes = await Promise.all(attempts.map((statement) => outcome(readUrl, statement)));
+  const outcomes = await Promise.all(attempts.map((statement) => sqlOutcome(readUrl, statement)));
   t.same(
     outcomes,
     attempts.map(() => PERMISSION_DENIED),
@@ -56,29 +41,21 @@ t.test('todo-read cannot write', async (t) => {
 });
 
 t.test('todo-write changes rows but not the schema', async (t) => {
-  t.equal(
-    await outcome(writeUrl, "INSERT INTO todos (title) VALUES ('from the write role')"),
-    'ok',
-    'inserts (and uses the id sequence)',
-  );
-  t.equal(
-    await outcome(writeUrl, "UPDATE todos SET completed = true WHERE title = 'from the write role'"),
-    'ok',
-    'updates',
-  );
-  t.equal(
-    await outcome(writeUrl, "INSERT INTO idempotency_keys (key, request_hash) VALUES ('k', 'h')"),
-    'ok',
-    'records idempotency keys',
-  );
-  t.equal(await outcome(writeUrl, "DELETE FROM todos WHERE title = 'from the write role'"), 'ok', 'deletes');
+  for (const [statement, what] of [
+    ["INSERT INTO todos (title) VALUES ('from the write role')", 'inserts (and uses the id sequence)'],
+    ["UPDATE todos SET completed = true WHERE title = 'from the write role'", 'updates'],
+    ["INSERT INTO idempotency_keys (key, request_hash) VALUES ('k', 'h')", 'records idempotency keys'],
+    ["DELETE FROM todos WHERE title = 'from the write role'", 'deletes'],
+  ] as const) {
+    t.equal(await sqlOutcome(writeUrl, statement), 'ok', what);
+  }
   const ddl = [
     'CREATE TABLE write_role_table (id int)',
     'DROP TABLE todos',
     'ALTER TABLE todos ADD COLUMN extra int',
     'TRUNCATE todos',
   ];
-  const outcomes = await Promise.all(ddl.map((statement) => outcome(writeUrl, statement)));
+  const outcomes = await Promise.all(ddl.map((statement) => sqlOutcome(writeUrl, statement)));
   t.same(
     outcomes,
     ddl.map(() => PERMISSION_DENIED),
@@ -89,5 +66,5 @@ t.test('todo-write changes rows but not the schema', async (t) => {
 t.test('a service role logs in only with its password', async (t) => {
   const wrong = new URL(readUrl);
   wrong.password = 'not-the-password';
-  t.equal(await outcome(wrong.href, 'SELECT 1'), INVALID_PASSWORD);
+  t.equal(await sqlOutcome(wrong.href, 'SELECT 1'), INVALID_PASSWORD);
 });

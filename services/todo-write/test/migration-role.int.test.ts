@@ -19,6 +19,7 @@ import {
   LOCAL_ROLE_PASSWORDS,
   migrationDatabaseUrl,
 } from '@taskoverflow/stack';
+import { sqlOutcome } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t from 'tap';
 
@@ -55,14 +56,6 @@ async function query<Row>(url: string, text: string): Promise<Row[]> {
   } finally {
     await client.end();
   }
-}
-
-/** Runs one statement as `url`'s role; the SQLSTATE it failed with, or 'ok'. */
-async function outcome(url: string, statement: string): Promise<string> {
-  return query(url, statement).then(
-    () => 'ok',
-    (error: unknown) => (error as { code?: string }).code ?? (error as Error).message,
-  );
 }
 
 const owners = () =>
@@ -109,16 +102,12 @@ t.test('taskoverflow_migrate migrates and administers the service roles, and is 
     [{ rolsuper: false, rolcreatedb: false, rolcreaterole: true, rolcanlogin: true }],
     'LOGIN and CREATEROLE only',
   );
-  t.equal(
-    await outcome(migrationUrl, 'CREATE DATABASE made_by_the_migration_role'),
-    '42501',
-    'cannot create a database',
-  );
-  t.equal(
-    await outcome(migrationUrl, 'ALTER ROLE postgres NOLOGIN'),
-    '42501',
-    'cannot alter a role it does not administer',
-  );
+  for (const [statement, what] of [
+    ['CREATE DATABASE made_by_the_migration_role', 'cannot create a database'],
+    ['ALTER ROLE postgres NOLOGIN', 'cannot alter a role it does not administer'],
+  ] as const) {
+    t.equal(await sqlOutcome(migrationUrl, statement), '42501', what);
+  }
 });
 
 t.test('migrate waits for a database that does not accept connections yet', async (t) => {
