@@ -68,6 +68,27 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 export const TEST_SERVICE_ENV: Readonly<Record<string, string>> = { SHED_EVENT_LOOP_DELAY_MS: '0' };
 
 /**
+ * A service app built in-process by `build` (from its environment: `(env) =>
+ * buildTodoReadApp(loadConfig(env))`) over a migrated database of its own, silent and without
+ * shedding, with a pool on that database to seed and check it; closed and dropped at the
+ * owner's clean-up.
+ */
+export async function buildTestApp<App extends { close(): Promise<unknown> }>(
+  owner: TestStackOwner,
+  build: (env: Record<string, string>) => Promise<App>,
+): Promise<{ app: App; pool: pg.Pool; databaseUrl: string }> {
+  const database = await createTestDatabase();
+  const app = await build({ ...TEST_SERVICE_ENV, DATABASE_URL: database.url, LOG_LEVEL: 'silent' });
+  const pool = new pg.Pool({ connectionString: database.url });
+  owner.teardown(async () => {
+    await app.close();
+    await pool.end();
+    await database.drop();
+  });
+  return { app, pool, databaseUrl: database.url };
+}
+
+/**
  * Runs one statement as `url`'s role, on a connection of its own: 'ok', or the SQLSTATE it
  * failed with (its message when it has none, e.g. no connection): for tests of what a role may do.
  */

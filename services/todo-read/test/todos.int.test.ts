@@ -1,18 +1,8 @@
-import { createTestDatabase, TEST_SERVICE_ENV } from '@taskoverflow/stack/testing';
-import pg from 'pg';
+import { buildTestApp } from '@taskoverflow/stack/testing';
 import t from 'tap';
 import { buildTodoReadApp, loadConfig } from '../src/app.js';
 
-const database = await createTestDatabase();
-const app = await buildTodoReadApp(
-  loadConfig({ ...TEST_SERVICE_ENV, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }),
-);
-const pool = new pg.Pool({ connectionString: database.url });
-t.teardown(async () => {
-  await app.close();
-  await pool.end();
-  await database.drop();
-});
+const { app, pool, databaseUrl } = await buildTestApp(t, (env) => buildTodoReadApp(loadConfig(env)));
 
 async function get(url: string) {
   const response = await app.inject({ method: 'GET', url });
@@ -149,17 +139,17 @@ t.test('configuration errors name the variable and the fix', async (t) => {
   t.throws(() => loadConfig({}), /DATABASE_URL is not set/);
   t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x@y/z' }), /DATABASE_URL is not a postgres URL/);
   t.throws(
-    () => loadConfig({ DATABASE_URL: database.url, PORT: 'eighty' }),
+    () => loadConfig({ DATABASE_URL: databaseUrl, PORT: 'eighty' }),
     /PORT must be an integer from 0 to 65535, got "eighty"/,
   );
-  t.throws(() => loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'loud' }), /LOG_LEVEL must be one of/);
-  t.throws(() => loadConfig({ DATABASE_URL: database.url, REDIS_URL: 'http://x' }), /REDIS_URL is not a redis URL/);
+  t.throws(() => loadConfig({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'loud' }), /LOG_LEVEL must be one of/);
+  t.throws(() => loadConfig({ DATABASE_URL: databaseUrl, REDIS_URL: 'http://x' }), /REDIS_URL is not a redis URL/);
   t.throws(
-    () => loadConfig({ DATABASE_URL: database.url, CLOUDWATCH_LOG_GROUP: 'taskoverflow' }),
+    () => loadConfig({ DATABASE_URL: databaseUrl, CLOUDWATCH_LOG_GROUP: 'taskoverflow' }),
     /CLOUDWATCH_LOG_GROUP is set \("taskoverflow"\) but no AWS region is/,
   );
   const shipping = loadConfig({
-    DATABASE_URL: database.url,
+    DATABASE_URL: databaseUrl,
     CLOUDWATCH_LOG_GROUP: 'taskoverflow',
     AWS_REGION: 'eu-west-1',
     SERVICE_INSTANCE: 'todo-read-7',
@@ -175,7 +165,7 @@ t.test('configuration errors name the variable and the fix', async (t) => {
     },
   ]);
   const creating = loadConfig({
-    DATABASE_URL: database.url,
+    DATABASE_URL: databaseUrl,
     CLOUDWATCH_LOG_GROUP: 'taskoverflow',
     AWS_REGION: 'eu-west-1',
     CLOUDWATCH_CREATE_LOG_GROUP: 'true',
@@ -186,8 +176,8 @@ t.test('configuration errors name the variable and the fix', async (t) => {
     'a missing group is created only when CLOUDWATCH_CREATE_LOG_GROUP=true',
   );
   t.throws(
-    () => loadConfig({ DATABASE_URL: database.url, CLOUDWATCH_CREATE_LOG_GROUP: 'yes' }),
+    () => loadConfig({ DATABASE_URL: databaseUrl, CLOUDWATCH_CREATE_LOG_GROUP: 'yes' }),
     /CLOUDWATCH_CREATE_LOG_GROUP must be true or false, got "yes"/,
   );
-  t.same(loadConfig({ DATABASE_URL: database.url }).logTargets, [], 'stdout only unless CLOUDWATCH_LOG_GROUP is set');
+  t.same(loadConfig({ DATABASE_URL: databaseUrl }).logTargets, [], 'stdout only unless CLOUDWATCH_LOG_GROUP is set');
 });

@@ -1,20 +1,10 @@
-import { createTestDatabase, TEST_SERVICE_ENV } from '@taskoverflow/stack/testing';
-import pg from 'pg';
+import { buildTestApp } from '@taskoverflow/stack/testing';
 import t from 'tap';
 import { buildTodoWriteApp, loadConfig } from '../src/app.js';
 
 const WIRE_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?$/;
 
-const database = await createTestDatabase();
-const app = await buildTodoWriteApp(
-  loadConfig({ ...TEST_SERVICE_ENV, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }),
-);
-const pool = new pg.Pool({ connectionString: database.url });
-t.teardown(async () => {
-  await app.close();
-  await pool.end();
-  await database.drop();
-});
+const { app, pool } = await buildTestApp(t, (env) => buildTodoWriteApp(loadConfig(env)));
 
 async function send(method: string, url: string, payload?: unknown) {
   const response = await app.inject({
