@@ -141,6 +141,8 @@ export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): Ha
       '  balance roundrobin',
       `  option httpchk GET ${HEALTH_PATH}`,
       '  http-check expect status 200',
+      // No replica up (none registered, or all failing their health checks): 502 at once, not a queue wait.
+      `  http-request return status 502 content-type "${JSON_TYPE}" string '${rawResponseParts(`${service} is unavailable: no healthy replica`).body}' if { nbsrv eq 0 }`,
       `  errorfile 502 ${file(`${service}-502.http`)}`,
       `  errorfile 504 ${file(`${service}-504.http`)}`,
       `  default-server check inter ${DEFAULT_HEALTH_CHECK.intervalMs} fall 1 rise 1 maxconn ${queue.connections}`,
@@ -179,9 +181,11 @@ function allowedHostsRule(edge: EdgeConfig): string[] {
   ];
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 /** A JSON error body (as rawResponse writes it) for an `http-request return` line. */
 function rawResponseParts(message: string): { contentType: string; body: string } {
-  return { contentType: 'application/json; charset=utf-8', body: singleQuotedBody(JSON.stringify({ error: message })) };
+  return { contentType: JSON_TYPE, body: singleQuotedBody(JSON.stringify({ error: message })) };
 }
 
 /** In single quotes HAProxy reads every character as it is, but a single quote cannot appear. */

@@ -3,12 +3,15 @@
  * child process (replicas registered over its IPC channel) and HAProxy (over its runtime API).
  */
 import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { BALANCER_KINDS, startBalancer, type BalancerKind } from '../src/balancer.js';
 import type { EdgeProcess } from '../src/edge-process.js';
-import { startUpstream } from '../src/testing.js';
+import { startUpstream, waitUntil } from '../src/testing.js';
 
 /** A replica that answers every request with its name. */
 function namedUpstream(t: Test, name: string): Promise<string> {
@@ -41,7 +44,108 @@ async function readers(url: string, count: number): Promise<string[]> {
   return names;
 }
 
+/** A replica that answers with its name, what it was asked and the headers the edge set. */
+function echoUpstream(t: Test, name: string): Promise<string> {
+  return startUpstream(t, (request, response) =>
+    response.end(
+      JSON.stringify({
+        replica: name,
+        method: request.method,
+        url: request.url,
+        requestId: request.headers['x-request-id'],
+        forwardedFor: request.headers['x-forwarded-for'],
+      }),
+    ),
+  );
+}
+
 for (const kind of BALANCER_KINDS) {
+  t.test(
+    `${kind}: routes by the routing table, tags each request, answers its own errors in JSON, logs the edge's lines`,
+    async (t) => {
+      const logDir = await mkdtemp(join(tmpdir(), 'edge-process-test-'));
+      t.teardown(() => rm(logDir, { recursive: true, force: true }));
+      const logFile = join(logDir, 'edge.log');
+      const read = await echoUpstream(t, 'read');
+      const write = await echoUpstream(t, 'write');
+      const edge = await startBalancer({
+        kind,
+        host: '127.0.0.1',
+        port: 0,
+        upstreams: { 'todo-read': [read], 'todo-write': [write] },
+        env: { LOG_FILE: logFile, STATS_INTERVAL_MS: '200' },
+        onLine: (line) => t.comment(`edge: ${line}`),
+      });
+      t.teardown(() => edge.stop());
+      const ask = async (method: string, path: string, headers: Record<string, string> = {}) => {
+        const response = await fetch(`${edge.url}${path}`, { method, headers });
+        return { response, body: (await response.json()) as Record<string, string> };
+      };
+
+      for (const [method, path, replica] of [
+        ['GET', '/api/v1/todos?completed=true', 'read'],
+        ['POST', '/api/v1/todos', 'write'],
+        ['DELETE', '/api/v1/todos/7', 'write'],
+        ['GET', '/assets/app.js', 'read'],
+        ['PATCH', '/api/v1/todos/7', 'read'],
+      ] as const) {
+        const { body } = await ask(method, path);
+        t.same([body.replica, body.method, body.url], [replica, method, path], `${method} ${path} → ${replica}`);
+      }
+      const kept = await ask('GET', '/api/v1/todos', { 'x-request-id': 'trace-1.a:b' });
+      t.equal(kept.body.requestId, 'trace-1.a:b', 'a well-formed x-request-id is passed on');
+      t.equal(kept.response.headers.get('x-request-id'), 'trace-1.a:b', 'and returned');
+      const replaced = await ask('GET', '/api/v1/todos', { 'x-request-id': 'no spaces "or quotes"' });
+      t.match(replaced.body.requestId, /^[0-9a-f-]{36}$/, 'a hostile one is replaced by a UUID');
+      t.equal(replaced.body.forwardedFor, '127.0.0.1', 'X-Forwarded-For names the client');
+
+      // fetch sets Host itself: node:http sends the one given.
+      const foreign = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+        request(`${edge.url}/api/v1/todos`, { headers: { host: 'rebound.example' } }, (response) => {
+          let body = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+          response.on('end', () => resolve({ status: response.statusCode, body }));
+        })
+          .on('error', reject)
+          .end();
+      });
+      t.equal(foreign.status, 421);
+      t.match(foreign.body, /^\{"error":"this edge serves only the Host names /, 'a Host it does not serve: 421 JSON');
+
+      await edge.deregister('todo-write', write);
+      const unavailable = await ask('POST', '/api/v1/todos');
+      t.equal(unavailable.response.status, 502, 'no todo-write replica: 502');
+      t.match(unavailable.body.error, /^todo-write is unavailable/, 'naming the service');
+
+      const finished = await waitUntil(
+        'the request lines and a stats line in the edge log',
+        async () => {
+          const entries = (await readFile(logFile, 'utf8').catch(() => ''))
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => JSON.parse(line) as Record<string, unknown>);
+          const requests = entries.filter((entry) => entry.msg === 'request finished');
+          return requests.length >= 9 && entries.some((entry) => entry.msg === 'stats') ? entries : undefined;
+        },
+        10_000,
+        100,
+      );
+      const line = finished.find((entry) => entry.request_id === 'trace-1.a:b')!;
+      t.match(
+        line,
+        { level: 'info', service: 'edge', method: 'GET', url: '/api/v1/todos', status: 200, upstream: read },
+        'a request line in the edge schema, with the replica that answered',
+      );
+      t.type(line.duration_ms, 'number');
+      t.type(line.bytes, 'number');
+      const refused = finished.find((entry) => entry.status === 421)!;
+      t.equal(refused.upstream, undefined, 'an answer the edge gave itself names no replica');
+      const stats = finished.find((entry) => entry.msg === 'stats')!;
+      t.ok((stats.rss_mb as number) > 0, `the stats line has the balancer's own RSS (${String(stats.rss_mb)} MB)`);
+      t.type(stats.cpu_ms, 'number');
+    },
+  );
+
   t.test(
     `${kind}: replicas are registered and deregistered in the running edge over its control channel`,
     async (t) => {
