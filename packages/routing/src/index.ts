@@ -17,6 +17,15 @@ export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 export type ServiceName = 'todo-read' | 'todo-write';
 export const SERVICES: readonly ServiceName[] = ['todo-read', 'todo-write'];
 
+/**
+ * The NODE_OPTIONS every service process runs with: locally (@taskoverflow/stack), in the
+ * image (the Dockerfile's ENV, checked against this) and on AWS (the task definition). V8
+ * sizes its young generation by the machine's RAM, up to two 64 MB semi-spaces, and on a
+ * replica that young generation is most of its memory; 16 MB semi-spaces keep todo-read under
+ * 150 MB for about 1 µs more CPU per request (docs/results/2026-12-06-memory.md).
+ */
+export const SERVICE_NODE_OPTIONS = '--max-semi-space-size=16';
+
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 const METHOD_ORDER: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'];
 
