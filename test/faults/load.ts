@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { percentile as nearestRank } from '@taskoverflow/trace';
+import type { Test } from 'tap';
 
 export interface Outcome {
   kind: 'read' | 'create';
@@ -198,6 +199,27 @@ export function recoveredSince(since: number, count: number): (outcomes: readonl
     const last = outcomes.slice(-count);
     return last.length === count && last.every((o) => o.startedMs > since && succeeded(o));
   };
+}
+
+/**
+ * After a fault (`fault`, e.g. `the restart`, ended at `since`): waits until the last `run`
+ * requests, all sent after it, succeeded, stops the load, and checks that every request
+ * succeeded or was refused with a 503. Returns every outcome.
+ */
+export async function stopOnceRecovered(
+  t: Test,
+  load: RunningLoad,
+  { fault, since, run, timeoutMs }: { fault: string; since: number; run: number; timeoutMs: number },
+): Promise<Outcome[]> {
+  await load.until(
+    `recovered: ${run} requests in a row succeeded after ${fault}`,
+    recoveredSince(since, run),
+    timeoutMs,
+  );
+  const outcomes = await load.stop();
+  const unexpected = outcomes.filter((o) => ![200, 201, 503].includes(o.status));
+  t.same(unexpected.slice(0, 5), [], `no request failed other than with a 503 (${unexpected.length})`);
+  return outcomes;
 }
 
 /** Creates `count` todos titled `seed <n>` through `url`, so that reads have something to serve. */
