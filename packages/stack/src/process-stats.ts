@@ -109,16 +109,7 @@ export function readMachineBusySeconds(): number | undefined {
   // user nice system idle iowait irq softirq steal …; guest time is already counted in user.
   const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
   if (ticks.length < 8 || ticks.some((value) => !Number.isFinite(value))) return undefined;
-  const [user, nice, system, , , irq, softirq, steal] = ticks as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = ticks;
   return (user + nice + system + irq + softirq + steal) / TICKS_PER_SECOND;
 }
 

@@ -17,14 +17,8 @@ const API_DATE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6})
 export function parseApiDate(text: string): Date | undefined {
   const match = API_DATE.exec(text);
   if (!match) return undefined;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  // The pattern matched: every group is there, and the defaults never apply.
+  const [year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0] = match.slice(1, 7).map(Number);
   const milliseconds = Number((match[7] ?? '').padEnd(3, '0').slice(0, 3));
   return new Date(Date.UTC(year, month - 1, day, hour, minute, second, milliseconds));
 }
