@@ -10,10 +10,12 @@ import { BODY_TOO_LARGE, REQUEST_BODY_LIMIT_BYTES } from '@taskoverflow/domain';
 import {
   correlationId,
   createLogger,
+  EDGE_LISTENING_MESSAGE,
   EDGE_SERVICE,
   LoadBalancerStats,
   REQUEST_FINISHED_MESSAGE,
   roundMs,
+  type EdgeListening,
   type EdgeRequestFinished,
   type LoggerSettings,
 } from '@taskoverflow/observability';
@@ -68,6 +70,9 @@ export interface Edge {
    */
   close(): Promise<void>;
 }
+
+/** What this balancer is called in its `edge listening` line, progress lines and reports. */
+export const NODE_EDGE_BALANCER = 'Node edge';
 
 /** How often the edge health-checks each replica by default: a draining replica leaves the rotation at its next check. */
 export const HEALTH_CHECK_INTERVAL_MS = 500;
@@ -217,7 +222,9 @@ export async function buildEdge(options: EdgeOptions): Promise<Edge> {
       stats?.start(log);
       const address = server.address() as AddressInfo;
       if (options.allowedHosts) context.allowedHosts = hostsAt(options.allowedHosts, address.port);
-      return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+      const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+      log.info({ balancer: NODE_EDGE_BALANCER, url } satisfies EdgeListening, EDGE_LISTENING_MESSAGE);
+      return url;
     },
     close() {
       closed ??= (async () => {

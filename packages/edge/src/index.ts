@@ -1,4 +1,4 @@
-export { buildEdge, HEALTH_CHECK_INTERVAL_MS, type Edge, type EdgeOptions } from './edge.js';
+export { buildEdge, HEALTH_CHECK_INTERVAL_MS, NODE_EDGE_BALANCER, type Edge, type EdgeOptions } from './edge.js';
 export type { EdgeControlRequest, EdgeMessage } from './control.js';
 export { readEdgeConfig, type EdgeConfig } from './config.js';
 export {

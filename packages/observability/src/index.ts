@@ -9,6 +9,7 @@ export {
 } from './context.js';
 export {
   CACHE_OUTCOMES,
+  EDGE_LISTENING_MESSAGE,
   EDGE_SERVICE,
   isCacheOutcome,
   REQUEST_FINISHED_MESSAGE,
@@ -18,6 +19,7 @@ export {
   type CacheOutcomeCounts,
   type CacheTier,
   type EdgeCountedFields,
+  type EdgeListening,
   type EdgeRequestFinished,
   type EdgeStatsLine,
   type ServiceCountedFields,

@@ -16,6 +16,15 @@ export const REQUEST_FINISHED_MESSAGE = 'request finished';
 export const STATS_MESSAGE = 'stats';
 /** The `service` of the load balancer's (the edge's) lines; the services' are routing's ServiceName. */
 export const EDGE_SERVICE = 'edge';
+/** The `msg` of the edge's first line, which names the balancer that runs as the edge (EdgeListening). */
+export const EDGE_LISTENING_MESSAGE = 'edge listening';
+
+/** The fields of the edge's `edge listening` line. */
+export interface EdgeListening {
+  /** `HAProxy 2.6.12`, `Node edge`: what the report and `--compare` name. */
+  balancer: string;
+  url: string;
+}
 
 /** What a cache lookup found: `stale` is an in-process entry of an older dataset version; `bypass` went past the cache. */
 export const CACHE_OUTCOMES = ['hit', 'miss', 'stale', 'bypass'] as const;

@@ -1,3 +1,4 @@
+import { NODE_EDGE_BALANCER } from '@taskoverflow/edge';
 import { startEdgeProcess, type EdgeProcess, type EdgeProcessOptions } from './edge-process.js';
 import { BalancerChoiceError } from './errors.js';
 import { findHaproxy, haproxyVersion, startHaproxyProcess } from './haproxy-process.js';
@@ -47,7 +48,8 @@ export async function startBalancer(options: EdgeProcessOptions & { kind?: strin
   const { kind, haproxy } = chooseBalancer(options.kind);
   if (kind === 'haproxy') {
     const binary = haproxy!;
-    return { ...(await startHaproxyProcess({ ...options, binary })), kind, description: haproxyVersion(binary) };
+    const description = haproxyVersion(binary);
+    return { ...(await startHaproxyProcess({ ...options, binary, description })), kind, description };
   }
-  return { ...(await startEdgeProcess(options)), kind, description: 'Node edge' };
+  return { ...(await startEdgeProcess(options)), kind, description: NODE_EDGE_BALANCER };
 }

@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { haproxySetup, readEdgeConfig, slotName } from '@taskoverflow/edge';
-import { EDGE_SERVICE, LoadBalancerStats } from '@taskoverflow/observability';
+import {
+  EDGE_LISTENING_MESSAGE,
+  EDGE_SERVICE,
+  LoadBalancerStats,
+  STATS_MESSAGE,
+  type EdgeListening,
+} from '@taskoverflow/observability';
 import { SERVICES, type ServiceName } from '@taskoverflow/routing';
 import { spawnDetachedChild } from './detached-child.js';
 import type { EdgeProcess, EdgeProcessOptions } from './edge-process.js';
@@ -47,7 +53,9 @@ const NO_UPSTREAM = ',"upstream":"http://-:-"';
  * request lines in the edge's log schema, a `stats` line every STATS_INTERVAL_MS with HAProxy's
  * own CPU and RSS, and replicas registered and deregistered through its runtime API.
  */
-export async function startHaproxyProcess(options: EdgeProcessOptions & { binary: string }): Promise<EdgeProcess> {
+export async function startHaproxyProcess(
+  options: EdgeProcessOptions & { binary: string; description: string },
+): Promise<EdgeProcess> {
   const port = options.port === 0 ? await findFreePort(options.host) : options.port;
   const config = readEdgeConfig({
     ...process.env,
@@ -112,6 +120,8 @@ export async function startHaproxyProcess(options: EdgeProcessOptions & { binary
     throw startFailure.addressInUse ? new PortInUseError(port, options.host) : error;
   }
   stats?.start(log);
+  const url = `http://${options.host}:${port}`;
+  log.info({ balancer: options.description, url } satisfies EdgeListening, EDGE_LISTENING_MESSAGE);
 
   const slots = Object.fromEntries(
     SERVICES.map((service) => [
@@ -139,7 +149,7 @@ export async function startHaproxyProcess(options: EdgeProcessOptions & { binary
 
   let stopping: Promise<void> | undefined;
   return {
-    url: `http://${options.host}:${port}`,
+    url,
     pid: child.pid!,
     async register(service, replicaUrl) {
       const { hostname, port: replicaPort } = new URL(replicaUrl);
@@ -234,9 +244,10 @@ class EdgeLog {
     else this.write(kind === 'ALERT' ? 'error' : 'warn', { haproxy: true }, text);
   }
 
-  /** A `stats` line (LoadBalancerStats writes through this, as through a pino logger). */
+  /** A `stats` line (LoadBalancerStats writes through this, as through a pino logger), or the `edge listening` line. */
   info(fields: object, msg: string): void {
-    this.write('info', fields, msg);
+    // The console shows stats lines (as the summary); the listening line is said by the progress line.
+    this.write('info', fields, msg, msg === STATS_MESSAGE);
   }
 
   async close(): Promise<void> {

@@ -42,7 +42,14 @@ function quiet(): Figures {
   });
   return {
     runDir: '/tmp/run',
-    run: { name: 'studiers-stress', scale: 'smoke', endpoint: 'http://127.0.0.1:1', p95TargetMs: 200, peakVus: 50 },
+    run: {
+      name: 'studiers-stress',
+      scale: 'smoke',
+      endpoint: 'http://127.0.0.1:1',
+      balancer: 'HAProxy 2.6.12',
+      p95TargetMs: 200,
+      peakVus: 50,
+    },
     window: { startMs: 0, endMs: 60_000 },
     client: [{ name: 'all requests', count: 1000, p50Ms: 3, p95Ms: 6, p99Ms: 9, maxMs: 20 }],
     edge: percentiles(5),

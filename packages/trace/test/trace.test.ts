@@ -107,39 +107,43 @@ function canonical(
   };
 }
 
+/** The cache fields of a read that missed (`tier` none) or hit the in-process tier, taking `ms`. */
+const missed = (ms: number) => ({ outcome: 'miss', tier: 'none', ms });
+const memoryHit = (ms: number) => ({ outcome: 'hit', tier: 'memory', ms });
+
+/** One request through the edge to a service instance: the edge's lines and the instance's, with the same id. */
+function throughEdge(
+  service: 'todo-read' | 'todo-write',
+  instance: string,
+  requestId: string,
+  method: string,
+  url: string,
+) {
+  return {
+    edge: requestOn('edge', 'edge', requestId, method, url, BASE_MS),
+    instance: requestOn(service, instance, requestId, method, url, BASE_MS),
+  };
+}
+
 {
-  const edge = requestOn('edge', 'edge', A, 'GET', '/api/v1/todos?completed=false', BASE_MS);
-  const read = requestOn('todo-read', 'todo-read-1', A, 'GET', '/api/v1/todos?completed=false', BASE_MS);
+  const { edge, instance: read } = throughEdge('todo-read', 'todo-read-1', A, 'GET', '/api/v1/todos?completed=false');
   read.query(10, LIST_SQL, 6.2, 2);
-  read.finished(
-    32,
-    200,
-    30,
-    canonical('/api/v1/todos', 512, { queries: 1, ms: 6.2 }, { outcome: 'miss', tier: 'none', ms: 0.8 }),
-  );
+  read.finished(32, 200, 30, canonical('/api/v1/todos', 512, { queries: 1, ms: 6.2 }, missed(0.8)));
   edge.finished(33, 200, 32.7, { bytes: 512, upstream: 'http://127.0.0.1:3101' });
 }
 {
-  const edge = requestOn('edge', 'edge', B, 'POST', '/api/v1/todos', BASE_MS);
-  const write = requestOn('todo-write', 'todo-write-1', B, 'POST', '/api/v1/todos', BASE_MS);
+  const { edge, instance: write } = throughEdge('todo-write', 'todo-write-1', B, 'POST', '/api/v1/todos');
   write.queryFailed(27, INSERT_SQL, 20.5, DUPLICATE);
   write.finished(31, 500, 25, { ...canonical('/api/v1/todos', 35, { queries: 1, ms: 20.5 }), err: DUPLICATE }, 'error');
   edge.finished(33, 500, 28, { bytes: 35, upstream: 'http://127.0.0.1:3201' });
 }
 {
-  const edge = requestOn('edge', 'edge', C, 'GET', '/api/v1/todos/42', BASE_MS);
-  const read = requestOn('todo-read', 'todo-read-2', C, 'GET', '/api/v1/todos/42', BASE_MS);
-  read.finished(
-    10,
-    200,
-    1.2,
-    canonical('/api/v1/todos/:id', 230, { queries: 0, ms: 0 }, { outcome: 'hit', tier: 'memory', ms: 0.05 }),
-  );
+  const { edge, instance: read } = throughEdge('todo-read', 'todo-read-2', C, 'GET', '/api/v1/todos/42');
+  read.finished(10, 200, 1.2, canonical('/api/v1/todos/:id', 230, { queries: 0, ms: 0 }, memoryHit(0.05)));
   edge.finished(11, 200, 2.4, { bytes: 230, upstream: 'http://127.0.0.1:3102' });
 }
 {
-  const edge = requestOn('edge', 'edge', D, 'GET', '/api/v1/todos/7', BASE_MS);
-  const read = requestOn('todo-read', 'todo-read-1', D, 'GET', '/api/v1/todos/7', BASE_MS);
+  const { edge, instance: read } = throughEdge('todo-read', 'todo-read-1', D, 'GET', '/api/v1/todos/7');
   edge.other(
     40,
     'todo-read replica unreachable, trying the next one',
@@ -147,12 +151,7 @@ function canonical(
     'warn',
   );
   read.query(42, BY_ID_SQL, 0.9, 1);
-  read.finished(
-    43,
-    200,
-    3,
-    canonical('/api/v1/todos/:id', 230, { queries: 1, ms: 0.9 }, { outcome: 'miss', tier: 'none', ms: 0.3 }),
-  );
+  read.finished(43, 200, 3, canonical('/api/v1/todos/:id', 230, { queries: 1, ms: 0.9 }, missed(0.3)));
   // The same millisecond as the service's finish, and written to a file read before its.
   edge.finished(43, 200, 3.4, { bytes: 230, upstream: 'http://127.0.0.1:3101' });
 }
@@ -165,8 +164,7 @@ function canonical(
   read.finished(85, 200, 40, canonical('/api/v1/todos', 768, { queries: 2, ms: 25.5 }));
 }
 {
-  const edge = requestOn('edge', 'edge', W, 'DELETE', '/api/v1/todos/5', BASE_MS);
-  const write = requestOn('todo-write', 'todo-write-1', W, 'DELETE', '/api/v1/todos/5', BASE_MS);
+  const { edge, instance: write } = throughEdge('todo-write', 'todo-write-1', W, 'DELETE', '/api/v1/todos/5');
   write.query(55, DELETE_SQL, 2.5, 1);
   write.finished(59, 200, 8, canonical('/api/v1/todos/:id', 230, { queries: 1, ms: 2.5 }));
   edge.finished(60, 200, 9.1, { bytes: 230, upstream: 'http://127.0.0.1:3201' });
@@ -188,7 +186,7 @@ for (let n = 1; n <= 18; n++) {
     n + 3,
     n === 18 ? 503 : 200,
     n + 3,
-    canonical('/api/v1/todos/:id', 230, { queries: 1, ms: 1 }, { outcome: 'miss', tier: 'none', ms: 0 }),
+    canonical('/api/v1/todos/:id', 230, { queries: 1, ms: 1 }, missed(0)),
   );
 }
 

@@ -11,7 +11,7 @@ import { RunNotFoundError } from '../errors.js';
 import type { AwsFigures } from './aws-figures.js';
 import type { Figures, ProcessFigures } from './figure-types.js';
 import { collectFigures } from './figures.js';
-import { formatMs } from './format.js';
+import { formatMs, runTitle } from './format.js';
 import { readReportInputs, type K6Summary } from './inputs.js';
 import { collectOutcomes, isFailure, type Outcomes } from './outcomes.js';
 import { verdictOf, type Verdict } from './verdict.js';
@@ -180,11 +180,10 @@ function winnerOf(
 }
 
 function headline(run: ComparedRun): ComparedRunHeadline {
-  const { name, scale, endpoint } = run.figures.run;
   return {
     name: run.name,
     runDir: run.runDir,
-    title: [name, scale && `${scale} scale`, endpoint].filter(Boolean).join(' · '),
+    title: runTitle(run.figures.run),
     verdict: run.verdict,
   };
 }
@@ -420,6 +419,7 @@ function comparabilityNotes(runA: ComparedRun, runB: ComparedRun): string[] {
   differs('the scenario', a.run.name, b.run.name);
   differs('the scale', a.run.scale, b.run.scale);
   differs('the endpoint', hostOf(a.run.endpoint), hostOf(b.run.endpoint));
+  differs('the balancer (edge)', a.run.balancer, b.run.balancer);
   differs('the peak VU count', a.run.peakVus, b.run.peakVus);
   differs("the machine's cores", a.processes.cores, b.processes.cores);
   for (const [label, run] of [

@@ -86,6 +86,8 @@ export interface Figures {
     name: string | undefined;
     scale: string | undefined;
     endpoint: string | undefined;
+    /** The balancer that ran as the edge, from its `edge listening` line; undefined without the edge's log. */
+    balancer: string | undefined;
     p95TargetMs: number | undefined;
     peakVus: number | undefined;
   };

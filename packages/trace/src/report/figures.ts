@@ -40,6 +40,7 @@ export async function collectFigures(
       name: inputs.k6Summary?.run?.name,
       scale: inputs.k6Summary?.run?.scale,
       endpoint: inputs.k6Summary?.run?.endpoint,
+      balancer: logs.balancer,
       p95TargetMs: inputs.k6Summary ? p95TargetOf(k6Thresholds(inputs.k6Summary)) : undefined,
       peakVus: peakVusOf(inputs.k6Summary, inputs.k6Series),
     },

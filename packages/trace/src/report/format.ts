@@ -1,4 +1,5 @@
 /** How the report writes figures and text, on its page and in the verdict's sentences. */
+import type { Figures } from './figure-types.js';
 
 /** Milliseconds, or seconds from one second up; `—` for a figure nobody measured. */
 export function formatMs(value: number | undefined): string {
@@ -13,4 +14,11 @@ export function formatClock(seconds: number): string {
 
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** A run in one line: `stress · full scale · http://127.0.0.1:8080 · edge: HAProxy 2.6.12`. */
+export function runTitle(run: Figures['run']): string {
+  return [run.name, run.scale && `${run.scale} scale`, run.endpoint, run.balancer && `edge: ${run.balancer}`]
+    .filter(Boolean)
+    .join(' · ');
 }

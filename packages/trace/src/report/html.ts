@@ -2,7 +2,7 @@
 import { awsSection } from './aws-html.js';
 import { cacheChart, cpuChart } from './charts.js';
 import type { Figures, Percentiles } from './figure-types.js';
-import { escapeHtml, formatMs as ms } from './format.js';
+import { escapeHtml, formatMs as ms, runTitle } from './format.js';
 import type { Outcomes } from './outcomes.js';
 import { outcomesSection } from './outcomes-html.js';
 import type { Verdict } from './verdict.js';
@@ -21,9 +21,7 @@ export function renderHtml(
   latencySvg: string | undefined,
   outcomes?: Outcomes,
 ): string {
-  const title = [figures.run.name, figures.run.scale && `${figures.run.scale} scale`, figures.run.endpoint]
-    .filter(Boolean)
-    .join(' · ');
+  const title = runTitle(figures.run);
   const { processes, readPath } = figures;
   const sections = [
     `<h1>Where the time and the CPU went</h1><p>${escapeHtml(title || figures.runDir)}</p>`,

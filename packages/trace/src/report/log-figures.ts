@@ -2,7 +2,7 @@
  * The figures of the log lines (the edge's and the services' `request finished` lines, the
  * services' `stats` lines), accumulated in one pass as they are read.
  */
-import { EDGE_SERVICE, isCacheOutcome, STATS_MESSAGE } from '@taskoverflow/observability';
+import { EDGE_LISTENING_MESSAGE, EDGE_SERVICE, isCacheOutcome, STATS_MESSAGE } from '@taskoverflow/observability';
 import { routeRequest } from '@taskoverflow/routing';
 import { endpointOf, isHealthCheck } from '../endpoint.js';
 import { percentile } from '../endpoint-stats.js';
@@ -55,6 +55,8 @@ export class LogFigures {
   readonly slowest = new SlowestRequests(SLOWEST_SHOWN, {});
   startMs = Number.POSITIVE_INFINITY;
   endMs = Number.NEGATIVE_INFINITY;
+  /** The balancer that ran as the edge (its `edge listening` line): `HAProxy 2.6.12`, `Node edge`. */
+  balancer: string | undefined;
   private readonly endpoints = new Map<string, { service: string; atService: number[]; atEdge: number[] }>();
   private readonly cache = noCounts();
   private readonly cacheByPeriod = new Map<number, CacheCounts>();
@@ -74,6 +76,10 @@ export class LogFigures {
   constructor(private readonly fromMs: number | undefined) {}
 
   add(entry: LogEntry): void {
+    if (entry.msg === EDGE_LISTENING_MESSAGE && entry.service === EDGE_SERVICE) {
+      this.balancer = textField(entry, 'balancer');
+      return;
+    }
     if (entry.msg === STATS_MESSAGE) {
       // A stats line sums the interval before it: one that began before k6 holds the seeding's
       // creates (and its CPU and event-loop delay), so the run's stats start with the next one.
