@@ -2,8 +2,6 @@
  * `pnpm edge-cost`: what a load balancer in front of the services costs, as CPU per request of
  * its process alone, proxying a fixed upstream (the ceiling server). See USAGE.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +12,11 @@ import {
   buildServices,
   EDGE_ENTRY,
   findFreePort,
+  findHaproxy,
   readCpuSeconds,
+  startBalancer,
   startServiceProcess,
-  stopChild,
 } from '@taskoverflow/stack';
-import { waitUntil } from '@taskoverflow/stack/testing';
 import { CEILING_ENTRY, ceilingServerEnv } from '../lib/ceiling.js';
 import { EdgeBenchUsageError } from '../errors.js';
 import { asUsageError, HOST, runCommand, wholeNumber } from './cli.js';
@@ -41,9 +39,9 @@ Candidates:
   edge-warn   the same at LOG_LEVEL=warn (no line per request)
   NAME        each --edge NAME=PATH: another entry run with the edge's environment
               (HOST, PORT, READ_UPSTREAMS, WRITE_UPSTREAMS, LOG_FILE); .ts through tsx
-  haproxy     when haproxy is on PATH: one thread, doing per request what the edge does
-              (round robin, X-Forwarded-For, x-request-id validated or generated, health
-              checks every 500 ms, no logging)
+  haproxy     when haproxy is on PATH: HAProxy as pnpm start runs it (its configuration
+              generated from the routing table and the EDGE_* settings, one thread, every
+              request logged; this process writes its lines to the log file)
 
 Options:
   --rounds N         rounds of every candidate (default: 3)
@@ -124,62 +122,20 @@ function nodeEdge(name: string, entry: string, logLevel: string): Candidate {
   };
 }
 
-/** HAProxy doing per request what the edge does; nbthread 1: one core, as one Node process. */
+/** HAProxy as pnpm start runs it (balancer.ts): its generated configuration, every request logged. */
 function haproxy(): Candidate {
   return {
     name: 'haproxy',
-    async start(port, upstream, dir) {
-      const config = join(dir, 'haproxy.cfg');
-      writeFileSync(
-        config,
-        `global
-  nbthread 1
-  maxconn 4000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 65s
-  timeout server 60s
-  timeout http-keep-alive 65s
-  option forwardfor
-frontend edge
-  bind ${HOST}:${port}
-  http-request set-header x-request-id %[uuid()] unless { req.hdr(x-request-id) -m reg ^[A-Za-z0-9._:-]{1,128}$ }
-  http-request set-var(txn.request_id) req.hdr(x-request-id)
-  http-response set-header x-request-id %[var(txn.request_id)]
-  default_backend replicas
-backend replicas
-  balance roundrobin
-  option httpchk GET ${HEALTH_PATH}
-  server replica-1 ${new URL(upstream).host} check inter 500 maxconn 64
-`,
-      );
-      const child = spawn('haproxy', ['-db', '-f', config], { stdio: ['ignore', 'ignore', 'inherit'] });
-      const exited = once(child, 'close');
-      const running = { pid: child.pid!, stop: () => stopChild(child, exited) };
-      try {
-        await waitUntil(`haproxy answering on ${HOST}:${port}`, async () => {
-          if (child.exitCode !== null)
-            throw new Error(`haproxy exited with code ${child.exitCode}: its output above says why`);
-          return (await answersOk(`http://${HOST}:${port}${HEALTH_PATH}`)) ? true : undefined;
-        });
-      } catch (error) {
-        await running.stop();
-        throw error;
-      }
-      return running;
-    },
+    start: (port, upstream, dir) =>
+      startBalancer({
+        kind: 'haproxy',
+        host: HOST,
+        port,
+        upstreams: { 'todo-read': [upstream], 'todo-write': [upstream] },
+        env: { LOG_FILE: join(dir, 'haproxy.log') },
+        onLine: () => undefined,
+      }),
   };
-}
-
-async function answersOk(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
-  }
 }
 
 /** autocannon for `seconds`; an abort stops it at once and rejects. */
@@ -233,7 +189,7 @@ async function measureEdgeCost({ rounds, seconds, edges }: EdgeCostOptions, sign
     nodeEdge('edge', EDGE_ENTRY, 'info'),
     nodeEdge('edge-warn', EDGE_ENTRY, 'warn'),
     ...edges.map(({ name, entry }) => nodeEdge(name, entry, 'info')),
-    ...(spawnSync('haproxy', ['-v']).status === 0 ? [haproxy()] : []),
+    ...(findHaproxy() ? [haproxy()] : []),
   ];
   console.log(`candidates: ${candidates.map((candidate) => candidate.name).join(', ')}`);
 

@@ -41,3 +41,4 @@ export {
   type Balancer,
   type BalancerKind,
 } from './balancer.js';
+export { findHaproxy } from './haproxy-process.js';
