@@ -54,6 +54,9 @@ export const HAPROXY_LOG_FORMAT =
   '"request_id":"%[var(txn.request_id),json(utf8s)]","method":"%HM","url":"%[capture.req.uri,json(utf8s)]",' +
   '"status":%ST,"duration_ms":%Ta,"bytes":%B,"upstream":"http://%si:%sp","termination":"%ts","msg":"request finished"}';
 
+/** The log levels at which the edge logs each request. */
+const REQUEST_LOG_LEVELS = new Set(['info', 'debug', 'trace']);
+
 export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): HaproxySetup {
   const { limits, queue } = edge;
   // EDGE_MAX_CONNECTIONS, as far as the open-file limit allows (HAProxy refuses to start beyond it).
@@ -99,8 +102,8 @@ export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): Ha
     '  hard-stop-after 30s',
     'defaults',
     '  mode http',
-    '  log global',
-    `  log-format '${HAPROXY_LOG_FORMAT}'`,
+    // A line per request at info and below, as the Node edge's `request finished`; none above.
+    ...(REQUEST_LOG_LEVELS.has(edge.logLevel) ? ['  log global', `  log-format '${HAPROXY_LOG_FORMAT}'`] : []),
     '  option forwardfor',
     '  option http-buffer-request',
     // A replica that refuses the connection never saw the request: another may take it.

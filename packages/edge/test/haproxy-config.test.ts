@@ -84,6 +84,14 @@ t.test('the EDGE_* settings become its timeouts, caps and queue', async (t) => {
   t.match(config, /default-server check inter 500 fall 1 rise 1 maxconn 12\n/);
 });
 
+t.test('a line per request at LOG_LEVEL=info, none at warn, as the Node edge', async (t) => {
+  t.match(
+    haproxySetup(readEdgeConfig(UPSTREAMS), OPTIONS).config,
+    /\n {2}log global\n {2}log-format '\{"level":"info"/,
+  );
+  t.notMatch(haproxySetup(readEdgeConfig({ ...UPSTREAMS, LOG_LEVEL: 'warn' }), OPTIONS).config, /log global/);
+});
+
 t.test('connections are capped to what the open-file limit allows, two descriptors each', async (t) => {
   const { config } = haproxySetup(readEdgeConfig(UPSTREAMS), { ...OPTIONS, fileDescriptorLimit: 1024 });
   t.same(lines(config, 'maxconn 4'), ['maxconn 412', 'maxconn 412']);
