@@ -177,10 +177,12 @@ export function awsFiguresOf(run: CloudWatchRun): AwsFigures {
   const lbRequests = series(LOAD_BALANCER, ALB, 'RequestCount', 'Sum');
   if (requested(LOAD_BALANCER) && !lbRequests)
     missing.push(`no ALB figures for load balancer ${resources.loadBalancerArnSuffix} ${when}`);
-  const dbCpu = series(DATABASE, RDS, 'CPUUtilization', 'Average');
+  const rds = (metric: string, stat: MetricSeries['stat']) => series(DATABASE, RDS, metric, stat);
+  const elastiCache = (metric: string, stat: MetricSeries['stat']) => series(CACHE, ELASTICACHE, metric, stat);
+  const dbCpu = rds('CPUUtilization', 'Average');
   if (requested(DATABASE) && !dbCpu)
     missing.push(`no RDS figures for instance ${resources.databaseInstanceId} ${when}`);
-  const cacheCpu = series(CACHE, ELASTICACHE, 'EngineCPUUtilization', 'Average');
+  const cacheCpu = elastiCache('EngineCPUUtilization', 'Average');
   if (requested(CACHE) && !cacheCpu) missing.push(`no ElastiCache figures for ${resources.cacheClusterId} ${when}`);
   const latestMs = Math.max(...run.metrics.flatMap((one) => one.timestamps));
   const periodMs = METRIC_PERIOD_SECONDS * 1000;
@@ -217,24 +219,20 @@ export function awsFiguresOf(run: CloudWatchRun): AwsFigures {
       resources.databaseInstanceId && requested(DATABASE)
         ? {
             instance: resources.databaseInstanceId,
-            cpu: utilization(dbCpu, series(DATABASE, RDS, 'CPUUtilization', 'Maximum')),
-            connectionsPeak: optionalMax(series(DATABASE, RDS, 'DatabaseConnections', 'Maximum')),
+            cpu: utilization(dbCpu, rds('CPUUtilization', 'Maximum')),
+            connectionsPeak: optionalMax(rds('DatabaseConnections', 'Maximum')),
             maxConnections: resources.databaseMaxConnections,
-            readIops: iops(series(DATABASE, RDS, 'ReadIOPS', 'Average'), series(DATABASE, RDS, 'ReadIOPS', 'Maximum')),
-            writeIops: iops(
-              series(DATABASE, RDS, 'WriteIOPS', 'Average'),
-              series(DATABASE, RDS, 'WriteIOPS', 'Maximum'),
-            ),
+            readIops: iops(rds('ReadIOPS', 'Average'), rds('ReadIOPS', 'Maximum')),
+            writeIops: iops(rds('WriteIOPS', 'Average'), rds('WriteIOPS', 'Maximum')),
           }
         : undefined,
     cache:
       resources.cacheClusterId && requested(CACHE)
         ? {
             clusterId: resources.cacheClusterId,
-            engineCpu: utilization(cacheCpu, series(CACHE, ELASTICACHE, 'EngineCPUUtilization', 'Maximum')),
-            evictions:
-              series(CACHE, ELASTICACHE, 'Evictions', 'Sum') && total(series(CACHE, ELASTICACHE, 'Evictions', 'Sum')),
-            connectionsPeak: optionalMax(series(CACHE, ELASTICACHE, 'CurrConnections', 'Maximum')),
+            engineCpu: utilization(cacheCpu, elastiCache('EngineCPUUtilization', 'Maximum')),
+            evictions: elastiCache('Evictions', 'Sum') && total(elastiCache('Evictions', 'Sum')),
+            connectionsPeak: optionalMax(elastiCache('CurrConnections', 'Maximum')),
           }
         : undefined,
     missing,
