@@ -12,6 +12,8 @@ export {
   EDGE_LISTENING_MESSAGE,
   EDGE_SERVICE,
   isCacheOutcome,
+  LEVEL_LABELS,
+  parseLogRecord,
   REQUEST_FINISHED_MESSAGE,
   STATS_MESSAGE,
   type AnyStatsLine,

@@ -124,3 +124,29 @@ export type ServiceStatsLine = StatsFields & ServiceCountedFields & Partial<Reco
 export type EdgeStatsLine = StatsFields & EdgeCountedFields;
 /** A `stats` line of a process not known in advance (a service's or the edge's). */
 export type AnyStatsLine = StatsFields & Partial<ServiceCountedFields & EdgeCountedFields & Record<StatsGauge, number>>;
+
+/**
+ * pino's numeric levels by label. loggerOptions writes the label; a line written without its
+ * formatter carries the number.
+ */
+export const LEVEL_LABELS: Readonly<Record<number, string>> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
+
+/** The object a JSON log line holds; undefined when it holds none (not JSON, or not an object). */
+export function parseLogRecord(line: string): Record<string, unknown> | undefined {
+  let record: unknown;
+  try {
+    record = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  return typeof record === 'object' && record !== null && !Array.isArray(record)
+    ? (record as Record<string, unknown>)
+    : undefined;
+}

@@ -1,12 +1,4 @@
-/** pino's numeric levels, for lines logged without a level formatter. */
-const LEVEL_NAMES: Record<number, string> = {
-  10: 'trace',
-  20: 'debug',
-  30: 'info',
-  40: 'warn',
-  50: 'error',
-  60: 'fatal',
-};
+import { LEVEL_LABELS, parseLogRecord } from '@taskoverflow/observability/log-schema';
 
 /** Fields every line has, or that the prefix already shows: left out of the readable form. */
 const HIDDEN_FIELDS = new Set(['time', 'level', 'msg', 'service', 'hostname', 'pid', 'instance']);
@@ -17,15 +9,10 @@ const HIDDEN_FIELDS = new Set(['time', 'level', 'msg', 'service', 'hostname', 'p
  * indented lines. Lines that are not JSON objects come back unchanged.
  */
 export function formatLogLine(line: string): string {
-  let entry: unknown;
-  try {
-    entry = JSON.parse(line);
-  } catch {
-    return line;
-  }
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return line;
+  const entry = parseLogRecord(line);
+  if (!entry) return line;
 
-  const { time, level, msg, err } = entry as Record<string, unknown>;
+  const { time, level, msg, err } = entry;
   const parts = [formatTime(time), formatLevel(level)];
   if (typeof msg === 'string') parts.push(msg);
   for (const [key, value] of Object.entries(entry)) {
@@ -42,7 +29,7 @@ function formatTime(time: unknown): string {
 }
 
 function formatLevel(level: unknown): string {
-  const name = typeof level === 'number' ? (LEVEL_NAMES[level] ?? String(level)) : String(level);
+  const name = typeof level === 'number' ? (LEVEL_LABELS[level] ?? String(level)) : String(level);
   return name.toUpperCase().padEnd(5);
 }
 

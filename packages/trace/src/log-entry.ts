@@ -1,14 +1,4 @@
-import { REQUEST_FINISHED_MESSAGE } from '@taskoverflow/observability';
-
-/** pino's numeric levels, for logs written without the level-label formatter. */
-const LEVEL_LABELS: Record<number, string> = {
-  10: 'trace',
-  20: 'debug',
-  30: 'info',
-  40: 'warn',
-  50: 'error',
-  60: 'fatal',
-};
+import { LEVEL_LABELS, parseLogRecord, REQUEST_FINISHED_MESSAGE } from '@taskoverflow/observability';
 
 /**
  * One log line in the schema of docs/design.md ("Observability"), its fields checked and typed. Fields a
@@ -35,14 +25,8 @@ export interface LogEntry {
  * without a `time` to place it on a timeline.
  */
 export function parseLogLine(line: string): LogEntry | undefined {
-  let record: unknown;
-  try {
-    record = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof record !== 'object' || record === null || Array.isArray(record)) return undefined;
-  const fields = record as Record<string, unknown>;
+  const fields = parseLogRecord(line);
+  if (!fields) return undefined;
   const timeMs = epochMs(fields.time);
   if (timeMs === undefined) return undefined;
   return {
