@@ -43,6 +43,12 @@ export function slotName(index: number): string {
   return `replica-${index + 1}`;
 }
 
+/** The index of a slot named by slotName; -1 for another name. */
+export function slotIndex(name: string): number {
+  const match = /^replica-(\d+)$/.exec(name);
+  return match ? Number(match[1]) - 1 : -1;
+}
+
 /**
  * The log line of each request, in the edge's `request finished` schema (EdgeRequestFinished;
  * `time` in ms since the epoch). `termination` is HAProxy's two-letter termination state (`--`

@@ -4,6 +4,7 @@ export { readEdgeConfig, type EdgeConfig } from './config.js';
 export {
   HAPROXY_LOG_FORMAT,
   haproxySetup,
+  slotIndex,
   slotName,
   type HaproxySetup,
   type HaproxySetupOptions,

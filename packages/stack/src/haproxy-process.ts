@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { haproxySetup, readEdgeConfig, slotName } from '@taskoverflow/edge';
+import { haproxySetup, readEdgeConfig, slotIndex, slotName } from '@taskoverflow/edge';
 import {
   EDGE_LISTENING_MESSAGE,
   EDGE_SERVICE,
@@ -44,6 +44,9 @@ const DRAIN_TIMEOUT_MS = 60_000;
 const DEFAULT_OPEN_FILE_LIMIT = 1024;
 /** HAProxy's `srv_op_state` for a server that is up. */
 const SERVER_UP = '2';
+/** HAProxy's warnings that are routine here: stopping, and slots put in and out of maintenance by (de)register. */
+const QUIET_MESSAGES =
+  /^(Proxy \S+ stopped|Stopping (proxy|frontend|backend)|Server \S+ is going DOWN for maintenance|Server \S+ .*leaving (forced )?maintenance)/;
 /** A request no replica answered: its log line has no `upstream`. */
 const NO_UPSTREAM = ',"upstream":"http://-:-"';
 
@@ -86,7 +89,26 @@ export async function startHaproxyProcess(
     child.once('close', (code, signal) => resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`));
   });
   const logFile = options.env?.LOG_FILE;
-  const log = new EdgeLog(logFile ? createWriteStream(logFile, { flags: 'w' }) : undefined, options.onLine);
+  // Which replica is in which server slot (slotName): its host, or undefined for a free slot.
+  const slots = Object.fromEntries(
+    SERVICES.map((service) => [
+      service,
+      [
+        ...options.upstreams[service].map((url) => new URL(url).host),
+        ...Array.from({ length: SPARE_SLOTS }, () => undefined),
+      ],
+    ]),
+  ) as Record<ServiceName, Array<string | undefined>>;
+  const log = new EdgeLog(
+    logFile ? createWriteStream(logFile, { flags: 'w' }) : undefined,
+    options.onLine,
+    (backend, slot) => {
+      const host = SERVICES.includes(backend as ServiceName)
+        ? slots[backend as ServiceName][slotIndex(slot)]
+        : undefined;
+      return host === undefined ? undefined : `http://${host}`;
+    },
+  );
   const stats =
     config.statsIntervalMs > 0
       ? new LoadBalancerStats(config.statsIntervalMs, {
@@ -123,15 +145,6 @@ export async function startHaproxyProcess(
   const url = `http://${options.host}:${port}`;
   log.info({ balancer: options.description, url } satisfies EdgeListening, EDGE_LISTENING_MESSAGE);
 
-  const slots = Object.fromEntries(
-    SERVICES.map((service) => [
-      service,
-      [
-        ...options.upstreams[service].map((url) => new URL(url).host),
-        ...Array.from({ length: SPARE_SLOTS }, () => undefined),
-      ],
-    ]),
-  ) as Record<ServiceName, Array<string | undefined>>;
   const slotOf = (service: ServiceName, host: string | undefined): string => {
     if (!SERVICES.includes(service)) {
       throw new EdgeControlError(`refused: no target group for "${service}"; the services are ${SERVICES.join(', ')}`);
@@ -225,6 +238,8 @@ class EdgeLog {
   constructor(
     private readonly file: WriteStream | undefined,
     private readonly onLine: (line: string) => void,
+    /** The replica in a backend's server slot, as an origin (`http://127.0.0.1:41234`). */
+    private readonly originOf: (backend: string, slot: string) => string | undefined,
   ) {}
 
   request(line: string): void {
@@ -234,14 +249,27 @@ class EdgeLog {
     else this.onLine(cleaned);
   }
 
-  /** `[WARNING]  (1234) : Server todo-read/replica-2 is DOWN, reason: …` */
+  /**
+   * `[WARNING]  (1234) : Server todo-read/replica-2 is DOWN, reason: …`. A replica going in or
+   * out of rotation is the Node edge's target line (info, with `target` and `healthy`, as the
+   * report reads it); its start and stop notices and the maintenance of a slot (register,
+   * deregister) go to the file only; other warnings and alerts to the console too.
+   */
   message(line: string): void {
     const match = /^\[(\w+)\]\s+\(\d+\) : (.*)$/.exec(line);
     const kind = match?.[1];
     const text = match?.[2] ?? line;
-    // Notices (its version, its path) go to the file only; warnings and alerts to the console too.
-    if (kind === 'NOTICE') this.write('info', { haproxy: true }, text, false);
-    else this.write(kind === 'ALERT' ? 'error' : 'warn', { haproxy: true }, text);
+    const health = /^Server ([\w-]+)\/([\w-]+) is (UP|DOWN)\b/.exec(text);
+    const target = health && this.originOf(health[1]!, health[2]!);
+    if (health && target) {
+      const healthy = health[3] === 'UP';
+      const msg = `${health[1]} target ${healthy ? 'healthy: in rotation' : 'unhealthy: out of rotation'}`;
+      this.write('info', { target, healthy, haproxy: text }, msg, false);
+    } else if (kind === 'NOTICE' || QUIET_MESSAGES.test(text)) {
+      this.write('info', { haproxy: true }, text, false);
+    } else {
+      this.write(kind === 'ALERT' ? 'error' : 'warn', { haproxy: true }, text);
+    }
   }
 
   /** A `stats` line (LoadBalancerStats writes through this, as through a pino logger), or the `edge listening` line. */
