@@ -202,15 +202,16 @@ export function recoveredSince(since: number, count: number): (outcomes: readonl
 }
 
 /**
- * After a fault (`fault`, e.g. `the restart`, ended at `since`): waits until the last `run`
- * requests, all sent after it, succeeded, stops the load, and checks that every request
+ * Right after a fault has ended (`fault`, e.g. `the restart`): waits until the last `run`
+ * requests, all sent from now on, succeeded, stops the load, and checks that every request
  * succeeded or was refused with a 503. Returns every outcome.
  */
 export async function stopOnceRecovered(
   t: Test,
   load: RunningLoad,
-  { fault, since, run, timeoutMs }: { fault: string; since: number; run: number; timeoutMs: number },
+  { fault, run, timeoutMs }: { fault: string; run: number; timeoutMs: number },
 ): Promise<Outcome[]> {
+  const since = performance.now();
   await load.until(
     `recovered: ${run} requests in a row succeeded after ${fault}`,
     recoveredSince(since, run),
