@@ -44,6 +44,10 @@ FROM ${NODE_IMAGE} AS runtime
 ARG PORT
 RUN test -n "${PORT}" || { echo "PORT must be the port the server listens on (3000, 3001 or 8080)" >&2; exit 1; }
 ENV NODE_ENV=production
+# The V8 heap sizing the services run with (and the edge stand-in built from this image):
+# SERVICE_NODE_OPTIONS in packages/routing is its home, infra/test/node-options.test.ts checks
+# this copy. The task definition sets it too.
+ENV NODE_OPTIONS="--max-semi-space-size=16 --max-old-space-size=512"
 WORKDIR /app
 # Owned by root and read-only to the server, which writes nothing to disk.
 COPY --from=build /deploy ./

@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import type { ServiceName } from '@taskoverflow/routing';
+import { SERVICE_NODE_OPTIONS, type ServiceName } from '@taskoverflow/routing';
 import type { Cache } from './cache.js';
 import type { StackConfig } from './config.js';
 import type { Database } from './database.js';
@@ -62,6 +62,8 @@ export class Services extends pulumi.ComponentResource {
             cache.urlSecretVersionId,
           ]),
           PORT: String(CONTAINER_PORTS[service]),
+          // The V8 heap sizing every service runs with, as the image's ENV and the local stack.
+          NODE_OPTIONS: SERVICE_NODE_OPTIONS,
           DATABASE_URL: database.credentials[service].url,
           LOG_LEVEL: config.app.logLevel,
           PG_POOL_MAX: String(config.app.pgPoolMax),

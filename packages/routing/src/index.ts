@@ -19,12 +19,15 @@ export const SERVICES: readonly ServiceName[] = ['todo-read', 'todo-write'];
 
 /**
  * The NODE_OPTIONS every service process runs with: locally (@taskoverflow/stack), in the
- * image (the Dockerfile's ENV, checked against this) and on AWS (the task definition). V8
- * sizes its young generation by the machine's RAM, up to two 64 MB semi-spaces, and on a
- * replica that young generation is most of its memory; 16 MB semi-spaces keep todo-read under
- * 150 MB for about 1 µs more CPU per request (docs/results/2026-12-06-memory.md).
+ * image (the Dockerfile's ENV, checked against this) and on AWS (the task definition). V8 sizes
+ * its heap by the machine's RAM: on a large machine two 64 MB semi-spaces, and old space left to
+ * fill with promoted garbage to several times what is live before a full collection, which made
+ * a replica under load 230–300 MB. 16 MB semi-spaces and a 512 MB old space (V8 then collects it
+ * sooner) keep todo-read under 150 MB; the price is more scavenges, ≈ 1 µs of CPU per request
+ * (docs/results/2026-12-06-memory.md). 512 MB also caps the heap: ample for lists of tens of
+ * MB, which are sent as Buffers outside it.
  */
-export const SERVICE_NODE_OPTIONS = '--max-semi-space-size=16';
+export const SERVICE_NODE_OPTIONS = '--max-semi-space-size=16 --max-old-space-size=512';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 const METHOD_ORDER: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'];
