@@ -1,3 +1,4 @@
+import { BODY_TOO_LARGE, REQUEST_BODY_LIMIT_BYTES } from '@taskoverflow/domain';
 import { SAFE_REQUEST_ID } from '@taskoverflow/observability';
 import {
   defaultService,
@@ -111,14 +112,13 @@ export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): Ha
     // A line per request at info and below, as the Node edge's `request finished`; none above.
     ...(REQUEST_LOG_LEVELS.has(edge.logLevel) ? ['  log global', `  log-format '${HAPROXY_LOG_FORMAT}'`] : []),
     '  option forwardfor',
-    '  option http-buffer-request',
     // A replica that refuses the connection never saw the request: another may take it.
     '  retries 3',
     '  retry-on conn-failure',
     '  option redispatch 1',
     '  timeout connect 5s',
-    // The whole request, body included (http-buffer-request), must arrive in time.
-    `  timeout http-request ${limits.requestTimeoutMs}`,
+    // The headers must arrive in time; the body's bound is the wait-for-body rule below.
+    `  timeout http-request ${limits.headersTimeoutMs}`,
     // A client that takes nothing of its response for this long has left: its connection closes.
     `  timeout client ${limits.drainTimeoutMs}`,
     `  timeout http-keep-alive ${KEEP_ALIVE_TIMEOUT_MS}`,
@@ -140,6 +140,11 @@ export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): Ha
     `  http-request return status 503 content-type "${tooMany.contentType}" string '${tooMany.body}' hdr retry-after ${queue.retryAfterSeconds} if { sc0_conn_cur gt ${limits.maxConnectionsPerClient} }`,
     `  http-request return status ${tooLargeStatus} content-type "${tooLarge.contentType}" string '${tooLarge.body}' if { req.hdrs,length gt ${MAX_HEADER_BYTES} }`,
     ...allowedHostsRule(edge),
+    // A body over the limit is refused on its Content-Length, before waiting for it (as the services do).
+    `  http-request return status 413 content-type "${JSON_TYPE}" string '${rawResponseParts(BODY_TOO_LARGE).body}' if { req.hdr_val(content-length) gt ${REQUEST_BODY_LIMIT_BYTES} }`,
+    // The whole body is read before a replica is chosen: a dripping client holds no replica
+    // connection, and is answered 408 (errorfile) when its request's bound runs out.
+    `  http-request wait-for-body time ${limits.requestTimeoutMs}`,
     ...routingLines(),
     `  default_backend ${defaultService}`,
   ];

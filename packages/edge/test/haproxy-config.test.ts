@@ -73,7 +73,8 @@ t.test('the EDGE_* settings become its timeouts, caps and queue', async (t) => {
     }),
     OPTIONS,
   );
-  t.same(lines(config, 'timeout http-request'), ['timeout http-request 4000']);
+  t.same(lines(config, 'timeout http-request'), ['timeout http-request 3000'], 'the headers');
+  t.same(lines(config, 'http-request wait-for-body'), ['http-request wait-for-body time 4000'], 'the whole request');
   t.same(lines(config, 'timeout client'), ['timeout client 1500'], 'a client that reads nothing for 1.5 s has left');
   t.same(lines(config, 'timeout queue'), ['timeout queue 250']);
   t.same(lines(config, 'maxconn'), ['maxconn 500', 'maxconn 500']);
