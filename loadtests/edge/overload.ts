@@ -18,9 +18,9 @@ const LIST_PATH = '/api/v1/todos';
 
 const USAGE = `Usage: pnpm edge-overload [--todos N] [--requests N]
 
-Overload with large responses: starts pnpm start's stack (the edge, two todo-read replicas,
-todo-write, a throwaway PostgreSQL, Redis) on free ports, seeds the todos (4,000 make a 1.28 MB list),
-then sends that many list requests at once through the edge, each on a connection of its
+Overload with large responses: starts pnpm start's stack (the edge, HAProxy or the Node edge
+as TASKOVERFLOW_BALANCER chooses; two todo-read replicas, todo-write, a throwaway PostgreSQL,
+Redis) on free ports, seeds the todos (4,000 make a 1.28 MB list), then sends that many list requests at once through the edge, each on a connection of its
 own. Prints how many got each status, with p50, p99 and max latency as the client saw it,
 then p50 and p99 per status inside the edge (its request finished lines): what the client
 saw beyond that was spent before the edge read the request or after it wrote the answer.
@@ -83,9 +83,10 @@ async function measureOverload({ todos, requests }: OverloadOptions, signal: Abo
   await mkdir(logDir);
   const stack = await startLocalStack({ port: 0, quiet: true, logDir, dataDir: join(workDir, 'postgres'), signal });
   try {
-    console.log(`stack: ${stack.url} ✓; seeding ${todos.toLocaleString('en-US')} todos…`);
-    await seedTodos(stack.url, todos);
-    signal.throwIfAborted();
+    console.log(
+      `stack: ${stack.url}, edge: ${stack.balancer.description} ✓; seeding ${todos.toLocaleString('en-US')} todos…`,
+    );
+    await seedTodos(stack.url, todos, { signal });
     const url = `${stack.url}${LIST_PATH}`;
     const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
     const outcomes = await Promise.all(Array.from({ length: requests }, () => timedGet(url, agent, signal)));

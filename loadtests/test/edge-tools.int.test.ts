@@ -40,7 +40,7 @@ t.test('--help prints the usage and exits 0; bad usage names the problem, prints
 t.test('pnpm edge-cost: a round of each candidate, then the summary', async (t) => {
   const { code, output } = await runTool(t, 'edge-cost', ['--rounds', '1', '--seconds', '1']);
   t.equal(code, 0, 'it exits 0', { output });
-  for (const candidate of ['edge', 'edge-warn']) {
+  for (const candidate of ['edge', 'edge-warn', 'haproxy']) {
     t.match(output, new RegExp(`^round 1 ${candidate} +[\\d]+ req/s +LB +\\d+ µs/req`, 'm'), `${candidate}: its round`);
     t.match(output, new RegExp(`^  ${candidate} +best \\d+ µs`, 'm'), `${candidate}: in the summary`);
   }
@@ -50,6 +50,7 @@ t.test('pnpm edge-cost: a round of each candidate, then the summary', async (t) 
 t.test('pnpm edge-overload: every request of the burst answered or counted, by status', async (t) => {
   const { code, output } = await runTool(t, 'edge-overload', ['--todos', '5', '--requests', '20']);
   t.equal(code, 0, 'it exits 0', { output });
+  t.match(output, /^stack: http:\/\/127\.0\.0\.1:\d+, edge: HAProxy \d/m, 'it names the balancer: HAProxy, installed');
   t.match(output, '20 list requests at once through the edge, 5 todos:');
   const counted = [...output.matchAll(/^ {2}(?:\d+|no response): (\d+), p50 \d+ ms/gm)].reduce(
     (sum, match) => sum + Number(match[1]),
