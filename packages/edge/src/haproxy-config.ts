@@ -1,5 +1,5 @@
 import { BODY_TOO_LARGE, REQUEST_BODY_LIMIT_BYTES } from '@taskoverflow/domain';
-import { SAFE_REQUEST_ID } from '@taskoverflow/observability';
+import { AMZN_TRACE_ROOT, SAFE_REQUEST_ID } from '@taskoverflow/observability';
 import {
   defaultService,
   HEALTH_PATH,
@@ -133,7 +133,9 @@ export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): Ha
     `  maxconn ${maxConnections}`,
     '  stick-table type ipv6 size 100k expire 60s store conn_cur',
     '  tcp-request connection track-sc0 src',
-    // The request id first: the edge's own answers below carry one too.
+    // The request id first, so that the edge's own answers below carry one too; the rule of
+    // correlationId (observability): a well-formed x-request-id, else the ALB trace's Root, else a UUID.
+    `  http-request set-header x-request-id %[req.hdr(x-amzn-trace-id),regsub('^.*Root=',''),regsub(';.*$','')] if { req.hdr(x-amzn-trace-id) -m reg '${AMZN_TRACE_ROOT.source}' } !{ req.hdr(x-request-id) -m reg '${SAFE_REQUEST_ID.source}' }`,
     `  http-request set-header x-request-id %[uuid()] unless { req.hdr(x-request-id) -m reg '${SAFE_REQUEST_ID.source}' }`,
     '  http-request set-var(txn.request_id) req.hdr(x-request-id)',
     '  http-after-response set-header x-request-id %[var(txn.request_id)]',

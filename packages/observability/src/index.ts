@@ -35,6 +35,6 @@ export { createLogger, LOG_FORMATS, loggerOptions, type LogFormat, type LoggerSe
 export { observabilityPlugin, type ObservabilityOptions } from './plugin.js';
 export { LoadBalancerStats, readStatsIntervalMs, RequestStats, type MeasuredProcess, type StatsLog } from './stats.js';
 export { QueryLog } from './query-log.js';
-export { correlationId, SAFE_REQUEST_ID } from './request-id.js';
+export { AMZN_TRACE_ROOT, correlationId, SAFE_REQUEST_ID } from './request-id.js';
 export { fastifyLogging, type FastifyLoggingSettings } from './fastify-logging.js';
 export { cloudWatchTransportTarget, type CloudWatchTransportTarget } from './cloudwatch/config.js';

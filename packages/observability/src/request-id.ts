@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
  */
 export const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** The Root= part of an ALB trace header: `Root=1-67891233-abcdef012345678912345678`. */
-const AMZN_TRACE_ROOT = /(?:^|;)\s*Root=([A-Za-z0-9-]{1,64})/;
+export const AMZN_TRACE_ROOT = /(?:^|;)\s*Root=([A-Za-z0-9-]{1,64})/;
 
 function header(request: IncomingMessage, name: string): string | undefined {
   const value = request.headers[name];
