@@ -32,7 +32,7 @@ export async function runBench(options: BenchOptions, { progress, signal }: Benc
   try {
     signal.throwIfAborted();
     progress(`seeding ${options.todos} todos through todo-write… `);
-    const todoIds = await seedTodos(servers.server('write').url, options.todos);
+    const todoIds = await seedTodos(servers.server('write').url, options.todos, { signal });
     const list = await captureList(servers.server('cached-read').url, options.todos);
     progress(`✓ (the list is ${list.body.length.toLocaleString('en-US')} bytes)\n`);
     if (options.scenarios.includes('ceiling')) await servers.startCeiling(list);

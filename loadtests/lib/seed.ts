@@ -28,18 +28,21 @@ export interface SeedOptions {
   todo?: (n: number) => Record<string, unknown>;
   /** Headers of the request creating todo number `n`, e.g. a request id the report knows to leave out. */
   headers?: (n: number) => Record<string, string>;
+  /** Aborting stops the seeding after the requests in progress, rejecting with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Creates `count` todos through todo-write; resolves with their ids, in creation order. */
 export async function seedTodos(
   writeUrl: string,
   count: number,
-  { todo = seedTodo, headers }: SeedOptions = {},
+  { todo = seedTodo, headers, signal }: SeedOptions = {},
 ): Promise<number[]> {
   const ids = new Array<number>(count);
   let next = 0;
   const worker = async (): Promise<void> => {
     for (let index = next++; index < count; index = next++) {
+      signal?.throwIfAborted();
       ids[index] = await createTodo(writeUrl, todo(index + 1), headers?.(index + 1));
     }
   };

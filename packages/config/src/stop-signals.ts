@@ -8,8 +8,10 @@ import { constants } from 'node:os';
 export type StopSignal = 'SIGINT' | 'SIGTERM';
 
 /**
- * pnpm gets the terminal's Ctrl-C too and relays it to its script: a repeat this soon is that
- * copy, not a second Ctrl-C.
+ * pnpm gets the terminal's Ctrl-C too and relays it to its script a moment later: a repeat
+ * handled before the event loop has run a turn this long after the first is that copy, not a
+ * second Ctrl-C. Counted in turns, not from when the handler ran: on a busy machine the loop may
+ * be blocked for longer than this with the copy already waiting.
  */
 const RELAYED_SIGNAL_MS = 1_000;
 
@@ -19,14 +21,16 @@ const RELAYED_SIGNAL_MS = 1_000;
  * later exits at once, with 128 + its number; pnpm's relayed copy of the first is ignored.
  */
 export function onStopSignal(stopping: string, stop: (signal: StopSignal) => void): void {
-  let firstAt: number | undefined;
+  let state: 'running' | 'stopping' | 'stopping, another signal exits' = 'running';
   const onSignal = (signal: StopSignal): void => {
-    if (firstAt !== undefined) {
-      if (Date.now() - firstAt < RELAYED_SIGNAL_MS) return;
+    if (state === 'stopping') return;
+    if (state !== 'running') {
       console.error(`${signal} again: exiting without waiting`);
       process.exit(128 + constants.signals[signal]);
     }
-    firstAt = Date.now();
+    state = 'stopping';
+    // Timers run before the poll phase that reads a waiting signal, setImmediate after it.
+    setTimeout(() => setImmediate(() => (state = 'stopping, another signal exits')), RELAYED_SIGNAL_MS).unref();
     console.error(`\n${signal}: ${stopping}`);
     stop(signal);
   };

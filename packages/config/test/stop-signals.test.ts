@@ -49,6 +49,20 @@ t.test('as a pnpm script: one line for the signal and its relayed copy, then exi
   t.equal(tool.output(), 'ready\n\nSIGINT: stopping… (again to exit at once)\n');
 });
 
+t.test('a relayed copy that waited out a blocked event loop is still the copy', async (t) => {
+  const tool = startFixture({
+    STOP_MS: '300',
+    BLOCK_MS: String(AFTER_RELAY_WINDOW_MS),
+    npm_lifecycle_event: 'slow-stop',
+  });
+  await tool.printed('ready');
+  tool.child.kill('SIGINT');
+  await tool.printed('stopping…');
+  tool.child.kill('SIGINT'); // arrives while the loop is blocked; handled well past the window
+  t.equal(await tool.exit, 0);
+  t.notMatch(tool.output(), /SIGINT again/);
+});
+
 t.test('run directly: the conventional 128 + the signal number', async (t) => {
   for (const [signal, code] of [
     ['SIGINT', 130],
