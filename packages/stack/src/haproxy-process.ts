@@ -161,6 +161,10 @@ export async function startHaproxyProcess(
   };
 
   let stopping: Promise<void> | undefined;
+  // Nothing restarts it: say so where the edge's warnings are read, rather than refuse connections silently.
+  void exited.then((how) => {
+    if (!stopping) log.message(`[ALERT] (${child.pid}) : HAProxy ${how} while the stack was running`);
+  });
   return {
     url,
     pid: child.pid!,
