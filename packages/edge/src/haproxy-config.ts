@@ -112,6 +112,9 @@ export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): Ha
     // A line per request at info and below, as the Node edge's `request finished`; none above.
     ...(REQUEST_LOG_LEVELS.has(edge.logLevel) ? ['  log global', `  log-format '${HAPROXY_LOG_FORMAT}'`] : []),
     '  option forwardfor',
+    // Any idle connection to a replica serves any client's next request, as the Node edge's pool
+    // does: the services keep no state per connection.
+    '  http-reuse always',
     // A replica that refuses the connection never saw the request: another may take it.
     '  retries 3',
     '  retry-on conn-failure',
