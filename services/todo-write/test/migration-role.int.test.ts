@@ -15,11 +15,13 @@ import {
   databaseUrlFor,
   dropDatabase,
   ensureDatabase,
+  findFreePort,
   LOCAL_MIGRATION_PASSWORD,
   LOCAL_ROLE_PASSWORDS,
   migrationDatabaseUrl,
+  repoRoot,
 } from '@taskoverflow/stack';
-import { sqlOutcome } from '@taskoverflow/stack/testing';
+import { sqlOutcome, waitUntil } from '@taskoverflow/stack/testing';
 import pg from 'pg';
 import t from 'tap';
 
@@ -141,4 +143,32 @@ t.test('migrate waits for a database that does not accept connections yet', asyn
   const { code, output } = await cli.exited;
   t.equal(code, 0, output);
   t.match(output, 'already up to date ✓', 'then migrates');
+});
+
+t.test('Ctrl-C on pnpm migrate, sent to its process group as a terminal does: one line, exit 0', async (t) => {
+  const closedPort = await findFreePort(); // free: nothing listens there
+  const waitingUrl = new URL(migrationUrl);
+  waitingUrl.host = `127.0.0.1:${closedPort}`;
+  const { DATABASE_URL: _url, npm_lifecycle_event: _script, ...inherited } = process.env;
+  const pnpm = spawn('pnpm', ['migrate'], {
+    cwd: repoRoot,
+    detached: true,
+    env: { ...inherited, DATABASE_URL: waitingUrl.href },
+    timeout: CLI_TIMEOUT_MS,
+  });
+  let output = '';
+  for (const stream of [pnpm.stdout, pnpm.stderr])
+    stream.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const closed = once(pnpm, 'close');
+  await waitUntil(
+    'pnpm migrate waiting for PostgreSQL',
+    () => output.includes('not accepting connections yet') || undefined,
+  );
+
+  process.kill(-pnpm.pid!, 'SIGINT');
+  const [code] = (await closed) as [number | null];
+  t.equal(code, 0, output);
+  t.match(output, /\nSIGINT: stopped\n/, 'one line says so');
+  t.notMatch(output, /ELIFECYCLE|Command failed/, 'pnpm reports no failure');
+  t.notMatch(output, /^\s+at /m, 'no stack trace');
 });
