@@ -32,7 +32,16 @@ import {
   type ClientLimits,
   type ConnectionTurn,
 } from './client-limits.js';
-import { CLIENT_ERRORS, hostsAt, MALFORMED_REQUEST, rawResponse, type AllowedHosts } from './raw-responses.js';
+import {
+  atCapacity,
+  CLIENT_ERRORS,
+  hostsAt,
+  MALFORMED_REQUEST,
+  queueTooLong,
+  rawResponse,
+  waitedTooLong,
+  type AllowedHosts,
+} from './raw-responses.js';
 import { DEFAULT_REPLICA_QUEUE, Replica, type QueuedExchange, type ReplicaQueueSettings } from './replica.js';
 import { replicaAt, TargetGroup, type HealthCheckSettings, type TargetOrder } from './target-group.js';
 
@@ -413,9 +422,7 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
     const service = this.#service;
     if (this.#sawFullQueue) {
       this.context.saturatedUntil = performance.now() + SATURATION_HOLD_MS;
-      this.#refuse(
-        `every ${service} replica has more requests waiting than it serves in ${this.context.queue.maxQueueWaitMs} ms`,
-      );
+      this.#refuse(queueTooLong(service, this.context.queue.maxQueueWaitMs));
     } else if (this.#order.replicas.length === 0) {
       this.#sendError(502, `${service} is unavailable: no replica is registered`);
     } else {
@@ -450,9 +457,7 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
   waitedTooLong(): void {
     this.#queued = false;
     this.#replica = undefined;
-    this.#refuse(
-      `no connection to a ${this.#service} replica came free within ${this.context.queue.maxQueueWaitMs} ms`,
-    );
+    this.#refuse(waitedTooLong(this.#service, this.context.queue.maxQueueWaitMs));
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -590,7 +595,7 @@ class Exchange implements Dispatcher.DispatchHandler, QueuedExchange, Connection
   #refuse(reason: string): void {
     const seconds = this.context.queue.retryAfterSeconds;
     this.#shed = true;
-    this.#sendError(503, `${this.#service} is at capacity: ${reason}; retry after ${seconds} s`, {
+    this.#sendError(503, atCapacity(this.#service, reason, seconds), {
       'retry-after': String(seconds),
     });
   }

@@ -11,7 +11,16 @@ import {
 } from '@taskoverflow/routing';
 import type { EdgeConfig } from './config.js';
 import { DEFAULT_HEALTH_CHECK, DEFAULT_UPSTREAM_TIMEOUT_MS, LISTEN_BACKLOG } from './edge.js';
-import { CLIENT_ERRORS, hostsAt, MALFORMED_REQUEST, MAX_HEADER_BYTES, rawResponse } from './raw-responses.js';
+import {
+  atCapacity,
+  CLIENT_ERRORS,
+  hostsAt,
+  MALFORMED_REQUEST,
+  MAX_HEADER_BYTES,
+  queueTooLong,
+  rawResponse,
+  waitedTooLong,
+} from './raw-responses.js';
 
 /**
  * HAProxy as the edge: the same routing table, limits and answers as the Node edge
@@ -61,6 +70,9 @@ export const HAPROXY_LOG_FORMAT =
   '"request_id":"%[var(txn.request_id),json(utf8s)]","method":"%HM","url":"%[capture.req.uri,json(utf8s)]",' +
   '"status":%ST,"duration_ms":%Ta,"bytes":%B,"upstream":"http://%si:%sp","termination":"%ts","msg":"request finished"}';
 
+/** The stick table of each backend's completion rate (the queue's admission rule). */
+const COMPLETIONS_TABLE = 'completions';
+
 /** The log levels at which the edge logs each request. */
 const REQUEST_LOG_LEVELS = new Set(['info', 'debug', 'trace']);
 
@@ -86,6 +98,11 @@ export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): Ha
   };
   for (const service of SERVICES) {
     files[`${service}-502.http`] = rawResponse(502, `${service} is unavailable: no replica answered`);
+    files[`${service}-503.http`] = rawResponse(
+      503,
+      atCapacity(service, waitedTooLong(service, queue.maxQueueWaitMs), queue.retryAfterSeconds),
+      retryAfter,
+    );
     files[`${service}-504.http`] = rawResponse(
       504,
       `${service} did not answer within ${DEFAULT_UPSTREAM_TIMEOUT_MS / 1000} s`,
@@ -141,6 +158,8 @@ export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): Ha
     `  http-request set-header x-request-id %[req.hdr(x-amzn-trace-id),regsub('^.*Root=',''),regsub(';.*$','')] if { req.hdr(x-amzn-trace-id) -m reg '${AMZN_TRACE_ROOT.source}' } !{ req.hdr(x-request-id) -m reg '${SAFE_REQUEST_ID.source}' }`,
     `  http-request set-header x-request-id %[uuid()] unless { req.hdr(x-request-id) -m reg '${SAFE_REQUEST_ID.source}' }`,
     '  http-request set-var(txn.request_id) req.hdr(x-request-id)',
+    // The ALB's own header: the services see the scheme the client used.
+    '  http-request set-header x-forwarded-proto http',
     '  http-after-response set-header x-request-id %[var(txn.request_id)]',
     `  http-request return status 503 content-type "${tooMany.contentType}" string '${tooMany.body}' hdr retry-after ${queue.retryAfterSeconds} if { sc0_conn_cur gt ${limits.maxConnectionsPerClient} }`,
     `  http-request return status ${tooLargeStatus} content-type "${tooLarge.contentType}" string '${tooLarge.body}' if { req.hdrs,length gt ${MAX_HEADER_BYTES} }`,
@@ -153,8 +172,16 @@ export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): Ha
     ...routingLines(),
     `  default_backend ${defaultService}`,
   ];
+  lines.push(
+    // Each backend's responses per second (gpc0_rate), counted as they arrive: its completion rate.
+    `backend ${COMPLETIONS_TABLE}`,
+    `  stick-table type string len 16 size ${SERVICES.length} store gpc0_rate(1s)`,
+  );
   for (const service of SERVICES) {
     const replicas = edge.upstreams[service].map((url) => new URL(url).host);
+    const queueFull = rawResponseParts(
+      atCapacity(service, queueTooLong(service, queue.maxQueueWaitMs), queue.retryAfterSeconds),
+    );
     lines.push(
       `backend ${service}`,
       '  balance roundrobin',
@@ -162,7 +189,16 @@ export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): Ha
       '  http-check expect status 200',
       // No replica up (none registered, or all failing their health checks): 502 at once, not a queue wait.
       `  http-request return status 502 content-type "${JSON_TYPE}" string '${rawResponseParts(`${service} is unavailable: no healthy replica`).body}' if { nbsrv eq 0 }`,
+      // The Node edge's admission rule (replica.ts): a request joins the queue only if fewer are
+      // waiting than the replicas complete in EDGE_MAX_QUEUE_WAIT_MS (plus a few per replica
+      // before any has completed), else 503 at once; whoever joins waits at most that long.
+      `  http-request set-var(txn.queue_floor) nbsrv,mul(${queue.minQueueLimit})`,
+      `  http-request set-var(txn.queue_bound) str(${service}),table_gpc0_rate(${COMPLETIONS_TABLE}),mul(${queue.maxQueueWaitMs}),div(1000),add(txn.queue_floor)`,
+      `  http-request return status 503 content-type "${JSON_TYPE}" string '${queueFull.body}' hdr retry-after ${queue.retryAfterSeconds} if { queue,sub(txn.queue_bound) gt 0 }`,
+      `  http-response track-sc2 str(${service}) table ${COMPLETIONS_TABLE}`,
+      '  http-response sc-inc-gpc0(2)',
       `  errorfile 502 ${file(`${service}-502.http`)}`,
+      `  errorfile 503 ${file(`${service}-503.http`)}`,
       `  errorfile 504 ${file(`${service}-504.http`)}`,
       `  default-server check inter ${DEFAULT_HEALTH_CHECK.intervalMs} fall 1 rise 1 maxconn ${queue.connections}`,
       ...replicas.map((address, index) => `  server ${slotName(index)} ${address}`),

@@ -36,5 +36,20 @@ export const CLIENT_ERRORS: Readonly<Record<string, [number, string]>> = {
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'request not received in time: send the whole request at once'],
 };
 
+/** The 503 of a service whose replicas cannot take a request in time: `reason` says which bound. */
+export function atCapacity(service: string, reason: string, retryAfterSeconds: number): string {
+  return `${service} is at capacity: ${reason}; retry after ${retryAfterSeconds} s`;
+}
+
+/** Why a request was refused at once: the queue it would join is longer than the wait allows. */
+export function queueTooLong(service: string, maxQueueWaitMs: number): string {
+  return `every ${service} replica has more requests waiting than it serves in ${maxQueueWaitMs} ms`;
+}
+
+/** Why a request was refused after waiting: no replica connection came free in time. */
+export function waitedTooLong(service: string, maxQueueWaitMs: number): string {
+  return `no connection to a ${service} replica came free within ${maxQueueWaitMs} ms`;
+}
+
 /** The answer to a request that cannot be parsed. */
 export const MALFORMED_REQUEST: [number, string] = [400, 'malformed HTTP request: send a well-formed HTTP/1.1 request'];

@@ -218,8 +218,10 @@ function openFileLimit(): number {
 function countRequest(stats: LoadBalancerStats, line: string): void {
   const match = /"status":(\d+),"duration_ms":(\d+),.*"termination":"(..)"/.exec(line);
   if (!match) return;
-  // sQ: the request waited its whole `timeout queue` for a replica and was refused.
-  stats.add(Number(match[1]), Number(match[2]), match[3] === 'sQ');
+  // The edge's own 503s: sQ, refused after its whole `timeout queue`; LR, refused at once (a
+  // queue too long to join, a client over its connections).
+  const status = Number(match[1]);
+  stats.add(status, Number(match[2]), status === 503 && (match[3] === 'sQ' || match[3] === 'LR'));
 }
 
 /**

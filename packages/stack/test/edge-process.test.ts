@@ -175,6 +175,67 @@ for (const kind of BALANCER_KINDS) {
     },
   );
 
+  t.test(`${kind}: a burst beyond what the queue admits is refused at once, 503 JSON with Retry-After`, async (t) => {
+    const logDir = await mkdtemp(join(tmpdir(), 'edge-process-test-'));
+    t.teardown(() => rm(logDir, { recursive: true, force: true }));
+    const logFile = join(logDir, 'edge.log');
+    // One replica taking 2 at a time, 200 ms each: 8 may wait before any has completed.
+    const slow = await startUpstream(t, (_request, response) => {
+      setTimeout(() => response.end('{}'), 200);
+    });
+    const edge = await startBalancer({
+      kind,
+      host: '127.0.0.1',
+      port: 0,
+      upstreams: { 'todo-read': [slow], 'todo-write': [slow] },
+      env: { LOG_FILE: logFile, EDGE_REPLICA_CONNECTIONS: '2', EDGE_MAX_QUEUE_WAIT_MS: '5000' },
+      onLine: (line) => t.comment(`edge: ${line}`),
+    });
+    t.teardown(() => edge.stop());
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        const response = await fetch(`${edge.url}/api/v1/todos`);
+        return {
+          status: response.status,
+          retryAfter: response.headers.get('retry-after'),
+          body: await response.text(),
+        };
+      }),
+    );
+    const refused = answers.filter((answer) => answer.status === 503);
+    t.ok(refused.length >= 20, `most of the 40 refused (${refused.length}), not queued for 5 s`);
+    t.equal(
+      answers.length - refused.length,
+      answers.filter((answer) => answer.status === 200).length,
+      'the rest served',
+    );
+    for (const answer of refused) {
+      t.equal(answer.retryAfter, '1');
+      // The queue's refusal, or the Node edge's at accept while every queue refuses (SATURATION_HOLD_MS).
+      t.match(
+        answer.body,
+        /^\{"error":"(todo-read is at capacity: every todo-read replica has more requests waiting than it serves in 5000 ms;|the replicas are at capacity:) retry after 1 s"\}$/,
+      );
+    }
+    const served = answers.length - refused.length;
+    const lines = await waitUntil(
+      `the ${served} served requests' lines in the edge log`,
+      async () => {
+        const entries = (await readFile(logFile, 'utf8').catch(() => ''))
+          .split('\n')
+          .filter((line) => line.includes('"request finished"'))
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
+        return entries.filter((entry) => entry.status === 200).length >= served ? entries : undefined;
+      },
+      10_000,
+      100,
+    );
+    t.ok(
+      lines.filter((line) => line.status === 503).every((line) => line.upstream === undefined),
+      'each refusal logged as the edge’s own answer (no replica), as the report counts them',
+    );
+  });
+
   t.test(`${kind}: a taken port fails the start with PortInUseError, naming the port`, async (t) => {
     const taken = createServer().listen(0, '127.0.0.1');
     await once(taken, 'listening');
