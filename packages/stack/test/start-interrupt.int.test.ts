@@ -14,7 +14,8 @@ import { waitUntil } from '../src/testing.js';
 
 /** What each stack process's command line shows, to find it in the tree. */
 const STACK_PROCESSES = {
-  edge: 'packages/edge/dist/server.js',
+  // HAProxy, installed, is the edge (TASKOVERFLOW_BALANCER=auto).
+  edge: '/haproxy.cfg',
   'todo-write': 'services/todo-write/dist/server.js',
   'todo-read': 'services/todo-read/dist/server.js',
   postgres: '/bin/postgres',

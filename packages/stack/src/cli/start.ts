@@ -1,11 +1,10 @@
 /** `pnpm start`: runs the whole split stack on this machine until Ctrl-C. */
-import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { describeDatabaseUrlProblem } from '@taskoverflow/db';
 import { apiOperations, OPENAPI_PATH, routeRequest, serviceOf } from '@taskoverflow/routing';
 import { join, resolve } from 'node:path';
 import { buildServices } from '../build.js';
-import { redactPassword } from '@taskoverflow/config';
+import { interruptedExitCode, onStopSignal, redactPassword, type StopSignal } from '@taskoverflow/config';
 import { BALANCER_VARIABLE, chooseBalancer } from '../balancer.js';
 import { PORT_IN_USE_CODE, START_USAGE_CODE, StartUsageError } from '../errors.js';
 import { repoRoot } from '../paths.js';
@@ -212,15 +211,8 @@ async function main(): Promise<void> {
   // process alone, which stops them in order.
   const interrupted = new AbortController();
   const starting = build().then(() => startLocalStack({ ...options, signal: interrupted.signal }));
-  let stopSignalAt: number | undefined;
-  const stop = async (signal: NodeJS.Signals): Promise<void> => {
-    if (stopSignalAt !== undefined) {
-      if (Date.now() - stopSignalAt < RELAYED_SIGNAL_MS) return;
-      console.log(`${signal} again: exiting without waiting for the processes to stop`);
-      process.exit(1);
-    }
-    stopSignalAt = Date.now();
-    console.log(`\n${signal}: stopping… (again to exit at once)`);
+  onStopSignal('stopping… (again to exit at once)', (signal) => void stop(signal));
+  const stop = async (signal: StopSignal): Promise<void> => {
     interrupted.abort();
     try {
       // A start cut short by the signal cleans up after itself and rejects: nothing to stop.
@@ -231,10 +223,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     console.log('stopped ✓');
-    process.exit(interruptedExitCode(signal));
+    process.exit(interruptedExitCode('start', signal));
   };
-  process.on('SIGINT', (signal) => void stop(signal));
-  process.on('SIGTERM', (signal) => void stop(signal));
 
   try {
     const stack = await starting;
@@ -242,21 +232,6 @@ async function main(): Promise<void> {
   } catch (error) {
     if (!interrupted.signal.aborted) throw error; // else the signal cut the start short, and stop() exits
   }
-}
-
-/**
- * pnpm gets the terminal's Ctrl-C too and relays it to its script: a repeat this soon is that
- * copy, not a second Ctrl-C.
- */
-const RELAYED_SIGNAL_MS = 1_000;
-
-/**
- * The exit status after a clean stop on `signal`. The convention, 128 + the signal's number
- * (130 for Ctrl-C), when this file runs directly. As `pnpm start`, 0: pnpm reports any other
- * status of its script as `ELIFECYCLE Command failed`, and exits with the script's status.
- */
-function interruptedExitCode(signal: NodeJS.Signals): number {
-  return process.env.npm_lifecycle_event === 'start' ? 0 : 128 + constants.signals[signal];
 }
 
 main().catch((error: unknown) => {
