@@ -56,7 +56,7 @@ export function checkTargets(
     ratioCheck('cached list', find('cached-list'), 0.7),
     ratioCheck('cached by id', find('cached-by-id'), 0.7),
     ratioCheck('304 not modified', find('not-modified'), 0.8),
-    cpuRatioCheck('cached list', find('ceiling'), cachedList, 0.6),
+    cpuRatioCheck('cached list', find('ceiling'), cachedList, 0.7),
     cpuRatioCheck('304 not modified', find('ceiling'), find('not-modified'), 0.7),
     latencyCheck(cachedList, connections),
     memoryCheck(cachedList),
