@@ -23,8 +23,8 @@ export const SERVICES: readonly ServiceName[] = ['todo-read', 'todo-write'];
  * its heap by the machine's RAM: on a large machine two 64 MB semi-spaces, and old space left to
  * fill with promoted garbage to several times what is live before a full collection, which made
  * a replica under load 230–300 MB. 16 MB semi-spaces and a 512 MB old space (V8 then collects it
- * sooner) keep todo-read under 150 MB; the price is more scavenges, ≈ 3 % of a cached read's
- * CPU (docs/results/2026-12-06-memory.md). 512 MB also caps the heap: ample for a list of
+ * sooner) keep todo-read under 150 MB; the price is more scavenges and mark-compacts, 2–3 % of
+ * a cached read's CPU (docs/results/2026-12-06-memory.md). 512 MB also caps the heap: ample for a list of
  * 300,000 todos (69 MB of JSON, built in the heap, then kept as a Buffer outside it).
  */
 export const SERVICE_NODE_OPTIONS = '--max-semi-space-size=16 --max-old-space-size=512';
