@@ -14,6 +14,7 @@ import {
   assertError,
   assertEveryResponse,
   assertOversizedRejected,
+  resetWhileUploading,
   assertTodoShape,
   client,
   createTodo,
@@ -151,7 +152,13 @@ t.test('a valid request with Expect: 100-continue (standard HTTP/1.1) is served'
     t.equal(field(put.json, 'completed'), true, 'the update applied');
   }
   const big = raw(JSON.stringify({ title, description: 'x'.repeat(1024 * 1024) }));
+  // This client sends its body without waiting for 100 Continue, as many do; HAProxy 2.6 answers
+  // 413 and closes without draining it (assertOversizedRejected says more).
   const tooBig = await conn.request('POST', '/api/v1/todos', big, { expect: '100-continue' });
+  if (target.balancer === 'haproxy' && resetWhileUploading(tooBig)) {
+    t.pass(`POST 1 MiB with Expect: 100-continue: reset while uploading, its 413 lost (${tooBig.text})`);
+    return;
+  }
   assertError(
     t,
     tooBig,
@@ -264,7 +271,7 @@ t.test('rejected creates: the right error, and nothing is created', async (t) =>
     const conn = connection();
     t.teardown(() => conn.close());
     const body = (bytes: number) => raw(JSON.stringify({ title: marker, description: 'x'.repeat(bytes) }));
-    await assertOversizedRejected(t, conn, 'POST', '/api/v1/todos', body);
+    await assertOversizedRejected(t, conn, 'POST', '/api/v1/todos', body, undefined, target.balancer === 'haproxy');
   });
 
   t.test('afterwards: no todo carries the marker, and (when the database is ours) the list is unchanged', async (t) => {
@@ -574,7 +581,7 @@ t.test('PUT errors: the right status, and the todo is unchanged', async (t) => {
   const conn = connection();
   t.teardown(() => conn.close());
   const big = (bytes: number) => raw(JSON.stringify({ description: 'x'.repeat(bytes) }));
-  await assertOversizedRejected(t, conn, 'PUT', path, big);
+  await assertOversizedRejected(t, conn, 'PUT', path, big, undefined, target.balancer === 'haproxy');
   await unchanged('PUT over the limit');
 });
 

@@ -336,10 +336,18 @@ export async function createTodo(t: Test, api: Api, body: Record<string, unknown
   return todoOf(res);
 }
 
+/** The request failed with a reset while its body was still being sent: the server's answer, if any, was lost. */
+export function resetWhileUploading(res: ApiResponse): boolean {
+  return res.status === 0 && /EPIPE|ECONNRESET|socket hang up/.test(res.text);
+}
+
 /**
  * A body over the limit → 413, every time: repeated, because an answer that depends on timing
  * must not pass by luck. Sent on one keep-alive connection, as an
  * ordinary client does; after each 413 that connection must still answer the next request.
+ * `resetMayLoseAnswer` (HAProxy 2.6 as the edge): it answers 413 and closes without draining
+ * the upload (haproxy/haproxy#2404, fixed in 3.0), so a reset may reach the client before it
+ * reads the 413; a reset is then the other outcome allowed, never a success or another error.
  */
 export async function assertOversizedRejected(
   t: Test,
@@ -350,6 +358,7 @@ export async function assertOversizedRejected(
   // 1 MiB still fits the socket buffers, so a server that answers 413 and closes without
   // reading the rest cannot lose its answer to a TCP reset; bigger bodies test the transport.
   plan: Array<[bytes: number, attempts: number]> = [[1024 * 1024, 8]],
+  resetMayLoseAnswer = false,
 ): Promise<void> {
   let connectionBroken = false;
   for (const [bytes, attempts] of plan) {
@@ -357,6 +366,11 @@ export async function assertOversizedRejected(
     const size = `${bytes / (1024 * 1024)} MiB`;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const res = await conn.request(method, path, body);
+      if (resetMayLoseAnswer && resetWhileUploading(res)) {
+        t.pass(`${method} ${path} ${size} #${attempt}: reset while uploading, its 413 lost (${res.text})`);
+        conn.reset();
+        continue;
+      }
       assertError(
         t,
         res,

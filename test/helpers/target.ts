@@ -7,6 +7,7 @@
  *   sets) and the local split stack on a free port with two todo-read replicas, both torn
  *   down when the calling test file ends.
  */
+import type { BalancerKind } from '@taskoverflow/stack';
 import t, { type Test } from 'tap';
 
 export interface Target {
@@ -16,6 +17,8 @@ export interface Target {
   readUrls: string[];
   /** True when this file owns the whole database, so nobody else writes to it. */
   exclusive: boolean;
+  /** Which balancer is the local stack's edge; undefined for TASKOVERFLOW_URL. */
+  balancer?: BalancerKind;
 }
 
 export async function getTarget(test: Test = t): Promise<Target> {
@@ -31,5 +34,6 @@ export async function getTarget(test: Test = t): Promise<Target> {
     url: stack.url.replace(/\/+$/, ''),
     readUrls: stack.readUrls.map((u) => u.replace(/\/+$/, '')),
     exclusive: true,
+    balancer: stack.balancer.kind,
   };
 }

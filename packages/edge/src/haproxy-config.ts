@@ -164,7 +164,9 @@ export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): Ha
     `  http-request return status 503 content-type "${tooMany.contentType}" string '${tooMany.body}' hdr retry-after ${queue.retryAfterSeconds} if { sc0_conn_cur gt ${limits.maxConnectionsPerClient} }`,
     `  http-request return status ${tooLargeStatus} content-type "${tooLarge.contentType}" string '${tooLarge.body}' if { req.hdrs,length gt ${MAX_HEADER_BYTES} }`,
     ...allowedHostsRule(edge),
-    // A body over the limit is refused on its Content-Length, before waiting for it (as the services do).
+    // A body over the limit is refused on its Content-Length, before waiting for it (as the
+    // services do). HAProxy 2.6 then closes without draining the rest (haproxy/haproxy#2404,
+    // fixed in 3.0): a client still uploading may see a reset rather than the 413.
     `  http-request return status 413 content-type "${JSON_TYPE}" string '${rawResponseParts(BODY_TOO_LARGE).body}' if { req.hdr_val(content-length) gt ${REQUEST_BODY_LIMIT_BYTES} }`,
     // The whole body is read before a replica is chosen: a dripping client holds no replica
     // connection, and is answered 408 (errorfile) when its request's bound runs out.
