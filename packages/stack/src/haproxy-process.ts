@@ -47,6 +47,8 @@ const SERVER_UP = '2';
 /** HAProxy's warnings that are routine here: stopping, and slots put in and out of maintenance by (de)register. */
 const QUIET_MESSAGES =
   /^(Proxy \S+ stopped|Stopping (proxy|frontend|backend)|Server \S+ is going DOWN for maintenance|Server \S+ .*leaving (forced )?maintenance)/;
+/** HAProxy's termination states of a client that stopped reading its answer. */
+const STALLED = /"termination":"c[DL]"/;
 /** A request no replica answered: its log line has no `upstream`. */
 const NO_UPSTREAM = ',"upstream":"http://-:-"';
 
@@ -226,12 +228,13 @@ function countRequest(stats: LoadBalancerStats, line: string): void {
 
 /**
  * A request line with the Node edge's fields where HAProxy's termination state says the same:
- * `stalled` (cD: the client took nothing of its answer for `timeout client`), `aborted` (C…:
+ * `stalled` (cD, cL: the client took nothing of its answer for `timeout client`, while the
+ * replica was still sending it or had sent it all), `aborted` (C…:
  * the client went away first); and no `upstream` when no replica answered.
  */
 function withEdgeFields(line: string): string {
   let edited = line.includes(NO_UPSTREAM) ? line.replace(NO_UPSTREAM, '') : line;
-  if (edited.includes('"termination":"cD"')) edited = edited.replace('"termination":"cD"', '$&,"stalled":true');
+  if (STALLED.test(edited)) edited = edited.replace(STALLED, '$&,"stalled":true');
   else if (edited.includes('"termination":"C')) edited = edited.replace('"termination":"C', '"aborted":true,$&');
   return edited;
 }
