@@ -260,3 +260,34 @@ t.test('a throughput plateau against VUs × requests per iteration ÷ (think tim
     'no iterations to judge by: the plateau as it is',
   );
 });
+
+t.test('a group of half a million requests (a 5,000-VU run) is summed without overflowing the stack', async (t) => {
+  // The same parsed line visited 500,000 times: the group's durations, not the parsing, are under test.
+  const entry = line({
+    service: 'todo-read',
+    hostname: 'todo-read-1',
+    method: 'GET',
+    url: '/api/v1/todos',
+    status: 200,
+  });
+  const slowest = line({
+    service: 'todo-read',
+    hostname: 'todo-read-1',
+    method: 'GET',
+    url: '/api/v1/todos',
+    status: 200,
+    duration_ms: 42,
+  });
+  const many: LogSource = {
+    description: 'in memory',
+    local: false,
+    async forEach(visit) {
+      for (let i = 0; i < 500_000; i += 1) visit(entry);
+      visit(slowest);
+    },
+  };
+  const { requests } = await collectOutcomes({ ...inputs([]), logs: many });
+  const group = requests.find((candidate) => candidate.status === 200);
+  t.equal(group?.count, 500_001);
+  t.equal(group?.maxMs, 42, 'its slowest');
+});
