@@ -119,9 +119,16 @@ export async function startHaproxyProcess(
           eventLoop: false,
         })
       : undefined;
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    log.request(line);
-    if (stats) countRequest(stats, line);
+  // A line per request under load: each read of the pipe is split and written to the file in
+  // one call (a readline event and a write per line cost this process ≈ 90 µs per request at
+  // 5,000 VUs).
+  let partial = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    log.requests(lines);
+    if (stats) for (const line of lines) countRequest(stats, line);
   });
   // HAProxy's own messages (alerts, replicas going down and up): a warning line each.
   const startFailure = { addressInUse: false };
@@ -251,11 +258,16 @@ class EdgeLog {
     private readonly originOf: (backend: string, slot: string) => string | undefined,
   ) {}
 
-  request(line: string): void {
-    if (!line.startsWith('{')) return; // HAProxy's own messages: also on stderr, read there.
-    const cleaned = withEdgeFields(line);
-    if (this.file) this.file.write(`${cleaned}\n`);
-    else this.onLine(cleaned);
+  /** The request lines of one read of HAProxy's stdout: to the file in one write. */
+  requests(lines: string[]): void {
+    let batch = '';
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue; // HAProxy's own messages: also on stderr, read there.
+      const cleaned = withEdgeFields(line);
+      if (this.file) batch += `${cleaned}\n`;
+      else this.onLine(cleaned);
+    }
+    if (batch) this.file?.write(batch);
   }
 
   /**
