@@ -19,13 +19,12 @@ import { spawnDetachedChild } from './detached-child.js';
 import type { EdgeProcess, EdgeProcessOptions } from './edge-process.js';
 import { EdgeControlError, EdgeStartError, PortInUseError } from './errors.js';
 import { findFreePort } from './free-port.js';
-import { READY_TIMEOUT_MS, stopChild } from './processes.js';
+import { findOnPath, READY_TIMEOUT_MS, stopChild } from './processes.js';
 import { readCpuSeconds, readRssBytes } from './process-stats.js';
 
 /** The haproxy binary on PATH, or undefined. */
 export function findHaproxy(): string | undefined {
-  const found = spawnSync('sh', ['-c', 'command -v haproxy'], { encoding: 'utf8' });
-  return found.status === 0 ? found.stdout.trim() : undefined;
+  return findOnPath('haproxy');
 }
 
 /** `HAProxy 2.6.12`, for the progress line and the load test's description of the stack. */
@@ -203,10 +202,7 @@ export async function startHaproxyProcess(
     stop: () =>
       (stopping ??= (async () => {
         // SIGUSR1: HAProxy's soft stop, as the Node edge's SIGTERM: no new connection, the requests under way finish.
-        child.kill('SIGUSR1');
-        const killTimer = setTimeout(() => child.kill('SIGKILL'), DRAIN_TIMEOUT_MS);
-        await exited;
-        clearTimeout(killTimer);
+        await stopChild(child, exited, DRAIN_TIMEOUT_MS, 'SIGUSR1');
         await cleanUp();
       })()),
   };

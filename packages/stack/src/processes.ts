@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SERVICE_NODE_OPTIONS, SERVICES } from '@taskoverflow/routing';
@@ -102,6 +102,12 @@ function nodeOptionsOf(options: ServiceProcessOptions): { NODE_OPTIONS?: string 
   return { NODE_OPTIONS: explicit ? `${SERVICE_NODE_OPTIONS} ${explicit}` : SERVICE_NODE_OPTIONS };
 }
 
+/** The path of `command` on PATH, or undefined. */
+export function findOnPath(command: string): string | undefined {
+  const found = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : undefined;
+}
+
 /** Polls the health URL; resolves with what went wrong, or undefined once it answered 200. */
 async function waitUntilReady(
   healthUrl: string,
@@ -130,11 +136,17 @@ async function answersOk(url: string): Promise<boolean> {
 }
 
 /**
- * SIGTERM, then SIGKILL after `graceMs`; resolves once `exited` (a promise of the child's
- * 'close') has. A child that has exited already ignores the signals.
+ * `signal` (SIGTERM; HAProxy's graceful stop is SIGUSR1), then SIGKILL after `graceMs`; resolves
+ * once `exited` (a promise of the child's 'close') has. A child that has exited already ignores
+ * the signals.
  */
-export async function stopChild(child: ChildProcess, exited: Promise<unknown>, graceMs = STOP_GRACE_MS): Promise<void> {
-  child.kill('SIGTERM');
+export async function stopChild(
+  child: ChildProcess,
+  exited: Promise<unknown>,
+  graceMs = STOP_GRACE_MS,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
+  child.kill(signal);
   const killTimer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(killTimer);

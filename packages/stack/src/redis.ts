@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnDetachedChild } from './detached-child.js';
 import { RedisNotFoundError, RedisStartError } from './errors.js';
 import { findFreePorts } from './free-port.js';
-import { stopChild } from './processes.js';
+import { findOnPath, stopChild } from './processes.js';
 
 export interface RedisServer {
   url: string;
@@ -24,8 +23,7 @@ const STOP_GRACE_MS = 5_000;
 
 /** The redis-server binary on PATH, or undefined. */
 export function findRedisServer(): string | undefined {
-  const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
-  return found.status === 0 ? found.stdout.trim() : undefined;
+  return findOnPath('redis-server');
 }
 
 /** What to tell someone who has no redis-server. */
