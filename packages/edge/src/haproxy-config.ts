@@ -43,6 +43,12 @@ export interface HaproxySetupOptions {
   spareSlots: number;
   /** HAProxy's open-file limit (ulimit -n): it needs two per connection, client and replica. */
   fileDescriptorLimit: number;
+  /**
+   * Where HAProxy writes its log lines: a file descriptor it inherits. 1 (stdout) to have its
+   * parent read them; the log file itself (opened for appending) to spare every request a hop
+   * through another process.
+   */
+  logFd: number;
 }
 
 /** Descriptors HAProxy keeps for itself beyond two per connection: listeners, health checks, logs. */
@@ -63,7 +69,8 @@ export function slotIndex(name: string): number {
  * The log line of each request, in the edge's `request finished` schema (EdgeRequestFinished;
  * `time` in ms since the epoch). `termination` is HAProxy's two-letter termination state (`--`
  * a normal end; `sQ` refused after waiting in the queue; `cD` the client stopped reading…).
- * `upstream` is `http://-:-` when no replica answered; the process that reads the line drops it.
+ * `upstream` is `http://-:-` when no replica answered. parseLogRecord (@taskoverflow/observability)
+ * reads these two as the Node edge's fields.
  */
 export const HAPROXY_LOG_FORMAT =
   '{"level":"info","time":%Ts%ms,"service":"edge","hostname":"edge",' +
@@ -121,13 +128,10 @@ export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): Ha
     // One thread: one core's worth, as the Node edge it stands in for.
     '  nbthread 1',
     `  maxconn ${maxConnections}`,
-    '  log stdout format raw local0 info',
     `  stats socket ${options.adminSocket} mode 600 level admin`,
     '  hard-stop-after 30s',
     'defaults',
     '  mode http',
-    // A line per request at info and below, as the Node edge's `request finished`; none above.
-    ...(REQUEST_LOG_LEVELS.has(edge.logLevel) ? ['  log global', `  log-format '${HAPROXY_LOG_FORMAT}'`] : []),
     '  option forwardfor',
     // Any idle connection to a replica serves any client's next request, as the Node edge's pool
     // does: the services keep no state per connection.
@@ -151,6 +155,12 @@ export function haproxySetup(edge: EdgeConfig, options: HaproxySetupOptions): Ha
     'frontend edge',
     `  bind ${edge.host.includes(':') ? `[${edge.host}]` : edge.host}:${edge.port} backlog ${LISTEN_BACKLOG}`,
     `  maxconn ${maxConnections}`,
+    // A line per request at info and below, as the Node edge's `request finished`; none above.
+    // Only the frontend logs: the backends' messages (a replica down, none left) would be text
+    // lines among the JSON; HAProxy also writes them to stderr, where they are read.
+    ...(REQUEST_LOG_LEVELS.has(edge.logLevel)
+      ? [`  log fd@${options.logFd} format raw local0 info`, `  log-format '${HAPROXY_LOG_FORMAT}'`]
+      : []),
     '  stick-table type ipv6 size 100k expire 60s store conn_cur',
     '  tcp-request connection track-sc0 src',
     // The request id first, so that the edge's own answers below carry one too; the rule of

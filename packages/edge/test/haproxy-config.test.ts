@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { routingRules } from '@taskoverflow/routing';
 import t from 'tap';
 import { readEdgeConfig } from '../src/config.js';
-import { haproxySetup, type HaproxySetupOptions } from '../src/haproxy-config.js';
+import { HAPROXY_LOG_FORMAT, haproxySetup, type HaproxySetupOptions } from '../src/haproxy-config.js';
 
 const UPSTREAMS = {
   READ_UPSTREAMS: 'http://127.0.0.1:3101,http://127.0.0.1:3102',
@@ -21,6 +21,7 @@ const OPTIONS: HaproxySetupOptions = {
   adminSocket: '/run/edge/admin.sock',
   spareSlots: 2,
   fileDescriptorLimit: 65_536,
+  logFd: 3,
 };
 
 function lines(config: string, prefix: string): string[] {
@@ -88,9 +89,22 @@ t.test('the EDGE_* settings become its timeouts, caps and queue', async (t) => {
 t.test('a line per request at LOG_LEVEL=info, none at warn, as the Node edge', async (t) => {
   t.match(
     haproxySetup(readEdgeConfig(UPSTREAMS), OPTIONS).config,
-    /\n {2}log global\n {2}log-format '\{"level":"info"/,
+    /\n {2}log fd@3 format raw local0 info\n {2}log-format '\{"level":"info"/,
   );
-  t.notMatch(haproxySetup(readEdgeConfig({ ...UPSTREAMS, LOG_LEVEL: 'warn' }), OPTIONS).config, /log global/);
+  t.notMatch(haproxySetup(readEdgeConfig({ ...UPSTREAMS, LOG_LEVEL: 'warn' }), OPTIONS).config, /\n {2}log/);
+});
+
+t.test('only the frontend logs, to the descriptor it is given: the log file, or stdout', async (t) => {
+  const config = haproxySetup(readEdgeConfig(UPSTREAMS), OPTIONS).config;
+  t.same(lines(config, 'log'), ['log fd@3 format raw local0 info', `log-format '${HAPROXY_LOG_FORMAT}'`]);
+  t.match(
+    config,
+    /\nfrontend edge\n( {2}.*\n)* {2}log fd@3 /,
+    'in the frontend section: no backend message among the JSON lines',
+  );
+  t.same(lines(haproxySetup(readEdgeConfig(UPSTREAMS), { ...OPTIONS, logFd: 1 }).config, 'log fd@'), [
+    'log fd@1 format raw local0 info',
+  ]);
 });
 
 t.test('connections are capped to what the open-file limit allows, two descriptors each', async (t) => {

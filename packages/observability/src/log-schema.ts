@@ -138,7 +138,11 @@ export const LEVEL_LABELS: Readonly<Record<number, string>> = {
   60: 'fatal',
 };
 
-/** The object a JSON log line holds; undefined when it holds none (not JSON, or not an object). */
+/**
+ * The object a JSON log line holds; undefined when it holds none (not JSON, or not an object).
+ * HAProxy's request lines (packages/edge, HAPROXY_LOG_FORMAT) are read in the Node edge's
+ * schema (asEdgeFields).
+ */
 export function parseLogRecord(line: string): Record<string, unknown> | undefined {
   let record: unknown;
   try {
@@ -146,7 +150,24 @@ export function parseLogRecord(line: string): Record<string, unknown> | undefine
   } catch {
     return undefined;
   }
-  return typeof record === 'object' && record !== null && !Array.isArray(record)
-    ? (record as Record<string, unknown>)
-    : undefined;
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return undefined;
+  const fields = record as Record<string, unknown>;
+  if (typeof fields.termination === 'string') asEdgeFields(fields, fields.termination);
+  return fields;
+}
+
+/** HAProxy's `upstream` of a request no replica answered (`http://%si:%sp` without a server). */
+const NO_UPSTREAM = 'http://-:-';
+
+/**
+ * HAProxy writes its request lines itself, straight to the edge's log file, so what its
+ * two-letter termination state says is put in the Node edge's fields where they are read:
+ * `stalled` (cD, cL: the client took nothing of its answer for `timeout client`, while the
+ * replica was still sending it or had sent it all), `aborted` (C…: the client went away first),
+ * and no `upstream` when no replica answered.
+ */
+function asEdgeFields(fields: Record<string, unknown>, termination: string): void {
+  if (fields.upstream === NO_UPSTREAM) delete fields.upstream;
+  if (termination === 'cD' || termination === 'cL') fields.stalled = true;
+  else if (termination.startsWith('C')) fields.aborted = true;
 }

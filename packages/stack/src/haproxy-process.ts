@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdtempSync, openSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { haproxySetup, readEdgeConfig, slotIndex, slotName } from '@taskoverflow/edge';
 import {
@@ -19,6 +20,7 @@ import { spawnDetachedChild } from './detached-child.js';
 import type { EdgeProcess, EdgeProcessOptions } from './edge-process.js';
 import { EdgeControlError, EdgeStartError, PortInUseError } from './errors.js';
 import { findFreePort } from './free-port.js';
+import { AppendedLines } from './log-files.js';
 import { findOnPath, READY_TIMEOUT_MS, stopChild } from './processes.js';
 import { readCpuSeconds, readRssBytes } from './process-stats.js';
 
@@ -46,16 +48,22 @@ const SERVER_UP = '2';
 /** HAProxy's warnings that are routine here: stopping, and slots put in and out of maintenance by (de)register. */
 const QUIET_MESSAGES =
   /^(Proxy \S+ stopped|Stopping (proxy|frontend|backend)|Server \S+ is going DOWN for maintenance|Server \S+ .*leaving (forced )?maintenance)/;
-/** HAProxy's termination states of a client that stopped reading its answer. */
-const STALLED = /"termination":"c[DL]"/;
-/** A request no replica answered: its log line has no `upstream`. */
-const NO_UPSTREAM = ',"upstream":"http://-:-"';
+/** The descriptor HAProxy inherits its log file as (spawn's stdio[3]); 1, stdout, without a file. */
+const LOG_FILE_FD = 3;
+const STDOUT_FD = 1;
+/** How often, at most, HAProxy's request lines are read back from its log file for the `stats` line. */
+const MAX_LOG_READ_INTERVAL_MS = 1_000;
 
 /**
  * Runs HAProxy as the edge, with the interface of the Node edge's process (EdgeProcess): the
  * configuration generated from the same routing table and EDGE_* settings (haproxySetup), its
  * request lines in the edge's log schema, a `stats` line every STATS_INTERVAL_MS with HAProxy's
  * own CPU and RSS, and replicas registered and deregistered through its runtime API.
+ *
+ * With a LOG_FILE, HAProxy appends its request lines to it itself: relaying them through this
+ * process cost ≈ 90 µs of CPU per request at 5,000 VUs. This process appends its own lines
+ * (stats, health changes, HAProxy's messages), and reads the request lines back in bulk for the
+ * `stats` line, whose percentiles HAProxy's counters do not give.
  */
 export async function startHaproxyProcess(
   options: EdgeProcessOptions & { binary: string; description: string },
@@ -71,25 +79,30 @@ export async function startHaproxyProcess(
   });
   const dir = mkdtempSync(join(tmpdir(), 'taskoverflow-haproxy-'));
   const adminSocket = join(dir, 'admin.sock');
+  const logFile = options.env?.LOG_FILE;
   const setup = haproxySetup(config, {
     dir,
     adminSocket,
     spareSlots: SPARE_SLOTS,
     fileDescriptorLimit: openFileLimit(),
+    logFd: logFile ? LOG_FILE_FD : STDOUT_FD,
   });
   writeFileSync(join(dir, 'haproxy.cfg'), setup.config);
   for (const [name, content] of Object.entries(setup.files)) writeFileSync(join(dir, name), content);
 
+  // One open file shared with HAProxy, rather than two opened for appending: HAProxy clears the
+  // descriptor's O_APPEND (it sets O_NONBLOCK alone), and writers of one open file share its
+  // offset, each write placed after the last (Linux serialises them), so neither overwrites the other.
+  const sharedLogFile = logFile ? openSync(logFile, 'w') : undefined;
   const child = spawnDetachedChild(options.binary, ['-db', '-f', join(dir, 'haproxy.cfg')], {
     // The load test's process sampler names a process by its SERVICE_INSTANCE.
     env: { ...process.env, SERVICE_INSTANCE: EDGE_SERVICE },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: sharedLogFile === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'ignore', 'pipe', sharedLogFile],
     orphanSignal: 'SIGTERM',
   });
   const exited = new Promise<string>((resolve) => {
     child.once('close', (code, signal) => resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`));
   });
-  const logFile = options.env?.LOG_FILE;
   // Which replica is in which server slot (slotName): its host, or undefined for a free slot.
   const slots = Object.fromEntries(
     SERVICES.map((service) => [
@@ -101,7 +114,7 @@ export async function startHaproxyProcess(
     ]),
   ) as Record<ServiceName, Array<string | undefined>>;
   const log = new EdgeLog(
-    logFile ? createWriteStream(logFile, { flags: 'w' }) : undefined,
+    sharedLogFile === undefined ? undefined : createWriteStream('', { fd: sharedLogFile }),
     options.onLine,
     (backend, slot) => {
       const host = SERVICES.includes(backend as ServiceName)
@@ -118,17 +131,15 @@ export async function startHaproxyProcess(
           eventLoop: false,
         })
       : undefined;
-  // A line per request under load: each read of the pipe is split and written to the file in
-  // one call (a readline event and a write per line cost this process ≈ 90 µs per request at
-  // 5,000 VUs).
-  let partial = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop()!;
-    log.requests(lines);
+  const countRequests = (lines: string[]): void => {
     if (stats) for (const line of lines) countRequest(stats, line);
-  });
+  };
+  const requestLines = logFile
+    ? readBackForStats(new AppendedLines(logFile), stats, countRequests)
+    : relayToConsole(child.stdout!, (lines) => {
+        log.requests(lines);
+        countRequests(lines);
+      });
   // HAProxy's own messages (alerts, replicas going down and up): a warning line each.
   const startFailure = { addressInUse: false };
   createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -138,6 +149,8 @@ export async function startHaproxyProcess(
 
   const admin = (command: string): Promise<string> => adminCommand(adminSocket, command);
   const cleanUp = async (): Promise<void> => {
+    // HAProxy has stopped: its last request lines are in the file.
+    await requestLines.stop();
     stats?.stop();
     await log.close();
     await rm(dir, { recursive: true, force: true });
@@ -229,22 +242,56 @@ function countRequest(stats: LoadBalancerStats, line: string): void {
   stats.add(status, Number(match[2]), status === 503 && (match[3] === 'sQ' || match[3] === 'LR'));
 }
 
-/**
- * A request line with the Node edge's fields where HAProxy's termination state says the same:
- * `stalled` (cD, cL: the client took nothing of its answer for `timeout client`, while the
- * replica was still sending it or had sent it all), `aborted` (C…:
- * the client went away first); and no `upstream` when no replica answered.
- */
-function withEdgeFields(line: string): string {
-  let edited = line.includes(NO_UPSTREAM) ? line.replace(NO_UPSTREAM, '') : line;
-  if (STALLED.test(edited)) edited = edited.replace(STALLED, '$&,"stalled":true');
-  else if (edited.includes('"termination":"C')) edited = edited.replace('"termination":"C', '"aborted":true,$&');
-  return edited;
+/** Stops following HAProxy's request lines once it has stopped, having read the last. */
+interface RequestLines {
+  stop(): Promise<void>;
 }
 
 /**
- * The edge's log: the request lines HAProxy writes (to the log file, or in every-line mode to
- * the console), its own messages as JSON warnings, and the `stats` lines.
+ * Reads the request lines HAProxy appended to its log file every so often, in bulk, for the
+ * `stats` line (nothing to read for without one).
+ */
+function readBackForStats(
+  file: AppendedLines,
+  stats: LoadBalancerStats | undefined,
+  count: (lines: string[]) => void,
+): RequestLines {
+  if (!stats) return { stop: async () => undefined };
+  let reading: Promise<void> | undefined;
+  const readAppended = (): Promise<void> =>
+    (reading ??= file
+      .read()
+      .then(count)
+      .finally(() => (reading = undefined)));
+  const timer = setInterval(
+    () => void readAppended().catch(() => undefined), // a stats line short of some requests; the next read has them
+    Math.min(stats.intervalMs, MAX_LOG_READ_INTERVAL_MS),
+  );
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await reading?.catch(() => undefined);
+      await readAppended().catch(() => undefined);
+    },
+  };
+}
+
+/** Without a log file (every-line mode): HAProxy's request lines from its stdout, a read of the pipe at a time. */
+function relayToConsole(stdout: Readable, relay: (lines: string[]) => void): RequestLines {
+  let partial = '';
+  stdout.setEncoding('utf8');
+  stdout.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    relay(lines);
+  });
+  return { stop: async () => undefined };
+}
+
+/**
+ * The edge's log, but for the request lines HAProxy writes to the file itself: in every-line
+ * mode those lines, to the console; HAProxy's own messages as JSON warnings; the `stats` lines.
  */
 class EdgeLog {
   constructor(
@@ -254,16 +301,10 @@ class EdgeLog {
     private readonly originOf: (backend: string, slot: string) => string | undefined,
   ) {}
 
-  /** The request lines of one read of HAProxy's stdout: to the file in one write. */
+  /** The request lines of one read of HAProxy's stdout (every-line mode), to the console. */
   requests(lines: string[]): void {
-    let batch = '';
-    for (const line of lines) {
-      if (!line.startsWith('{')) continue; // HAProxy's own messages: also on stderr, read there.
-      const cleaned = withEdgeFields(line);
-      if (this.file) batch += `${cleaned}\n`;
-      else this.onLine(cleaned);
-    }
-    if (batch) this.file?.write(batch);
+    // HAProxy's own messages are also on stderr, read there.
+    for (const line of lines) if (line.startsWith('{')) this.onLine(line);
   }
 
   /**

@@ -5,17 +5,17 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Writable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { parseLogRecord } from '@taskoverflow/observability/log-schema';
 import type { ServiceName } from '@taskoverflow/routing';
 import pg from 'pg';
 import { databaseUrlFor, dropDatabase, ensureDatabase, migrateDatabase, migrationDatabaseUrl } from './database.js';
-import { logFilePath } from './log-files.js';
+import { AppendedLines, logFilePath } from './log-files.js';
 import { repoRoot } from './paths.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from './stack.js';
 
@@ -158,7 +158,7 @@ type LogFiles = Pick<LocalStack, 'logDir' | 'logFile'>;
  * written waits for the next read.
  */
 class LogReader {
-  readonly #read = new Map<string, { offset: number; decoder: StringDecoder; partial: string }>();
+  readonly #files = new Map<string, AppendedLines>();
 
   constructor(
     private readonly stack: LogFiles,
@@ -171,14 +171,14 @@ class LogReader {
       : (await readdir(this.stack.logDir).catch(absentAsNone)).filter((name) => name.endsWith('.log')).sort();
     const lines: Array<{ instance: string; line: LogLine }> = [];
     for (const name of names) {
-      const position = this.#read.get(name) ?? { offset: 0, decoder: new StringDecoder('utf8'), partial: '' };
-      const added = await readFrom(join(this.stack.logDir, name), position.offset);
-      // The decoder holds back a character cut in two by the end of what was written so far.
-      const complete = (position.partial + position.decoder.write(added)).split('\n');
-      this.#read.set(name, { ...position, offset: position.offset + added.length, partial: complete.pop()! });
+      let file = this.#files.get(name);
+      if (!file) this.#files.set(name, (file = new AppendedLines(join(this.stack.logDir, name))));
       const instance = name.slice(0, -'.log'.length);
-      for (const line of complete)
-        if (line.startsWith('{')) lines.push({ instance, line: JSON.parse(line) as LogLine });
+      for (const line of await file.read()) {
+        // HAProxy's request lines are read in the edge's schema, as pnpm trace reads them.
+        const record = line.startsWith('{') ? parseLogRecord(line) : undefined;
+        if (record) lines.push({ instance, line: record });
+      }
     }
     return lines;
   }
@@ -188,23 +188,6 @@ class LogReader {
 function absentAsNone(error: NodeJS.ErrnoException): string[] {
   if (error.code === 'ENOENT') return [];
   throw error;
-}
-
-/** The bytes of `file` from `offset` on; none when it does not exist (yet). */
-async function readFrom(file: string, offset: number): Promise<Buffer> {
-  const handle = await open(file, 'r').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
-  if (!handle) return Buffer.alloc(0);
-  try {
-    const { size } = await handle.stat();
-    const buffer = Buffer.alloc(Math.max(0, size - offset));
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }
 
 /**

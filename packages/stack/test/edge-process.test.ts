@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { parseLogRecord } from '@taskoverflow/observability/log-schema';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -120,10 +121,7 @@ for (const kind of BALANCER_KINDS) {
       const finished = await waitUntil(
         'the request lines and a stats line in the edge log',
         async () => {
-          const entries = (await readFile(logFile, 'utf8').catch(() => ''))
-            .split('\n')
-            .filter(Boolean)
-            .map((line) => JSON.parse(line) as Record<string, unknown>);
+          const entries = await edgeLogLines(logFile);
           const requests = entries.filter((entry) => entry.msg === 'request finished');
           return requests.length >= 9 && entries.some((entry) => entry.msg === 'stats') ? entries : undefined;
         },
@@ -221,10 +219,7 @@ for (const kind of BALANCER_KINDS) {
     const lines = await waitUntil(
       `the ${served} served requests' lines in the edge log`,
       async () => {
-        const entries = (await readFile(logFile, 'utf8').catch(() => ''))
-          .split('\n')
-          .filter((line) => line.includes('"request finished"'))
-          .map((line) => JSON.parse(line) as Record<string, unknown>);
+        const entries = (await edgeLogLines(logFile)).filter((entry) => entry.msg === 'request finished');
         return entries.filter((entry) => entry.status === 200).length >= served ? entries : undefined;
       },
       10_000,
@@ -247,4 +242,16 @@ for (const kind of BALANCER_KINDS) {
       message: `port ${port} on 127.0.0.1 is already in use: stop whatever listens there, or choose another port`,
     });
   });
+}
+
+/** The edge log's lines, read as `pnpm trace` reads them; a line that is not a JSON object fails the test. */
+async function edgeLogLines(logFile: string): Promise<Array<Record<string, unknown>>> {
+  return (await readFile(logFile, 'utf8').catch(() => ''))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const record = parseLogRecord(line);
+      if (!record) throw new Error(`not a JSON log line: ${line}`);
+      return record;
+    });
 }
