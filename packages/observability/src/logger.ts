@@ -40,8 +40,8 @@ export function loggerOptions(settings: Pick<LoggerSettings, 'service' | 'hostna
 }
 
 /**
- * A logger writing JSON lines to stdout — synchronously, a turn's lines in one write
- * (TurnBatchedStream) — or, with LOG_FILE, to that file through pino's asynchronous
+ * A logger writing JSON lines to stdout — synchronously, LOG_BATCH_MS's lines in one write
+ * (BatchedLines) — or, with LOG_FILE, to that file in the same batches through pino's asynchronous
  * destination, with what a person at a console needs (warnings, errors, `stats`) also on stdout. Pretty output or
  * extra targets go through pino transports (worker threads, so a slow target never blocks the
  * service). Either way the lines still buffered are written on `logger.flush()` and on exit.
@@ -52,11 +52,11 @@ export function createLogger(settings: LoggerSettings): Logger {
   const extra = settings.targets ?? [];
   if (settings.format !== 'pretty' && extra.length === 0) {
     const stdout = pino.destination({ dest: 1, sync: true });
-    if (settings.file === undefined) return pino(options, new TurnBatchedStream(stdout));
+    if (settings.file === undefined) return pino(options, new BatchedLines(stdout));
     // minLength 1: sonic-boom's flush(cb) waits for the writes under way only when minLength
-    // is above 0; every line is longer, so each is still written at once.
+    // is above 0; every batch is longer, so each is still written at once.
     const file = pino.destination({ dest: openLogFile(settings.file), sync: false, minLength: 1 });
-    return pino(options, new ConsoleAndFile(file, stdout));
+    return pino(options, new ConsoleAndFile(new BatchedLines(file), stdout));
   }
   const console: TransportTargetOptions =
     settings.format === 'pretty'
@@ -82,10 +82,18 @@ function openLogFile(path: string): number {
 
 type SonicBoom = ReturnType<typeof pino.destination>;
 
-/** A turn's lines are written at once when they reach this size, whatever the turn still logs. */
-const TURN_BATCH_MAX_CHARS = 64 * 1024;
-/** Streams holding lines of the current turn: written out on exit, when no further turn runs. */
-const unwrittenBatches = new Set<TurnBatchedStream>();
+/**
+ * How long a line may wait for the lines logged after it, to be written with them. At a
+ * replica's usual rates most event-loop turns serve one request, so one write per turn was
+ * still one per request: a wake-up of the reader (a pipe) or of a libuv thread and then of the
+ * event loop (an asynchronous file write), ≈ 65 µs of a cached read's CPU at 550 reads/s
+ * (docs/results/2026-12-06-log-batching.md).
+ */
+export const LOG_BATCH_MS = 50;
+/** A batch is written at once when it reaches this size, whatever is still to come. */
+const LOG_BATCH_MAX_CHARS = 64 * 1024;
+/** Streams holding lines not yet written: written out on exit, when no timer runs any more. */
+const unwrittenBatches = new Set<BatchedLines>();
 let exiting = false;
 process.on('exit', () => {
   exiting = true;
@@ -93,16 +101,14 @@ process.on('exit', () => {
 });
 
 /**
- * The lines logged in one event-loop turn, written synchronously in one write when the turn
- * ends (setImmediate) instead of one write each: with one canonical line per request, on a
- * busy machine a write(2) per line (the pipe reader's wake-up, and sleeps on a full pipe)
- * was the largest single cost of a cached read (docs/results/2026-12-01-read-path.md). A line still reaches
- * stdout before the process waits for I/O again, and lines of the turn in which the process
- * exits are written by the exit handler; only a process killed outright (SIGKILL, OOM) loses
- * its current turn's lines.
+ * The lines logged within LOG_BATCH_MS, written in one write instead of one each (with one
+ * canonical line per request, a write per line was the largest single cost of a cached read:
+ * docs/results/2026-12-01-read-path.md). Lines still waiting are written by `flush`, and by the
+ * exit handler; only a process killed outright (SIGKILL, OOM) loses its last LOG_BATCH_MS of lines.
  */
-class TurnBatchedStream implements DestinationStream {
+class BatchedLines implements DestinationStream {
   private batch = '';
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly target: SonicBoom) {}
 
@@ -113,28 +119,32 @@ class TurnBatchedStream implements DestinationStream {
     }
     if (this.batch === '') {
       unwrittenBatches.add(this);
-      setImmediate(this.writeBatch);
+      this.timer = setTimeout(this.writeBatch, LOG_BATCH_MS);
+      // Lines waiting keep no process alive: the exit handler writes them.
+      this.timer.unref();
     }
     this.batch += line;
-    if (this.batch.length >= TURN_BATCH_MAX_CHARS) this.writeBatch();
+    if (this.batch.length >= LOG_BATCH_MAX_CHARS) this.writeBatch();
   }
 
   readonly writeBatch = (): void => {
     if (this.batch === '') return;
+    clearTimeout(this.timer);
     const batch = this.batch;
     this.batch = '';
     unwrittenBatches.delete(this);
     this.target.write(batch);
   };
 
-  /** pino's `logger.flush(cb)`: the target is synchronous, so written means done. */
+  /** pino's `logger.flush(cb)`: the lines waiting written out, and the target's own writes done. */
   flush(done: (error?: Error) => void): void {
     this.writeBatch();
-    done();
+    this.target.flush(done);
   }
 
   flushSync(): void {
     this.writeBatch();
+    this.target.flushSync();
   }
 }
 const WARN_LEVEL = pino.levels.values.warn!;
@@ -150,7 +160,7 @@ class ConsoleAndFile implements DestinationStream {
   lastMsg: string | undefined;
 
   constructor(
-    private readonly file: SonicBoom,
+    private readonly file: BatchedLines,
     private readonly console: SonicBoom,
   ) {}
 
