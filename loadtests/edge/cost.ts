@@ -41,7 +41,7 @@ Candidates:
               (HOST, PORT, READ_UPSTREAMS, WRITE_UPSTREAMS, LOG_FILE); .ts through tsx
   haproxy     when haproxy is on PATH: HAProxy as pnpm start runs it (its configuration
               generated from the routing table and the EDGE_* settings, one thread, every
-              request logged; this process writes its lines to the log file)
+              request logged by HAProxy itself to the log file)
 
 Options:
   --rounds N         rounds of every candidate (default: 3)
