@@ -91,7 +91,7 @@ type SonicBoom = ReturnType<typeof pino.destination>;
  */
 export const LOG_BATCH_MS = 50;
 /** A batch is written at once when it reaches this size, whatever is still to come. */
-const LOG_BATCH_MAX_CHARS = 64 * 1024;
+const LOG_BATCH_MAX_CHARS = 16 * 1024;
 /** Streams holding lines not yet written: written out on exit, when no timer runs any more. */
 const unwrittenBatches = new Set<BatchedLines>();
 let exiting = false;
