@@ -2,7 +2,7 @@
  * `pnpm edge-cost`: what a load balancer in front of the services costs, as CPU per request of
  * its process alone, proxying a fixed upstream (the ceiling server). See USAGE.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,7 +17,7 @@ import {
   startBalancer,
   startServiceProcess,
 } from '@taskoverflow/stack';
-import { CEILING_ENTRY, ceilingServerEnv } from '../lib/ceiling.js';
+import { startJsonCeiling } from '../lib/ceiling.js';
 import { EdgeBenchUsageError } from '../errors.js';
 import { asUsageError, HOST, runCommand, wholeNumber } from './cli.js';
 
@@ -196,21 +196,12 @@ async function measureEdgeCost({ rounds, seconds, edges }: EdgeCostOptions, sign
   const dir = mkdtempSync(join(tmpdir(), 'edge-cost-'));
   const results = new Map<string, Round[]>(candidates.map((candidate) => [candidate.name, []]));
   try {
-    const bodyFile = join(dir, 'body.json');
-    writeFileSync(bodyFile, JSON.stringify({ todos: 'x'.repeat(BODY_BYTES - 12) }));
-    const upstreamPort = await findFreePort(HOST);
-    const upstreamUrl = `http://${HOST}:${upstreamPort}`;
-    const upstream = await startServiceProcess({
-      instance: 'ceiling',
-      entry: CEILING_ENTRY,
-      env: {
-        HOST,
-        PORT: String(upstreamPort),
-        ...ceilingServerEnv(bodyFile, { 'content-type': 'application/json; charset=utf-8' }),
-      },
-      healthUrl: `${upstreamUrl}${HEALTH_PATH}`,
-      onLine: (line) => process.stderr.write(`ceiling: ${line}\n`),
-    });
+    const { url: upstreamUrl, server: upstream } = await startJsonCeiling(
+      'ceiling',
+      HOST,
+      join(dir, 'body.json'),
+      JSON.stringify({ todos: 'x'.repeat(BODY_BYTES - 12) }),
+    );
     try {
       for (let round = 1; round <= rounds; round += 1) {
         for (const candidate of candidates) {

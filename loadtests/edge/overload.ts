@@ -3,16 +3,15 @@
  * connection each; statuses, and latency per status as the client saw it and inside the edge.
  * See USAGE.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REQUEST_FINISHED_MESSAGE, type EdgeRequestFinished } from '@taskoverflow/observability/log-schema';
-import { HEALTH_PATH } from '@taskoverflow/routing';
-import { buildServices, findFreePort, startLocalStack, startServiceProcess } from '@taskoverflow/stack';
+import { buildServices, startLocalStack } from '@taskoverflow/stack';
 import { percentile } from '@taskoverflow/trace';
-import { CEILING_ENTRY, ceilingServerEnv } from '../lib/ceiling.js';
+import { startJsonCeiling } from '../lib/ceiling.js';
 import { seedTodos } from '../lib/seed.js';
 import { asUsageError, HOST, runCommand, wholeNumber } from './cli.js';
 
@@ -101,21 +100,12 @@ function printByStatus(outcomes: Iterable<{ status: number; ms: number }>): void
 
 /** The burst against a bare node:http server answering at once: what the connections alone cost. */
 async function measureFloor(workDir: string, requests: number, signal: AbortSignal): Promise<number> {
-  const bodyFile = join(workDir, 'floor-body.json');
-  await writeFile(bodyFile, JSON.stringify({ error: 'a bare server answering at once' }));
-  const port = await findFreePort(HOST);
-  const url = `http://${HOST}:${port}`;
-  const server = await startServiceProcess({
-    instance: 'floor',
-    entry: CEILING_ENTRY,
-    env: {
-      HOST,
-      PORT: String(port),
-      ...ceilingServerEnv(bodyFile, { 'content-type': 'application/json; charset=utf-8' }),
-    },
-    healthUrl: `${url}${HEALTH_PATH}`,
-    onLine: (line) => process.stderr.write(`floor: ${line}\n`),
-  });
+  const { url, server } = await startJsonCeiling(
+    'floor',
+    HOST,
+    join(workDir, 'floor-body.json'),
+    JSON.stringify({ error: 'a bare server answering at once' }),
+  );
   try {
     const outcomes = await burst(`${url}${LIST_PATH}`, requests, signal);
     console.log(

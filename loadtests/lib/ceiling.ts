@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS } from '@taskoverflow/routing';
+import { findFreePort, startServiceProcess, type ServiceProcess } from '@taskoverflow/stack';
 import type { CapturedResponse } from './seed.js';
 
 /** JavaScript: startServiceProcess runs it under plain Node, as the services run compiled. */
@@ -26,4 +27,32 @@ export async function ceilingEnv(dir: string, response: CapturedResponse): Promi
   const bodyFile = join(dir, 'ceiling-body');
   await writeFile(bodyFile, response.body);
   return ceilingServerEnv(bodyFile, response.headers);
+}
+
+/**
+ * The ceiling server on a free port of `host`, sending `body` as JSON to every request (the
+ * edge tools' fixed upstream, edge-overload's floor); its lines go to stderr, prefixed with
+ * `instance`. Resolves once it answers its health check.
+ */
+export async function startJsonCeiling(
+  instance: string,
+  host: string,
+  bodyFile: string,
+  body: string,
+): Promise<{ url: string; server: ServiceProcess }> {
+  await writeFile(bodyFile, body);
+  const port = await findFreePort(host);
+  const url = `http://${host}:${port}`;
+  const server = await startServiceProcess({
+    instance,
+    entry: CEILING_ENTRY,
+    env: {
+      HOST: host,
+      PORT: String(port),
+      ...ceilingServerEnv(bodyFile, { 'content-type': 'application/json; charset=utf-8' }),
+    },
+    healthUrl: `${url}${HEALTH_PATH}`,
+    onLine: (line) => process.stderr.write(`${instance}: ${line}\n`),
+  });
+  return { url, server };
 }
