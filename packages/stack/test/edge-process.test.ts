@@ -231,6 +231,28 @@ for (const kind of BALANCER_KINDS) {
     );
   });
 
+  t.test(`${kind}: without a LOG_FILE (every-line mode) each request line reaches the console`, async (t) => {
+    const lines: string[] = [];
+    const edge = await startBalancer({
+      kind,
+      host: '127.0.0.1',
+      port: 0,
+      upstreams: { 'todo-read': [await namedUpstream(t, 'r1')], 'todo-write': [await namedUpstream(t, 'w1')] },
+      env: { LOG_LEVEL: 'info' },
+      onLine: (line) => lines.push(line),
+    });
+    t.teardown(() => edge.stop());
+    await fetch(`${edge.url}/api/v1/todos`, { headers: { 'x-request-id': 'every-line-1' } });
+    const line = await waitUntil(
+      'the request line on the console',
+      async () => lines.map((text) => parseLogRecord(text)).find((record) => record?.request_id === 'every-line-1'),
+      10_000,
+      20,
+    );
+    t.match(line, { service: 'edge', msg: 'request finished', status: 200, method: 'GET', url: '/api/v1/todos' });
+    t.match(line.upstream, /^http:\/\/127\.0\.0\.1:\d+$/, 'the replica that answered');
+  });
+
   t.test(`${kind}: a taken port fails the start with PortInUseError, naming the port`, async (t) => {
     const taken = createServer().listen(0, '127.0.0.1');
     await once(taken, 'listening');
