@@ -140,7 +140,7 @@ export const LEVEL_LABELS: Readonly<Record<number, string>> = {
 
 /**
  * The object a JSON log line holds; undefined when it holds none (not JSON, or not an object).
- * HAProxy's request lines (packages/edge, HAPROXY_LOG_FORMAT) are read in the Node edge's
+ * HAProxy's `request finished` lines (packages/edge, HAPROXY_LOG_FORMAT) are read in the Node edge's
  * schema (asEdgeFields).
  */
 export function parseLogRecord(line: string): Record<string, unknown> | undefined {
@@ -152,7 +152,9 @@ export function parseLogRecord(line: string): Record<string, unknown> | undefine
   }
   if (typeof record !== 'object' || record === null || Array.isArray(record)) return undefined;
   const fields = record as Record<string, unknown>;
-  if (typeof fields.termination === 'string') asEdgeFields(fields, fields.termination);
+  if (fields.msg === REQUEST_FINISHED_MESSAGE && typeof fields.termination === 'string') {
+    asEdgeFields(fields, fields.termination);
+  }
   return fields;
 }
 

@@ -19,6 +19,11 @@ t.test('a line without HAProxy termination state is read as it is', async (t) =>
   t.same(parseLogRecord(JSON.stringify(line)), line);
 });
 
+t.test('only request lines are read as HAProxy writes them', async (t) => {
+  const line = { msg: 'stats', termination: 'cD', upstream: 'http://-:-' };
+  t.same(parseLogRecord(JSON.stringify(line)), line);
+});
+
 t.test('HAProxy: a normal end is a plain request line', async (t) => {
   const record = parseLogRecord(haproxyLine('--'))!;
   t.equal(record.upstream, 'http://127.0.0.1:3101');

@@ -131,14 +131,11 @@ export async function startHaproxyProcess(
           eventLoop: false,
         })
       : undefined;
-  const countRequests = (lines: string[]): void => {
-    if (stats) for (const line of lines) countRequest(stats, line);
-  };
   const requestLines = logFile
-    ? readBackForStats(new AppendedLines(logFile), stats, countRequests)
+    ? readBackForStats(new AppendedLines(logFile), stats)
     : relayToConsole(child.stdout!, (lines) => {
         log.requests(lines);
-        countRequests(lines);
+        if (stats) countRequests(stats, lines);
       });
   // HAProxy's own messages (alerts, replicas going down and up): a warning line each.
   const startFailure = { addressInUse: false };
@@ -232,14 +229,20 @@ function openFileLimit(): number {
   return DEFAULT_OPEN_FILE_LIMIT;
 }
 
-/** Counts a request line for the `stats` line: status, duration, and whether the queue refused it. */
-function countRequest(stats: LoadBalancerStats, line: string): void {
-  const match = /"status":(\d+),"duration_ms":(\d+),.*"termination":"(..)"/.exec(line);
-  if (!match) return;
-  // The edge's own 503s: sQ, refused after its whole `timeout queue`; LR, refused at once (a
-  // queue too long to join, a client over its connections).
-  const status = Number(match[1]);
-  stats.add(status, Number(match[2]), status === 503 && (match[3] === 'sQ' || match[3] === 'LR'));
+/**
+ * Counts HAProxy's request lines among `lines` for the `stats` line: status, duration, and
+ * whether the queue refused it. A regular expression, not a JSON parse: the runner reads every
+ * request line back.
+ */
+function countRequests(stats: LoadBalancerStats, lines: string[]): void {
+  for (const line of lines) {
+    const match = /"status":(\d+),"duration_ms":(\d+),.*"termination":"(..)"/.exec(line);
+    if (!match) continue;
+    // The edge's own 503s: sQ, refused after its whole `timeout queue`; LR, refused at once (a
+    // queue too long to join, a client over its connections).
+    const status = Number(match[1]);
+    stats.add(status, Number(match[2]), status === 503 && (match[3] === 'sQ' || match[3] === 'LR'));
+  }
 }
 
 /** Stops following HAProxy's request lines once it has stopped, having read the last. */
@@ -251,17 +254,13 @@ interface RequestLines {
  * Reads the request lines HAProxy appended to its log file every so often, in bulk, for the
  * `stats` line (nothing to read for without one).
  */
-function readBackForStats(
-  file: AppendedLines,
-  stats: LoadBalancerStats | undefined,
-  count: (lines: string[]) => void,
-): RequestLines {
+function readBackForStats(file: AppendedLines, stats: LoadBalancerStats | undefined): RequestLines {
   if (!stats) return { stop: async () => undefined };
   let reading: Promise<void> | undefined;
   const readAppended = (): Promise<void> =>
     (reading ??= file
       .read()
-      .then(count)
+      .then((lines) => countRequests(stats, lines))
       .finally(() => (reading = undefined)));
   const timer = setInterval(
     () => void readAppended().catch(() => undefined), // a stats line short of some requests; the next read has them
