@@ -9,7 +9,7 @@
  *
  * Environment: HOST, PORT, CEILING_BODY_FILE (the bytes), CEILING_HEADERS (a JSON object),
  * CEILING_HEALTH_PATH (answered 200, for the readiness check; every other path gets the body),
- * CEILING_KEEP_ALIVE_TIMEOUT_MS (the services').
+ * CEILING_KEEP_ALIVE_TIMEOUT_MS (the services'), CEILING_LISTEN_BACKLOG (the edge's).
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -40,4 +40,8 @@ const server = createServer((request, response) => {
   response.writeHead(200, headers).end(body);
 });
 server.keepAliveTimeout = Number(requiredEnv('CEILING_KEEP_ALIVE_TIMEOUT_MS'));
-server.listen(Number(requiredEnv('PORT')), requiredEnv('HOST'));
+server.listen({
+  port: Number(requiredEnv('PORT')),
+  host: requiredEnv('HOST'),
+  backlog: Number(requiredEnv('CEILING_LISTEN_BACKLOG')),
+});

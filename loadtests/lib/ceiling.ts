@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS } from '@taskoverflow/routing';
+import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS, LISTEN_BACKLOG } from '@taskoverflow/routing';
 import { findFreePort, startServiceProcess, type ServiceProcess } from '@taskoverflow/stack';
 import type { CapturedResponse } from './seed.js';
 
@@ -19,6 +19,7 @@ export function ceilingServerEnv(bodyFile: string, headers: Record<string, strin
     CEILING_HEADERS: JSON.stringify(headers),
     CEILING_HEALTH_PATH: HEALTH_PATH,
     CEILING_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_TIMEOUT_MS),
+    CEILING_LISTEN_BACKLOG: String(LISTEN_BACKLOG),
   };
 }
 

@@ -63,4 +63,9 @@ t.test('pnpm edge-overload: every request of the burst answered or counted, by s
   );
   t.equal(counted, 20, 'the statuses add up to the burst');
   t.match(output, /^ {2}inside the edge, \d+: p50 [\d.]+ ms, p99 [\d.]+ ms$/m, "the edge's own times");
+  t.match(
+    throughEdge,
+    /^ {2}connection attempts dropped by a full accept queue \(each retried after ≥ 1 s\): \d+$/m,
+    "the kernel's dropped connection attempts, read from /proc/net/netstat",
+  );
 });

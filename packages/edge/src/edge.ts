@@ -19,7 +19,14 @@ import {
   type EdgeRequestFinished,
   type LoggerSettings,
 } from '@taskoverflow/observability';
-import { HEALTH_PATH, KEEP_ALIVE_TIMEOUT_MS, routeRequest, SERVICES, type ServiceName } from '@taskoverflow/routing';
+import {
+  HEALTH_PATH,
+  KEEP_ALIVE_TIMEOUT_MS,
+  LISTEN_BACKLOG,
+  routeRequest,
+  SERVICES,
+  type ServiceName,
+} from '@taskoverflow/routing';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import {
@@ -92,14 +99,6 @@ export const DEFAULT_HEALTH_CHECK: HealthCheckSettings = {
 };
 
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
-
-/**
- * Connections the kernel completes and queues for the edge to accept (capped by
- * net.core.somaxconn, 4096 here). Node's default, 511, drops the SYNs of a burst beyond it,
- * and a client retries a dropped SYN only after 1 s, then 3 s: 3,000 connections arriving at
- * once saw their 503s after 1-3 s though the edge answered each in under a millisecond.
- */
-export const LISTEN_BACKLOG = 4_096;
 
 /**
  * Connection errors that mean the request never reached the replica, so another replica may

@@ -4,13 +4,14 @@ import {
   defaultService,
   HEALTH_PATH,
   KEEP_ALIVE_TIMEOUT_MS,
+  LISTEN_BACKLOG,
   pathPatternToRegExp,
   routingRules,
   SERVICES,
   type ServiceName,
 } from '@taskoverflow/routing';
 import type { EdgeConfig } from './config.js';
-import { DEFAULT_HEALTH_CHECK, DEFAULT_UPSTREAM_TIMEOUT_MS, LISTEN_BACKLOG } from './edge.js';
+import { DEFAULT_HEALTH_CHECK, DEFAULT_UPSTREAM_TIMEOUT_MS } from './edge.js';
 import {
   atCapacity,
   CLIENT_ERRORS,
