@@ -7,6 +7,7 @@ import { DatasetVersion } from './dataset-version.js';
 import { DATASET_VERSION_KEY } from './keys.js';
 import { connectRedis } from './redis.js';
 import { ResponseCache } from './response-cache.js';
+import { VersionAcknowledgements } from './version-leases.js';
 import type { CacheSettings } from './settings.js';
 
 declare module 'fastify' {
@@ -23,14 +24,23 @@ declare module 'fastify' {
   }
 }
 
-function connect(app: FastifyInstance, settings: CacheSettings, name: string): Redis | undefined {
+/** `beforeDisconnect` runs on close while Redis is still connected. */
+function connect(
+  app: FastifyInstance,
+  settings: CacheSettings,
+  name: string,
+  beforeDisconnect: () => Promise<void> | void,
+): Redis | undefined {
   const redis =
     settings.redisUrl === undefined
       ? undefined
       : connectRedis(settings.redisUrl, { name, commandBackstopMs: settings.commandBackstopMs, log: app.log });
   app.decorate('redis', redis);
   if (redis) {
-    app.addHook('onClose', async () => redis.disconnect());
+    app.addHook('onClose', async () => {
+      await beforeDisconnect();
+      redis.disconnect();
+    });
     // 0 while the service runs without its cache (an outage, or a Redis down at start-up).
     app.stats?.addGauge('redis_connected', () => (redis.status === 'ready' ? 1 : 0));
   }
@@ -40,12 +50,17 @@ function connect(app: FastifyInstance, settings: CacheSettings, name: string): R
 /** todo-read's response cache (`app.responseCache`). */
 export const responseCachePlugin = fp(
   async function responseCachePlugin(app: FastifyInstance, settings: CacheSettings) {
-    const redis = connect(app, settings, 'todo-read');
+    const redis = connect(app, settings, 'todo-read', () => cache?.close());
     if (!redis) app.log.warn('REDIS_URL is not set: todo-read runs uncached, every read queries PostgreSQL');
-    app.decorate(
-      'responseCache',
-      redis && new ResponseCache({ redis, log: app.log, memoryMaxBytes: settings.memoryMaxBytes }),
-    );
+    const cache =
+      redis &&
+      new ResponseCache({
+        redis,
+        log: app.log,
+        memoryMaxBytes: settings.memoryMaxBytes,
+        versionLeaseMs: settings.versionLeaseMs,
+      });
+    app.decorate('responseCache', cache);
   },
   { fastify: '5.x', name: 'taskoverflow-response-cache' },
 );
@@ -55,32 +70,38 @@ const INVALIDATION_RETRY_MS = 1_000;
 
 /**
  * todo-write's side: `app.invalidateCachedReads()` replaces the dataset version, which readers
- * check on every request. Called after a write commits and before it answers. If Redis
+ * check on every request, and waits until every replica holding a version lease has taken it
+ * (or its lease has ended). Called after a write commits and before it answers. If Redis
  * refuses, the write still answers (it is committed; failing it would invite a duplicate
  * retry), and the invalidation is retried every second until it goes through, so readers
  * that can reach Redis serve stale data for at most that long — or CACHE_TTL_SECONDS.
  */
 export const cacheInvalidationPlugin = fp(
   async function cacheInvalidationPlugin(app: FastifyInstance, settings: CacheSettings) {
-    const redis = connect(app, settings, 'todo-write');
+    const redis = connect(app, settings, 'todo-write', () => acknowledgements?.close());
     if (!redis) {
       app.log.warn('REDIS_URL is not set: todo-write does not invalidate a cache');
       app.decorate('invalidateCachedReads', async () => {});
       return;
     }
-    const version = new DatasetVersion(redis);
+    const acknowledgements = new VersionAcknowledgements(redis, new DatasetVersion(redis));
     let retry: NodeJS.Timeout | undefined;
 
     const invalidate = async (): Promise<void> => {
       const started = performance.now();
       try {
-        await version.bump();
+        const { leases, lapsed } = await acknowledgements.replace();
         const durationMs = performance.now() - started;
         recordTiming('cache', durationMs);
         currentLogger(app.log).info(
-          { cache: 'invalidate', key: DATASET_VERSION_KEY, duration_ms: roundMs(durationMs) },
+          { cache: 'invalidate', key: DATASET_VERSION_KEY, leases, lapsed, duration_ms: roundMs(durationMs) },
           'cache',
         );
+        if (lapsed > 0)
+          app.log.warn(
+            { leases, lapsed, duration_ms: roundMs(durationMs) },
+            'cache invalidation waited for read replicas that did not acknowledge the new version until their leases ended (CACHE_VERSION_LEASE_MS)',
+          );
         if (retry) {
           clearInterval(retry);
           retry = undefined;

@@ -6,6 +6,7 @@ import { LRUCache } from 'lru-cache';
 import { decodeResponse, encodeResponse, type CachedResponse } from './cached-response.js';
 import { DatasetVersion } from './dataset-version.js';
 import { entryKey } from './keys.js';
+import { VersionLease } from './version-leases.js';
 
 export interface ResponseCacheOptions {
   redis: Redis;
@@ -14,6 +15,11 @@ export interface ResponseCacheOptions {
   memoryMaxBytes: number;
   /** After Redis failed (disconnected, or silent past its backstop), skip it for this long before trying again. */
   outageBackoffMs?: number;
+  /**
+   * Take pushed dataset versions under a lease this long (VersionLease), instead of a Redis
+   * read per event-loop turn; 0 or unset: read it every turn.
+   */
+  versionLeaseMs?: number;
 }
 
 export interface LookupOptions {
@@ -52,6 +58,7 @@ const DEFAULT_OUTAGE_BACKOFF_MS = 1_000;
  */
 export class ResponseCache {
   private readonly version: DatasetVersion;
+  private readonly lease: VersionLease | undefined;
   private readonly memory: LRUCache<string, MemoryEntry>;
   private readonly pinned = new Map<string, MemoryEntry>();
   private readonly loads = new Map<string, Promise<CachedResponse>>();
@@ -65,6 +72,9 @@ export class ResponseCache {
 
   constructor(private readonly options: ResponseCacheOptions) {
     this.version = new DatasetVersion(options.redis);
+    this.lease = options.versionLeaseMs
+      ? new VersionLease(options.redis, this.version, options.versionLeaseMs)
+      : undefined;
     this.outageBackoffMs = options.outageBackoffMs ?? DEFAULT_OUTAGE_BACKOFF_MS;
     this.memory = new LRUCache<string, MemoryEntry>({
       maxSize: options.memoryMaxBytes,
@@ -86,7 +96,8 @@ export class ResponseCache {
     if (started < this.unavailableUntil) return this.bypass(key, started, load);
     let version: string;
     try {
-      version = await this.version.current();
+      // While the lease holds, the version pushed to this process: no Redis read, no wait.
+      version = this.lease?.current() ?? (await this.version.current());
       if (this.unavailable) version = await this.versionAfterOutage();
     } catch (error) {
       this.redisFailed(error);
@@ -161,6 +172,11 @@ export class ResponseCache {
     return response;
   }
 
+  /** Gives up the version lease, if any, so that no writer waits for it: before Redis is disconnected. */
+  async close(): Promise<void> {
+    await this.lease?.close();
+  }
+
   /** Redis cannot be used: answer from the loader, which is always current. */
   private bypass(key: string, started: number, load: () => Promise<CachedResponse>): Promise<CachedResponse> {
     const { response, shared } = this.bypassLoads.load(key, load);
@@ -202,6 +218,7 @@ export class ResponseCache {
 
   private markUnavailable(error: unknown): void {
     this.unavailableUntil = performance.now() + this.outageBackoffMs;
+    this.lease?.suspend();
     if (this.unavailable) return;
     this.unavailable = true;
     this.options.log.warn(
@@ -218,9 +235,12 @@ export class ResponseCache {
    * entries once per outage; the reads of one turn share it.
    */
   private versionAfterOutage(): Promise<string> {
-    this.renewing ??= this.version.bump().finally(() => {
-      this.renewing = undefined;
-    });
+    this.renewing ??= this.version
+      .bump()
+      .then(({ version }) => version)
+      .finally(() => {
+        this.renewing = undefined;
+      });
     return this.renewing;
   }
 

@@ -16,6 +16,12 @@ export interface CacheSettings {
    */
   commandBackstopMs: number;
   memoryMaxBytes: number;
+  /**
+   * How long a read replica's lease on pushed dataset versions lasts (VersionLease); 0: each
+   * replica reads the version from Redis once per event-loop turn instead. A write waits at
+   * most this long for a replica that stopped answering.
+   */
+  versionLeaseMs: number;
 }
 
 function describeRedisUrlProblem(url: string): string | undefined {
@@ -30,7 +36,7 @@ function describeRedisUrlProblem(url: string): string | undefined {
     : `REDIS_URL is not a redis URL: "${protocol}//…". Expected redis://host:6379 (or rediss:// for TLS)`;
 }
 
-/** REDIS_URL, CACHE_TTL_SECONDS, REDIS_COMMAND_BACKSTOP_MS and CACHE_MEMORY_MAX_MB. */
+/** REDIS_URL, CACHE_TTL_SECONDS, REDIS_COMMAND_BACKSTOP_MS, CACHE_MEMORY_MAX_MB and CACHE_VERSION_LEASE_MS. */
 export function readCacheSettings(reader: EnvReader): CacheSettings {
   const redisUrl = reader.string('REDIS_URL', '') || undefined;
   if (redisUrl) reader.check(describeRedisUrlProblem(redisUrl));
@@ -39,5 +45,6 @@ export function readCacheSettings(reader: EnvReader): CacheSettings {
     ttlSeconds: reader.integer('CACHE_TTL_SECONDS', 60, { min: 1, max: 86_400 }),
     commandBackstopMs: reader.integer('REDIS_COMMAND_BACKSTOP_MS', 1_000, { min: 100, max: 60_000 }),
     memoryMaxBytes: reader.integer('CACHE_MEMORY_MAX_MB', 64, { min: 1, max: 4_096 }) * 1024 * 1024,
+    versionLeaseMs: reader.integer('CACHE_VERSION_LEASE_MS', 1_000, { min: 0, max: 10_000 }),
   };
 }
