@@ -78,7 +78,7 @@ const INVALIDATION_RETRY_MS = 1_000;
  */
 export const cacheInvalidationPlugin = fp(
   async function cacheInvalidationPlugin(app: FastifyInstance, settings: CacheSettings) {
-    const redis = connect(app, settings, 'todo-write', () => acknowledgements?.close());
+    const redis = connect(app, settings, 'todo-write', () => acknowledgements.close());
     if (!redis) {
       app.log.warn('REDIS_URL is not set: todo-write does not invalidate a cache');
       app.decorate('invalidateCachedReads', async () => {});
