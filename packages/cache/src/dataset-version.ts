@@ -58,24 +58,37 @@ export function databaseOf(redis: Redis): number {
 export class DatasetVersion {
   private queuedRead: Promise<string> | undefined;
   private readonly channel: string;
+  /** The version pushed to this process, while a lease holds (VersionLease). */
+  private pushed: { current(): string | undefined } | undefined;
 
   constructor(private readonly redis: Redis) {
     this.channel = versionChannels(databaseOf(redis)).versions;
   }
 
   /**
-   * The version as read at some moment after this call. Calls made in the same event-loop turn
-   * share one Redis read, sent after all of them arrived: each caller still sees every write
-   * that had answered before it called, at one round trip per turn instead of per request.
+   * The version as known at some moment after this call. Calls made in the same event-loop turn
+   * share one answer, taken after all of them arrived: each caller still sees every write that
+   * had answered before it called. The answer is the pushed version while a lease holds, else
+   * one Redis read: a round trip per turn instead of per request. Either way the turn's
+   * requests are answered together, after the poll phase that read them: at saturation that
+   * costs less CPU per request than answering each as it is read (`pnpm bench`, cached list:
+   * 57–104 µs so, 112–158 µs at once, in alternating runs).
    */
   current(): Promise<string> {
     this.queuedRead ??= new Promise<string>((resolve, reject) => {
       setImmediate(() => {
         this.queuedRead = undefined;
-        this.read().then(resolve, reject);
+        const pushed = this.pushed?.current();
+        if (pushed !== undefined) resolve(pushed);
+        else this.read().then(resolve, reject);
       });
     });
     return this.queuedRead;
+  }
+
+  /** Where a pushed version comes from, while a lease holds. */
+  usePushed(source: { current(): string | undefined }): void {
+    this.pushed = source;
   }
 
   /**

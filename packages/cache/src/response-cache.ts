@@ -96,8 +96,7 @@ export class ResponseCache {
     if (started < this.unavailableUntil) return this.bypass(key, started, load);
     let version: string;
     try {
-      // While the lease holds, the version pushed to this process: no Redis read, no wait.
-      version = this.lease?.current() ?? (await this.version.current());
+      version = await this.version.current();
       if (this.unavailable) version = await this.versionAfterOutage();
     } catch (error) {
       this.redisFailed(error);

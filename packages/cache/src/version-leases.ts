@@ -58,6 +58,7 @@ export class VersionLease {
     private readonly leaseMs: number,
   ) {
     this.channels = versionChannels(databaseOf(redis));
+    version.usePushed(this);
     this.subscriber = subscriberOf(redis, 'versions');
     this.subscriber.on('ready', () => void this.subscribe());
     this.subscriber.on('close', () => {
