@@ -102,6 +102,15 @@ t.test('a quiet run: nothing saturated, with the busiest figures as evidence', a
   );
 });
 
+t.test('nothing saturated yet the target missed: the sentence says it missed, and that the wait was not for CPU', async (t) => {
+  const figures = quiet();
+  figures.client = [{ name: 'all requests', count: 1000, p50Ms: 300, p95Ms: 591, p99Ms: 700, maxMs: 900 }];
+  const [finding] = saturationFindings(figures);
+  t.equal(finding!.rule, 'nothing saturated');
+  t.match(finding!.sentence, /, yet k6's p95 \(591 ms\) missed its 200 ms target: the requests waited on something other than CPU/);
+  t.notMatch(finding!.sentence, /met its/);
+});
+
 t.test('a one-thread process at 90 % of a core is saturated; at 89 % it is not', async (t) => {
   const figures = quiet();
   figures.processes.list = [processFigures('edge', 0.9), processFigures('k6', 0.5)];

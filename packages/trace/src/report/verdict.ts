@@ -224,7 +224,12 @@ export function saturationFindings(
         (cores !== undefined
           ? `, its processes together at ${runPeak.toFixed(1)} of the machine's ${cores} cores`
           : '') +
-        (latency ? `, and k6's p95 (${ms(latency.clientP95Ms)}) met its ${ms(latency.targetMs)} target.` : '.'),
+        (latency
+          ? latency.met
+            ? `, and k6's p95 (${ms(latency.clientP95Ms)}) met its ${ms(latency.targetMs)} target.`
+            : `, yet k6's p95 (${ms(latency.clientP95Ms)}) missed its ${ms(latency.targetMs)} target: the requests waited on something other than CPU ` +
+              '(a queue, a lock, a timer, or a process this run did not sample).'
+          : '.'),
       evidence: {
         resource: 'none',
         busiestProcess: busiest.name,
