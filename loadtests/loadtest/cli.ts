@@ -8,6 +8,7 @@ import {
   isCompareCommand,
   previousRunOf,
   runCompareCommand,
+  stackTotal,
   verdictLines,
   writeBottleneckReport,
 } from '@taskoverflow/trace';
@@ -28,7 +29,7 @@ import {
   type ScenarioName,
 } from './run.js';
 
-const USAGE = `Usage: pnpm loadtest [--scale smoke|local|full] [--scenario planners-and-studiers|stress] [--target stack|ceiling|both] [options]
+const USAGE = `Usage: pnpm loadtest [--scale smoke|local|full] [--scenario planners-and-studiers|stress] [--target stack|ceiling|balanced-ceiling|both|all] [options]
        pnpm loadtest path/to/script.js [options] [-- k6 run flags]
        pnpm loadtest --compare RUN_A RUN_B [--out DIR]
 
@@ -66,24 +67,30 @@ Scales:            planners-and-studiers                      stress
   full             the original: ≈ 7 min, ≤ 7500 studiers        5000 VUs, ≈ 4 min
                    (120 s think time), 20 planners × 400
 
-Targets (stress only for ceiling and both):
+Targets (stress only for all but stack):
   stack (default)  the stack: ENDPOINT or the local stack
   ceiling          the ceiling (k6's floor): the same VUs and think time against a bare
                    node:http server answering every request with the list's bytes and
                    headers, as the stack sent them after seeding (the stack still starts,
                    for those bytes). What k6 itself costs on this machine, with no
                    application behind it
+  balanced-ceiling the stack's plumbing without its application: as many bare servers as
+                   --read-replicas, behind the stack's load balancer (HAProxy or the Node
+                   edge, each request logged). What the topology costs on this machine;
+                   the stack's CPU per request beyond it is the services' own
   both             the ceiling, then the stack, in one session; prints them side by side:
                    p95 (target: the stack's at most 1.5× the ceiling's), req/s, checks, failed,
-                   and the VUs at which p95 went above the scenario's p95 threshold for
-                   good (3 one-second periods in a row), from k6's per-second data
+                   the VUs at which p95 went above the scenario's p95 threshold for good
+                   (3 one-second periods in a row, from k6's per-second data), and the CPU
+                   per request of the system under test (every process but k6 and this one)
+  all              the ceiling, the balanced ceiling, then the stack, side by side as both
 
 Options:
   SCRIPT              your own k6 script (a path; instead of --scenario, --scale, --target)
   -- FLAGS            the rest of the line goes to k6 run
   --scale NAME        smoke, local or full (default: $SCALE, else local)
   --scenario NAME     planners-and-studiers (default) or stress
-  --target NAME       stack (default), ceiling or both
+  --target NAME       stack (default), ceiling, balanced-ceiling, both or all
   --read-replicas N   local stack: todo-read replicas (default 2)
   --seed N            todos to create before the run (default: 100 on the local stack,
                       0 against ENDPOINT)
@@ -109,6 +116,7 @@ Examples:
   pnpm loadtest --scale full
   pnpm loadtest --scenario stress --scale full
   pnpm loadtest --scenario stress --scale full --target both
+  pnpm loadtest --scenario stress --scale full --target all
   ENDPOINT=http://my-alb.example.com pnpm loadtest --scale full
 
 Exit status: 0 every threshold met, 1 a threshold breached or the run failed (a script k6
@@ -226,8 +234,12 @@ function report(result: LoadTestResult): string {
   ];
   if (result.files.logs) {
     const logs = shown(result.files.logs);
+    lines.push(`  logs     ${logs}/<instance>.log`);
+  }
+  // The services' own lines: the balanced ceiling logs its load balancer's only.
+  if (result.files.logs && result.target === 'stack') {
+    const logs = shown(result.files.logs);
     lines.push(
-      `  logs     ${logs}/<instance>.log`,
       '',
       'Where the time went (docs/load-testing.md, "Finding a bottleneck with the logs"):',
       `  pnpm trace --logs ${logs} --endpoints       p50/p95/p99 per endpoint, as the services saw them`,
@@ -238,23 +250,34 @@ function report(result: LoadTestResult): string {
   return lines.join('\n');
 }
 
-/** The ceiling and the stack side by side, with the target on the stack's p95. */
-function comparison(ceiling: LoadTestResult, stack: LoadTestResult): string {
-  const row = (name: string, result: LoadTestResult): string =>
-    `  ${name.padEnd(7)} ${milliseconds(result.figures.p95Ms).padStart(9)}  ${rate(result.figures.requestsPerSecond).padStart(7)}  ${share(result.figures.checksPassed).padStart(7)}  ` +
-    `${share(result.figures.requestsFailed).padStart(7)}  ${crossingText(result)}`;
+/** A run of a session, with the CPU per request of what it ran against (its bottleneck report's). */
+interface ComparedResult {
+  result: LoadTestResult;
+  cpuPerRequestUs: number | undefined;
+}
+
+/** The session's runs side by side, with the target on the stack's p95 when the ceiling ran too. */
+function comparison(compared: ComparedResult[]): string {
+  const width = Math.max(...compared.map(({ result }) => result.target.length));
+  const row = ({ result, cpuPerRequestUs }: ComparedResult): string =>
+    `  ${result.target.padEnd(width)} ${milliseconds(result.figures.p95Ms).padStart(9)}  ${rate(result.figures.requestsPerSecond).padStart(7)}  ${share(result.figures.checksPassed).padStart(7)}  ` +
+    `${share(result.figures.requestsFailed).padStart(7)}  ${(cpuPerRequestUs === undefined ? 'n/a' : `${Math.round(cpuPerRequestUs)} µs`).padStart(9)}  ${crossingText(result)}`;
+  const last = compared.at(-1)!.result;
+  const ceiling = compared.find(({ result }) => result.target === 'ceiling')?.result;
+  const stack = compared.find(({ result }) => result.target === 'stack')?.result;
   const ratio =
-    ceiling.figures.p95Ms && stack.figures.p95Ms !== undefined
+    ceiling?.figures.p95Ms && stack?.figures.p95Ms !== undefined
       ? stack.figures.p95Ms / ceiling.figures.p95Ms
       : undefined;
-  const verdict =
-    ratio === undefined ? '– not measured' : `${ratio <= MAX_P95_TO_CEILING ? '✓' : '✗'} ${ratio.toFixed(2)}×`;
   return [
-    `Side by side (${stack.figures.maxVus ?? '?'} VUs at most):`,
-    `  target        p95    req/s   checks   failed  p95 above ${stack.figures.p95BoundMs ?? '?'} ms from`,
-    row('ceiling', ceiling),
-    row('stack', stack),
-    `  stack p95 ≤ ${MAX_P95_TO_CEILING}× the ceiling's: ${verdict}`,
+    `Side by side (${last.figures.maxVus ?? '?'} VUs at most; CPU: every process but k6 and pnpm loadtest):`,
+    `  ${'target'.padEnd(width)}       p95    req/s   checks   failed  CPU / req  p95 above ${last.figures.p95BoundMs ?? '?'} ms from`,
+    ...compared.map(row),
+    ...(ceiling && stack
+      ? [
+          `  stack p95 ≤ ${MAX_P95_TO_CEILING}× the ceiling's: ${ratio === undefined ? '– not measured' : `${ratio <= MAX_P95_TO_CEILING ? '✓' : '✗'} ${ratio.toFixed(2)}×`}`,
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -317,12 +340,17 @@ async function main(): Promise<number> {
     if (interrupted !== undefined) return interrupted;
     throw error;
   }
+  const compared: ComparedResult[] = [];
   for (const result of results) {
     console.log(`\n${report(result)}`);
     if (options.aws && result.target === 'stack')
       await readRunFromCloudWatch(result.runDir, options.aws, (line) => console.log(line));
     // Once the stack has stopped: its log files are complete, with each service's last stats line.
     const bottlenecks = await writeBottleneckReport(result.runDir);
+    compared.push({
+      result,
+      cpuPerRequestUs: stackTotal(bottlenecks.figures.processes.list, (process) => process.cpuPerRequestUs),
+    });
     console.log(
       `\n${verdictLines(bottlenecks.verdict).join('\n')}\n  details  ${shown(bottlenecks.files.html)} (and .json)`,
     );
@@ -332,9 +360,7 @@ async function main(): Promise<number> {
         `  compare  pnpm loadtest --compare ${shown(previous)} ${shown(result.runDir)}  (with the run before)`,
       );
   }
-  const ceiling = results.find((result) => result.target === 'ceiling');
-  const stack = results.find((result) => result.target === 'stack');
-  if (ceiling && stack) console.log(`\n${comparison(ceiling, stack)}`);
+  if (compared.length > 1) console.log(`\n${comparison(compared)}`);
   return interruption.exitCode('loadtest') ?? (results.every((result) => result.passed) ? 0 : 1);
 }
 

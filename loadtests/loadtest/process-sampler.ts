@@ -29,6 +29,8 @@ interface Tracked {
 export class ProcessSampler {
   readonly #samples: ProcessSample[] = [];
   readonly #tracked = new Map<number, Tracked>();
+  /** Processes left out (`measured`), so that each is named once. */
+  readonly #ignored = new Set<number>();
   /** CPU seconds of processes that exited, by name. */
   readonly #exited = new Map<string, number>();
   readonly #machineStart = readMachineBusySeconds();
@@ -36,9 +38,14 @@ export class ProcessSampler {
   readonly #startedAtMs = Date.now();
   readonly #timer: NodeJS.Timeout;
 
+  /**
+   * `measured`: the processes whose figures count, by name (this process and k6 always do);
+   * default all. A ceiling's run leaves out the stack idling beside it.
+   */
   constructor(
     private readonly rootPid = process.pid,
     private readonly intervalMs = DEFAULT_INTERVAL_MS,
+    private readonly measured: (name: string) => boolean = () => true,
   ) {
     this.#sample();
     this.#timer = setInterval(() => this.#sample(), intervalMs);
@@ -63,16 +70,18 @@ export class ProcessSampler {
     const alive = new Set<number>();
     const processes: ProcessSample['processes'] = {};
     for (const process of descendantsOf(this.rootPid, table)) {
-      alive.add(process.pid);
       let tracked = this.#tracked.get(process.pid);
       if (!tracked) {
-        tracked = {
-          name: this.#nameOf(process.pid, process.command),
-          baseline: first ? process.cpuSeconds : 0,
-          last: process.cpuSeconds,
-        };
+        if (this.#ignored.has(process.pid)) continue;
+        const name = this.#nameOf(process.pid, process.command);
+        if (name !== RUNNER_PROCESS && name !== 'k6' && !this.measured(name)) {
+          this.#ignored.add(process.pid);
+          continue;
+        }
+        tracked = { name, baseline: first ? process.cpuSeconds : 0, last: process.cpuSeconds };
         this.#tracked.set(process.pid, tracked);
       }
+      alive.add(process.pid);
       tracked.last = process.cpuSeconds;
       const figures = (processes[tracked.name] ??= {
         cpuSeconds: this.#exited.get(tracked.name) ?? 0,
@@ -106,7 +115,6 @@ export class ProcessSampler {
         .split('\0')
         .find((variable) => variable.startsWith(INSTANCE_VARIABLE));
       if (instance) return instance.slice(INSTANCE_VARIABLE.length);
-      if (readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('/edge/')) return 'edge';
     } catch {
       // It exited between the table and here: named by its command.
     }

@@ -1,7 +1,8 @@
 /**
  * One load test: find k6, start the local stack unless an endpoint is given, seed it, run a
  * built-in scenario or the user's own script against the stack (a scenario also against the
- * ceiling, k6's floor: a bare node:http server sending the same list, or both in turn), count
+ * ceilings: k6's floor, a bare node:http server sending the same list, and the balanced ceiling,
+ * the stack's load balancer in front of bare servers; RUNS), count
  * the todos before and after, then turn k6's output into a verdict, figures and a
  * latency-over-time plot per run. Used by `pnpm loadtest` and by the tests that run it against a real stack.
  */
@@ -10,6 +11,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  isCeilingProcess,
   p95TargetOf,
   readDashboardSeries,
   renderLatencyPlot,
@@ -48,11 +50,22 @@ export const SCENARIOS = {
 } as const;
 export type ScenarioName = keyof typeof SCENARIOS;
 
-/** What k6 runs against: the stack, the ceiling server (k6's floor), or both, the ceiling first. */
-export const LOAD_TARGETS = ['stack', 'ceiling', 'both'] as const;
+/**
+ * What k6 runs against: the stack, the ceiling server (k6's floor), the balanced ceiling (the
+ * stack's load balancer in front of bare servers), or several in turn, the ceilings first.
+ */
+export const LOAD_TARGETS = ['stack', 'ceiling', 'balanced-ceiling', 'both', 'all'] as const;
 export type LoadTarget = (typeof LOAD_TARGETS)[number];
 /** What one k6 run was pointed at. */
-export type RunTarget = Exclude<LoadTarget, 'both'>;
+export type RunTarget = Exclude<LoadTarget, 'both' | 'all'>;
+/** The k6 runs of each target, in the order they run. */
+const RUNS: Record<LoadTarget, readonly RunTarget[]> = {
+  stack: ['stack'],
+  ceiling: ['ceiling'],
+  'balanced-ceiling': ['balanced-ceiling'],
+  both: ['ceiling', 'stack'],
+  all: ['ceiling', 'balanced-ceiling', 'stack'],
+};
 
 export interface LoadTestOptions {
   scenario: ScenarioName;
@@ -69,7 +82,7 @@ export interface LoadTestOptions {
   readReplicas: number;
   /** Local stack only: extra environment for every service (e.g. the tests' TEST_SERVICE_ENV: no shedding). */
   serviceEnv?: Record<string, string>;
-  /** Default: the stack. `ceiling` and `both` need a read-only scenario. */
+  /** Default: the stack. Every other target needs a read-only scenario. */
   target?: LoadTarget;
   /** Todos to create before the run. */
   seedTodos: number;
@@ -147,7 +160,7 @@ interface Workload {
   title: string;
 }
 
-/** One result per k6 run, in the order they ran: the ceiling first with `both`. */
+/** One result per k6 run, in the order they ran: the ceilings first (RUNS). */
 export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestResult[]> {
   const k6 = findK6();
   options.progress(`k6: ${k6.path} (${k6.version}) ✓`);
@@ -202,26 +215,33 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
     }
 
     const results: LoadTestResult[] = [];
-    if (loadTarget !== 'stack') {
-      ceiling = await startCeilingTarget(endpoint);
+    for (const runTarget of RUNS[loadTarget]) {
+      if (runTarget === 'stack') {
+        results.push(await runK6Against('stack', endpoint, { options, workload, k6, runDir, logDir, runStartedAt }));
+        continue;
+      }
+      const ceilingRunDir = `${runDir}-${runTarget}`;
+      const ceilingLogDir = runTarget === 'balanced-ceiling' ? join(ceilingRunDir, 'logs') : undefined;
+      ceiling = await startCeilingTarget(
+        endpoint,
+        ceilingLogDir ? { balanced: { servers: options.readReplicas, logDir: ceilingLogDir } } : {},
+      );
       options.progress(
-        `ceiling: bare node:http on ${ceiling.url}, sending ${endpoint}'s list (${ceiling.listBytes.toLocaleString('en-US')} bytes) ✓`,
+        `${runTarget}: ${ceiling.description} on ${ceiling.url}, sending ${endpoint}'s list (${ceiling.listBytes.toLocaleString('en-US')} bytes) ✓`,
       );
       results.push(
-        await runK6Against('ceiling', ceiling.url, {
+        await runK6Against(runTarget, ceiling.url, {
           options,
           workload,
           k6,
-          runDir: `${runDir}-ceiling`,
-          logDir: undefined,
+          runDir: ceilingRunDir,
+          logDir: ceilingLogDir,
           runStartedAt,
         }),
       );
       await ceiling.stop();
       ceiling = undefined;
     }
-    if (loadTarget !== 'ceiling')
-      results.push(await runK6Against('stack', endpoint, { options, workload, k6, runDir, logDir, runStartedAt }));
     return results;
   } finally {
     await ceiling?.stop();
@@ -269,7 +289,7 @@ interface RunContext {
   workload: Workload;
   k6: K6Binary;
   runDir: string;
-  /** The local stack's log directory; undefined for the ceiling or an ENDPOINT. */
+  /** The local stack's or the balanced ceiling's log directory; undefined for the ceiling or an ENDPOINT. */
   logDir: string | undefined;
   runStartedAt: Date;
 }
@@ -287,8 +307,9 @@ async function runK6Against(
   const todosBefore = todoCounts ? await countTodos(endpoint) : undefined;
   options.progress(`k6: ${workload.label} against ${endpoint} (${runTarget}), results in ${shown(runDir)}`);
   const report = join(runDir, 'report.html');
-  // CPU and memory of k6 and the stack while k6 runs, for the bottleneck report.
-  const sampler = new ProcessSampler();
+  // CPU and memory of k6 and the system under test while k6 runs, for the bottleneck report.
+  const sampler =
+    runTarget === 'stack' ? new ProcessSampler() : new ProcessSampler(process.pid, undefined, isCeilingProcess);
   const outcome = await runK6({
     k6,
     script: workload.entry,

@@ -107,7 +107,7 @@ t.test('a breached threshold fails the run and is named', async (t) => {
 });
 
 t.test(
-  '--target both: the ceiling, then the stack, each with its figures and where p95 crossed the threshold',
+  '--target all: the ceiling, the balanced ceiling, then the stack, each with its figures and where p95 crossed the threshold',
   async (t) => {
     // A stand-in stack whose list takes 300 ms; the ceiling sends the same bytes at once. With a
     // p95 threshold of 250 ms, the stack's p95 is above it from the first requests on, whatever
@@ -124,9 +124,9 @@ t.test(
     const results = await runLoadTest({
       scenario: 'stress',
       scale: 'smoke',
-      target: 'both',
+      target: 'all',
       endpoint: `http://127.0.0.1:${portOf(server)}`,
-      readReplicas: 1,
+      readReplicas: 2,
       seedTodos: 0,
       resultsRoot: t.testdir(),
       overrides: { TARGET_VUS: '5', RAMP: '2s', HOLD: '5s', STUDIER_SLEEP: '0.1', P95_MS: '250' },
@@ -136,13 +136,37 @@ t.test(
 
     t.same(
       results.map((result) => result.target),
-      ['ceiling', 'stack'],
-      'the ceiling ran first, then the stack',
+      ['ceiling', 'balanced-ceiling', 'stack'],
+      'the ceilings ran first, then the stack',
     );
-    const [ceiling, stack] = results as [LoadTestResult, LoadTestResult];
-    t.not(ceiling.runDir, stack.runDir, 'each run has its own directory');
-    t.not(ceiling.endpoint, stack.endpoint, 'the ceiling is a server of its own');
-    t.match(ceiling.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/, 'on loopback');
+    const [ceiling, balanced, stack] = results as [LoadTestResult, LoadTestResult, LoadTestResult];
+    t.equal(new Set(results.map((result) => result.runDir)).size, 3, 'each run has its own directory');
+    t.equal(new Set(results.map((result) => result.endpoint)).size, 3, 'each ceiling is a server of its own');
+    for (const { endpoint } of [ceiling, balanced]) t.match(endpoint, /^http:\/\/127\.0\.0\.1:\d+$/, 'on loopback');
+
+    // The balanced ceiling: --read-replicas bare servers behind the load balancer, which logged
+    // every request k6 sent; each ceiling's figures are its own processes' and k6's, none else.
+    const edgeLines = (await readFile(join(balanced.runDir, 'logs', 'edge.log'), 'utf8'))
+      .split('\n')
+      .filter((line) => line.includes('"msg":"request finished"'));
+    const sent = JSON.parse(await readFile(join(balanced.runDir, 'studiers-stress-smoke-summary.json'), 'utf8')) as {
+      metrics: { http_reqs: { values: { count: number } } };
+    };
+    t.equal(edgeLines.length, sent.metrics.http_reqs.values.count, 'the balancer logged each of the requests k6 sent');
+    const upstreams = new Set(edgeLines.map((line) => (JSON.parse(line) as { upstream: string }).upstream));
+    t.equal(upstreams.size, 2, `both bare servers answered (${[...upstreams].join(', ')})`);
+    const measured = async (result: LoadTestResult): Promise<string[]> => {
+      const { samples } = JSON.parse(await readFile(join(result.runDir, 'process-samples.json'), 'utf8')) as {
+        samples: Array<{ processes: Record<string, unknown> }>;
+      };
+      return [...new Set(samples.flatMap((sample) => Object.keys(sample.processes)))].sort();
+    };
+    t.same(await measured(ceiling), ['ceiling', 'k6', 'pnpm loadtest'], "the ceiling's processes");
+    t.same(
+      await measured(balanced),
+      ['ceiling-1', 'ceiling-2', 'ceiling-edge', 'k6', 'pnpm loadtest'],
+      "the balanced ceiling's processes",
+    );
     for (const result of results) {
       t.match(
         result.figures,

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { EdgeControlRequest, EdgeMessage } from '@taskoverflow/edge';
+import { EDGE_SERVICE } from '@taskoverflow/observability';
 import type { ServiceName } from '@taskoverflow/routing';
 import { spawnDetachedChild } from './detached-child.js';
 import { EdgeControlError, EdgeStartError, NotBuiltError, PortInUseError } from './errors.js';
@@ -22,6 +23,8 @@ export interface EdgeProcessOptions {
   onLine: (line: string) => void;
   /** Default: EDGE_ENTRY; a `.ts` entry runs through tsx, with workspace packages from their src/. */
   entry?: string;
+  /** The name the load test's process sampler knows it by (its SERVICE_INSTANCE). Default: `edge`. */
+  instance?: string;
 }
 
 export interface EdgeProcess {
@@ -56,6 +59,7 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
       env: {
         ...process.env,
         ...options.env,
+        SERVICE_INSTANCE: options.instance ?? EDGE_SERVICE,
         HOST: options.host,
         PORT: String(options.port),
         READ_UPSTREAMS: options.upstreams['todo-read'].join(','),

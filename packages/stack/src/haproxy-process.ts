@@ -96,7 +96,7 @@ export async function startHaproxyProcess(
   const sharedLogFile = logFile ? openSync(logFile, 'w') : undefined;
   const child = spawnDetachedChild(options.binary, ['-db', '-f', join(dir, 'haproxy.cfg')], {
     // The load test's process sampler names a process by its SERVICE_INSTANCE.
-    env: { ...process.env, SERVICE_INSTANCE: EDGE_SERVICE },
+    env: { ...process.env, SERVICE_INSTANCE: options.instance ?? EDGE_SERVICE },
     stdio: sharedLogFile === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'ignore', 'pipe', sharedLogFile],
     orphanSignal: 'SIGTERM',
   });

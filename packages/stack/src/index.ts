@@ -42,3 +42,4 @@ export {
   type BalancerKind,
 } from './balancer.js';
 export { findHaproxy } from './haproxy-process.js';
+export { logFilePath } from './log-files.js';

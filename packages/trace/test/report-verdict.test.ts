@@ -6,7 +6,7 @@
 import t from 'tap';
 import type { Figures, ProcessFigures } from '../src/report/figure-types.js';
 import { throughputOf } from '../src/report/k6-figures.js';
-import { peakOf, processKind } from '../src/report/process-figures.js';
+import { CEILING_EDGE_PROCESS, isCeilingProcess, peakOf, processKind } from '../src/report/process-figures.js';
 import type { PeriodPoint } from '../src/report/dashboard-data.js';
 import {
   bypassFinding,
@@ -102,14 +102,20 @@ t.test('a quiet run: nothing saturated, with the busiest figures as evidence', a
   );
 });
 
-t.test('nothing saturated yet the target missed: the sentence says it missed, and that the wait was not for CPU', async (t) => {
-  const figures = quiet();
-  figures.client = [{ name: 'all requests', count: 1000, p50Ms: 300, p95Ms: 591, p99Ms: 700, maxMs: 900 }];
-  const [finding] = saturationFindings(figures);
-  t.equal(finding!.rule, 'nothing saturated');
-  t.match(finding!.sentence, /, yet k6's p95 \(591 ms\) missed its 200 ms target: the requests waited on something other than CPU/);
-  t.notMatch(finding!.sentence, /met its/);
-});
+t.test(
+  'nothing saturated yet the target missed: the sentence says it missed, and that the wait was not for CPU',
+  async (t) => {
+    const figures = quiet();
+    figures.client = [{ name: 'all requests', count: 1000, p50Ms: 300, p95Ms: 591, p99Ms: 700, maxMs: 900 }];
+    const [finding] = saturationFindings(figures);
+    t.equal(finding!.rule, 'nothing saturated');
+    t.match(
+      finding!.sentence,
+      /, yet k6's p95 \(591 ms\) missed its 200 ms target: the requests waited on something other than CPU/,
+    );
+    t.notMatch(finding!.sentence, /met its/);
+  },
+);
 
 t.test('a one-thread process at 90 % of a core is saturated; at 89 % it is not', async (t) => {
   const figures = quiet();
@@ -309,3 +315,14 @@ t.test('a peak is the busiest stretch of 3 samples, not one busy sample', async 
   t.equal(peakOf([1, 1, 1]), 1);
   t.equal(peakOf([2]), 2);
 });
+
+t.test(
+  "the ceilings' processes: the bare servers serve as replicas, the balanced ceiling's balancer is an edge",
+  async (t) => {
+    t.equal(processKind(CEILING_EDGE_PROCESS), 'edge');
+    t.equal(processKind('ceiling'), 'replica');
+    t.equal(processKind('ceiling-2'), 'replica');
+    t.ok(isCeilingProcess('ceiling-2') && isCeilingProcess(CEILING_EDGE_PROCESS));
+    t.notOk(isCeilingProcess('todo-read-1') || isCeilingProcess('edge') || isCeilingProcess('ceilings'));
+  },
+);

@@ -12,6 +12,7 @@ import type { AwsFigures } from './aws-figures.js';
 import type { Figures, ProcessFigures } from './figure-types.js';
 import { collectFigures } from './figures.js';
 import { formatMs, runTitle } from './format.js';
+import { stackTotal } from './process-figures.js';
 import { readReportInputs, type K6Summary } from './inputs.js';
 import { collectOutcomes, isFailure, type Outcomes } from './outcomes.js';
 import { verdictOf, type Verdict } from './verdict.js';
@@ -292,9 +293,6 @@ function todosLeft(run: ComparedRun): number | undefined {
   return todos?.before !== undefined && todos.after !== undefined ? todos.after - todos.before : undefined;
 }
 
-/** Kinds of process whose CPU serves the requests: the stack, without the load generator. */
-const STACK_KINDS = new Set<ProcessFigures['kind']>(['edge', 'replica', 'redis', 'postgres']);
-
 /**
  * A line per process of either run (the load test's own helpers, such as esbuild, left out),
  * the stack's processes together first.
@@ -312,12 +310,7 @@ function processLines(
     const process = run.figures.processes.list.find((candidate) => candidate.name === name);
     return process && figure(process);
   };
-  const stack = (run: ComparedRun) => {
-    const values = run.figures.processes.list.filter((process) => STACK_KINDS.has(process.kind)).map(figure);
-    return values.length > 0 && values.every((value) => value !== undefined)
-      ? values.reduce((sum, value) => sum + value, 0)
-      : undefined;
-  };
+  const stack = (run: ComparedRun) => stackTotal(run.figures.processes.list, figure);
   return [
     comparisonLine(section, 'the stack (edge, replicas, Redis, PostgreSQL)', unit, 'lower', stack(a), stack(b)),
     ...names.map((name) => comparisonLine(section, name, unit, 'lower', of(a, name), of(b, name))),

@@ -33,7 +33,7 @@ export { COMPARE_FILES, compareUsage, isCompareCommand, previousRunOf, runCompar
 export { renderComparisonHtml } from './compare-html.js';
 export { percentile } from '../endpoint-stats.js';
 export { p95TargetOf } from './k6-figures.js';
-export { RUNNER_PROCESS } from './process-figures.js';
+export { CEILING_EDGE_PROCESS, isCeilingProcess, RUNNER_PROCESS, stackTotal } from './process-figures.js';
 export { LOADTEST_REQUEST_ID_PREFIX, type Outcomes, type RequestGroup } from './outcomes.js';
 
 export const REPORT_FILES = { html: 'bottlenecks.html', json: 'bottlenecks.json' } as const;

@@ -12,10 +12,37 @@ export const PEAK_SAMPLES = 3;
 /** A replica that answered requests (todo-read-1…), by its instance name. */
 const REPLICA_NAME = new RegExp(`^(${SERVICES.join('|')})-\\d+$`);
 
+/**
+ * The ceilings' processes (`pnpm loadtest --target ceiling`, `balanced-ceiling`): the bare
+ * servers (`ceiling`, `ceiling-1`…), which serve as replicas do, and the balanced ceiling's load
+ * balancer, an edge beside the idle stack's own.
+ */
+export const CEILING_EDGE_PROCESS = 'ceiling-edge';
+const CEILING_SERVER_NAME = /^ceiling(-\d+)?$/;
+
+export function isCeilingProcess(name: string): boolean {
+  return name === CEILING_EDGE_PROCESS || CEILING_SERVER_NAME.test(name);
+}
+
 export function processKind(name: string): ProcessKind {
   if (name === 'k6' || name === 'edge' || name === 'redis' || name === 'postgres') return name;
-  if (REPLICA_NAME.test(name)) return 'replica';
+  if (name === CEILING_EDGE_PROCESS) return 'edge';
+  if (REPLICA_NAME.test(name) || CEILING_SERVER_NAME.test(name)) return 'replica';
   return name === RUNNER_PROCESS ? 'runner' : 'other';
+}
+
+/** Kinds of process whose CPU serves the requests: the system under test, without the load generator. */
+export const STACK_KINDS = new Set<ProcessKind>(['edge', 'replica', 'redis', 'postgres']);
+
+/** A figure of the system under test's processes (STACK_KINDS) added up; undefined when one of them lacks it. */
+export function stackTotal(
+  processes: ProcessFigures[],
+  figure: (process: ProcessFigures) => number | undefined,
+): number | undefined {
+  const values = processes.filter((process) => STACK_KINDS.has(process.kind)).map(figure);
+  return values.length > 0 && values.every((value) => value !== undefined)
+    ? values.reduce((sum, value) => sum + value, 0)
+    : undefined;
 }
 
 /** The name the sampler gives the process that runs the load test and the stack. */
