@@ -57,6 +57,9 @@ function tellReaper(message: ReaperMessage): void {
 
 function startReaper(): ChildProcess {
   const started = spawn(process.execPath, [REAPER_ENTRY], {
+    // The load test's process sampler names a process by its SERVICE_INSTANCE: without one, a
+    // Node process is its main thread's name, `MainThread`.
+    env: { ...process.env, SERVICE_INSTANCE: 'orphan-reaper' },
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
   });
