@@ -50,7 +50,7 @@ export async function startCeilingTarget(endpoint: string, options: CeilingTarge
   const running: Array<{ stop(): Promise<void> }> = [];
   const stop = async (): Promise<void> => {
     // The balancer first (last started), so that no request reaches a stopped server.
-    for (const process of running.reverse()) await process.stop();
+    for (const process of [...running].reverse()) await process.stop();
     await rm(dir, { recursive: true, force: true });
   };
   try {

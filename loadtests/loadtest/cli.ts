@@ -232,13 +232,10 @@ function report(result: LoadTestResult): string {
     `  report   ${shown(result.files.report)}  (k6 web dashboard: open it in a browser)`,
     ...(result.files.plot ? [`  plot     ${shown(result.files.plot)}  (latency over time)`] : []),
   ];
-  if (result.files.logs) {
-    const logs = shown(result.files.logs);
-    lines.push(`  logs     ${logs}/<instance>.log`);
-  }
+  const logs = result.files.logs && shown(result.files.logs);
+  if (logs) lines.push(`  logs     ${logs}/<instance>.log`);
   // The services' own lines: the balanced ceiling logs its load balancer's only.
-  if (result.files.logs && result.target === 'stack') {
-    const logs = shown(result.files.logs);
+  if (logs && result.target === 'stack') {
     lines.push(
       '',
       'Where the time went (docs/load-testing.md, "Finding a bottleneck with the logs"):',

@@ -32,7 +32,7 @@ export function processKind(name: string): ProcessKind {
 }
 
 /** Kinds of process whose CPU serves the requests: the system under test, without the load generator. */
-export const STACK_KINDS = new Set<ProcessKind>(['edge', 'replica', 'redis', 'postgres']);
+const STACK_KINDS = new Set<ProcessKind>(['edge', 'replica', 'redis', 'postgres']);
 
 /** A figure of the system under test's processes (STACK_KINDS) added up; undefined when one of them lacks it. */
 export function stackTotal(
